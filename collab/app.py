@@ -1,0 +1,78 @@
+"""The app factory: settings, store, document service, Socket.IO and HTTP edges."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from typing import Any, Mapping
+
+from flask import Flask
+from flask_socketio import SocketIO
+
+from . import api
+from .config import Settings
+from .realtime import DocumentNamespace
+from .runtime import Runtime
+from .service import DocumentService
+from .storage import open_store
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides COLLAB_* settings by field name, e.g.
+    {"database_url": "sqlite:////tmp/x.db", "max_patch_chars": 1000}."""
+    app = Flask("collab", instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    settings = Settings.from_env(**dict(config or {}))
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=settings.max_patch_chars + 1_048_576,
+        JSON_SORT_KEYS=False,
+    )
+    database_url = settings.database_url or "sqlite:///" + os.path.join(app.instance_path, "collab.db")
+    socketio = SocketIO(
+        app,
+        async_mode="gevent",
+        cors_allowed_origins=settings.allowed_origins,
+        message_queue=settings.message_queue or None,
+        # above our own patch limit, so an oversized patch gets `too_large`, not a dropped socket
+        max_http_buffer_size=settings.max_patch_chars + 1_048_576,
+        ping_interval=settings.ping_interval,
+        ping_timeout=settings.ping_timeout,
+        logger=False,
+        engineio_logger=False,
+    )
+    service = DocumentService(open_store(database_url), settings, Runtime(socketio.start_background_task))
+    socketio.on_namespace(DocumentNamespace(socketio, service, settings))
+    app.extensions["collab"] = service
+    app.extensions["collab.settings"] = settings
+    app.register_blueprint(api.bp)
+    api.register_errors(app)
+    try:
+        from .pages import bp as pages_bp
+    except ImportError:  # the browser client's pages are optional for the API server
+        pages_bp = None
+    if pages_bp is not None:
+        app.register_blueprint(pages_bp)
+    return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """COLLAB_SECRET_KEY unset: generate one once and keep it (mode 0600)."""
+    path = os.path.join(instance_path, "secret_key")
+    try:
+        with open(path, encoding="ascii") as f:
+            key = f.read().strip()
+        if key:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key)
+    return key

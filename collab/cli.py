@@ -1,0 +1,153 @@
+"""The `collab` command: serve, export, history, check.
+
+export/history/check read the database directly (the server may be running: SQLite's
+WAL lets them read alongside it). Progress of long work goes to stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+from typing import Sequence
+
+from .errors import CollabError
+from .history import HistoryError, replay
+from .ids import check_doc_id
+from .storage import Store, StoreError, open_store
+
+SERVE = "from gevent import monkey; monkey.patch_all(); from collab.serve import main; main()"
+
+
+def _default_database() -> str:
+    from flask import Flask
+
+    url = os.environ.get("COLLAB_DATABASE_URL")
+    if url:
+        return url
+    instance = Flask("collab", instance_relative_config=True).instance_path
+    return "sqlite:///" + os.path.join(instance, "collab.db")
+
+
+def _store(args: argparse.Namespace) -> Store:
+    url = args.database or _default_database()
+    if url.startswith("sqlite:") and not os.path.exists(url.split("sqlite:///", 1)[-1]):
+        raise SystemExit(f"collab: no database at {url}: pass --database or set COLLAB_DATABASE_URL")
+    return open_store(url)
+
+
+def _revisions(store: Store, doc: str, since: int, until: int):  # type: ignore[no-untyped-def]
+    while since < until:
+        batch = store.revisions(doc, since, min(1000, until - since))
+        if not batch:
+            return
+        yield from batch
+        since = batch[-1].version
+
+
+def cmd_serve(args: argparse.Namespace, rest: Sequence[str]) -> int:
+    # a fresh interpreter, so gevent patches before anything else is imported
+    os.execv(sys.executable, [sys.executable, "-c", SERVE, *rest])
+    return 0  # pragma: no cover
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    store = _store(args)
+    row = store.get_document(check_doc_id(args.doc))
+    if row is None:
+        raise SystemExit(f"collab: document {args.doc!r} does not exist")
+    version = row.head if args.version is None else args.version
+    if not 0 <= version <= row.head:
+        raise SystemExit(f"collab: version {version} does not exist (head is {row.head})")
+    base, text = store.latest_snapshot(row.id, version)
+    for _, text in replay(text, base, _revisions(store, row.id, base, version)):
+        pass
+    out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
+    try:
+        out.write(text)
+    finally:
+        if args.output:
+            out.close()
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    store = _store(args)
+    row = store.get_document(check_doc_id(args.doc))
+    if row is None:
+        raise SystemExit(f"collab: document {args.doc!r} does not exist")
+    print(f"{'version':>8}  {'time (UTC)':19}  {'author':20}  {'op id':22}  hash")
+    for rev in _revisions(store, row.id, 0, row.head):
+        when = dt.datetime.fromtimestamp(rev.ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        print(f"{rev.version:>8}  {when:19}  {rev.author[:20]:20}  {rev.op_id[:22]:22}  {rev.hash}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Replay every stored history from version 0: each revision applies exactly, its
+    hash matches, the snapshots agree, and the head is where the history ends."""
+    store = _store(args)
+    docs = args.docs or list(store.document_ids())
+    bad = 0
+    for n, doc in enumerate(docs, 1):
+        row = store.get_document(doc)
+        problem = None
+        if row is None:
+            problem = "does not exist"
+        else:
+            try:
+                version, text = 0, ""
+                for rev, text in replay("", 0, _revisions(store, doc, 0, row.head)):
+                    version = rev.version
+                    if version % 100 == 0:
+                        snap_version, snap = store.latest_snapshot(doc, version)
+                        if snap_version == version and snap != text:
+                            raise HistoryError(version, "snapshot differs from the replayed text")
+                if version != row.head:
+                    problem = f"history ends at version {version} but the head is {row.head}"
+            except HistoryError as exc:
+                problem = str(exc)
+        if problem:
+            bad += 1
+            print(f"CORRUPT {doc}: {problem}")
+        elif args.verbose:
+            print(f"ok      {doc}: {row.head} revisions")  # type: ignore[union-attr]
+        if sys.stderr.isatty() or n % 100 == 0 or n == len(docs):
+            print(f"checked {n}/{len(docs)} documents, {bad} corrupt", file=sys.stderr)
+    print(f"{len(docs)} documents checked, {bad} corrupt")
+    return 1 if bad else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="collab", description="collab: real-time collaborative documents")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the server (options as run.py: --host --port --database)", add_help=False)
+    for name, help_ in (("export", "print a document's text"), ("history", "list a document's revisions"),
+                        ("check", "re-verify every stored history")):
+        p = sub.add_parser(name, help=help_)
+        p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the instance SQLite file)")
+        if name == "check":
+            p.add_argument("docs", nargs="*", help="only these documents")
+            p.add_argument("-v", "--verbose", action="store_true")
+        else:
+            p.add_argument("doc")
+        if name == "export":
+            p.add_argument("--version", type=int, help="the version to export (default: the latest)")
+            p.add_argument("-o", "--output", help="write to this file instead of stdout")
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "serve":
+        return cmd_serve(args, rest)
+    if rest:
+        parser.error(f"unrecognised arguments: {' '.join(rest)}")
+    try:
+        return {"export": cmd_export, "history": cmd_history, "check": cmd_check}[args.command](args)
+    except (CollabError, StoreError, HistoryError, ValueError) as exc:
+        print(f"collab: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `collab history DOC | head`
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Python client: open a document on a collab server and edit it like a person would.
+
+    from collab.client import Document
+    with Document.open("http://127.0.0.1:5000", "notes", name="bot") as doc:
+        doc.insert(0, "hello ")
+        doc.wait_synced(5)
+        print(doc.text, doc.version)
+
+The protocol logic lives in collab/sync.py (pure); this module is its transport: a
+python-socketio client that reconnects by itself, resends the in-flight patch with the
+same op id, and fills version gaps with `sync`. Thread-safe: Socket.IO events arrive on
+background threads, so every state change happens under one lock.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Callable
+
+import socketio
+
+from .sync import SyncState
+
+log = logging.getLogger("collab.client")
+
+SEEN_EVERY = 0.25  # seconds between cumulative `seen` confirmations
+TICK = 0.05  # seconds between checks for retries, gaps and `seen`
+
+
+class CollabClientError(Exception):
+    """The server refused something (the error dict of the contract is in .error)."""
+
+    def __init__(self, error: dict) -> None:
+        super().__init__(f"{error.get('code')}: {error.get('message')}")
+        self.error = error
+
+
+class Document:
+    def __init__(self, url: str, doc: str | None = None, *, view: str | None = None,
+                 name: str | None = None, timeout: float = 10.0,
+                 transports: list[str] | None = None, headers: dict | None = None) -> None:
+        if (doc is None) == (view is None):
+            raise ValueError("give exactly one of doc (an edit id) or view (a view token)")
+        self.url = url
+        self.name = name
+        self.timeout = timeout
+        self._join_payload: dict[str, Any] = {"view": view} if view else {"doc": doc}
+        if name is not None:
+            self._join_payload["name"] = name
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
+        self._callbacks: list[Callable[[str, int], None]] = []
+        self.state: SyncState | None = None
+        self.role: str | None = None
+        self.peers: list[dict] = []
+        self.you: str | None = None
+        self.error: dict | None = None
+        self._joined = False
+        self._syncing = False
+        self._closed = False
+        self._seen_sent = -1
+        self._seen_at = 0.0
+        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.1,
+                                   reconnection_delay_max=1.0, randomization_factor=0.2)
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("revision", self._on_revision)
+        self.sio.on("revisions", self._on_revisions)
+        self.sio.on("presence", self._on_presence)
+        self.sio.connect(url, transports=transports or ["websocket"], headers=headers or {},
+                         wait_timeout=timeout)
+        self._ticker = threading.Thread(target=self._tick_loop, name="collab-client-tick", daemon=True)
+        self._ticker.start()
+        self._wait(lambda: self.state is not None or self.error is not None, timeout, "join")
+        if self.error is not None:
+            self.close()
+            raise CollabClientError(self.error)
+
+    @classmethod
+    def open(cls, url: str, doc: str, **kwargs: Any) -> "Document":
+        return cls(url, doc, **kwargs)
+
+    def __enter__(self) -> "Document":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ------------------------------------------------------------------------
+
+    @property
+    def doc(self) -> str:
+        assert self.state is not None
+        return self.state.doc
+
+    @property
+    def text(self) -> str:
+        with self._lock:
+            assert self.state is not None
+            return self.state.text
+
+    @property
+    def version(self) -> int:
+        with self._lock:
+            assert self.state is not None
+            return self.state.version
+
+    def on_change(self, callback: Callable[[str, int], None]) -> None:
+        """callback(text, version) after every change that came from the server."""
+        self._callbacks.append(callback)
+
+    # -- editing (positions count code points) -------------------------------------------------
+
+    def insert(self, pos: int, text: str) -> None:
+        self.replace(pos, 0, text)
+
+    def delete(self, pos: int, length: int) -> None:
+        self.replace(pos, length, "")
+
+    def replace(self, pos: int, length: int, text: str) -> None:
+        with self._lock:
+            assert self.state is not None
+            self.state.edit(pos, length, text)
+            self._pump()
+
+    def set_text(self, text: str) -> None:
+        with self._lock:
+            assert self.state is not None
+            self.state.set_text(text)
+            self._pump()
+
+    def wait_synced(self, timeout: float = 10.0) -> None:
+        """Block until every local edit is confirmed and no known revision is missing."""
+        def done() -> bool:
+            if self.error is not None:
+                raise CollabClientError(self.error)
+            return self.state is not None and self.state.synced and not self._syncing
+        self._wait(done, timeout, "sync")
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        try:
+            self.sio.disconnect()
+        except Exception:  # already gone
+            pass
+
+    # -- transport ----------------------------------------------------------------------
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not predicate():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{what} did not complete within {timeout} s")
+                self._changed.wait(min(left, 0.1))
+
+    def _emit(self, event: str, data: dict, callback: Callable[..., None] | None = None) -> None:
+        try:
+            self.sio.emit(event, data, callback=callback)
+        except socketio.exceptions.BadNamespaceError:
+            pass  # disconnected: reconnect resends what matters
+
+    def _on_connect(self) -> None:
+        with self._lock:
+            self._joined = False
+            self._syncing = False
+            self._emit("join", dict(self._join_payload), callback=self._on_join)
+
+    def _on_disconnect(self, *args: Any) -> None:
+        with self._lock:
+            self._joined = False
+            self._syncing = False
+
+    def _on_join(self, answer: Any) -> None:
+        with self._lock:
+            if not isinstance(answer, dict) or not answer.get("ok"):
+                self.error = (answer or {}).get("error") or {"code": "internal", "message": repr(answer)}
+                self._changed.notify_all()
+                return
+            self.role, self.you = answer.get("role"), answer.get("you")
+            self.peers = answer.get("peers") or []
+            state = self.state
+            if state is None:
+                self.state = SyncState(answer["doc"], answer["version"], answer["text"])
+            elif state.diverged or answer["version"] < state.version:
+                state.reset(answer["version"], answer["text"])
+                self._changed_text()
+            else:
+                resend = state.resend()  # the in-flight patch again, same op id, before syncing
+                if resend is not None:
+                    self._send_patch(resend)
+                state.want_sync = True
+            self._joined = True
+            self._pump()
+            self._changed.notify_all()
+
+    def _send_patch(self, message: dict) -> None:
+        op_id = message["id"]
+        self._emit("patch", message, callback=lambda ack: self._on_ack(op_id, ack))
+
+    def _on_ack(self, op_id: str, ack: Any) -> None:
+        with self._lock:
+            assert self.state is not None
+            before = self.state.text
+            self.state.receive_ack(op_id, ack)
+            self._after(before)
+
+    def _on_revision(self, rev: Any) -> None:
+        self._on_revisions({"revisions": [rev]})
+
+    def _on_revisions(self, msg: Any) -> None:
+        with self._lock:
+            if self.state is None or not isinstance(msg, dict):
+                return
+            before = self.state.text
+            self.state.receive_revisions(msg.get("revisions") or [])
+            self._after(before)
+
+    def _on_sync(self, answer: Any) -> None:
+        with self._lock:
+            self._syncing = False
+            if self.state is None:
+                return
+            before = self.state.text
+            self.state.receive_sync(answer)
+            self._after(before)
+
+    def _on_presence(self, msg: Any) -> None:
+        with self._lock:
+            if isinstance(msg, dict) and isinstance(msg.get("peers"), list):
+                self.peers = msg["peers"]
+
+    def _after(self, text_before: str) -> None:
+        assert self.state is not None
+        if self.state.error is not None and self.error is None:
+            self.error = self.state.error
+        if self.state.diverged and self._joined:
+            self._joined = False
+            self._emit("join", dict(self._join_payload), callback=self._on_join)
+        if self.state.text != text_before:
+            self._changed_text()
+        self._pump()
+        self._changed.notify_all()
+
+    def _changed_text(self) -> None:
+        assert self.state is not None
+        for cb in list(self._callbacks):
+            try:
+                cb(self.state.text, self.state.version)
+            except Exception:
+                log.exception("on_change callback failed")
+
+    def _pump(self) -> None:
+        """Send what the state machine wants sent (called under the lock)."""
+        state = self.state
+        if state is None or not self._joined or self._closed:
+            return
+        if not self._syncing:
+            request = state.sync_request()
+            if request is not None:
+                self._syncing = True
+                self._emit("sync", request, callback=self._on_sync)
+        if state.retry_at is not None and time.monotonic() >= state.retry_at:
+            message = state.resend()
+            if message is not None:
+                self._send_patch(message)
+        message = state.take_patch()
+        if message is not None:
+            self._send_patch(message)
+        now = time.monotonic()
+        if state.version > self._seen_sent and now - self._seen_at >= SEEN_EVERY:
+            self._seen_sent, self._seen_at = state.version, now
+            self._emit("seen", {"doc": state.doc, "version": state.version})
+
+    def _tick_loop(self) -> None:
+        while True:
+            time.sleep(TICK)
+            with self._lock:
+                if self._closed:
+                    return
+                self._pump()
+                self._changed.notify_all()

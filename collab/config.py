@@ -1,0 +1,88 @@
+"""Settings: every knob is a COLLAB_* environment variable over a documented default.
+
+`Settings.from_env()` reads them; a bad value raises ConfigError naming the key and the
+fix. docs/deploy.md lists the same table.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from typing import Mapping
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    # key: (unit) meaning
+    database_url: str = ""  # URL; "" = sqlite file collab.db in the instance folder
+    secret_key: str = ""  # "" = generated once, kept in the instance folder
+    message_queue: str = ""  # redis:// URL of the Socket.IO message queue (several processes)
+    cors_origins: str = ""  # comma-separated origins allowed to open sockets; "" = same origin only
+    max_patch_chars: int = 4_194_304  # characters of one patch text
+    max_hunks: int = 5_000  # hunks in one patch
+    max_doc_chars: int = 4_194_304  # code points in one document
+    snapshot_every: int = 100  # revisions between full-text snapshots
+    sync_limit: int = 1_000  # revisions in one sync answer (more: true beyond)
+    max_rebase: int = 10_000  # how many revisions behind head a patch's base may be
+    rate_limit: float = 200.0  # events per second per connection, sustained
+    rate_burst: int = 400  # events per connection allowed in a burst
+    commit_batch: int = 512  # revisions committed in one transaction at most
+    ping_interval: float = 25.0  # seconds between Engine.IO pings
+    ping_timeout: float = 20.0  # seconds without a pong before a client counts as gone
+    presence_interval: float = 1.0  # seconds: at most one seen-driven presence update per document
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            key = "COLLAB_" + f.name.upper()
+            if f.name in overrides:
+                values[f.name] = overrides[f.name]
+            elif key in env:
+                values[f.name] = _parse(key, env[key], f.default)
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
+                if not isinstance(value, (int, float)) or value <= 0:
+                    raise ConfigError(f"COLLAB_{f.name.upper()} must be a positive number, got {value!r}")
+        if self.cors_origins.strip() == "*":
+            # allowed, but only when asked for explicitly
+            pass
+        if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ConfigError(f"COLLAB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+
+    @property
+    def allowed_origins(self) -> list[str] | str | None:
+        """For python-engineio: None means same origin only."""
+        value = self.cors_origins.strip()
+        if not value:
+            return None
+        if value == "*":
+            return "*"
+        return [o.strip() for o in value.split(",") if o.strip()]
+
+
+def _parse(key: str, raw: str, default: object) -> object:
+    if isinstance(default, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        try:
+            return int(raw.replace("_", ""))
+        except ValueError:
+            raise ConfigError(f"{key} must be a whole number, got {raw!r}") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"{key} must be a number, got {raw!r}") from None
+    return raw

@@ -1,0 +1,58 @@
+"""Domain errors with the stable codes of wire contract v1.
+
+Pure: imports nothing from flask, socketio, gevent or any database driver.
+Exactly one place turns a CollabError into a Socket.IO ack (realtime.py) and one
+into an HTTP JSON error (api.py).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+# code -> HTTP status used by the JSON API
+HTTP_STATUS = {
+    "bad_request": 400,
+    "bad_doc": 404,
+    "not_found": 404,
+    "not_joined": 409,
+    "read_only": 403,
+    "bad_patch": 400,
+    "conflict": 409,
+    "future_base": 409,
+    "too_large": 413,
+    "rate_limited": 429,
+    "doc_corrupt": 500,
+    "unavailable": 503,
+    "internal": 500,
+}
+
+
+class CollabError(Exception):
+    """An error a client can act on; `code` is part of the public contract."""
+
+    def __init__(self, code: str, message: str, **extra: Any) -> None:
+        assert code in HTTP_STATUS, code
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.extra = extra  # extra fields for the client, e.g. version on conflict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, **self.extra}
+
+    @property
+    def http_status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+
+class PatchConflict(CollabError):
+    """Some hunk does not apply where it must; nothing was applied."""
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__("conflict", message, **extra)
+
+
+class BadPatch(CollabError):
+    """The patch text cannot be parsed or is inconsistent."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("bad_patch", message)

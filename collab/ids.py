@@ -1,0 +1,78 @@
+"""Document ids, view tokens, op ids and names: generation and validation.
+
+Pure: no I/O, no framework imports.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from typing import Any
+
+from .errors import CollabError
+
+BASE62 = string.ascii_letters + string.digits
+DOC_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+GENERATED_ID_LENGTH = 16  # ~95 bits: unguessable, the id is the edit capability
+VIEW_TOKEN_LENGTH = 24  # ~143 bits; never derived from the edit id
+MAX_OP_ID = 128
+MAX_NAME = 64
+# lone surrogates cannot be encoded as UTF-8 and NUL breaks every store
+_UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+_CONTROL_RE = re.compile("[\x00-\x1f\x7f]")
+
+
+def random_base62(length: int) -> str:
+    return "".join(secrets.choice(BASE62) for _ in range(length))
+
+
+def new_doc_id() -> str:
+    return random_base62(GENERATED_ID_LENGTH)
+
+
+def new_view_token() -> str:
+    return random_base62(VIEW_TOKEN_LENGTH)
+
+
+def check_doc_id(doc: Any, field: str = "doc") -> str:
+    if not isinstance(doc, str) or not DOC_ID_RE.fullmatch(doc):
+        shown = doc if isinstance(doc, str) and len(doc) <= 80 else type(doc).__name__
+        raise CollabError(
+            "bad_doc", f"{field} {shown!r} is not valid: use 1-64 of A-Z a-z 0-9 _ -"
+        )
+    return doc
+
+
+def check_op_id(op_id: Any) -> str:
+    if not isinstance(op_id, str) or not 1 <= len(op_id) <= MAX_OP_ID:
+        raise CollabError(
+            "bad_request", f"id must be a string of 1-{MAX_OP_ID} characters, unique per edit"
+        )
+    if _CONTROL_RE.search(op_id) or _UNSTORABLE_RE.search(op_id):
+        raise CollabError("bad_request", "id must not contain control characters or lone surrogates")
+    return op_id
+
+
+def check_name(name: Any) -> str:
+    """A display name; None or blank gives "Anonymous"."""
+    if name is None:
+        return "Anonymous"
+    if not isinstance(name, str):
+        raise CollabError("bad_request", "name must be a string")
+    if _UNSTORABLE_RE.search(name):
+        raise CollabError("bad_request", "name contains characters that cannot be stored")
+    name = " ".join(_CONTROL_RE.sub(" ", name).split())
+    if len(name) > MAX_NAME:
+        raise CollabError("bad_request", f"name is longer than {MAX_NAME} characters")
+    return name or "Anonymous"
+
+
+def check_storable(text: str, what: str = "text") -> None:
+    """Refuse Unicode that cannot be stored (lone surrogates, NUL) before applying anything."""
+    m = _UNSTORABLE_RE.search(text)
+    if m:
+        raise CollabError(
+            "bad_patch",
+            f"{what} contains U+{ord(m.group()):04X} at code point {m.start()}: "
+            "lone surrogates and NUL cannot be stored",
+        )

@@ -1,0 +1,272 @@
+"""Socket.IO edge: wire contract v1 events on the default namespace.
+
+Handlers parse, call the document service, emit and return the ack; `_guard` is the one
+place that turns errors into `{"ok": false, "error": {...}}`. Per document there are two
+rooms: editors (messages name the document by its edit id) and viewers (by its view
+token), so nothing a viewer receives contains the edit id.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import request
+from flask_socketio import Namespace, SocketIO, join_room, leave_room
+
+from .config import Settings
+from .errors import CollabError
+from .ids import check_doc_id, check_name, check_op_id, random_base62
+from .ratelimit import TokenBucket
+from .service import DocState, DocumentService
+from .storage import Revision
+
+log = logging.getLogger("collab.realtime")
+
+EDITOR, VIEWER = "editor", "viewer"
+
+
+@dataclass
+class Membership:
+    state: DocState
+    role: str
+    key: str  # how this client names the document: edit id (editor) or view token (viewer)
+    seen: int = 0  # the client's cumulative confirmation of receipt
+
+
+@dataclass
+class Client:
+    sid: str
+    peer: str  # public id shown to others (the socket id stays private)
+    name: str
+    bucket: TokenBucket
+    joined: dict[str, Membership] = field(default_factory=dict)  # joined[key] = membership
+
+
+def _editors(doc: str) -> str:
+    return "e:" + doc
+
+
+def _viewers(doc: str) -> str:
+    return "v:" + doc
+
+
+def _guard(event: str) -> Callable[[Callable[..., dict]], Callable[..., dict | None]]:
+    """Run a handler; translate every failure into an error ack (and one log line)."""
+
+    def wrap(fn: Callable[..., dict]) -> Callable[..., dict | None]:
+        @functools.wraps(fn)
+        def handler(self: "DocumentNamespace", *args: Any) -> dict | None:
+            data = args[0] if args else None
+            doc = data.get("doc") if isinstance(data, dict) else None
+            op = data.get("id") if isinstance(data, dict) else None
+            try:
+                if len(args) != 1 or not isinstance(data, dict):
+                    raise CollabError("bad_request", f"{event} takes one object argument")
+                self._limit(event)
+                return fn(self, data)
+            except CollabError as exc:
+                log.info("%s error doc=%.80r client=%s op=%.80r code=%s: %s",
+                         event, doc, request.sid, op, exc.code, exc.message)
+                return {"ok": False, "error": exc.to_dict()}
+            except Exception:
+                log.exception("%s failed doc=%.80r client=%s op=%.80r", event, doc, request.sid, op)
+                return {"ok": False, "error": {"code": "internal", "message": "internal server error"}}
+
+        return handler
+
+    return wrap
+
+
+class DocumentNamespace(Namespace):
+    def __init__(self, socketio: SocketIO, service: DocumentService, settings: Settings) -> None:
+        super().__init__("/")
+        self.sio = socketio
+        self.service = service
+        self.settings = settings
+        self.clients: dict[str, Client] = {}  # clients[sid] = connected client
+        self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership
+        self._presence_due: set[str] = set()  # docs whose presence changed through `seen`
+        service.on_commit = self.broadcast_revision
+
+    # -- connection -------------------------------------------------------------
+
+    def on_connect(self, auth: Any = None) -> None:
+        s = self.settings
+        self.clients[request.sid] = Client(
+            request.sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst)
+        )
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        client = self.clients.pop(request.sid, None)
+        if client is None:
+            return
+        for m in list(client.joined.values()):
+            self._leave(client, m)
+
+    def _client(self) -> Client:
+        client = self.clients.get(request.sid)
+        if client is None:
+            raise CollabError("bad_request", "connection is not registered; reconnect")
+        return client
+
+    def _limit(self, event: str) -> None:
+        client = self.clients.get(request.sid)
+        if client is None:
+            return
+        wait = client.bucket.take()
+        if wait:
+            raise CollabError(
+                "rate_limited", f"too many messages; retry in {wait:.2f} s", retry_after=round(wait, 3)
+            )
+
+    def _membership(self, client: Client, data: dict) -> Membership:
+        key = data.get("doc")
+        check_doc_id(key)
+        m = client.joined.get(key)
+        if m is None:
+            raise CollabError("not_joined", f"join document {key!r} before sending to it")
+        return m
+
+    # -- events -----------------------------------------------------------------
+
+    @_guard("join")
+    def on_join(self, data: dict) -> dict:
+        client = self._client()
+        name = check_name(data.get("name"))
+        if data.get("view") is not None:
+            key = check_doc_id(data["view"], "view")
+            state, role = self.service.open_view(key), VIEWER
+        else:
+            key = check_doc_id(data.get("doc"))
+            state, role = self.service.open(key, create=True), EDITOR
+        other = client.joined.get(key)
+        if other is not None and other.state.id != state.id:
+            raise CollabError("bad_request", f"{key!r} names two documents on this connection")
+        client.name = name
+        m = other or Membership(state, role, key)
+        client.joined[key] = m
+        self.members.setdefault(state.id, {})[client.sid] = m
+        join_room(_editors(state.id) if role == EDITOR else _viewers(state.id))
+        # entering the room and reading the snapshot happen with no yield in between, so
+        # every later revision reaches this client (one it already has is ignored by version)
+        version, text = self.service.snapshot(state)
+        m.seen = version
+        log.info("join doc=%s client=%s peer=%s role=%s version=%d", state.id, client.sid, client.peer, role, version)
+        self._send_presence(state)
+        return {
+            "ok": True, "doc": key, "version": version, "text": text, "role": role,
+            "peers": self._peers(state), "you": client.peer,
+        }
+
+    @_guard("leave")
+    def on_leave(self, data: dict) -> dict:
+        client = self._client()
+        self._leave(client, self._membership(client, data))
+        return {"ok": True}
+
+    def _leave(self, client: Client, m: Membership) -> None:
+        client.joined.pop(m.key, None)
+        members = self.members.get(m.state.id, {})
+        members.pop(client.sid, None)
+        if not members:
+            self.members.pop(m.state.id, None)
+        leave_room(_editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id), sid=client.sid, namespace="/")
+        log.info("leave doc=%s client=%s peer=%s", m.state.id, client.sid, client.peer)
+        self._send_presence(m.state)
+
+    @_guard("patch")
+    def on_patch(self, data: dict) -> dict:
+        client = self._client()
+        m = self._membership(client, data)
+        if m.role != EDITOR:
+            raise CollabError("read_only", "this link is read-only")
+        op_id = check_op_id(data.get("id"))
+        base = data.get("base")
+        if not isinstance(base, int) or isinstance(base, bool) or base < 0:
+            # a known op id is still answered as a duplicate: resending is always safe
+            known = self.service.find_op(m.state, op_id)
+            if known is None:
+                raise CollabError("bad_request", "base must be a version number >= 0")
+            result = known
+        else:
+            result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid)
+        ack: dict[str, Any] = {"ok": True, "version": result.version, "hash": result.hash}
+        if result.duplicate:
+            ack["duplicate"] = True
+        if result.rebased or result.duplicate:
+            ack["patch"] = result.patch  # the canonical revision, which the author cannot derive
+        return ack
+
+    @_guard("sync")
+    def on_sync(self, data: dict) -> dict:
+        m = self._membership(self._client(), data)
+        since = data.get("since")
+        if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+            raise CollabError("bad_request", "since must be a version number >= 0")
+        head = m.state.committed
+        if since > head:
+            raise CollabError("future_base", f"since {since} is ahead of the head version {head}", version=head)
+        revs = self.service.revisions(m.state, since)
+        answer: dict[str, Any] = {
+            "ok": True, "version": head, "revisions": [self._revision(r, m.key) for r in revs],
+        }
+        if revs and revs[-1].version < head:
+            answer["more"] = True
+        return answer
+
+    def on_seen(self, *args: Any) -> None:
+        """Cumulative receipt confirmation (no ack): shown in presence, throttled."""
+        data = args[0] if len(args) == 1 else None
+        client = self.clients.get(request.sid)
+        if client is None or not isinstance(data, dict):
+            return
+        m = client.joined.get(data.get("doc"))  # type: ignore[arg-type]
+        version = data.get("version")
+        if m is None or not isinstance(version, int) or isinstance(version, bool):
+            return
+        version = min(version, m.state.committed)
+        if version > m.seen:
+            m.seen = version
+            if m.state.id not in self._presence_due:
+                self._presence_due.add(m.state.id)
+                self.sio.start_background_task(self._presence_later, m.state)
+
+    # -- outbound -----------------------------------------------------------------
+
+    @staticmethod
+    def _revision(r: Revision, key: str) -> dict:
+        return {"doc": key, "version": r.version, "patch": r.patch, "author": r.author,
+                "id": r.op_id, "ts": r.ts, "hash": r.hash}
+
+    def broadcast_revision(self, state: DocState, rev: Revision, author_sid: object) -> None:
+        """Called by the service once per durable revision, in version order: one room
+        emit (encoded once) to the editors but the author, who has the ack, and one to
+        the viewers."""
+        server = self.sio.server
+        server.emit("revision", self._revision(rev, state.id), to=_editors(state.id),
+                    skip_sid=author_sid, namespace="/")
+        if any(m.role == VIEWER for m in self.members.get(state.id, {}).values()):
+            server.emit("revision", self._revision(rev, state.view_token), to=_viewers(state.id), namespace="/")
+
+    def _peers(self, state: DocState) -> list[dict]:
+        out = []
+        for sid, m in self.members.get(state.id, {}).items():
+            client = self.clients.get(sid)
+            if client is not None:
+                out.append({"id": client.peer, "name": client.name, "role": m.role, "version": m.seen})
+        return out
+
+    def _send_presence(self, state: DocState) -> None:
+        peers = self._peers(state)
+        server = self.sio.server
+        server.emit("presence", {"doc": state.id, "peers": peers}, to=_editors(state.id), namespace="/")
+        if any(p["role"] == VIEWER for p in peers):
+            server.emit("presence", {"doc": state.view_token, "peers": peers}, to=_viewers(state.id), namespace="/")
+
+    def _presence_later(self, state: DocState) -> None:
+        self.sio.sleep(self.settings.presence_interval)
+        self._presence_due.discard(state.id)
+        if state.id in self.members:
+            self._send_presence(state)

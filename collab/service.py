@@ -1,0 +1,354 @@
+"""The document service: the single authority over every document's history.
+
+Per document, writes are serialised under a lock and versions are assigned without gaps;
+op ids make every write idempotent; acknowledgements wait for a durable commit, and
+commits of concurrent patches are grouped (group commit). Broadcasting is the caller's:
+`on_commit` is called once per revision, in version order, after it is durable and before
+its author's wait returns.
+
+Imports the pure core and the storage interface; never flask or socketio.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Sequence
+
+from .config import Settings
+from .errors import CollabError
+from .history import HistoryError, replay
+from .ids import check_doc_id, new_view_token
+from .patches import Edit, apply_patch, move_hunks, parse_patch, patch_from_edits, text_hash
+from .runtime import Event, Lock, Runtime
+from .storage import DocumentRow, NewRevision, Revision, Store, StoreError
+
+log = logging.getLogger("collab.service")
+
+RECENT = 1_000  # revisions kept in memory per open document (sync, moving stale patches)
+RECENT_OPS = 10_000  # op ids per document answered from memory before asking the store
+
+
+@dataclass
+class Applied:
+    """A revision applied in memory, not yet (or just) durable."""
+
+    revision: Revision
+    edits: list[Edit]
+    text: str  # the full text after it
+    origin: object = None  # who sent it (the edge's connection id), passed to on_commit
+    done: Event = field(default_factory=Event)
+    error: CollabError | None = None
+
+
+@dataclass
+class DocState:
+    id: str
+    view_token: str
+    created: float
+    updated: float
+    committed: int  # last durable version; joins and reads see this
+    committed_text: str
+    head: int  # last applied version (>= committed); patches apply to this
+    text: str
+    lock: Lock = field(default_factory=Lock)
+    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))  # Applied, in version order
+    ops: OrderedDict = field(default_factory=OrderedDict)  # op_id -> Applied (recent only)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class PatchResult:
+    version: int
+    hash: str
+    patch: str  # the canonical revision patch
+    rebased: bool  # the patch was moved over revisions committed since its base
+    duplicate: bool = False
+
+
+class DocumentService:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        runtime: Runtime | None = None,
+        on_commit: Callable[[DocState, Revision, object], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.runtime = runtime or Runtime()
+        self.on_commit = on_commit
+        self._docs: dict[str, DocState] = {}  # docs[doc_id] = state of an open document
+        self._queue: list[tuple[DocState, Applied]] = []  # applied, waiting for the committer
+        self._wake = Event()
+        self._committer = None
+        self._closed = False
+
+    # -- documents ---------------------------------------------------------------
+
+    def open(self, doc: str, create: bool = False) -> DocState:
+        """The state of a document, loaded from the store; created first if asked."""
+        check_doc_id(doc)
+        state = self._docs.get(doc)
+        if state is None:
+            row = self.store.get_document(doc)
+            if row is None:
+                if not create:
+                    raise CollabError("not_found", f"document {doc!r} does not exist")
+                if self.store.get_document_by_view(doc) is not None:
+                    raise CollabError("bad_doc", f"document id {doc!r} is taken: choose another")
+                token = new_view_token()
+                while self.store.get_document(token) or self.store.get_document_by_view(token):
+                    token = new_view_token()
+                row = self.runtime.run_blocking(self.store.create_document, doc, token, time.time())
+            state = self._docs.get(doc) or self._load(row)  # another greenlet may have loaded it
+            self._docs[doc] = state
+            self._evict_idle()
+        state.last_used = time.monotonic()
+        return state
+
+    def open_view(self, token: str) -> DocState:
+        check_doc_id(token, "view token")
+        row = self.store.get_document_by_view(token)
+        if row is None:
+            raise CollabError("bad_doc", "no document has this view token")
+        return self.open(row.id)
+
+    def _load(self, row: DocumentRow) -> DocState:
+        version, text = self._replay_to(row.id, row.head)
+        return DocState(
+            id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
+            committed=version, committed_text=text, head=version, text=text,
+        )
+
+    def _replay_to(self, doc: str, version: int) -> tuple[int, str]:
+        """The text at `version`: the nearest snapshot, then the stored revisions after it."""
+        base, text = self.store.latest_snapshot(doc, version)
+        try:
+            for rev, text in replay(text, base, self._stored_revisions(doc, base, version)):
+                base = rev.version
+        except HistoryError as exc:
+            raise self._corrupt(doc, str(exc)) from None
+        return base, text
+
+    def _corrupt(self, doc: str, why: str) -> CollabError:
+        log.error("doc=%s corrupt: %s", doc, why)
+        return CollabError("doc_corrupt", f"document {doc!r} is corrupt: {why}; run `collab check`")
+
+    def _evict_idle(self) -> None:
+        """Forget open documents nobody wrote to for a while (they reload on demand)."""
+        if len(self._docs) <= 1_000:
+            return
+        now = time.monotonic()
+        for doc, state in list(self._docs.items()):
+            idle = now - state.last_used > 60
+            if idle and not state.lock.locked() and state.head == state.committed:
+                del self._docs[doc]
+
+    # -- reads (committed data only) --------------------------------------------
+
+    def snapshot(self, state: DocState) -> tuple[int, str]:
+        """The latest durable (version, text), taken together."""
+        return state.committed, state.committed_text
+
+    def revisions(self, state: DocState, since: int, limit: int | None = None) -> list[Revision]:
+        limit = min(limit or self.settings.sync_limit, self.settings.sync_limit)
+        if since < 0:
+            raise CollabError("bad_request", "since must be a version >= 0")
+        top = state.committed
+        if since >= top:
+            return []
+        recent = state.recent
+        if recent and recent[0].revision.version <= since + 1:
+            first = recent[0].revision.version
+            out = []
+            for i in range(since + 1 - first, len(recent)):
+                rev = recent[i].revision
+                if rev.version > top or len(out) >= limit:
+                    break
+                out.append(rev)
+            return out
+        return self.store.revisions(state.id, since, min(limit, top - since))
+
+    def text_at(self, state: DocState, version: int) -> str:
+        if not 0 <= version <= state.committed:
+            raise CollabError("not_found", f"version {version} does not exist (head is {state.committed})")
+        if version == state.committed:
+            return state.committed_text
+        return self._replay_to(state.id, version)[1]
+
+    # -- writes ----------------------------------------------------------------
+
+    def submit(
+        self, state: DocState, base: int, patch_text: object, op_id: str, author: str, origin: object = None
+    ) -> PatchResult:
+        """Apply a client's patch as the next revision; return once it is durable.
+
+        Raises CollabError with the contract's codes; on any error nothing was applied.
+        """
+        # The op id check comes before every other one: a resend is always safe.
+        known = self.find_op(state, op_id)
+        if known is not None:
+            return known
+        if isinstance(patch_text, str) and len(patch_text) > self.settings.max_patch_chars:
+            raise CollabError(
+                "too_large",
+                f"patch has {len(patch_text)} characters; at most {self.settings.max_patch_chars} are allowed",
+            )
+        hunks = parse_patch(patch_text, self.settings.max_hunks)
+        if not hunks:
+            raise CollabError("bad_patch", "patch is empty: it must contain at least one hunk")
+        with state.lock:
+            if op_id in state.ops:  # a twin won the lock first (the store was asked above)
+                return self.find_op(state, op_id)  # type: ignore[return-value]
+            head = state.head
+            if base > head:
+                raise CollabError("future_base", f"base {base} is ahead of the head version {head}", version=head)
+            rebased = base < head
+            try:
+                if rebased:
+                    hunks = move_hunks(hunks, self._edits_between(state, base, head))
+                new_text, edits = apply_patch(state.text, hunks)
+            except CollabError as exc:
+                if exc.code == "conflict":
+                    exc.extra["version"] = state.committed
+                raise
+            if len(new_text) > self.settings.max_doc_chars:
+                raise CollabError(
+                    "too_large",
+                    f"the document would have {len(new_text)} code points; at most "
+                    f"{self.settings.max_doc_chars} are allowed",
+                )
+            revision = Revision(
+                doc=state.id, version=head + 1, patch=patch_from_edits(state.text, edits),
+                author=author, op_id=op_id, ts=time.time(), hash=text_hash(new_text),
+            )
+            applied = Applied(revision, edits, new_text, origin)
+            state.head, state.text = revision.version, new_text
+            state.recent.append(applied)
+            self._remember_op(state, op_id, applied)
+            self._enqueue(state, applied)
+        applied.done.wait()
+        if applied.error is not None:
+            raise applied.error
+        return PatchResult(revision.version, revision.hash, revision.patch, rebased)
+
+    def find_op(self, state: DocState, op_id: str) -> PatchResult | None:
+        """The result of an op id applied before (waiting for it to be durable), or None."""
+        applied = state.ops.get(op_id)
+        if applied is not None:
+            applied.done.wait()  # a twin still committing: answer once it is durable
+            if applied.error is not None:
+                raise applied.error
+            rev = applied.revision
+            return PatchResult(rev.version, rev.hash, rev.patch, False, duplicate=True)
+        version = self.store.find_op(state.id, op_id)
+        if version is None:
+            return None
+        rev = self.store.revisions(state.id, version - 1, 1)[0]
+        return PatchResult(rev.version, rev.hash, rev.patch, False, duplicate=True)
+
+    def _remember_op(self, state: DocState, op_id: str, applied: Applied) -> None:
+        state.ops[op_id] = applied
+        if len(state.ops) > RECENT_OPS:
+            state.ops.popitem(last=False)
+
+    def _edits_between(self, state: DocState, base: int, head: int) -> Iterable[Sequence[Edit]]:
+        """The edits of revisions base+1..head, in order."""
+        if head - base > self.settings.max_rebase:
+            raise CollabError(
+                "conflict",
+                f"base {base} is {head - base} revisions behind head; sync and resend",
+                version=state.committed,
+            )
+        recent = state.recent
+        if recent and recent[0].revision.version <= base + 1:
+            first = recent[0].revision.version
+            return [recent[i].edits for i in range(base + 1 - first, len(recent))]
+        # older than memory: replay from the store up to what is committed, then memory
+        text = self.text_at(state, base)
+        out = []
+        for rev in self._stored_revisions(state.id, base, state.committed):
+            text, edits = apply_patch(text, parse_patch(rev.patch))
+            out.append(edits)
+        out.extend(a.edits for a in recent if a.revision.version > state.committed)
+        return out
+
+    def _stored_revisions(self, doc: str, since: int, until: int) -> Iterator[Revision]:
+        while since < until:
+            batch = self.store.revisions(doc, since, min(self.settings.sync_limit, until - since))
+            if not batch:
+                raise self._corrupt(doc, f"revision {since + 1} is missing")
+            yield from batch
+            since = batch[-1].version
+
+    # -- group commit -------------------------------------------------------------
+
+    def _enqueue(self, state: DocState, applied: Applied) -> None:
+        if self._closed:
+            raise CollabError("unavailable", "the server is shutting down")
+        self._queue.append((state, applied))
+        if self._committer is None:
+            self._committer = self.runtime.spawn(self._commit_loop)
+        self._wake.set()
+
+    def _commit_loop(self) -> None:
+        while not self._closed:
+            self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = self._queue[: self.settings.commit_batch]
+                del self._queue[: len(batch)]
+                self._commit(batch)
+
+    def _commit(self, batch: list[tuple[DocState, Applied]]) -> None:
+        rows = []
+        for state, applied in batch:
+            rev = applied.revision
+            due = rev.version % self.settings.snapshot_every == 0
+            rows.append(NewRevision(rev, applied.text if due else None))
+        try:
+            self.runtime.run_blocking(self.store.append, rows)
+        except Exception as exc:  # StoreError, or anything the driver raised
+            self._fail(batch, exc)
+            return
+        for state, applied in batch:
+            rev = applied.revision
+            assert rev.version == state.committed + 1, "revisions commit in version order"
+            state.committed, state.committed_text, state.updated = rev.version, applied.text, rev.ts
+            if self.on_commit is not None:
+                try:
+                    self.on_commit(state, rev, applied.origin)
+                except Exception:
+                    log.exception("doc=%s version=%s broadcast failed", state.id, rev.version)
+            applied.done.set()
+
+    def _fail(self, batch: list[tuple[DocState, Applied]], exc: Exception) -> None:
+        """A write failed: nothing in the batch is durable. Roll the documents back to what
+        is, and fail every revision built on the lost ones (queued after them)."""
+        docs = {state.id: state for state, _ in batch}
+        later = [(s, a) for s, a in self._queue if s.id in docs]
+        self._queue = [(s, a) for s, a in self._queue if s.id not in docs]
+        log.error("commit of %d revisions failed: %s", len(batch), exc)
+        error = CollabError("internal", "the revision could not be stored; nothing was applied, resend it")
+        for state, applied in batch + later:
+            applied.error = error
+            state.ops.pop(applied.revision.op_id, None)
+        for state in docs.values():
+            state.head, state.text = state.committed, state.committed_text
+            while state.recent and state.recent[-1].revision.version > state.committed:
+                state.recent.pop()
+        for _, applied in batch + later:
+            applied.done.set()
+
+    def close(self) -> None:
+        self._closed = True
+        self._wake.set()
+        self.runtime.close()
+
+    def ping(self) -> None:
+        try:
+            self.store.ping()
+        except StoreError as exc:
+            raise CollabError("unavailable", str(exc)) from None

@@ -1,0 +1,22 @@
+"""Durable storage of documents, revisions and snapshots behind one small interface.
+
+`open_store(url)` picks the backend from the database URL. Every backend passes the
+same contract suite (tests/test_storage.py).
+"""
+from __future__ import annotations
+
+from .base import DocumentRow, NewRevision, Revision, Store, StoreError
+
+
+def open_store(url: str) -> Store:
+    if url.startswith("sqlite:"):
+        from .sqlite import SQLiteStore
+
+        return SQLiteStore.from_url(url)
+    scheme = url.split(":", 1)[0]
+    raise ValueError(
+        f"COLLAB_DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///path/to/file.db"
+    )
+
+
+__all__ = ["DocumentRow", "NewRevision", "Revision", "Store", "StoreError", "open_store"]

@@ -1,0 +1,68 @@
+"""The storage interface: what the document service needs from a database, no more.
+
+Must not import flask, socketio or gevent: a store is plain blocking code; the service
+decides which thread runs it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator, Protocol, Sequence
+
+
+class StoreError(Exception):
+    """The database refused or failed a read or write (disk full, locked, gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentRow:
+    id: str
+    view_token: str
+    head: int  # number of committed revisions
+    created: float  # unix seconds
+    updated: float
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    doc: str
+    version: int
+    patch: str  # canonical: applies exactly to the text at version - 1
+    author: str
+    op_id: str
+    ts: float
+    hash: str  # CRC-32 of the UTF-8 text after this revision, 8 hex digits
+
+
+@dataclass(frozen=True, slots=True)
+class NewRevision:
+    revision: Revision
+    snapshot: str | None  # the full text after it, stored when a snapshot is due
+
+
+class Store(Protocol):
+    def ping(self) -> None:
+        """Raise StoreError unless the database answers."""
+
+    def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
+        """Create the document unless it exists; return the stored row either way."""
+
+    def get_document(self, doc: str) -> DocumentRow | None: ...
+
+    def get_document_by_view(self, view_token: str) -> DocumentRow | None: ...
+
+    def append(self, batch: Sequence[NewRevision]) -> None:
+        """Store revisions (of one or several documents, in version order) in one durable
+        transaction, or none of them. (doc, version) and (doc, op_id) are unique."""
+
+    def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
+        """Revisions since+1 .. since+limit, in order."""
+
+    def find_op(self, doc: str, op_id: str) -> int | None:
+        """The version an op id produced, if it was ever applied."""
+
+    def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
+        """The newest snapshot at or before a version: (version, text); (0, "") if none."""
+
+    def document_ids(self) -> Iterator[str]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,186 @@
+"""SQLite store: WAL mode, synchronous=FULL, so an acknowledged revision survives kill -9
+and power loss.
+
+One writer connection, used by one thread at a time (the service runs writes off the
+event loop); one reader connection for the event loop's own short reads. WAL lets the
+reader see committed data while a write is in progress.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from typing import Iterator, Sequence
+from urllib.parse import unquote, urlparse
+
+from .base import DocumentRow, NewRevision, Revision, StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    view_token TEXT NOT NULL UNIQUE,
+    head INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    doc TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    patch TEXT NOT NULL,
+    author TEXT NOT NULL,
+    op_id TEXT NOT NULL,
+    ts REAL NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (doc, version),
+    UNIQUE (doc, op_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS snapshots (
+    doc TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc, version)
+) WITHOUT ROWID;
+"""
+
+_DOC_COLUMNS = "id, view_token, head, created, updated"
+_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash"
+
+
+class SQLiteStore:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        if path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        try:
+            self._writer = self._connect()
+            with self._writer:
+                self._writer.executescript(SCHEMA)
+            self._reader = self._connect()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
+        self._write_lock = threading.Lock()  # the writer connection is used by one thread at a time
+
+    @classmethod
+    def from_url(cls, url: str) -> "SQLiteStore":
+        parsed = urlparse(url)
+        path = unquote(parsed.path)
+        if url.startswith("sqlite:////"):
+            path = "/" + path.lstrip("/")
+        elif url.startswith("sqlite:///"):
+            path = path[1:]  # sqlite:///relative.db
+        if not path:
+            raise ValueError("COLLAB_DATABASE_URL for SQLite needs a file: sqlite:///path/to/file.db")
+        return cls(path)
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def ping(self) -> None:
+        try:
+            self._reader.execute("SELECT 1").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"database unreachable: {exc}") from exc
+
+    def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
+        try:
+            with self._write_lock:
+                self._writer.execute(
+                    "INSERT OR IGNORE INTO documents (id, view_token, head, created, updated) "
+                    "VALUES (?, ?, 0, ?, ?)",
+                    (doc, view_token, now, now),
+                )
+                row = self._writer.execute(
+                    f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc,)
+                ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create document: {exc}") from exc
+        return DocumentRow(*row)
+
+    def get_document(self, doc: str) -> DocumentRow | None:
+        return self._one_doc(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", doc)
+
+    def get_document_by_view(self, view_token: str) -> DocumentRow | None:
+        return self._one_doc(f"SELECT {_DOC_COLUMNS} FROM documents WHERE view_token = ?", view_token)
+
+    def _one_doc(self, sql: str, key: str) -> DocumentRow | None:
+        try:
+            row = self._reader.execute(sql, (key,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read document: {exc}") from exc
+        return DocumentRow(*row) if row else None
+
+    def append(self, batch: Sequence[NewRevision]) -> None:
+        heads: dict[str, tuple[int, float]] = {}
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    for item in batch:
+                        r = item.revision
+                        cur.execute(
+                            f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash),
+                        )
+                        if item.snapshot is not None:
+                            cur.execute(
+                                "INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)",
+                                (r.doc, r.version, item.snapshot),
+                            )
+                        heads[r.doc] = (r.version, r.ts)
+                    for doc, (head, ts) in heads.items():
+                        cur.execute(
+                            "UPDATE documents SET head = ?, updated = ? WHERE id = ? AND head < ?",
+                            (head, ts, doc, head),
+                        )
+                        if cur.rowcount != 1:
+                            raise StoreError(f"document {doc!r} is missing or already past version {head}")
+                    cur.execute("COMMIT")
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot store revisions: {exc}") from exc
+
+    def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
+        try:
+            rows = self._reader.execute(
+                f"SELECT {_REV_COLUMNS} FROM revisions WHERE doc = ? AND version > ? "
+                "ORDER BY version LIMIT ?",
+                (doc, since, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read revisions: {exc}") from exc
+        return [Revision(*row) for row in rows]
+
+    def find_op(self, doc: str, op_id: str) -> int | None:
+        try:
+            row = self._reader.execute(
+                "SELECT version FROM revisions WHERE doc = ? AND op_id = ?", (doc, op_id)
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read revisions: {exc}") from exc
+        return row[0] if row else None
+
+    def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
+        try:
+            row = self._reader.execute(
+                "SELECT version, text FROM snapshots WHERE doc = ? AND version <= ? "
+                "ORDER BY version DESC LIMIT 1",
+                (doc, at_most),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read snapshots: {exc}") from exc
+        return (row[0], row[1]) if row else (0, "")
+
+    def document_ids(self) -> Iterator[str]:
+        rows = self._reader.execute("SELECT id FROM documents ORDER BY id").fetchall()
+        return iter([r[0] for r in rows])
+
+    def close(self) -> None:
+        self._reader.close()
+        self._writer.close()

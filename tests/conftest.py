@@ -1,0 +1,70 @@
+import os
+import secrets
+
+import pytest
+
+from collab import create_app
+
+CI = os.environ.get("CI", "").lower() == "true"
+
+
+def missing(reason: str) -> None:
+    """Skip a test whose service or tool is absent, but fail under CI=true."""
+    if CI:
+        pytest.fail(f"{reason} (CI=true: a missing dependency is a failure)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def doc_id() -> str:
+    return "t-" + secrets.token_hex(6)
+
+
+@pytest.fixture
+def db_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path}/collab.db"
+
+
+@pytest.fixture
+def make_app(db_url):
+    apps = []
+
+    def make(**config):
+        config.setdefault("database_url", db_url)
+        app = create_app(config)
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["collab"].close()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def service(app):
+    return app.extensions["collab"]
+
+
+@pytest.fixture
+def connect(app):
+    """connect(**kw) -> an in-process Socket.IO test client of `app`."""
+    socketio = app.extensions["socketio"]
+    clients = []
+
+    def make(target_app=None, **kwargs):
+        target = target_app or app
+        c = target.extensions["socketio"].test_client(target, **kwargs)
+        clients.append(c)
+        return c
+
+    yield make
+    for c in clients:
+        if c.is_connected():
+            c.disconnect()
+    del socketio

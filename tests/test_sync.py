@@ -1,0 +1,214 @@
+"""The client state machine (collab/sync.py) driven against the real document service,
+with messages delivered late, out of order, or lost, as orderings chosen by a seed."""
+import os
+import random
+
+import pytest
+
+from collab.config import Settings
+from collab.errors import CollabError
+from collab.service import DocumentService
+from collab.storage.sqlite import SQLiteStore
+from collab.sync import GAP_PATIENCE, SyncState
+
+SEEDS = int(os.environ.get("COLLAB_TEST_SEEDS", "12"))  # more for a longer hunt
+
+
+class Network:
+    """One authority (the real service) and clients whose inboxes we control."""
+
+    def __init__(self, tmp_path, n_clients, rng):
+        self.rng = rng
+        self.now = 0.0
+        self.service = DocumentService(SQLiteStore(str(tmp_path / "sync.db")), Settings(), on_commit=self._fanout)
+        self.state = self.service.open("doc", create=True)
+        self.clients = [SyncState("doc", 0, "", new_id=self._new_id, clock=lambda: self.now)
+                        for _ in range(n_clients)]
+        self.inbox = [[] for _ in range(n_clients)]  # messages on their way to client i
+        self.outbox = [[] for _ in range(n_clients)]  # messages from client i to the server
+        self._ids = 0
+        self._author = None
+
+    def _new_id(self):
+        self._ids += 1
+        return f"op{self._ids}"
+
+    def _fanout(self, state, rev, origin):
+        message = {"doc": "doc", "version": rev.version, "patch": rev.patch, "author": rev.author,
+                   "id": rev.op_id, "ts": rev.ts, "hash": rev.hash}
+        for i in range(len(self.clients)):
+            if i != origin:
+                self.inbox[i].append(("revision", message))
+
+    def pump(self, i):
+        c = self.clients[i]
+        if c.retry_at is not None and self.now >= c.retry_at:
+            self.outbox[i].append(("patch", c.resend()))
+        msg = c.take_patch()
+        if msg is not None:
+            self.outbox[i].append(("patch", msg))
+        req = c.sync_request()
+        if req is not None:
+            self.outbox[i].append(("sync", req))
+
+    def serve_one(self, i):
+        kind, msg = self.outbox[i].pop(0)
+        if kind == "patch":
+            try:
+                r = self.service.submit(self.state, msg["base"], msg["patch"], msg["id"], f"c{i}", origin=i)
+                ack = {"ok": True, "version": r.version, "hash": r.hash}
+                if r.duplicate:
+                    ack["duplicate"] = True
+                if r.rebased or r.duplicate:
+                    ack["patch"] = r.patch
+            except CollabError as exc:
+                ack = {"ok": False, "error": exc.to_dict()}
+            self.inbox[i].append(("ack", (msg["id"], ack)))
+        else:
+            revs = self.service.revisions(self.state, msg["since"], 5)  # small pages: exercise `more`
+            answer = {"ok": True, "version": self.state.committed, "revisions": [
+                {"doc": "doc", "version": r.version, "patch": r.patch, "author": r.author, "id": r.op_id,
+                 "ts": r.ts, "hash": r.hash} for r in revs]}
+            if revs and revs[-1].version < self.state.committed:
+                answer["more"] = True
+            self.inbox[i].append(("sync", answer))
+
+    def deliver_one(self, i, in_order=True):
+        box = self.inbox[i]
+        kind, payload = box.pop(0 if in_order else self.rng.randrange(len(box)))
+        c = self.clients[i]
+        if kind == "ack":
+            c.receive_ack(*payload)
+        elif kind == "revision":
+            c.receive_revisions([payload])
+        else:
+            c.receive_sync(payload)
+        assert not c.diverged, "a client's text hash differed from the server's"
+
+    def reconnect(self, i):
+        """The connection drops: everything in flight either way is lost; the client
+        re-joins, resends its in-flight patch with the same op id, and syncs."""
+        self.inbox[i].clear()
+        self.outbox[i].clear()
+        c = self.clients[i]
+        msg = c.resend()
+        if msg is not None:
+            self.outbox[i].append(("patch", msg))
+        c.want_sync = True
+
+    def settle(self):
+        for _ in range(10_000):
+            self.now += GAP_PATIENCE
+            busy = False
+            for i in range(len(self.clients)):
+                self.pump(i)
+                while self.outbox[i]:
+                    self.serve_one(i)
+                    busy = True
+                while self.inbox[i]:
+                    self.deliver_one(i)
+                    busy = True
+            if not busy and all(c.synced for c in self.clients):
+                return
+        raise AssertionError("the network did not settle")
+
+
+def random_edit(rng, c, token=None):
+    text = c.text
+    if token is not None:  # between two tokens, never inside one
+        c.edit(rng.choice([0] + [i + 1 for i, ch in enumerate(text) if ch == " "]), 0, token)
+    elif text and rng.random() < 0.35:
+        pos = rng.randrange(len(text))
+        c.edit(pos, min(rng.randint(1, 4), len(text) - pos), rng.choice(["", "é", "😀"]))
+    else:
+        c.edit(rng.randint(0, len(text)), 0, rng.choice(["a", "bc", "😀😁", "中文", "\n", "e\u0301"]))
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_random_orderings_converge(tmp_path, seed):
+    rng = random.Random(seed)
+    net = Network(tmp_path, 4, rng)
+    for _ in range(400):
+        i = rng.randrange(4)
+        roll = rng.random()
+        if roll < 0.35:
+            random_edit(rng, net.clients[i])
+        elif roll < 0.55:
+            net.pump(i)
+        elif roll < 0.75 and net.outbox[i]:
+            net.serve_one(i)
+        elif roll < 0.97 and net.inbox[i]:
+            net.deliver_one(i, in_order=rng.random() < 0.7)
+        elif roll >= 0.97:
+            net.reconnect(i)
+        net.now += rng.random() * 0.3
+    net.settle()
+    server_text = net.state.committed_text
+    for c in net.clients:
+        assert c.text == c.shadow == server_text
+        assert c.version == net.state.committed
+
+
+@pytest.mark.parametrize("seed", range(SEEDS // 2))
+def test_nothing_typed_is_lost_or_doubled(tmp_path, seed):
+    """Only inserts of unique tokens, with lost messages and reconnects: each appears once."""
+    rng = random.Random(100 + seed)
+    net = Network(tmp_path, 3, rng)
+    typed = []
+    for n in range(300):
+        i = rng.randrange(3)
+        roll = rng.random()
+        if roll < 0.3:
+            token = f"<{i}.{n}> "
+            typed.append(token)
+            random_edit(rng, net.clients[i], token)
+        elif roll < 0.5:
+            net.pump(i)
+        elif roll < 0.7 and net.outbox[i]:
+            net.serve_one(i)
+        elif roll < 0.95 and net.inbox[i]:
+            net.deliver_one(i, in_order=rng.random() < 0.7)
+        elif roll >= 0.95:
+            net.reconnect(i)
+    net.settle()
+    final = net.state.committed_text
+    for token in typed:
+        assert final.count(token) == 1, token
+
+
+def test_conflict_is_rebased_and_resent_without_losing_text(tmp_path):
+    net = Network(tmp_path, 2, random.Random(0))
+    a, b = net.clients
+    a.edit(0, 0, "hello world")
+    net.pump(0)
+    net.serve_one(0)
+    net.settle()
+    # both edit the same word while neither has seen the other's change
+    a.edit(6, 5, "there")
+    b.edit(6, 5, "folks")
+    net.pump(0)
+    net.pump(1)
+    net.serve_one(0)
+    net.serve_one(1)  # b's hunk context was changed by a's revision: conflict
+    kind, (op, ack) = net.inbox[1][-1]
+    assert kind == "ack" and ack["error"]["code"] == "conflict" and ack["error"]["version"] == 2
+    net.settle()
+    assert a.text == b.text == net.state.committed_text
+    assert "there" in a.text and "folks" in a.text
+
+
+def test_an_ack_ahead_of_a_missing_revision_waits_for_it(tmp_path):
+    net = Network(tmp_path, 2, random.Random(0))
+    a, b = net.clients
+    a.edit(0, 0, "A")
+    b.edit(0, 0, "B")
+    net.pump(0)
+    net.pump(1)
+    net.serve_one(0)  # version 1 (A)
+    net.serve_one(1)  # version 2 (B, moved over A)
+    # b gets its ack (version 2) before a's revision 1
+    net.inbox[1].reverse()
+    net.deliver_one(1)
+    assert b.version == 0 and not b.synced
+    net.deliver_one(1)
+    assert b.version == 2 and b.text == net.state.committed_text == "AB"
