@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 from typing import Iterator, Sequence
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from .base import DocumentRow, NewRevision, Revision, StoreError
 
@@ -47,8 +47,9 @@ _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash"
 
 
 class SQLiteStore:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, timeout: float = 10.0) -> None:
         self.path = path
+        self.timeout = timeout  # seconds to wait for a lock held by another process
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         try:
@@ -70,10 +71,15 @@ class SQLiteStore:
             path = path[1:]  # sqlite:///relative.db
         if not path:
             raise ValueError("COLLAB_DATABASE_URL for SQLite needs a file: sqlite:///path/to/file.db")
-        return cls(path)
+        query = parse_qs(parsed.query)
+        try:
+            timeout = float(query.get("timeout", ["10"])[0])
+        except ValueError:
+            raise ValueError("COLLAB_DATABASE_URL: timeout must be a number of seconds, e.g. ?timeout=10") from None
+        return cls(path, timeout)
 
     def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=10, check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA foreign_keys=ON")

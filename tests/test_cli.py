@@ -1,0 +1,71 @@
+"""The `collab` command: export, history, check (against a database the app wrote)."""
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from collab.patches import make_patch
+
+
+@pytest.fixture
+def written(connect, doc_id, db_url):
+    c = connect()
+    c.emit("join", {"doc": doc_id, "name": "Ann"}, callback=True)
+    texts = [""]
+    for v in range(1, 251):  # past two snapshots
+        texts.append(texts[-1] + f"{v} 😀\n")
+        ack = c.emit("patch", {"doc": doc_id, "base": v - 1, "patch": make_patch(texts[-2], texts[-1]),
+                               "id": f"cli-{v}"}, callback=True)
+        assert ack["ok"]
+    return doc_id, texts
+
+
+def collab(*args):
+    return subprocess.run([sys.executable, "-m", "collab.cli", *args], capture_output=True, text=True,
+                          encoding="utf-8", timeout=60)
+
+
+def test_export_latest_and_any_version(written, db_url, tmp_path):
+    doc, texts = written
+    assert collab("export", doc, "--database", db_url).stdout == texts[-1]
+    assert collab("export", doc, "--version", "123", "--database", db_url).stdout == texts[123]
+    out = tmp_path / "out.txt"
+    assert collab("export", doc, "--database", db_url, "-o", str(out)).returncode == 0
+    assert out.read_text(encoding="utf-8") == texts[-1]
+
+
+def test_export_errors(written, db_url, tmp_path):
+    doc, _ = written
+    r = collab("export", doc, "--version", "999", "--database", db_url)
+    assert r.returncode != 0 and "does not exist" in r.stderr
+    r = collab("export", "no-such-doc", "--database", db_url)
+    assert r.returncode != 0 and "does not exist" in r.stderr
+    r = collab("export", doc, "--database", f"sqlite:///{tmp_path}/missing.db")
+    assert r.returncode != 0 and "no database" in r.stderr
+
+
+def test_history_lists_every_revision(written, db_url):
+    doc, texts = written
+    lines = collab("history", doc, "--database", db_url).stdout.splitlines()
+    assert len(lines) == 1 + 250
+    assert lines[1].split()[0] == "1" and "Ann" in lines[1] and "cli-1" in lines[1]
+
+
+def test_check_passes_then_finds_corruption(written, db_url, tmp_path):
+    doc, _ = written
+    ok = collab("check", "--database", db_url)
+    assert ok.returncode == 0 and "0 corrupt" in ok.stdout
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE revisions SET hash = 'deadbeef' WHERE doc = ? AND version = 77", (doc,))
+    bad = collab("check", "--database", db_url)
+    assert bad.returncode == 1 and f"CORRUPT {doc}: revision 77" in bad.stdout
+    db.execute("UPDATE snapshots SET text = 'wrong' WHERE doc = ? AND version = 200", (doc,))
+    db.execute("UPDATE revisions SET hash = (SELECT hash FROM revisions WHERE doc = ? AND version = 77) "
+               "WHERE doc = ? AND version = 77", (doc, doc))
+    assert collab("check", "--database", db_url).returncode == 1
+
+
+def test_usage_errors():
+    assert collab("frobnicate").returncode == 2
+    assert collab("export").returncode == 2

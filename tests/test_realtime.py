@@ -1,0 +1,247 @@
+"""In-process Socket.IO tests: every ack shape and every error code of wire contract v1."""
+import json
+import sqlite3
+
+import pytest
+
+from collab.patches import make_patch, text_hash
+
+
+def join(client, doc, **extra):
+    return client.emit("join", {"doc": doc, **extra}, callback=True)
+
+
+def patch(client, doc, base, old, new, op):
+    return client.emit("patch", {"doc": doc, "base": base, "patch": make_patch(old, new), "id": op}, callback=True)
+
+
+def events(client, name):
+    return [e["args"][0] for e in client.get_received() if e["name"] == name]
+
+
+def error_code(ack):
+    assert ack["ok"] is False and set(ack["error"]) >= {"code", "message"}, ack
+    return ack["error"]["code"]
+
+
+def test_join_creates_the_document_and_answers_its_state(connect, doc_id):
+    c = connect()
+    ack = join(c, doc_id, name="Ann")
+    assert ack["ok"] and ack["doc"] == doc_id and ack["version"] == 0 and ack["text"] == ""
+    assert ack["role"] == "editor"
+    assert [p["name"] for p in ack["peers"]] == ["Ann"] and ack["you"] == ack["peers"][0]["id"]
+
+
+def test_patch_ack_and_broadcast_to_the_others_only(connect, doc_id):
+    a, b = connect(), connect()
+    join(a, doc_id, name="A")
+    join(b, doc_id, name="B")
+    a.get_received(), b.get_received()
+    ack = patch(a, doc_id, 0, "", "hello 😀", "op-1")
+    assert ack == {"ok": True, "version": 1, "hash": text_hash("hello 😀")}
+    assert events(a, "revision") == []
+    (rev,) = events(b, "revision")
+    assert rev["doc"] == doc_id and rev["version"] == 1 and rev["author"] == "A" and rev["id"] == "op-1"
+    assert rev["hash"] == text_hash("hello 😀") and isinstance(rev["ts"], float)
+    assert rev["patch"] == make_patch("", "hello 😀")
+
+
+def test_duplicate_op_is_answered_with_its_original_version(connect, doc_id):
+    a = connect()
+    join(a, doc_id)
+    first = patch(a, doc_id, 0, "", "x", "same-op")
+    patch(a, doc_id, 1, "x", "xy", "other-op")
+    again = a.emit("patch", {"doc": doc_id, "base": 999, "patch": "garbage", "id": "same-op"}, callback=True)
+    assert again["ok"] and again["duplicate"] is True and again["version"] == first["version"] == 1
+    assert again["hash"] == text_hash("x")
+    assert a.emit("sync", {"doc": doc_id, "since": 0}, callback=True)["version"] == 2
+
+
+def test_duplicate_survives_a_restart(make_app, connect, doc_id):
+    app1 = make_app()
+    a = connect(app1)
+    join(a, doc_id)
+    assert patch(a, doc_id, 0, "", "x", "op-r")["version"] == 1
+    app1.extensions["collab"].close()
+    app2 = make_app()
+    b = connect(app2)
+    join(b, doc_id)
+    again = patch(b, doc_id, 0, "", "x", "op-r")
+    assert again["ok"] and again["duplicate"] and again["version"] == 1
+    assert join(b, doc_id)["text"] == "x"
+
+
+def test_stale_base_is_moved_and_the_ack_carries_the_canonical_patch(connect, doc_id):
+    a, b = connect(), connect()
+    join(a, doc_id)
+    join(b, doc_id)
+    base = "line\n" * 10
+    patch(a, doc_id, 0, "", base, "p0")
+    patch(a, doc_id, 1, base, "TOP\n" + base, "p1")
+    ack = patch(b, doc_id, 1, base, base[:25] + "B" + base[25:], "p2")
+    assert ack["ok"] and ack["version"] == 3
+    expected = "TOP\n" + base[:25] + "B" + base[25:]
+    assert ack["hash"] == text_hash(expected)
+    assert ack["patch"] == make_patch("TOP\n" + base, expected)
+
+
+def test_sync_pages_and_more(make_app, connect, doc_id):
+    app = make_app(sync_limit=3)
+    a = connect(app)
+    join(a, doc_id)
+    text = ""
+    for i in range(5):
+        patch(a, doc_id, i, text, text + str(i), f"op{i}")
+        text += str(i)
+    first = a.emit("sync", {"doc": doc_id, "since": 0}, callback=True)
+    assert first["ok"] and first["version"] == 5 and first["more"] is True
+    assert [r["version"] for r in first["revisions"]] == [1, 2, 3]
+    rest = a.emit("sync", {"doc": doc_id, "since": 3}, callback=True)
+    assert [r["version"] for r in rest["revisions"]] == [4, 5] and "more" not in rest
+    assert a.emit("sync", {"doc": doc_id, "since": 5}, callback=True) == {"ok": True, "version": 5, "revisions": []}
+
+
+def test_leave_then_writes_are_not_joined(connect, doc_id):
+    a = connect()
+    join(a, doc_id)
+    assert a.emit("leave", {"doc": doc_id}, callback=True) == {"ok": True}
+    assert error_code(patch(a, doc_id, 0, "", "x", "op")) == "not_joined"
+
+
+def test_viewer_is_read_only_and_never_sees_the_edit_id(app, connect, doc_id):
+    editor, viewer = connect(), connect()
+    join(editor, doc_id, name="Ed")
+    token = app.extensions["collab"].open(doc_id).view_token
+    ack = viewer.emit("join", {"view": token, "name": "Vi"}, callback=True)
+    assert ack["ok"] and ack["role"] == "viewer" and ack["doc"] == token
+    patch(editor, doc_id, 0, "", "secret-free text", "e1")
+    assert error_code(viewer.emit("patch", {"doc": token, "base": 1, "patch": make_patch("secret-free text", "x"),
+                                            "id": "v1"}, callback=True)) == "read_only"
+    synced = viewer.emit("sync", {"doc": token, "since": 0}, callback=True)
+    assert synced["revisions"][0]["doc"] == token
+    frames = json.dumps([ack, synced, viewer.get_received()])
+    assert "revision" in frames and "presence" in frames
+    assert doc_id not in frames
+
+
+def test_presence_and_seen(make_app, connect, doc_id):
+    app = make_app(presence_interval=0.01)
+    a, b = connect(app), connect(app)
+    join(a, doc_id, name="A")
+    join(b, doc_id, name="B")
+    patch(a, doc_id, 0, "", "x", "s1")
+    b.emit("seen", {"doc": doc_id, "version": 1})
+    socketio = app.extensions["socketio"]
+    for _ in range(100):  # wait for the throttled presence update
+        socketio.sleep(0.01)
+        seen = [p for m in events(a, "presence") for p in m["peers"] if p["name"] == "B" and p["version"] == 1]
+        if seen:
+            break
+    assert seen
+    b.disconnect()
+    assert [p["name"] for p in events(a, "presence")[-1]["peers"]] == ["A"]
+
+
+@pytest.mark.parametrize("payload,code", [
+    ("not a dict", "bad_request"),
+    ({"doc": "bad id!"}, "bad_doc"),
+    ({"doc": "x" * 65}, "bad_doc"),
+    ({"doc": 7}, "bad_doc"),
+    ({"view": "nosuchtoken"}, "bad_doc"),
+    ({"doc": "ok-id", "name": 42}, "bad_request"),
+    ({"doc": "ok-id", "name": "x" * 65}, "bad_request"),
+])
+def test_join_errors(connect, payload, code):
+    assert error_code(connect().emit("join", payload, callback=True)) == code
+
+
+def test_patch_errors(make_app, connect, doc_id):
+    app = make_app(max_patch_chars=2000, max_doc_chars=100)
+    a = connect(app)
+    join(a, doc_id)
+    ok = patch(a, doc_id, 0, "", "hello world", "ok-1")
+    assert ok["ok"]
+
+    def send(**fields):
+        msg = {"doc": doc_id, "base": 1, "patch": make_patch("hello world", "hello there"), "id": "e-op"}
+        msg.update(fields)
+        msg = {k: v for k, v in msg.items() if v is not ...}
+        return error_code(a.emit("patch", msg, callback=True))
+
+    assert send(id=...) == "bad_request"
+    assert send(id="") == "bad_request"
+    assert send(id=5) == "bad_request"
+    assert send(base="1") == "bad_request"
+    assert send(base=-1) == "bad_request"
+    assert send(base=True) == "bad_request"
+    assert send(doc="other-doc") == "not_joined"
+    assert send(doc="bad id") == "bad_doc"
+    assert send(patch="nonsense") == "bad_patch"
+    assert send(patch=None) == "bad_patch"
+    assert send(patch="") == "bad_patch"
+    assert send(patch="@@ -0,0 +1,1 @@\n+%ED%A0%80\n") == "bad_patch"
+    assert send(patch=make_patch("goodbye world", "goodbye there")) == "conflict"
+    assert send(base=9) == "future_base"
+    assert send(patch="@@ -1,1 +1,1 @@\n" + "+x\n" * 1000) == "too_large"
+    assert send(patch=make_patch("hello world", "hello world" + "!" * 100)) == "too_large"
+    conflict = a.emit("patch", {"doc": doc_id, "base": 1, "patch": make_patch("goodbye world", "x"), "id": "c"},
+                      callback=True)
+    assert conflict["error"]["version"] == 1
+    # nothing of the above changed anything
+    assert join(a, doc_id)["version"] == 1 and join(a, doc_id)["text"] == "hello world"
+
+
+def test_rate_limited(make_app, connect, doc_id):
+    app = make_app(rate_limit=1, rate_burst=3)
+    a = connect(app)
+    answers = [join(a, doc_id) for _ in range(5)]
+    limited = [x for x in answers if not x["ok"]]
+    assert limited and all(error_code(x) == "rate_limited" and x["error"]["retry_after"] > 0 for x in limited)
+
+
+def test_sync_errors(connect, doc_id):
+    a = connect()
+    assert error_code(a.emit("sync", {"doc": doc_id, "since": 0}, callback=True)) == "not_joined"
+    join(a, doc_id)
+    assert error_code(a.emit("sync", {"doc": doc_id}, callback=True)) == "bad_request"
+    assert error_code(a.emit("sync", {"doc": doc_id, "since": 5}, callback=True)) == "future_base"
+    assert error_code(a.emit("sync", {"doc": doc_id, "since": 0}, "extra", callback=True)) == "bad_request"
+
+
+def test_failed_write_is_internal_and_changes_nothing(make_app, connect, doc_id, tmp_path):
+    app = make_app(database_url=f"sqlite:///{tmp_path}/locked.db?timeout=0.1")
+    a, b = connect(app), connect(app)
+    join(a, doc_id)
+    join(b, doc_id)
+    assert patch(a, doc_id, 0, "", "one", "w1")["version"] == 1
+    b.get_received()
+    blocker = sqlite3.connect(tmp_path / "locked.db", isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another process holds the database: the write fails
+    assert error_code(patch(a, doc_id, 1, "one", "one two", "w2")) == "internal"
+    blocker.execute("ROLLBACK")
+    assert events(b, "revision") == []
+    assert join(a, doc_id)["version"] == 1
+    again = patch(a, doc_id, 1, "one", "one two", "w2")  # the same op id goes through now
+    assert again["ok"] and again["version"] == 2 and "duplicate" not in again
+
+
+def test_corrupt_document_is_reported_and_others_still_work(make_app, connect, doc_id, tmp_path):
+    app1 = make_app()
+    a = connect(app1)
+    join(a, doc_id)
+    patch(a, doc_id, 0, "", "fine text", "k1")
+    app1.extensions["collab"].close()
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE revisions SET patch = '@@ -5,1 +5,1 @@\n-q\n+r\n' WHERE doc = ?", (doc_id,))
+    app2 = make_app()
+    b = connect(app2)
+    assert error_code(join(b, doc_id)) == "doc_corrupt"
+    assert join(b, doc_id + "-other")["ok"]
+
+
+def test_foreign_origins_are_refused(app):
+    http = app.test_client()
+    same = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://localhost"})
+    assert same.status_code == 200
+    foreign = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://evil.example"})
+    assert foreign.status_code == 400

@@ -1,0 +1,110 @@
+"""The document service: versions without gaps under concurrency, snapshots, reloads."""
+import random
+import sqlite3
+
+import gevent
+import pytest
+
+from collab.config import Settings
+from collab.errors import CollabError
+from collab.patches import make_patch
+from collab.service import DocumentService
+from collab.storage import open_store
+
+
+@pytest.fixture
+def make_service(tmp_path):
+    made = []
+
+    def make(**settings):
+        s = DocumentService(open_store(f"sqlite:///{tmp_path}/svc.db"), Settings(**settings))
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def test_concurrent_writers_get_contiguous_versions(make_service):
+    service = make_service()
+    state = service.open("race", create=True)
+    results = []
+
+    def writer(n):
+        text = f"[{n}]"
+        for attempt in range(50):
+            base, current = service.snapshot(state)
+            try:
+                r = service.submit(state, base, make_patch(current, current + text), f"w{n}-{attempt}", f"w{n}")
+                results.append(r.version)
+                return
+            except CollabError as exc:
+                assert exc.code == "conflict"
+                gevent.sleep(random.random() * 0.001)
+        raise AssertionError("writer never got through")
+
+    gevent.joinall([gevent.spawn(writer, n) for n in range(30)], raise_error=True)
+    assert sorted(results) == list(range(1, 31))
+    final = service.snapshot(state)[1]
+    assert sorted(final.replace("]", "] ").split()) == sorted(f"[{n}]" for n in range(30))
+
+
+def test_group_commit_spans_documents(make_service, tmp_path):
+    service = make_service()
+    states = [service.open(f"g{i}", create=True) for i in range(20)]
+
+    def write(state):
+        for v in range(5):
+            text = service.snapshot(state)[1]
+            service.submit(state, v, make_patch(text, text + "x"), f"{state.id}-{v}", "me")
+
+    gevent.joinall([gevent.spawn(write, s) for s in states], raise_error=True)
+    db = sqlite3.connect(tmp_path / "svc.db")
+    assert db.execute("SELECT COUNT(*), MAX(version) FROM revisions").fetchone() == (100, 5)
+
+
+def test_snapshots_and_any_version(make_service, tmp_path):
+    service = make_service(snapshot_every=10)
+    state = service.open("snap", create=True)
+    texts = [""]
+    for v in range(1, 36):
+        texts.append(texts[-1][: v % 7] + f"<{v}>" + texts[-1][v % 7:])
+        service.submit(state, v - 1, make_patch(texts[-2], texts[-1]), f"s{v}", "me")
+    db = sqlite3.connect(tmp_path / "svc.db")
+    assert [r[0] for r in db.execute("SELECT version FROM snapshots ORDER BY version")] == [10, 20, 30]
+    for v in range(36):
+        assert service.text_at(state, v) == texts[v]
+    with pytest.raises(CollabError):
+        service.text_at(state, 36)
+    # a fresh service loads from the snapshot and replays the rest
+    again = make_service(snapshot_every=10)
+    reloaded = again.open("snap")
+    assert again.snapshot(reloaded) == (35, texts[35])
+
+
+def test_stale_base_older_than_memory_is_moved_from_the_store(make_service):
+    service = make_service()
+    state = service.open("old", create=True)
+    base_text = "".join(f"line {i}\n" for i in range(50))
+    service.submit(state, 0, make_patch("", base_text), "o0", "me")
+    text = base_text
+    for v in range(2, 30):
+        service.submit(state, v - 1, make_patch(text, "top\n" + text), f"o{v}", "me")
+        text = "top\n" + text
+    state.recent.clear()  # as if these revisions had left memory
+    edited = base_text.replace("line 40\n", "line forty\n")
+    r = service.submit(state, 1, make_patch(base_text, edited), "late", "me")
+    assert r.rebased and service.snapshot(state)[1] == "top\n" * 28 + edited
+
+
+def test_ops_and_views(make_service):
+    service = make_service()
+    state = service.open("views", create=True)
+    assert service.open_view(state.view_token) is state
+    with pytest.raises(CollabError) as exc:
+        service.open("never")
+    assert exc.value.code == "not_found"
+    with pytest.raises(CollabError) as exc:
+        service.open(state.view_token, create=True)  # an id may not shadow a view token
+    assert exc.value.code == "bad_doc"

@@ -1,0 +1,92 @@
+"""The storage contract: every backend passes these (SQLite here; PostgreSQL joins later)."""
+import pytest
+
+from collab.storage import NewRevision, Revision, StoreError, open_store
+
+
+@pytest.fixture(params=["sqlite"])
+def store(request, tmp_path):
+    s = open_store(f"sqlite:///{tmp_path}/contract.db")
+    yield s
+    s.close()
+
+
+def rev(doc, version, op=None, patch="@@ -0,0 +1,1 @@\n+x\n"):
+    return Revision(doc, version, patch, "ann", op or f"op-{doc}-{version}", 1000.0 + version, "0000abcd")
+
+
+def test_create_is_idempotent_and_keeps_the_first_token(store):
+    first = store.create_document("d1", "tok1", 10.0)
+    again = store.create_document("d1", "tok2", 20.0)
+    assert first == again
+    assert (first.id, first.view_token, first.head, first.created) == ("d1", "tok1", 0, 10.0)
+    assert store.get_document_by_view("tok1") == first
+    assert store.get_document("nope") is None and store.get_document_by_view("nope") is None
+
+
+def test_append_and_read_back_in_order(store):
+    store.create_document("d", "t", 1.0)
+    store.append([NewRevision(rev("d", 1), None), NewRevision(rev("d", 2), None)])
+    store.append([NewRevision(rev("d", 3), "snapshot text")])
+    assert [r.version for r in store.revisions("d", 0, 10)] == [1, 2, 3]
+    assert store.revisions("d", 1, 1) == [rev("d", 2)]
+    assert store.revisions("d", 3, 10) == []
+    row = store.get_document("d")
+    assert row.head == 3 and row.updated == 1003.0
+    assert store.latest_snapshot("d", 3) == (3, "snapshot text")
+    assert store.latest_snapshot("d", 2) == (0, "")
+    assert store.find_op("d", "op-d-2") == 2
+    assert store.find_op("d", "other") is None
+
+
+def test_a_batch_spans_documents(store):
+    store.create_document("a", "ta", 1.0)
+    store.create_document("b", "tb", 1.0)
+    store.append([NewRevision(rev("a", 1), None), NewRevision(rev("b", 1), None), NewRevision(rev("a", 2), None)])
+    assert store.get_document("a").head == 2 and store.get_document("b").head == 1
+    assert sorted(store.document_ids()) == ["a", "b"]
+
+
+@pytest.mark.parametrize("bad", [
+    lambda: [NewRevision(rev("d", 1), None), NewRevision(rev("d", 1, op="other"), None)],  # version taken
+    lambda: [NewRevision(rev("d", 1), None), NewRevision(rev("d", 2, op="op-d-1"), None)],  # op id taken
+    lambda: [NewRevision(rev("missing", 1), None)],  # no such document
+])
+def test_a_failing_batch_stores_nothing(store, bad):
+    store.create_document("d", "t", 1.0)
+    with pytest.raises(StoreError):
+        store.append(bad())
+    assert store.revisions("d", 0, 10) == []
+    assert store.get_document("d").head == 0
+
+
+def test_a_version_already_stored_is_refused(store):
+    store.create_document("d", "t", 1.0)
+    store.append([NewRevision(rev("d", 1), None)])
+    with pytest.raises(StoreError):
+        store.append([NewRevision(rev("d", 1, op="again"), None)])
+    assert [r.op_id for r in store.revisions("d", 0, 10)] == ["op-d-1"]
+
+
+def test_unicode_round_trips(store):
+    store.create_document("d", "t", 1.0)
+    text = "😀😁 中文 e\u0301 שלום"
+    store.append([NewRevision(Revision("d", 1, "p", "名前 😀", "op", 1.0, "h"), text)])
+    assert store.latest_snapshot("d", 1) == (1, text)
+    assert store.revisions("d", 0, 1)[0].author == "名前 😀"
+
+
+def test_data_survives_reopening(tmp_path):
+    url = f"sqlite:///{tmp_path}/reopen.db"
+    s = open_store(url)
+    s.create_document("d", "t", 1.0)
+    s.append([NewRevision(rev("d", 1), None)])
+    s.close()
+    s = open_store(url)
+    assert s.get_document("d").head == 1 and s.find_op("d", "op-d-1") == 1
+    s.close()
+
+
+def test_unsupported_urls_name_the_fix():
+    with pytest.raises(ValueError, match="COLLAB_DATABASE_URL"):
+        open_store("mysql://localhost/x")
