@@ -1,6 +1,6 @@
-"""The `collab` command: serve, export, history, check.
+"""The `collab` command: serve, export, history, replay, check.
 
-export/history/check read the database directly (the server may be running: SQLite's
+export/history/replay/check read the database directly (the server may be running: SQLite's
 WAL lets them read alongside it). Progress of long work goes to stderr.
 """
 from __future__ import annotations
@@ -8,13 +8,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
-from typing import Sequence
+import time
+from typing import Sequence, cast
 
 from .errors import CollabError
 from .history import HistoryError, replay
 from .ids import check_doc_id
-from .storage import Store, StoreError, open_store
+from .patches import parse_patch
+from .storage import Revision, Store, StoreError, open_store
 
 SERVE = "from gevent import monkey; monkey.patch_all(); from collab.serve import main; main()"
 
@@ -83,6 +86,68 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Print the text as it evolves from version --from to --to. On a terminal, one screen
+    per revision around what it changed, at --speed revisions a second; otherwise (a pipe
+    or a file) a header line and the whole text per version, without waiting."""
+    store = _store(args)
+    row = store.get_document(check_doc_id(args.doc))
+    if row is None:
+        raise SystemExit(f"collab: document {args.doc!r} does not exist")
+    start = args.start
+    end = row.head if args.end is None else args.end
+    if not 0 <= start <= end <= row.head:
+        raise SystemExit(f"collab: need 0 <= --from <= --to <= {row.head} (the head), got {start}..{end}")
+    tty = sys.stdout.isatty()
+    speed = args.speed if args.speed is not None else (50.0 if tty else 0.0)
+    if speed < 0:
+        raise SystemExit("collab: --speed must be >= 0 revisions per second (0: no waiting)")
+    base, text = store.latest_snapshot(row.id, start)
+    for _, text in replay(text, base, _revisions(store, row.id, base, start)):
+        pass
+    show = _screen if tty else _block
+    show(start, "", 0.0, text, 0)
+    for replayed, new_text in replay(text, start, _revisions(store, row.id, start, end)):
+        rev = cast(Revision, replayed)
+        if speed:
+            time.sleep(1.0 / speed)
+        show(rev.version, rev.author, rev.ts, new_text, _changed_at(rev.patch) if tty else 0)
+    return 0
+
+
+def _changed_at(patch: str) -> int:
+    """Where a canonical patch's first change is (after its leading context)."""
+    hunks = parse_patch(patch)
+    if not hunks:
+        return 0
+    first = hunks[0]
+    return first.start + (len(first.ops[0][1]) if first.ops and first.ops[0][0] == 0 else 0)
+
+
+def _header(version: int, author: str, ts: float) -> str:
+    if not version or not author:
+        return f"--- version {version} ---"
+    when = dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return f"--- version {version}  {author}  {when} UTC ---"
+
+
+def _block(version: int, author: str, ts: float, text: str, at: int) -> None:
+    sys.stdout.write(f"{_header(version, author, ts)}\n{text}\n")
+    sys.stdout.flush()
+
+
+def _screen(version: int, author: str, ts: float, text: str, at: int) -> None:
+    """Clear the terminal and show the lines around code point `at` (the change)."""
+    size = shutil.get_terminal_size()
+    lines = text.split("\n")
+    line = text.count("\n", 0, at)
+    rows = max(1, size.lines - 2)
+    first = max(0, min(line - rows // 2, len(lines) - rows))
+    body = "\n".join(x[: size.columns] for x in lines[first : first + rows])
+    sys.stdout.write(f"\x1b[H\x1b[2J{_header(version, author, ts)}\n{body}")
+    sys.stdout.flush()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     """Replay every stored history from version 0: each revision applies exactly, its
     hash matches, the snapshots agree, and the head is where the history ends."""
@@ -123,7 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the server (options as run.py: --host --port --database)", add_help=False)
     for name, help_ in (("export", "print a document's text"), ("history", "list a document's revisions"),
-                        ("check", "re-verify every stored history")):
+                        ("check", "re-verify every stored history"),
+                        ("replay", "show the text evolving, revision by revision")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the instance SQLite file)")
         if name == "check":
@@ -134,13 +200,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "export":
             p.add_argument("--version", type=int, help="the version to export (default: the latest)")
             p.add_argument("-o", "--output", help="write to this file instead of stdout")
+        if name == "replay":
+            p.add_argument("--from", dest="start", type=int, default=0, help="first version shown (default 0)")
+            p.add_argument("--to", dest="end", type=int, help="last version shown (default: the latest)")
+            p.add_argument("--speed", type=float,
+                           help="revisions per second (default 50 on a terminal; 0 or not a terminal: no waiting)")
     args, rest = parser.parse_known_args(argv)
     if args.command == "serve":
         return cmd_serve(args, rest)
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:
-        return {"export": cmd_export, "history": cmd_history, "check": cmd_check}[args.command](args)
+        commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay}
+        return commands[args.command](args)
     except (CollabError, StoreError, HistoryError, ValueError) as exc:
         print(f"collab: {exc}", file=sys.stderr)
         return 1

@@ -19,15 +19,22 @@ from typing import Callable, Iterable, Iterator, Sequence
 from .config import Settings
 from .errors import CollabError
 from .history import HistoryError, replay
-from .ids import check_doc_id, new_view_token
-from .patches import Edit, apply_patch, move_hunks, parse_patch, patch_from_edits, text_hash
+from .ids import check_doc_id, check_name, new_view_token, random_base62
+from .patches import Edit, apply_patch, make_patch, move_hunks, parse_patch, patch_from_edits, text_hash
 from .runtime import Event, Lock, Runtime
-from .storage import DocumentRow, NewRevision, Revision, Store, StoreError
+from .storage import DocumentRow, Label, NewRevision, Revision, Store, StoreError
 
 log = logging.getLogger("collab.service")
 
 RECENT = 1_000  # revisions kept in memory per open document (sync, moving stale patches)
 RECENT_OPS = 10_000  # op ids per document answered from memory before asking the store
+
+
+def _check_label(name: object) -> str:
+    """A version's name: like a display name (1-64 characters, spaces folded), never blank."""
+    if not isinstance(name, str) or not name.strip():
+        raise CollabError("bad_request", "name must be a non-empty string of at most 64 characters")
+    return check_name(name)
 
 
 @dataclass
@@ -178,6 +185,31 @@ class DocumentService:
             return state.committed_text
         return self._replay_to(state.id, version)[1]
 
+    def history(self, state: DocState, since: int, until: int) -> Iterator[Revision]:
+        """Committed revisions since+1..until, in order, read in pages (never all at once)."""
+        if not 0 <= since <= until <= state.committed:
+            raise CollabError(
+                "not_found", f"versions {since}..{until} are not in the history (head is {state.committed})"
+            )
+        return self._stored_revisions(state.id, since, until)
+
+    # -- named versions ---------------------------------------------------------
+
+    def labels(self, state: DocState) -> list[Label]:
+        return self.store.labels(state.id)
+
+    def set_label(self, state: DocState, version: int, name: str) -> Label:
+        """Name a committed version; a name used before moves to it."""
+        if not 0 <= version <= state.committed:
+            raise CollabError("not_found", f"version {version} does not exist (head is {state.committed})")
+        label = Label(version, _check_label(name), time.time())
+        self.runtime.run_blocking(self.store.set_label, state.id, label.version, label.name, label.ts)
+        return label
+
+    def delete_label(self, state: DocState, name: str) -> None:
+        if not self.runtime.run_blocking(self.store.delete_label, state.id, name):
+            raise CollabError("not_found", f"the document has no version named {name[:80]!r}")
+
     # -- writes ----------------------------------------------------------------
 
     def submit(
@@ -233,6 +265,26 @@ class DocumentService:
         if applied.error is not None:
             raise applied.error
         return PatchResult(revision.version, revision.hash, revision.patch, rebased)
+
+    def rewrite(
+        self, state: DocState, author: str, kind: str, target: Callable[[int, str], str], origin: object = None
+    ) -> PatchResult | None:
+        """Make the text `target(version, text)` (computed from the latest committed version)
+        as one ordinary new revision by `author`, with a server-made op id "<kind>-<random>":
+        restore, revert and import never rewrite history. None when nothing would change.
+        A conflict with a revision still committing is retried on the newer text."""
+        for attempt in range(3):
+            base, text = self.snapshot(state)
+            new_text = target(base, text)
+            if new_text == text:
+                return None
+            try:
+                return self.submit(state, base, make_patch(text, new_text), f"{kind}-{random_base62(16)}",
+                                   author, origin)
+            except CollabError as exc:
+                if exc.code != "conflict" or attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def find_op(self, state: DocState, op_id: str) -> PatchResult | None:
         """The result of an op id applied before (waiting for it to be durable), or None."""

@@ -69,3 +69,21 @@ def test_check_passes_then_finds_corruption(written, db_url, tmp_path):
 def test_usage_errors():
     assert collab("frobnicate").returncode == 2
     assert collab("export").returncode == 2
+
+
+def test_replay_prints_each_version_when_not_a_terminal(written, db_url):
+    doc, texts = written
+    out = collab("replay", doc, "--from", "98", "--to", "101", "--database", db_url).stdout
+    blocks = out.split("--- version ")[1:]
+    assert [b.split()[0] for b in blocks] == ["98", "99", "100", "101"]
+    for block, v in zip(blocks, range(98, 102)):
+        assert block.split("\n", 1)[1] == texts[v] + "\n"
+    assert "Ann" in blocks[1].splitlines()[0]
+
+
+def test_replay_errors(written, db_url):
+    doc, _ = written
+    r = collab("replay", doc, "--from", "5", "--to", "3", "--database", db_url)
+    assert r.returncode != 0 and "--from" in r.stderr
+    assert collab("replay", doc, "--speed", "-1", "--database", db_url).returncode != 0
+    assert collab("replay", "no-such-doc", "--database", db_url).returncode != 0

@@ -90,3 +90,19 @@ def test_data_survives_reopening(tmp_path):
 def test_unsupported_urls_name_the_fix():
     with pytest.raises(ValueError, match="COLLAB_DATABASE_URL"):
         open_store("mysql://localhost/x")
+
+
+def test_labels_name_versions_per_document(store):
+    store.create_document("d", "t", 1.0)
+    store.create_document("e", "u", 1.0)
+    assert store.labels("d") == []
+    store.set_label("d", 5, "draft", 10.0)
+    store.set_label("d", 2, "first 😀", 11.0)
+    store.set_label("e", 1, "draft", 12.0)
+    assert [(x.version, x.name, x.ts) for x in store.labels("d")] == [(2, "first 😀", 11.0), (5, "draft", 10.0)]
+    store.set_label("d", 7, "draft", 13.0)  # a name used again moves to the new version
+    assert [(x.version, x.name) for x in store.labels("d")] == [(2, "first 😀"), (7, "draft")]
+    assert store.delete_label("d", "draft") is True
+    assert store.delete_label("d", "draft") is False
+    assert [x.name for x in store.labels("d")] == ["first 😀"]
+    assert [(x.version, x.name) for x in store.labels("e")] == [(1, "draft")]

@@ -5,7 +5,7 @@ same contract suite (tests/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import DocumentRow, NewRevision, Revision, Store, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreError
 
 
 def open_store(url: str) -> Store:
@@ -19,4 +19,4 @@ def open_store(url: str) -> Store:
     )
 
 
-__all__ = ["DocumentRow", "NewRevision", "Revision", "Store", "StoreError", "open_store"]
+__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreError", "open_store"]

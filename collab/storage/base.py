@@ -34,6 +34,15 @@ class Revision:
 
 
 @dataclass(frozen=True, slots=True)
+class Label:
+    """A named version ("submitted draft"); names are unique per document."""
+
+    version: int
+    name: str
+    ts: float  # when it was set, unix seconds
+
+
+@dataclass(frozen=True, slots=True)
 class NewRevision:
     revision: Revision
     snapshot: str | None  # the full text after it, stored when a snapshot is due
@@ -64,5 +73,14 @@ class Store(Protocol):
         """The newest snapshot at or before a version: (version, text); (0, "") if none."""
 
     def document_ids(self) -> Iterator[str]: ...
+
+    def set_label(self, doc: str, version: int, name: str, ts: float) -> None:
+        """Name a version; a name already used in the document moves to this version."""
+
+    def labels(self, doc: str) -> list[Label]:
+        """The document's labels, by version then name."""
+
+    def delete_label(self, doc: str, name: str) -> bool:
+        """Remove a label; False when the document has no label of that name."""
 
     def close(self) -> None: ...

@@ -13,7 +13,7 @@ import threading
 from typing import Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
-from .base import DocumentRow, NewRevision, Revision, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -39,6 +39,13 @@ CREATE TABLE IF NOT EXISTS snapshots (
     version INTEGER NOT NULL,
     text TEXT NOT NULL,
     PRIMARY KEY (doc, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS labels (
+    doc TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    ts REAL NOT NULL,
+    PRIMARY KEY (doc, name)
 ) WITHOUT ROWID;
 """
 
@@ -186,6 +193,34 @@ class SQLiteStore:
     def document_ids(self) -> Iterator[str]:
         rows = self._reader.execute("SELECT id FROM documents ORDER BY id").fetchall()
         return iter([r[0] for r in rows])
+
+    def set_label(self, doc: str, version: int, name: str, ts: float) -> None:
+        try:
+            with self._write_lock:
+                self._writer.execute(
+                    "INSERT INTO labels (doc, name, version, ts) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (doc, name) DO UPDATE SET version = excluded.version, ts = excluded.ts",
+                    (doc, name, version, ts),
+                )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot store label: {exc}") from exc
+
+    def labels(self, doc: str) -> list[Label]:
+        try:
+            rows = self._reader.execute(
+                "SELECT version, name, ts FROM labels WHERE doc = ? ORDER BY version, name", (doc,)
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read labels: {exc}") from exc
+        return [Label(*row) for row in rows]
+
+    def delete_label(self, doc: str, name: str) -> bool:
+        try:
+            with self._write_lock:
+                cur = self._writer.execute("DELETE FROM labels WHERE doc = ? AND name = ?", (doc, name))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot delete label: {exc}") from exc
+        return cur.rowcount == 1
 
     def close(self) -> None:
         self._reader.close()
