@@ -9,7 +9,8 @@ from typing import Any, Mapping
 from flask import Flask
 from flask_socketio import SocketIO
 
-from . import api
+from . import api, pages
+from . import history_api
 from .config import Settings
 from .realtime import DocumentNamespace
 from .runtime import Runtime
@@ -51,13 +52,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["collab"] = service
     app.extensions["collab.settings"] = settings
     app.register_blueprint(api.bp)
+    app.register_blueprint(history_api.bp)
     api.register_errors(app)
-    try:
-        from .pages import bp as pages_bp
-    except ImportError:  # the browser client's pages are optional for the API server
-        pages_bp = None
-    if pages_bp is not None:
-        app.register_blueprint(pages_bp)
+    app.register_blueprint(pages.bp)
     return app
 
 

@@ -18,6 +18,7 @@ from flask_socketio import Namespace, SocketIO, join_room, leave_room
 from .config import Settings
 from .errors import CollabError
 from .ids import check_doc_id, check_name, check_op_id, random_base62
+from .patches import text_hash
 from .ratelimit import TokenBucket
 from .service import DocState, DocumentService
 from .storage import Revision
@@ -50,6 +51,10 @@ def _editors(doc: str) -> str:
 
 def _viewers(doc: str) -> str:
     return "v:" + doc
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _guard(event: str) -> Callable[[Callable[..., dict]], Callable[..., dict | None]]:
@@ -155,10 +160,13 @@ class DocumentNamespace(Namespace):
         m.seen = version
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", state.id, client.sid, client.peer, role, version)
         self._send_presence(state)
-        return {
+        answer = {
             "ok": True, "doc": key, "version": version, "text": text, "role": role,
             "peers": self._peers(state), "you": client.peer,
         }
+        if role == EDITOR:
+            answer["view"] = state.view_token  # for "copy the read-only link"
+        return answer
 
     @_guard("leave")
     def on_leave(self, data: dict) -> dict:
@@ -184,7 +192,7 @@ class DocumentNamespace(Namespace):
             raise CollabError("read_only", "this link is read-only")
         op_id = check_op_id(data.get("id"))
         base = data.get("base")
-        if not isinstance(base, int) or isinstance(base, bool) or base < 0:
+        if not _is_count(base):
             # a known op id is still answered as a duplicate: resending is always safe
             known = self.service.find_op(m.state, op_id)
             if known is None:
@@ -203,7 +211,7 @@ class DocumentNamespace(Namespace):
     def on_sync(self, data: dict) -> dict:
         m = self._membership(self._client(), data)
         since = data.get("since")
-        if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+        if not _is_count(since):
             raise CollabError("bad_request", "since must be a version number >= 0")
         head = m.state.committed
         if since > head:
@@ -216,15 +224,42 @@ class DocumentNamespace(Namespace):
             answer["more"] = True
         return answer
 
-    def on_seen(self, *args: Any) -> None:
-        """Cumulative receipt confirmation (no ack): shown in presence, throttled."""
+    @_guard("restore")
+    def on_restore(self, data: dict) -> dict:
+        """Restore version `version` as a new revision by this client (history is never
+        rewritten). Everyone, the author included, receives it as a `revision`."""
+        client = self._client()
+        m = self._membership(client, data)
+        if m.role != EDITOR:
+            raise CollabError("read_only", "this link is read-only")
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+            raise CollabError("bad_request", "version must be a version number >= 0")
+        target = self.service.text_at(m.state, version)
+        result = self.service.rewrite(m.state, client.name, "restore", lambda _v, _t: target)
+        if result is None:  # already the text of that version
+            head, text = self.service.snapshot(m.state)
+            return {"ok": True, "version": head, "hash": text_hash(text), "unchanged": True}
+        return {"ok": True, "version": result.version, "hash": result.hash, "patch": result.patch}
+
+    def _unacked(self, args: tuple) -> tuple[Client, Membership, dict] | None:
+        """For events without an ack: the sender's membership, or None to drop it
+        silently (malformed, not joined, or over the rate limit)."""
         data = args[0] if len(args) == 1 else None
         client = self.clients.get(request.sid)
-        if client is None or not isinstance(data, dict):
-            return
+        if client is None or not isinstance(data, dict) or client.bucket.take():
+            return None
         m = client.joined.get(data.get("doc"))  # type: ignore[arg-type]
+        return (client, m, data) if m is not None else None
+
+    def on_seen(self, *args: Any) -> None:
+        """Cumulative receipt confirmation (no ack): shown in presence, throttled."""
+        found = self._unacked(args)
+        if found is None:
+            return
+        _, m, data = found
         version = data.get("version")
-        if m is None or not isinstance(version, int) or isinstance(version, bool):
+        if not isinstance(version, int) or isinstance(version, bool):
             return
         version = min(version, m.state.committed)
         if version > m.seen:
@@ -232,6 +267,23 @@ class DocumentNamespace(Namespace):
             if m.state.id not in self._presence_due:
                 self._presence_due.add(m.state.id)
                 self.sio.start_background_task(self._presence_later, m.state)
+
+    def on_cursor(self, *args: Any) -> None:
+        """An editor's selection (code points in its current text), relayed to the others
+        in the document (no ack; extension of contract v1)."""
+        found = self._unacked(args)
+        if found is None:
+            return
+        client, m, data = found
+        anchor, head = data.get("anchor"), data.get("head")
+        if m.role != EDITOR or not all(_is_count(x) for x in (anchor, head)):
+            return
+        state = m.state
+        cursor = {"peer": client.peer, "name": client.name, "anchor": anchor, "head": head}
+        server = self.sio.server
+        server.emit("cursor", {"doc": state.id, **cursor}, to=_editors(state.id), skip_sid=client.sid, namespace="/")
+        if any(x.role == VIEWER for x in self.members.get(state.id, {}).values()):
+            server.emit("cursor", {"doc": state.view_token, **cursor}, to=_viewers(state.id), namespace="/")
 
     # -- outbound -----------------------------------------------------------------
 

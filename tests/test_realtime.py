@@ -245,3 +245,18 @@ def test_foreign_origins_are_refused(app):
     assert same.status_code == 200
     foreign = http.get("/socket.io/?EIO=4&transport=polling", headers={"Origin": "http://evil.example"})
     assert foreign.status_code == 400
+
+
+def test_cursor_is_relayed_to_the_others(app, connect, doc_id):
+    a, b, v = connect(), connect(), connect()
+    ack = join(a, doc_id, name="A")
+    join(b, doc_id, name="B")
+    v.emit("join", {"view": ack["view"]}, callback=True)
+    a.get_received(), b.get_received(), v.get_received()
+    a.emit("cursor", {"doc": doc_id, "anchor": 0, "head": 0})
+    a.emit("cursor", {"doc": doc_id, "anchor": -1, "head": "x"})  # dropped
+    assert events(b, "cursor") == [{"doc": doc_id, "peer": ack["you"], "name": "A", "anchor": 0, "head": 0}]
+    assert events(v, "cursor") == [{"doc": ack["view"], "peer": ack["you"], "name": "A", "anchor": 0, "head": 0}]
+    assert events(a, "cursor") == []
+    v.emit("cursor", {"doc": ack["view"], "anchor": 0, "head": 0})  # viewers have no cursor to share
+    assert events(b, "cursor") == []
