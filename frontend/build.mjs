@@ -1,0 +1,53 @@
+// Builds the browser client into dist/: app.js (editor + viewer), start.js (start page),
+// lazily loaded chunks (the Markdown preview), app.css and sw.js. Prints the sizes.
+//   node build.mjs            minified production build
+//   node build.mjs --dev      with source maps, not minified
+
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const dev = process.argv.includes('--dev');
+const out = new URL('./dist/', import.meta.url).pathname;
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+
+await build({
+  entryPoints: { app: 'src/main.js', start: 'src/start.js' },
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  target: ['es2020'],
+  outdir: out,
+  chunkNames: 'chunks/[name]-[hash]',
+  minify: !dev,
+  sourcemap: dev,
+  legalComments: 'linked',
+  logLevel: 'warning',
+});
+copyFileSync('src/style.css', join(out, 'app.css'));
+const files = [];
+(function list(dir, prefix) {
+  for (const f of readdirSync(dir)) {
+    if (statSync(join(dir, f)).isDirectory()) list(join(dir, f), `${prefix}${f}/`);
+    else if (/\.(js|css)$/.test(f)) files.push(`/assets/${prefix}${f}`);
+  }
+})(out, '');
+await build({
+  entryPoints: ['src/sw.js'],
+  outfile: join(out, 'sw.js'),
+  minify: !dev,
+  define: { PRECACHE: JSON.stringify(files) },
+  logLevel: 'warning',
+});
+
+const rows = [];
+(function walk(dir) {
+  for (const f of readdirSync(dir)) {
+    const p = join(dir, f);
+    if (statSync(p).isDirectory()) walk(p);
+    else if (/\.(js|css)$/.test(f)) rows.push([p.slice(out.length), statSync(p).size, gzipSync(readFileSync(p)).length]);
+  }
+})(out);
+for (const [f, size, gz] of rows) console.log(`${f.padEnd(40)} ${(size / 1024).toFixed(1).padStart(8)} KiB  ${(gz / 1024).toFixed(1).padStart(7)} KiB gzip`);

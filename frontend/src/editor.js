@@ -1,0 +1,163 @@
+// CodeMirror 6 wiring: Markdown highlighting, line wrapping, undo of one's own edits only,
+// search, and the other people's cursors and selections with their names.
+//
+// Positions here are CodeMirror's (UTF-16); main.js converts to code points for the wire.
+
+import { Annotation, EditorState, StateEffect, StateField, Transaction } from '@codemirror/state';
+import {
+  Decoration,
+  EditorView,
+  WidgetType,
+  drawSelection,
+  highlightActiveLine,
+  keymap,
+  placeholder,
+} from '@codemirror/view';
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { highlightSelectionMatches, search, searchKeymap } from '@codemirror/search';
+import { HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language';
+import { markdownLanguage } from '@codemirror/lang-markdown';
+import { tags } from '@lezer/highlight';
+
+const remote = Annotation.define();
+const setCursors = StateEffect.define();
+
+const markdownStyle = HighlightStyle.define([
+  { tag: tags.heading1, fontSize: '1.5em', fontWeight: 'bold' },
+  { tag: tags.heading2, fontSize: '1.3em', fontWeight: 'bold' },
+  { tag: [tags.heading3, tags.heading4, tags.heading5, tags.heading6], fontWeight: 'bold' },
+  { tag: tags.strong, fontWeight: 'bold' },
+  { tag: tags.emphasis, fontStyle: 'italic' },
+  { tag: tags.strikethrough, textDecoration: 'line-through' },
+  { tag: [tags.link, tags.url], color: '#2563eb', textDecoration: 'underline' },
+  { tag: tags.monospace, fontFamily: 'ui-monospace, monospace', color: '#9a3412' },
+  { tag: tags.quote, color: '#4b5563', fontStyle: 'italic' },
+  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: '#9ca3af' },
+  { tag: tags.list, color: '#7c3aed' },
+]);
+
+class CursorWidget extends WidgetType {
+  constructor(name, color) {
+    super();
+    this.name = name;
+    this.color = color;
+  }
+  eq(other) {
+    return other.name === this.name && other.color === this.color;
+  }
+  toDOM() {
+    const caret = document.createElement('span');
+    caret.className = 'cm-remote-cursor';
+    caret.style.borderLeftColor = this.color;
+    const label = document.createElement('span');
+    label.className = 'cm-remote-label';
+    label.style.backgroundColor = this.color;
+    label.textContent = this.name; // a name is text, never HTML
+    caret.appendChild(label);
+    return caret;
+  }
+  ignoreEvent() {
+    return true;
+  }
+}
+
+function cursorDecorations(cursors, length) {
+  const ranges = [];
+  for (const c of cursors) {
+    const anchor = Math.max(0, Math.min(c.anchor, length));
+    const head = Math.max(0, Math.min(c.head, length));
+    const from = Math.min(anchor, head);
+    const to = Math.max(anchor, head);
+    if (from < to) {
+      ranges.push(Decoration.mark({ class: 'cm-remote-selection', attributes: { style: `background-color: ${c.color}33` } }).range(from, to));
+    }
+    ranges.push(Decoration.widget({ widget: new CursorWidget(c.name, c.color), side: 1 }).range(head));
+  }
+  return Decoration.set(ranges, true);
+}
+
+const cursorField = StateField.define({
+  create: () => Decoration.none,
+  update(deco, tr) {
+    deco = deco.map(tr.changes);
+    for (const e of tr.effects) if (e.is(setCursors)) deco = cursorDecorations(e.value, tr.state.doc.length);
+    return deco;
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+
+/**
+ * @param {HTMLElement} parent
+ * @param {object} o
+ * @param {string} o.text
+ * @param {boolean} o.readOnly
+ * @param {(from, to, insert) => void} o.onLocalChange  UTF-16 range in the text before the change
+ * @param {(anchor, head) => void} o.onSelection
+ */
+export function createEditor(parent, o) {
+  const extensions = [
+    EditorState.lineSeparator.of('\n'), // keep "\r" as text: the document is exactly the server's
+    history(),
+    drawSelection(),
+    highlightActiveLine(),
+    EditorView.lineWrapping,
+    new LanguageSupport(markdownLanguage),
+    syntaxHighlighting(markdownStyle),
+    search({ top: true }),
+    highlightSelectionMatches(),
+    keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+    cursorField,
+    EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
+    EditorView.updateListener.of((update) => {
+      if (update.docChanged) {
+        for (const tr of update.transactions) {
+          if (tr.annotation(remote) || !tr.docChanged) continue;
+          tr.changes.iterChanges((fromA, toA, fromB, toB, inserted) => {
+            // Earlier changes of this transaction are already applied: start at fromB.
+            o.onLocalChange(fromB, fromB + (toA - fromA), inserted.toString());
+          });
+        }
+      }
+      if (update.selectionSet || update.docChanged) {
+        const sel = update.state.selection.main;
+        o.onSelection(sel.anchor, sel.head);
+      }
+    }),
+  ];
+  if (o.readOnly) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false));
+  else extensions.push(placeholder('Start typing… (Markdown)'));
+  const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
+
+  return {
+    view,
+    text: () => view.state.doc.toString(),
+    /** Apply a change made elsewhere: ops (textutil.js) on the current text. Not undoable here. */
+    applyRemote(ops, fullText) {
+      const changes = [];
+      let pos = 0;
+      let total = 0;
+      for (const op of ops) {
+        if (typeof op === 'string') changes.push({ from: pos, insert: op });
+        else if (op > 0) {
+          pos += op;
+          total += op;
+        } else {
+          changes.push({ from: pos, to: pos - op });
+          pos -= op;
+          total -= op;
+        }
+      }
+      const annotations = [remote.of(true), Transaction.addToHistory.of(false)];
+      if (total !== view.state.doc.length) {
+        // Out of step (should not happen): show the authoritative text rather than garbage.
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: fullText }, annotations });
+        return;
+      }
+      view.dispatch({ changes, annotations });
+    },
+    /** cursors: [{anchor, head, name, color}] in UTF-16 positions of the current text. */
+    setCursors(cursors) {
+      view.dispatch({ effects: setCursors.of(cursors), annotations: [remote.of(true)] });
+    },
+  };
+}

@@ -1,0 +1,211 @@
+// The editor and viewer pages: builds the page, connects, and wires the editor to the sync
+// client. Everything a user typed or named is put into the page as text, never as HTML.
+
+import { Connection } from './connection.js';
+import { createEditor } from './editor.js';
+import { cpToUtf16, utf16ToCp } from './textutil.js';
+
+const COLORS = ['#e11d48', '#2563eb', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5'];
+
+export function colorFor(id) {
+  let h = 0;
+  for (const ch of String(id)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
+  return COLORS[h % COLORS.length];
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c); // strings become text nodes
+  return e;
+}
+
+function savedName() {
+  let name = localStorage.getItem('collab:name');
+  if (!name) {
+    name = `Guest ${Math.floor(100 + Math.random() * 900)}`;
+    localStorage.setItem('collab:name', name);
+  }
+  return name;
+}
+
+function main() {
+  const body = document.body;
+  const doc = body.dataset.doc || null;
+  const view = body.dataset.view || null;
+  const readOnly = body.dataset.page === 'viewer';
+  let editor = null;
+  let viewUrl = null;
+  let preview = null; // the preview module, loaded on first use
+  const cursors = new Map(); // peer id -> {anchor, head (code points), name, color}
+  let peers = [];
+
+  // ---- page ----
+  const status = el('span', { id: 'status', class: 'status', 'data-state': 'connecting', role: 'status' }, 'Connecting…');
+  const retry = el('button', { id: 'retry', class: 'link', hidden: '', onclick: () => conn.retry() }, 'Retry');
+  const peerList = el('ul', { id: 'peers', class: 'peers', 'aria-label': 'People here' });
+  const nameInput = el('input', { id: 'name', maxlength: '64', 'aria-label': 'Your name', value: savedName() });
+  const copyEdit = el('button', { id: 'copy-edit', onclick: () => copy(location.origin + '/d/' + doc, copyEdit) }, 'Copy edit link');
+  const copyView = el('button', { id: 'copy-view', onclick: () => viewUrl && copy(viewUrl, copyView) }, 'Copy read-only link');
+  const togglePreview = el('button', { id: 'toggle-preview', 'aria-pressed': 'false', onclick: () => setPreview(togglePreview.getAttribute('aria-pressed') !== 'true') }, 'Preview');
+  const title = el('span', { class: 'docname', title: readOnly ? 'read-only' : doc }, readOnly ? 'Read-only' : doc);
+  const bar = el(
+    'header',
+    { class: 'bar' },
+    el('a', { href: '/', class: 'brand' }, 'collab'),
+    title,
+    status,
+    retry,
+    el('span', { class: 'spacer' }),
+    peerList,
+    el('label', { class: 'name' }, 'Name ', nameInput),
+  );
+  if (!readOnly) bar.append(copyEdit, copyView);
+  bar.append(togglePreview);
+  const editorPane = el('div', { id: 'editor', class: 'pane' });
+  const previewPane = el('article', { id: 'preview', class: 'pane preview', hidden: '' });
+  const notice = el('div', { id: 'notice', class: 'notice', role: 'alert', hidden: '' });
+  body.append(bar, notice, el('main', { class: 'panes' }, editorPane, previewPane));
+
+  function copy(text, button) {
+    const done = () => {
+      const old = button.textContent;
+      button.textContent = 'Copied!';
+      setTimeout(() => (button.textContent = old), 1200);
+    };
+    if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, () => window.prompt('Copy this link:', text));
+    else window.prompt('Copy this link:', text);
+  }
+
+  function showStatus({ state, unsaved, error, role }) {
+    let text;
+    const pending = unsaved ? `${unsaved} change${unsaved === 1 ? '' : 's'} not yet saved` : '';
+    if (error) text = `Not saved: ${error.message || error.code}${pending ? ' — ' + pending : ''}`;
+    else if (state === 'connected') text = role === 'viewer' ? 'Live (read-only)' : unsaved ? `Saving… ${pending}` : 'All changes saved';
+    else if (state === 'offline') text = `Offline${pending ? ' — ' + pending : ''}`;
+    else if (state === 'reconnecting') text = `Reconnecting…${pending ? ' ' + pending : ''}`;
+    else if (state === 'error') text = 'Cannot open this document';
+    else text = 'Connecting…';
+    status.textContent = text;
+    status.dataset.state = error ? 'error' : state;
+    status.dataset.unsaved = String(unsaved);
+    retry.hidden = !error;
+  }
+
+  // ---- presence and cursors ----
+  function showPeers(list, you) {
+    peers = list;
+    peerList.replaceChildren(
+      ...list.map((p) => {
+        const li = el('li', { class: 'peer', title: `${p.name} (${p.role})`, 'data-peer': p.id }, el('span', { class: 'dot', style: `background:${colorFor(p.id)}` }), p.name + (p.id === you ? ' (you)' : ''));
+        if (p.role === 'viewer') li.classList.add('viewer');
+        return li;
+      }),
+    );
+    const here = new Set(list.map((p) => p.id));
+    let changed = false;
+    for (const id of cursors.keys()) if (!here.has(id)) changed = cursors.delete(id) || changed;
+    if (changed) showCursors();
+  }
+
+  function showCursors() {
+    if (!editor) return;
+    const text = conn.sync.text;
+    const list = [...cursors.values()].map((c) => ({ ...c, anchor: cpToUtf16(text, c.anchor), head: cpToUtf16(text, c.head) }));
+    editor.setCursors(list);
+  }
+
+  // ---- preview ----
+  let previewTimer = null;
+  function renderPreview() {
+    previewTimer = null;
+    if (preview && !previewPane.hidden) preview.render(previewPane, conn.sync.text);
+  }
+  function schedulePreview() {
+    if (!previewTimer && !previewPane.hidden) previewTimer = setTimeout(renderPreview, 120);
+  }
+  async function setPreview(on) {
+    togglePreview.setAttribute('aria-pressed', String(on));
+    previewPane.hidden = !on;
+    body.classList.toggle('with-preview', on);
+    if (on) {
+      preview = preview || (await import('./preview.js'));
+      renderPreview();
+    }
+  }
+
+  // ---- connection ----
+  const conn = new Connection({
+    doc,
+    view,
+    name: nameInput.value,
+    onStatus: showStatus,
+    onPresence: showPeers,
+    onCursor: (m) => {
+      if (typeof m.anchor !== 'number' || typeof m.head !== 'number') return;
+      const peer = peers.find((p) => p.id === m.peer);
+      cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: m.name || (peer && peer.name) || 'someone', color: colorFor(m.peer) });
+      showCursors();
+    },
+    onRemoteChange: (ops) => {
+      if (!editor) return;
+      editor.applyRemote(ops, conn.sync.text);
+      schedulePreview();
+    },
+    onReady: ({ view: token }) => {
+      if (token) viewUrl = `${location.origin}/v/${token}`;
+      if (!editor) start(conn.sync.text);
+      if (!readOnly && !viewUrl) fetchViewUrl();
+    },
+  });
+
+  function start(text) {
+    editor = createEditor(editorPane, {
+      text,
+      readOnly,
+      onLocalChange: (from, to, insert) => {
+        conn.localEdit(from, to, insert);
+        schedulePreview();
+      },
+      onSelection: (anchor, head) => {
+        if (readOnly) return;
+        const t = conn.sync.text;
+        conn.sendCursor(utf16ToCp(t, anchor), utf16ToCp(t, head));
+      },
+    });
+    window.collab = { conn, sync: conn.sync, editor };
+    if (!readOnly) editor.view.focus();
+  }
+
+  async function fetchViewUrl() {
+    // POST /api/docs with an existing id answers its links (creating nothing new).
+    try {
+      const r = await fetch('/api/docs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ doc }) });
+      if (r.ok) viewUrl = (await r.json()).view_url;
+    } catch {
+      /* offline: try again on the next click */
+    }
+  }
+  copyView.addEventListener('click', () => !viewUrl && fetchViewUrl().then(() => viewUrl && copy(viewUrl, copyView)));
+
+  nameInput.addEventListener('change', () => {
+    const name = nameInput.value.trim().slice(0, 64) || savedName();
+    localStorage.setItem('collab:name', name);
+    conn.rename(name);
+  });
+
+  // A document restored from localStorage can be edited at once, even offline.
+  if (conn.restored) start(conn.sync.text);
+  conn.start();
+  if ('serviceWorker' in navigator) {
+    // Keep this page's shell for an offline reload (the worker precaches the bundle).
+    navigator.serviceWorker.register('/sw.js').catch(() => {});
+    if (window.caches) caches.open('collab-shell-v1').then((c) => c.add(location.pathname)).catch(() => {});
+  }
+}
+
+main();

@@ -1,0 +1,53 @@
+// The start page: create a new document, or open one by name.
+
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  e.append(...children);
+  return e;
+}
+
+const error = el('p', { id: 'start-error', class: 'error', role: 'alert' });
+const create = el('button', { id: 'new-doc', class: 'primary', type: 'button' }, 'New document');
+const name = el('input', { id: 'open-name', name: 'doc', placeholder: 'document name', pattern: '[A-Za-z0-9_-]{1,64}', required: '', 'aria-label': 'Document name' });
+const form = el('form', { id: 'open-form', class: 'open' }, name, el('button', { type: 'submit' }, 'Open'));
+
+create.addEventListener('click', async () => {
+  create.disabled = true;
+  error.textContent = '';
+  try {
+    const r = await fetch('/api/docs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const body = await r.json();
+    if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
+    location.assign(new URL(body.edit_url, location.href).pathname);
+  } catch (e) {
+    error.textContent = `Could not create a document: ${e.message}`;
+    create.disabled = false;
+  }
+});
+
+form.addEventListener('submit', (e) => {
+  e.preventDefault();
+  const doc = name.value.trim();
+  if (!ID_RE.test(doc)) {
+    error.textContent = 'A document name is 1-64 of A-Z a-z 0-9 _ -';
+    return;
+  }
+  location.assign('/d/' + doc);
+});
+
+document.body.append(
+  el('main', { class: 'start' },
+    el('h1', {}, 'collab'),
+    el('p', {}, 'Write together, in real time. Share the edit link with people who may change the text, the read-only link with everyone else.'),
+    create,
+    el('p', { class: 'or' }, 'or open a document by name'),
+    form,
+    error,
+  ),
+);
