@@ -27,14 +27,16 @@ def _resolve(key: str) -> tuple[DocState, str]:
     service = _service()
     check_doc_id(key)
     try:
-        return service.open(key), "editor"
+        state, role = service.open(key), "editor"
     except CollabError as exc:
         if exc.code != "not_found":
             raise
-    try:
-        return service.open_view(key), "viewer"
-    except CollabError:
-        raise CollabError("not_found", f"document {key!r} does not exist") from None
+        try:
+            state, role = service.open_view(key), "viewer"
+        except CollabError:
+            raise CollabError("not_found", f"document {key!r} does not exist") from None
+    service.refresh(state)  # other processes may have written since
+    return state, role
 
 
 def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int:
@@ -54,8 +56,23 @@ def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    _service().ping()
-    return jsonify(ok=True, database="ok")
+    """200 when the database (and the message queue, if one is used) answers; else 503."""
+    def database() -> str:
+        _service().ping()
+        return "ok"
+
+    def queue() -> str:
+        return current_app.extensions["collab.presence"].ping()  # "none" without a queue
+
+    status: dict[str, Any] = {"ok": True}
+    for part, check in (("database", database), ("queue", queue)):
+        try:
+            status[part] = check()
+        except Exception as exc:  # CollabError from the store, RedisError from the queue
+            status["ok"] = False
+            status[part] = "down"
+            status.setdefault("error", {"code": "unavailable", "message": f"{part}: {str(exc)[:200]}"})
+    return jsonify(status), 200 if status["ok"] else 503
 
 
 @bp.get("/api/docs/<doc>")

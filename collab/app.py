@@ -12,6 +12,8 @@ from flask_socketio import SocketIO
 from . import api, pages
 from . import history_api
 from .config import Settings
+from .ids import random_base62
+from .presence import LocalPresence, RedisPresence
 from .realtime import DocumentNamespace
 from .runtime import Runtime
 from .service import DocumentService
@@ -48,7 +50,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         engineio_logger=False,
     )
     service = DocumentService(open_store(database_url), settings, Runtime(socketio.start_background_task))
-    socketio.on_namespace(DocumentNamespace(socketio, service, settings))
+    if settings.message_queue:
+        presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,
+                                                socketio.sleep, process_id=random_base62(12))
+    else:
+        presence = LocalPresence()
+    socketio.on_namespace(DocumentNamespace(socketio, service, settings, presence))
+    app.extensions["collab.presence"] = presence
     app.extensions["collab"] = service
     app.extensions["collab.settings"] = settings
     app.register_blueprint(api.bp)

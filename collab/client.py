@@ -13,10 +13,11 @@ background threads, so every state change happens under one lock.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
 import socketio
 
@@ -26,6 +27,7 @@ log = logging.getLogger("collab.client")
 
 SEEN_EVERY = 0.25  # seconds between cumulative `seen` confirmations
 TICK = 0.05  # seconds between checks for retries, gaps and `seen`
+IDLE_SYNC = 5.0  # seconds without a message before asking `sync` anyway
 
 
 class CollabClientError(Exception):
@@ -37,12 +39,20 @@ class CollabClientError(Exception):
 
 
 class Document:
-    def __init__(self, url: str, doc: str | None = None, *, view: str | None = None,
+    def __init__(self, url: str | Sequence[str], doc: str | None = None, *, view: str | None = None,
                  name: str | None = None, timeout: float = 10.0,
                  transports: list[str] | None = None, headers: dict | None = None) -> None:
         if (doc is None) == (view is None):
             raise ValueError("give exactly one of doc (an edit id) or view (a view token)")
-        self.url = url
+        # several URLs: servers of one deployment to fail over between, tried in turn
+        self.urls = [url] if isinstance(url, str) else list(url)
+        if not self.urls:
+            raise ValueError("give at least one server URL")
+        self.url = self.urls[0]
+        self._transports = transports or ["websocket"]
+        self._headers = headers or {}
+        self._reconnecting = False
+        self._last_heard = time.monotonic()
         self.name = name
         self.timeout = timeout
         self._join_payload: dict[str, Any] = {"view": view} if view else {"doc": doc}
@@ -61,15 +71,13 @@ class Document:
         self._closed = False
         self._seen_sent = -1
         self._seen_at = 0.0
-        self.sio = socketio.Client(reconnection=True, reconnection_delay=0.1,
-                                   reconnection_delay_max=1.0, randomization_factor=0.2)
+        self.sio = socketio.Client(reconnection=False)  # reconnects itself: see _reconnect
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("revision", self._on_revision)
         self.sio.on("revisions", self._on_revisions)
         self.sio.on("presence", self._on_presence)
-        self.sio.connect(url, transports=transports or ["websocket"], headers=headers or {},
-                         wait_timeout=timeout)
+        self.sio.connect(self.url, transports=self._transports, headers=self._headers, wait_timeout=timeout)
         self._ticker = threading.Thread(target=self._tick_loop, name="collab-client-tick", daemon=True)
         self._ticker.start()
         self._wait(lambda: self.state is not None or self.error is not None, timeout, "join")
@@ -111,6 +119,16 @@ class Document:
         self._callbacks.append(callback)
 
     # -- editing (positions count code points) -------------------------------------------------
+
+    @contextlib.contextmanager
+    def editing(self) -> Iterator["Document"]:
+        """Read the text and edit it with no remote change landing in between:
+
+            with doc.editing():
+                doc.insert(doc.text.index("</todo>"), "- buy milk\n")
+        """
+        with self._lock:
+            yield self
 
     def insert(self, pos: int, text: str) -> None:
         self.replace(pos, 0, text)
@@ -173,6 +191,31 @@ class Document:
         with self._lock:
             self._joined = False
             self._syncing = False
+            if self._closed or self._reconnecting:
+                return
+            self._reconnecting = True
+        threading.Thread(target=self._reconnect, name="collab-client-reconnect", daemon=True).start()
+
+    def _reconnect(self) -> None:
+        """Connect again, to the next URL each time, backing off up to 2 s between tries."""
+        delay, i = 0.1, self.urls.index(self.url)
+        try:
+            while not self._closed:
+                time.sleep(delay)
+                i = (i + 1) % len(self.urls) if len(self.urls) > 1 else i
+                url = self.urls[i]
+                try:
+                    self.sio.connect(url, transports=self._transports, headers=self._headers,
+                                     wait_timeout=self.timeout)
+                except socketio.exceptions.ConnectionError as exc:
+                    log.info("reconnect to %s failed: %s", url, exc)
+                    delay = min(delay * 2, 2.0)
+                    continue
+                self.url = url
+                return
+        finally:
+            with self._lock:
+                self._reconnecting = False
 
     def _on_join(self, answer: Any) -> None:
         with self._lock:
@@ -235,6 +278,7 @@ class Document:
 
     def _after(self, text_before: str) -> None:
         assert self.state is not None
+        self._last_heard = time.monotonic()
         if self.state.error is not None and self.error is None:
             self.error = self.state.error
         if self.state.diverged and self._joined:
@@ -258,6 +302,10 @@ class Document:
         state = self.state
         if state is None or not self._joined or self._closed:
             return
+        if not self._syncing and time.monotonic() - self._last_heard > IDLE_SYNC:
+            # heard nothing for a while: ask, in case a broadcast was lost on the way
+            self._last_heard = time.monotonic()
+            state.want_sync = True
         if not self._syncing:
             request = state.sync_request()
             if request is not None:

@@ -19,6 +19,7 @@ from .config import Settings
 from .errors import CollabError
 from .ids import check_doc_id, check_name, check_op_id, random_base62
 from .patches import text_hash
+from .presence import LocalPresence
 from .ratelimit import TokenBucket
 from .service import DocState, DocumentService
 from .storage import Revision
@@ -85,13 +86,15 @@ def _guard(event: str) -> Callable[[Callable[..., dict]], Callable[..., dict | N
 
 
 class DocumentNamespace(Namespace):
-    def __init__(self, socketio: SocketIO, service: DocumentService, settings: Settings) -> None:
+    def __init__(self, socketio: SocketIO, service: DocumentService, settings: Settings,
+                 presence: LocalPresence) -> None:
         super().__init__("/")
         self.sio = socketio
         self.service = service
         self.settings = settings
         self.clients: dict[str, Client] = {}  # clients[sid] = connected client
-        self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership
+        self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership (here)
+        self.presence = presence  # the peers of every process
         self._presence_due: set[str] = set()  # docs whose presence changed through `seen`
         service.on_commit = self.broadcast_revision
 
@@ -158,11 +161,12 @@ class DocumentNamespace(Namespace):
         # every later revision reaches this client (one it already has is ignored by version)
         version, text = self.service.snapshot(state)
         m.seen = version
+        self._publish_peer(client, m)
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", state.id, client.sid, client.peer, role, version)
         self._send_presence(state)
         answer = {
             "ok": True, "doc": key, "version": version, "text": text, "role": role,
-            "peers": self._peers(state), "you": client.peer,
+            "peers": self.presence.peers(state.id), "you": client.peer,
         }
         if role == EDITOR:
             answer["view"] = state.view_token  # for "copy the read-only link"
@@ -180,6 +184,7 @@ class DocumentNamespace(Namespace):
         members.pop(client.sid, None)
         if not members:
             self.members.pop(m.state.id, None)
+        self.presence.remove(m.state.id, client.peer)
         leave_room(_editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id), sid=client.sid, namespace="/")
         log.info("leave doc=%s client=%s peer=%s", m.state.id, client.sid, client.peer)
         self._send_presence(m.state)
@@ -213,6 +218,7 @@ class DocumentNamespace(Namespace):
         since = data.get("since")
         if not _is_count(since):
             raise CollabError("bad_request", "since must be a version number >= 0")
+        self.service.refresh(m.state)
         head = m.state.committed
         if since > head:
             raise CollabError("future_base", f"since {since} is ahead of the head version {head}", version=head)
@@ -257,13 +263,14 @@ class DocumentNamespace(Namespace):
         found = self._unacked(args)
         if found is None:
             return
-        _, m, data = found
+        client, m, data = found
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             return
         version = min(version, m.state.committed)
         if version > m.seen:
             m.seen = version
+            self._publish_peer(client, m)
             if m.state.id not in self._presence_due:
                 self._presence_due.add(m.state.id)
                 self.sio.start_background_task(self._presence_later, m.state)
@@ -282,7 +289,7 @@ class DocumentNamespace(Namespace):
         cursor = {"peer": client.peer, "name": client.name, "anchor": anchor, "head": head}
         server = self.sio.server
         server.emit("cursor", {"doc": state.id, **cursor}, to=_editors(state.id), skip_sid=client.sid, namespace="/")
-        if any(x.role == VIEWER for x in self.members.get(state.id, {}).values()):
+        if self._has_viewers(state):
             server.emit("cursor", {"doc": state.view_token, **cursor}, to=_viewers(state.id), namespace="/")
 
     # -- outbound -----------------------------------------------------------------
@@ -299,22 +306,22 @@ class DocumentNamespace(Namespace):
         server = self.sio.server
         server.emit("revision", self._revision(rev, state.id), to=_editors(state.id),
                     skip_sid=author_sid, namespace="/")
-        if any(m.role == VIEWER for m in self.members.get(state.id, {}).values()):
+        if self._has_viewers(state):
             server.emit("revision", self._revision(rev, state.view_token), to=_viewers(state.id), namespace="/")
 
-    def _peers(self, state: DocState) -> list[dict]:
-        out = []
-        for sid, m in self.members.get(state.id, {}).items():
-            client = self.clients.get(sid)
-            if client is not None:
-                out.append({"id": client.peer, "name": client.name, "role": m.role, "version": m.seen})
-        return out
+    def _has_viewers(self, state: DocState) -> bool:
+        """Whether a message must also go to the viewers' room (on another process there
+        may be viewers we cannot see)."""
+        return self.service.shared or any(m.role == VIEWER for m in self.members.get(state.id, {}).values())
+
+    def _publish_peer(self, client: Client, m: Membership) -> None:
+        self.presence.set(m.state.id, {"id": client.peer, "name": client.name, "role": m.role, "version": m.seen})
 
     def _send_presence(self, state: DocState) -> None:
-        peers = self._peers(state)
+        peers = self.presence.peers(state.id)
         server = self.sio.server
         server.emit("presence", {"doc": state.id, "peers": peers}, to=_editors(state.id), namespace="/")
-        if any(p["role"] == VIEWER for p in peers):
+        if self._has_viewers(state):
             server.emit("presence", {"doc": state.view_token, "peers": peers}, to=_viewers(state.id), namespace="/")
 
     def _presence_later(self, state: DocState) -> None:

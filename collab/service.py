@@ -14,7 +14,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .config import Settings
 from .errors import CollabError
@@ -22,12 +22,14 @@ from .history import HistoryError, replay
 from .ids import check_doc_id, check_name, new_view_token, random_base62
 from .patches import Edit, apply_patch, make_patch, move_hunks, parse_patch, patch_from_edits, text_hash
 from .runtime import Event, Lock, Runtime
-from .storage import DocumentRow, Label, NewRevision, Revision, Store, StoreError
+from .storage import DocumentRow, Label, NewRevision, Revision, Store, StoreConflict, StoreError
 
 log = logging.getLogger("collab.service")
+T = TypeVar("T")
 
 RECENT = 1_000  # revisions kept in memory per open document (sync, moving stale patches)
 RECENT_OPS = 10_000  # op ids per document answered from memory before asking the store
+CAS_ATTEMPTS = 10  # tries to append when other processes keep winning the race
 
 
 def _check_label(name: object) -> str:
@@ -35,6 +37,10 @@ def _check_label(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise CollabError("bad_request", "name must be a non-empty string of at most 64 characters")
     return check_name(name)
+
+
+# the error of a revision whose commit lost a race with another process: submit() retries it
+_LOST_RACE = CollabError("internal", "another process stored this version first")
 
 
 @dataclass
@@ -91,6 +97,14 @@ class DocumentService:
         self._wake = Event()
         self._committer = None
         self._closed = False
+        # several processes write to the store: reads catch up with it first
+        self.shared = bool(settings.message_queue)
+
+    def _store_write(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a store write: on the writer thread for a blocking driver (SQLite), else here."""
+        if self.store.blocking:
+            return self.runtime.run_blocking(fn, *args)
+        return fn(*args)
 
     # -- documents ---------------------------------------------------------------
 
@@ -108,7 +122,7 @@ class DocumentService:
                 token = new_view_token()
                 while self.store.get_document(token) or self.store.get_document_by_view(token):
                     token = new_view_token()
-                row = self.runtime.run_blocking(self.store.create_document, doc, token, time.time())
+                row = self._store_write(self.store.create_document, doc, token, time.time())
             state = self._docs.get(doc) or self._load(row)  # another greenlet may have loaded it
             self._docs[doc] = state
             self._evict_idle()
@@ -157,13 +171,14 @@ class DocumentService:
 
     def snapshot(self, state: DocState) -> tuple[int, str]:
         """The latest durable (version, text), taken together."""
+        self.refresh(state)
         return state.committed, state.committed_text
 
     def revisions(self, state: DocState, since: int, limit: int | None = None) -> list[Revision]:
         limit = min(limit or self.settings.sync_limit, self.settings.sync_limit)
         if since < 0:
             raise CollabError("bad_request", "since must be a version >= 0")
-        top = state.committed
+        top = state.committed  # callers refresh() first when the head matters
         if since >= top:
             return []
         recent = state.recent
@@ -179,6 +194,8 @@ class DocumentService:
         return self.store.revisions(state.id, since, min(limit, top - since))
 
     def text_at(self, state: DocState, version: int) -> str:
+        if version > state.committed:
+            self.refresh(state)
         if not 0 <= version <= state.committed:
             raise CollabError("not_found", f"version {version} does not exist (head is {state.committed})")
         if version == state.committed:
@@ -203,11 +220,11 @@ class DocumentService:
         if not 0 <= version <= state.committed:
             raise CollabError("not_found", f"version {version} does not exist (head is {state.committed})")
         label = Label(version, _check_label(name), time.time())
-        self.runtime.run_blocking(self.store.set_label, state.id, label.version, label.name, label.ts)
+        self._store_write(self.store.set_label, state.id, label.version, label.name, label.ts)
         return label
 
     def delete_label(self, state: DocState, name: str) -> None:
-        if not self.runtime.run_blocking(self.store.delete_label, state.id, name):
+        if not self._store_write(self.store.delete_label, state.id, name):
             raise CollabError("not_found", f"the document has no version named {name[:80]!r}")
 
     # -- writes ----------------------------------------------------------------
@@ -231,9 +248,28 @@ class DocumentService:
         hunks = parse_patch(patch_text, self.settings.max_hunks)
         if not hunks:
             raise CollabError("bad_patch", "patch is empty: it must contain at least one hunk")
+        for _ in range(CAS_ATTEMPTS):
+            applied, rebased = self._apply(state, base, hunks, op_id, author, origin)
+            if isinstance(applied, PatchResult):
+                return applied
+            applied.done.wait()
+            if applied.error is None:
+                rev = applied.revision
+                return PatchResult(rev.version, rev.hash, rev.patch, rebased)
+            if applied.error is not _LOST_RACE:
+                raise applied.error
+            # another process stored these versions first: catch up and move the patch again
+        raise CollabError("conflict", "the document is too busy to write to; sync and resend",
+                          version=state.committed)
+
+    def _apply(self, state: DocState, base: int, hunks: list, op_id: str, author: str,
+               origin: object) -> tuple[Applied | PatchResult, bool]:
+        """Apply under the document's lock and queue for commit (no waiting here)."""
         with state.lock:
-            if op_id in state.ops:  # a twin won the lock first (the store was asked above)
-                return self.find_op(state, op_id)  # type: ignore[return-value]
+            if self.shared or base > state.head:
+                self._catch_up(state)  # revisions other processes stored since we looked
+            if op_id in state.ops:  # a twin won the lock first, or another process stored it
+                return self.find_op(state, op_id), False  # type: ignore[return-value]
             head = state.head
             if base > head:
                 raise CollabError("future_base", f"base {base} is ahead of the head version {head}", version=head)
@@ -261,10 +297,38 @@ class DocumentService:
             state.recent.append(applied)
             self._remember_op(state, op_id, applied)
             self._enqueue(state, applied)
-        applied.done.wait()
-        if applied.error is not None:
-            raise applied.error
-        return PatchResult(revision.version, revision.hash, revision.patch, rebased)
+        return applied, rebased
+
+    def refresh(self, state: DocState) -> None:
+        """Catch up with revisions other processes stored (only when several share the store)."""
+        if self.shared:
+            with state.lock:
+                self._catch_up(state)
+
+    def _catch_up(self, state: DocState) -> None:
+        """Load revisions stored by others after ours (the caller holds the lock). Only when
+        nothing of ours is waiting to commit: those versions would clash, and their commit
+        will fail and retry anyway."""
+        if state.head != state.committed:
+            return
+        row = self.store.get_document(state.id)
+        if row is None or row.head <= state.committed:
+            return
+        text = state.committed_text
+        try:
+            for rev in self._stored_revisions(state.id, state.committed, row.head):
+                if rev.version != state.committed + 1:
+                    raise HistoryError(state.committed + 1, "missing")
+                text, edits = apply_patch(text, parse_patch(rev.patch))
+                applied = Applied(rev, edits, text)
+                applied.done.set()
+                state.recent.append(applied)
+                self._remember_op(state, rev.op_id, applied)
+                state.committed = state.head = rev.version
+                state.committed_text = state.text = text
+                state.updated = rev.ts
+        except (HistoryError, CollabError) as exc:
+            raise self._corrupt(state.id, str(exc)) from None
 
     def rewrite(
         self, state: DocState, author: str, kind: str, target: Callable[[int, str], str], origin: object = None
@@ -361,7 +425,7 @@ class DocumentService:
             due = rev.version % self.settings.snapshot_every == 0
             rows.append(NewRevision(rev, applied.text if due else None))
         try:
-            self.runtime.run_blocking(self.store.append, rows)
+            self._store_write(self.store.append, rows)
         except Exception as exc:  # StoreError, or anything the driver raised
             self._fail(batch, exc)
             return
@@ -382,8 +446,12 @@ class DocumentService:
         docs = {state.id: state for state, _ in batch}
         later = [(s, a) for s, a in self._queue if s.id in docs]
         self._queue = [(s, a) for s, a in self._queue if s.id not in docs]
-        log.error("commit of %d revisions failed: %s", len(batch), exc)
-        error = CollabError("internal", "the revision could not be stored; nothing was applied, resend it")
+        if isinstance(exc, StoreConflict):
+            log.info("commit of %d revisions lost a race with another process; retrying", len(batch))
+            error = _LOST_RACE
+        else:
+            log.error("commit of %d revisions failed: %s", len(batch), exc)
+            error = CollabError("internal", "the revision could not be stored; nothing was applied, resend it")
         for state, applied in batch + later:
             applied.error = error
             state.ops.pop(applied.revision.op_id, None)

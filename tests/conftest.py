@@ -6,6 +6,9 @@ import pytest
 from collab import create_app
 
 CI = os.environ.get("CI", "").lower() == "true"
+# a PostgreSQL database we may create fresh databases from (trust auth on this machine)
+PG_ADMIN = os.environ.get("COLLAB_TEST_POSTGRES", "postgresql://127.0.0.1/test")
+REDIS = os.environ.get("COLLAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
 def missing(reason: str) -> None:
@@ -68,3 +71,30 @@ def connect(app):
         if c.is_connected():
             c.disconnect()
     del socketio
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    try:
+        import psycopg
+
+        admin = psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3)
+    except Exception as exc:
+        missing(f"PostgreSQL is not reachable at {PG_ADMIN}: {exc}")
+    name = "collab_t_" + secrets.token_hex(6)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        missing(f"Redis is not reachable at {REDIS}: {exc}")
+    return REDIS

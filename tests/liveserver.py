@@ -49,11 +49,12 @@ class LiveServer:
     """One `run.py` process; restartable on the same port and database."""
 
     def __init__(self, workdir: Path, *, host: str = "127.0.0.1", port: int | None = None,
-                 env: Mapping[str, str] | None = None, start_timeout: float = START_TIMEOUT) -> None:
+                 env: Mapping[str, str] | None = None, start_timeout: float = START_TIMEOUT,
+                 database_url: str | None = None) -> None:
         self.workdir = Path(workdir)
         self.host = host
         self.port = port or free_port(host)
-        self.database_url = f"sqlite:///{self.workdir}/collab.db"
+        self.database_url = database_url or f"sqlite:///{self.workdir}/collab.db"
         self.log_path = self.workdir / "server.log"
         self.env = dict(os.environ if env is None else env)
         self.env["PYTHONUNBUFFERED"] = "1"  # log lines reach the file as they happen
@@ -176,3 +177,57 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
         server.stop()
         # shown by pytest only when the test failed (captured output of its teardown)
         print(f"server log {server.log_path} (last lines):\n{server.log_tail()}")
+
+
+class RedisServer:
+    """A private redis-server on a free port (so a test may stop and restart it)."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = Path(workdir)
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        import shutil
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise ServerError("redis-server is not installed (apt-get install redis-server)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise ServerError(f"redis-server on port {self.port} did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=STOP_TIMEOUT)
+            self.proc = None
+
+    def restart(self) -> "RedisServer":
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> "RedisServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

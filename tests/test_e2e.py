@@ -28,100 +28,19 @@ import pytest
 import requests
 
 from collab.client import Document
-from collab.patches import apply_patch, parse_patch, text_hash
+from collab.patches import text_hash
+from e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, settle, wait_for
 from liveserver import REPO_ROOT, LiveServer, live_server  # noqa: F401  (live_server is a fixture)
 
 pytestmark = pytest.mark.e2e
 
-SEED = int(os.environ.get("COLLAB_E2E_SEED", "20240521"))
 TRACES = REPO_ROOT.parent / "shared" / "traces"
 CI = os.environ.get("CI", "").lower() == "true"
 KILL_ROUNDS = ("mid-typing", "ack lost", "mid-typing")  # kill -9 + restart, see the test
-SYNC_TIMEOUT = 60.0  # seconds for every client to settle (generous: a 2-core CI box)
-
-# text that breaks UTF-16 assumptions: two emoji sharing a high surrogate, CJK, combining
-# marks, RTL, newlines
-PIECES = ["😀😁", "👍🏽", "漢字", "かな", "e\u0301", "n\u0303o", "שלום", "\n", "a", "bc", "xyz ", "line\n", " "]
-
-
-# -- helpers --------------------------------------------------------------------------
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout} s")
-        time.sleep(0.02)  # polling interval, not a wait for correctness
-
-
-def server_doc(http: requests.Session, url: str, doc: str) -> dict:
-    r = http.get(f"{url}/api/docs/{doc}", timeout=10)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def all_revisions(http: requests.Session, url: str, doc: str) -> list[dict]:
-    revs: list[dict] = []
-    while True:
-        r = http.get(f"{url}/api/docs/{doc}/revisions", params={"since": len(revs)}, timeout=30)
-        assert r.status_code == 200, r.text
-        body = r.json()
-        revs.extend(body["revisions"])
-        if not body.get("more"):
-            return revs
-
-
-def replay_history(http: requests.Session, url: str, doc: str, check_versions: bool = True) -> list[str]:
-    """Replay /revisions 1..head exactly; check versions, hashes, unique op ids and (if
-    asked) every /versions/<v>. Returns the text at every version 0..head."""
-    head = server_doc(http, url, doc)["version"]
-    revs = all_revisions(http, url, doc)
-    assert [r["version"] for r in revs] == list(range(1, head + 1)), "history has gaps or extra versions"
-    ids = [r["id"] for r in revs]
-    assert len(set(ids)) == len(ids), "an op id was applied twice"
-    texts = [""]
-    for rev in revs:
-        text, _ = apply_patch(texts[-1], parse_patch(rev["patch"]))  # exact, no fuzz
-        assert rev["hash"] == text_hash(text), f"revision {rev['version']}: hash does not match the replay"
-        texts.append(text)
-    if check_versions:
-        for v, expected in enumerate(texts):
-            r = http.get(f"{url}/api/docs/{doc}/versions/{v}", timeout=10)
-            assert r.status_code == 200, r.text
-            assert r.json()["version"] == v
-            assert r.json()["text"] == expected, f"/versions/{v} differs from replaying revisions 1..{v}"
-    return texts
-
-
-def settle(clients: list[Document], http: requests.Session, url: str, doc: str) -> dict:
-    """Wait until every client's edits are confirmed and every client holds the head;
-    then assert they all equal the server. Returns the server's document."""
-    for c in clients:
-        c.wait_synced(SYNC_TIMEOUT)
-    # every edit is acknowledged, so the head no longer moves; wait for it to reach everyone
-    head = server_doc(http, url, doc)["version"]
-    for c in clients:
-        wait_for(lambda: c.version >= head, SYNC_TIMEOUT, f"client {c.name} reaching version {head}")
-        c.wait_synced(SYNC_TIMEOUT)
-    server = server_doc(http, url, doc)
-    assert server["version"] == head
-    for c in clients:
-        assert c.version == server["version"], f"client {c.name}"
-        assert c.text == server["text"], f"client {c.name} differs from the server (seed {SEED})"
-    return server
 
 
 def open_clients(stack: ExitStack, url: str, doc: str, n: int) -> list[Document]:
     return [stack.enter_context(Document.open(url, doc, name=f"c{i}", timeout=20)) for i in range(n)]
-
-
-def run_threads(fns: list[Callable[[], None]], timeout: float) -> None:
-    """Run each fn in its own thread; re-raise the first failure."""
-    with ThreadPoolExecutor(max_workers=len(fns)) as pool:
-        futures = [pool.submit(fn) for fn in fns]
-        for f in futures:
-            f.result(timeout=timeout)
 
 
 class Proxy:
@@ -220,7 +139,7 @@ def test_random_concurrent_editing_converges(live_server: LiveServer, doc_id: st
     def typist(doc: Document, rng: random.Random) -> Callable[[], None]:
         def run() -> None:
             for _ in range(n_ops):
-                with doc._lock:  # read the text and edit it with no revision in between
+                with doc.editing():  # read the text and edit it with no revision in between
                     text = doc.text
                     kind = rng.random()
                     pos = rng.randint(0, len(text))
@@ -266,7 +185,7 @@ def test_disjoint_regions_lose_nothing(live_server: LiveServer, doc_id: str) -> 
             def run() -> None:
                 for k in range(n_tokens):
                     token = f"[{i}.{k}{rng.choice(PIECES)}]"
-                    with doc._lock:
+                    with doc.editing():
                         end = doc.text.index(f"</{i}>")
                         doc.insert(end, token)
                     typed[i].append(token)

@@ -1,12 +1,15 @@
 """The storage contract: every backend passes these (SQLite here; PostgreSQL joins later)."""
 import pytest
 
-from collab.storage import NewRevision, Revision, StoreError, open_store
+from collab.storage import NewRevision, Revision, StoreConflict, StoreError, open_store
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def store(request, tmp_path):
-    s = open_store(f"sqlite:///{tmp_path}/contract.db")
+    if request.param == "sqlite":
+        s = open_store(f"sqlite:///{tmp_path}/contract.db")
+    else:
+        s = open_store(request.getfixturevalue("pg_url"))
     yield s
     s.close()
 
@@ -76,8 +79,9 @@ def test_unicode_round_trips(store):
     assert store.revisions("d", 0, 1)[0].author == "名前 😀"
 
 
-def test_data_survives_reopening(tmp_path):
-    url = f"sqlite:///{tmp_path}/reopen.db"
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_data_survives_reopening(request, tmp_path, backend):
+    url = f"sqlite:///{tmp_path}/reopen.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
     s = open_store(url)
     s.create_document("d", "t", 1.0)
     s.append([NewRevision(rev("d", 1), None)])
@@ -106,3 +110,16 @@ def test_labels_name_versions_per_document(store):
     assert store.delete_label("d", "draft") is False
     assert [x.name for x in store.labels("d")] == ["first 😀"]
     assert [(x.version, x.name) for x in store.labels("e")] == [(1, "draft")]
+
+
+def test_appending_from_a_stale_head_is_a_conflict(store):
+    """Two writers (processes) both think the head is 1: the second one loses, whole."""
+    store.create_document("d", "t", 1.0)
+    store.append([NewRevision(rev("d", 1), None)])
+    store.append([NewRevision(rev("d", 2, op="first"), None)])
+    with pytest.raises(StoreConflict):
+        store.append([NewRevision(rev("d", 2, op="second"), None), NewRevision(rev("d", 3, op="third"), None)])
+    with pytest.raises(StoreConflict):  # an op id another writer already stored
+        store.append([NewRevision(rev("d", 3, op="first"), None)])
+    assert [r.op_id for r in store.revisions("d", 0, 10)] == ["op-d-1", "first"]
+    assert store.get_document("d").head == 2

@@ -5,7 +5,7 @@ same contract suite (tests/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreConflict, StoreError
 
 
 def open_store(url: str) -> Store:
@@ -13,10 +13,15 @@ def open_store(url: str) -> Store:
         from .sqlite import SQLiteStore
 
         return SQLiteStore.from_url(url)
+    if url.startswith(("postgresql:", "postgres:")):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
     scheme = url.split(":", 1)[0]
     raise ValueError(
-        f"COLLAB_DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///path/to/file.db"
+        f"COLLAB_DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///path/to/file.db "
+        "or postgresql://user@host/dbname"
     )
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreError", "open_store"]
+__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreConflict", "StoreError", "open_store"]

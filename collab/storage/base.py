@@ -13,6 +13,11 @@ class StoreError(Exception):
     """The database refused or failed a read or write (disk full, locked, gone)."""
 
 
+class StoreConflict(StoreError):
+    """An append lost a race: another writer (process) stored that version or op id first.
+    Nothing of the batch was stored; reload and try again."""
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentRow:
     id: str
@@ -49,6 +54,10 @@ class NewRevision:
 
 
 class Store(Protocol):
+    # True: calls block the calling thread (the service runs writes on a worker thread);
+    # False: calls cooperate with gevent and run on the event loop
+    blocking: bool
+
     def ping(self) -> None:
         """Raise StoreError unless the database answers."""
 

@@ -13,7 +13,7 @@ import threading
 from typing import Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
-from .base import DocumentRow, Label, NewRevision, Revision, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, StoreConflict, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -54,6 +54,8 @@ _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash"
 
 
 class SQLiteStore:
+    blocking = True
+
     def __init__(self, path: str, timeout: float = 10.0) -> None:
         self.path = path
         self.timeout = timeout  # seconds to wait for a lock held by another process
@@ -127,7 +129,7 @@ class SQLiteStore:
         return DocumentRow(*row) if row else None
 
     def append(self, batch: Sequence[NewRevision]) -> None:
-        heads: dict[str, tuple[int, float]] = {}
+        heads: dict[str, tuple[int, int, float]] = {}  # doc -> (first version, last, ts)
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
@@ -144,18 +146,22 @@ class SQLiteStore:
                                 "INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)",
                                 (r.doc, r.version, item.snapshot),
                             )
-                        heads[r.doc] = (r.version, r.ts)
-                    for doc, (head, ts) in heads.items():
+                        first, _, _ = heads.get(r.doc, (r.version, 0, 0.0))
+                        heads[r.doc] = (first, r.version, r.ts)
+                    for doc, (first, head, ts) in heads.items():
+                        # compare-and-set: the head must be where this batch starts
                         cur.execute(
-                            "UPDATE documents SET head = ?, updated = ? WHERE id = ? AND head < ?",
-                            (head, ts, doc, head),
+                            "UPDATE documents SET head = ?, updated = ? WHERE id = ? AND head = ?",
+                            (head, ts, doc, first - 1),
                         )
                         if cur.rowcount != 1:
-                            raise StoreError(f"document {doc!r} is missing or already past version {head}")
+                            raise StoreConflict(f"document {doc!r} is missing or not at version {first - 1}")
                     cur.execute("COMMIT")
                 except BaseException:
                     cur.execute("ROLLBACK")
                     raise
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflict(f"cannot store revisions: {exc}") from exc
         except sqlite3.Error as exc:
             raise StoreError(f"cannot store revisions: {exc}") from exc
 

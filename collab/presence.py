@@ -1,0 +1,116 @@
+"""Who is in each document: the peers of this process, or of every process through Redis.
+
+A peer is `{id, name, role, version}` (version: the last one it confirmed with `seen`).
+With several processes each one writes its own peers into a Redis hash per document and
+keeps a heartbeat key alive; a reader drops peers whose process stopped beating (killed
+processes leave no ghosts). Redis losing its data (a restart) heals at the next
+heartbeat, which writes this process's peers again. If Redis is unreachable, this
+process's own peers are still shown.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Callable
+
+log = logging.getLogger("collab.presence")
+
+
+class LocalPresence:
+    """Peers of this process only (one process, no message queue)."""
+
+    def __init__(self) -> None:
+        self._peers: dict[str, dict[str, dict]] = {}  # peers[doc][peer id] = peer
+
+    def set(self, doc: str, peer: dict) -> None:
+        self._peers.setdefault(doc, {})[peer["id"]] = peer
+
+    def remove(self, doc: str, peer_id: str) -> None:
+        peers = self._peers.get(doc, {})
+        peers.pop(peer_id, None)
+        if not peers:
+            self._peers.pop(doc, None)
+
+    def peers(self, doc: str) -> list[dict]:
+        return list(self._peers.get(doc, {}).values())
+
+    def ping(self) -> str:
+        return "none"  # no queue in use
+
+    def close(self) -> None:
+        pass
+
+
+class RedisPresence(LocalPresence):
+    HEARTBEAT = 5.0  # seconds between heartbeats
+    TTL = 15  # seconds after the last heartbeat a process counts as gone
+
+    def __init__(self, url: str, spawn: Callable[..., Any], sleep: Callable[[float], None],
+                 process_id: str) -> None:
+        import redis
+
+        super().__init__()
+        self._errors = redis.RedisError
+        self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self.process = process_id
+        self._sleep = sleep
+        self._closed = False
+        spawn(self._heartbeat)
+
+    @staticmethod
+    def _key(doc: str) -> str:
+        return f"collab:presence:{doc}"
+
+    def _alive_key(self, process: str) -> str:
+        return f"collab:process:{process}"
+
+    def set(self, doc: str, peer: dict) -> None:
+        super().set(doc, peer)
+        try:
+            self.redis.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
+        except self._errors as exc:
+            log.warning("presence not shared (Redis: %s)", exc)
+
+    def remove(self, doc: str, peer_id: str) -> None:
+        super().remove(doc, peer_id)
+        try:
+            self.redis.hdel(self._key(doc), peer_id)
+        except self._errors as exc:
+            log.warning("presence not shared (Redis: %s)", exc)
+
+    def peers(self, doc: str) -> list[dict]:
+        try:
+            raw = self.redis.hgetall(self._key(doc))
+            entries = [json.loads(v) for v in raw.values()]
+            processes = sorted({e.get("process", "") for e in entries} - {self.process})
+            alive = {self.process}
+            if processes:
+                beats = self.redis.mget([self._alive_key(p) for p in processes])
+                alive.update(p for p, beat in zip(processes, beats) if beat is not None)
+        except self._errors as exc:
+            log.warning("presence of other processes unknown (Redis: %s)", exc)
+            return super().peers(doc)
+        mine = {p["id"]: p for p in super().peers(doc)}  # ours are authoritative
+        others = [{k: v for k, v in e.items() if k != "process"} for e in entries
+                  if e.get("process") in alive and e.get("process") != self.process]
+        return list(mine.values()) + sorted(others, key=lambda p: p.get("id", ""))
+
+    def ping(self) -> str:
+        self.redis.ping()
+        return "ok"
+
+    def _heartbeat(self) -> None:
+        while not self._closed:
+            try:
+                pipe = self.redis.pipeline()
+                pipe.set(self._alive_key(self.process), "1", ex=self.TTL)
+                for doc, peers in self._peers.items():
+                    for peer in peers.values():
+                        pipe.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
+                pipe.execute()
+            except self._errors as exc:
+                log.warning("presence heartbeat failed (Redis: %s)", exc)
+            self._sleep(self.HEARTBEAT)
+
+    def close(self) -> None:
+        self._closed = True

@@ -1,0 +1,169 @@
+"""PostgreSQL store, for several server processes sharing one history.
+
+psycopg 3 (>= 3.1.14 cooperates with gevent by itself once the process is monkey-patched)
+with a connection pool. Ordering between processes comes from here: an append is a
+compare-and-set on the document's head plus UNIQUE (doc, version) and (doc, op_id); the
+loser gets StoreConflict and the service reloads and retries.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Sequence
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool
+
+from .base import DocumentRow, Label, NewRevision, Revision, StoreConflict, StoreError
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    view_token TEXT NOT NULL UNIQUE,
+    head BIGINT NOT NULL DEFAULT 0,
+    created DOUBLE PRECISION NOT NULL,
+    updated DOUBLE PRECISION NOT NULL
+);
+CREATE TABLE IF NOT EXISTS revisions (
+    doc TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    patch TEXT NOT NULL,
+    author TEXT NOT NULL,
+    op_id TEXT NOT NULL,
+    ts DOUBLE PRECISION NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (doc, version),
+    UNIQUE (doc, op_id)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    doc TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (doc, version)
+);
+CREATE TABLE IF NOT EXISTS labels (
+    doc TEXT NOT NULL,
+    name TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    ts DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (doc, name)
+);
+"""
+_SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
+
+_DOC_COLUMNS = "id, view_token, head, created, updated"
+_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash"
+
+
+class PostgresStore:
+    blocking = False
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = url
+        try:
+            self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
+                                        kwargs={"autocommit": True}, timeout=10, name="collab")
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                conn.execute(SCHEMA)
+        except (psycopg.Error, Exception) as exc:
+            raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple]:
+        try:
+            with self._pool.connection() as conn:
+                return conn.execute(sql, params).fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot {what}: {exc}") from exc
+
+    def _write(self, sql: str, params: Sequence[Any], what: str) -> int:
+        try:
+            with self._pool.connection() as conn:
+                return conn.execute(sql, params).rowcount
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot {what}: {exc}") from exc
+
+    def ping(self) -> None:
+        self._query("SELECT 1", what="reach the database")
+
+    def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
+        self._write(
+            "INSERT INTO documents (id, view_token, head, created, updated) VALUES (%s, %s, 0, %s, %s) "
+            "ON CONFLICT (id) DO NOTHING",
+            (doc, view_token, now, now), "create document",
+        )
+        row = self.get_document(doc)
+        assert row is not None
+        return row
+
+    def get_document(self, doc: str) -> DocumentRow | None:
+        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s", (doc,))
+        return DocumentRow(*rows[0]) if rows else None
+
+    def get_document_by_view(self, view_token: str) -> DocumentRow | None:
+        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE view_token = %s", (view_token,))
+        return DocumentRow(*rows[0]) if rows else None
+
+    def append(self, batch: Sequence[NewRevision]) -> None:
+        heads: dict[str, tuple[int, int, float]] = {}  # doc -> (first version, last, ts)
+        for item in batch:
+            r = item.revision
+            first = heads[r.doc][0] if r.doc in heads else r.version
+            heads[r.doc] = (first, r.version, r.ts)
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                # the compare-and-set first: the head must be where this batch starts
+                for doc, (first, head, ts) in heads.items():
+                    cur.execute("UPDATE documents SET head = %s, updated = %s WHERE id = %s AND head = %s",
+                                (head, ts, doc, first - 1))
+                    if cur.rowcount != 1:
+                        raise StoreConflict(f"document {doc!r} is missing or not at version {first - 1}")
+                cur.executemany(
+                    f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    [(r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash)
+                     for r in (item.revision for item in batch)],
+                )
+                snapshots = [(i.revision.doc, i.revision.version, i.snapshot) for i in batch if i.snapshot is not None]
+                if snapshots:
+                    cur.executemany("INSERT INTO snapshots (doc, version, text) VALUES (%s, %s, %s)", snapshots)
+        except pg_errors.UniqueViolation as exc:
+            raise StoreConflict(f"cannot store revisions: {exc}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot store revisions: {exc}") from exc
+
+    def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
+        rows = self._query(
+            f"SELECT {_REV_COLUMNS} FROM revisions WHERE doc = %s AND version > %s ORDER BY version LIMIT %s",
+            (doc, since, limit),
+        )
+        return [Revision(*row) for row in rows]
+
+    def find_op(self, doc: str, op_id: str) -> int | None:
+        rows = self._query("SELECT version FROM revisions WHERE doc = %s AND op_id = %s", (doc, op_id))
+        return rows[0][0] if rows else None
+
+    def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
+        rows = self._query(
+            "SELECT version, text FROM snapshots WHERE doc = %s AND version <= %s ORDER BY version DESC LIMIT 1",
+            (doc, at_most),
+        )
+        return (rows[0][0], rows[0][1]) if rows else (0, "")
+
+    def document_ids(self) -> Iterator[str]:
+        return iter([r[0] for r in self._query("SELECT id FROM documents ORDER BY id")])
+
+    def set_label(self, doc: str, version: int, name: str, ts: float) -> None:
+        self._write(
+            "INSERT INTO labels (doc, name, version, ts) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (doc, name) DO UPDATE SET version = excluded.version, ts = excluded.ts",
+            (doc, name, version, ts), "store label",
+        )
+
+    def labels(self, doc: str) -> list[Label]:
+        rows = self._query("SELECT version, name, ts FROM labels WHERE doc = %s ORDER BY version, name", (doc,))
+        return [Label(*row) for row in rows]
+
+    def delete_label(self, doc: str, name: str) -> bool:
+        return self._write("DELETE FROM labels WHERE doc = %s AND name = %s", (doc, name), "delete label") == 1
+
+    def close(self) -> None:
+        self._pool.close()
