@@ -77,7 +77,8 @@ def get_blame(doc: str) -> Any:
     version = _int_arg("version", state.committed)
     text = service.text_at(state, version)  # also checks that the version exists
     try:
-        spans = blame(service.history(state, 0, version))
+        revisions = list(service.history(state, 0, version))  # read here; computed off the loop
+        spans = service.offload(len(revisions) * 100, blame, revisions)
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
     if (spans[-1]["end"] if spans else 0) != len(text):
@@ -92,7 +93,7 @@ def get_diff(doc: str) -> Any:
     a = _int_arg("from")
     b = _int_arg("to", state.committed)
     old, new = service.text_at(state, a), service.text_at(state, b)
-    edits = diff_edits(old, new)
+    edits = service.offload(len(old) + len(new), diff_edits, old, new)
     return jsonify(
         doc=doc, **{"from": a, "to": b}, patch=patch_from_edits(old, edits),
         edits=[{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits],
@@ -106,7 +107,8 @@ def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
     if since > head:
         raise CollabError("not_found", f"version {since} does not exist (head is {head})")
     try:
-        return revert(service.text_at(state, since), since, service.history(state, since, head), author)
+        revisions = list(service.history(state, since, head))  # read here; computed off the loop
+        return service.offload(len(revisions) * 100, revert, service.text_at(state, since), since, revisions, author)
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
 

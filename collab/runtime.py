@@ -24,6 +24,9 @@ class Runtime:
         self._spawn = spawn or gevent.spawn
         # one OS thread for database writes: a slow fsync must not freeze the event loop
         self._writer = ThreadPool(1)
+        # threads for long pure computations (big patches, blame, diffs of whole versions):
+        # the interpreter switches threads every few ms, so the event loop keeps running
+        self._cpu = ThreadPool(2)
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._spawn(fn, *args)
@@ -31,8 +34,13 @@ class Runtime:
     def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return self._writer.apply(fn, args)
 
+    def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run pure code (no gevent objects, no I/O) on a worker thread and wait for it."""
+        return self._cpu.apply(fn, args)
+
     def sleep(self, seconds: float) -> None:
         gevent.sleep(seconds)
 
     def close(self) -> None:
         self._writer.kill()
+        self._cpu.kill()

@@ -14,18 +14,82 @@ import socket
 from typing import Sequence
 
 from gevent import pywsgi
+from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
+from geventwebsocket.websocket import Header, WebSocket
+
+try:
+    from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GunicornWorker
+except ImportError:  # gunicorn is optional (pip install collab[deploy])
+    _GunicornWorker = object  # type: ignore[misc,assignment]
 
 from . import create_app
 
 log = logging.getLogger("collab.serve")
 
 
+class CappedWebSocket(WebSocket):
+    """gevent-websocket reads a frame whole, however large its header says it is; this
+    refuses a message over `max_message` bytes from its header, before reading it, with
+    close code 1009 (message too big)."""
+
+    # no new slots, so that the handler's WebSocket can become one (__class__ assignment);
+    # the per-connection state lives in the connection's environ
+    __slots__ = ()
+
+    def read_frame(self):  # type: ignore[no-untyped-def]
+        header = Header.decode_header(self.stream)
+        if header.flags:
+            raise ProtocolError
+        env = self.environ
+        if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
+            env["collab.message_size"] = 0  # a new message; continuation frames add up
+        size = env["collab.message_size"] = env.get("collab.message_size", 0) + header.length
+        limit = env.get("collab.max_message")
+        if limit is not None and size > limit:
+            log.warning("closing a WebSocket: a %d-byte message is over the %d-byte limit", size, limit)
+            self.close(1009, "message too big")
+            raise WebSocketError("message too big")
+        if not header.length:
+            return header, b""
+        try:
+            payload = self.raw_read(header.length)
+        except Exception:
+            payload = b""
+        if len(payload) != header.length:
+            raise WebSocketError("Unexpected EOF reading frame payload")
+        if header.mask:
+            payload = header.unmask_payload(payload)
+        return header, payload
+
+
 class NoDelayHandler(WebSocketHandler):
+    """TCP_NODELAY on every connection, and WebSocket messages capped at the app's limit."""
+
     def __init__(self, sock, address, server, rfile=None):  # type: ignore[no-untyped-def]
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().__init__(sock, address, server, rfile)
+
+    def upgrade_connection(self):  # type: ignore[no-untyped-def]
+        result = super().upgrade_connection()
+        ws = self.environ.get("wsgi.websocket")
+        if ws is not None:
+            self.environ["collab.max_message"] = max_message(self.application)
+            ws.__class__ = CappedWebSocket
+        return result
+
+
+def max_message(app) -> int | None:  # type: ignore[no-untyped-def]
+    """The transport's limit: our patch limit plus room for the Socket.IO framing."""
+    settings = getattr(app, "extensions", {}).get("collab.settings")
+    return settings.max_patch_chars + 1_048_576 if settings else None
+
+
+class GeventWebSocketWorker(_GunicornWorker):
+    """gunicorn worker with the same handler: `gunicorn -k collab.serve.GeventWebSocketWorker`."""
+
+    wsgi_handler = NoDelayHandler
 
 
 def serve(app, host: str, port: int) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .config import Settings
 from .errors import CollabError
+from .faults import Faults
 from .history import HistoryError, replay
 from .ids import check_doc_id, check_name, new_view_token, random_base62
 from .patches import Edit, apply_patch, make_patch, move_hunks, parse_patch, patch_from_edits, text_hash
@@ -37,6 +38,22 @@ def _check_label(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise CollabError("bad_request", "name must be a non-empty string of at most 64 characters")
     return check_name(name)
+
+
+OFFLOAD_OVER = 200_000  # code points of text + patch above which applying runs off the event loop
+
+
+def _revise(text: str, hunks: list, moves: Iterable[Sequence[Edit]] | None,
+            max_chars: int) -> tuple[str, list[Edit], str, str]:
+    """Pure: apply hunks (moved over `moves` first) to text; the new text, its edits, the
+    canonical patch and the hash."""
+    if moves is not None:
+        hunks = move_hunks(hunks, moves)
+    new_text, edits = apply_patch(text, hunks)
+    if len(new_text) > max_chars:
+        raise CollabError("too_large", f"the document would have {len(new_text)} code points; at most "
+                                       f"{max_chars} are allowed")
+    return new_text, edits, patch_from_edits(text, edits), text_hash(new_text)
 
 
 # the error of a revision whose commit lost a race with another process: submit() retries it
@@ -99,6 +116,7 @@ class DocumentService:
         self._closed = False
         # several processes write to the store: reads catch up with it first
         self.shared = bool(settings.message_queue)
+        self.faults = Faults()  # test-only crash points (COLLAB_TEST_FAULT)
 
     def _store_write(self, fn: Callable[..., T], *args: object) -> T:
         """Run a store write: on the writer thread for a blocking driver (SQLite), else here."""
@@ -245,7 +263,8 @@ class DocumentService:
                 "too_large",
                 f"patch has {len(patch_text)} characters; at most {self.settings.max_patch_chars} are allowed",
             )
-        hunks = parse_patch(patch_text, self.settings.max_hunks)
+        hunks = self.offload(len(patch_text) if isinstance(patch_text, str) else 0,
+                             parse_patch, patch_text, self.settings.max_hunks)
         if not hunks:
             raise CollabError("bad_patch", "patch is empty: it must contain at least one hunk")
         for _ in range(CAS_ATTEMPTS):
@@ -275,29 +294,31 @@ class DocumentService:
                 raise CollabError("future_base", f"base {base} is ahead of the head version {head}", version=head)
             rebased = base < head
             try:
-                if rebased:
-                    hunks = move_hunks(hunks, self._edits_between(state, base, head))
-                new_text, edits = apply_patch(state.text, hunks)
+                moves = self._edits_between(state, base, head) if rebased else None
+                size = len(state.text) + sum(len(h.text1) + len(h.text2) for h in hunks)
+                new_text, edits, canonical, digest = self.offload(size, _revise, state.text, hunks, moves,
+                                                                  self.settings.max_doc_chars)
             except CollabError as exc:
                 if exc.code == "conflict":
                     exc.extra["version"] = state.committed
                 raise
-            if len(new_text) > self.settings.max_doc_chars:
-                raise CollabError(
-                    "too_large",
-                    f"the document would have {len(new_text)} code points; at most "
-                    f"{self.settings.max_doc_chars} are allowed",
-                )
             revision = Revision(
-                doc=state.id, version=head + 1, patch=patch_from_edits(state.text, edits),
-                author=author, op_id=op_id, ts=time.time(), hash=text_hash(new_text),
+                doc=state.id, version=head + 1, patch=canonical,
+                author=author, op_id=op_id, ts=time.time(), hash=digest,
             )
             applied = Applied(revision, edits, new_text, origin)
             state.head, state.text = revision.version, new_text
             state.recent.append(applied)
             self._remember_op(state, op_id, applied)
             self._enqueue(state, applied)
+        self.faults.reached("applied")
         return applied, rebased
+
+    def offload(self, size: int, fn: Callable[..., T], *args: object) -> T:
+        """Run pure work on a worker thread when it is big enough to stall other clients."""
+        if size > OFFLOAD_OVER:
+            return self.runtime.run_cpu(fn, *args)
+        return fn(*args)
 
     def refresh(self, state: DocState) -> None:
         """Catch up with revisions other processes stored (only when several share the store)."""
@@ -429,6 +450,7 @@ class DocumentService:
         except Exception as exc:  # StoreError, or anything the driver raised
             self._fail(batch, exc)
             return
+        self.faults.reached("committed")
         for state, applied in batch:
             rev = applied.revision
             assert rev.version == state.committed + 1, "revisions commit in version order"
