@@ -255,7 +255,8 @@ class DocumentNamespace(Namespace):
         client = self.clients.get(request.sid)
         if client is None or not isinstance(data, dict) or client.bucket.take():
             return None
-        m = client.joined.get(data.get("doc"))  # type: ignore[arg-type]
+        doc = data.get("doc")
+        m = client.joined.get(doc) if isinstance(doc, str) else None
         return (client, m, data) if m is not None else None
 
     def on_seen(self, *args: Any) -> None:

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from diff_match_patch import diff_match_patch
-
 from .errors import CollabError
 from .ids import random_base62
 from . import operations as ops
@@ -58,6 +56,7 @@ class SyncState:
         self.diverged = False  # a hash mismatch: the caller must re-join and call reset()
         self.retry_at: float | None = None  # rate limited: resend the in-flight patch then
         self.error: dict | None = None  # a refusal that stops sending until reset()
+        self.behind = 0  # after a conflict: the head it named, which we must reach first
         self._new_id = new_id or (lambda: random_base62(20))
         self._clock = clock
 
@@ -84,7 +83,7 @@ class SyncState:
         """The next patch message, when nothing is in flight and there is something to send."""
         if self.inflight is not None or self.error is not None or self.diverged:
             return None
-        if ops.is_noop(self.pending) or self.held_ack is not None:
+        if ops.is_noop(self.pending) or self.held_ack is not None or self.version < self.behind:
             return None
         edits = ops.to_edits(self.pending, self.shadow)
         self.inflight = Inflight(self._new_id(), self.version, patch_from_edits(self.shadow, edits), self.pending)
@@ -142,8 +141,10 @@ class SyncState:
             self.pending = ops.compose(self.inflight.op, self.pending)
             self.inflight = None
             head = error.get("version")
-            if not isinstance(head, int) or head != self.version:
+            if code == "conflict" and (not isinstance(head, int) or head != self.version):
                 self.want_sync = True
+                if isinstance(head, int):
+                    self.behind = max(self.behind, head)  # send again only once caught up
             elif base == self.version or code == "future_base":
                 self.diverged = True  # refused against the very text we hold: start again
         elif code == "rate_limited":
@@ -173,12 +174,15 @@ class SyncState:
             self.want_sync = True
 
     def reset(self, version: int, text: str) -> None:
-        """Start again from the server's text after a divergence, keeping what was typed
-        (the unconfirmed changes are re-applied to the server's text as a patch)."""
-        local = diff_match_patch()
-        merged, _ = local.patch_apply(local.patch_make(self.shadow, self.text), text)
-        self.version, self.shadow, self.text = version, text, merged
-        self.pending = ops.from_edits(diff_edits(text, merged), len(text))
+        """Start again from the server's text after a divergence, keeping what was typed:
+        the unconfirmed changes are carried over the difference between our shadow and the
+        server's text."""
+        local = self.pending if self.inflight is None else ops.compose(self.inflight.op, self.pending)
+        remote = ops.from_edits(diff_edits(self.shadow, text), len(self.shadow))
+        _, self.pending = ops.transform(remote, local)  # no fuzz: carried over like a revision
+        self.version, self.shadow = version, text
+        self.text = ops.apply(text, self.pending)
+        self.behind = 0
         self.inflight = None
         self.held.clear()
         self.held_ack = None

@@ -6,7 +6,13 @@
 //   version  - the last server version this client has confirmed
 //   shadow   - the server's text at `version`
 //   text     - what the user sees: shadow + local edits not yet confirmed
-//   inflight - at most one sent patch awaiting its ack: {id, base, patch, edits}
+//   inflight - at most one sent patch awaiting its ack: {id, base, patch, op, edits}
+//   pending  - the local edits not yet sent, as an op on shadow + inflight (-> text)
+//
+// Local edits are kept as the user made them (ops composed edit by edit), never re-derived by
+// diffing shadow and text: an incoming revision is transformed over the in-flight op and then
+// over the pending one, so that when both sides replace the same word, both words survive whole
+// instead of interleaving (and losing) letters. collab/sync.py keeps them the same way.
 //
 // Public offsets (localEdit, cursors) count Unicode code points, like the wire protocol.
 // Internally, ops count UTF-16 units but never split a surrogate pair (see textutil.js).
@@ -16,11 +22,15 @@
 import {
   applyOps,
   applyPatchExact,
+  baseLength,
+  compose,
   cpToUtf16,
   crc32Hex,
+  del,
   diffOps,
+  insert,
   isNoop,
-  makePatch,
+  makePatchFromOps,
   randomId,
   retain,
   transform,
@@ -49,7 +59,9 @@ export class SyncClient {
     this._version = opts.version ?? 0;
     this._newId = opts.newId ?? (() => randomId());
     this.onChange = opts.onChange ?? null;
-    this._inflight = opts.inflight ? { edits: 1, ...opts.inflight } : null;
+    this._inflight = opts.inflight ? this._restoreInflight(opts.inflight) : null;
+    // the local edits not yet sent: an op on shadow + inflight that gives `text`
+    this._pending = diffOps(this._inflight ? applyOps(this._shadow, this._inflight.op) : this._shadow, this._text);
     this._resend = Boolean(opts.inflight); // a restored op goes out again with its own id
     this._held = new Map(); // version -> revision that arrived before version-1 was known
     this._heldAck = null; // {version, patch, hash, id}: an ack that came before its base
@@ -76,9 +88,11 @@ export class SyncClient {
   get version() {
     return this._version;
   }
-  /** The in-flight op {id, base, patch} or null. */
+  /** The in-flight op {id, base, patch, op} or null (`op`: UTF-16 ops on the shadow, kept so
+   * that a restored client carries it over revisions; the wire needs only id, base and patch). */
   get inflight() {
-    return this._inflight ? { id: this._inflight.id, base: this._inflight.base, patch: this._inflight.patch } : null;
+    const f = this._inflight;
+    return f ? { id: f.id, base: f.base, patch: f.patch, op: f.op } : null;
   }
   /** Number of local changes not yet confirmed by the server. */
   get unsaved() {
@@ -109,7 +123,13 @@ export class SyncClient {
       throw new RangeError(`edit ${from}..${to} outside text of length ${this._text.length}`);
     }
     if (from === to && !insText) return;
-    this._text = this._text.slice(0, from) + wellFormed(insText) + this._text.slice(to);
+    const ins = wellFormed(insText);
+    const op = retain([], from);
+    insert(op, ins);
+    del(op, to - from);
+    retain(op, this._text.length - to);
+    this._pending = compose(this._pending, op);
+    this._text = this._text.slice(0, from) + ins + this._text.slice(to);
     this._unsaved++;
   }
 
@@ -117,6 +137,7 @@ export class SyncClient {
   setText(newText) {
     newText = wellFormed(newText);
     if (newText === this._text) return;
+    this._pending = compose(this._pending, diffOps(this._text, newText));
     this._text = newText;
     this._unsaved++;
   }
@@ -136,12 +157,13 @@ export class SyncClient {
       const f = this._inflight;
       return { base: f.base, patch: f.patch, id: f.id };
     }
-    if (this._text === this._shadow) return null;
+    if (isNoop(this._pending)) return null;
     // After a conflict, first catch up with the head the server reported.
     if (this._syncTarget > this._version || this._syncWanted || this._syncing) return null;
-    const patch = makePatch(this._shadow, this._text, { cleanup: false });
+    const patch = makePatchFromOps(this._shadow, this._pending);
     if (!patch) return null;
-    this._inflight = { id: this._newId(), base: this._version, patch, edits: this._unsaved };
+    this._inflight = { id: this._newId(), base: this._version, patch, op: this._pending, edits: this._unsaved };
+    this._pending = retain([], this._text.length);
     return { base: this._version, patch, id: this._inflight.id };
   }
 
@@ -208,6 +230,7 @@ export class SyncClient {
       this._emitReplace(ans.text);
       this._text = ans.text;
       this._inflight = null;
+      this._pending = retain([], ans.text.length);
       this._unsaved = 0;
       return;
     }
@@ -234,11 +257,12 @@ export class SyncClient {
    * text) onto it with a three-way merge. Typed text is kept, never dropped.
    */
   resetFromJoin(ans) {
-    const local = diffOps(this._shadow, this._text);
+    const local = this._localOps();
     const remote = diffOps(this._shadow, ans.text);
     const [remote1, local1] = transform(remote, local);
     const old = this._text;
     this._text = applyOps(ans.text, local1);
+    this._pending = local1;
     this._setConfirmed(ans.version, ans.text);
     this._inflight = null;
     this._resend = false;
@@ -266,8 +290,8 @@ export class SyncClient {
     if (!ack.ok) {
       const err = ack.error || { code: 'internal', message: 'malformed ack' };
       if (err.code === 'conflict') {
-        // Nothing was applied: keep its text in `text`, catch up, then send a fresh diff.
-        this._inflight = null;
+        // Nothing was applied: its edits go back to the pending ones; catch up, then send them.
+        this._dropInflight();
         if (typeof err.version === 'number') this._syncTarget = Math.max(this._syncTarget, err.version);
         this._syncWanted = true;
         return null;
@@ -280,7 +304,7 @@ export class SyncClient {
       }
       this._error = { code: err.code, message: err.message || err.code };
       if (RESEND_CODES.has(err.code)) this._resend = true; // same id later: the server dedupes
-      else this._inflight = null; // nothing was applied; its text stays in `text`
+      else this._dropInflight(); // nothing was applied; its edits stay pending, in `text`
       if (REJOIN_CODES.has(err.code)) this._rejoin = err.code;
       return null;
     }
@@ -370,6 +394,12 @@ export class SyncClient {
       this._rejoin = 'apply_failed';
       return;
     }
+    const expected = applyOps(this._shadow, f.op);
+    if (res.text !== expected) {
+      // The server placed our change otherwise than we did: what is left to send is whatever
+      // separates its text from ours.
+      this._pending = diffOps(res.text, this._text);
+    }
     this._shadow = res.text;
     this._version = version;
     this._inflight = null;
@@ -393,17 +423,45 @@ export class SyncClient {
       this._rejoin = 'apply_failed';
       return;
     }
-    // Rebase the local edits (shadow -> text) over the revision; the committed revision's
-    // inserts go first when both insert at the same place.
-    const local = this._text === this._shadow ? retain([], this._shadow.length) : diffOps(this._shadow, this._text);
-    const [remote1, local1] = transform(res.ops, local);
+    // Carry the local edits (in flight, then pending) over the revision; the committed
+    // revision's inserts go first when both insert at the same place.
+    let remote = res.ops;
+    if (f) [remote, f.op] = transform(remote, f.op);
+    const [remote1, pending1] = transform(remote, this._pending);
+    this._pending = pending1;
     const old = this._text;
-    this._text = applyOps(res.text, local1);
+    this._text = applyOps(old, remote1);
     this._shadow = res.text;
     this._version = rev.version;
     this._pendingHash = rev.hash ?? null;
     if (this._text === this._shadow && !this._inflight) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'remote');
+  }
+
+  /** The local edits not yet confirmed, in flight and pending: an op shadow -> text. */
+  _localOps() {
+    return this._inflight ? compose(this._inflight.op, this._pending) : this._pending;
+  }
+
+  /** The in-flight op was not applied: its edits become pending again. */
+  _dropInflight() {
+    this._pending = this._localOps();
+    this._inflight = null;
+  }
+
+  _restoreInflight(f) {
+    let op = f.op;
+    if (!Array.isArray(op) || baseLength(op) !== this._shadow.length) {
+      // stored without its op (or made against another shadow): the patch itself, if it
+      // applies to the shadow, else everything local counts as in flight
+      try {
+        op = f.base === this._version ? applyPatchExact(this._shadow, f.patch).ops : null;
+      } catch {
+        op = null;
+      }
+      if (!op) op = diffOps(this._shadow, this._text);
+    }
+    return { edits: 1, ...f, op };
   }
 
   _drain() {

@@ -211,6 +211,23 @@ export function makePatch(a, b, { cleanup = true } = {}) {
   return dmp.patch_toText(patches);
 }
 
+/** diff-match-patch patch_toText of `ops` (UTF-16 units, pairs whole) applied to `text`. */
+export function makePatchFromOps(text, ops) {
+  const diffs = [];
+  let i = 0;
+  for (const o of ops) {
+    if (typeof o === 'string') diffs.push([DIFF_INSERT, o]);
+    else if (o > 0) diffs.push([DIFF_EQUAL, text.slice(i, (i += o))]);
+    else diffs.push([DIFF_DELETE, text.slice(i, (i -= o))]);
+  }
+  if (i !== text.length) throw new Error(`operation covers ${i} units, text has ${text.length}`);
+  const codec = makeCodec([text, ...diffs.map((d) => d[1])]);
+  const enc = (t) => (codec ? codec.encode(t) : t);
+  const patches = dmp.patch_make(enc(text), diffs.map(([op, t]) => new DiffMatchPatch.Diff(op, enc(t))));
+  if (codec) for (const p of patches) for (const d of p.diffs) d[1] = codec.decode(d[1]);
+  return dmp.patch_toText(patches);
+}
+
 /**
  * Parse patch text into hunks `{start1, length1, start2, length2, diffs: [[op, text]]}`
  * (positions and lengths in code points). Throws PatchError on malformed input.
@@ -261,16 +278,34 @@ export function applyPatchExact(text, patch) {
     if (cur.slice(at, at + expect.length) !== expect) {
       throw new PatchError('conflict', `hunk at ${h.start2} does not match the text`);
     }
-    // The change as a minimal diff of the hunk's old and new text, not the hunk's own diffs:
-    // a cleaned-up patch may delete characters and insert them again, which would make a
-    // concurrent delete of them come back when rebasing.
+    // The change as the hunk states it (each run of deletes and inserts between context is one
+    // replacement), without what a run deletes and inserts again at its ends, as Python's
+    // collab.patches.apply_patch does. Not a minimal diff of the hunk's old and new text: that
+    // would split a replaced word into letters, and a concurrent edit of the same word would
+    // then interleave with them and lose some.
     const hop = [];
     retain(hop, at);
-    for (const o of diffOps(expect, result)) {
-      if (typeof o === 'string') insert(hop, o);
-      else if (o > 0) retain(hop, o);
-      else del(hop, -o);
+    let del1 = '';
+    let ins1 = '';
+    const flush = () => {
+      const k = commonPrefix(del1, ins1);
+      const j = commonSuffix(del1, ins1, k);
+      retain(hop, k);
+      insert(hop, ins1.slice(k, ins1.length - j));
+      del(hop, del1.length - k - j);
+      retain(hop, j);
+      del1 = '';
+      ins1 = '';
+    };
+    for (const [op, t] of h.diffs) {
+      if (op === DIFF_DELETE) del1 += t;
+      else if (op === DIFF_INSERT) ins1 += t;
+      else {
+        flush();
+        retain(hop, t.length);
+      }
     }
+    flush();
     retain(hop, cur.length - at - expect.length);
     cur = cur.slice(0, at) + result + cur.slice(at + expect.length);
     ops = compose(ops, hop);
