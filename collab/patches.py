@@ -12,7 +12,7 @@ from __future__ import annotations
 import urllib.parse
 import zlib
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from diff_match_patch import diff_match_patch, patch_obj
 
@@ -167,20 +167,8 @@ def _group_edits(old: str, new: str, groups: list[list]) -> list[Edit]:
     edits: list[Edit] = []
     for base_start, base_end, new_start, members in groups:
         if len(members) == 1:
-            pos = base_start
-            delete: list[str] = []
-            insert: list[str] = []
-            for op, data in members[0].ops + ((DIFF_EQUAL, ""),):
-                if op == DIFF_EQUAL:
-                    if delete or insert:
-                        _add_edit(edits, Edit(pos, "".join(delete), "".join(insert)))
-                        pos += sum(map(len, delete))
-                        delete, insert = [], []
-                    pos += len(data)
-                elif op == DIFF_DELETE:
-                    delete.append(data)
-                else:
-                    insert.append(data)
+            for e in _diff_to_edits(members[0].ops, base_start):
+                _add_edit(edits, e)
         else:
             growth = sum(len(h.text2) - len(h.text1) for h in members)
             new_end = new_start + (base_end - base_start) + growth
@@ -253,20 +241,23 @@ def _shift_over(start: int, end: int, edits: Sequence[Edit], open_end: bool) -> 
 
 def diff_edits(old: str, new: str) -> list[Edit]:
     """A minimal change old -> new as edits on old (diff-match-patch's diff)."""
-    edits: list[Edit] = []
-    pos = 0
-    delete: list[str] = []
-    insert: list[str] = []
     diffs = _dmp.diff_main(old, new, False)
     # slide each change to a word or line boundary ("The c[at c]ame" -> "The [cat ]came"), so
     # concurrent edits merge between words rather than inside them. Not diff_cleanupSemantic:
     # it turns inserts into replacements of the text around them, which would resurrect
     # text deleted concurrently.
     _dmp.diff_cleanupSemanticLossless(diffs)
-    for op, data in diffs + [(DIFF_EQUAL, "")]:
+    return list(_diff_to_edits(diffs, 0))
+
+
+def _diff_to_edits(diffs: Iterable[tuple[int, str]], pos: int) -> Iterator[Edit]:
+    """dmp diff operations starting at `pos` of the old text, as edits on it."""
+    delete: list[str] = []
+    insert: list[str] = []
+    for op, data in [*diffs, (DIFF_EQUAL, "")]:
         if op == DIFF_EQUAL:
             if delete or insert:
-                edits.append(Edit(pos, "".join(delete), "".join(insert)))
+                yield Edit(pos, "".join(delete), "".join(insert))
                 pos += sum(map(len, delete))
                 delete, insert = [], []
             pos += len(data)
@@ -274,7 +265,6 @@ def diff_edits(old: str, new: str) -> list[Edit]:
             delete.append(data)
         else:
             insert.append(data)
-    return edits
 
 
 def apply_edits(text: str, edits: Sequence[Edit]) -> str:
