@@ -148,19 +148,17 @@ def compose(a: Sequence[Op], b: Sequence[Op]) -> Operation:
     if target_length(a) != base_length(b):
         raise ValueError("compose: the second operation does not start where the first ends")
     out = _Builder()
-    ia = ib = 0
-    ca: Op | None = a[0] if a else None
-    cb: Op | None = b[0] if b else None
+    ita, itb = iter(a), iter(b)
+    ca: Op | None = next(ita, None)
+    cb: Op | None = next(itb, None)
     while ca is not None or cb is not None:
         if isinstance(ca, int) and ca < 0:
             out.delete(-ca)
-            ia += 1
-            ca = a[ia] if ia < len(a) else None
+            ca = next(ita, None)
             continue
         if isinstance(cb, str):
             out.insert(cb)
-            ib += 1
-            cb = b[ib] if ib < len(b) else None
+            cb = next(itb, None)
             continue
         assert ca is not None and cb is not None
         n = min(_size(ca), _size(cb))
@@ -175,12 +173,8 @@ def compose(a: Sequence[Op], b: Sequence[Op]) -> Operation:
         else:
             out.delete(n)
         ca, cb = ra, rb
-        if ca is None:
-            ia += 1
-            ca = a[ia] if ia < len(a) else None
-        if cb is None:
-            ib += 1
-            cb = b[ib] if ib < len(b) else None
+        ca = next(ita, None) if ca is None else ca
+        cb = next(itb, None) if cb is None else cb
     return out.ops
 
 
@@ -189,21 +183,19 @@ def transform(a: Sequence[Op], b: Sequence[Op]) -> tuple[Operation, Operation]:
     if base_length(a) != base_length(b):
         raise ValueError("transform: the operations are not on the same text")
     pa, pb = _Builder(), _Builder()
-    ia = ib = 0
-    ca: Op | None = a[0] if a else None
-    cb: Op | None = b[0] if b else None
+    ita, itb = iter(a), iter(b)
+    ca: Op | None = next(ita, None)
+    cb: Op | None = next(itb, None)
     while ca is not None or cb is not None:
         if isinstance(ca, str):
             pa.insert(ca)
             pb.retain(len(ca))
-            ia += 1
-            ca = a[ia] if ia < len(a) else None
+            ca = next(ita, None)
             continue
         if isinstance(cb, str):
             pa.retain(len(cb))
             pb.insert(cb)
-            ib += 1
-            cb = b[ib] if ib < len(b) else None
+            cb = next(itb, None)
             continue
         assert isinstance(ca, int) and isinstance(cb, int)
         n = min(abs(ca), abs(cb))
@@ -217,10 +209,6 @@ def transform(a: Sequence[Op], b: Sequence[Op]) -> tuple[Operation, Operation]:
         # both deleted the same code points: nothing on either side
         ca = _split(ca, n)[1]
         cb = _split(cb, n)[1]
-        if ca is None:
-            ia += 1
-            ca = a[ia] if ia < len(a) else None
-        if cb is None:
-            ib += 1
-            cb = b[ib] if ib < len(b) else None
+        ca = next(ita, None) if ca is None else ca
+        cb = next(itb, None) if cb is None else cb
     return pa.ops, pb.ops
