@@ -176,7 +176,7 @@ def post_label(doc: str) -> Any:
     return jsonify(doc=doc, version=label.version, name=label.name, ts=label.ts), 201
 
 
-@bp.delete("/api/docs/<doc>/labels/<name>")
+@bp.delete("/api/docs/<doc>/labels/<path:name>")
 def delete_label(doc: str, name: str) -> Any:
     state = _editor(doc)
     _service().delete_label(state, name)

@@ -1,7 +1,8 @@
 """The browser client's pages and its built assets (frontend/dist, made by `make frontend`).
 
-Routes: `/` (start page), `/d/<doc>` (editor), `/v/<token>` (read-only viewer), `/assets/<file>`
-(the bundle) and `/sw.js` (the service worker that lets an open document reload offline).
+Routes: `/` (start page), `/d/<doc>` (editor), `/v/<token>` (read-only viewer), their history
+pages `/d/<doc>/history` and `/v/<token>/history`, `/assets/<file>` (the bundle) and `/sw.js`
+(the service worker that lets an open document reload offline).
 The viewer page names the document only by its view token: nothing here ever writes the edit
 id into it. Every user string is escaped; pages load nothing from another origin (the CSP
 says so too).
@@ -103,6 +104,20 @@ def viewer(token: str) -> Response:
     if not DOC_ID_RE.fullmatch(token):
         abort(404, description="this read-only link is not valid")
     return _page("Read-only · collab", {"page": "viewer", "view": token}, "app.js")
+
+
+@bp.get("/d/<doc>/history")
+def history_page(doc: str) -> Response:
+    if not DOC_ID_RE.fullmatch(doc):
+        abort(404, description=f"document id {doc[:80]!r} is not valid: use 1-64 of A-Z a-z 0-9 _ -")
+    return _page(f"History of {doc} · collab", {"page": "history", "doc": doc}, "history.js")
+
+
+@bp.get("/v/<token>/history")
+def viewer_history_page(token: str) -> Response:
+    if not DOC_ID_RE.fullmatch(token):
+        abort(404, description="this read-only link is not valid")
+    return _page("History (read-only) · collab", {"page": "history", "view": token}, "history.js")
 
 
 @bp.get("/assets/<path:name>")

@@ -1,4 +1,5 @@
 // Builds the browser client into dist/: app.js (editor + viewer), start.js (start page),
+// history.js (the history page),
 // lazily loaded chunks (the Markdown preview), app.css and sw.js. Prints the sizes.
 //   node build.mjs            minified production build
 //   node build.mjs --dev      with source maps, not minified
@@ -14,7 +15,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
 await build({
-  entryPoints: { app: 'src/main.js', start: 'src/start.js' },
+  entryPoints: { app: 'src/main.js', start: 'src/start.js', history: 'src/history.js' },
   bundle: true,
   splitting: true,
   format: 'esm',

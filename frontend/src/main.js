@@ -66,6 +66,9 @@ function main() {
   );
   if (!readOnly) bar.append(copyEdit, copyView);
   bar.append(togglePreview);
+  // the history page, named the way this page names the document (a viewer never learns the edit id)
+  const historyHref = readOnly ? `/v/${encodeURIComponent(view)}/history` : `/d/${encodeURIComponent(doc)}/history`;
+  bar.append(el('a', { id: 'history-link', class: 'button', href: historyHref, title: 'Replay, compare, restore and export versions' }, 'History'));
   const editorPane = el('div', { id: 'editor', class: 'pane' });
   const previewPane = el('article', { id: 'preview', class: 'pane preview', hidden: '' });
   const notice = el('div', { id: 'notice', class: 'notice', role: 'alert', hidden: '' });
