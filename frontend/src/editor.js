@@ -3,7 +3,7 @@
 //
 // Positions here are CodeMirror's (UTF-16); main.js converts to code points for the wire.
 
-import { Annotation, EditorState, StateEffect, StateField, Transaction } from '@codemirror/state';
+import { Annotation, Compartment, EditorState, StateEffect, StateField, Transaction } from '@codemirror/state';
 import {
   Decoration,
   EditorView,
@@ -94,21 +94,38 @@ const cursorField = StateField.define({
  * @param {(from, to, insert) => void} o.onLocalChange  UTF-16 range in the text before the change
  * @param {(anchor, head) => void} o.onSelection
  */
+// Above this many UTF-16 units the Markdown parser is switched off: it re-parses a whole
+// paragraph per keystroke, and a huge unbroken paragraph (a log, a dump) would make every
+// keystroke cost 100+ ms. Back on below LARGE_DOC_OFF (hysteresis, so no flapping).
+export const LARGE_DOC = 400_000;
+const LARGE_DOC_OFF = 350_000;
+
+function markdownFor(length, current) {
+  return current ? length < LARGE_DOC : length < LARGE_DOC_OFF;
+}
+
 export function createEditor(parent, o) {
+  const language = new Compartment();
+  let highlighted = o.text.length < LARGE_DOC;
+  const markdown = () => (highlighted ? [new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)] : []);
   const extensions = [
     EditorState.lineSeparator.of('\n'), // keep "\r" as text: the document is exactly the server's
     history(),
     drawSelection(),
     highlightActiveLine(),
     EditorView.lineWrapping,
-    new LanguageSupport(markdownLanguage),
-    syntaxHighlighting(markdownStyle),
+    language.of(markdown()),
     search({ top: true }),
     highlightSelectionMatches(),
     keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
     cursorField,
     EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
     EditorView.updateListener.of((update) => {
+      if (update.docChanged && markdownFor(update.state.doc.length, highlighted) !== highlighted) {
+        highlighted = !highlighted;
+        queueMicrotask(() => update.view.dispatch({ effects: language.reconfigure(markdown()) }));
+        o.onLargeDocument?.(!highlighted);
+      }
       if (update.docChanged) {
         for (const tr of update.transactions) {
           if (tr.annotation(remote) || !tr.docChanged) continue;
@@ -127,6 +144,7 @@ export function createEditor(parent, o) {
   if (o.readOnly) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false));
   else extensions.push(placeholder('Start typing… (Markdown)'));
   const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
+  if (!highlighted) o.onLargeDocument?.(true);
 
   return {
     view,

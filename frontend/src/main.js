@@ -174,6 +174,11 @@ function main() {
         conn.localEdit(from, to, insert);
         schedulePreview();
       },
+      onLargeDocument: (large) => {
+        // shown as a tooltip on the status and as a data attribute (styled in style.css)
+        document.body.dataset.large = String(large);
+        status.title = large ? 'Large document: Markdown highlighting is off to keep typing fast' : '';
+      },
       onSelection: (anchor, head) => {
         if (readOnly) return;
         const t = conn.sync.text;
