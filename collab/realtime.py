@@ -218,7 +218,8 @@ class DocumentNamespace(Namespace):
         since = data.get("since")
         if not _is_count(since):
             raise CollabError("bad_request", "since must be a version number >= 0")
-        self.service.refresh(m.state)
+        # a client ahead of us saw a version stored by another process: look before refusing
+        self.service.refresh(m.state, force=since > m.state.committed)
         head = m.state.committed
         if since > head:
             raise CollabError("future_base", f"since {since} is ahead of the head version {head}", version=head)

@@ -41,6 +41,7 @@ def _check_label(name: object) -> str:
 
 
 OFFLOAD_OVER = 200_000  # code points of text + patch above which applying runs off the event loop
+PARSE_WEIGHT = 12  # parsing a patch costs about as much as applying 12 times its length
 
 
 def _revise(text: str, hunks: list, moves: Iterable[Sequence[Edit]] | None,
@@ -85,6 +86,7 @@ class DocState:
     lock: Lock = field(default_factory=Lock)
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))  # Applied, in version order
     ops: OrderedDict = field(default_factory=OrderedDict)  # op_id -> Applied (recent only)
+    stale: bool = False  # the store may hold versions we have not loaded (see _fail)
     last_used: float = field(default_factory=time.monotonic)
 
 
@@ -141,8 +143,11 @@ class DocumentService:
                 while self.store.get_document(token) or self.store.get_document_by_view(token):
                     token = new_view_token()
                 row = self._store_write(self.store.create_document, doc, token, time.time())
-            state = self._docs.get(doc) or self._load(row)  # another greenlet may have loaded it
-            self._docs[doc] = state
+            loaded = self._load(row)
+            # loading yields (PostgreSQL I/O): another greenlet may have loaded the document
+            # meanwhile. Keep exactly one state per document: two would each apply and commit
+            # on their own text, interleaving versions that do not chain.
+            state = self._docs.setdefault(doc, loaded)
             self._evict_idle()
         state.last_used = time.monotonic()
         return state
@@ -263,7 +268,8 @@ class DocumentService:
                 "too_large",
                 f"patch has {len(patch_text)} characters; at most {self.settings.max_patch_chars} are allowed",
             )
-        hunks = self.offload(len(patch_text) if isinstance(patch_text, str) else 0,
+        # parsing costs per line in pure Python: a long patch is parsed off the event loop
+        hunks = self.offload(len(patch_text) * PARSE_WEIGHT if isinstance(patch_text, str) else 0,
                              parse_patch, patch_text, self.settings.max_hunks)
         if not hunks:
             raise CollabError("bad_patch", "patch is empty: it must contain at least one hunk")
@@ -285,7 +291,7 @@ class DocumentService:
                origin: object) -> tuple[Applied | PatchResult, bool]:
         """Apply under the document's lock and queue for commit (no waiting here)."""
         with state.lock:
-            if self.shared or base > state.head:
+            if self.shared or state.stale or base > state.head:
                 self._catch_up(state)  # revisions other processes stored since we looked
             if op_id in state.ops:  # a twin won the lock first, or another process stored it
                 return self.find_op(state, op_id), False  # type: ignore[return-value]
@@ -320,9 +326,10 @@ class DocumentService:
             return self.runtime.run_cpu(fn, *args)
         return fn(*args)
 
-    def refresh(self, state: DocState) -> None:
-        """Catch up with revisions other processes stored (only when several share the store)."""
-        if self.shared:
+    def refresh(self, state: DocState, force: bool = False) -> None:
+        """Catch up with revisions stored by another process: when several share the store,
+        after a commit of ours lost a race, or when asked (a client knows a newer version)."""
+        if self.shared or state.stale or force:
             with state.lock:
                 self._catch_up(state)
 
@@ -333,6 +340,7 @@ class DocumentService:
         if state.head != state.committed:
             return
         row = self.store.get_document(state.id)
+        state.stale = False
         if row is None or row.head <= state.committed:
             return
         text = state.committed_text
@@ -423,6 +431,7 @@ class DocumentService:
     # -- group commit -------------------------------------------------------------
 
     def _enqueue(self, state: DocState, applied: Applied) -> None:
+        assert self._docs.get(state.id, state) is state, "one state per open document"
         if self._closed:
             raise CollabError("unavailable", "the server is shutting down")
         self._queue.append((state, applied))
@@ -479,6 +488,9 @@ class DocumentService:
             state.ops.pop(applied.revision.op_id, None)
         for state in docs.values():
             state.head, state.text = state.committed, state.committed_text
+            # another writer stored versions we have not seen (another process, or the last
+            # commit of a process killed mid-commit landing late): catch up before retrying
+            state.stale = state.stale or error is _LOST_RACE
             while state.recent and state.recent[-1].revision.version > state.committed:
                 state.recent.pop()
         for _, applied in batch + later:

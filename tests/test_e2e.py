@@ -17,7 +17,6 @@ import gzip
 import json
 import os
 import random
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ import requests
 
 from collab.client import Document
 from collab.patches import text_hash
-from e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, settle, wait_for
+from e2ekit import PIECES, SEED, SYNC_TIMEOUT, Proxy, replay_history, run_threads, settle, wait_for
 from liveserver import REPO_ROOT, LiveServer, live_server  # noqa: F401  (live_server is a fixture)
 
 pytestmark = pytest.mark.e2e
@@ -41,92 +40,6 @@ KILL_ROUNDS = ("mid-typing", "ack lost", "mid-typing")  # kill -9 + restart, see
 
 def open_clients(stack: ExitStack, url: str, doc: str, n: int) -> list[Document]:
     return [stack.enter_context(Document.open(url, doc, name=f"c{i}", timeout=20)) for i in range(n)]
-
-
-class Proxy:
-    """A TCP relay between clients and the server that can hold back what the server sends
-    (`hold()`), so a test can make an ack go missing: the server commits a patch, and
-    its author never hears of it before the server dies."""
-
-    def __init__(self, upstream_port: int, host: str = "127.0.0.1") -> None:
-        self.upstream = (host, upstream_port)
-        self.listener = socket.create_server((host, 0))
-        self.url = f"http://{host}:{self.listener.getsockname()[1]}"
-        self._flowing = threading.Event()
-        self._flowing.set()
-        self._lock = threading.Lock()
-        self._conns: list[socket.socket] = []
-        self._closed = False
-        threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
-
-    def hold(self) -> None:
-        """From now on, keep every byte the server sends (the client hears nothing)."""
-        self._flowing.clear()
-
-    def cut(self) -> None:
-        """Close every relayed connection, throwing away what was held; flow again."""
-        with self._lock:
-            conns, self._conns = self._conns, []
-        for c in conns:
-            self._close(c)
-        self._flowing.set()
-
-    def close(self) -> None:
-        self._closed = True
-        self._close(self.listener)
-        self.cut()
-
-    def __enter__(self) -> "Proxy":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @staticmethod
-    def _close(sock: socket.socket) -> None:
-        try:
-            sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        sock.close()
-
-    def _accept(self) -> None:
-        while not self._closed:
-            try:
-                down, _ = self.listener.accept()
-            except OSError:
-                return
-            try:
-                up = socket.create_connection(self.upstream, timeout=5)
-                up.settimeout(None)
-            except OSError:
-                self._close(down)  # the server is down: the client retries
-                continue
-            for sock in (up, down):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._conns += [up, down]
-            threading.Thread(target=self._relay, args=(down, up, None), daemon=True).start()
-            threading.Thread(target=self._relay, args=(up, down, self._flowing), daemon=True).start()
-
-    def _relay(self, src: socket.socket, dst: socket.socket, gate: threading.Event | None) -> None:
-        try:
-            while True:
-                data = src.recv(65536)
-                if not data:
-                    break
-                if gate is not None:
-                    while not gate.wait(0.05):
-                        if src.fileno() < 0:  # cut while held: the bytes are dropped
-                            return
-                    if src.fileno() < 0:
-                        return
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            self._close(src)
-            self._close(dst)
 
 
 # -- tests ------------------------------------------------------------------------------
