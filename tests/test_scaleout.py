@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from collab.client import Document
-from conftest import missing
+from skips import missing
 from e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, server_doc, settle, wait_for
 from liveserver import LiveServer, RedisServer
 

@@ -15,9 +15,9 @@ from typing import Any, Callable, Iterator
 import pytest
 
 import browserkit
+from skips import missing
 from liveserver import REPO_ROOT, LiveServer
 
-CI = os.environ.get("CI", "").lower() == "true"
 CHROMIUM = os.environ.get("COLLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -32,20 +32,14 @@ DIST = REPO_ROOT / "frontend" / "dist"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
-def _missing(reason: str) -> None:
-    if CI:
-        pytest.fail(f"{reason} (CI=true: a missing browser dependency is a failure)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def playwright_api() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("playwright is not installed: pip install -e '.[test]' (or pip install playwright)")
+        missing("playwright is not installed: pip install -e '.[test]' (or pip install playwright)")
     if not Path(CHROMIUM).exists():
-        _missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
+        missing(f"{CHROMIUM} is missing: apt-get install -y chromium")
     with sync_playwright() as p:
         yield p
 
@@ -60,7 +54,7 @@ def browser(playwright_api: Any) -> Iterator[Any]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     if not (DIST / "app.js").is_file():
-        _missing("the browser bundle is not built: run `make frontend`")
+        missing("the browser bundle is not built: run `make frontend`")
     with LiveServer(tmp_path_factory.mktemp("browser-server")) as s:
         yield s
 

@@ -1,0 +1,383 @@
+// One client type per system, all with the same small interface, so that every workload drives
+// collab, the bare relay, y-websocket and Hocuspocus identically:
+//
+//   const c = makeClient(system, {url, doc, name, tracker})
+//   await c.open()                 connected, joined and holding the document's text
+//   c.type(pos, del, ins)          one local edit (UTF-16 offsets), sent as the protocol allows
+//   c.batch(fn)                    several local edits sent as one change (Yjs: one transaction)
+//   c.text / c.length              the text this client shows
+//   c.inflight                     collab/relay: a patch awaits its ack (Yjs: always false)
+//   c.close()
+//
+// The tracker (see tracker.js) is told of every keystroke as it is made (`made(key)`), of the
+// message that carries it, and of its arrival at every other client (`arrived(key, client)`).
+// collab keys are op ids (a patch carries every keystroke made since the previous one); Yjs keys
+// are the (clientID, clock) of the inserted item, read back from the update the peer receives.
+//
+// collab clients reuse the browser's pure sync state machine, frontend/src/sync.js, with a
+// transport loop modelled on frontend/src/connection.js (which needs window/localStorage).
+
+import { io } from 'socket.io-client';
+import WebSocket from 'ws';
+import * as Y from 'yjs';
+import { WebsocketProvider } from 'y-websocket';
+import { HocuspocusProvider } from '@hocuspocus/provider';
+
+import { SyncClient } from '../../frontend/src/sync.js';
+import { makePatch } from '../../frontend/src/textutil.js';
+
+const ACK_TIMEOUT_MS = 15000;
+const SEEN_EVERY_MS = 250;
+const GAP_PATIENCE_MS = 1000;
+
+export function makeClient(system, o) {
+  if (system === 'collab') return new CollabClient(o);
+  if (system === 'relay') return new RelayClient(o);
+  if (system === 'yws' || system === 'hocus') return new YjsClient(system, o);
+  throw new Error(`unknown system ${system}`);
+}
+
+function socket(url) {
+  // forceNew: one TCP connection per client (socket.io-client multiplexes by default)
+  return io(url, { transports: ['websocket'], forceNew: true, reconnectionDelayMax: 2000, timeout: 60000 });
+}
+
+function once(emitter, event) {
+  return new Promise((resolve) => emitter.once(event, resolve));
+}
+
+// ---------------------------------------------------------------------------------------------
+// collab: sync.js + Socket.IO
+
+class CollabClient {
+  constructor({ url, doc, name, tracker, index }) {
+    Object.assign(this, { url, doc, name, tracker, index });
+    this.sync = new SyncClient({});
+    this.pending = []; // keys typed since the last patch was taken
+    this.joined = false;
+    this.acks = 0;
+    this.errors = {};
+    this._seenAt = 0;
+    this._timers = {};
+    this.onAck = null; // (latencyMs) => void
+  }
+
+  get text() {
+    return this.sync.text;
+  }
+  get length() {
+    return this.sync.text.length;
+  }
+  get version() {
+    return this.sync.version;
+  }
+  get inflight() {
+    return this.sync.inflight !== null;
+  }
+
+  open() {
+    const s = (this.socket = socket(this.url));
+    s.on('revision', (rev) => rev.doc === this.doc && this._revisions([rev]));
+    s.on('revisions', (m) => m.doc === this.doc && this._revisions(m.revisions || []));
+    s.on('disconnect', () => {
+      this.joined = false;
+      this.sync.disconnected();
+    });
+    return new Promise((resolve, reject) => {
+      s.on('connect', () => this._join(resolve));
+      s.on('connect_error', (e) => this.joined || reject(new Error(`${this.url}: ${e.message}`)));
+    });
+  }
+
+  _join(resolve) {
+    const fresh = !this._everJoined;
+    this.socket.timeout(ACK_TIMEOUT_MS).emit('join', { doc: this.doc, name: this.name }, (err, ans) => {
+      if (err || !ans || !ans.ok) {
+        this._count(err ? 'join_timeout' : ans?.error?.code || 'join_failed');
+        setTimeout(() => this.socket.connected && this._join(resolve), 500);
+        return;
+      }
+      this.sync.receiveJoin(ans, { fresh });
+      this._everJoined = true;
+      this.joined = true;
+      this.pump();
+      resolve?.();
+    });
+  }
+
+  type(pos, del, ins, key) {
+    this.sync.localEditUtf16(pos, pos + del, ins);
+    if (key !== undefined) this.pending.push(key);
+    this.pump();
+  }
+
+  batch(fn) {
+    fn((pos, del, ins) => this.sync.localEditUtf16(pos, pos + del, ins));
+    this.pump();
+  }
+
+  _revisions(revs) {
+    const now = performance.now();
+    for (const r of revs) {
+      const keys = r.id && this.tracker.carried(r.id);
+      if (keys) for (const k of keys) this.tracker.arrived(k, this.index, now);
+    }
+    this.tracker.revisionsIn(this, revs.length, now);
+    this.sync.receiveRevisions(revs);
+    this.pump();
+  }
+
+  pump() {
+    if (!this.joined) return;
+    const s = this.socket;
+    if (this.sync.needsRejoin()) {
+      this._count(`rejoin_${this.sync.needsRejoin()}`);
+      this.joined = false;
+      this._join();
+      return;
+    }
+    const q = this.sync.takeSync();
+    if (q) {
+      s.timeout(ACK_TIMEOUT_MS).emit('sync', { doc: this.doc, since: q.since }, (err, ans) => {
+        if (err) this.sync.syncFailed();
+        else {
+          if (ans && ans.revisions) this._revisions(ans.revisions.filter((r) => r.version > this.sync.version));
+          this.sync.receiveSync(ans);
+        }
+        this.pump();
+      });
+    }
+    const p = this.sync.takePatch(Date.now());
+    if (p) {
+      if (!this.tracker.carried(p.id)) {
+        this.tracker.carry(p.id, this.pending);
+        this.pending = [];
+      }
+      const sent = performance.now();
+      s.timeout(ACK_TIMEOUT_MS).emit('patch', { doc: this.doc, ...p }, (err, ack) => {
+        if (err) {
+          this._count('ack_timeout');
+          this.sync.disconnected();
+          setTimeout(() => this.pump(), 1000);
+          return;
+        }
+        if (ack && ack.ok) {
+          this.acks++;
+          this.onAck?.(performance.now() - sent);
+        } else {
+          this._count(ack?.error?.code || 'bad_ack');
+          if (ack?.error?.code === 'conflict') {
+            // nothing was applied: its keystrokes go out with the next patch
+            this.pending = (this.tracker.carried(p.id) || []).concat(this.pending);
+            this.tracker.carry(p.id, []);
+          }
+        }
+        const r = this.sync.receiveAck(ack, p.id, Date.now());
+        if (r && r.retryAfter !== undefined) setTimeout(() => this.pump(), r.retryAfter * 1000 + 10);
+        this.pump();
+      });
+    }
+    if (this.sync.heldVersions.length && !this._timers.gap) {
+      this._timers.gap = setTimeout(() => {
+        this._timers.gap = null;
+        if (this.sync.heldVersions.length) {
+          this.sync.requestSync();
+          this.pump();
+        }
+      }, GAP_PATIENCE_MS);
+    }
+    this._seen();
+  }
+
+  _seen() {
+    const now = Date.now();
+    if (now - this._seenAt < SEEN_EVERY_MS) {
+      if (!this._timers.seen) {
+        this._timers.seen = setTimeout(() => {
+          this._timers.seen = null;
+          this._seen();
+        }, SEEN_EVERY_MS - (now - this._seenAt));
+      }
+      return;
+    }
+    const s = this.sync.takeSeen();
+    if (s && this.joined) {
+      this._seenAt = now;
+      this.socket.emit('seen', { doc: this.doc, version: s.version });
+    }
+  }
+
+  _count(code) {
+    this.errors[code] = (this.errors[code] || 0) + 1;
+  }
+
+  close() {
+    for (const t of Object.values(this._timers)) if (t) clearTimeout(t);
+    this.socket?.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// relay: the same messages (a real diff-match-patch patch of this client's own edits, one in
+// flight, op ids) to a server that only forwards them; receivers note arrivals, apply nothing.
+
+class RelayClient {
+  constructor({ url, doc, name, tracker, index }) {
+    Object.assign(this, { url, doc, name, tracker, index });
+    this.shadow = '';
+    this._text = '';
+    this.pending = [];
+    this.inflightId = null;
+    this.base = 0;
+    this.acks = 0;
+    this.errors = {};
+    this.onAck = null;
+    this._n = 0;
+  }
+
+  get text() {
+    return this._text;
+  }
+  get length() {
+    return this._text.length;
+  }
+  get inflight() {
+    return this.inflightId !== null;
+  }
+
+  open() {
+    const s = (this.socket = socket(this.url));
+    s.on('revision', (rev) => this._revisions([rev]));
+    return new Promise((resolve, reject) => {
+      s.on('connect', () =>
+        s.emit('join', { doc: this.doc, name: this.name }, (ans) => {
+          this.base = ans.version;
+          resolve();
+        }),
+      );
+      s.on('connect_error', (e) => reject(new Error(`${this.url}: ${e.message}`)));
+    });
+  }
+
+  _revisions(revs) {
+    const now = performance.now();
+    for (const r of revs) {
+      const keys = this.tracker.carried(r.id);
+      if (keys) for (const k of keys) this.tracker.arrived(k, this.index, now);
+    }
+    this.tracker.revisionsIn(this, revs.length, now);
+  }
+
+  type(pos, del, ins, key) {
+    this._text = this._text.slice(0, pos) + ins + this._text.slice(pos + del);
+    if (key !== undefined) this.pending.push(key);
+    this.pump();
+  }
+
+  batch(fn) {
+    fn((pos, del, ins) => (this._text = this._text.slice(0, pos) + ins + this._text.slice(pos + del)));
+    this.pump();
+  }
+
+  pump() {
+    if (this.inflightId || this._text === this.shadow) return;
+    const id = `${this.name}-${++this._n}`;
+    const patch = makePatch(this.shadow, this._text, { cleanup: false });
+    const upto = this._text;
+    this.inflightId = id;
+    this.tracker.carry(id, this.pending);
+    this.pending = [];
+    const sent = performance.now();
+    this.socket.emit('patch', { doc: this.doc, base: this.base, patch, id }, (ack) => {
+      this.inflightId = null;
+      this.shadow = upto;
+      this.base = ack.version;
+      this.acks++;
+      this.onAck?.(performance.now() - sent);
+      this.pump();
+    });
+  }
+
+  close() {
+    this.socket?.disconnect();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Yjs: y-websocket's WebsocketProvider or Hocuspocus's provider on a Y.Doc with one Y.Text.
+
+class YjsClient {
+  constructor(system, { url, doc, name, tracker, index }) {
+    Object.assign(this, { system, url, doc, name, tracker, index });
+    this.ydoc = new Y.Doc();
+    this.ytext = this.ydoc.getText('t');
+    this.acks = 0;
+    this.errors = {};
+    this.inflight = false;
+  }
+
+  get text() {
+    return this.ytext.toString();
+  }
+  get length() {
+    return this.ytext.length;
+  }
+
+  open() {
+    this.ydoc.on('update', (update, origin) => {
+      if (origin === this.provider) this._received(update);
+    });
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${this.url}: no sync within 60 s`)), 60000);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (this.system === 'yws') {
+        this.provider = new WebsocketProvider(this.url, this.doc, this.ydoc, { WebSocketPolyfill: WebSocket, disableBc: true });
+        this.provider.once('sync', done);
+      } else {
+        this.provider = new HocuspocusProvider({ url: this.url, name: this.doc, document: this.ydoc, WebSocketPolyfill: WebSocket, onSynced: done });
+      }
+    });
+  }
+
+  _received(update) {
+    const now = performance.now();
+    const { structs } = Y.decodeUpdate(update);
+    let n = 0;
+    for (const s of structs) {
+      if (s.constructor.name === 'Skip') continue;
+      for (let c = s.id.clock; c < s.id.clock + s.length; c++) {
+        n++;
+        this.tracker.arrived(`${s.id.client}:${c}`, this.index, now);
+      }
+    }
+    this.tracker.revisionsIn(this, 1, now);
+  }
+
+  type(pos, del, ins, key) {
+    // the key of a one-character insert is the id of the item it creates
+    const clock = Y.getState(this.ydoc.store, this.ydoc.clientID);
+    this.ydoc.transact(() => {
+      if (del) this.ytext.delete(pos, del);
+      if (ins) this.ytext.insert(pos, ins);
+    });
+    if (key !== undefined) this.tracker.alias(key, `${this.ydoc.clientID}:${clock}`);
+  }
+
+  batch(fn) {
+    this.ydoc.transact(() =>
+      fn((pos, del, ins) => {
+        if (del) this.ytext.delete(pos, del);
+        if (ins) this.ytext.insert(pos, ins);
+      }),
+    );
+  }
+
+  close() {
+    this.provider?.destroy();
+  }
+}
+
+export { once };
