@@ -33,6 +33,7 @@ class Settings:
     ping_interval: float = 25.0  # seconds between Engine.IO pings
     ping_timeout: float = 20.0  # seconds without a pong before a client counts as gone
     presence_interval: float = 1.0  # seconds: at most one seen-driven presence update per document
+    join_timeout: float = 30.0  # seconds a connection may stay without joining a document
     log_level: str = "INFO"
 
     @classmethod

@@ -105,6 +105,16 @@ class DocumentNamespace(Namespace):
         self.clients[request.sid] = Client(
             request.sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst)
         )
+        self.sio.start_background_task(self._close_if_idle, request.sid)
+
+    def _close_if_idle(self, sid: str) -> None:
+        """A connection that has not joined any document after COLLAB_JOIN_TIMEOUT is closed:
+        idle sockets cost memory and file descriptors for nothing."""
+        self.sio.sleep(self.settings.join_timeout)
+        client = self.clients.get(sid)
+        if client is not None and not client.joined:
+            log.info("closing client=%s: no document joined within %.0f s", sid, self.settings.join_timeout)
+            self.sio.server.disconnect(sid, namespace="/")
 
     def on_disconnect(self, reason: Any = None) -> None:
         client = self.clients.pop(request.sid, None)

@@ -260,3 +260,16 @@ def test_cursor_is_relayed_to_the_others(app, connect, doc_id):
     assert events(a, "cursor") == []
     v.emit("cursor", {"doc": ack["view"], "anchor": 0, "head": 0})  # viewers have no cursor to share
     assert events(b, "cursor") == []
+
+
+def test_connections_that_never_join_are_closed(make_app, connect, doc_id):
+    app = make_app(join_timeout=0.05)
+    idle, member = connect(app), connect(app)
+    join(member, doc_id)
+    socketio = app.extensions["socketio"]
+    for _ in range(200):  # wait for the server's timer
+        if not idle.is_connected():
+            break
+        socketio.sleep(0.01)
+    assert not idle.is_connected()
+    assert member.is_connected() and member.emit("sync", {"doc": doc_id, "since": 0}, callback=True)["ok"]
