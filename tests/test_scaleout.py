@@ -176,3 +176,30 @@ def test_nginx_in_front(cluster, doc_id, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_many_documents_saturated_from_every_process_converge(cluster, doc_id):
+    """Batches of one process's commits span several documents; two processes' batches
+    sharing documents must not deadlock in PostgreSQL (rows are locked in one order)."""
+    with ExitStack() as stack, requests.Session() as http:
+        docs = [(f"{doc_id}-{d}", [stack.enter_context(Document.open(cluster.failover(i), f"{doc_id}-{d}",
+                                                                      name=f"p{i}"))
+                                   for i in range(PROCESSES)])
+                for d in range(5)]
+        stop = time.monotonic() + 3
+
+        def typist(c: Document, seed: str) -> Callable[[], None]:
+            def run() -> None:
+                r = random.Random(seed)
+                while time.monotonic() < stop:  # as fast as one patch in flight allows
+                    with c.editing():
+                        c.insert(r.randint(0, len(c.text)), r.choice(PIECES))
+                    time.sleep(0.001)
+            return run
+
+        run_threads([typist(c, f"{SEED}-{d}-{i}") for d, (_, cs) in enumerate(docs) for i, c in enumerate(cs)],
+                    SYNC_TIMEOUT)
+        for doc, clients in docs:
+            server = settle(clients, http, cluster.urls[0], doc)
+            assert server["version"] > 10
+            replay_history(http, cluster.urls[-1], doc, check_versions=False)

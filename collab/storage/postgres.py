@@ -111,8 +111,10 @@ class PostgresStore:
             heads[r.doc] = (first, r.version, r.ts)
         try:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                # the compare-and-set first: the head must be where this batch starts
-                for doc, (first, head, ts) in heads.items():
+                # the compare-and-set first: the head must be where this batch starts. Rows are
+                # locked in one order (by id) in every process, or two batches that share
+                # documents deadlock.
+                for doc, (first, head, ts) in sorted(heads.items()):
                     cur.execute("UPDATE documents SET head = %s, updated = %s WHERE id = %s AND head = %s",
                                 (head, ts, doc, first - 1))
                     if cur.rowcount != 1:
@@ -125,7 +127,7 @@ class PostgresStore:
                 snapshots = [(i.revision.doc, i.revision.version, i.snapshot) for i in batch if i.snapshot is not None]
                 if snapshots:
                     cur.executemany("INSERT INTO snapshots (doc, version, text) VALUES (%s, %s, %s)", snapshots)
-        except pg_errors.UniqueViolation as exc:
+        except (pg_errors.UniqueViolation, pg_errors.DeadlockDetected, pg_errors.SerializationFailure) as exc:
             raise StoreConflict(f"cannot store revisions: {exc}") from exc
         except psycopg.Error as exc:
             raise StoreError(f"cannot store revisions: {exc}") from exc
