@@ -55,7 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                                                 socketio.sleep, process_id=random_base62(12))
     else:
         presence = LocalPresence()
-    socketio.on_namespace(DocumentNamespace(socketio, service, settings, presence))
+    socketio.server.register_namespace(DocumentNamespace(socketio, service, settings, presence))
     app.extensions["collab.presence"] = presence
     app.extensions["collab"] = service
     app.extensions["collab.settings"] = settings
