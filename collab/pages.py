@@ -92,32 +92,36 @@ def start() -> Response:
     return _page("collab", {"page": "start"}, "start.js")
 
 
-@bp.get("/d/<doc>")
-def editor(doc: str) -> Response:
+def _checked_doc(doc: str) -> str:
     if not DOC_ID_RE.fullmatch(doc):
         abort(404, description=f"document id {doc[:80]!r} is not valid: use 1-64 of A-Z a-z 0-9 _ -")
-    return _page(f"{doc} · collab", {"page": "editor", "doc": doc}, "app.js")
+    return doc
+
+
+def _checked_token(token: str) -> str:
+    if not DOC_ID_RE.fullmatch(token):
+        abort(404, description="this read-only link is not valid")
+    return token
+
+
+@bp.get("/d/<doc>")
+def editor(doc: str) -> Response:
+    return _page(f"{_checked_doc(doc)} · collab", {"page": "editor", "doc": doc}, "app.js")
 
 
 @bp.get("/v/<token>")
 def viewer(token: str) -> Response:
-    if not DOC_ID_RE.fullmatch(token):
-        abort(404, description="this read-only link is not valid")
-    return _page("Read-only · collab", {"page": "viewer", "view": token}, "app.js")
+    return _page("Read-only · collab", {"page": "viewer", "view": _checked_token(token)}, "app.js")
 
 
 @bp.get("/d/<doc>/history")
 def history_page(doc: str) -> Response:
-    if not DOC_ID_RE.fullmatch(doc):
-        abort(404, description=f"document id {doc[:80]!r} is not valid: use 1-64 of A-Z a-z 0-9 _ -")
-    return _page(f"History of {doc} · collab", {"page": "history", "doc": doc}, "history.js")
+    return _page(f"History of {_checked_doc(doc)} · collab", {"page": "history", "doc": doc}, "history.js")
 
 
 @bp.get("/v/<token>/history")
 def viewer_history_page(token: str) -> Response:
-    if not DOC_ID_RE.fullmatch(token):
-        abort(404, description="this read-only link is not valid")
-    return _page("History (read-only) · collab", {"page": "history", "view": token}, "history.js")
+    return _page("History (read-only) · collab", {"page": "history", "view": _checked_token(token)}, "history.js")
 
 
 @bp.get("/assets/<path:name>")
