@@ -11,9 +11,14 @@ from .patches import apply_patch, parse_patch, text_hash
 
 
 class RevisionLike(Protocol):
-    version: int
-    patch: str
-    hash: str
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def patch(self) -> str: ...
+
+    @property
+    def hash(self) -> str: ...
 
 
 class HistoryError(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, TypeGuard
 
 import socketio
 from flask_socketio import SocketIO
@@ -54,7 +54,7 @@ def _viewers(doc: str) -> str:
     return "v:" + doc
 
 
-def _is_count(value: Any) -> bool:
+def _is_count(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
@@ -142,8 +142,7 @@ class DocumentNamespace(socketio.Namespace):
             )
 
     def _membership(self, client: Client, data: dict) -> Membership:
-        key = data.get("doc")
-        check_doc_id(key)
+        key = check_doc_id(data.get("doc"))
         m = client.joined.get(key)
         if m is None:
             raise CollabError("not_joined", f"join document {key!r} before sending to it")

@@ -207,7 +207,7 @@ class DocumentService:
         recent = state.recent
         if recent and recent[0].revision.version <= since + 1:
             first = recent[0].revision.version
-            out = []
+            out: list[Revision] = []
             for i in range(since + 1 - first, len(recent)):
                 rev = recent[i].revision
                 if rev.version > top or len(out) >= limit:
