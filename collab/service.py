@@ -67,7 +67,7 @@ class Applied:
 
     revision: Revision
     edits: list[Edit]
-    text: str  # the full text after it
+    text: str  # the full text after it, until committed (then "": the state holds it)
     origin: object = None  # who sent it (the edge's connection id), passed to on_commit
     done: Event = field(default_factory=Event)
     error: CollabError | None = None
@@ -87,6 +87,7 @@ class DocState:
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))  # Applied, in version order
     ops: OrderedDict = field(default_factory=OrderedDict)  # op_id -> Applied (recent only)
     stale: bool = False  # the store may hold versions we have not loaded (see _fail)
+    ops_floor: int = 0  # `ops` holds the op id of every revision after this version
     last_used: float = field(default_factory=time.monotonic)
 
 
@@ -163,7 +164,7 @@ class DocumentService:
         version, text = self._replay_to(row.id, row.head)
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
-            committed=version, committed_text=text, head=version, text=text,
+            committed=version, committed_text=text, head=version, text=text, ops_floor=version,
         )
 
     def _replay_to(self, doc: str, version: int) -> tuple[int, str]:
@@ -260,7 +261,7 @@ class DocumentService:
         Raises CollabError with the contract's codes; on any error nothing was applied.
         """
         # The op id check comes before every other one: a resend is always safe.
-        known = self.find_op(state, op_id)
+        known = self.find_op(state, op_id, base)
         if known is not None:
             return known
         if isinstance(patch_text, str) and len(patch_text) > self.settings.max_patch_chars:
@@ -349,7 +350,7 @@ class DocumentService:
                 if rev.version != state.committed + 1:
                     raise HistoryError(state.committed + 1, "missing")
                 text, edits = apply_patch(text, parse_patch(rev.patch))
-                applied = Applied(rev, edits, text)
+                applied = Applied(rev, edits, "")  # committed: the state holds the text
                 applied.done.set()
                 state.recent.append(applied)
                 self._remember_op(state, rev.op_id, applied)
@@ -379,8 +380,13 @@ class DocumentService:
                     raise
         raise AssertionError("unreachable")
 
-    def find_op(self, state: DocState, op_id: str) -> PatchResult | None:
-        """The result of an op id applied before (waiting for it to be durable), or None."""
+    def find_op(self, state: DocState, op_id: str, base: int | None = None) -> PatchResult | None:
+        """The result of an op id applied before (waiting for it to be durable), or None.
+
+        Memory knows the op id of every revision after `state.ops_floor`. An op made against
+        `base` can only have been applied after it, so with base >= ops_floor memory answers
+        alone; only older bases (a resend after a restart, a long-offline client) ask the store.
+        """
         applied = state.ops.get(op_id)
         if applied is not None:
             applied.done.wait()  # a twin still committing: answer once it is durable
@@ -388,6 +394,8 @@ class DocumentService:
                 raise applied.error
             rev = applied.revision
             return PatchResult(rev.version, rev.hash, rev.patch, False, duplicate=True)
+        if base is not None and base >= state.ops_floor and not self.shared:
+            return None  # (several processes: another one may have it; _apply catches up first)
         version = self.store.find_op(state.id, op_id)
         if version is None:
             return None
@@ -397,7 +405,8 @@ class DocumentService:
     def _remember_op(self, state: DocState, op_id: str, applied: Applied) -> None:
         state.ops[op_id] = applied
         if len(state.ops) > RECENT_OPS:
-            state.ops.popitem(last=False)
+            _, oldest = state.ops.popitem(last=False)
+            state.ops_floor = max(state.ops_floor, oldest.revision.version)
 
     def _edits_between(self, state: DocState, base: int, head: int) -> Iterable[Sequence[Edit]]:
         """The edits of revisions base+1..head, in order."""
@@ -464,6 +473,9 @@ class DocumentService:
             rev = applied.revision
             assert rev.version == state.committed + 1, "revisions commit in version order"
             state.committed, state.committed_text, state.updated = rev.version, applied.text, rev.ts
+            # the state keeps the committed text; the 1,000 recent revisions keep only their
+            # edits (a full text each would be 1,000 copies of the document)
+            applied.text = ""
             if self.on_commit is not None:
                 try:
                     self.on_commit(state, rev, applied.origin)
