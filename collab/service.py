@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .config import Settings
-from .errors import CollabError
+from .errors import CollabError, PatchConflict
 from .faults import Faults
 from .history import HistoryError, replay
+from .merge import MERGE_WINDOW, merge_stale
 from .ids import check_doc_id, check_name, new_view_token, random_base62
 from .patches import Edit, apply_patch, make_patch, move_hunks, parse_patch, patch_from_edits, text_hash
 from .runtime import Event, Lock, Runtime
@@ -44,13 +45,18 @@ OFFLOAD_OVER = 200_000  # code points of text + patch above which applying runs 
 PARSE_WEIGHT = 12  # parsing a patch costs about as much as applying 12 times its length
 
 
-def _revise(text: str, hunks: list, moves: Iterable[Sequence[Edit]] | None,
+def _revise(text: str, hunks: list, moves: Sequence[Sequence[Edit]] | None,
             max_chars: int) -> tuple[str, list[Edit], str, str]:
     """Pure: apply hunks (moved over `moves` first) to text; the new text, its edits, the
     canonical patch and the hash."""
-    if moves is not None:
-        hunks = move_hunks(hunks, moves)
-    new_text, edits = apply_patch(text, hunks)
+    try:
+        moved = hunks if moves is None else move_hunks(hunks, moves)
+        new_text, edits = apply_patch(text, moved)
+    except PatchConflict:
+        # a revision since the base touched a hunk: merge exactly when the base is near
+        if moves is None or len(moves) > MERGE_WINDOW:
+            raise
+        new_text, edits = merge_stale(text, moves, hunks)
     if len(new_text) > max_chars:
         raise CollabError("too_large", f"the document would have {len(new_text)} code points; at most "
                                        f"{max_chars} are allowed")
@@ -408,7 +414,7 @@ class DocumentService:
             _, oldest = state.ops.popitem(last=False)
             state.ops_floor = max(state.ops_floor, oldest.revision.version)
 
-    def _edits_between(self, state: DocState, base: int, head: int) -> Iterable[Sequence[Edit]]:
+    def _edits_between(self, state: DocState, base: int, head: int) -> list[Sequence[Edit]]:
         """The edits of revisions base+1..head, in order."""
         if head - base > self.settings.max_rebase:
             raise CollabError(
@@ -422,7 +428,7 @@ class DocumentService:
             return [recent[i].edits for i in range(base + 1 - first, len(recent))]
         # older than memory: replay from the store up to what is committed, then memory
         text = self.text_at(state, base)
-        out = []
+        out: list[Sequence[Edit]] = []
         for rev in self._stored_revisions(state.id, base, state.committed):
             text, edits = apply_patch(text, parse_patch(rev.patch))
             out.append(edits)

@@ -176,7 +176,7 @@ def test_nothing_typed_is_lost_or_doubled(tmp_path, seed):
         assert final.count(token) == 1, token
 
 
-def test_conflict_is_rebased_and_resent_without_losing_text(tmp_path):
+def test_concurrent_replacements_of_one_word_are_merged_and_both_kept(tmp_path):
     net = Network(tmp_path, 2, random.Random(0))
     a, b = net.clients
     a.edit(0, 0, "hello world")
@@ -189,12 +189,29 @@ def test_conflict_is_rebased_and_resent_without_losing_text(tmp_path):
     net.pump(0)
     net.pump(1)
     net.serve_one(0)
-    net.serve_one(1)  # b's hunk context was changed by a's revision: conflict
+    net.serve_one(1)  # b's hunk overlaps a's revision: merged on the exact base, not refused
     kind, (op, ack) = net.inbox[1][-1]
-    assert kind == "ack" and ack["error"]["code"] == "conflict" and ack["error"]["version"] == 2
+    assert kind == "ack" and ack["ok"] and ack["version"] == 3 and "patch" in ack
     net.settle()
-    assert a.text == b.text == net.state.committed_text
-    assert "there" in a.text and "folks" in a.text
+    assert a.text == b.text == net.state.committed_text == "hello therefolks"
+
+
+def test_a_patch_that_does_not_fit_its_base_is_a_conflict_and_nothing_is_lost(tmp_path):
+    net = Network(tmp_path, 2, random.Random(0))
+    a, b = net.clients
+    a.edit(0, 0, "hello world")
+    net.pump(0)
+    net.serve_one(0)
+    net.settle()
+    b.edit(6, 5, "folks")
+    b.shadow = "hello WORLD"  # b believes in another text at version 1: its patch cannot apply
+    net.pump(1)
+    net.serve_one(1)
+    kind, (op, ack) = net.inbox[1][-1]
+    assert kind == "ack" and ack["error"]["code"] == "conflict" and ack["error"]["version"] == 1
+    b.receive_ack(op, ack)
+    assert b.diverged  # refused against the very text it holds: it must start again
+    assert "folks" in b.text  # and the typed text stays
 
 
 def test_an_ack_ahead_of_a_missing_revision_waits_for_it(tmp_path):
