@@ -17,6 +17,7 @@ import contextlib
 import logging
 import threading
 import time
+import urllib.parse
 from typing import Any, Callable, Iterator, Sequence
 
 import socketio
@@ -77,7 +78,8 @@ class Document:
         self.sio.on("revision", self._on_revision)
         self.sio.on("revisions", self._on_revisions)
         self.sio.on("presence", self._on_presence)
-        self.sio.connect(self.url, transports=self._transports, headers=self._headers, wait_timeout=timeout)
+        self.sio.connect(self._connect_url(self.url), transports=self._transports, headers=self._headers,
+                         wait_timeout=timeout)
         self._ticker = threading.Thread(target=self._tick_loop, name="collab-client-tick", daemon=True)
         self._ticker.start()
         self._wait(lambda: self.state is not None or self.error is not None, timeout, "join")
@@ -181,6 +183,12 @@ class Document:
         except socketio.exceptions.BadNamespaceError:
             pass  # disconnected: reconnect resends what matters
 
+    def _connect_url(self, url: str) -> str:
+        """The server URL with the document in its query: a proxy can then send every client
+        of a document to the same process (deploy/nginx.conf hashes on it)."""
+        key = self._join_payload.get("view") or self._join_payload["doc"]
+        return f"{url}{'&' if '?' in url else '?'}{urllib.parse.urlencode({'doc': key})}"
+
     def _on_connect(self) -> None:
         with self._lock:
             self._joined = False
@@ -205,7 +213,7 @@ class Document:
                 i = (i + 1) % len(self.urls) if len(self.urls) > 1 else i
                 url = self.urls[i]
                 try:
-                    self.sio.connect(url, transports=self._transports, headers=self._headers,
+                    self.sio.connect(self._connect_url(url), transports=self._transports, headers=self._headers,
                                      wait_timeout=self.timeout)
                 except socketio.exceptions.ConnectionError as exc:
                     log.info("reconnect to %s failed: %s", url, exc)

@@ -298,8 +298,11 @@ class DocumentService:
                origin: object) -> tuple[Applied | PatchResult, bool]:
         """Apply under the document's lock and queue for commit (no waiting here)."""
         with state.lock:
-            if self.shared or state.stale or base > state.head:
-                self._catch_up(state)  # revisions other processes stored since we looked
+            # revisions another process stored: the append's compare-and-set finds them
+            # anyway (a lost race marks the state stale); looking first costs a query per
+            # patch, worth it only when we know we are behind
+            if state.stale or base > state.head:
+                self._catch_up(state)
             if op_id in state.ops:  # a twin won the lock first, or another process stored it
                 return self.find_op(state, op_id), False  # type: ignore[return-value]
             head = state.head
@@ -400,8 +403,10 @@ class DocumentService:
                 raise applied.error
             rev = applied.revision
             return PatchResult(rev.version, rev.hash, rev.patch, False, duplicate=True)
-        if base is not None and base >= state.ops_floor and not self.shared:
-            return None  # (several processes: another one may have it; _apply catches up first)
+        if base is not None and base >= state.ops_floor:
+            # (with several processes another one may have applied it since we loaded: then
+            # the append breaks UNIQUE (doc, op_id), the retry catches up and answers it)
+            return None
         version = self.store.find_op(state.id, op_id)
         if version is None:
             return None

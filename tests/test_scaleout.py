@@ -173,6 +173,9 @@ def test_nginx_in_front(cluster, doc_id, tmp_path):
             polling.insert(0, "😀 ")
             server = settle([ws, polling], http, url, doc_id)
             assert sorted(server["text"].split()) == sorted(["through", "nginx", "polling", "😀"])
+            # routed by document: both clients of the document reached the same process
+            joined = [s for s in cluster.servers if f"join doc={doc_id} " in s.log_text()]
+            assert len(joined) == 1, [s.url for s in joined]
     finally:
         proc.terminate()
         proc.wait(10)

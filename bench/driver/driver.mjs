@@ -116,7 +116,8 @@ async function openAll(docs, perDoc, { parallel = 50 } = {}) {
   let index = 0;
   for (let d = 0; d < docs; d++) {
     for (let e = 0; e < perDoc; e++) {
-      const url = cfg.urls[(d + e) % cfg.urls.length];
+      // by document, as deploy/nginx.conf routes: a document's editors share a process
+      const url = cfg.urls[d % cfg.urls.length];
       clients.push(makeClient(cfg.system, { url, doc: `${prefix}-${d}`, name: `e${index}`, tracker, index, docIndex: d }));
       clients[clients.length - 1].docIndex = d;
       index++;

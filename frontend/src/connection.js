@@ -45,7 +45,9 @@ export class Connection {
   }
 
   start() {
-    const s = (this.socket = io({ autoConnect: false, transports: ['websocket'], reconnectionDelayMax: 4000 }));
+    // the document in the URL lets a proxy send every client of a document to the same
+    // process (deploy/nginx.conf hashes on it): cross-process races become rare
+    const s = (this.socket = io({ autoConnect: false, transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
     s.on('connect', () => this._join());
     s.on('disconnect', () => this._lost());
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
