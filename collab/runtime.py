@@ -38,9 +38,6 @@ class Runtime:
         """Run pure code (no gevent objects, no I/O) on a worker thread and wait for it."""
         return self._cpu.apply(fn, args)
 
-    def sleep(self, seconds: float) -> None:
-        gevent.sleep(seconds)
-
     def close(self) -> None:
         self._writer.kill()
         self._cpu.kill()

@@ -176,13 +176,19 @@ def test_nothing_typed_is_lost_or_doubled(tmp_path, seed):
         assert final.count(token) == 1, token
 
 
-def test_concurrent_replacements_of_one_word_are_merged_and_both_kept(tmp_path):
+def hello_world(tmp_path):
+    """Two clients that both hold "hello world" at version 1."""
     net = Network(tmp_path, 2, random.Random(0))
     a, b = net.clients
     a.edit(0, 0, "hello world")
     net.pump(0)
     net.serve_one(0)
     net.settle()
+    return net, a, b
+
+
+def test_concurrent_replacements_of_one_word_are_merged_and_both_kept(tmp_path):
+    net, a, b = hello_world(tmp_path)
     # both edit the same word while neither has seen the other's change
     a.edit(6, 5, "there")
     b.edit(6, 5, "folks")
@@ -197,12 +203,7 @@ def test_concurrent_replacements_of_one_word_are_merged_and_both_kept(tmp_path):
 
 
 def test_a_patch_that_does_not_fit_its_base_is_a_conflict_and_nothing_is_lost(tmp_path):
-    net = Network(tmp_path, 2, random.Random(0))
-    a, b = net.clients
-    a.edit(0, 0, "hello world")
-    net.pump(0)
-    net.serve_one(0)
-    net.settle()
+    net, a, b = hello_world(tmp_path)
     b.edit(6, 5, "folks")
     b.shadow = "hello WORLD"  # b believes in another text at version 1: its patch cannot apply
     net.pump(1)
