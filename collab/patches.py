@@ -22,6 +22,9 @@ from .ids import check_storable
 DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT = -1, 0, 1
 FINE_DIFF_LIMIT = 20_000  # code points of overlapping hunks re-diffed into minimal edits
 CONTEXT = 4  # code points of context on each side of a canonical hunk (dmp's Patch_Margin)
+# how far a hunk may start back inside what the hunks before it wrote: dmp's contexts reach
+# back at most ~40 code points (Match_MaxBits + Patch_Margin); the bound keeps applying linear
+REACH_BACK = 1_024
 
 _dmp = diff_match_patch()
 
@@ -96,23 +99,35 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
 
     Returns the new text and the change as sorted, non-overlapping edits on `text`.
     Raises PatchConflict (nothing applied) when a hunk's text is not found exactly at
-    its position. Linear in len(text) + patch size, however many hunks.
+    its position. A hunk may start up to REACH_BACK code points before the end of what
+    the hunks before it wrote (dmp grows a context until it is unique, so it can reach
+    over a short hunk before it); further back is BadPatch. Linear in len(text) + patch
+    size, however many hunks.
     """
     out: list[str] = []  # the new text so far
     out_len = 0
-    pending = ""  # output reopened by a hunk whose context overlaps the previous one
+    pending = ""  # output reopened by a hunk whose context overlaps the previous ones
     cur = 0  # the rest of the current text is pending + text[cur:]
-    groups: list[list] = []  # [base_start, base_end, new_start, [hunks]]
+    groups: list[list] = []  # [base_start, base_end, new_start, [hunks], growth]
     for n, h in enumerate(hunks, 1):
         s = h.start
         if s < out_len:
             # dmp adds each hunk's context after applying the earlier ones, so a context
-            # may reach back into what the previous hunk wrote: reopen that tail.
-            if not groups or s < groups[-1][2]:
-                raise BadPatch(f"hunk {n} starts before the previous hunk: hunks must be in order")
-            tail = _pop_tail(out, out_len - s)
-            pending = tail + pending
+            # may reach back into what earlier hunks wrote: reopen that tail, and make the
+            # hunks that wrote it one group with this one
+            if out_len - s > REACH_BACK:
+                raise BadPatch(f"hunk {n} starts {out_len - s} code points before the end of the hunks "
+                               f"before it; at most {REACH_BACK} are allowed (hunks must be in order)")
+            pending = _pop_tail(out, out_len - s) + pending
             out_len = s
+            merged = groups.pop()
+            while groups and _new_end(groups[-1]) > s:
+                g = groups.pop()
+                merged = [g[0], merged[1], g[2], g[3] + merged[3], g[4] + merged[4]]
+            if s < merged[2]:  # unchanged text between s and the first hunk reopened
+                merged[0] -= merged[2] - s
+                merged[2] = s
+            groups.append(merged)
             merge = True
         else:
             gap = s - out_len
@@ -140,15 +155,22 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
             raise PatchConflict(f"hunk {n} does not apply at {s}: its context or deleted text differs")
         out.append(h.text2)
         out_len += len(h.text2)
+        change = len(h.text2) - len(h.text1)
         if merge and groups:
             groups[-1][1] = cur
             groups[-1][3].append(h)
+            groups[-1][4] += change
         else:
-            groups.append([base_from, cur, s, [h]])
+            groups.append([base_from, cur, s, [h], change])
     out.append(pending)
     out.append(text[cur:])
     new_text = "".join(out)
     return new_text, _group_edits(text, new_text, groups)
+
+
+def _new_end(group: list) -> int:
+    base_start, base_end, new_start, _, growth = group
+    return new_start + (base_end - base_start) + growth
 
 
 def _pop_tail(out: list[str], need: int) -> str:
@@ -165,12 +187,11 @@ def _pop_tail(out: list[str], need: int) -> str:
 
 def _group_edits(old: str, new: str, groups: list[list]) -> list[Edit]:
     edits: list[Edit] = []
-    for base_start, base_end, new_start, members in groups:
+    for base_start, base_end, new_start, members, growth in groups:
         if len(members) == 1:
             for e in _diff_to_edits(members[0].ops, base_start):
                 _add_edit(edits, e)
         else:
-            growth = sum(len(h.text2) - len(h.text1) for h in members)
             new_end = new_start + (base_end - base_start) + growth
             before, after = old[base_start:base_end], new[new_start:new_end]
             if len(before) + len(after) <= FINE_DIFF_LIMIT:

@@ -118,11 +118,50 @@ def test_overlapping_hunk_contexts_apply_sequentially():
     assert edits == [Edit(3, "", "X"), Edit(17, "", "Y")]
 
 
-def test_hunks_out_of_order_are_refused():
-    p1 = make_patch("abcdefghijklmnopqrstuvwxyz", "abcdefghijklmnopqrstuvwxyZ")
-    p2 = make_patch("abcdefghijklmnopqrstuvwxyz", "Abcdefghijklmnopqrstuvwxyz")
-    with pytest.raises(CollabError):
-        apply_patch("abcdefghijklmnopqrstuvwxyz", parse_patch(p1 + p2))
+def test_stock_dmp_patches_of_repetitive_text_apply_exactly():
+    """On repetitive text dmp grows a hunk's context until it is unique, so a context can
+    reach back over one or several short hunks before it (the browser client's patches of
+    the automerge-paper trace did, and were refused as out of order before). Any patch
+    dmp.patch_make makes must apply exactly, with edits that give the same text."""
+    rng = random.Random(7)
+    reached_back = 0
+    for _ in range(3000):
+        alphabet = rng.choice(["ab", "abc", "a b\n", "xyzw"])
+        old = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+        new = list(old)
+        for _ in range(rng.randint(1, 12)):
+            at = rng.randint(0, len(new))
+            if rng.random() < 0.5 and at < len(new):
+                del new[at : at + rng.randint(1, 3)]
+            else:
+                new[at:at] = rng.choice(alphabet) * rng.randint(1, 3)
+        new = "".join(new)
+        hunks = parse_patch(DMP.patch_toText(DMP.patch_make(old, new)))
+        end = 0
+        for h in hunks:
+            reached_back += h.start < end
+            end = h.start + len(h.text2)
+        result, edits = apply_patch(old, hunks)
+        assert result == new, (old, new)
+        assert apply_edits(old, edits) == new
+        assert all(a.pos + len(a.delete) <= b.pos for a, b in zip(edits, edits[1:])), edits
+    assert reached_back > 100  # the case this test is about occurred often
+
+
+def test_a_hunk_may_reach_back_over_earlier_hunks_but_not_far():
+    alphabet = "abcdefghijklmnopqrstuvwxyz"
+    # hunk 2 starts at 0, before hunk 1: it applies to the text hunk 1 made (dmp semantics)
+    p1 = make_patch(alphabet, alphabet[:-1] + "Z")
+    p2 = make_patch(alphabet, "A" + alphabet[1:])
+    result, edits = apply_patch(alphabet, parse_patch(p1 + p2))
+    assert result == "A" + alphabet[1:-1] + "Z"
+    assert apply_edits(alphabet, edits) == result
+    # reaching back further than REACH_BACK (1,024 code points) is refused: applying stays linear
+    long = "x" * 2000
+    far = make_patch(long, long + "!") + make_patch(long + "!", "y" + long[1:] + "!")
+    with pytest.raises(CollabError) as exc:
+        apply_patch(long, parse_patch(far))
+    assert exc.value.code == "bad_patch" and "1024" in exc.value.message
 
 
 def test_patch_from_edits_merges_close_edits_and_applies_exactly():
