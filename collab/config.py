@@ -14,6 +14,9 @@ class ConfigError(ValueError):
     pass
 
 
+_ZERO_MEANS_OFF = {"inline_commit_ms"}
+
+
 @dataclass(frozen=True)
 class Settings:
     # key: (unit) meaning
@@ -30,6 +33,7 @@ class Settings:
     rate_limit: float = 200.0  # events per second per connection, sustained
     rate_burst: int = 400  # events per connection allowed in a burst
     commit_batch: int = 512  # revisions committed in one transaction at most
+    inline_commit_ms: float = 2.0  # SQLite: commit on the event loop while commits take less; 0 = always on a thread
     ping_interval: float = 25.0  # seconds between Engine.IO pings
     ping_timeout: float = 20.0  # seconds without a pong before a client counts as gone
     presence_interval: float = 1.0  # seconds: at most one seen-driven presence update per document
@@ -54,8 +58,10 @@ class Settings:
         for f in fields(self):
             value = getattr(self, f.name)
             if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
-                if not isinstance(value, (int, float)) or value <= 0:
-                    raise ConfigError(f"COLLAB_{f.name.upper()} must be a positive number, got {value!r}")
+                zero_ok = f.name in _ZERO_MEANS_OFF
+                if not isinstance(value, (int, float)) or value < 0 or (value == 0 and not zero_ok):
+                    kind = "a number >= 0 (0 turns it off)" if zero_ok else "a positive number"
+                    raise ConfigError(f"COLLAB_{f.name.upper()} must be {kind}, got {value!r}")
         if self.cors_origins.strip() == "*":
             # allowed, but only when asked for explicitly
             pass

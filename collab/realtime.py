@@ -100,7 +100,7 @@ class DocumentNamespace(socketio.Namespace):
         self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership (here)
         self.presence = presence  # the peers of every process
         self._presence_due: set[str] = set()  # docs whose presence changed through `seen`
-        service.on_commit = self.broadcast_revision
+        service.on_commit = self.broadcast_revisions
 
     # -- connection -------------------------------------------------------------
 
@@ -312,15 +312,51 @@ class DocumentNamespace(socketio.Namespace):
         return {"doc": key, "version": r.version, "patch": r.patch, "author": r.author,
                 "id": r.op_id, "ts": r.ts, "hash": r.hash}
 
-    def broadcast_revision(self, state: DocState, rev: Revision, author_sid: object) -> None:
-        """Called by the service once per durable revision, in version order: one room
-        emit (encoded once) to the editors but the author, who has the ack, and one to
-        the viewers."""
+    def broadcast_revisions(self, state: DocState, committed: list[tuple[Revision, object]]) -> None:
+        """Called by the service once per document per group commit, with the revisions
+        that commit made durable, in version order. One revision is one `revision` emit to
+        the editors but its author (who has the ack). Several (a busy document) are one
+        `revisions` message per client instead of one message per revision: the room gets
+        them all, encoded once, except their authors, who get everyone else's, in runs of
+        consecutive versions. Viewers get them all, by view token."""
         server = self.sio.server
-        server.emit("revision", self._revision(rev, state.id), to=_editors(state.id),
-                    skip_sid=author_sid, namespace="/")
+        room = _editors(state.id)
+        if len(committed) == 1:
+            rev, author = committed[0]
+            server.emit("revision", self._revision(rev, state.id), to=room, skip_sid=author, namespace="/")
+        else:
+            messages = [self._revision(rev, state.id) for rev, _ in committed]
+            here = self.members.get(state.id, {})
+            authors = list(dict.fromkeys(a for _, a in committed if isinstance(a, str)))
+            server.emit("revisions", {"doc": state.id, "revisions": messages}, to=room,
+                        skip_sid=authors or None, namespace="/")
+            for sid in authors:
+                m = here.get(sid)
+                if m is None or m.role != EDITOR:  # left the document since: nothing more for it
+                    continue
+                run: list[dict] = []
+                for (_, author), message in zip(committed, messages):
+                    if author != sid:
+                        run.append(message)
+                    elif run:
+                        self._send_run(state.id, run, sid)
+                        run = []
+                if run:
+                    self._send_run(state.id, run, sid)
         if self._has_viewers(state):
-            server.emit("revision", self._revision(rev, state.view_token), to=_viewers(state.id), namespace="/")
+            if len(committed) == 1:
+                server.emit("revision", self._revision(committed[0][0], state.view_token), to=_viewers(state.id),
+                            namespace="/")
+            else:
+                server.emit("revisions", {"doc": state.view_token,
+                                          "revisions": [self._revision(r, state.view_token) for r, _ in committed]},
+                            to=_viewers(state.id), namespace="/")
+
+    def _send_run(self, doc: str, run: list[dict], sid: str) -> None:
+        if len(run) == 1:
+            self.sio.server.emit("revision", run[0], to=sid, namespace="/")
+        else:
+            self.sio.server.emit("revisions", {"doc": doc, "revisions": run}, to=sid, namespace="/")
 
     def _has_viewers(self, state: DocState) -> bool:
         """Whether a message must also go to the viewers' room (on another process there

@@ -273,3 +273,59 @@ def test_connections_that_never_join_are_closed(make_app, connect, doc_id):
         socketio.sleep(0.01)
     assert not idle.is_connected()
     assert member.is_connected() and member.emit("sync", {"doc": doc_id, "since": 0}, callback=True)["ok"]
+
+
+def received_revisions(received, doc):
+    """(messages, revisions) received for doc: `revision` and `revisions` alike."""
+    messages, revs = [], []
+    for e in received:
+        if e["name"] == "revision" and e["args"][0]["doc"] == doc:
+            messages.append([e["args"][0]])
+        elif e["name"] == "revisions" and e["args"][0]["doc"] == doc:
+            messages.append(e["args"][0]["revisions"])
+    for m in messages:
+        revs.extend(m)
+    return messages, revs
+
+
+def test_revisions_committed_together_reach_each_client_as_one_message(connect, doc_id):
+    """A busy document: patches of several authors made durable by one group commit go to
+    every editor as one `revisions` message with everyone else's revisions (its own are
+    acknowledged, never sent; the rest in runs of consecutive versions), and to viewers
+    as one message with all of them, by view token."""
+    import gevent
+
+    a, b, c, v = connect(), connect(), connect(), connect()
+    for name, client in zip("ABC", (a, b, c)):
+        join(client, doc_id, name=name)
+    token = join(a, doc_id)["view"]
+    assert v.emit("join", {"view": token}, callback=True)["ok"]
+    start = "0123456789"
+    assert patch(a, doc_id, 0, "", start, "first")["version"] == 1
+    for client in (a, b, c, v):
+        client.get_received()
+
+    acks = {}
+
+    def send(name, client, pos):
+        acks[name] = patch(client, doc_id, 1, start, start[:pos] + name + start[pos:], "op-" + name)
+
+    # spawned together, all three are applied before the committer runs: one group commit
+    gevent.joinall([gevent.spawn(send, name, client, pos) for name, client, pos in
+                    (("A", a, 2), ("B", b, 5), ("C", c, 8))], raise_error=True)
+    assert all(ack["ok"] for ack in acks.values()), acks
+    versions = {name: ack["version"] for name, ack in acks.items()}
+    assert sorted(versions.values()) == [2, 3, 4]
+    final = a.emit("sync", {"doc": doc_id, "since": 1}, callback=True)["revisions"]
+    assert [r["version"] for r in final] == [2, 3, 4]
+    for name, client in (("A", a), ("B", b), ("C", c)):
+        messages, revs = received_revisions(client.get_received(), doc_id)
+        others = [r for r in final if r["id"] != "op-" + name]
+        assert revs == others, name  # every other revision once, in order; never its own
+        # one message per run of consecutive versions
+        runs = 1 + sum(1 for x, y in zip(others, others[1:]) if y["version"] != x["version"] + 1)
+        assert len(messages) == runs, (name, messages)
+    seen_by_viewer = v.get_received()
+    messages, revs = received_revisions(seen_by_viewer, token)
+    assert len(messages) == 1 and [r["version"] for r in revs] == [2, 3, 4]
+    assert doc_id not in json.dumps(seen_by_viewer)

@@ -128,3 +128,46 @@ def test_memory_per_revision_does_not_grow_with_the_document(make_service):
     tracemalloc.stop()
     assert service.snapshot(state) == (201, text)
     assert grown < 20 * len(text), f"{grown} bytes for 200 one-character revisions"
+
+
+def test_a_database_locked_by_another_process_is_waited_for_off_the_event_loop(make_service, tmp_path):
+    """Commits run on the event loop while they are fast, but one that finds SQLite locked
+    by another writer waits for it on the writer thread: other clients keep being served."""
+    service = make_service()
+    state = service.open("locked", create=True)
+    other = sqlite3.connect(str(tmp_path / "svc.db"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    ticks = []
+
+    def ticker():
+        while True:
+            ticks.append(1)
+            gevent.sleep(0.01)
+
+    beat = gevent.spawn(ticker)
+    writer = gevent.spawn(service.submit, state, 0, make_patch("", "x"), "op-locked", "me")
+    gevent.sleep(0.3)
+    assert not writer.ready(), "the commit cannot be done while the other writer holds the lock"
+    before = len(ticks)
+    gevent.sleep(0.1)
+    assert len(ticks) > before, "the event loop kept running while the commit waited"
+    other.execute("ROLLBACK")
+    assert writer.get(timeout=10).version == 1
+    beat.kill()
+    assert service.snapshot(state) == (1, "x")
+
+
+def test_slow_commits_move_to_the_writer_thread(make_service, caplog):
+    """A commit slower than COLLAB_INLINE_COMMIT_MS sends later commits to the writer
+    thread (said once in the log); they still commit in order."""
+    service = make_service(inline_commit_ms=0.000001)  # every commit counts as slow
+    state = service.open("slow", create=True)
+    text = ""
+    with caplog.at_level("INFO", logger="collab.service"):
+        for n in range(5):
+            r = service.submit(state, n, make_patch(text, text + str(n)), f"slow-{n}", "me")
+            text += str(n)
+            assert r.version == n + 1
+    moved = [r for r in caplog.records if "writer thread" in r.getMessage()]
+    assert len(moved) == 1
+    assert service.snapshot(state) == (5, "01234")

@@ -123,3 +123,29 @@ def test_appending_from_a_stale_head_is_a_conflict(store):
         store.append([NewRevision(rev("d", 3, op="first"), None)])
     assert [r.op_id for r in store.revisions("d", 0, 10)] == ["op-d-1", "first"]
     assert store.get_document("d").head == 2
+
+
+def test_sqlite_append_without_waiting_refuses_a_locked_database(tmp_path):
+    """append(wait=False) raises StoreBusy at once, storing nothing, while another writer
+    holds the lock; the next append waits for it as usual."""
+    import sqlite3
+
+    from collab.storage import StoreBusy
+
+    s = open_store(f"sqlite:///{tmp_path}/busy.db?timeout=5")
+    s.create_document("d", "tok", 1.0)
+    other = sqlite3.connect(str(tmp_path / "busy.db"), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreBusy):
+        s.append([NewRevision(rev("d", 1), None)], wait=False)
+    other.execute("ROLLBACK")
+    s.append([NewRevision(rev("d", 1), None)], wait=False)
+    assert [r.version for r in s.revisions("d", 0, 10)] == [1]
+    # the default waits again (the busy timeout is restored): the lock is let go meanwhile
+    import threading
+
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.2, other.execute, ("ROLLBACK",)).start()
+    s.append([NewRevision(rev("d", 2), None)])
+    assert s.get_document("d").head == 2
+    s.close()

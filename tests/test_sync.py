@@ -33,12 +33,13 @@ class Network:
         self._ids += 1
         return f"op{self._ids}"
 
-    def _fanout(self, state, rev, origin):
-        message = {"doc": "doc", "version": rev.version, "patch": rev.patch, "author": rev.author,
-                   "id": rev.op_id, "ts": rev.ts, "hash": rev.hash}
-        for i in range(len(self.clients)):
-            if i != origin:
-                self.inbox[i].append(("revision", message))
+    def _fanout(self, state, committed):
+        for rev, origin in committed:
+            message = {"doc": "doc", "version": rev.version, "patch": rev.patch, "author": rev.author,
+                       "id": rev.op_id, "ts": rev.ts, "hash": rev.hash}
+            for i in range(len(self.clients)):
+                if i != origin:
+                    self.inbox[i].append(("revision", message))
 
     def pump(self, i):
         c = self.clients[i]

@@ -5,7 +5,7 @@ same contract suite (tests/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreConflict, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
 
 
 def open_store(url: str) -> Store:
@@ -24,4 +24,4 @@ def open_store(url: str) -> Store:
     )
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreConflict", "StoreError", "open_store"]
+__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "open_store"]

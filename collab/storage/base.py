@@ -18,6 +18,11 @@ class StoreConflict(StoreError):
     Nothing of the batch was stored; reload and try again."""
 
 
+class StoreBusy(StoreError):
+    """An append asked not to wait found the database locked by another writer. Nothing
+    was stored; try again, waiting."""
+
+
 @dataclass(frozen=True, slots=True)
 class DocumentRow:
     id: str
@@ -68,9 +73,11 @@ class Store(Protocol):
 
     def get_document_by_view(self, view_token: str) -> DocumentRow | None: ...
 
-    def append(self, batch: Sequence[NewRevision]) -> None:
+    def append(self, batch: Sequence[NewRevision], wait: bool = True) -> None:
         """Store revisions (of one or several documents, in version order) in one durable
-        transaction, or none of them. (doc, version) and (doc, op_id) are unique."""
+        transaction, or none of them. (doc, version) and (doc, op_id) are unique.
+        With wait=False a blocking store raises StoreBusy rather than wait for a lock
+        another writer holds."""
 
     def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
         """Revisions since+1 .. since+limit, in order."""

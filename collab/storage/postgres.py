@@ -103,7 +103,7 @@ class PostgresStore:
         rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE view_token = %s", (view_token,))
         return DocumentRow(*rows[0]) if rows else None
 
-    def append(self, batch: Sequence[NewRevision]) -> None:
+    def append(self, batch: Sequence[NewRevision], wait: bool = True) -> None:
         heads: dict[str, tuple[int, int, float]] = {}  # doc -> (first version, last, ts)
         for item in batch:
             r = item.revision

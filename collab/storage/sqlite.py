@@ -13,7 +13,7 @@ import threading
 from typing import Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
-from .base import DocumentRow, Label, NewRevision, Revision, StoreConflict, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, StoreBusy, StoreConflict, StoreError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -69,6 +69,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
         self._write_lock = threading.Lock()  # the writer connection is used by one thread at a time
+        self._waits = True  # the writer's busy timeout is `timeout` (else 0: append(wait=False))
 
     @classmethod
     def from_url(cls, url: str) -> "SQLiteStore":
@@ -128,12 +129,20 @@ class SQLiteStore:
             raise StoreError(f"cannot read document: {exc}") from exc
         return DocumentRow(*row) if row else None
 
-    def append(self, batch: Sequence[NewRevision]) -> None:
+    def append(self, batch: Sequence[NewRevision], wait: bool = True) -> None:
         heads: dict[str, tuple[int, int, float]] = {}  # doc -> (first version, last, ts)
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
-                cur.execute("BEGIN IMMEDIATE")
+                if wait != self._waits:  # how long BEGIN waits for another process's lock
+                    cur.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000) if wait else 0}")
+                    self._waits = wait
+                try:
+                    cur.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    if not wait and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
+                        raise StoreBusy("the database is locked by another writer") from None
+                    raise
                 try:
                     for item in batch:
                         r = item.revision
