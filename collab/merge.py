@@ -29,14 +29,20 @@ def undo(text_after: str, edits: Sequence[Edit]) -> str:
 
 def merge_stale(head_text: str, revisions: Sequence[Sequence[Edit]], hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
     """Apply `hunks`, made against the text before `revisions`, to `head_text` (the text after
-    them). Raises PatchConflict when the patch does not apply exactly to that base text."""
-    texts = [head_text]
+    them). Raises PatchConflict when the patch does not apply exactly to that base text.
+
+    The patch's change is transformed over each revision in turn (ot's rule: transforming
+    over several operations one by one equals transforming over their composition), which
+    costs the size of the patch and of each revision, not of everything composed so far."""
+    base = head_text
+    lengths = []  # lengths[i]: of the text before revision i
     for edits in reversed(revisions):
-        texts.append(undo(texts[-1], edits))
-    texts.reverse()  # texts[i]: before revision i; texts[-1] is the head
-    remote: ops.Operation = ops.single(len(texts[0]), 0, 0, "")
-    for before, edits in zip(texts, revisions):
-        remote = ops.compose(remote, ops.from_edits(edits, len(before)))
-    _, local_edits = apply_patch(texts[0], hunks)
-    _, local = ops.transform(remote, ops.from_edits(local_edits, len(texts[0])))
+        base = undo(base, edits)
+        lengths.append(len(base))
+    lengths.reverse()
+    _, local_edits = apply_patch(base, hunks)
+    local = ops.from_edits(local_edits, len(base))
+    for length, edits in zip(lengths, revisions):
+        # the committed revision's inserts go first
+        _, local = ops.transform(ops.from_edits(edits, length), local)
     return ops.apply(head_text, local), ops.to_edits(local, head_text)

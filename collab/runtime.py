@@ -31,6 +31,10 @@ class Runtime:
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._spawn(fn, *args)
 
+    def yield_now(self) -> None:
+        """Let every other ready greenlet run first."""
+        gevent.sleep(0)
+
     def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
         return self._writer.apply(fn, args)
 

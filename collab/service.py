@@ -33,7 +33,8 @@ T = TypeVar("T")
 RECENT = 1_000  # revisions kept in memory per open document (sync, moving stale patches)
 RECENT_OPS = 10_000  # op ids per document answered from memory before asking the store
 CAS_ATTEMPTS = 10  # tries to append when other processes keep winning the race
-FAST_AGAIN = 200  # consecutive fast commits on the writer thread before committing inline again
+COMMIT_TIMES = 16  # recent inline commits whose median decides whether commits stay inline
+PROBE_EVERY = 10.0  # seconds between tries of an inline commit while commits run on a thread
 
 
 def _check_label(name: object) -> str:
@@ -131,8 +132,9 @@ class DocumentService:
         # a blocking store (SQLite) has one writer connection: one write at a time, on the
         # event loop (inline) or the writer thread
         self._write_gate = Lock()
-        self._inline = settings.inline_commit_ms > 0  # group commits run inline, for now
-        self._fast = 0  # consecutive fast commits on the writer thread
+        self._inline = settings.inline_commit_ms > 0  # group commits run on the event loop, for now
+        self._commit_times: deque[float] = deque(maxlen=COMMIT_TIMES)  # seconds, of recent inline commits
+        self._probe_at = 0.0  # when a commit on the writer thread tries the event loop again
 
     def _store_write(self, fn: Callable[..., T], *args: object) -> T:
         """Run a store write: on the writer thread for a blocking driver (SQLite), else here."""
@@ -146,10 +148,12 @@ class DocumentService:
 
         A blocking store (SQLite) commits right here on the event loop while its commits
         are fast: handing a 0.3 ms fsync to a thread and back costs about as much again,
-        and more in the tail. A commit slower than COLLAB_INLINE_COMMIT_MS moves commits
-        to the writer thread, so a slow disk cannot freeze the other clients, until
-        FAST_AGAIN commits in a row were fast there. A database locked by another process
-        is waited for on the thread too.
+        and far more under load, when the thread waits for the interpreter lock after
+        every SQLite call. When the median of the recent commits is over
+        COLLAB_INLINE_COMMIT_MS (a slow disk; one slow commit is not enough), commits move
+        to the writer thread so the disk cannot freeze the other clients, and one commit
+        every PROBE_EVERY seconds tries the event loop again. A database locked by another
+        process is always waited for on the thread.
         """
         store = self.store
         if not store.blocking:
@@ -157,7 +161,8 @@ class DocumentService:
             return
         limit = self.settings.inline_commit_ms / 1000
         with self._write_gate:
-            if self._inline:
+            probe = not self._inline and limit > 0 and time.monotonic() >= self._probe_at
+            if self._inline or probe:
                 start = time.perf_counter()
                 try:
                     store.append(rows, wait=False)
@@ -165,16 +170,26 @@ class DocumentService:
                 except StoreBusy:
                     pass  # another process holds the lock: wait for it on the thread
                 finally:
-                    if time.perf_counter() - start > limit:
-                        self._inline, self._fast = False, 0
-                        log.info("a commit took %.1f ms: committing on the writer thread until commits "
-                                 "are fast again", (time.perf_counter() - start) * 1000)
-            start = time.perf_counter()
+                    self._commit_took(time.perf_counter() - start, limit, probe)
             self.runtime.run_blocking(store.append, rows)
-            if limit:
-                self._fast = self._fast + 1 if time.perf_counter() - start <= limit else 0
-                if self._fast >= FAST_AGAIN:
-                    self._inline = True
+
+    def _commit_took(self, seconds: float, limit: float, probe: bool) -> None:
+        took = self._commit_times
+        if probe:
+            if seconds > limit:
+                self._probe_at = time.monotonic() + PROBE_EVERY
+                return
+            took.clear()
+            self._inline = True
+            log.info("commits are fast again (%.1f ms): committing on the event loop", seconds * 1000)
+        took.append(seconds)
+        if len(took) >= COMMIT_TIMES // 2 and sorted(took)[len(took) // 2] > limit:
+            self._inline = False
+            self._probe_at = time.monotonic() + PROBE_EVERY
+            log.warning("commits take %.1f ms (median): committing on the writer thread, so that the disk "
+                        "does not hold up other clients (COLLAB_INLINE_COMMIT_MS=%g)",
+                        sorted(took)[len(took) // 2] * 1000, self.settings.inline_commit_ms)
+            took.clear()
 
     # -- documents ---------------------------------------------------------------
 
@@ -510,6 +525,10 @@ class DocumentService:
                 batch = self._queue[: self.settings.commit_batch]
                 del self._queue[: len(batch)]
                 self._commit(batch)
+                if self._queue:
+                    # let the connections send this commit's messages before the next
+                    # commit holds the event loop (and let more patches join it)
+                    self.runtime.yield_now()
 
     def _commit(self, batch: list[tuple[DocState, Applied]]) -> None:
         rows = []

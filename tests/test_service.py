@@ -157,17 +157,32 @@ def test_a_database_locked_by_another_process_is_waited_for_off_the_event_loop(m
     assert service.snapshot(state) == (1, "x")
 
 
-def test_slow_commits_move_to_the_writer_thread(make_service, caplog):
-    """A commit slower than COLLAB_INLINE_COMMIT_MS sends later commits to the writer
-    thread (said once in the log); they still commit in order."""
+def test_slow_commits_move_to_the_writer_thread_and_back(make_service, caplog, monkeypatch):
+    """When recent commits take longer than COLLAB_INLINE_COMMIT_MS (median), later ones run
+    on the writer thread (said once in the log); a commit on the event loop tries again
+    every PROBE_EVERY seconds and brings them back once it is fast. Versions stay in order."""
+    import dataclasses
+
+    import collab.service
+
+    monkeypatch.setattr(collab.service, "PROBE_EVERY", 0.0)  # probe at every commit
     service = make_service(inline_commit_ms=0.000001)  # every commit counts as slow
     state = service.open("slow", create=True)
     text = ""
+
+    def type_one(n):
+        nonlocal text
+        r = service.submit(state, n, make_patch(text, text + str(n % 10)), f"slow-{n}", "me")
+        text += str(n % 10)
+        assert r.version == n + 1
+
     with caplog.at_level("INFO", logger="collab.service"):
-        for n in range(5):
-            r = service.submit(state, n, make_patch(text, text + str(n)), f"slow-{n}", "me")
-            text += str(n)
-            assert r.version == n + 1
-    moved = [r for r in caplog.records if "writer thread" in r.getMessage()]
-    assert len(moved) == 1
-    assert service.snapshot(state) == (5, "01234")
+        for n in range(20):
+            type_one(n)
+        moved = [r for r in caplog.records if "writer thread" in r.getMessage()]
+        assert len(moved) == 1, [r.getMessage() for r in caplog.records]
+        service.settings = dataclasses.replace(service.settings, inline_commit_ms=10_000.0)  # a fast disk now
+        type_one(20)
+        back = [r for r in caplog.records if "fast again" in r.getMessage()]
+        assert len(back) == 1
+    assert service.snapshot(state) == (21, text)
