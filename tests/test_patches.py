@@ -12,6 +12,19 @@ from collab.patches import (
 
 DMP = diff_match_patch()
 
+
+def random_edit(rng, alphabet, max_len, max_edits):
+    """(old, new): a random text of `alphabet` and the same after a few random edits."""
+    old = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, max_len)))
+    new = list(old)
+    for _ in range(rng.randint(1, max_edits)):
+        at = rng.randint(0, len(new))
+        if rng.random() < 0.5 and at < len(new):
+            del new[at : at + rng.randint(1, 3)]
+        else:
+            new[at:at] = rng.choice(alphabet) * rng.randint(1, 3)
+    return old, "".join(new)
+
 SAMPLES = [
     ("", "hello"),
     ("hello", ""),
@@ -126,16 +139,7 @@ def test_stock_dmp_patches_of_repetitive_text_apply_exactly():
     rng = random.Random(7)
     reached_back = 0
     for _ in range(3000):
-        alphabet = rng.choice(["ab", "abc", "a b\n", "xyzw"])
-        old = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
-        new = list(old)
-        for _ in range(rng.randint(1, 12)):
-            at = rng.randint(0, len(new))
-            if rng.random() < 0.5 and at < len(new):
-                del new[at : at + rng.randint(1, 3)]
-            else:
-                new[at:at] = rng.choice(alphabet) * rng.randint(1, 3)
-        new = "".join(new)
+        old, new = random_edit(rng, rng.choice(["ab", "abc", "a b\n", "xyzw"]), 200, 12)
         hunks = parse_patch(DMP.patch_toText(DMP.patch_make(old, new)))
         end = 0
         for h in hunks:
@@ -176,15 +180,7 @@ def test_random_roundtrips_are_exact():
     rng = random.Random(7)
     alphabet = "ab \n😀中é\u0301"
     for _ in range(300):
-        old = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
-        new = list(old)
-        for _ in range(rng.randint(1, 5)):
-            pos = rng.randint(0, len(new))
-            if rng.random() < 0.5 and pos < len(new):
-                del new[pos : pos + rng.randint(1, 3)]
-            else:
-                new[pos:pos] = rng.choice(alphabet) * rng.randint(1, 3)
-        new_s = "".join(new)
+        old, new_s = random_edit(rng, alphabet, 60, 5)
         if new_s == old:
             assert make_patch(old, new_s) == "" and apply_patch(old, parse_patch(""))[0] == old
             continue
