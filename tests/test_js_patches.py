@@ -3,9 +3,9 @@ diff-match-patch's patch_make), are applied exactly by the server's collab.patch
 
 dmp grows a hunk's context until it is unique, so after a long deletion a short hunk's
 context can reach back over the hunk before it. The server once refused such patches as
-out of order: the browser client's replay of the automerge-paper trace stalled at its
-first one (transaction ~78,000). This replays the trace through the real sync.js and
-applies every patch it sends with the server's code."""
+out of order: the browser client's replay of the automerge-paper trace stalled at one.
+This replays the whole trace through the real sync.js (a patch every 2,000 transactions)
+and applies each patch that has such a hunk with the server's code."""
 import json
 import shutil
 import subprocess
