@@ -183,12 +183,13 @@ class DocumentService:
             self._inline = True
             log.info("commits are fast again (%.1f ms): committing on the event loop", seconds * 1000)
         took.append(seconds)
-        if len(took) >= COMMIT_TIMES // 2 and sorted(took)[len(took) // 2] > limit:
+        median = sorted(took)[len(took) // 2]
+        if len(took) >= COMMIT_TIMES // 2 and median > limit:
             self._inline = False
             self._probe_at = time.monotonic() + PROBE_EVERY
             log.warning("commits take %.1f ms (median): committing on the writer thread, so that the disk "
                         "does not hold up other clients (COLLAB_INLINE_COMMIT_MS=%g)",
-                        sorted(took)[len(took) // 2] * 1000, self.settings.inline_commit_ms)
+                        median * 1000, self.settings.inline_commit_ms)
             took.clear()
 
     # -- documents ---------------------------------------------------------------
