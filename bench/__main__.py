@@ -32,7 +32,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.systems import DRIVER_CPU, DRIVER_DIR, LABELS, REPO, SYSTEMS, PostgresDatabase, Redis, Server, taskset
+from bench.systems import DRIVER_CPU, DRIVER_DIR, LABELS, REPO, SYSTEMS, PostgresDatabase, Server, taskset
+
+sys.path.insert(0, str(REPO / "tests"))
+from liveserver import RedisServer  # noqa: E402  (the tests' private redis-server)
 
 TRACE = "/work/shared/traces/automerge-paper.json.gz"
 RESULTS = REPO / "bench" / "results"
@@ -140,7 +143,7 @@ def scaleout(p: dict[str, Any], work: Path) -> dict[str, Any]:
     try:
         for procs in (1, 2):
             for workload in ("saturate", "latency"):
-                with PostgresDatabase(admin) as db, Redis(work / f"redis-{procs}-{workload}") as redis:
+                with PostgresDatabase(admin) as db, RedisServer(work / f"redis-{procs}-{workload}") as redis:
                     env = {"COLLAB_MESSAGE_QUEUE": redis.url} if procs > 1 else {}
                     cfg: dict[str, Any] = {"workload": workload, "docs": p["docs"], "editors": 2,
                                            "warmup_s": p["warmup_s"], "duration_s": p["duration_s"]}
