@@ -14,8 +14,8 @@
 // collab keys are op ids (a patch carries every keystroke made since the previous one); Yjs keys
 // are the (clientID, clock) of the inserted item, read back from the update the peer receives.
 //
-// collab clients reuse the browser's pure sync state machine, frontend/src/sync.js, with a
-// transport loop modelled on frontend/src/connection.js (which needs window/localStorage).
+// collab clients are the browser's own code: the sync state machine (frontend/src/sync.js) and
+// its transport loop (frontend/src/loop.js); only joining and the measurements are the driver's.
 
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -23,12 +23,10 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { HocuspocusProvider } from '@hocuspocus/provider';
 
+import { ACK_TIMEOUT_MS, SyncLoop } from '../../frontend/src/loop.js';
 import { SyncClient } from '../../frontend/src/sync.js';
 import { makePatch } from '../../frontend/src/textutil.js';
 
-const ACK_TIMEOUT_MS = 15000;
-const SEEN_EVERY_MS = 250;
-const GAP_PATIENCE_MS = 1000;
 
 export function makeClient(system, o) {
   if (system === 'collab') return new CollabClient(o);
@@ -47,19 +45,32 @@ function once(emitter, event) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// collab: sync.js + Socket.IO
+// collab: the browser's own sync.js and transport loop (frontend/src/loop.js) over Socket.IO
 
 class CollabClient {
   constructor({ url, doc, name, tracker, index }) {
     Object.assign(this, { url, doc, name, tracker, index });
     this.sync = new SyncClient({});
     this.pending = []; // keys typed since the last patch was taken
-    this.joined = false;
     this.acks = 0;
     this.errors = {};
-    this._seenAt = 0;
-    this._timers = {};
     this.onAck = null; // (latencyMs) => void
+    this.loop = new SyncLoop({
+      sync: this.sync,
+      key: doc,
+      rejoin: (why) => {
+        this._count(`rejoin_${why}`);
+        this._join();
+      },
+      onRevisions: (revs) => this._arrived(revs),
+      onPatch: (p) => {
+        if (!this.tracker.carried(p.id)) {
+          this.tracker.carry(p.id, this.pending);
+          this.pending = [];
+        }
+      },
+      onAck: (ack, p, ms) => this._acked(ack, p, ms),
+    });
   }
 
   get text() {
@@ -74,13 +85,16 @@ class CollabClient {
   get inflight() {
     return this.sync.inflight !== null;
   }
+  get joined() {
+    return this.loop.joined;
+  }
 
   open() {
-    const s = (this.socket = socket(this.url));
-    s.on('revision', (rev) => rev.doc === this.doc && this._revisions([rev]));
-    s.on('revisions', (m) => m.doc === this.doc && this._revisions(m.revisions || []));
+    const s = (this.socket = this.loop.socket = socket(this.url));
+    s.on('revision', (rev) => rev.doc === this.doc && this.loop.receive([rev]));
+    s.on('revisions', (m) => m.doc === this.doc && this.loop.receive(m.revisions || []));
     s.on('disconnect', () => {
-      this.joined = false;
+      this.loop.joined = false;
       this.sync.disconnected();
     });
     return new Promise((resolve, reject) => {
@@ -99,8 +113,8 @@ class CollabClient {
       }
       this.sync.receiveJoin(ans, { fresh });
       this._everJoined = true;
-      this.joined = true;
-      this.pump();
+      this.loop.joined = true;
+      this.loop.pump();
       resolve?.();
     });
   }
@@ -108,102 +122,35 @@ class CollabClient {
   type(pos, del, ins, key) {
     this.sync.localEditUtf16(pos, pos + del, ins);
     if (key !== undefined) this.pending.push(key);
-    this.pump();
+    this.loop.pump();
   }
 
   batch(fn) {
     fn((pos, del, ins) => this.sync.localEditUtf16(pos, pos + del, ins));
-    this.pump();
+    this.loop.pump();
   }
 
-  _revisions(revs) {
+  _arrived(revs) {
     const now = performance.now();
     for (const r of revs) {
       const keys = r.id && this.tracker.carried(r.id);
       if (keys) for (const k of keys) this.tracker.arrived(k, this.index, now);
     }
     this.tracker.revisionsIn(this, revs.length, now);
-    this.sync.receiveRevisions(revs);
-    this.pump();
   }
 
-  pump() {
-    if (!this.joined) return;
-    const s = this.socket;
-    if (this.sync.needsRejoin()) {
-      this._count(`rejoin_${this.sync.needsRejoin()}`);
-      this.joined = false;
-      this._join();
-      return;
-    }
-    const q = this.sync.takeSync();
-    if (q) {
-      s.timeout(ACK_TIMEOUT_MS).emit('sync', { doc: this.doc, since: q.since }, (err, ans) => {
-        if (err) this.sync.syncFailed();
-        else {
-          if (ans && ans.revisions) this._revisions(ans.revisions.filter((r) => r.version > this.sync.version));
-          this.sync.receiveSync(ans);
-        }
-        this.pump();
-      });
-    }
-    const p = this.sync.takePatch(Date.now());
-    if (p) {
-      if (!this.tracker.carried(p.id)) {
-        this.tracker.carry(p.id, this.pending);
-        this.pending = [];
+  _acked(ack, p, ms) {
+    if (!ack) return this._count('ack_timeout');
+    if (ack.ok) {
+      this.acks++;
+      this.onAck?.(ms);
+    } else {
+      this._count(ack.error?.code || 'bad_ack');
+      if (ack.error?.code === 'conflict') {
+        // nothing was applied: its keystrokes go out with the next patch
+        this.pending = (this.tracker.carried(p.id) || []).concat(this.pending);
+        this.tracker.carry(p.id, []);
       }
-      const sent = performance.now();
-      s.timeout(ACK_TIMEOUT_MS).emit('patch', { doc: this.doc, ...p }, (err, ack) => {
-        if (err) {
-          this._count('ack_timeout');
-          this.sync.disconnected();
-          setTimeout(() => this.pump(), 1000);
-          return;
-        }
-        if (ack && ack.ok) {
-          this.acks++;
-          this.onAck?.(performance.now() - sent);
-        } else {
-          this._count(ack?.error?.code || 'bad_ack');
-          if (ack?.error?.code === 'conflict') {
-            // nothing was applied: its keystrokes go out with the next patch
-            this.pending = (this.tracker.carried(p.id) || []).concat(this.pending);
-            this.tracker.carry(p.id, []);
-          }
-        }
-        const r = this.sync.receiveAck(ack, p.id, Date.now());
-        if (r && r.retryAfter !== undefined) setTimeout(() => this.pump(), r.retryAfter * 1000 + 10);
-        this.pump();
-      });
-    }
-    if (this.sync.heldVersions.length && !this._timers.gap) {
-      this._timers.gap = setTimeout(() => {
-        this._timers.gap = null;
-        if (this.sync.heldVersions.length) {
-          this.sync.requestSync();
-          this.pump();
-        }
-      }, GAP_PATIENCE_MS);
-    }
-    this._seen();
-  }
-
-  _seen() {
-    const now = Date.now();
-    if (now - this._seenAt < SEEN_EVERY_MS) {
-      if (!this._timers.seen) {
-        this._timers.seen = setTimeout(() => {
-          this._timers.seen = null;
-          this._seen();
-        }, SEEN_EVERY_MS - (now - this._seenAt));
-      }
-      return;
-    }
-    const s = this.sync.takeSeen();
-    if (s && this.joined) {
-      this._seenAt = now;
-      this.socket.emit('seen', { doc: this.doc, version: s.version });
     }
   }
 
@@ -212,7 +159,7 @@ class CollabClient {
   }
 
   close() {
-    for (const t of Object.values(this._timers)) if (t) clearTimeout(t);
+    this.loop.stop();
     this.socket?.disconnect();
   }
 }

@@ -1,17 +1,15 @@
-// The Socket.IO side of the browser client: joins, feeds the server's messages to the sync
-// state machine (sync.js) and sends what it asks for. Also keeps unsaved edits in
-// localStorage so that a reload (even offline) loses nothing.
+// The Socket.IO side of the browser client: joins, and runs the loop (loop.js) that feeds the
+// server's messages to the sync state machine (sync.js) and sends what it asks for. Also
+// keeps unsaved edits in localStorage so that a reload (even offline) loses nothing.
 //
 // Knows nothing about the DOM except `window`'s online/offline events and localStorage.
 
 import { io } from 'socket.io-client';
 
+import { ACK_TIMEOUT_MS, SyncLoop } from './loop.js';
 import { SyncClient } from './sync.js';
 import { applyOps, diffOps } from './textutil.js';
 
-const ACK_TIMEOUT_MS = 15000;
-const SEEN_EVERY_MS = 250;
-const GAP_PATIENCE_MS = 1000;
 const SAVE_EVERY_MS = 300;
 const CURSOR_EVERY_MS = 80;
 
@@ -31,28 +29,36 @@ export class Connection {
     this.o = o;
     this.key = o.view || o.doc; // how this client names the document on the wire
     this.storageKey = o.doc ? `collab:doc:${o.doc}` : null;
-    this.joined = false;
     this.ready = false;
     this.state = 'connecting';
     this.role = o.view ? 'viewer' : 'editor';
     this.you = null;
-    this._timers = {};
-    this._seenAt = 0;
     this._lastCursor = null;
     const saved = this._load();
     this.restored = Boolean(saved);
     this.sync = new SyncClient({ ...(saved || {}), onChange: (ops, origin) => o.onRemoteChange(ops, origin) });
+    this.loop = new SyncLoop({
+      sync: this.sync,
+      key: this.key,
+      rejoin: () => this._join(),
+      onIncoming: () => this._schedule('save', SAVE_EVERY_MS, () => this._save()),
+      afterPump: () => this._status(),
+    });
+  }
+
+  get joined() {
+    return this.loop.joined;
   }
 
   start() {
     // the document in the URL lets a proxy send every client of a document to the same
     // process (deploy/nginx.conf hashes on it): cross-process races become rare
-    const s = (this.socket = io({ autoConnect: false, transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
+    const s = (this.socket = this.loop.socket = io({ autoConnect: false, transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
     s.on('connect', () => this._join());
     s.on('disconnect', () => this._lost());
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
-    s.on('revision', (rev) => this._mine(rev) && this._incoming(() => this.sync.receiveRevision(rev)));
-    s.on('revisions', (m) => this._mine(m) && this._incoming(() => this.sync.receiveRevisions(m.revisions)));
+    s.on('revision', (rev) => this._mine(rev) && this.loop.receive([rev]));
+    s.on('revisions', (m) => this._mine(m) && this.loop.receive(m.revisions));
     s.on('presence', (m) => this._mine(m) && this.o.onPresence(m.peers || [], this.you));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
@@ -102,47 +108,9 @@ export class Connection {
     this.pump();
   }
 
-  // ---- the loop: send whatever the state machine wants sent ----
-
+  /** Send whatever the state machine wants sent now. */
   pump() {
-    if (!this.joined) return this._status();
-    const s = this.socket;
-    if (this.sync.needsRejoin()) {
-      this.joined = false;
-      this._join();
-      return this._status();
-    }
-    const q = this.sync.takeSync();
-    if (q) {
-      s.timeout(ACK_TIMEOUT_MS).emit('sync', { doc: this.key, since: q.since }, (err, ans) => {
-        if (err) this.sync.syncFailed();
-        else this._incoming(() => this.sync.receiveSync(ans));
-      });
-    }
-    const p = this.sync.takePatch(Date.now());
-    if (p) {
-      s.timeout(ACK_TIMEOUT_MS).emit('patch', { doc: this.key, ...p }, (err, ack) => {
-        if (err) {
-          // No answer: the op goes again with the same id (the server dedupes) after a pause.
-          this.sync.disconnected();
-          this._schedule('retry', 1000, () => this.pump());
-          return;
-        }
-        const r = this._incoming(() => this.sync.receiveAck(ack, p.id, Date.now()));
-        if (r && r.retryAfter !== undefined) this._schedule('retry', r.retryAfter * 1000 + 10, () => this.pump());
-      });
-    }
-    if (this.sync.heldVersions.length && !this._timers.gap) {
-      this._timers.gap = setTimeout(() => {
-        this._timers.gap = null;
-        if (this.sync.heldVersions.length) {
-          this.sync.requestSync();
-          this.pump();
-        }
-      }, GAP_PATIENCE_MS);
-    }
-    this._sendSeen();
-    this._status();
+    this.loop.pump();
   }
 
   // ---- internals ----
@@ -166,7 +134,7 @@ export class Connection {
       this.you = ans.you ?? null;
       const fresh = !this.ready && !this.restored;
       this.sync.receiveJoin(ans, { fresh });
-      this.joined = true;
+      this.loop.joined = true;
       const first = !this.ready;
       this.ready = true;
       this._setState('connected');
@@ -179,33 +147,13 @@ export class Connection {
 
   _lost() {
     if (this.joined || this.state === 'connected') this.sync.disconnected();
-    this.joined = false;
+    this.loop.joined = false;
     this._save(true);
     this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
   }
 
   _mine(m) {
     return m && m.doc === this.key;
-  }
-
-  _incoming(fn) {
-    const r = fn();
-    this.pump();
-    this._schedule('save', SAVE_EVERY_MS, () => this._save());
-    return r;
-  }
-
-  _sendSeen() {
-    const now = Date.now();
-    if (now - this._seenAt < SEEN_EVERY_MS) {
-      this._schedule('seen', SEEN_EVERY_MS - (now - this._seenAt), () => this._sendSeen());
-      return;
-    }
-    const s = this.sync.takeSeen();
-    if (s && this.joined) {
-      this._seenAt = now;
-      this.socket.emit('seen', { doc: this.key, version: s.version });
-    }
   }
 
   _setState(state) {
@@ -218,11 +166,7 @@ export class Connection {
   }
 
   _schedule(name, ms, fn) {
-    if (this._timers[name]) return;
-    this._timers[name] = setTimeout(() => {
-      this._timers[name] = null;
-      fn();
-    }, ms);
+    this.loop.schedule(name, ms, fn);
   }
 
   // ---- localStorage: unsaved edits survive a reload ----
@@ -242,7 +186,7 @@ export class Connection {
 
   _save(now = false) {
     if (!this.storageKey) return;
-    if (!now && this._timers.save) return;
+    if (!now && this.loop.scheduled('save')) return;
     const sync = this.sync;
     try {
       if (!sync.unsaved) {
