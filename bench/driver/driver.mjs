@@ -164,15 +164,8 @@ function keystroke(c) {
 
 // ---- workloads ----
 
-async function latency() {
-  const { docs = 1, editors = 2, interval_ms = 200, warmup_s = 3, duration_s = 15, drain_s = 5 } = cfg;
-  say(`${cfg.system}: opening ${docs} doc(s) x ${editors} editors`);
-  const clients = await openAll(docs, editors);
-  const acks = [];
-  for (const c of clients) c.onAck = (ms) => tracker.window && acks.push(ms);
-  const timers = clients.map((c) =>
-    setTimeout(() => (c._iv = setInterval(() => keystroke(c), interval_ms)), rng() * interval_ms),
-  );
+/** Warm up, then measure for duration_s: server and driver CPU, revision messages received. */
+async function measure(warmup_s, duration_s) {
   say(`warm-up ${warmup_s} s`);
   await sleep(warmup_s * 1000);
   const cpu0 = serverCpu();
@@ -183,9 +176,25 @@ async function latency() {
   say(`measuring ${duration_s} s`);
   await sleep(duration_s * 1000);
   tracker.window = false;
-  const cpu1 = serverCpu();
   const elapsed = (performance.now() - t0) / 1000;
-  const driverCpu = driverPct(own0, elapsed);
+  return {
+    cpu: serverCpu() - cpu0,
+    elapsed,
+    driverCpu: driverPct(own0, elapsed),
+    revIn: tracker.revisionMessages - rev0,
+  };
+}
+
+async function latency() {
+  const { docs = 1, editors = 2, interval_ms = 200, warmup_s = 3, duration_s = 15, drain_s = 5 } = cfg;
+  say(`${cfg.system}: opening ${docs} doc(s) x ${editors} editors`);
+  const clients = await openAll(docs, editors);
+  const acks = [];
+  for (const c of clients) c.onAck = (ms) => tracker.window && acks.push(ms);
+  const timers = clients.map((c) =>
+    setTimeout(() => (c._iv = setInterval(() => keystroke(c), interval_ms)), rng() * interval_ms),
+  );
+  const { cpu, elapsed, driverCpu, revIn } = await measure(warmup_s, duration_s);
   timers.forEach(clearTimeout);
   for (const c of clients) clearInterval(c._iv);
   const measuredKeys = tracker.keys.filter((k) => k.counted).length;
@@ -195,7 +204,6 @@ async function latency() {
   const conv = await converged(clients, 10000);
   const rss = serverRss();
   clients.forEach((c) => c.close());
-  const cpu = cpu1 - cpu0;
   return {
     keystrokes: measuredKeys,
     keystrokes_per_s: measuredKeys / elapsed,
@@ -203,7 +211,7 @@ async function latency() {
     observed_deliveries: tracker.delivered,
     latency_ms: summary(tracker.latencies),
     ack_ms: acks.length ? summary(acks) : null,
-    revision_messages_in: tracker.revisionMessages - rev0,
+    revision_messages_in: revIn,
     server_cpu_s: cpu,
     server_cpu_pct: (100 * cpu) / elapsed,
     cpu_us_per_delivery: tracker.delivered ? (1e6 * cpu) / tracker.delivered : null,
@@ -233,19 +241,7 @@ async function saturate() {
     };
     keystroke(c);
   }
-  await sleep(warmup_s * 1000);
-  const cpu0 = serverCpu();
-  const own0 = process.cpuUsage();
-  const t0 = performance.now();
-  const rev0 = tracker.revisionMessages;
-  tracker.window = true;
-  say(`measuring ${duration_s} s`);
-  await sleep(duration_s * 1000);
-  tracker.window = false;
-  const elapsed = (performance.now() - t0) / 1000;
-  const driverCpu = driverPct(own0, elapsed);
-  const cpu = serverCpu() - cpu0;
-  const revIn = tracker.revisionMessages - rev0;
+  const { cpu, elapsed, driverCpu, revIn } = await measure(warmup_s, duration_s);
   running = false;
   await sleep(1000);
   const conv = await converged(clients, 15000);
