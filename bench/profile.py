@@ -68,6 +68,7 @@ def main() -> int:
     ap.add_argument("--workload", choices=("latency", "saturate"), default="latency")
     ap.add_argument("--seconds", type=int, default=15)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--rate", type=int, default=200, help="samples per second")
     args = ap.parse_args()
     spy = shutil.which("py-spy", path=str(REPO / ".venv" / "bin")) or shutil.which("py-spy")
     if spy is None:
@@ -78,7 +79,7 @@ def main() -> int:
     collapsed = stem.with_suffix(".txt")
     with tempfile.TemporaryDirectory(prefix="collab-profile-") as tmp, Server("collab", Path(tmp)) as server:
         warmup = 3
-        rec = subprocess.Popen([spy, "record", "--pid", str(server.pids[0]), "--rate", "200", "--nonblocking",
+        rec = subprocess.Popen([spy, "record", "--pid", str(server.pids[0]), "--rate", str(args.rate), "--nonblocking",
                                 "--duration", str(args.seconds + warmup), "--format", "raw", "--output", str(collapsed)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         result: dict = {}
@@ -95,7 +96,7 @@ def main() -> int:
     print(f"command: .venv/bin/python -m bench.profile {' '.join(sys.argv[1:])}".rstrip())
     print(f"workload: {args.workload}, {args.docs} doc(s) x {args.editors} editors; server CPU "
           f"{result.get('server_cpu_pct', 0):.0f} %, latency {result.get('latency_ms')}")
-    print(f"{total:,} samples at 200/s of running code (% = share of the server's CPU time)\n")
+    print(f"{total:,} samples at {args.rate}/s of running code (% = share of the server's CPU time)\n")
     width = max(len(r[0]) for r in rows)
     print(f"{'function (file:function)':{width}}  self %  incl %")
     for name, s, i in rows:
