@@ -25,9 +25,10 @@ from typing import Callable
 
 import pytest
 import requests
+import socketio
 
 from collab.client import Document
-from collab.patches import text_hash
+from collab.patches import make_patch, text_hash
 from e2ekit import PIECES, SEED, SYNC_TIMEOUT, Proxy, replay_history, run_threads, settle, wait_for
 from liveserver import REPO_ROOT, LiveServer, live_server  # noqa: F401  (live_server is a fixture)
 
@@ -260,3 +261,35 @@ def test_kill9_mid_typing_loses_no_acknowledged_edit(live_server: LiveServer, do
         texts = replay_history(http, live_server.url, doc_id)
         for version, hash_ in confirmed:
             assert text_hash(texts[version]) == hash_, f"confirmed version {version} is not in the history"
+
+
+def test_a_clients_events_are_handled_in_the_order_sent(live_server: LiveServer, doc_id: str) -> None:
+    """An editor sends a patch and, without waiting for its ack, its cursor at the end of the
+    new text: the others must get the revision before the cursor, or the cursor points into
+    text they do not have yet. (With a greenlet per event the cursor, which waits for
+    nothing, overtook the patch, which waits for its commit.)"""
+    seen: list[str] = []
+    a, b = socketio.Client(reconnection=False), socketio.Client(reconnection=False)
+    b.on("revision", lambda msg: seen.append(f"revision {msg['version']}"))
+    b.on("revisions", lambda msg: seen.extend(f"revision {r['version']}" for r in msg["revisions"]))
+    b.on("cursor", lambda msg: seen.append(f"cursor {msg['head']}"))
+    try:
+        for c in (a, b):
+            c.connect(live_server.url, transports=["websocket"], wait_timeout=20)
+            assert c.call("join", {"doc": doc_id}, timeout=20)["ok"]
+        text = ""
+        for k in range(1, 21):
+            new = text + f"word {k} "
+            a.emit("patch", {"doc": doc_id, "base": k - 1, "patch": make_patch(text, new), "id": f"op-{k}"})
+            a.emit("cursor", {"doc": doc_id, "anchor": len(new), "head": len(new)})
+            text = new
+        wait_for(lambda: len(seen) == 40, SYNC_TIMEOUT, "20 revisions and 20 cursors at the other editor")
+        expected: list[str] = []
+        text = ""
+        for k in range(1, 21):
+            text += f"word {k} "
+            expected += [f"revision {k}", f"cursor {len(text)}"]
+        assert seen == expected
+    finally:
+        a.disconnect()
+        b.disconnect()
