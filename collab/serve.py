@@ -93,7 +93,24 @@ class NoDelayHandler(WebSocketHandler):
         if ws is not None:
             self.environ["collab.max_message"] = max_message(self.application)
             ws.__class__ = CappedWebSocket
+            ws.raw_write = _frame_writer(self.socket)
         return result
+
+
+def _frame_writer(sock):  # type: ignore[no-untyped-def]
+    """How a WebSocket writes its frames: one send() first, sendall() for what it left.
+    gevent's sendall() asks the kernel for the socket's buffer size (a getsockopt system
+    call) and reads the clock before every write, and a frame of a few hundred bytes
+    almost always fits the buffer whole: 6.1 -> 3.0 us per 300-byte frame, and the frame
+    writes' share of the server's CPU at 50 editors 16.6 -> 12.1 % (docs/performance.md)."""
+    send, sendall = sock.send, sock.sendall
+
+    def write(data: bytes) -> None:
+        sent = send(data)
+        if sent < len(data):
+            sendall(memoryview(data)[sent:])
+
+    return write
 
 
 def max_message(app) -> int | None:  # type: ignore[no-untyped-def]
