@@ -25,3 +25,23 @@ def test_quick_latency_against_collab(tmp_path):
     assert result["expected_deliveries"] == result["keystrokes"]  # 2 editors: one receiver each
     assert result["observed_deliveries"] == result["expected_deliveries"], result
     assert result["converged"] is True, result
+
+
+def test_timeline_times_every_step_of_the_patch_path():
+    """bench.timeline instruments collab's own functions by name: a renamed step would
+    leave its row out (or stop the server), so each must appear with patches in it."""
+    import re
+    import subprocess
+    import sys
+
+    from bench.timeline import STEPS
+
+    if shutil.which("node") is None or not (DRIVER_DIR / "node_modules" / "socket.io-client").exists():
+        missing("needs node and bench/driver/node_modules (make test installs them)")
+    out = subprocess.run([sys.executable, "-m", "bench.timeline", "--editors", "2", "--seconds", "3"],
+                         cwd=DRIVER_DIR.parent.parent, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    counts = {(a, b): int(n) for a, b, n in re.findall(r"^\s*(\w+) -> (\w+)\s+(\d+)", out.stdout, re.M)}
+    for a, b in zip(STEPS, STEPS[1:]):
+        assert counts.get((a, b), 0) > 0, (a, b, out.stdout)
+    assert counts[("frame", "ack")] > 0, out.stdout

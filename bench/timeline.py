@@ -1,0 +1,196 @@
+"""Where a keystroke's time goes inside the server: a timeline of every patch.
+
+    .venv/bin/python -m bench.timeline [--editors 2] [--seconds 15]
+
+Starts collab on a fresh SQLite file (pinned to CPU 0) with timestamps taken around the
+steps of the patch path, drives it with bench/driver's latency workload (CPU 1), and
+prints, for each step, p50 / p90 / p99 / max over the patches (the first sixth is left
+out as warm-up). The steps, in order:
+
+  frame    the patch's WebSocket frame has been read (serve.CappedWebSocket.read_frame)
+  handler  realtime.DocumentNamespace.on_patch starts
+  parsed   the patch is parsed (service.parse_patch returned)
+  revised  applied, its canonical patch and hash made (service._revise returned)
+  commit   the committer takes it (DocumentService._commit starts)
+  stored   the store's transaction, fsync included, is done (store.append returned)
+  emitted  broadcast_revisions returned (encoded once, queued for every other editor)
+  first    its `revision` frame is written to the first other editor
+  last     ... and to the last one
+  ack      the author's ack frame is written
+
+Timestamps come from the server itself (time.perf_counter); the driver's latency for the
+same run (author's edit to arrival everywhere) is printed with them. The instruments wrap
+functions of collab in the benchmark's server process only.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+STEPS = ("frame", "handler", "parsed", "revised", "commit", "stored", "emitted", "first", "last")
+VERSION = re.compile(r'"version":\s*(\d+)')
+
+
+def serve(out: str, argv: list[str]) -> None:
+    """The instrumented server (a child process): collab's run.py plus timestamps."""
+    from gevent import monkey
+
+    monkey.patch_all()
+    import gevent
+    import geventwebsocket.websocket as gws
+
+    from collab import realtime, serve as collab_serve, service
+    from collab.storage import sqlite
+
+    now = time.perf_counter
+    last_frame = [0.0]
+    by_greenlet: dict[object, dict] = {}  # the patch a reader greenlet is handling
+    records: list[dict] = []
+    by_version: dict[int, dict] = {}  # what the committer and the writers saw, per version
+
+    def wrap(owner, name, before=None, after=None):  # type: ignore[no-untyped-def]
+        fn = getattr(owner, name)
+
+        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if before:
+                before(*args)
+            result = fn(*args, **kwargs)
+            if after:
+                after(result, *args)
+            return result
+
+        setattr(owner, name, wrapped)
+
+    def mark(step: str) -> None:
+        rec = by_greenlet.get(gevent.getcurrent())
+        if rec is not None:
+            rec.setdefault(step, now())
+
+    def mark_versions(step: str, versions) -> None:  # type: ignore[no-untyped-def]
+        t = now()
+        for v in versions:
+            by_version.setdefault(v, {}).setdefault(step, t)
+
+    wrap(collab_serve.CappedWebSocket, "read_frame", after=lambda *_: last_frame.__setitem__(0, now()))
+
+    def patch_starts(_self, _sid, _data):  # type: ignore[no-untyped-def]
+        by_greenlet[gevent.getcurrent()] = {"frame": last_frame[0], "handler": now()}
+
+    def patch_ends(ack, *_):  # type: ignore[no-untyped-def]
+        rec = by_greenlet.pop(gevent.getcurrent(), None)
+        if rec is not None and isinstance(ack, dict) and ack.get("ok"):
+            rec["version"] = ack["version"]
+            records.append(rec)
+
+    wrap(realtime.DocumentNamespace, "on_patch", before=patch_starts, after=patch_ends)
+    wrap(service, "parse_patch", after=lambda *_: mark("parsed"))
+    wrap(service, "_revise", after=lambda *_: mark("revised"))
+    wrap(service.DocumentService, "_commit",
+         before=lambda _self, batch: mark_versions("commit", [a.revision.version for _, a in batch]))
+    wrap(sqlite.SQLiteStore, "append",
+         after=lambda _r, _self, rows, *_: mark_versions("stored", [r.revision.version for r in rows]))
+    wrap(realtime.DocumentNamespace, "broadcast_revisions",
+         after=lambda _r, _self, _state, committed: mark_versions("emitted", [r.version for r, _ in committed]))
+
+    def frame_sent(_r, _ws, message, *_):  # type: ignore[no-untyped-def]
+        if not isinstance(message, str) or not message.startswith("4"):
+            return
+        m = VERSION.search(message, 0, 200)
+        if m is None:
+            return
+        seen = by_version.setdefault(int(m.group(1)), {})
+        t = now()
+        if message.startswith('42["revision"'):
+            seen.setdefault("first", t)
+            seen["last"] = t
+        elif message.startswith("43"):
+            seen.setdefault("ack", t)
+
+    wrap(gws.WebSocket, "send", after=frame_sent)
+
+    def dump(*_: object) -> None:
+        for rec in records:
+            rec.update(by_version.get(rec["version"], {}))
+        with open(out, "w", encoding="utf-8") as f:
+            json.dump(records, f)
+        os._exit(0)
+
+    signal.signal(signal.SIGUSR1, dump)
+    collab_serve.main(argv)
+
+
+def report(records: list[dict]) -> list[str]:
+    records = records[len(records) // 6:]
+    rows = []
+    pairs = list(zip(STEPS, STEPS[1:])) + [("frame", "first"), ("frame", "last"), ("frame", "ack")]
+    for a, b in pairs:
+        ms = sorted((r[b] - r[a]) * 1000 for r in records if a in r and b in r)
+        if ms:
+            pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+            rows.append(f"{a:>8} -> {b:<8} {len(ms):>6} {statistics.median(ms):8.3f} {pick(0.9):8.3f} "
+                        f"{pick(0.99):8.3f} {ms[-1]:8.3f}")
+    return [f"{'step':>20} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"] + rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.timeline", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--editors", type=int, default=2)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--serve", help=argparse.SUPPRESS)  # internal: the instrumented server's output file
+    args, rest = ap.parse_known_args(argv)
+    if args.serve:
+        serve(args.serve, rest)
+        return 0
+
+    from bench.__main__ import drive
+    from bench.systems import LOAD_ENV, REPO, SERVER_CPU, free_port, taskset
+
+    work = Path(tempfile.mkdtemp(prefix="collab-timeline-"))
+    out, port = work / "timeline.json", free_port()
+    py = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv").exists() else sys.executable
+    cmd = taskset(SERVER_CPU) + [py, "-m", "bench.timeline", "--serve", str(out), "--host", "127.0.0.1",
+                                 "--port", str(port), "--database", f"sqlite:///{work}/collab.db"]
+    with open(work / "server.log", "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **LOAD_ENV}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    print(f"the server did not start; see {work}/server.log", file=sys.stderr)
+                    return 1
+                time.sleep(0.1)
+
+        class Server:
+            system, urls, pids = "collab", [f"http://127.0.0.1:{port}"], [proc.pid]
+
+        result = drive({"workload": "latency", "docs": 1, "editors": args.editors, "interval_ms": 200,
+                        "warmup_s": 3, "duration_s": args.seconds}, Server)  # type: ignore[arg-type]
+        proc.send_signal(signal.SIGUSR1)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    records = json.loads(out.read_text(encoding="utf-8"))
+    print(f"command: .venv/bin/python -m bench.timeline {' '.join(argv if argv is not None else sys.argv[1:])}")
+    print(f"driver: latency {result.get('latency_ms')}, server CPU {result.get('server_cpu_pct')} %")
+    print(f"{len(records)} patches acknowledged; ms between steps (server clock):")
+    print("\n".join(report(records)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
