@@ -305,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a short smoke run (~3 minutes): fewer editors, 5 s windows")
     ap.add_argument("--only", help=f"comma-separated workloads out of {','.join(ALL)} (default: all)")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, out of {','.join(SYSTEMS)}")
+    ap.add_argument("--editors", help="comma-separated room sizes for the latency workload (default: 2,10,50,100)")
     ap.add_argument("--collab-source", choices=("worktree", "head"), default="worktree",
                     help="run collab from the working tree (default) or from a `git archive HEAD` export")
     args = ap.parse_args(argv)
@@ -323,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         "connections": {"clients": [200] if q else [1000, 5000]},
         "scaleout": {"docs": 20 if q else 100, "warmup_s": 1 if q else 3, "duration_s": 5 if q else 10},
     }
+    if args.editors:
+        params["latency"]["editors"] = [int(n) for n in args.editors.split(",")]
     # 5,000 connections: each is a socket in the server and one in the driver
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65536)), hard))
