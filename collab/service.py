@@ -166,11 +166,11 @@ class DocumentService:
                 start = time.perf_counter()
                 try:
                     store.append(rows, wait=False)
-                    return
                 except StoreBusy:
                     pass  # another process holds the lock: wait for it on the thread
-                finally:
+                else:
                     self._commit_took(time.perf_counter() - start, limit, probe)
+                    return
             self.runtime.run_blocking(store.append, rows)
 
     def _commit_took(self, seconds: float, limit: float, probe: bool) -> None:

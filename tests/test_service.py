@@ -186,3 +186,34 @@ def test_slow_commits_move_to_the_writer_thread_and_back(make_service, caplog, m
         back = [r for r in caplog.records if "fast again" in r.getMessage()]
         assert len(back) == 1
     assert service.snapshot(state) == (21, text)
+
+
+def test_a_probe_that_finds_the_database_locked_does_not_count_as_a_fast_commit(make_service, caplog,
+                                                                                monkeypatch, tmp_path):
+    """While commits run on the writer thread, each probe commits on the event loop to see
+    whether the disk is fast again. A probe that finds another process holding the lock
+    commits nothing there (it waits on the thread): it must not bring commits back."""
+    import dataclasses
+
+    import collab.service
+
+    monkeypatch.setattr(collab.service, "PROBE_EVERY", 0.0)  # probe at every commit
+    service = make_service(inline_commit_ms=0.000001)  # every commit counts as slow
+    state = service.open("busy-probe", create=True)
+    text = ""
+    for n in range(10):
+        service.submit(state, n, make_patch(text, text + "x"), f"bp-{n}", "me")
+        text += "x"
+    service.settings = dataclasses.replace(service.settings, inline_commit_ms=10_000.0)  # any commit is fast now
+    other = sqlite3.connect(str(tmp_path / "svc.db"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with caplog.at_level("INFO", logger="collab.service"):
+        writer = gevent.spawn(service.submit, state, 10, make_patch(text, text + "y"), "bp-locked", "me")
+        gevent.sleep(0.3)
+        assert not writer.ready()
+        other.execute("ROLLBACK")
+        assert writer.get(timeout=10).version == 11
+        assert not [r for r in caplog.records if "fast again" in r.getMessage()], "a locked probe counted as fast"
+        service.submit(state, 11, make_patch(text + "y", text + "yz"), "bp-after", "me")
+        assert len([r for r in caplog.records if "fast again" in r.getMessage()]) == 1
+    assert service.snapshot(state) == (12, text + "yz")
