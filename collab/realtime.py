@@ -314,22 +314,15 @@ class DocumentNamespace(socketio.Namespace):
 
     def broadcast_revisions(self, state: DocState, committed: list[tuple[Revision, object]]) -> None:
         """Called by the service once per document per group commit, with the revisions
-        that commit made durable, in version order. One revision is one `revision` emit to
-        the editors but its author (who has the ack). Several (a busy document) are one
-        `revisions` message per client instead of one message per revision: the room gets
-        them all, encoded once, except their authors, who get everyone else's, in runs of
-        consecutive versions. Viewers get them all, by view token."""
-        server = self.sio.server
-        room = _editors(state.id)
-        if len(committed) == 1:
-            rev, author = committed[0]
-            server.emit("revision", self._revision(rev, state.id), to=room, skip_sid=author, namespace="/")
-        else:
-            messages = [self._revision(rev, state.id) for rev, _ in committed]
+        that commit made durable, in version order. The editors' room gets them all,
+        encoded once, except their authors (who have the acks); each author gets everyone
+        else's, in runs of consecutive versions. Viewers get them all, by view token. One
+        revision goes out as a `revision`, several as one `revisions` message."""
+        messages = [self._revision(rev, state.id) for rev, _ in committed]
+        authors = list(dict.fromkeys(a for _, a in committed if isinstance(a, str)))
+        self._emit_revisions(state.id, messages, _editors(state.id), skip_sid=authors or None)
+        if len(committed) > 1:
             here = self.members.get(state.id, {})
-            authors = list(dict.fromkeys(a for _, a in committed if isinstance(a, str)))
-            server.emit("revisions", {"doc": state.id, "revisions": messages}, to=room,
-                        skip_sid=authors or None, namespace="/")
             for sid in authors:
                 m = here.get(sid)
                 if m is None or m.role != EDITOR:  # left the document since: nothing more for it
@@ -339,24 +332,22 @@ class DocumentNamespace(socketio.Namespace):
                     if author != sid:
                         run.append(message)
                     elif run:
-                        self._send_run(state.id, run, sid)
+                        self._emit_revisions(state.id, run, sid)
                         run = []
                 if run:
-                    self._send_run(state.id, run, sid)
+                    self._emit_revisions(state.id, run, sid)
         if self._has_viewers(state):
-            if len(committed) == 1:
-                server.emit("revision", self._revision(committed[0][0], state.view_token), to=_viewers(state.id),
-                            namespace="/")
-            else:
-                server.emit("revisions", {"doc": state.view_token,
-                                          "revisions": [self._revision(r, state.view_token) for r, _ in committed]},
-                            to=_viewers(state.id), namespace="/")
+            self._emit_revisions(state.view_token, [self._revision(r, state.view_token) for r, _ in committed],
+                                 _viewers(state.id))
 
-    def _send_run(self, doc: str, run: list[dict], sid: str) -> None:
-        if len(run) == 1:
-            self.sio.server.emit("revision", run[0], to=sid, namespace="/")
+    def _emit_revisions(self, key: str, messages: list[dict], to: str, skip_sid: list[str] | None = None) -> None:
+        """Consecutive revisions of one document to a room or a client: one `revision`, or
+        one `revisions` message for several (contract v1 allows both)."""
+        if len(messages) == 1:
+            self.sio.server.emit("revision", messages[0], to=to, skip_sid=skip_sid, namespace="/")
         else:
-            self.sio.server.emit("revisions", {"doc": doc, "revisions": run}, to=sid, namespace="/")
+            self.sio.server.emit("revisions", {"doc": key, "revisions": messages}, to=to, skip_sid=skip_sid,
+                                 namespace="/")
 
     def _has_viewers(self, state: DocState) -> bool:
         """Whether a message must also go to the viewers' room (on another process there
