@@ -1,4 +1,4 @@
-"""Where a keystroke's time goes inside the server: a timeline of every patch.
+"""Where a keystroke's time goes, in the server and around it: a timeline of every patch.
 
     .venv/bin/python -m bench.timeline [--editors 2] [--seconds 15]
 
@@ -21,6 +21,17 @@ out as warm-up). The steps, in order:
 Timestamps come from the server itself (time.perf_counter); the driver's latency for the
 same run (author's edit to arrival everywhere) is printed with them. The instruments wrap
 functions of collab in the benchmark's server process only.
+
+Then the same patches end to end, the driver's timestamps (`ops_out` in driver.mjs) and the
+server's on one clock (the wall clock both read), joined by op id:
+
+  typed    the first keystroke the patch carries is made (driver)
+  sent     the patch is handed to socket.io-client (driver)
+  frame .. last  as above (server)
+  arrived  its `revision` reaches the handler of the last other editor (driver)
+
+with the slowest patches broken down segment by segment, so that a tail can be told to
+come from the driver, the way in, the server's steps, or the way out.
 """
 from __future__ import annotations
 
@@ -83,8 +94,9 @@ def serve(out: str, argv: list[str]) -> None:
 
     wrap(collab_serve.CappedWebSocket, "read_frame", after=lambda *_: last_frame.__setitem__(0, now()))
 
-    def patch_starts(_self, _sid, _data):  # type: ignore[no-untyped-def]
-        by_greenlet[gevent.getcurrent()] = {"frame": last_frame[0], "handler": now()}
+    def patch_starts(_self, _sid, data):  # type: ignore[no-untyped-def]
+        op = data.get("id") if isinstance(data, dict) else None
+        by_greenlet[gevent.getcurrent()] = {"frame": last_frame[0], "handler": now(), "id": op}
 
     def patch_ends(ack, *_):  # type: ignore[no-untyped-def]
         rec = by_greenlet.pop(gevent.getcurrent(), None)
@@ -122,7 +134,8 @@ def serve(out: str, argv: list[str]) -> None:
         for rec in records:
             rec.update(by_version.get(rec["version"], {}))
         with open(out, "w", encoding="utf-8") as f:
-            json.dump(records, f)
+            # seconds to add to a perf_counter reading for the wall clock (the driver's clock)
+            json.dump({"wall": time.time() - now(), "records": records}, f)
         os._exit(0)
 
     signal.signal(signal.SIGUSR1, dump)
@@ -140,6 +153,52 @@ def report(records: list[dict]) -> list[str]:
             rows.append(f"{a:>8} -> {b:<8} {len(ms):>6} {statistics.median(ms):8.3f} {pick(0.9):8.3f} "
                         f"{pick(0.99):8.3f} {ms[-1]:8.3f}")
     return [f"{'step':>20} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"] + rows
+
+
+SEGMENTS = (  # a patch's way from the author's keystroke to its arrival everywhere
+    ("typed", "sent", "driver: first keystroke to patch sent (waits while one is in flight)"),
+    ("sent", "frame", "driver sends it; the server has read its frame"),
+    ("frame", "last", "server: frame read to written to the last other editor"),
+    ("last", "arrived", "from the server's write to the last editor's handler (driver)"),
+    ("typed", "arrived", "end to end"),
+)
+
+
+def joined(server: dict, ops: list[dict]) -> list[dict]:
+    """Each patch's driver timestamps beside its server timestamps, in ms on one clock.
+
+    The driver writes ms since the epoch (performance.timeOrigin + performance.now()); the
+    server's perf_counter readings are moved onto the same clock with its `wall` offset.
+    """
+    wall = server["wall"]
+    by_id = {r["id"]: r for r in server["records"] if r.get("id")}
+    rows = []
+    for op in ops:
+        rec = by_id.get(op["id"])
+        if rec is None or not op["arrived"] or "last" not in rec:
+            continue
+        rows.append({"id": op["id"], "typed": op["made"], "sent": op["sent"], "arrived": max(op["arrived"]),
+                     **{k: (rec[k] + wall) * 1000 for k in STEPS if k in rec}})
+    return rows
+
+
+def report_segments(rows: list[dict], worst: int = 5) -> list[str]:
+    """p50 / p90 / p99 / max of each segment, then the slowest patches segment by segment."""
+    rows = rows[len(rows) // 6:]
+    out = [f"{'segment':>20} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"]
+    for a, b, what in SEGMENTS:
+        ms = sorted(r[b] - r[a] for r in rows)
+        if ms:
+            pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+            out.append(f"{a:>8} -> {b:<8} {len(ms):>6} {statistics.median(ms):8.3f} {pick(0.9):8.3f} "
+                       f"{pick(0.99):8.3f} {ms[-1]:8.3f}  {what}")
+    out.append(f"the {worst} slowest, ms: end to end = " + " + ".join(f"{a}->{b}" for a, b, _ in SEGMENTS[:-1])
+               + "  [server: " + " ".join(STEPS[1:]) + "]")
+    for r in sorted(rows, key=lambda r: r["arrived"] - r["typed"])[-worst:]:
+        seg = " + ".join(f"{r[b] - r[a]:.2f}" for a, b, _ in SEGMENTS[:-1])
+        steps = " ".join(f"{r[b] - r[a]:.2f}" if a in r and b in r else "-" for a, b in zip(STEPS, STEPS[1:]))
+        out.append(f"  {r['arrived'] - r['typed']:6.2f} = {seg}  [{steps}]")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,17 +237,22 @@ def main(argv: list[str] | None = None) -> int:
             system, urls, pids = "collab", [f"http://127.0.0.1:{port}"], [proc.pid]
 
         result = drive({"workload": "latency", "docs": 1, "editors": args.editors, "interval_ms": 200,
-                        "warmup_s": 3, "duration_s": args.seconds}, Server)  # type: ignore[arg-type]
+                        "warmup_s": 3, "duration_s": args.seconds,
+                        "ops_out": str(work / "ops.json")}, Server)  # type: ignore[arg-type]
         proc.send_signal(signal.SIGUSR1)
         proc.wait(30)
     finally:
         if proc.poll() is None:
             proc.kill()
-    records = json.loads(out.read_text(encoding="utf-8"))
+    server = json.loads(out.read_text(encoding="utf-8"))
+    records = server["records"]
+    ops = json.loads((work / "ops.json").read_text(encoding="utf-8")) if (work / "ops.json").exists() else []
     print(f"command: .venv/bin/python -m bench.timeline {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(f"driver: latency {result.get('latency_ms')}, server CPU {result.get('server_cpu_pct')} %")
     print(f"{len(records)} patches acknowledged; ms between steps (server clock):")
     print("\n".join(report(records)))
+    print(f"{len(ops)} patches sent by the driver; ms between its timestamps and the server's (one clock):")
+    print("\n".join(report_segments(joined(server, ops))))
     return 0
 
 

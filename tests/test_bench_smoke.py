@@ -29,19 +29,28 @@ def test_quick_latency_against_collab(tmp_path):
 
 def test_timeline_times_every_step_of_the_patch_path():
     """bench.timeline instruments collab's own functions by name: a renamed step would
-    leave its row out (or stop the server), so each must appear with patches in it."""
+    leave its row out (or stop the server), so each must appear with patches in it; and it
+    joins the driver's timestamps of each patch to the server's."""
     import re
     import subprocess
     import sys
 
-    from bench.timeline import STEPS
+    from bench.timeline import SEGMENTS, STEPS
 
     if shutil.which("node") is None or not (DRIVER_DIR / "node_modules" / "socket.io-client").exists():
         missing("needs node and bench/driver/node_modules (make test installs them)")
     out = subprocess.run([sys.executable, "-m", "bench.timeline", "--editors", "2", "--seconds", "3"],
                          cwd=DRIVER_DIR.parent.parent, capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
-    counts = {(a, b): int(n) for a, b, n in re.findall(r"^\s*(\w+) -> (\w+)\s+(\d+)", out.stdout, re.M)}
+    server, _, joined = out.stdout.partition("patches sent by the driver")
+    row = r"^\s*(\w+) -> (\w+)\s+(\d+)\s+([\d.-]+)"
+    counts = {(a, b): int(n) for a, b, n, _ in re.findall(row, server, re.M)}
     for a, b in zip(STEPS, STEPS[1:]):
         assert counts.get((a, b), 0) > 0, (a, b, out.stdout)
     assert counts[("frame", "ack")] > 0, out.stdout
+    # the driver's timestamps joined to the server's by op id, on one clock: every segment
+    # has patches, and the server's part of a patch lies inside its end-to-end time
+    p50 = {(a, b): float(ms) for a, b, n, ms in re.findall(row, joined, re.M) if int(n) > 0}
+    for a, b, _ in SEGMENTS:
+        assert (a, b) in p50, (a, b, out.stdout)
+    assert 0 < p50[("frame", "last")] < p50[("typed", "arrived")], out.stdout

@@ -68,6 +68,7 @@ class CollabClient {
           this.tracker.carry(p.id, this.pending);
           this.pending = [];
         }
+        this.tracker.sent?.(p.id, performance.now());
       },
       onAck: (ack, p, ms) => this._acked(ack, p, ms),
     });
@@ -135,6 +136,7 @@ class CollabClient {
     for (const r of revs) {
       const keys = r.id && this.tracker.carried(r.id);
       if (keys) for (const k of keys) this.tracker.arrived(k, this.index, now);
+      if (r.id) this.tracker.opArrived?.(r.id, this.index, now);
     }
     this.tracker.revisionsIn(this, revs.length, now);
   }

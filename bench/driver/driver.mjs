@@ -6,7 +6,8 @@
 // time (utime + stime from /proc/<pid>/stat) and memory are read here at the window's edges.
 //
 // config: {system: collab|relay|yws|hocus, urls: [url, ...], pids: [pid, ...], workload, ...}
-//   latency:  docs, editors (per doc), interval_ms, warmup_s, duration_s, drain_s
+//   latency:  docs, editors (per doc), interval_ms, warmup_s, duration_s, drain_s, ops_out
+//             (ops_out: a file for every patch's timestamps, collab only: bench/timeline.py)
 //   saturate: docs, editors; each editor types and sends as fast as one patch in flight allows
 //   trace:    trace (path), chunk; one editor replays the trace, one receiver follows
 //   idle:     clients, per_doc; memory per idle connected client
@@ -64,6 +65,7 @@ class Tracker {
     this.latencies = [];
     this.delivered = 0;
     this.revisionMessages = 0;
+    this.ops = cfg.ops_out ? new Map() : null; // op id -> {sent, arrived: {receiver: t}}
   }
   made(author, doc, t) {
     this.keys.push({ t, author, doc, counted: this.window, got: null });
@@ -74,6 +76,25 @@ class Tracker {
   }
   carried(id) {
     return this._carry.get(id);
+  }
+  /** A patch leaves (collab): its timestamps are kept when ops_out is asked for. */
+  sent(id, t) {
+    if (this.ops && this.window) this.ops.set(id, { sent: t, arrived: {} });
+  }
+  opArrived(id, receiver, t) {
+    const op = this.ops?.get(id);
+    if (op && op.arrived[receiver] === undefined) op.arrived[receiver] = t;
+  }
+  /** The patches' timestamps in ms since the epoch (to line up with the server's clock). */
+  dumpOps(path) {
+    const wall = (t) => performance.timeOrigin + t;
+    const out = [];
+    for (const [id, op] of this.ops) {
+      const keys = this._carry.get(id) || [];
+      const made = keys.length ? Math.min(...keys.map((k) => this.keys[k].t)) : op.sent;
+      out.push({ id, made: wall(made), sent: wall(op.sent), arrived: Object.values(op.arrived).map(wall) });
+    }
+    fs.writeFileSync(path, JSON.stringify(out));
   }
   alias(key, itemId) {
     this._alias.set(itemId, key);
@@ -202,6 +223,7 @@ async function latency() {
   const drainUntil = Date.now() + drain_s * 1000;
   while (tracker.delivered < expected && Date.now() < drainUntil) await sleep(50);
   const conv = await converged(clients, 10000);
+  if (cfg.ops_out) tracker.dumpOps(cfg.ops_out);
   const rss = serverRss();
   clients.forEach((c) => c.close());
   return {
