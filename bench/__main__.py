@@ -36,7 +36,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.systems import DRIVER_CPU, DRIVER_DIR, LABELS, REPO, SYSTEMS, PostgresDatabase, Server, taskset
+from bench.systems import (CLIENT, DRIVER_CPU, DRIVER_DIR, EXTRA_SYSTEMS, LABELS, REPO, SYSTEMS, PostgresDatabase,
+                           Server, taskset)
 
 sys.path.insert(0, str(REPO / "tests"))
 from liveserver import RedisServer  # noqa: E402  (the tests' private redis-server)
@@ -63,7 +64,7 @@ def machine() -> dict[str, Any]:
 
 def drive(config: dict[str, Any], server: Server, timeout: float = 600) -> dict[str, Any]:
     """Run the driver once (pinned to DRIVER_CPU); its progress goes to stderr."""
-    config = {**config, "system": server.system, "urls": server.urls, "pids": server.pids}
+    config = {**config, "system": CLIENT.get(server.system, server.system), "urls": server.urls, "pids": server.pids}
     cmd = taskset(DRIVER_CPU) + ["node", str(DRIVER_DIR / "driver.mjs"), json.dumps(config)]
     proc = subprocess.run(cmd, cwd=DRIVER_DIR, stdout=subprocess.PIPE, text=True, timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
@@ -261,7 +262,7 @@ def charts(res: dict[str, Any], stem: Path) -> list[str]:
     w = res["workloads"]
     if "latency" in w:
         fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-        for system in SYSTEMS:
+        for system in SYSTEMS + EXTRA_SYSTEMS:
             rows = [r for r in w["latency"] if r["system"] == system and r.get("latency_ms")]
             if not rows:
                 continue
@@ -308,7 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a short smoke run (~3 minutes): fewer editors, 5 s windows")
     ap.add_argument("--only", help=f"comma-separated workloads out of {','.join(ALL)} (default: all)")
-    ap.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, out of {','.join(SYSTEMS)}")
+    ap.add_argument("--systems", default=",".join(SYSTEMS), help=f"comma-separated, out of {','.join(SYSTEMS)} "
+                    f"(and {','.join(EXTRA_SYSTEMS)}: collab with no fsync, to see what durability costs)")
     ap.add_argument("--editors", help="comma-separated room sizes for the latency workload (default: 2,10,50,100)")
     ap.add_argument("--collab-source", choices=("worktree", "head"), default="worktree",
                     help="run collab from the working tree (default) or from a `git archive HEAD` export")
@@ -320,6 +322,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick and not args.only:
         wanted.remove("history")  # loading 260k revisions takes minutes: run bench.history alone
     systems = args.systems.split(",")
+    unknown = [s for s in systems if s not in SYSTEMS + EXTRA_SYSTEMS]
+    if unknown:
+        ap.error(f"unknown system(s) {', '.join(unknown)}: use {', '.join(SYSTEMS + EXTRA_SYSTEMS)}")
     q = args.quick
     params = {
         "latency": {"editors": [2, 10] if q else [2, 10, 50, 100], "warmup_s": 1 if q else 3, "duration_s": 5 if q else 15},

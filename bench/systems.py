@@ -18,6 +18,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -27,7 +28,13 @@ DRIVER_DIR = REPO / "bench" / "driver"
 SERVER_CPU = "0"
 DRIVER_CPU = "1"
 SYSTEMS = ("collab", "yws", "hocus", "relay")
-LABELS = {"collab": "collab", "yws": "y-websocket", "hocus": "Hocuspocus", "relay": "relay (floor)"}
+# Diagnostic, never in the default run: collab with its SQLite file on tmpfs (/dev/shm), where
+# fsync returns at once, to show what the durable commit costs on this disk
+# (`python -m bench --only latency --systems collab,collab-tmpfs,yws`). Not durable.
+EXTRA_SYSTEMS = ("collab-tmpfs",)
+LABELS = {"collab": "collab", "yws": "y-websocket", "hocus": "Hocuspocus", "relay": "relay (floor)",
+          "collab-tmpfs": "collab, no fsync (tmpfs)"}
+CLIENT = {"collab-tmpfs": "collab"}  # the driver's client for a system, where not its own name
 LOAD_ENV = {"COLLAB_RATE_LIMIT": "1000000", "COLLAB_RATE_BURST": "1000000", "COLLAB_LOG_LEVEL": "WARNING"}
 
 
@@ -49,6 +56,10 @@ class Server:
                  collab_source: Path = REPO) -> None:
         self.system = system
         self.workdir = workdir
+        self.shm: Path | None = None
+        if system == "collab-tmpfs" and database is None:
+            self.shm = Path(tempfile.mkdtemp(prefix="collab-bench-", dir="/dev/shm"))
+            database = f"sqlite:///{self.shm}/collab.db"
         self.database = database or f"sqlite:///{workdir}/collab.db"
         self.env = {**os.environ, **LOAD_ENV, **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.cpus = cpus or [SERVER_CPU] * processes
@@ -67,7 +78,7 @@ class Server:
 
     def command(self, port: int) -> tuple[list[str], Path, dict[str, str]]:
         py = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv").exists() else sys.executable
-        if self.system == "collab":
+        if self.system in ("collab", "collab-tmpfs"):
             return ([py, "run.py", "--host", "127.0.0.1", "--port", str(port), "--database", self.database],
                     self.collab_source, self.env)
         if self.system == "relay":
@@ -77,7 +88,7 @@ class Server:
             return ["node", str(server)], DRIVER_DIR, {**self.env, "HOST": "127.0.0.1", "PORT": str(port)}
         if self.system == "hocus":
             return ["node", "hocuspocus-server.mjs", str(port)], DRIVER_DIR, self.env
-        raise ValueError(f"unknown system {self.system!r}: use one of {', '.join(SYSTEMS)}")
+        raise ValueError(f"unknown system {self.system!r}: use one of {', '.join(SYSTEMS + EXTRA_SYSTEMS)}")
 
     def __enter__(self) -> "Server":
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -98,7 +109,7 @@ class Server:
             if proc.poll() is not None:
                 raise RuntimeError(f"{self.system} exited with {proc.returncode}; see {self.workdir}")
             try:
-                if self.system in ("collab", "relay"):
+                if self.system in ("collab", "collab-tmpfs", "relay"):
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                         if r.status == 200:
                             return
@@ -121,6 +132,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        if self.shm is not None:
+            shutil.rmtree(self.shm, ignore_errors=True)
 
 
 class PostgresDatabase:
