@@ -68,7 +68,7 @@ class CollabClient {
           this.tracker.carry(p.id, this.pending);
           this.pending = [];
         }
-        this.tracker.sent?.(p.id, performance.now());
+        this.tracker.sent?.(p.id, this.index, performance.now());
       },
       onAck: (ack, p, ms) => this._acked(ack, p, ms),
     });

@@ -65,7 +65,7 @@ class Tracker {
     this.latencies = [];
     this.delivered = 0;
     this.revisionMessages = 0;
-    this.ops = cfg.ops_out ? new Map() : null; // op id -> {sent, arrived: {receiver: t}}
+    this.ops = cfg.ops_out ? new Map() : null; // op id -> {author, sent, arrived: {receiver: t}}
   }
   made(author, doc, t) {
     this.keys.push({ t, author, doc, counted: this.window, got: null });
@@ -78,12 +78,13 @@ class Tracker {
     return this._carry.get(id);
   }
   /** A patch leaves (collab): its timestamps are kept when ops_out is asked for. */
-  sent(id, t) {
-    if (this.ops && this.window) this.ops.set(id, { sent: t, arrived: {} });
+  sent(id, author, t) {
+    // a resend (same op id) keeps the first send's time
+    if (this.ops && this.window && !this.ops.has(id)) this.ops.set(id, { author, sent: t, arrived: {} });
   }
   opArrived(id, receiver, t) {
     const op = this.ops?.get(id);
-    if (op && op.arrived[receiver] === undefined) op.arrived[receiver] = t;
+    if (op && receiver !== op.author && op.arrived[receiver] === undefined) op.arrived[receiver] = t;
   }
   /** The patches' timestamps in ms since the epoch (to line up with the server's clock). */
   dumpOps(path) {
