@@ -15,10 +15,14 @@ CPU 1 (`taskset`), server CPU time read from /proc/<pid>/stat:
   scale-out      issue 5: many documents on 1 vs 2 collab processes (PostgreSQL + Redis)
 
 Results: a table per workload on stdout, JSON and PNG charts in bench/results/.
+`--systems collab,collab-tmpfs,yws` adds a diagnostic collab whose database is on tmpfs (no
+fsync, not durable): the difference from collab is what the durable commit costs.
 
 Beside the suite: `python -m bench.profile` (py-spy on the server under a workload),
-`python -m bench.timeline` (each step of the patch path, timed inside the server),
-`python -m bench.history`, `python -m bench.pgdriver` and `python -m bench.soak`.
+`python -m bench.timeline` (each step of the patch path, timed inside the server, and each
+patch end to end with the driver's timestamps), `python -m bench.disk` (fdatasync and
+collab's SQLite commits on this disk), `python -m bench.history`, `python -m bench.pgdriver`
+and `python -m bench.soak`.
 """
 from __future__ import annotations
 

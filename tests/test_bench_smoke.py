@@ -64,3 +64,22 @@ def test_timeline_times_every_step_of_the_patch_path():
     for a, b, _ in SEGMENTS:
         assert (a, b) in p50, (a, b, out.stdout)
     assert 0 < p50[("frame", "last")] < p50[("typed", "arrived")], out.stdout
+
+
+def test_disk_times_fdatasync_and_real_commits(tmp_path):
+    """bench.disk commits real revisions through DocumentService and cleans up after itself."""
+    import re
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "bench.disk", "--dir", str(tmp_path), "--commits", "30",
+                          "--gap-ms", "0"], cwd=DRIVER_DIR.parent.parent, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    counts = dict(re.findall(r"^\s*(fdatasync|commit)\s+n\s+(\d+)", out.stdout, re.M))
+    assert counts == {"fdatasync": "30", "commit": "30"}, out.stdout
+    assert list(tmp_path.iterdir()) == [], "its temporary folder is removed"
+
+    bad = subprocess.run([sys.executable, "-m", "bench.disk", "--dir", str(tmp_path / "nope")],
+                         cwd=DRIVER_DIR.parent.parent, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "no such directory" in bad.stderr
