@@ -35,6 +35,11 @@ def summary(name: str, seconds: list[float]) -> str:
             f"max {ms[-1]:8.3f} ms  (over 10 ms: {sum(m > 10 for m in ms)})")
 
 
+def progress(what: str, done: int, count: int) -> None:
+    if done % 500 == 0 or done == count:
+        print(f"  {what} {done}/{count}", file=sys.stderr, flush=True)
+
+
 def fdatasyncs(work: Path, count: int, gap: float) -> list[float]:
     path = work / "fdatasync.test"
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -47,6 +52,7 @@ def fdatasyncs(work: Path, count: int, gap: float) -> list[float]:
             start = time.perf_counter()
             os.fdatasync(fd)
             took.append(time.perf_counter() - start)
+            progress("fdatasync", i + 1, count)
             time.sleep(gap)
     finally:
         os.close(fd)
@@ -74,8 +80,7 @@ def commits(work: Path, count: int, gap: float) -> list[float]:
             service.submit(state, state.committed, patch, f"disk-bench-{i:012d}", "bench")
             took.append(time.perf_counter() - start)
             text = new
-            if (i + 1) % 500 == 0:
-                print(f"  commit {i + 1}/{count}", file=sys.stderr, flush=True)
+            progress("commit", i + 1, count)
             time.sleep(gap)
     finally:
         service.close()
