@@ -97,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--commits must be at least 1 and --gap-ms at least 0")
     base = Path(args.dir)
     if not base.is_dir():
-        ap.error(f"--dir {base}: no such directory")
-    work = Path(tempfile.mkdtemp(prefix="collab-disk-", dir=base))
+        ap.error(f"--dir {base}: not a directory")
+    try:
+        work = Path(tempfile.mkdtemp(prefix="collab-disk-", dir=base))
+    except OSError as exc:
+        ap.error(f"--dir {base}: cannot write there ({exc.strerror})")
     gap = args.gap_ms / 1000
     print(f"command: .venv/bin/python -m bench.disk {' '.join(argv if argv is not None else sys.argv[1:])}")
     print(f"writing in {work.resolve()}, {args.commits} of each, {args.gap_ms:g} ms apart", flush=True)

@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=15)
     ap.add_argument("--serve", help=argparse.SUPPRESS)  # internal: the instrumented server's output file
     args, rest = ap.parse_known_args(argv)
+    if not args.serve and (args.editors < 2 or args.seconds <= 0):
+        ap.error("--editors must be at least 2 (an author and a receiver) and --seconds above 0")
     if args.serve:
         serve(args.serve, rest)
         return 0

@@ -82,4 +82,4 @@ def test_disk_times_fdatasync_and_real_commits(tmp_path):
 
     bad = subprocess.run([sys.executable, "-m", "bench.disk", "--dir", str(tmp_path / "nope")],
                          cwd=DRIVER_DIR.parent.parent, capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "no such directory" in bad.stderr
+    assert bad.returncode == 2 and "not a directory" in bad.stderr
