@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.systems import (CLIENT, DRIVER_CPU, DRIVER_DIR, EXTRA_SYSTEMS, LABELS, REPO, SYSTEMS, PostgresDatabase,
+from bench.systems import (DRIVER_CPU, DRIVER_DIR, EXTRA_SYSTEMS, LABELS, REPO, SYSTEMS, PostgresDatabase,
                            Server, taskset)
 
 sys.path.insert(0, str(REPO / "tests"))
@@ -68,7 +68,7 @@ def machine() -> dict[str, Any]:
 
 def drive(config: dict[str, Any], server: Server, timeout: float = 600) -> dict[str, Any]:
     """Run the driver once (pinned to DRIVER_CPU); its progress goes to stderr."""
-    config = {**config, "system": CLIENT.get(server.system, server.system), "urls": server.urls, "pids": server.pids}
+    config = {**config, "system": server.client, "urls": server.urls, "pids": server.pids}
     cmd = taskset(DRIVER_CPU) + ["node", str(DRIVER_DIR / "driver.mjs"), json.dumps(config)]
     proc = subprocess.run(cmd, cwd=DRIVER_DIR, stdout=subprocess.PIPE, text=True, timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]

@@ -70,6 +70,8 @@ def main() -> int:
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--rate", type=int, default=200, help="samples per second")
     args = ap.parse_args()
+    if min(args.editors, args.docs, args.seconds, args.top, args.rate) < 1:
+        ap.error("--editors, --docs, --seconds, --top and --rate must be at least 1")
     spy = shutil.which("py-spy", path=str(REPO / ".venv" / "bin")) or shutil.which("py-spy")
     if spy is None:
         print("py-spy is not installed: .venv/bin/pip install py-spy", file=sys.stderr)

@@ -55,6 +55,7 @@ class Server:
                  env: dict[str, str] | None = None, cpus: list[str | None] | None = None,
                  collab_source: Path = REPO) -> None:
         self.system = system
+        self.client = CLIENT.get(system, system)  # the server it runs, and the driver's client for it
         self.workdir = workdir
         self.shm: Path | None = None
         if system == "collab-tmpfs" and database is None:
@@ -78,7 +79,7 @@ class Server:
 
     def command(self, port: int) -> tuple[list[str], Path, dict[str, str]]:
         py = str(REPO / ".venv" / "bin" / "python") if (REPO / ".venv").exists() else sys.executable
-        if self.system in ("collab", "collab-tmpfs"):
+        if self.client == "collab":
             return ([py, "run.py", "--host", "127.0.0.1", "--port", str(port), "--database", self.database],
                     self.collab_source, self.env)
         if self.system == "relay":
@@ -109,7 +110,7 @@ class Server:
             if proc.poll() is not None:
                 raise RuntimeError(f"{self.system} exited with {proc.returncode}; see {self.workdir}")
             try:
-                if self.system in ("collab", "collab-tmpfs", "relay"):
+                if self.client in ("collab", "relay"):
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
                         if r.status == 200:
                             return

@@ -142,17 +142,26 @@ def serve(out: str, argv: list[str]) -> None:
     collab_serve.main(argv)
 
 
+def _row(a: str, b: str, ms: list[float]) -> str:
+    """One line: the pair of timestamps, how many, p50 / p90 / p99 / max of `ms` (sorted)."""
+    pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
+    return (f"{a:>8} -> {b:<8} {len(ms):>6} {statistics.median(ms):8.3f} {pick(0.9):8.3f} "
+            f"{pick(0.99):8.3f} {ms[-1]:8.3f}")
+
+
+def _header(first: str) -> str:
+    return f"{first:>20} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"
+
+
 def report(records: list[dict]) -> list[str]:
-    records = records[len(records) // 6:]
+    records = records[len(records) // 6:]  # the server's records include the warm-up
     rows = []
     pairs = list(zip(STEPS, STEPS[1:])) + [("frame", "first"), ("frame", "last"), ("frame", "ack")]
     for a, b in pairs:
         ms = sorted((r[b] - r[a]) * 1000 for r in records if a in r and b in r)
         if ms:
-            pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
-            rows.append(f"{a:>8} -> {b:<8} {len(ms):>6} {statistics.median(ms):8.3f} {pick(0.9):8.3f} "
-                        f"{pick(0.99):8.3f} {ms[-1]:8.3f}")
-    return [f"{'step':>20} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"] + rows
+            rows.append(_row(a, b, ms))
+    return [_header("step")] + rows
 
 
 SEGMENTS = (  # a patch's way from the author's keystroke to its arrival everywhere
@@ -183,15 +192,13 @@ def joined(server: dict, ops: list[dict]) -> list[dict]:
 
 
 def report_segments(rows: list[dict], worst: int = 5) -> list[str]:
-    """p50 / p90 / p99 / max of each segment, then the slowest patches segment by segment."""
-    rows = rows[len(rows) // 6:]
-    out = [f"{'segment':>20} {'n':>6} {'p50':>8} {'p90':>8} {'p99':>8} {'max':>8}"]
+    """p50 / p90 / p99 / max of each segment, then the slowest patches segment by segment
+    (the driver keeps only patches sent in its measuring window: no warm-up to leave out)."""
+    out = [_header("segment")]
     for a, b, what in SEGMENTS:
         ms = sorted(r[b] - r[a] for r in rows)
         if ms:
-            pick = lambda q: ms[min(len(ms) - 1, int(q * len(ms)))]  # noqa: E731
-            out.append(f"{a:>8} -> {b:<8} {len(ms):>6} {statistics.median(ms):8.3f} {pick(0.9):8.3f} "
-                       f"{pick(0.99):8.3f} {ms[-1]:8.3f}  {what}")
+            out.append(f"{_row(a, b, ms)}  {what}")
     out.append(f"the {worst} slowest, ms: end to end = " + " + ".join(f"{a}->{b}" for a, b, _ in SEGMENTS[:-1])
                + "  [server: " + " ".join(STEPS[1:]) + "]")
     for r in sorted(rows, key=lambda r: r["arrived"] - r["typed"])[-worst:]:
@@ -236,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.1)
 
         class Server:
-            system, urls, pids = "collab", [f"http://127.0.0.1:{port}"], [proc.pid]
+            system = client = "collab"
+            urls, pids = [f"http://127.0.0.1:{port}"], [proc.pid]
 
         result = drive({"workload": "latency", "docs": 1, "editors": args.editors, "interval_ms": 200,
                         "warmup_s": 3, "duration_s": args.seconds,
