@@ -80,6 +80,7 @@ class Applied:
     origin: object = None  # who sent it (the edge's connection id), passed to on_commit
     done: Event = field(default_factory=Event)
     error: CollabError | None = None
+    stored: int | None = None  # the store already held its op id, at this version: a duplicate
 
 
 @dataclass
@@ -94,7 +95,8 @@ class DocState:
     text: str
     lock: Lock = field(default_factory=Lock)
     recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))  # Applied, in version order
-    ops: OrderedDict = field(default_factory=OrderedDict)  # op_id -> Applied (recent only)
+    # ops[op_id] = Applied while it commits, then its version (recent op ids only)
+    ops: OrderedDict = field(default_factory=OrderedDict)
     stale: bool = False  # the store may hold versions we have not loaded (see _fail)
     ops_floor: int = 0  # `ops` holds the op id of every revision after this version
     last_used: float = field(default_factory=time.monotonic)
@@ -329,6 +331,21 @@ class DocumentService:
         known = self.find_op(state, op_id, base)
         if known is not None:
             return known
+        try:
+            return self._submit(state, base, patch_text, op_id, author, origin)
+        except CollabError as exc:
+            # a resend memory no longer knows may not apply to today's text (or be too big
+            # for today's limits): the store decides, whatever the base. Only refusals pay
+            # this read; a resend that applies is caught by the append (_drop_conflicts).
+            if exc.code == "internal" or (isinstance(base, int) and base < state.ops_floor):
+                raise
+            stored = self.store.find_op(state.id, op_id) if isinstance(op_id, str) else None
+            if stored is None:
+                raise
+            return self._stored_result(state, stored)
+
+    def _submit(self, state: DocState, base: int, patch_text: object, op_id: str, author: str,
+                origin: object) -> PatchResult:
         if isinstance(patch_text, str) and len(patch_text) > self.settings.max_patch_chars:
             raise CollabError(
                 "too_large",
@@ -347,6 +364,8 @@ class DocumentService:
             if applied.error is None:
                 rev = applied.revision
                 return PatchResult(rev.version, rev.hash, rev.patch, rebased)
+            if applied.stored is not None:  # a resend the store knew but memory did not
+                return self._stored_result(state, applied.stored)
             if applied.error is not _LOST_RACE:
                 raise applied.error
             # another process stored these versions first: catch up and move the patch again
@@ -421,7 +440,7 @@ class DocumentService:
                 applied = Applied(rev, edits, "")  # committed: the state holds the text
                 applied.done.set()
                 state.recent.append(applied)
-                self._remember_op(state, rev.op_id, applied)
+                self._remember_op(state, rev.op_id, rev.version)
                 state.committed = state.head = rev.version
                 state.committed_text = state.text = text
                 state.updated = rev.ts
@@ -455,28 +474,40 @@ class DocumentService:
         `base` can only have been applied after it, so with base >= ops_floor memory answers
         alone; only older bases (a resend after a restart, a long-offline client) ask the store.
         """
-        applied = state.ops.get(op_id)
-        if applied is not None:
-            applied.done.wait()  # a twin still committing: answer once it is durable
-            if applied.error is not None:
-                raise applied.error
-            rev = applied.revision
+        known = state.ops.get(op_id)
+        if isinstance(known, int):  # committed: the version alone (a revision may be 1 MB)
+            return self._stored_result(state, known)
+        if known is not None:
+            known.done.wait()  # a twin still committing: answer once it is durable
+            if known.stored is not None:
+                return self._stored_result(state, known.stored)
+            if known.error is not None:
+                raise known.error
+            rev = known.revision
             return PatchResult(rev.version, rev.hash, rev.patch, False, duplicate=True)
         if base is not None and base >= state.ops_floor:
             # (with several processes another one may have applied it since we loaded: then
             # the append breaks UNIQUE (doc, op_id), the retry catches up and answers it)
             return None
         version = self.store.find_op(state.id, op_id)
-        if version is None:
-            return None
-        rev = self.store.revisions(state.id, version - 1, 1)[0]
+        return None if version is None else self._stored_result(state, version)
+
+    def _stored_result(self, state: DocState, version: int) -> PatchResult:
+        """The duplicate answer for the committed revision at `version`."""
+        recent = state.recent
+        if recent and recent[0].revision.version <= version <= recent[-1].revision.version:
+            rev = recent[version - recent[0].revision.version].revision
+        else:
+            rev = self.store.revisions(state.id, version - 1, 1)[0]
         return PatchResult(rev.version, rev.hash, rev.patch, False, duplicate=True)
 
-    def _remember_op(self, state: DocState, op_id: str, applied: Applied) -> None:
+    def _remember_op(self, state: DocState, op_id: str, applied: Applied | int) -> None:
         state.ops[op_id] = applied
+        state.ops.move_to_end(op_id)
         if len(state.ops) > RECENT_OPS:
             _, oldest = state.ops.popitem(last=False)
-            state.ops_floor = max(state.ops_floor, oldest.revision.version)
+            version = oldest if isinstance(oldest, int) else oldest.revision.version
+            state.ops_floor = max(state.ops_floor, version)
 
     def _edits_between(self, state: DocState, base: int, head: int) -> list[Sequence[Edit]]:
         """The edits of revisions base+1..head, in order."""
@@ -531,14 +562,25 @@ class DocumentService:
                     # commit holds the event loop (and let more patches join it)
                     self.runtime.yield_now()
 
-    def _commit(self, batch: list[tuple[DocState, Applied]]) -> None:
+    def _rows(self, batch: list[tuple[DocState, Applied]]) -> list[NewRevision]:
         rows = []
         for state, applied in batch:
             rev = applied.revision
             due = rev.version % self.settings.snapshot_every == 0
             rows.append(NewRevision(rev, applied.text if due else None))
+        return rows
+
+    def _commit(self, batch: list[tuple[DocState, Applied]]) -> None:
         try:
-            self._append(rows)
+            try:
+                self._append(self._rows(batch))
+            except StoreConflict as exc:
+                # one document's bad row must not fail the others: take out the documents
+                # that conflict and commit the rest once more
+                batch = self._drop_conflicts(batch, exc)
+                if not batch:
+                    return
+                self._append(self._rows(batch))
         except Exception as exc:  # StoreError, or anything the driver raised
             self._fail(batch, exc)
             return
@@ -551,6 +593,8 @@ class DocumentService:
             # the state keeps the committed text; the 1,000 recent revisions keep only their
             # edits (a full text each would be 1,000 copies of the document)
             applied.text = ""
+            if state.ops.get(rev.op_id) is applied:
+                state.ops[rev.op_id] = rev.version  # durable: the version is all a resend needs
             by_doc.setdefault(state.id, (state, []))[1].append((rev, applied.origin))
         if self.on_commit is not None:
             for state, committed in by_doc.values():
@@ -561,6 +605,41 @@ class DocumentService:
                                   committed[0][0].version, committed[-1][0].version)
         for _, applied in batch:
             applied.done.set()
+
+    def _drop_conflicts(self, batch: list[tuple[DocState, Applied]],
+                        exc: StoreConflict) -> list[tuple[DocState, Applied]]:
+        """After an append broke a uniqueness rule: fail the revisions of every document
+        that is the cause, and return the rest (to commit again).
+
+        A document conflicts when the store's head moved (another process stored versions
+        first: a lost race, retried by submit after catching up) or when the store already
+        holds one of its op ids (a resend that memory no longer knew: after a restart, or
+        more than RECENT_OPS ops later; answered as a duplicate of the stored version).
+        When no document can be blamed (a deadlock, a serialisation failure), all retry.
+        """
+        by_doc: dict[str, list[tuple[DocState, Applied]]] = {}
+        for item in batch:
+            by_doc.setdefault(item[0].id, []).append(item)
+        bad: list[tuple[DocState, Applied]] = []
+        for doc, items in by_doc.items():
+            row = self.store.get_document(doc)
+            lost = row is None or row.head != items[0][0].committed
+            for _, applied in items:
+                if not lost:
+                    applied.stored = self.store.find_op(doc, applied.revision.op_id)
+            if lost or any(a.stored is not None for _, a in items):
+                bad.extend(items)
+        if not bad:
+            self._fail(batch, exc)
+            return []
+        self._fail(bad, exc)
+        for state, applied in bad:
+            if applied.stored is not None:
+                log.info("doc=%s op=%s is stored as version %d: answered as a duplicate",
+                         state.id, applied.revision.op_id, applied.stored)
+                self._remember_op(state, applied.revision.op_id, applied.stored)
+        failed = {id(a) for _, a in bad}
+        return [(s, a) for s, a in batch if id(a) not in failed]
 
     def _fail(self, batch: list[tuple[DocState, Applied]], exc: Exception) -> None:
         """A write failed: nothing in the batch is durable. Roll the documents back to what

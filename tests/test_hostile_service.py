@@ -1,0 +1,164 @@
+"""Hostile use of the document service's promises (issue 13): stored op ids resent after a
+restart, documents evicted while edited, memory of the recent-revision caches, corrupt
+documents seen by viewers, health while writes fail, snapshots and disk.
+
+The service runs for real on SQLite (and PostgreSQL where the case is about several
+processes); figures are printed (`-s`), never asserted as timings.
+"""
+from __future__ import annotations
+
+import secrets
+import sqlite3
+
+import gevent
+import pytest
+
+from collab.config import Settings
+from collab.errors import CollabError
+from collab.patches import make_patch
+from collab.service import DocumentService
+from collab.storage import open_store
+
+
+def _doc() -> str:
+    return "h-" + secrets.token_hex(6)
+
+
+@pytest.fixture
+def make_service(tmp_path):
+    made: list[DocumentService] = []
+
+    def make(url: str | None = None, **settings: object) -> DocumentService:
+        s = DocumentService(open_store(url or f"sqlite:///{tmp_path}/svc.db"), Settings(**settings))
+        made.append(s)
+        return s
+
+    yield make
+    for s in made:
+        s.close()
+
+
+def _write(service: DocumentService, doc: str, n: int, prefix: str) -> list[int]:
+    """n revisions appending "<i>" to doc, op ids prefix-0..; their versions."""
+    state = service.open(doc, create=True)
+    versions = []
+    for i in range(n):
+        base, text = service.snapshot(state)
+        versions.append(service.submit(state, base, make_patch(text, text + f"<{i}>"), f"{prefix}-{i}", "me").version)
+    return versions
+
+
+# -- item 1: a stored op id is a duplicate whatever the base -------------------------------------
+
+def test_stored_op_id_resent_after_a_restart_is_a_duplicate_and_fails_nobody_else(make_service):
+    """After a restart the op ids are only in the store: resending one with the current base
+    must answer `duplicate` with its original version, and the revision of another document
+    committed in the same group commit must be stored (before: both failed, 10 times)."""
+    doc, other = _doc(), _doc()
+    first = make_service()
+    versions = _write(first, doc, 5, "op")
+    _write(first, other, 1, "other")
+    first.close()
+
+    service = make_service()  # the restart
+    state, honest = service.open(doc), service.open(other)
+    results: dict[str, object] = {}
+
+    def resend(i: int) -> None:
+        base, text = service.snapshot(state)
+        results[f"op-{i}"] = service.submit(state, base, make_patch(text, text + f"<{i}>"), f"op-{i}", "me")
+
+    def edit() -> None:
+        base, text = service.snapshot(honest)
+        results["honest"] = service.submit(honest, base, make_patch(text, text + "!"), "honest-1", "me")
+
+    # spawned together: all four land in one group commit
+    gevent.joinall([gevent.spawn(resend, 1), gevent.spawn(resend, 3), gevent.spawn(edit)], raise_error=True)
+    assert results["op-1"].duplicate and results["op-1"].version == versions[1]  # type: ignore[attr-defined]
+    assert results["op-3"].duplicate and results["op-3"].version == versions[3]  # type: ignore[attr-defined]
+    assert not results["honest"].duplicate and results["honest"].version == 2  # type: ignore[attr-defined]
+    assert service.snapshot(state) == (5, "".join(f"<{i}>" for i in range(5)))
+    assert service.snapshot(honest) == (2, "<0>!")
+    # a second resend is answered from memory, the same way
+    again = service.submit(state, 5, make_patch(service.snapshot(state)[1], "x"), "op-2", "me")
+    assert again.duplicate and again.version == versions[2]
+
+
+def test_resent_stored_op_ids_do_not_stop_an_honest_editor(make_service):
+    """Four attackers resend stored op ids with a current base as fast as they can; an
+    honest editor of another document sends 100 patches meanwhile: all are acknowledged."""
+    doc, other = _doc(), _doc()
+    first = make_service()
+    _write(first, doc, 40, "op")
+    first.close()
+    service = make_service()
+    state = service.open(doc)
+    honest = service.open(other, create=True)
+    answers = {"duplicate": 0, "other": 0}
+    done = False
+
+    def attacker(k: int) -> None:
+        i = k
+        while not done:
+            base, text = service.snapshot(state)
+            try:
+                r = service.submit(state, base, make_patch(text, text + "x"), f"op-{i % 40}", "evil")
+                answers["duplicate" if r.duplicate else "other"] += 1
+            except CollabError:
+                answers["other"] += 1
+            i += 4
+            gevent.sleep(0)
+
+    acks, refusals = 0, 0
+    attackers = [gevent.spawn(attacker, k) for k in range(4)]
+    try:
+        for i in range(100):
+            base, text = service.snapshot(honest)
+            try:
+                service.submit(honest, base, make_patch(text, text + "."), f"h-{i}", "honest")
+                acks += 1
+            except CollabError:
+                refusals += 1
+    finally:
+        done = True
+        gevent.joinall(attackers)
+    print(f"\nhonest editor: {acks} acks, {refusals} refusals; attackers: {answers}")
+    assert (acks, refusals) == (100, 0)
+    assert answers["other"] == 0 and answers["duplicate"] > 0
+    assert service.snapshot(state)[0] == 40
+
+
+def test_stored_op_id_is_a_duplicate_even_when_its_patch_no_longer_applies(make_service):
+    doc = _doc()
+    first = make_service()
+    versions = _write(first, doc, 3, "op")
+    first.close()
+    service = make_service()
+    state = service.open(doc)
+    # a patch whose context is not in the text: answered by the stored op, not `conflict`
+    r = service.submit(state, 3, make_patch("nothing like it", "nothing like that"), "op-0", "me")
+    assert r.duplicate and r.version == versions[0]
+    assert service.snapshot(state)[0] == 3
+
+
+def test_postgres_op_applied_by_another_process_is_a_duplicate_not_a_loop(make_service, pg_url):
+    """Two processes on one PostgreSQL database: one applies op X; the other, behind, gets the
+    same op X (a client resending to another process). Its append loses the race: it must
+    catch up and answer `duplicate` with the first process's version, not retry to `conflict`."""
+    doc = _doc()
+    one, two = make_service(pg_url), make_service(pg_url)
+    a = one.open(doc, create=True)
+    b = two.open(doc)
+    r1 = one.submit(a, 0, make_patch("", "hello"), "op-x", "me")
+    r2 = two.submit(b, 0, make_patch("", "hello"), "op-x", "me")
+    assert (r2.duplicate, r2.version, r2.hash) == (True, r1.version, r1.hash)
+    # and once more after the other process has moved on by more revisions
+    one.submit(a, 1, make_patch("hello", "hello world"), "op-y", "me")
+    r3 = two.submit(b, 1, make_patch("hello", "hello world"), "op-y", "me")
+    assert r3.duplicate and r3.version == 2
+    # after a restart of the second process, with a current base
+    fresh = make_service(pg_url)
+    c = fresh.open(doc)
+    r4 = fresh.submit(c, 2, make_patch("hello world", "hello world!"), "op-x", "me")
+    assert r4.duplicate and r4.version == 1
+    assert fresh.snapshot(c) == (2, "hello world")
