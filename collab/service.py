@@ -31,6 +31,7 @@ log = logging.getLogger("collab.service")
 T = TypeVar("T")
 
 RECENT = 1_000  # revisions kept in memory per open document (sync, moving stale patches)
+RECENT_BYTES = 8_000_000  # ... and at most this many code points of their patches and edits
 RECENT_OPS = 10_000  # op ids per document answered from memory before asking the store
 CAS_ATTEMPTS = 10  # tries to append when other processes keep winning the race
 COMMIT_TIMES = 16  # recent inline commits whose median decides whether commits stay inline
@@ -82,6 +83,11 @@ class Applied:
     error: CollabError | None = None
     stored: int | None = None  # the store already held its op id, at this version: a duplicate
 
+    @property
+    def size(self) -> int:
+        """What it holds in memory once committed, in code points (+ a fixed overhead)."""
+        return 200 + len(self.revision.patch) + sum(64 + len(e.delete) + len(e.insert) for e in self.edits)
+
 
 @dataclass
 class DocState:
@@ -94,7 +100,8 @@ class DocState:
     head: int  # last applied version (>= committed); patches apply to this
     text: str
     lock: Lock = field(default_factory=Lock)
-    recent: deque = field(default_factory=lambda: deque(maxlen=RECENT))  # Applied, in version order
+    recent: deque = field(default_factory=deque)  # Applied, in version order (see _keep_recent)
+    recent_bytes: int = 0  # sum of their sizes
     # ops[op_id] = Applied while it commits, then its version (recent op ids only)
     ops: OrderedDict = field(default_factory=OrderedDict)
     stale: bool = False  # the store may hold versions we have not loaded (see _fail)
@@ -402,7 +409,7 @@ class DocumentService:
             )
             applied = Applied(revision, edits, new_text, origin)
             state.head, state.text = revision.version, new_text
-            state.recent.append(applied)
+            self._keep_recent(state, applied)
             self._remember_op(state, op_id, applied)
             self._enqueue(state, applied)
         self.faults.reached("applied")
@@ -439,9 +446,9 @@ class DocumentService:
                 text, edits = apply_patch(text, parse_patch(rev.patch))
                 applied = Applied(rev, edits, "")  # committed: the state holds the text
                 applied.done.set()
-                state.recent.append(applied)
-                self._remember_op(state, rev.op_id, rev.version)
                 state.committed = state.head = rev.version
+                self._keep_recent(state, applied)
+                self._remember_op(state, rev.op_id, rev.version)
                 state.committed_text = state.text = text
                 state.updated = rev.ts
         except (HistoryError, CollabError) as exc:
@@ -500,6 +507,18 @@ class DocumentService:
         else:
             rev = self.store.revisions(state.id, version - 1, 1)[0]
         return PatchResult(rev.version, rev.hash, rev.patch, False, duplicate=True)
+
+    def _keep_recent(self, state: DocState, applied: Applied | None = None) -> None:
+        """Add a revision to the recent ones, then forget the oldest committed ones past
+        RECENT revisions or RECENT_BYTES (those are read from the store when needed).
+        Revisions not yet committed always stay: a rollback and stale patches need them."""
+        recent = state.recent
+        if applied is not None:
+            recent.append(applied)
+            state.recent_bytes += applied.size
+        while recent and (len(recent) > RECENT or state.recent_bytes > RECENT_BYTES) \
+                and recent[0].revision.version <= state.committed:
+            state.recent_bytes -= recent.popleft().size
 
     def _remember_op(self, state: DocState, op_id: str, applied: Applied | int) -> None:
         state.ops[op_id] = applied
@@ -590,12 +609,14 @@ class DocumentService:
             rev = applied.revision
             assert rev.version == state.committed + 1, "revisions commit in version order"
             state.committed, state.committed_text, state.updated = rev.version, applied.text, rev.ts
-            # the state keeps the committed text; the 1,000 recent revisions keep only their
+            # the state keeps the committed text; the recent revisions keep only their
             # edits (a full text each would be 1,000 copies of the document)
             applied.text = ""
             if state.ops.get(rev.op_id) is applied:
                 state.ops[rev.op_id] = rev.version  # durable: the version is all a resend needs
             by_doc.setdefault(state.id, (state, []))[1].append((rev, applied.origin))
+        for state, _ in by_doc.values():
+            self._keep_recent(state)  # these may leave memory now
         if self.on_commit is not None:
             for state, committed in by_doc.values():
                 try:
@@ -662,7 +683,7 @@ class DocumentService:
             # commit of a process killed mid-commit landing late): catch up before retrying
             state.stale = state.stale or error is _LOST_RACE
             while state.recent and state.recent[-1].revision.version > state.committed:
-                state.recent.pop()
+                state.recent_bytes -= state.recent.pop().size
         for _, applied in batch + later:
             applied.done.set()
 

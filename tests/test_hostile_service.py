@@ -15,7 +15,7 @@ import pytest
 
 from collab.config import Settings
 from collab.errors import CollabError
-from collab.patches import make_patch
+from collab.patches import Edit, make_patch, patch_from_edits
 from collab.service import DocumentService
 from collab.storage import open_store
 
@@ -162,3 +162,41 @@ def test_postgres_op_applied_by_another_process_is_a_duplicate_not_a_loop(make_s
     r4 = fresh.submit(c, 2, make_patch("hello world", "hello world!"), "op-x", "me")
     assert r4.duplicate and r4.version == 1
     assert fresh.snapshot(c) == (2, "hello world")
+
+
+# -- item 6: the recent-revision caches are bounded in bytes ---------------------------------------
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 1e6
+
+
+def test_large_revisions_do_not_fill_memory(make_service):
+    """80 revisions that each replace 400,000 characters: the recent-revision cache and the
+    op-id cache must stay bounded in bytes (before: 1,000 revisions of any size were kept,
+    each with its patch and edits: here ~130 MB)."""
+    import tracemalloc
+
+    service = make_service()
+    state = service.open(_doc(), create=True)
+    size = 400_000
+    text = "a" * size
+    service.submit(state, 0, make_patch("", text), "big-0", "me")
+    rss = _rss_mb()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for v in range(1, 81):
+        new = chr(ord("a") + v % 26) * size
+        # (a patch made from the edit directly: make_patch diffs for a second)
+        service.submit(state, v, patch_from_edits(text, [Edit(0, text, new)]), f"big-{v}", "me")
+        text = new
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    print(f"\n80 revisions of {size:,} characters replaced: {held / 1e6:.1f} MB still held, "
+          f"RSS {rss:.0f} -> {_rss_mb():.0f} MB; {len(state.recent)} revisions in memory")
+    assert service.snapshot(state) == (81, text)
+    assert held < 40e6, f"{held / 1e6:.1f} MB held by the caches"
+    # what left memory is still served: from the store
+    assert [r.version for r in service.revisions(state, 0, 81)] == list(range(1, 82))
+    assert service.text_at(state, 2) == "b" * size
+    assert service.submit(state, 81, patch_from_edits(text, [Edit(0, text, "x")]), "big-3", "me").version == 4
