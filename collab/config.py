@@ -27,6 +27,7 @@ class Settings:
     max_patch_chars: int = 4_194_304  # characters of one patch text
     max_hunks: int = 5_000  # hunks in one patch
     max_doc_chars: int = 4_194_304  # code points in one document
+    max_open_bytes: int = 536_870_912  # (code points) texts and caches of open documents; idle ones past it are dropped
     snapshot_every: int = 100  # revisions between full-text snapshots
     sync_limit: int = 1_000  # revisions in one sync answer (more: true beyond)
     max_rebase: int = 10_000  # how many revisions behind head a patch's base may be

@@ -165,6 +165,8 @@ class DocumentNamespace(socketio.Namespace):
             raise CollabError("bad_request", f"{key!r} names two documents on this connection")
         client.name = name
         m = other or Membership(state, role, key)
+        if other is None:
+            self.service.pin(state)  # in use while joined: never dropped from memory
         client.joined[key] = m
         self.members.setdefault(state.id, {})[client.sid] = m
         self.enter_room(sid, _editors(state.id) if role == EDITOR else _viewers(state.id))
@@ -190,7 +192,8 @@ class DocumentNamespace(socketio.Namespace):
         return {"ok": True}
 
     def _leave(self, client: Client, m: Membership) -> None:
-        client.joined.pop(m.key, None)
+        if client.joined.pop(m.key, None) is not None:
+            self.service.unpin(m.state)
         members = self.members.get(m.state.id, {})
         members.pop(client.sid, None)
         if not members:

@@ -36,6 +36,9 @@ RECENT_OPS = 10_000  # op ids per document answered from memory before asking th
 CAS_ATTEMPTS = 10  # tries to append when other processes keep winning the race
 COMMIT_TIMES = 16  # recent inline commits whose median decides whether commits stay inline
 PROBE_EVERY = 10.0  # seconds between tries of an inline commit while commits run on a thread
+IDLE = 60.0  # seconds without use after which an unpinned document may be dropped from memory
+DOC_OVERHEAD = 2_000  # bytes counted per open document besides its texts and caches
+OP_BYTES = 120  # bytes counted per remembered op id
 
 
 def _check_label(name: object) -> str:
@@ -107,6 +110,13 @@ class DocState:
     stale: bool = False  # the store may hold versions we have not loaded (see _fail)
     ops_floor: int = 0  # `ops` holds the op id of every revision after this version
     last_used: float = field(default_factory=time.monotonic)
+    pins: int = 0  # users of the document now (the edge's joined connections): never dropped
+
+    @property
+    def size(self) -> int:
+        """Memory it holds, counted in code points (texts, recent revisions, op ids)."""
+        extra = len(self.committed_text) if self.committed_text is not self.text else 0
+        return DOC_OVERHEAD + len(self.text) + extra + self.recent_bytes + OP_BYTES * len(self.ops)
 
 
 @dataclass(frozen=True)
@@ -223,9 +233,33 @@ class DocumentService:
             # meanwhile. Keep exactly one state per document: two would each apply and commit
             # on their own text, interleaving versions that do not chain.
             state = self._docs.setdefault(doc, loaded)
-            self._evict_idle()
+            self._evict_idle(keep=state)
         state.last_used = time.monotonic()
         return state
+
+    def pin(self, state: DocState) -> None:
+        """The document is in use (the edge calls this when a connection joins it): it stays
+        in memory until as many unpin() calls."""
+        self._adopt(state)
+        state.pins += 1
+        state.last_used = time.monotonic()
+
+    def unpin(self, state: DocState) -> None:
+        state.pins = max(0, state.pins - 1)
+        state.last_used = time.monotonic()
+
+    def _adopt(self, state: DocState) -> DocState:
+        """The one state of its document: a state dropped from memory while a caller held it
+        is taken back, so that one document never has two (they would commit versions that
+        do not chain). Raises, changing nothing, if another state was loaded meanwhile."""
+        current = self._docs.setdefault(state.id, state)
+        if current is not state:
+            raise CollabError("unavailable", "the document was reloaded meanwhile: resend", version=state.committed)
+        return state
+
+    def open_bytes(self) -> int:
+        """Memory held by the open documents, as DocState.size counts it."""
+        return sum(s.size for s in self._docs.values())
 
     def open_view(self, token: str) -> DocState:
         check_doc_id(token, "view token")
@@ -255,15 +289,27 @@ class DocumentService:
         log.error("doc=%s corrupt: %s", doc, why)
         return CollabError("doc_corrupt", f"document {doc!r} is corrupt: {why}; run `collab check`")
 
-    def _evict_idle(self) -> None:
-        """Forget open documents nobody wrote to for a while (they reload on demand)."""
-        if len(self._docs) <= 1_000:
+    def _evict_idle(self, keep: DocState | None = None) -> None:
+        """Past COLLAB_MAX_OPEN_BYTES, drop documents from memory, least recently used first
+        (they reload from the store on demand). Never one in use: pinned (joined), used in
+        the last IDLE seconds, locked, or with revisions still committing. When only such
+        documents are left, memory goes over the bound rather than lose one."""
+        limit = self.settings.max_open_bytes
+        total = self.open_bytes()
+        if total <= limit:
             return
         now = time.monotonic()
-        for doc, state in list(self._docs.items()):
-            idle = now - state.last_used > 60
-            if idle and not state.lock.locked() and state.head == state.committed:
-                del self._docs[doc]
+        idle = [s for s in self._docs.values()
+                if s is not keep and not s.pins and now - s.last_used > IDLE
+                and not s.lock.locked() and s.head == s.committed]
+        for state in sorted(idle, key=lambda s: s.last_used):
+            if total <= limit:
+                break
+            del self._docs[state.id]
+            total -= state.size
+        if total > limit:
+            log.warning("open documents hold %d code points, over COLLAB_MAX_OPEN_BYTES=%d: all in use",
+                        total, limit)
 
     # -- reads (committed data only) --------------------------------------------
 
@@ -364,6 +410,7 @@ class DocumentService:
         if not hunks:
             raise CollabError("bad_patch", "patch is empty: it must contain at least one hunk")
         for _ in range(CAS_ATTEMPTS):
+            self._adopt(state)
             applied, rebased = self._apply(state, base, hunks, op_id, author, origin)
             if isinstance(applied, PatchResult):
                 return applied
@@ -403,6 +450,12 @@ class DocumentService:
                 if exc.code == "conflict":
                     exc.extra["version"] = state.committed
                 raise
+            # the invariants, checked before anything changes: a failure here leaves the
+            # document as it was and the op id free to resend
+            assert self._docs.get(state.id) is state, "one state per open document"
+            if self._closed:
+                raise CollabError("unavailable", "the server is shutting down")
+            state.last_used = time.monotonic()
             revision = Revision(
                 doc=state.id, version=head + 1, patch=canonical,
                 author=author, op_id=op_id, ts=time.time(), hash=digest,
@@ -560,9 +613,7 @@ class DocumentService:
     # -- group commit -------------------------------------------------------------
 
     def _enqueue(self, state: DocState, applied: Applied) -> None:
-        assert self._docs.get(state.id, state) is state, "one state per open document"
-        if self._closed:
-            raise CollabError("unavailable", "the server is shutting down")
+        # (_apply checked that the state is the document's one and the service is open)
         self._queue.append((state, applied))
         if self._committer is None:
             self._committer = self.runtime.spawn(self._commit_loop)

@@ -200,3 +200,72 @@ def test_large_revisions_do_not_fill_memory(make_service):
     assert [r.version for r in service.revisions(state, 0, 81)] == list(range(1, 82))
     assert service.text_at(state, 2) == "b" * size
     assert service.submit(state, 81, patch_from_edits(text, [Edit(0, text, "x")]), "big-3", "me").version == 4
+
+
+# -- item 2: a document being edited is never evicted ----------------------------------------------
+
+def _call(client, event: str, data: dict) -> dict:  # type: ignore[no-untyped-def]
+    return client.emit(event, data, callback=True)
+
+
+def test_a_joined_document_is_not_evicted_while_others_are_opened(make_app, connect):
+    """An editor joined over a minute ago (simulated: its last use set back) keeps typing
+    while 1,001 other documents are opened. Before: the document was dropped, re-opened as a
+    second state, the next patch was `internal` after changing state, its resend never acked."""
+    app = make_app()
+    service: DocumentService = app.extensions["collab"]
+    doc = _doc()
+    c = connect(app)
+    assert _call(c, "join", {"doc": doc, "name": "Ann"})["ok"]
+    ack = _call(c, "patch", {"doc": doc, "base": 0, "patch": make_patch("", "hello"), "id": "e-1"})
+    assert ack["ok"] and ack["version"] == 1
+    service._docs[doc].last_used -= 120  # joined long ago, quiet for two minutes
+    for i in range(1_001):
+        service.open(f"{doc}-{i}", create=True)
+    # someone else opens it now (before: a second state of the same document)
+    c2 = connect(app)
+    assert _call(c2, "join", {"doc": doc, "name": "Bob"})["text"] == "hello"
+    ack = _call(c, "patch", {"doc": doc, "base": 1, "patch": make_patch("hello", "hello world"), "id": "e-2"})
+    assert ack["ok"] and ack["version"] == 2, ack
+    again = _call(c, "patch", {"doc": doc, "base": 1, "patch": make_patch("hello", "hello world"), "id": "e-2"})
+    assert again["ok"] and again["version"] == 2 and again.get("duplicate"), again
+    assert service.snapshot(service.open(doc)) == (2, "hello world")
+    # after leaving, the document may go again (a reload reads the same text)
+    assert _call(c, "leave", {"doc": doc})["ok"] and _call(c2, "leave", {"doc": doc})["ok"]
+    assert service._docs[doc].pins == 0
+
+
+def test_open_documents_are_bounded_by_memory_not_by_count(make_service):
+    """With room for ~1 MB of open documents, 40 idle documents of 100,000 characters each:
+    the idle ones are dropped (least recently used first), a pinned one never is."""
+    service = make_service(max_open_bytes=1_000_000)
+    pinned = service.open(_doc(), create=True)
+    service.submit(pinned, 0, make_patch("", "p" * 100_000), "p-1", "me")
+    service.pin(pinned)
+    pinned.last_used -= 3600
+    docs = []
+    for i in range(40):
+        state = service.open(_doc(), create=True)
+        service.submit(state, 0, make_patch("", "x" * 100_000), f"x-{i}", "me")
+        state.last_used -= 120  # idle for two minutes
+        docs.append(state.id)
+    held = service.open_bytes()
+    print(f"\n41 documents of 100,000 characters opened: {len(service._docs)} open, "
+          f"{held:,} bytes counted")
+    assert service._docs[pinned.id] is pinned
+    assert len(service._docs) < 15 and held <= 1_000_000 + 400_000
+    # a dropped document reloads with its text
+    assert service.snapshot(service.open(docs[0])) == (1, "x" * 100_000)
+    service.unpin(pinned)
+
+
+def test_a_state_dropped_meanwhile_is_taken_back_before_anything_changes(make_service):
+    """A caller still holding a state the service dropped writes through it: the service takes
+    it back (one state per document) instead of failing after changing it."""
+    service = make_service()
+    state = service.open(_doc(), create=True)
+    service.submit(state, 0, make_patch("", "a"), "d-1", "me")
+    del service._docs[state.id]  # dropped while a request held it
+    r = service.submit(state, 1, make_patch("a", "ab"), "d-2", "me")
+    assert r.version == 2 and service.open(state.id) is state
+    assert service.snapshot(state) == (2, "ab")
