@@ -33,7 +33,9 @@ def _resolve(key: str) -> tuple[DocState, str]:
             raise
         try:
             state, role = service.open_view(key), "viewer"
-        except CollabError:
+        except CollabError as exc:
+            if exc.code != "bad_doc":  # e.g. doc_corrupt: say so, not "does not exist"
+                raise
             raise CollabError("not_found", f"document {key!r} does not exist") from None
     service.refresh(state)  # other processes may have written since
     return state, role

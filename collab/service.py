@@ -286,8 +286,10 @@ class DocumentService:
         return base, text
 
     def _corrupt(self, doc: str, why: str) -> CollabError:
+        # the message goes to whoever asked, maybe a viewer: it must not name the edit id
+        # (the log does, for the operator)
         log.error("doc=%s corrupt: %s", doc, why)
-        return CollabError("doc_corrupt", f"document {doc!r} is corrupt: {why}; run `collab check`")
+        return CollabError("doc_corrupt", f"this document is corrupt: {why}; run `collab check` on the server")
 
     def _evict_idle(self, keep: DocState | None = None) -> None:
         """Past COLLAB_MAX_OPEN_BYTES, drop documents from memory, least recently used first

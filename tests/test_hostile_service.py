@@ -269,3 +269,31 @@ def test_a_state_dropped_meanwhile_is_taken_back_before_anything_changes(make_se
     r = service.submit(state, 1, make_patch("a", "ab"), "d-2", "me")
     assert r.version == 2 and service.open(state.id) is state
     assert service.snapshot(state) == (2, "ab")
+
+
+# -- item 12: a viewer never learns the edit id, even from a corrupt document ----------------------
+
+def test_doc_corrupt_never_names_the_edit_id(make_app, connect, tmp_path):
+    doc = _doc()
+    app = make_app()
+    service: DocumentService = app.extensions["collab"]
+    state = service.open(doc, create=True)
+    service.submit(state, 0, make_patch("", "fine text"), "k1", "me")
+    view = state.view_token
+    app.extensions["collab"].close()
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE revisions SET patch = '@@ -5,1 +5,1 @@\n-q\n+r\n' WHERE doc = ?", (doc,))
+    db.close()
+    app2 = make_app()
+    seen = []
+    c = connect(app2)
+    ack = _call(c, "join", {"view": view, "name": "V"})
+    assert ack["ok"] is False and ack["error"]["code"] == "doc_corrupt", ack
+    seen.append(str(ack))
+    http = app2.test_client()
+    for path in (f"/api/docs/{view}/versions/1", f"/api/docs/{view}/export", f"/api/docs/{view}"):
+        r = http.get(path)
+        assert r.status_code == 500 and r.get_json()["error"]["code"] == "doc_corrupt", (path, r.data)
+        seen.append(r.get_data(as_text=True))
+    print("\n" + "\n".join(seen))
+    assert not [s for s in seen if doc in s]
