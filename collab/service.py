@@ -36,6 +36,7 @@ RECENT_OPS = 10_000  # op ids per document answered from memory before asking th
 CAS_ATTEMPTS = 10  # tries to append when other processes keep winning the race
 COMMIT_TIMES = 16  # recent inline commits whose median decides whether commits stay inline
 PROBE_EVERY = 10.0  # seconds between tries of an inline commit while commits run on a thread
+WRITE_PROBE_EVERY = 5.0  # seconds between write probes while writes fail (health checks)
 IDLE = 60.0  # seconds without use after which an unpinned document may be dropped from memory
 DOC_OVERHEAD = 2_000  # bytes counted per open document besides its texts and caches
 OP_BYTES = 120  # bytes counted per remembered op id
@@ -154,13 +155,28 @@ class DocumentService:
         self._inline = settings.inline_commit_ms > 0  # group commits run on the event loop, for now
         self._commit_times: deque[float] = deque(maxlen=COMMIT_TIMES)  # seconds, of recent inline commits
         self._probe_at = 0.0  # when a commit on the writer thread tries the event loop again
+        # why the last write failed, while no write has worked since (health says so)
+        self._write_error: str | None = None
+        self._write_probe_at = 0.0  # when a health check may probe the store with a write
 
     def _store_write(self, fn: Callable[..., T], *args: object) -> T:
         """Run a store write: on the writer thread for a blocking driver (SQLite), else here."""
-        if not self.store.blocking:
-            return fn(*args)
-        with self._write_gate:
-            return self.runtime.run_blocking(fn, *args)
+        try:
+            if not self.store.blocking:
+                result = fn(*args)
+            else:
+                with self._write_gate:
+                    result = self.runtime.run_blocking(fn, *args)
+        except StoreError as exc:
+            self._write_failed(exc)
+            raise
+        self._write_error = None
+        return result
+
+    def _write_failed(self, exc: Exception) -> None:
+        if not isinstance(exc, (StoreConflict, StoreBusy)):
+            self._write_error = str(exc)[:300]
+            self._write_probe_at = 0.0  # the next health check looks at once
 
     def _append(self, rows: list[NewRevision]) -> None:
         """Store one group commit durably.
@@ -656,6 +672,7 @@ class DocumentService:
         except Exception as exc:  # StoreError, or anything the driver raised
             self._fail(batch, exc)
             return
+        self._write_error = None
         self.faults.reached("committed")
         by_doc: dict[str, tuple[DocState, list[tuple[Revision, object]]]] = {}
         for state, applied in batch:
@@ -725,6 +742,7 @@ class DocumentService:
             log.info("commit of %d revisions lost a race with another process; retrying", len(batch))
             error = _LOST_RACE
         else:
+            self._write_failed(exc)
             log.error("commit of %d revisions failed: %s", len(batch), exc)
             error = CollabError("internal", "the revision could not be stored; nothing was applied, resend it")
         for state, applied in batch + later:
@@ -746,7 +764,27 @@ class DocumentService:
         self.runtime.close()
 
     def ping(self) -> None:
+        """Raise CollabError("unavailable") unless the store answers and takes writes.
+
+        Cheap while writes work (the store's own ping). After a write failed, and until one
+        works again, it says why; every WRITE_PROBE_EVERY seconds it tries one small write
+        (so that health recovers once the disk has room again, without client traffic)."""
         try:
             self.store.ping()
         except StoreError as exc:
             raise CollabError("unavailable", str(exc)) from None
+        if self._write_error is not None and time.monotonic() >= self._write_probe_at:
+            self._write_probe_at = time.monotonic() + WRITE_PROBE_EVERY
+            try:
+                self._store_write(self.store.probe_write)
+            except StoreError:
+                pass  # _store_write kept the error
+        if self._write_error is not None:
+            raise CollabError("unavailable", f"writes fail: {self._write_error}")
+
+    def probe_write(self) -> None:
+        """Raise CollabError("unavailable") unless one durable write works now."""
+        try:
+            self._store_write(self.store.probe_write)
+        except StoreError as exc:
+            raise CollabError("unavailable", f"writes fail: {exc}") from None

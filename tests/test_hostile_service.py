@@ -17,7 +17,7 @@ from collab.config import Settings
 from collab.errors import CollabError
 from collab.patches import Edit, make_patch, patch_from_edits
 from collab.service import DocumentService
-from collab.storage import open_store
+from collab.storage import StoreError, open_store
 
 
 def _doc() -> str:
@@ -297,3 +297,54 @@ def test_doc_corrupt_never_names_the_edit_id(make_app, connect, tmp_path):
         seen.append(r.get_data(as_text=True))
     print("\n" + "\n".join(seen))
     assert not [s for s in seen if doc in s]
+
+
+# -- item 16: health says whether writes work --------------------------------------------------------
+
+def test_health_fails_while_writes_fail_and_the_log_names_the_real_error(make_app, caplog, tmp_path):
+    """A full disk (SQLite's own limit on the file's pages: the same SQLITE_FULL a full disk
+    gives): the patch is refused, the log says "database or disk is full" (before: "cannot
+    rollback - no transaction is active"), /healthz is 503 naming it (before: 200); once
+    there is room again /healthz is 200 after the next write."""
+    app = make_app()
+    service: DocumentService = app.extensions["collab"]
+    http = app.test_client()
+    state = service.open(_doc(), create=True)
+    service.submit(state, 0, make_patch("", "hello"), "f-1", "me")
+    assert http.get("/healthz").status_code == 200
+    writer = service.store._writer  # type: ignore[attr-defined]
+    pages = writer.execute("PRAGMA page_count").fetchone()[0]
+    writer.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full
+    with pytest.raises(CollabError) as exc:
+        service.submit(state, 1, make_patch("hello", "hello" + "y" * 100_000), "f-2", "me")
+    assert exc.value.code == "internal"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "database or disk is full" in logged and "cannot rollback" not in logged, logged
+    r = http.get("/healthz")
+    print(f"\nwhile full: {r.status_code} {r.get_json()}")
+    assert r.status_code == 503 and "full" in r.get_json()["error"]["message"]
+    assert service.snapshot(state) == (1, "hello")
+    writer.execute("PRAGMA max_page_count = 1073741823")  # room again
+    assert service.submit(state, 1, make_patch("hello", "hello" + "y" * 100_000), "f-2", "me").version == 2
+    assert http.get("/healthz").status_code == 200
+
+
+def test_health_fails_once_the_database_file_is_found_damaged(make_app, tmp_path):
+    """The database file truncated under a running server: the first read that finds it
+    damaged fails clearly, and from then on /healthz is 503 (before: 200 throughout)."""
+    import os
+
+    app = make_app()
+    service: DocumentService = app.extensions["collab"]
+    http = app.test_client()
+    state = service.open(_doc(), create=True)
+    for i in range(200):
+        base, text = service.snapshot(state)
+        service.submit(state, base, make_patch(text, text + "x" * 100), f"t-{i}", "me")
+    service.store._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # type: ignore[attr-defined]
+    os.truncate(tmp_path / "collab.db", 0)
+    with pytest.raises(StoreError, match="not a database"):
+        service.open(_doc(), create=True)  # reads the damaged file
+    r = http.get("/healthz")
+    print(f"\ntruncated: {r.status_code} {r.get_json()}")
+    assert r.status_code == 503 and "damaged" in r.get_json()["error"]["message"]

@@ -64,7 +64,10 @@ class Store(Protocol):
     blocking: bool
 
     def ping(self) -> None:
-        """Raise StoreError unless the database answers."""
+        """Raise StoreError unless the database answers (cheap: for every health check)."""
+
+    def probe_write(self) -> None:
+        """One small durable write; raise StoreError if the database cannot take writes."""
 
     def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
         """Create the document unless it exists; return the stored row either way."""

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
     text TEXT NOT NULL,
     PRIMARY KEY (doc, version)
 );
+CREATE TABLE IF NOT EXISTS probe (
+    id INTEGER PRIMARY KEY,
+    ts DOUBLE PRECISION NOT NULL
+);
 CREATE TABLE IF NOT EXISTS labels (
     doc TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -84,6 +88,10 @@ class PostgresStore:
 
     def ping(self) -> None:
         self._query("SELECT 1", what="reach the database")
+
+    def probe_write(self) -> None:
+        self._write("INSERT INTO probe (id, ts) VALUES (1, extract(epoch from now())) "
+                    "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts", (), "write")
 
     def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
         self._write(

@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS snapshots (
     text TEXT NOT NULL,
     PRIMARY KEY (doc, version)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS probe (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    pad BLOB
+);
 CREATE TABLE IF NOT EXISTS labels (
     doc TEXT NOT NULL,
     name TEXT NOT NULL,
@@ -50,6 +55,10 @@ CREATE TABLE IF NOT EXISTS labels (
 """
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
+# result codes that mean the file itself is damaged or gone: nothing will work until an
+# operator acts, so ping() fails from then on
+_BROKEN = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN}
+PROBE_BYTES = 65_536  # written (and replaced) by probe_write: a write that needs real space
 _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash"
 
 
@@ -70,6 +79,13 @@ class SQLiteStore:
             raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
         self._write_lock = threading.Lock()  # the writer connection is used by one thread at a time
         self._waits = True  # the writer's busy timeout is `timeout` (else 0: append(wait=False))
+        self._broken: str | None = None  # why the file is damaged, once an operation found it
+
+    def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        message = f"cannot {what}: {exc}"
+        if (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF in _BROKEN:
+            self._broken = message
+        return StoreError(message)
 
     @classmethod
     def from_url(cls, url: str) -> "SQLiteStore":
@@ -100,6 +116,35 @@ class SQLiteStore:
             self._reader.execute("SELECT 1").fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"database unreachable: {exc}") from exc
+        if self._broken:
+            raise StoreError(f"the database file is damaged ({self._broken}): restore it from a backup")
+
+    def probe_write(self) -> None:
+        """One small durable write that needs free space (PROBE_BYTES): raise StoreError if
+        the database cannot take writes (disk full, file damaged, read-only)."""
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                try:
+                    cur.execute("BEGIN IMMEDIATE")
+                    cur.execute("INSERT OR REPLACE INTO probe (id, ts, pad) VALUES (1, julianday('now'), zeroblob(?))",
+                                (PROBE_BYTES,))
+                    cur.execute("COMMIT")
+                except BaseException:
+                    self._rollback(cur)
+                    raise
+        except sqlite3.Error as exc:
+            raise self._error("write", exc) from exc
+
+    def _rollback(self, cur: sqlite3.Cursor) -> None:
+        """Roll back after a failed statement, keeping the real error: SQLite rolls back by
+        itself after some (a full disk: SQLITE_FULL), and ROLLBACK then fails with "cannot
+        rollback - no transaction is active", which used to replace the cause in the log."""
+        if self._writer.in_transaction:
+            try:
+                cur.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # the error being raised says what went wrong
 
     def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
         try:
@@ -113,7 +158,7 @@ class SQLiteStore:
                     f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc,)
                 ).fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot create document: {exc}") from exc
+            raise self._error("create document", exc) from exc
         return DocumentRow(*row)
 
     def get_document(self, doc: str) -> DocumentRow | None:
@@ -126,7 +171,7 @@ class SQLiteStore:
         try:
             row = self._reader.execute(sql, (key,)).fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read document: {exc}") from exc
+            raise self._error("read document", exc) from exc
         return DocumentRow(*row) if row else None
 
     def append(self, batch: Sequence[NewRevision], wait: bool = True) -> None:
@@ -167,12 +212,12 @@ class SQLiteStore:
                             raise StoreConflict(f"document {doc!r} is missing or not at version {first - 1}")
                     cur.execute("COMMIT")
                 except BaseException:
-                    cur.execute("ROLLBACK")
+                    self._rollback(cur)
                     raise
         except sqlite3.IntegrityError as exc:
             raise StoreConflict(f"cannot store revisions: {exc}") from exc
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot store revisions: {exc}") from exc
+            raise self._error("store revisions", exc) from exc
 
     def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
         try:
@@ -182,7 +227,7 @@ class SQLiteStore:
                 (doc, since, limit),
             ).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read revisions: {exc}") from exc
+            raise self._error("read revisions", exc) from exc
         return [Revision(*row) for row in rows]
 
     def find_op(self, doc: str, op_id: str) -> int | None:
@@ -191,7 +236,7 @@ class SQLiteStore:
                 "SELECT version FROM revisions WHERE doc = ? AND op_id = ?", (doc, op_id)
             ).fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read revisions: {exc}") from exc
+            raise self._error("read revisions", exc) from exc
         return row[0] if row else None
 
     def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
@@ -202,7 +247,7 @@ class SQLiteStore:
                 (doc, at_most),
             ).fetchone()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read snapshots: {exc}") from exc
+            raise self._error("read snapshots", exc) from exc
         return (row[0], row[1]) if row else (0, "")
 
     def document_ids(self) -> Iterator[str]:
@@ -218,7 +263,7 @@ class SQLiteStore:
                     (doc, name, version, ts),
                 )
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot store label: {exc}") from exc
+            raise self._error("store label", exc) from exc
 
     def labels(self, doc: str) -> list[Label]:
         try:
@@ -226,7 +271,7 @@ class SQLiteStore:
                 "SELECT version, name, ts FROM labels WHERE doc = ? ORDER BY version, name", (doc,)
             ).fetchall()
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot read labels: {exc}") from exc
+            raise self._error("read labels", exc) from exc
         return [Label(*row) for row in rows]
 
     def delete_label(self, doc: str, name: str) -> bool:
@@ -234,7 +279,7 @@ class SQLiteStore:
             with self._write_lock:
                 cur = self._writer.execute("DELETE FROM labels WHERE doc = ? AND name = ?", (doc, name))
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot delete label: {exc}") from exc
+            raise self._error("delete label", exc) from exc
         return cur.rowcount == 1
 
     def close(self) -> None:
