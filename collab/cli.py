@@ -41,7 +41,17 @@ def _store(args: argparse.Namespace) -> Store:
 
 def _revisions(store: Store, doc: str, since: int, until: int):  # type: ignore[no-untyped-def]
     while since < until:
-        batch = store.revisions(doc, since, min(1000, until - since))
+        try:
+            batch = store.revisions(doc, since, min(1000, until - since))
+        except StoreError as exc:  # an unreadable row (not UTF-8): find which, one by one
+            bad = since + 1
+            while bad < until:
+                try:
+                    store.revisions(doc, bad - 1, 1)
+                except StoreError:
+                    break
+                bad += 1
+            raise HistoryError(bad, f"cannot be read: {exc}") from None
         if not batch:
             return
         yield from batch
@@ -155,10 +165,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     docs = args.docs or list(store.document_ids())
     bad = 0
     for n, doc in enumerate(docs, 1):
-        row = store.get_document(doc)
         problem = None
+        try:
+            doc.encode("utf-8")
+        except UnicodeEncodeError:  # a damaged id (see Store.document_ids): name its bytes
+            row, problem = None, "document id is not valid UTF-8"
+            doc = repr(doc.encode("utf-8", "surrogateescape"))
+        else:
+            try:
+                row = store.get_document(doc)
+            except StoreError as exc:
+                row, problem = None, f"cannot read its row: {exc}"
         if row is None:
-            problem = "does not exist"
+            problem = problem or "does not exist"
         else:
             try:
                 version, text = 0, ""
@@ -170,7 +189,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                             raise HistoryError(version, "snapshot differs from the replayed text")
                 if version != row.head:
                     problem = f"history ends at version {version} but the head is {row.head}"
-            except HistoryError as exc:
+            except (HistoryError, StoreError) as exc:  # StoreError: e.g. a row that is not UTF-8
                 problem = str(exc)
         if problem:
             bad += 1

@@ -87,3 +87,37 @@ def test_replay_errors(written, db_url):
     assert r.returncode != 0 and "--from" in r.stderr
     assert collab("replay", doc, "--speed", "-1", "--database", db_url).returncode != 0
     assert collab("replay", "no-such-doc", "--database", db_url).returncode != 0
+
+
+def test_check_reports_every_undecodable_document_and_goes_on(make_app, db_url, tmp_path):
+    """Rows that are not UTF-8 (a patch, a snapshot, an author, even a document id) in
+    several documents: every bad document is named, the good ones are checked, exit 1.
+    Before: the first undecodable row stopped the whole check without naming a document."""
+    from collab.patches import make_patch as mk
+
+    app = make_app()
+    service = app.extensions["collab"]
+    names = ["a-bad-patch", "b-good", "c-bad-snapshot", "d-bad-author", "e-good"]
+    for name in names:
+        state = service.open(name, create=True)
+        text = ""
+        for v in range(1, 121):
+            service.submit(state, v - 1, mk(text, text + f"{v} "), f"{name}-{v}", "me")
+            text += f"{v} "
+    service.close()
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE revisions SET patch = CAST(X'4080ff' AS TEXT) WHERE doc = 'a-bad-patch' AND version = 7")
+    db.execute("UPDATE snapshots SET text = CAST(X'80' AS TEXT) WHERE doc = 'c-bad-snapshot' AND version = 100")
+    db.execute("UPDATE revisions SET author = CAST(X'ff' AS TEXT) WHERE doc = 'd-bad-author' AND version = 3")
+    db.execute("INSERT INTO documents (id, view_token, head, created, updated) "
+               "VALUES (CAST(X'66ff' AS TEXT), 'vt-undecodable', 0, 0, 0)")
+    db.close()
+    r = collab("check", "--database", db_url)
+    print(r.stdout, r.stderr)
+    assert r.returncode == 1, r.stderr
+    out = r.stdout
+    for bad in ("a-bad-patch: revision 7", "c-bad-snapshot:", "d-bad-author: revision 3"):
+        assert f"CORRUPT {bad}" in out, out
+    assert "CORRUPT b'f\\xff': document id is not valid UTF-8" in out, out
+    assert "CORRUPT b-good" not in out and "CORRUPT e-good" not in out
+    assert "6 documents checked, 4 corrupt" in out

@@ -251,8 +251,14 @@ class SQLiteStore:
         return (row[0], row[1]) if row else (0, "")
 
     def document_ids(self) -> Iterator[str]:
-        rows = self._reader.execute("SELECT id FROM documents ORDER BY id").fetchall()
-        return iter([r[0] for r in rows])
+        """Every document id. One that is not UTF-8 (a damaged row) comes back with its
+        bad bytes as lone surrogates (errors="surrogateescape"), so a check can name it and
+        go on; looking it up then fails."""
+        try:
+            rows = self._reader.execute("SELECT CAST(id AS BLOB) FROM documents ORDER BY id").fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read documents", exc) from exc
+        return iter([bytes(r[0]).decode("utf-8", "surrogateescape") for r in rows])
 
     def set_label(self, doc: str, version: int, name: str, ts: float) -> None:
         try:
