@@ -181,12 +181,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         else:
             try:
                 version, text = 0, ""
+                # snapshots are stored by bytes written, not every 100 revisions: check each one
+                snapshots = set(store.snapshot_versions(doc))
                 for rev, text in replay("", 0, _revisions(store, doc, 0, row.head)):
                     version = rev.version
-                    if version % 100 == 0:
-                        snap_version, snap = store.latest_snapshot(doc, version)
-                        if snap_version == version and snap != text:
-                            raise HistoryError(version, "snapshot differs from the replayed text")
+                    if version in snapshots and store.latest_snapshot(doc, version) != (version, text):
+                        raise HistoryError(version, "snapshot differs from the replayed text")
                 if version != row.head:
                     problem = f"history ends at version {version} but the head is {row.head}"
             except (HistoryError, StoreError) as exc:  # StoreError: e.g. a row that is not UTF-8

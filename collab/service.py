@@ -25,6 +25,7 @@ from .merge import MERGE_WINDOW, merge_stale
 from .ids import check_doc_id, check_name, new_view_token, random_base62
 from .patches import Edit, apply_patch, make_patch, move_hunks, parse_patch, patch_from_edits, text_hash
 from .runtime import Event, Lock, Runtime
+from .snapshots import replay_text, revision_cost, snapshot_due
 from .storage import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
 
 log = logging.getLogger("collab.service")
@@ -112,6 +113,8 @@ class DocState:
     ops_floor: int = 0  # `ops` holds the op id of every revision after this version
     last_used: float = field(default_factory=time.monotonic)
     pins: int = 0  # users of the document now (the edge's joined connections): never dropped
+    snap_version: int = 0  # the last committed version stored with a full snapshot (0: none)
+    snap_written: int = 0  # revision_cost of the committed revisions since it
 
     @property
     def size(self) -> int:
@@ -285,21 +288,27 @@ class DocumentService:
         return self.open(row.id)
 
     def _load(self, row: DocumentRow) -> DocState:
-        version, text = self._replay_to(row.id, row.head)
+        version, text, snap, written = self._replay(row.id, row.head)
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
             committed=version, committed_text=text, head=version, text=text, ops_floor=version,
+            snap_version=snap, snap_written=written,
         )
 
     def _replay_to(self, doc: str, version: int) -> tuple[int, str]:
         """The text at `version`: the nearest snapshot, then the stored revisions after it."""
+        return self._replay(doc, version)[:2]
+
+    def _replay(self, doc: str, version: int) -> tuple[int, str, int, int]:
+        """(version, text, the snapshot's version, revision_cost of the revisions since)."""
         base, text = self.store.latest_snapshot(doc, version)
         try:
-            for rev, text in replay(text, base, self._stored_revisions(doc, base, version)):
-                base = rev.version
+            # linear in what it reads (snapshots.replay_text), so a read of any version costs
+            # at most one snapshot plus MAX_GAP_FACTOR x COLLAB_SNAPSHOT_EVERY small revisions
+            at, text, written = replay_text(text, base, self._stored_revisions(doc, base, version))
         except HistoryError as exc:
             raise self._corrupt(doc, str(exc)) from None
-        return base, text
+        return at, text, base, written
 
     def _corrupt(self, doc: str, why: str) -> CollabError:
         # the message goes to whoever asked, maybe a viewer: it must not name the edit id
@@ -518,6 +527,7 @@ class DocumentService:
                 applied = Applied(rev, edits, "")  # committed: the state holds the text
                 applied.done.set()
                 state.committed = state.head = rev.version
+                state.snap_written += revision_cost(rev.patch)  # (another process may have snapshotted)
                 self._keep_recent(state, applied)
                 self._remember_op(state, rev.op_id, rev.version)
                 state.committed_text = state.text = text
@@ -651,34 +661,46 @@ class DocumentService:
                     self.runtime.yield_now()
 
     def _rows(self, batch: list[tuple[DocState, Applied]]) -> list[NewRevision]:
+        """The rows of a group commit, with a snapshot where snapshots.snapshot_due says
+        (by revisions and bytes written since the document's last one)."""
         rows = []
+        since: dict[str, tuple[int, int]] = {}  # doc -> (revisions, cost) since its last snapshot
         for state, applied in batch:
             rev = applied.revision
-            due = rev.version % self.settings.snapshot_every == 0
+            count, written = since.get(state.id, (rev.version - 1 - state.snap_version, state.snap_written))
+            count, written = count + 1, written + revision_cost(rev.patch)
+            due = snapshot_due(count, written, len(applied.text), self.settings.snapshot_every)
+            since[state.id] = (0, 0) if due else (count, written)
             rows.append(NewRevision(rev, applied.text if due else None))
         return rows
 
     def _commit(self, batch: list[tuple[DocState, Applied]]) -> None:
         try:
             try:
-                self._append(self._rows(batch))
+                rows = self._rows(batch)
+                self._append(rows)
             except StoreConflict as exc:
                 # one document's bad row must not fail the others: take out the documents
                 # that conflict and commit the rest once more
                 batch = self._drop_conflicts(batch, exc)
                 if not batch:
                     return
-                self._append(self._rows(batch))
+                rows = self._rows(batch)
+                self._append(rows)
         except Exception as exc:  # StoreError, or anything the driver raised
             self._fail(batch, exc)
             return
         self._write_error = None
         self.faults.reached("committed")
         by_doc: dict[str, tuple[DocState, list[tuple[Revision, object]]]] = {}
-        for state, applied in batch:
+        for (state, applied), row in zip(batch, rows):
             rev = applied.revision
             assert rev.version == state.committed + 1, "revisions commit in version order"
             state.committed, state.committed_text, state.updated = rev.version, applied.text, rev.ts
+            if row.snapshot is not None:
+                state.snap_version, state.snap_written = rev.version, 0
+            else:
+                state.snap_written += revision_cost(rev.patch)
             # the state keeps the committed text; the recent revisions keep only their
             # edits (a full text each would be 1,000 copies of the document)
             applied.text = ""

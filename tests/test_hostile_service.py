@@ -348,3 +348,44 @@ def test_health_fails_once_the_database_file_is_found_damaged(make_app, tmp_path
     r = http.get("/healthz")
     print(f"\ntruncated: {r.status_code} {r.get_json()}")
     assert r.status_code == 503 and "damaged" in r.get_json()["error"]["message"]
+
+
+# -- item 19: snapshots by bytes written, reads still bounded ----------------------------------------
+
+def test_keystrokes_on_a_large_document_do_not_multiply_the_disk(make_service, tmp_path):
+    """A 300,000-character document, then 1,500 one-character revisions: the snapshots must
+    not cost the whole text every 100 keystrokes (before: 15 x 300,000 = 3,000 code points a
+    keystroke), and any version still reads back exactly (worst read time printed)."""
+    import time
+
+    size, keys = 300_000, 1_500
+    service = make_service()
+    doc = _doc()
+    state = service.open(doc, create=True)
+    text = "".join(chr(97 + i % 26) for i in range(size))
+    service.submit(state, 0, patch_from_edits("", [Edit(0, "", text)]), "k-0", "me")
+    texts = {1: text}
+    for v in range(2, keys + 2):
+        pos = (v * 7919) % len(text)
+        patch = patch_from_edits(text, [Edit(pos, "", "#")])
+        text = text[:pos] + "#" + text[pos:]
+        service.submit(state, v - 1, patch, f"k-{v}", "me")
+        if v % 97 == 0 or v == keys + 1:
+            texts[v] = text
+    db = sqlite3.connect(tmp_path / "svc.db")
+    snap_bytes = db.execute("SELECT COALESCE(SUM(LENGTH(text)), 0) FROM snapshots WHERE doc = ? AND version > 1",
+                            (doc,)).fetchone()[0]
+    rev_bytes = db.execute("SELECT SUM(LENGTH(patch)) FROM revisions WHERE doc = ? AND version > 1",
+                           (doc,)).fetchone()[0]
+    db.close()
+    fresh = make_service()  # reads from the store, not memory
+    reader = fresh.open(doc)
+    worst = 0.0
+    for v, expected in texts.items():
+        start = time.perf_counter()
+        got = fresh.text_at(reader, v)
+        worst = max(worst, time.perf_counter() - start)
+        assert got == expected, v
+    print(f"\n{keys} keystrokes on {size:,} characters: snapshots {snap_bytes / keys:,.0f} B a keystroke, "
+          f"patches {rev_bytes / keys:,.0f} B; worst read of a version {worst * 1000:.0f} ms")
+    assert snap_bytes / keys <= size / 500

@@ -5,7 +5,7 @@ import pathlib
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "collab"
-PURE = ["errors", "ids", "patches", "operations", "history", "ratelimit", "sync", "config", "blame", "revert", "exports", "merge"]
+PURE = ["errors", "ids", "patches", "operations", "history", "ratelimit", "sync", "config", "blame", "revert", "exports", "merge", "snapshots"]
 FORBIDDEN = {"flask", "flask_socketio", "socketio", "engineio", "gevent", "geventwebsocket",
              "sqlite3", "psycopg", "psycopg2", "redis", "requests"}
 

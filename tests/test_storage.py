@@ -38,6 +38,8 @@ def test_append_and_read_back_in_order(store):
     assert row.head == 3 and row.updated == 1003.0
     assert store.latest_snapshot("d", 3) == (3, "snapshot text")
     assert store.latest_snapshot("d", 2) == (0, "")
+    assert store.snapshot_versions("d") == [3] and store.snapshot_versions("nope") == []
+    store.probe_write()  # a store that takes writes says so
     assert store.find_op("d", "op-d-2") == 2
     assert store.find_op("d", "other") is None
 

@@ -91,6 +91,9 @@ class Store(Protocol):
     def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
         """The newest snapshot at or before a version: (version, text); (0, "") if none."""
 
+    def snapshot_versions(self, doc: str) -> list[int]:
+        """The versions stored with a snapshot, in order (for `collab check`)."""
+
     def document_ids(self) -> Iterator[str]: ...
 
     def set_label(self, doc: str, version: int, name: str, ts: float) -> None:

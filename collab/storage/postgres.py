@@ -158,6 +158,9 @@ class PostgresStore:
         )
         return (rows[0][0], rows[0][1]) if rows else (0, "")
 
+    def snapshot_versions(self, doc: str) -> list[int]:
+        return [r[0] for r in self._query("SELECT version FROM snapshots WHERE doc = %s ORDER BY version", (doc,))]
+
     def document_ids(self) -> Iterator[str]:
         return iter([r[0] for r in self._query("SELECT id FROM documents ORDER BY id")])
 

@@ -250,6 +250,14 @@ class SQLiteStore:
             raise self._error("read snapshots", exc) from exc
         return (row[0], row[1]) if row else (0, "")
 
+    def snapshot_versions(self, doc: str) -> list[int]:
+        try:
+            rows = self._reader.execute("SELECT version FROM snapshots WHERE doc = ? ORDER BY version",
+                                        (doc,)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read snapshots", exc) from exc
+        return [r[0] for r in rows]
+
     def document_ids(self) -> Iterator[str]:
         """Every document id. One that is not UTF-8 (a damaged row) comes back with its
         bad bytes as lone surrogates (errors="surrogateescape"), so a check can name it and
