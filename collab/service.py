@@ -161,6 +161,7 @@ class DocumentService:
         # why the last write failed, while no write has worked since (health says so)
         self._write_error: str | None = None
         self._write_probe_at = 0.0  # when a health check may probe the store with a write
+        self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
 
     def _store_write(self, fn: Callable[..., T], *args: object) -> T:
         """Run a store write: on the writer thread for a blocking driver (SQLite), else here."""
@@ -321,6 +322,12 @@ class DocumentService:
         (they reload from the store on demand). Never one in use: pinned (joined), used in
         the last IDLE seconds, locked, or with revisions still committing. When only such
         documents are left, memory goes over the bound rather than lose one."""
+        # summing every open document's size is O(open documents): do it once per
+        # 1/64th of them newly loaded, so that opening stays O(1) amortised
+        self._loads_since_sum += 1
+        if self._loads_since_sum < len(self._docs) / 64:
+            return
+        self._loads_since_sum = 0
         limit = self.settings.max_open_bytes
         total = self.open_bytes()
         if total <= limit:
