@@ -29,7 +29,8 @@ ATTACKS = [
     attacks.test_stale_patch_far_behind_on_a_large_document,
     attacks.test_patch_of_overlapping_hunks,
     attacks.test_patch_of_a_million_one_character_lines,
-    attacks.test_diffs_and_restore_of_large_versions,
+    attacks.test_four_diffs_of_large_versions_at_once,
+    attacks.test_restore_of_a_large_version,
     attacks.test_blame_over_10k_revisions,
 ]
 
