@@ -6,6 +6,7 @@ a view token never reveals the edit id.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -132,7 +133,12 @@ def create_document() -> Any:
 
 
 def _error_response(exc: CollabError) -> Any:
-    return jsonify(error={"code": exc.code, "message": exc.message}), exc.http_status
+    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    headers = {}
+    if "retry_after" in exc.extra:  # rate_limited, unavailable: when to try again
+        error["retry_after"] = exc.extra["retry_after"]
+        headers["Retry-After"] = str(max(1, math.ceil(exc.extra["retry_after"])))
+    return jsonify(error=error), exc.http_status, headers
 
 
 def register_errors(app: Any) -> None:

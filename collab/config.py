@@ -33,6 +33,8 @@ class Settings:
     max_rebase: int = 10_000  # how many revisions behind head a patch's base may be
     rate_limit: float = 200.0  # events per second per connection, sustained
     rate_burst: int = 400  # events per connection allowed in a burst
+    history_rate: float = 20.0  # HTTP history requests per second per client address, sustained
+    history_burst: int = 60  # HTTP history requests per client address allowed in a burst
     commit_batch: int = 512  # revisions committed in one transaction at most
     inline_commit_ms: float = 2.0  # SQLite: commit on the event loop while commits take less; 0 = always on a thread
     ping_interval: float = 25.0  # seconds between Engine.IO pings

@@ -8,7 +8,8 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 """
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Sequence
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -18,15 +19,36 @@ from .errors import CollabError
 from .exports import export
 from .history import HistoryError
 from .ids import check_name
-from .patches import diff_edits, patch_from_edits
+from .patches import Edit, diff_cost, diff_edits, patch_from_edits
+from .ratelimit import KeyedBuckets
 from .revert import Reverted, revert
-from .service import DocState, DocumentService, PatchResult
+from .service import PARSE_WEIGHT, STEP, DocState, DocumentService, PatchResult
+from .storage import Revision
 
 bp = Blueprint("history", __name__)
 
 
 def _service() -> DocumentService:
     return current_app.extensions["collab"]
+
+
+@bp.before_request
+def _rate_limit() -> None:
+    """Every history route costs its caller a token of their address's bucket: the reads
+    here (blame, diff, replays) are the costliest a viewer can ask for."""
+    limits = current_app.extensions.get("collab.history_limits")
+    if limits is None:
+        settings = _service().settings
+        limits = current_app.extensions["collab.history_limits"] = KeyedBuckets(
+            settings.history_rate, settings.history_burst)
+    wait = limits.take(request.remote_addr or "")
+    if wait:
+        raise CollabError("rate_limited", f"too many history requests from this address; retry in {wait:.2f} s",
+                          retry_after=round(wait, 3))
+
+
+def _json(body: str) -> Response:
+    return Response(body, content_type="application/json")
 
 
 def _editor(doc: str) -> DocState:
@@ -76,14 +98,21 @@ def get_blame(doc: str) -> Any:
     service = _service()
     version = _int_arg("version", state.committed)
     text = service.text_at(state, version)  # also checks that the version exists
+    revisions = service.read_all(service.history(state, 0, version))  # read here; computed off the loop
+    # per revision: its patch parsed and walked; then a step per code point for the runs
+    cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 20 * len(text)
     try:
-        revisions = list(service.history(state, 0, version))  # read here; computed off the loop
-        spans = service.offload(len(revisions) * 100, blame, revisions)
+        return _json(service.offload_read(cost, _blame_body, doc, version, len(text), revisions))
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
-    if (spans[-1]["end"] if spans else 0) != len(text):
-        raise _corrupt(state.id, HistoryError(version, "attribution does not cover the text"))
-    return jsonify(doc=doc, version=version, spans=spans)
+
+
+def _blame_body(doc: str, version: int, length: int, revisions: Sequence[Revision]) -> str:
+    """Pure: the JSON answer of blame (encoded here too: 10,000s of spans are not free)."""
+    spans = blame(revisions)
+    if (spans[-1]["end"] if spans else 0) != length:
+        raise HistoryError(version, "attribution does not cover the text")
+    return json.dumps({"doc": doc, "version": version, "spans": spans}, ensure_ascii=False)
 
 
 @bp.get("/api/docs/<doc>/diff")
@@ -93,11 +122,17 @@ def get_diff(doc: str) -> Any:
     a = _int_arg("from")
     b = _int_arg("to", state.committed)
     old, new = service.text_at(state, a), service.text_at(state, b)
-    edits = service.offload(len(old) + len(new), diff_edits, old, new)
-    return jsonify(
-        doc=doc, **{"from": a, "to": b}, patch=patch_from_edits(old, edits),
-        edits=[{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits],
-    )
+    # the diff's cost is in what differs, found first at C speed (diff_cost)
+    return _json(service.offload_read(diff_cost(old, new), _diff_body, doc, a, b, old, new))
+
+
+def _diff_body(doc: str, a: int, b: int, old: str, new: str) -> str:
+    """Pure: the JSON answer of a diff between two versions' texts."""
+    edits: list[Edit] = diff_edits(old, new)
+    return json.dumps({
+        "doc": doc, "from": a, "to": b, "patch": patch_from_edits(old, edits),
+        "edits": [{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits],
+    }, ensure_ascii=False)
 
 
 def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
@@ -107,8 +142,11 @@ def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
     if since > head:
         raise CollabError("not_found", f"version {since} does not exist (head is {head})")
     try:
-        revisions = list(service.history(state, since, head))  # read here; computed off the loop
-        return service.offload(len(revisions) * 100, revert, service.text_at(state, since), since, revisions, author)
+        text = service.text_at(state, since)
+        revisions = service.read_all(service.history(state, since, head))  # read here; computed off the loop
+        # per revision: parsed, its operation composed or transformed over the text's length
+        cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 2 * len(text) * (1 + len(revisions) // 50)
+        return service.offload_read(cost, revert, text, since, revisions, author)
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
 

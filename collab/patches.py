@@ -9,8 +9,10 @@ its context and deleted text are found exactly, or the whole patch is refused.
 """
 from __future__ import annotations
 
+import re
 import urllib.parse
 import zlib
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Iterable, Iterator, Sequence
 
@@ -20,7 +22,15 @@ from .errors import BadPatch, PatchConflict
 from .ids import check_storable
 
 DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT = -1, 0, 1
-FINE_DIFF_LIMIT = 20_000  # code points of overlapping hunks re-diffed into minimal edits
+# Overlapping hunks are re-diffed into minimal edits, but dmp's diff is pure Python and
+# quadratic on unlike texts (500 against 500 random code points: ~0.2 s): only the changed
+# middle of a group is diffed, at most FINE_DIFF_LIMIT code points of it per group and
+# FINE_DIFF_BUDGET per patch; beyond, a group is one coarse edit (exact all the same).
+FINE_DIFF_LIMIT = 128
+FINE_DIFF_BUDGET = 2_048
+# moving a stale patch costs hunks x revisions steps: past this, `conflict` (the client
+# rebases on what it receives and resends against the head) rather than seconds of CPU
+MOVE_LIMIT = 2_000_000
 CONTEXT = 4  # code points of context on each side of a canonical hunk (dmp's Patch_Margin)
 # how far a hunk may start back inside what the hunks before it wrote: dmp's contexts reach
 # back at most ~40 code points (Match_MaxBits + Patch_Margin); the bound keeps applying linear
@@ -60,38 +70,76 @@ def text_hash(text: str) -> str:
     return format(zlib.crc32(text.encode("utf-8")) & 0xFFFFFFFF, "08x")
 
 
+# a hunk header as diff-match-patch's patch_fromText matches it
+_HEADER = re.compile(r"^@@ -(\d+),?(\d*) \+(\d+),?(\d*) @@$")
+_OPS = {"+": DIFF_INSERT, "-": DIFF_DELETE, " ": DIFF_EQUAL}
+
+
 def parse_patch(patch_text: object, max_hunks: int | None = None) -> list[Hunk]:
-    """Parse patch_toText output into hunks, refusing anything malformed or unstorable."""
+    """Parse patch_toText output into hunks, refusing anything malformed or unstorable.
+
+    The grammar of dmp's patch_fromText, parsed here in one pass: dmp deletes each line
+    from the front of a list as it reads it (quadratic in the lines: a 4 MB patch of
+    one-character lines would hold the interpreter for minutes) and decodes %-escapes with
+    errors="replace", which would silently store U+FFFD; here broken UTF-8 is refused.
+    """
     if not isinstance(patch_text, str):
         raise BadPatch("patch must be a string in diff-match-patch patch_toText format")
     if not patch_text:
         return []  # the canonical patch of a revision that changed nothing
     check_storable(patch_text, "patch")
-    try:
-        # dmp decodes %xx with errors="replace", which would silently store U+FFFD;
-        # decode strictly first so broken UTF-8 (or encoded surrogates) is refused.
-        urllib.parse.unquote(patch_text, errors="strict")
-    except UnicodeDecodeError:
-        raise BadPatch("patch contains %-escapes that are not valid UTF-8") from None
-    try:
-        objs = _dmp.patch_fromText(patch_text)
-    except (ValueError, IndexError) as exc:
-        raise BadPatch(f"patch cannot be parsed: {str(exc)[:200]}") from None
-    if max_hunks is not None and len(objs) > max_hunks:
-        raise BadPatch(f"patch has {len(objs)} hunks; at most {max_hunks} are allowed")
-    hunks = []
-    for n, p in enumerate(objs, 1):
-        ops = tuple((op, data) for op, data in p.diffs if data)
+    lines = patch_text.split("\n")
+    hunks: list[Hunk] = []
+    i, count = 0, len(lines)
+    while i < count:
+        m = _HEADER.match(lines[i])
+        if not m:
+            raise BadPatch(f"patch cannot be parsed: Invalid patch string: {lines[i][:200]}")
+        if max_hunks is not None and len(hunks) >= max_hunks:
+            total = len(hunks) + sum(1 for line in lines[i:] if line.startswith("@"))
+            raise BadPatch(f"patch has {total} hunks; at most {max_hunks} are allowed")
+        start2, length2 = _header_range(m.group(3), m.group(4))
+        _, length1 = _header_range(m.group(1), m.group(2))
+        i += 1
+        ops: list[tuple[int, str]] = []
+        while i < count:
+            line = lines[i]
+            sign = line[:1]
+            if sign == "@":
+                break  # the next hunk
+            if sign:  # (dmp skips blank lines)
+                op = _OPS.get(sign)
+                if op is None:
+                    raise BadPatch(f"patch cannot be parsed: Invalid patch mode: {sign!r}")
+                data = line[1:]
+                if "%" in data:
+                    try:
+                        data = urllib.parse.unquote(data, errors="strict")
+                    except UnicodeDecodeError:
+                        raise BadPatch("patch contains %-escapes that are not valid UTF-8") from None
+                if data:
+                    ops.append((op, data))
+            i += 1
         text1 = "".join(data for op, data in ops if op != DIFF_INSERT)
         text2 = "".join(data for op, data in ops if op != DIFF_DELETE)
-        if len(text1) != p.length1 or len(text2) != p.length2:
+        if len(text1) != length1 or len(text2) != length2:
             raise BadPatch(
-                f"hunk {n}: header says {p.length1},{p.length2} code points but its body has "
+                f"hunk {len(hunks) + 1}: header says {length1},{length2} code points but its body has "
                 f"{len(text1)},{len(text2)} (offsets and lengths count code points)"
             )
         check_storable(text2, "patch")
-        hunks.append(Hunk(p.start2, ops, text1, text2))
+        hunks.append(Hunk(start2, tuple(ops), text1, text2))
     return hunks
+
+
+def _header_range(start: str, length: str) -> tuple[int, int]:
+    """(start, length) of one side of a hunk header, as dmp reads "@@ -s,l": 0-based start;
+    no length means 1, and a length of 0 means the start is the position before."""
+    if length == "":
+        return int(start) - 1, 1
+    if length == "0":
+        return int(start), 0
+    return int(start) - 1, int(length)
 
 
 def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
@@ -187,17 +235,23 @@ def _pop_tail(out: list[str], need: int) -> str:
 
 def _group_edits(old: str, new: str, groups: list[list]) -> list[Edit]:
     edits: list[Edit] = []
+    budget = FINE_DIFF_BUDGET
     for base_start, base_end, new_start, members, growth in groups:
         if len(members) == 1:
             for e in _diff_to_edits(members[0].ops, base_start):
                 _add_edit(edits, e)
-        else:
-            new_end = new_start + (base_end - base_start) + growth
-            before, after = old[base_start:base_end], new[new_start:new_end]
-            if len(before) + len(after) <= FINE_DIFF_LIMIT:
-                edits.extend(Edit(base_start + e.pos, e.delete, e.insert) for e in diff_edits(before, after))
-            else:  # a huge overlapping group: one coarse edit rather than an unbounded diff
-                _add_edit(edits, Edit(base_start, before, after))
+            continue
+        new_end = new_start + (base_end - base_start) + growth
+        before, after = old[base_start:base_end], new[new_start:new_end]
+        # the shared prefix and suffix cost nothing to find (C speed); diff the rest
+        k = _dmp.diff_commonPrefix(before, after)
+        j = _dmp.diff_commonSuffix(before[k:], after[k:])
+        middle = len(before) + len(after) - 2 * (k + j)
+        if middle <= min(FINE_DIFF_LIMIT, budget):
+            budget -= middle
+            edits.extend(Edit(base_start + e.pos, e.delete, e.insert) for e in diff_edits(before, after))
+        else:  # a large or costly overlapping group: one coarse edit rather than an unbounded diff
+            _add_edit(edits, Edit(base_start, before, after))
     return edits
 
 
@@ -212,22 +266,36 @@ def _add_edit(edits: list[Edit], e: Edit) -> None:
         edits.append(Edit(e.pos + k, delete, insert))
 
 
-def move_hunks(hunks: Sequence[Hunk], revisions: Iterable[Sequence[Edit]]) -> list[Hunk]:
+def move_hunks(hunks: Sequence[Hunk], revisions: Sequence[Sequence[Edit]]) -> list[Hunk]:
     """Move hunks made against an older version over the revisions committed since.
 
     Each hunk's expected location is carried through every revision's edits, so it lands
     where its author meant even when the same text exists elsewhere. A revision that
     changed anything inside a hunk's context or deleted text raises PatchConflict.
+    Costs hunks x revisions x log(edits per revision) steps (a binary search finds where
+    each hunk sits among a revision's edits); past MOVE_LIMIT steps it is refused.
     """
+    if len(hunks) * len(revisions) > MOVE_LIMIT:
+        raise PatchConflict(
+            f"a patch of {len(hunks)} hunks made {len(revisions)} revisions ago is too costly to move; "
+            "sync, rebase and resend"
+        )
     ranges = []
     growth = 0
     for h in hunks:
         start = h.start - growth  # where the hunk sits in the base text
         ranges.append([start, start + len(h.text1)])
         growth += len(h.text2) - len(h.text1)
+    open_ends = [bool(h.ops) and h.ops[-1][0] == DIFF_INSERT for h in hunks]
     for edits in revisions:
-        for h, r in zip(hunks, ranges):
-            shift = _shift_over(r[0], r[1], edits, open_end=bool(h.ops) and h.ops[-1][0] == DIFF_INSERT)
+        if not edits:
+            continue
+        positions = [e.pos for e in edits]
+        before = [0]  # before[k]: how much edits[:k] grow the text
+        for e in edits:
+            before.append(before[-1] + len(e.insert) - len(e.delete))
+        for r, open_end in zip(ranges, open_ends):
+            shift = _shift_over(r[0], r[1], edits, open_end, positions, before)
             r[0] += shift
             r[1] += shift
     moved = []
@@ -238,12 +306,20 @@ def move_hunks(hunks: Sequence[Hunk], revisions: Iterable[Sequence[Edit]]) -> li
     return moved
 
 
-def _shift_over(start: int, end: int, edits: Sequence[Edit], open_end: bool) -> int:
-    """How far a hunk's range moves over one revision's edits. `open_end`: the hunk ends
-    with an insert (no context after it, at the end of the text), so an insert at its end
-    is at the same point as the hunk's own: which goes first is for the client to decide."""
-    shift = 0
-    for e in edits:  # sorted by position, non-overlapping
+def _shift_over(start: int, end: int, edits: Sequence[Edit], open_end: bool,
+                positions: Sequence[int], before: Sequence[int]) -> int:
+    """How far a hunk's range moves over one revision's edits (sorted, non-overlapping;
+    `positions` are their positions, `before[k]` the growth of edits[:k]). `open_end`: the
+    hunk ends with an insert (no context after it, at the end of the text), so an insert
+    at its end is at the same point as the hunk's own: which goes first is for the client
+    to decide."""
+    # every edit wholly before the range only shifts it: they are a prefix, found by bisection
+    k = bisect_left(positions, start)  # edits[:k] start before the range
+    if k and edits[k - 1].end > start:
+        k -= 1  # it reaches into the range: examined below (a conflict)
+    shift = before[k]
+    for i in range(k, len(edits)):  # (not edits[k:]: the loop stops after a few)
+        e = edits[i]
         if e.pos == end and start < end and open_end and e.insert:
             raise PatchConflict("a concurrent revision inserted at the same point; rebase and resend")
         if e.pos > end or (e.pos == end and start < end):
@@ -258,6 +334,38 @@ def _shift_over(start: int, end: int, edits: Sequence[Edit], open_end: bool) -> 
                 "a concurrent revision changed the text this patch edits; rebase and resend"
             )
     return shift
+
+
+def patch_edits(hunks: Sequence[Hunk]) -> list[Edit] | None:
+    """The edits of an exact patch on the text it applies to, read from the patch alone:
+    what apply_patch returns, without the text (linear in the patch, not the document).
+    For the server's own canonical patches, whose hunks never overlap; None for a patch
+    whose hunks overlap (its edits need the text: apply it)."""
+    edits: list[Edit] = []
+    growth = 0
+    new_end = 0  # where the previous hunk's text ends, in the text as patched so far
+    for h in hunks:
+        if h.start < new_end:
+            return None
+        base_start = h.start - growth
+        for e in _diff_to_edits(h.ops, base_start):
+            _add_edit(edits, e)
+        new_end = h.start + len(h.text2)
+        growth += len(h.text2) - len(h.text1)
+    return edits
+
+
+def diff_cost(old: str, new: str) -> int:
+    """What diff_edits(old, new) costs, in code points copied (the unit of the service's
+    offloading decisions): dmp trims the common prefix and suffix at C speed, then diffs the
+    rest in pure Python, at least a few hundred times slower per code point."""
+    k = _dmp.diff_commonPrefix(old, new)
+    j = _dmp.diff_commonSuffix(old[k:], new[k:]) if k < min(len(old), len(new)) else 0
+    middle = len(old) + len(new) - 2 * (k + j)
+    return len(old) + len(new) + DIFF_WEIGHT * middle
+
+
+DIFF_WEIGHT = 1_000  # per code point of a diff's middle (see diff_cost)
 
 
 def diff_edits(old: str, new: str) -> list[Edit]:

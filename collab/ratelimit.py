@@ -1,7 +1,9 @@
-"""A token bucket: `rate` events per second sustained, bursts up to `burst`. Pure."""
+"""Rate limits: a token bucket (`rate` events per second sustained, bursts up to `burst`)
+and a table of buckets per key (a client address), bounded in size. Pure."""
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Callable
 
 
@@ -13,12 +15,40 @@ class TokenBucket:
         self.tokens = burst
         self.stamp = clock()
 
-    def take(self) -> float:
-        """Spend one token: 0.0 when allowed, else the seconds to wait before retrying."""
+    def take(self, cost: float = 1.0) -> float:
+        """Spend `cost` tokens: 0.0 when allowed, else the seconds to wait before retrying."""
         now = self.clock()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= cost:
+            self.tokens -= cost
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return (cost - self.tokens) / self.rate
+
+
+class KeyedBuckets:
+    """One TokenBucket per key, for the `capacity` most recently seen keys: a key not seen
+    for longer than its bucket takes to refill loses nothing by being forgotten, and memory
+    stays bounded whatever the number of addresses."""
+
+    def __init__(self, rate: float, burst: float, capacity: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self.capacity = capacity
+        self.clock = clock
+        self._buckets: OrderedDict[str, TokenBucket] = OrderedDict()  # key -> its bucket, oldest first
+
+    def take(self, key: str, cost: float = 1.0) -> float:
+        """Spend `cost` of `key`'s tokens: 0.0 when allowed, else the seconds to wait."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
+            if len(self._buckets) > self.capacity:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return bucket.take(cost)
+
+    def __len__(self) -> int:
+        return len(self._buckets)

@@ -3,17 +3,31 @@
 Kept in one place so the service reads as plain code. Works with or without
 monkey-patching (run.py patches; in-process tests do not). `spawn` comes from
 Flask-SocketIO (socketio.start_background_task) when there is an app.
+
+Long pure computations run on worker threads, in two lanes: writes (applying patches,
+which editors wait for) and reads (diffs, blame, replays for the history routes, which
+any viewer can ask for). Reads use one thread at a time and a bounded queue, so that
+however many of them are asked for at once, the writes keep a thread and the event loop
+competes for the interpreter lock with at most two threads.
 """
 from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
+
+import sys
 
 import gevent
 import gevent.event
 import gevent.lock
 from gevent.threadpool import ThreadPool
 
+from .errors import CollabError
+
 T = TypeVar("T")
+
+SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter lock while another waits
+READS_AT_ONCE = 1  # read computations running on worker threads at the same time
+READS_WAITING = 16  # more waiting than this: `unavailable` with a retry time, not a longer queue
 
 Event = gevent.event.Event
 Lock = gevent.lock.BoundedSemaphore
@@ -27,6 +41,13 @@ class Runtime:
         # threads for long pure computations (big patches, blame, diffs of whole versions):
         # the interpreter switches threads every few ms, so the event loop keeps running
         self._cpu = ThreadPool(2)
+        # a worker thread running pure Python keeps the interpreter lock until asked to let
+        # go, which the event loop's thread does after the switch interval (5 ms by default),
+        # each time it wakes: a round trip wakes it several times. 1 ms cuts that wait
+        # fivefold (the worker loses little: a switch costs microseconds)
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
+        self._reads = gevent.lock.BoundedSemaphore(READS_AT_ONCE)
+        self._reads_waiting = 0
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._spawn(fn, *args)
@@ -41,6 +62,23 @@ class Runtime:
     def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
         """Run pure code (no gevent objects, no I/O) on a worker thread and wait for it."""
         return self._cpu.apply(fn, args)
+
+    def run_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like run_cpu, for work a reader asked for: at most READS_AT_ONCE run at once,
+        the others wait their turn here (not on a thread); past READS_WAITING waiting, the
+        request is refused with `unavailable` and a time to retry after."""
+        if self._reads_waiting >= READS_WAITING:
+            raise CollabError("unavailable", "the server is busy with other history requests; retry in a second",
+                              retry_after=1)
+        self._reads_waiting += 1
+        try:
+            self._reads.acquire()
+        finally:
+            self._reads_waiting -= 1
+        try:
+            return self._cpu.apply(fn, args)
+        finally:
+            self._reads.release()
 
     def close(self) -> None:
         self._writer.kill()

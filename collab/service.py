@@ -23,7 +23,8 @@ from .faults import Faults
 from .history import HistoryError, replay
 from .merge import MERGE_WINDOW, merge_stale
 from .ids import check_doc_id, check_name, new_view_token, random_base62
-from .patches import Edit, apply_patch, make_patch, move_hunks, parse_patch, patch_from_edits, text_hash
+from .patches import (Edit, Hunk, apply_patch, diff_cost, make_patch, move_hunks, parse_patch, patch_edits,
+                      patch_from_edits, text_hash)
 from .runtime import Event, Lock, Runtime
 from .snapshots import replay_text, revision_cost, snapshot_due
 from .storage import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
@@ -50,7 +51,7 @@ def _check_label(name: object) -> str:
     return check_name(name)
 
 
-OFFLOAD_OVER = 200_000  # code points of text + patch above which applying runs off the event loop
+OFFLOAD_OVER = 200_000  # cost (code points copied; STEP per Python step) above which work runs off the loop
 PARSE_WEIGHT = 12  # parsing a patch costs about as much as applying 12 times its length
 
 
@@ -70,6 +71,57 @@ def _revise(text: str, hunks: list, moves: Sequence[Sequence[Edit]] | None,
         raise CollabError("too_large", f"the document would have {len(new_text)} code points; at most "
                                        f"{max_chars} are allowed")
     return new_text, edits, patch_from_edits(text, edits), text_hash(new_text)
+
+
+REPLAY_WEIGHT = 4  # replaying a revision copies the text about twice and hashes it (UTF-8, CRC-32)
+STEP = 200  # one step of pure Python (a hunk, an edit, a revision), in code points copied
+
+
+def _revise_cost(text: str, hunks: Sequence[Hunk], moves: Sequence[Sequence[Edit]] | None) -> int:
+    """What _revise costs, in code points copied: the text and the patch once each, a step
+    per hunk; when moved, a step per hunk per revision and per edit moved over, and (in case
+    a hunk conflicts and the patch is merged) undoing each revision within MERGE_WINDOW."""
+    cost = len(text) + sum(STEP + len(h.text1) + len(h.text2) for h in hunks)
+    if moves:
+        cost += STEP * (len(hunks) * len(moves) + sum(len(m) for m in moves))
+        if len(moves) <= MERGE_WINDOW:
+            cost += len(moves) * (2 * len(text) + STEP)
+    return cost
+
+
+def _replayed(text: str, version: int, revisions: Sequence[Revision]) -> str:
+    """Pure: the text after replaying `revisions` on `text` (at `version`), hashes checked."""
+    for _, text in replay(text, version, revisions):
+        pass
+    return text
+
+
+class _NeedsText(Exception):
+    """A stored patch's hunks overlap (made before patches were canonical): its edits need
+    the text it applied to."""
+
+
+def _stored_edits(text: str | None, revisions: Sequence[Revision]) -> list[Sequence[Edit]]:
+    """Pure: the edits of stored revisions, in order, read from the canonical patches alone
+    when `text` is None (raises _NeedsText for a patch whose hunks overlap); else each patch
+    is applied to the text (at the version before the first revision)."""
+    out: list[Sequence[Edit]] = []
+    for rev in revisions:
+        try:
+            hunks = parse_patch(rev.patch)
+        except CollabError as exc:
+            raise HistoryError(rev.version, f"does not parse: {exc.message}") from None
+        if text is None:
+            edits = patch_edits(hunks)
+            if edits is None:
+                raise _NeedsText()
+        else:
+            try:
+                text, edits = apply_patch(text, hunks)
+            except CollabError as exc:
+                raise HistoryError(rev.version, f"does not apply: {exc.message}") from None
+        out.append(edits)
+    return out
 
 
 # the error of a revision whose commit lost a race with another process: submit() retries it
@@ -378,7 +430,24 @@ class DocumentService:
             raise CollabError("not_found", f"version {version} does not exist (head is {state.committed})")
         if version == state.committed:
             return state.committed_text
-        return self._replay_to(state.id, version)[1]
+        # read here (the store's connection belongs to the event loop's thread), replayed
+        # off the loop when long: up to 99 revisions, each copying and hashing the whole text
+        base, text = self.store.latest_snapshot(state.id, version)
+        revisions = self.read_all(self._stored_revisions(state.id, base, version))
+        cost = len(revisions) * (REPLAY_WEIGHT * len(text) + STEP) + sum(len(r.patch) for r in revisions) * PARSE_WEIGHT
+        try:
+            return self.offload_read(cost, _replayed, text, base, revisions)
+        except HistoryError as exc:
+            raise self._corrupt(state.id, str(exc)) from None
+
+    def read_all(self, revisions: Iterable[Revision]) -> list[Revision]:
+        """Read revisions page by page, letting other clients run between the pages."""
+        out: list[Revision] = []
+        for rev in revisions:
+            out.append(rev)
+            if len(out) % self.settings.sync_limit == 0:
+                self.runtime.yield_now()
+        return out
 
     def history(self, state: DocState, since: int, until: int) -> Iterator[Revision]:
         """Committed revisions since+1..until, in order, read in pages (never all at once)."""
@@ -477,9 +546,8 @@ class DocumentService:
             rebased = base < head
             try:
                 moves = self._edits_between(state, base, head) if rebased else None
-                size = len(state.text) + sum(len(h.text1) + len(h.text2) for h in hunks)
-                new_text, edits, canonical, digest = self.offload(size, _revise, state.text, hunks, moves,
-                                                                  self.settings.max_doc_chars)
+                new_text, edits, canonical, digest = self.offload(_revise_cost(state.text, hunks, moves), _revise,
+                                                                  state.text, hunks, moves, self.settings.max_doc_chars)
             except CollabError as exc:
                 if exc.code == "conflict":
                     exc.extra["version"] = state.committed
@@ -502,10 +570,18 @@ class DocumentService:
         self.faults.reached("applied")
         return applied, rebased
 
-    def offload(self, size: int, fn: Callable[..., T], *args: object) -> T:
-        """Run pure work on a worker thread when it is big enough to stall other clients."""
-        if size > OFFLOAD_OVER:
+    def offload(self, cost: int, fn: Callable[..., T], *args: object) -> T:
+        """Run pure work on a worker thread when it would stall other clients: `cost` is its
+        real cost in code points copied (STEP per pure-Python step), not the size of a text."""
+        if cost > OFFLOAD_OVER:
             return self.runtime.run_cpu(fn, *args)
+        return fn(*args)
+
+    def offload_read(self, cost: int, fn: Callable[..., T], *args: object) -> T:
+        """`offload` for work a reader asked for (history routes): on the read lane, which
+        runs one computation at a time and refuses a long queue (runtime.run_read)."""
+        if cost > OFFLOAD_OVER:
+            return self.runtime.run_read(fn, *args)
         return fn(*args)
 
     def refresh(self, state: DocState, force: bool = False) -> None:
@@ -555,8 +631,8 @@ class DocumentService:
             if new_text == text:
                 return None
             try:
-                return self.submit(state, base, make_patch(text, new_text), f"{kind}-{random_base62(16)}",
-                                   author, origin)
+                patch = self.offload(diff_cost(text, new_text), make_patch, text, new_text)
+                return self.submit(state, base, patch, f"{kind}-{random_base62(16)}", author, origin)
             except CollabError as exc:
                 if exc.code != "conflict" or attempt == 2:
                     raise
@@ -628,12 +704,18 @@ class DocumentService:
         if recent and recent[0].revision.version <= base + 1:
             first = recent[0].revision.version
             return [recent[i].edits for i in range(base + 1 - first, len(recent))]
-        # older than memory: replay from the store up to what is committed, then memory
-        text = self.text_at(state, base)
-        out: list[Sequence[Edit]] = []
-        for rev in self._stored_revisions(state.id, base, state.committed):
-            text, edits = apply_patch(text, parse_patch(rev.patch))
-            out.append(edits)
+        # older than memory: the stored canonical patches hold their edits; read them here,
+        # take the edits out of them (off the loop when many) without rebuilding any text
+        stored = self.read_all(self._stored_revisions(state.id, base, state.committed))
+        cost = sum(STEP + len(r.patch) * PARSE_WEIGHT for r in stored)
+        try:
+            try:
+                out: list[Sequence[Edit]] = self.offload(cost, _stored_edits, None, stored)
+            except _NeedsText:  # an old history: rebuild the texts as well
+                cost += len(stored) * REPLAY_WEIGHT * len(state.text)
+                out = self.offload(cost, _stored_edits, self.text_at(state, base), stored)
+        except HistoryError as exc:
+            raise self._corrupt(state.id, str(exc)) from None
         out.extend(a.edits for a in recent if a.revision.version > state.committed)
         return out
 
