@@ -45,7 +45,9 @@ class CappedWebSocket(WebSocket):
 
     def read_frame(self):  # type: ignore[no-untyped-def]
         header = Header.decode_header(self.stream)
-        if header.flags:
+        if header.flags or not header.mask:
+            # reserved bits (no extension is negotiated), or a client frame sent unmasked
+            # (RFC 6455 5.1: the server must close): 1002, from receive()
             raise ProtocolError
         env = self.environ
         if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
@@ -54,9 +56,7 @@ class CappedWebSocket(WebSocket):
         limit = env.get("collab.max_message")
         if limit is not None and size > limit:
             log.warning("closing a WebSocket: a %d-byte message is over the %d-byte limit", size, limit)
-            # gevent-websocket's close() leaves the status code out: frame it ourselves
-            self.send_frame(struct.pack("!H", 1009) + b"message too big", opcode=self.OPCODE_CLOSE)
-            self.closed = True
+            self.close(1009, b"message too big")
             raise WebSocketError("message too big")
         if not header.length:
             return header, b""
@@ -69,6 +69,36 @@ class CappedWebSocket(WebSocket):
         if header.mask:
             payload = _unmask(payload, header.mask)
         return header, payload
+
+
+    def close(self, code: int = 1000, message: bytes | str | None = b"") -> None:
+        """Send a close frame that carries its status code, then stop reading.
+
+        gevent-websocket's close() leaves the code out (RFC 6455 5.5.1: the payload starts
+        with it), so every closure reached the client as 1005 "no status": invalid UTF-8
+        (1007), protocol errors (1002), the server's own. And it stops only the writing: a
+        reader blocked in the middle of a frame stayed blocked for as long as the client
+        sent nothing, or kept reading frames after python-engineio had dropped the session.
+        Shutting the socket's reading side ends that read at once (RFC 6455 7.1.1 lets an
+        endpoint that sent a close frame discard what still comes)."""
+        if self.closed:
+            return
+        reason = message.encode("utf-8") if isinstance(message, str) else bytes(message or b"")
+        try:
+            # a control frame's payload is at most 125 bytes: the code and 123 of reason
+            self.send_frame(struct.pack("!H", code) + reason[:123], opcode=self.OPCODE_CLOSE)
+        except WebSocketError:
+            pass  # the peer is gone already; closing is all that is left
+        finally:
+            self.closed = True
+            handler = self.handler
+            if handler is not None and getattr(handler, "socket", None) is not None:
+                try:
+                    handler.socket.shutdown(socket.SHUT_RD)
+                except OSError:
+                    pass  # not connected any more
+            self.stream = self.raw_write = self.raw_read = None  # as gevent-websocket's close()
+            self.environ = None
 
 
 def _unmask(payload: bytes, mask: bytes) -> bytes:

@@ -1,0 +1,221 @@
+"""Hostile use of the transport itself, against the real server (run.py in a subprocess).
+
+Raw sockets and raw WebSocket frames, never a well-behaved client library, for the
+attacker; a real Socket.IO client for the honest user next to it, whose round trips and
+fresh connections are timed while the attack goes on. Figures (server RSS, how long
+half-sent requests live, the honest client's worst wait) are printed for
+docs/reliability.md, never asserted as times; what is asserted is behaviour: the server
+closes the attacker, with the right WebSocket close code, and keeps serving everyone else.
+
+- WebSocket close codes: invalid UTF-8 (1007), protocol errors (1002), oversized (1009).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import resource
+import selectors
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Mapping
+
+import pytest
+import requests
+import socketio
+
+from liveserver import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+MiB = 1_048_576
+
+
+# -- raw WebSocket ------------------------------------------------------------------------------------------
+
+
+def ws_open(port: int, source: str | None = None, namespace: bool = True) -> socket.socket:
+    """A raw WebSocket to the Engine.IO endpoint (from `source`, an address of the loopback
+    network, if given); with `namespace`, the Socket.IO namespace is connected too."""
+    s = socket.socket()
+    if source:
+        s.bind((source, 0))
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        assert chunk, f"the server closed the WebSocket handshake: {buf[:200]!r}"
+        buf += chunk
+    assert buf.startswith(b"HTTP/1.1 101"), buf[:200]
+    if namespace:
+        s.sendall(frame(b"40"))
+        assert read_until(s, lambda op, data: op == 1 and data.startswith(b"40")), "no Socket.IO CONNECT answer"
+    return s
+
+
+def frame(payload: bytes, opcode: int = 1, fin: bool = True, rsv: int = 0) -> bytes:
+    """One masked client frame. The mask is XORed as two big integers (a Python loop over
+    4 MiB would take seconds)."""
+    n = len(payload)
+    first = (0x80 if fin else 0) | (rsv << 4) | opcode
+    if n < 126:
+        head = bytes([first, 0x80 | n])
+    elif n < 65536:
+        head = bytes([first, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([first, 0x80 | 127]) + n.to_bytes(8, "big")
+    mask = os.urandom(4)
+    key = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+    return head + mask + masked
+
+
+def read_until(s: socket.socket, want, timeout: float = 20.0) -> object:  # type: ignore[no-untyped-def]
+    """Read server frames until `want(opcode, payload)` is true (returns True), a close frame
+    (returns ("close", code or None)) or EOF (returns ("eof", None)); ("timeout", None) if
+    nothing of the sort came within `timeout` seconds."""
+    s.settimeout(timeout)
+    buf = b""
+    while True:
+        while len(buf) >= 2:
+            n, off = buf[1] & 0x7F, 2
+            if n == 126:
+                n, off = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                n, off = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < off + n:
+                break
+            opcode, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+            if opcode == 8:
+                return ("close", int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None)
+            if want(opcode, payload):
+                return True
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return ("timeout", None)
+        except OSError:
+            return ("eof", None)
+        if not chunk:
+            return ("eof", None)
+        buf += chunk
+
+
+def close_code(s: socket.socket, timeout: float = 20.0) -> object:
+    return read_until(s, lambda op, data: False, timeout)
+
+
+# -- the server and the honest client -----------------------------------------------------------------------
+
+
+class LimitedServer(LiveServer):
+    """run.py under `prlimit --nofile=N`: the file limit of a default systemd service or shell."""
+
+    def __init__(self, workdir: Path, nofile: int, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(workdir, env=env)
+        self.nofile = nofile
+
+    @property
+    def command(self) -> list[str]:
+        return ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *super().command]
+
+
+def rss_mb(server: LiveServer) -> float:
+    assert server.proc is not None
+    with open(f"/proc/{server.proc.pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024  # type: ignore[union-attr]
+
+
+class Honest:
+    """An honest user next to the attack: `sync` round trips on an open Socket.IO
+    connection, and a fresh HTTP request (a new TCP connection) each round, back to back.
+    The worst of each is the wait the attack caused."""
+
+    def __init__(self, url: str, doc: str) -> None:
+        self.url = url
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.connect(url, transports=["websocket"], wait_timeout=20)
+        assert self.sio.call("join", {"doc": doc}, timeout=20)["ok"]
+        self.doc = doc
+        self.round_trips: list[float] = []
+        self.requests: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.perf_counter()
+            try:
+                ack = self.sio.call("sync", {"doc": self.doc, "since": 0}, timeout=30)
+                if not ack.get("ok"):
+                    self.failures.append(f"sync: {ack}")
+                self.round_trips.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                r = requests.get(self.url + "/healthz", timeout=30, headers={"Connection": "close"})
+                if r.status_code != 200:
+                    self.failures.append(f"/healthz: HTTP {r.status_code}")
+                self.requests.append(time.perf_counter() - t)
+            except Exception as exc:  # a refused or timed-out request is the finding
+                self.failures.append(f"{type(exc).__name__}: {exc}")
+                self.requests.append(time.perf_counter() - t)
+            self._stop.wait(0.02)  # ~40 rounds a second: under the default rate limit
+
+    def __enter__(self) -> "Honest":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        self.sio.disconnect()
+
+    def report(self) -> str:
+        def worst(ts: list[float]) -> str:
+            return f"{len(ts)}, median {1000 * sorted(ts)[len(ts) // 2]:.1f} ms, max {1000 * max(ts):.1f} ms" \
+                if ts else "none"
+        return f"round trips {worst(self.round_trips)}; fresh HTTP requests {worst(self.requests)}"
+
+
+# -- 18. WebSocket close codes --------------------------------------------------------------------------------
+
+CLOSE_CASES = {
+    # name: (frames the client sends, the status code RFC 6455 7.4.1 gives the closure)
+    "invalid UTF-8 in a text frame": ([frame(b'42["join",{"doc":"\xff\xfe"}]')], 1007),
+    "invalid UTF-8 across continuation frames": ([frame(b'42["join",{"doc":"\xe2', fin=False),
+                                                  frame(b'\x28\xa1"}]', opcode=0)], 1007),
+    "a reserved bit set": ([frame(b"3", rsv=4)], 1002),
+    "a reserved opcode": ([frame(b"3", opcode=3)], 1002),
+    "a continuation frame with nothing to continue": ([frame(b"3", opcode=0)], 1002),
+    "a fragmented control frame": ([frame(b"", opcode=9, fin=False)], 1002),
+    "an unmasked frame": ([bytes([0x81, 1]) + b"3"], 1002),
+    "the client closing normally": ([frame((1000).to_bytes(2, "big") + b"bye", opcode=8)], 1000),
+    "the client closing with 4000": ([frame((4000).to_bytes(2, "big"), opcode=8)], 4000),
+}
+
+
+def test_every_websocket_closure_carries_its_status_code(tmp_path, doc_id):
+    """Each bad frame closes its connection with the status code the RFC gives it (1007 for
+    invalid UTF-8, 1002 for protocol errors), and a client's own close is answered with its
+    code; before, gevent-websocket sent every close frame without any code (1005)."""
+    got: dict[str, object] = {}
+    with LiveServer(tmp_path) as server, Honest(server.url, doc_id) as honest:
+        for name, (frames, _) in CLOSE_CASES.items():
+            s = ws_open(server.port)
+            s.sendall(b"".join(frames))
+            got[name] = close_code(s)
+            s.close()
+    for name, (_, code) in CLOSE_CASES.items():
+        print(f"{name}: {got[name]}")
+    print(f"honest client meanwhile: {honest.report()}")
+    assert {name: got[name] for name in CLOSE_CASES} == {name: ("close", code) for name, (_, code) in CLOSE_CASES.items()}
+    assert honest.failures == [], honest.failures[:5]
