@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import struct
-from typing import Sequence
+from typing import Any, Sequence
 
 from gevent import pywsgi
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
@@ -81,7 +81,8 @@ class CappedWebSocket(WebSocket):
         sent nothing, or kept reading frames after python-engineio had dropped the session.
         Shutting the socket's reading side ends that read at once (RFC 6455 7.1.1 lets an
         endpoint that sent a close frame discard what still comes)."""
-        if self.closed:
+        ws: Any = self  # its slots are gevent-websocket's, which has no type hints
+        if ws.closed:
             return
         reason = message.encode("utf-8") if isinstance(message, str) else bytes(message or b"")
         try:
@@ -90,15 +91,15 @@ class CappedWebSocket(WebSocket):
         except WebSocketError:
             pass  # the peer is gone already; closing is all that is left
         finally:
-            self.closed = True
-            handler = self.handler
+            ws.closed = True
+            handler = ws.handler
             if handler is not None and getattr(handler, "socket", None) is not None:
                 try:
                     handler.socket.shutdown(socket.SHUT_RD)
                 except OSError:
                     pass  # not connected any more
-            self.stream = self.raw_write = self.raw_read = None  # as gevent-websocket's close()
-            self.environ = None
+            ws.stream = ws.raw_write = ws.raw_read = None  # as gevent-websocket's close()
+            ws.environ = None
 
 
 def _unmask(payload: bytes, mask: bytes) -> bytes:

@@ -7,6 +7,9 @@ half-sent requests live, the honest client's worst wait) are printed for
 docs/reliability.md, never asserted as times; what is asserted is behaviour: the server
 closes the attacker, with the right WebSocket close code, and keeps serving everyone else.
 
+- binary Socket.IO packets announcing a million attachments, or attachments adding up to
+  more than one message, over WebSocket and over long-polling;
+- slowloris: 2,000 half-sent requests at a 1,024 file limit;
 - WebSocket close codes: invalid UTF-8 (1007), protocol errors (1002), oversized (1009).
 """
 from __future__ import annotations
@@ -184,6 +187,80 @@ class Honest:
             return f"{len(ts)}, median {1000 * sorted(ts)[len(ts) // 2]:.1f} ms, max {1000 * max(ts):.1f} ms" \
                 if ts else "none"
         return f"round trips {worst(self.round_trips)}; fresh HTTP requests {worst(self.requests)}"
+
+
+# -- 4. binary attachments ------------------------------------------------------------------------------------
+
+
+def _flood(s: socket.socket, header: bytes, attachments: int, size: int) -> tuple[int, object]:
+    """Send a binary packet header, then up to `attachments` binary frames of `size` bytes;
+    stop when the server has closed. Returns (frames sent, how the connection ended)."""
+    s.sendall(frame(header))
+    blob = frame(os.urandom(size), opcode=2)
+    sent = 0
+    try:
+        for _ in range(attachments):
+            s.sendall(blob)
+            sent += 1
+    except OSError:
+        pass
+    return sent, close_code(s, timeout=10)
+
+
+def test_binary_attachments_are_capped_before_they_are_buffered(tmp_path, doc_id):
+    """A binary event announcing 1,000,000 attachments followed by 4 MiB frames, and one
+    announcing 8 (allowed) whose frames add up to more than a message, over WebSocket; the
+    same over long-polling. Each is disconnected before the server holds more than about one
+    message; the server's RSS and the honest client's worst wait are printed."""
+    with LiveServer(tmp_path) as server, Honest(server.url, doc_id) as honest:
+        rss = [rss_mb(server)]
+        s = ws_open(server.port)
+        million = _flood(s, b'451000000-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]', 48, 4 * MiB)
+        s.close()
+        rss.append(rss_mb(server))
+        s = ws_open(server.port)
+        eight = _flood(s, b'458-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]', 8, 4 * MiB)
+        s.close()
+        rss.append(rss_mb(server))
+        polling = _polling_flood(server.url, 24, 3 * MiB)
+        rss.append(rss_mb(server))
+        # and the server still serves a new connection
+        other = socketio.Client(reconnection=False)
+        other.connect(server.url, transports=["websocket"], wait_timeout=20)
+        assert other.call("join", {"doc": doc_id}, timeout=20)["ok"]
+        other.disconnect()
+    print(f"\n1,000,000 attachments: {million[0]} frames of 4 MiB accepted, then {million[1]}; "
+          f"8 attachments: {eight[0]} accepted, then {eight[1]}; polling: {polling[0]} POSTs of 3 MiB accepted, "
+          f"then {polling[1]}; server RSS {' -> '.join(f'{r:.0f}' for r in rss)} MB; honest client: {honest.report()}")
+    # closed by the server (1008: too many attachments; 1009: too many bytes), long before the
+    # attacker had sent everything (what it sent beyond the refusal sat in kernel buffers)
+    assert million[1] == ("close", 1008) and million[0] < 48, million
+    assert eight[1] == ("close", 1009) and eight[0] < 8, eight
+    assert polling[0] <= 2, polling
+    assert honest.failures == [], honest.failures[:5]
+    assert rss[-1] - rss[0] < 64, f"server RSS grew {rss[-1] - rss[0]:.0f} MB under the attachment flood"
+
+
+def _polling_flood(url: str, posts: int, size: int) -> tuple[int, str]:
+    """The same flood over Engine.IO long-polling: a binary event announcing 1,000,000
+    attachments, then POSTs of one base64 attachment each. Returns (POSTs accepted, why it
+    stopped)."""
+    http = requests.Session()
+    r = http.get(url + "/socket.io/?EIO=4&transport=polling", timeout=20)
+    sid = json.loads(r.text[1:])["sid"]
+    endpoint = f"{url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+    assert http.post(endpoint, data="40", timeout=20).text == "OK"
+    http.get(endpoint, timeout=20)  # the CONNECT answer
+    header = '451000000-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]'
+    r = http.post(endpoint, data=header, timeout=20)
+    if r.text != "OK":
+        return 0, f"header: HTTP {r.status_code} {r.text[:60]}"
+    body = "b" + base64.b64encode(os.urandom(size)).decode()
+    for k in range(posts):
+        r = http.post(endpoint, data=body, timeout=30)
+        if r.status_code != 200 or r.text != "OK":
+            return k, f"HTTP {r.status_code} {r.text[:60]}"
+    return posts, "all accepted"
 
 
 # -- 18. WebSocket close codes --------------------------------------------------------------------------------
