@@ -9,13 +9,14 @@ closes the attacker, with the right WebSocket close code, and keeps serving ever
 
 - binary Socket.IO packets announcing a million attachments, or attachments adding up to
   more than one message, over WebSocket and over long-polling;
-- slowloris: 2,000 half-sent requests at a 1,024 file limit;
+- slowloris: 2,000 half-sent requests (headers, bodies) at a 1,024 file limit;
 - WebSocket close codes: invalid UTF-8 (1007), protocol errors (1002), oversized (1009).
 """
 from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
 import os
 import re
 import resource
@@ -261,6 +262,194 @@ def _polling_flood(url: str, posts: int, size: int) -> tuple[int, str]:
         if r.status_code != 200 or r.text != "OK":
             return k, f"HTTP {r.status_code} {r.text[:60]}"
     return posts, "all accepted"
+
+
+# -- 15. slowloris --------------------------------------------------------------------------------------------
+
+ATTACKER = "127.0.0.2"  # another address of the loopback network: the honest client is 127.0.0.1
+
+
+class Slowloris:
+    """`n` connections from ATTACKER, each a request sent in part: half of them stop inside
+    the headers, half declare a 1 MB body and send a few bytes of it. Every second each
+    sends one more byte (so that a mere idle timeout would never fire). Records when the
+    server ended each connection and what it answered."""
+
+    def __init__(self, port: int, n: int) -> None:
+        self.port = port
+        self.n = n
+        self.opened: dict[socket.socket, float] = {}
+        self.ended: dict[socket.socket, float] = {}
+        self.answers: dict[socket.socket, bytes] = {}
+        self.never_connected = 0
+
+    def open(self, connect_timeout: float = 10.0) -> None:
+        sel = selectors.DefaultSelector()
+        for _ in range(self.n):
+            s = socket.socket()
+            s.bind((ATTACKER, 0))
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", self.port))
+            sel.register(s, selectors.EVENT_WRITE)
+        deadline = time.monotonic() + connect_timeout
+        pending = self.n
+        k = 0
+        while pending and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.5):
+                s = key.fileobj  # type: ignore[assignment]
+                sel.unregister(s)
+                pending -= 1
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    self.never_connected += 1
+                    s.close()
+                    continue
+                k += 1
+                try:
+                    s.send(self._start(k))
+                except OSError:
+                    pass  # already answered and closed: seen by watch()
+                self.opened[s] = time.monotonic()
+        for key in list(sel.get_map().values()):  # still connecting: the kernel's backlog is full
+            self.never_connected += 1
+            key.fileobj.close()  # type: ignore[union-attr]
+        sel.close()
+
+    def _start(self, k: int) -> bytes:
+        if k % 2:
+            return b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+        return (b"POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 1000000\r\n\r\nsome")
+
+    def watch(self, timeout: float) -> None:
+        """Until every connection has been ended by the server, or `timeout` seconds."""
+        sel = selectors.DefaultSelector()
+        for s in self.opened:
+            sel.register(s, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        next_byte = time.monotonic() + 1.0
+        while sel.get_map() and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.2):
+                s = key.fileobj  # type: ignore[assignment]
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                if data:
+                    self.answers[s] = self.answers.get(s, b"") + data
+                    continue
+                self.ended[s] = time.monotonic()
+                sel.unregister(s)
+            if time.monotonic() >= next_byte:
+                next_byte += 1.0
+                for key in list(sel.get_map().values()):
+                    try:
+                        key.fileobj.send(b"x")  # type: ignore[union-attr]
+                    except OSError:
+                        pass  # ended: the read above sees it
+        sel.close()
+
+    def close(self) -> None:
+        for s in self.opened:
+            s.close()
+
+    def report(self) -> str:
+        refused = [s for s in self.ended if self.answers.get(s, b"").startswith(b"HTTP/1.1 503")]
+        held = sorted(self.ended[s] - self.opened[s] for s in self.ended if s not in refused)
+        timed_out = sum(1 for s in self.ended if self.answers.get(s, b"").startswith(b"HTTP/1.1 408"))
+        lives = f"median {sorted(held)[len(held) // 2]:.1f} s, max {max(held):.1f} s" if held else "none"
+        return (f"{self.n} half-sent requests: {len(self.opened)} connected ({self.never_connected} not), "
+                f"{len(refused)} answered 503 at once (per-address limit), {len(held)} held until the server "
+                f"ended them ({timed_out} with 408): lived {lives}; {len(self.opened) - len(self.ended)} still open")
+
+
+def slowloris(port: int, n: int, watch: float, results: "multiprocessing.Queue[tuple[int, int, str]]") -> None:
+    """The attack, in a process of its own: the honest client's figures are then the
+    server's doing, not this process's interpreter lock."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1_000), hard))
+    attack = Slowloris(port, n)
+    try:
+        attack.open()
+        attack.watch(timeout=watch)
+        results.put((len(attack.opened), len(attack.opened) - len(attack.ended), attack.report()))
+    finally:
+        attack.close()
+
+
+def test_slowloris_does_not_starve_anyone(tmp_path, doc_id):
+    """2,000 half-sent requests from one address against a server with a 1,024 file limit
+    (COLLAB_HEADER_TIMEOUT and COLLAB_BODY_TIMEOUT 3 s, to keep the test short): every one is
+    ended by the server (refused at once past the per-address limit, or timed out), and an
+    honest client from another address is served all along: its round trips on an open
+    connection and its fresh HTTP requests all succeed. How long the half-sent requests
+    lived and the honest client's worst wait are printed."""
+    env = {**os.environ, "COLLAB_HEADER_TIMEOUT": "3", "COLLAB_BODY_TIMEOUT": "3"}
+    ctx = multiprocessing.get_context("spawn")
+    results: "multiprocessing.Queue[tuple[int, int, str]]" = ctx.Queue()
+    with LimitedServer(tmp_path, nofile=1_024, env=env) as server, Honest(server.url, doc_id) as honest:
+        attacker = ctx.Process(target=slowloris, args=(server.port, 2_000, 40.0, results))
+        attacker.start()
+        opened, still_open, report = results.get(timeout=120)
+        attacker.join(timeout=30)
+        after = requests.get(server.url + "/healthz", timeout=10)
+    print(f"\n{report}\nhonest client: {honest.report()}")
+    assert opened, "no attacking connection got through: the test tested nothing"
+    assert still_open == 0, f"{still_open} half-sent requests still open: {report}"
+    assert honest.failures == [], honest.failures[:5]
+    assert after.status_code == 200
+
+
+def _upload(port: int, path: str, body: bytes, rate: float, timeout: float) -> tuple[float, bytes]:
+    """POST `body` at about `rate` bytes/s (pacing the upload, not waiting for anything);
+    returns (seconds until the server answered or closed, what it answered)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t = time.monotonic()
+    try:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain;charset=UTF-8\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode())
+        step = max(1, int(rate / 20))
+        try:
+            for i in range(0, len(body), step):
+                s.sendall(body[i:i + step])
+                time.sleep(step / rate)
+        except OSError:
+            pass  # the server gave up on the body: its answer is below
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        return time.monotonic() - t, answer
+    finally:
+        s.close()
+
+
+def test_a_slow_upload_is_given_time_and_a_trickled_body_is_not(tmp_path):
+    """COLLAB_BODY_TIMEOUT=2, COLLAB_BODY_MIN_RATE=65536: a 400 KB long-polling POST sent at
+    ~128 KB/s (3 s, longer than the timeout) is taken whole; the same body trickled at
+    ~2 KB/s is cut off by the server (the deadline moves only with the bytes received)."""
+    env = {**os.environ, "COLLAB_BODY_TIMEOUT": "2", "COLLAB_BODY_MIN_RATE": "65536"}
+    with LiveServer(tmp_path, env=env) as server:
+        def session() -> str:
+            r = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=20)
+            sid = json.loads(r.text[1:])["sid"]
+            assert requests.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data="40",
+                                 timeout=20).text == "OK"
+            return f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+        body = ('42["seen",{"doc":"nobody","version":0,"pad":"' + "x" * 400_000 + '"}]').encode()
+        slow, slow_answer = _upload(server.port, session(), body, rate=128_000, timeout=30)
+        trickled, trickled_answer = _upload(server.port, session(), body, rate=2_000, timeout=60)
+        assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+    first_line = [answer.partition(b"\r\n")[0] for answer in (slow_answer, trickled_answer)]
+    print(f"\n400 KB at ~128 KB/s: answered after {slow:.1f} s: {first_line[0]!r}; "
+          f"at ~2 KB/s: ended after {trickled:.1f} s: {first_line[1]!r}")
+    assert slow_answer.startswith(b"HTTP/1.1 200"), slow_answer[:200]
+    assert not trickled_answer.startswith(b"HTTP/1.1 200"), trickled_answer[:200]
 
 
 # -- 18. WebSocket close codes --------------------------------------------------------------------------------
