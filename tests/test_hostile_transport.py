@@ -452,6 +452,40 @@ def test_a_slow_upload_is_given_time_and_a_trickled_body_is_not(tmp_path):
     assert not trickled_answer.startswith(b"HTTP/1.1 200"), trickled_answer[:200]
 
 
+def test_a_websocket_stopped_mid_frame_is_closed_after_the_ping_timeout(tmp_path):
+    """COLLAB_PING_INTERVAL=1, COLLAB_PING_TIMEOUT=1: a WebSocket that sends the first bytes
+    of a frame and then one byte a second (so it can never answer a ping: a pong would have
+    to wait for the frame to end) is closed by the server once the ping timeout passes,
+    and its connection ends. Before, python-engineio dropped the session but the reader
+    stayed blocked inside the frame, holding the connection as long as the client wished."""
+    env = {**os.environ, "COLLAB_PING_INTERVAL": "1", "COLLAB_PING_TIMEOUT": "1"}
+    with LiveServer(tmp_path, env=env) as server:
+        s = ws_open(server.port)
+        whole = frame(b'42["join",{"doc":"' + b"x" * 60 + b'"}]')
+        t = time.monotonic()
+        s.sendall(whole[:6])
+        s.settimeout(1.0)
+        ended = None
+        for i in range(6, min(len(whole) - 1, 6 + 30)):  # at most 30 s, one byte a second
+            try:
+                if not s.recv(65536) and ended is None:
+                    ended = time.monotonic() - t
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                ended = time.monotonic() - t
+                break
+            try:
+                s.sendall(whole[i:i + 1])
+            except OSError:
+                ended = time.monotonic() - t
+                break
+        s.close()
+    print(f"\nWebSocket stopped mid-frame: connection ended after {ended if ended is None else round(ended, 1)} s")
+    assert ended is not None, "the server kept a WebSocket stuck mid-frame open for 30 s"
+
+
 # -- 18. WebSocket close codes --------------------------------------------------------------------------------
 
 CLOSE_CASES = {
