@@ -2,7 +2,10 @@
 
 The caller monkey-patches first (run.py does, as its first statement; so does
 `collab serve`). Sockets get TCP_NODELAY: gevent leaves Nagle's algorithm on, which adds
-a ~40 ms tail to every small frame.
+a ~40 ms tail to every small frame. The connection handler also bounds what one client
+can hold of the server: WebSocket messages capped from their header, close frames with
+their status code, a deadline for a request's headers and one for its body, and a limit
+on open connections per client address (docs/deploy.md, docs/reliability.md).
 """
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 import gevent
-
 from gevent import pywsgi
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
@@ -130,7 +132,7 @@ class ConnectionLimits:
     header_timeout: float = 10.0
     body_timeout: float = 10.0
     body_min_rate: int = 32_768
-    max_connections_per_address: int = 128
+    max_connections_per_address: int = 256
 
     @classmethod
     def of(cls, app) -> "ConnectionLimits":  # type: ignore[no-untyped-def]
@@ -153,6 +155,7 @@ def peer_address(client_address: object) -> str:
 
 # open connections per client address, per server: _open[server][address] = count
 _open: "weakref.WeakKeyDictionary[object, Counter[str]]" = weakref.WeakKeyDictionary()
+
 
 def _plain_response(status: str, text: str, *extra: str) -> bytes:
     """A whole HTTP/1.1 answer that closes the connection, for where no app runs."""
