@@ -40,8 +40,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.systems import (DRIVER_CPU, DRIVER_DIR, EXTRA_SYSTEMS, LABELS, REPO, SYSTEMS, PostgresDatabase,
-                           Server, taskset)
+from bench.systems import (DRIVER_CPU, DRIVER_DIR, EXTRA_SYSTEMS, LABELS, LOAD_ENV, REPO, SYSTEMS,
+                           PostgresDatabase, Server, taskset)
 
 sys.path.insert(0, str(REPO / "tests"))
 from liveserver import RedisServer  # noqa: E402  (the tests' private redis-server)
@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, Any] = {"command": command, "started": dt.datetime.now().isoformat(timespec="seconds"),
                            "machine": machine(), "params": {k: params[k] for k in params if k in wanted},
                            "pinning": {"server_cpu": 0, "driver_cpu": 1},
-                           "collab_env": "COLLAB_RATE_LIMIT=1000000 COLLAB_RATE_BURST=1000000 COLLAB_LOG_LEVEL=WARNING",
+                           "collab_env": " ".join(f"{k}={v}" for k, v in LOAD_ENV.items()),
                            "workloads": {}}
     m = res["machine"]
     print(f"command: {command}\nmachine: {m['nproc']} x {m['cpu']}, {m['memory_gib']} GiB, Linux {m['kernel']}, "

@@ -35,7 +35,9 @@ EXTRA_SYSTEMS = ("collab-tmpfs",)
 LABELS = {"collab": "collab", "yws": "y-websocket", "hocus": "Hocuspocus", "relay": "relay (floor)",
           "collab-tmpfs": "collab, no fsync (tmpfs)"}
 CLIENT = {"collab-tmpfs": "collab"}  # the driver's client for a system, where not its own name
-LOAD_ENV = {"COLLAB_RATE_LIMIT": "1000000", "COLLAB_RATE_BURST": "1000000", "COLLAB_LOG_LEVEL": "WARNING"}
+# the driver is one address with up to 5,000 clients: no per-address connection limit
+LOAD_ENV = {"COLLAB_RATE_LIMIT": "1000000", "COLLAB_RATE_BURST": "1000000", "COLLAB_LOG_LEVEL": "WARNING",
+            "COLLAB_MAX_CONNECTIONS_PER_ADDRESS": "0"}
 
 
 def free_port() -> int:

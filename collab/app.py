@@ -18,6 +18,7 @@ from .realtime import DocumentNamespace
 from .runtime import Runtime
 from .service import DocumentService
 from .storage import open_store
+from .transport import PacketGuard
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -54,6 +55,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # flooding client slowed by TCP back-pressure instead of spawning greenlets
         async_handlers=False,
     )
+    # binary packets capped before python-socketio buffers them (collab/transport.py)
+    PacketGuard(socketio.server, max_packet_bytes=socketio.server.eio.max_http_buffer_size)
     service = DocumentService(open_store(database_url), settings, Runtime(socketio.start_background_task))
     if settings.message_queue:
         presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,

@@ -14,7 +14,7 @@ class ConfigError(ValueError):
     pass
 
 
-_ZERO_MEANS_OFF = {"inline_commit_ms"}
+_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address"}
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,10 @@ class Settings:
     presence_interval: float = 1.0  # seconds: at most one seen-driven presence update per document
     join_timeout: float = 30.0  # seconds a connection may stay without joining a document
     log_level: str = "INFO"
+    header_timeout: float = 10.0  # seconds a connection has to send a request's line and headers (idle keep-alive included)
+    body_timeout: float = 10.0  # seconds to send a request body, plus 1 s per body_min_rate bytes received
+    body_min_rate: int = 32_768  # bytes/s: the slowest upload a request body is given time for
+    max_connections_per_address: int = 256  # open connections from one client address; 0 = no limit (behind a proxy)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":

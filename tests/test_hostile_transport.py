@@ -1,0 +1,521 @@
+"""Hostile use of the transport itself, against the real server (run.py in a subprocess).
+
+Raw sockets and raw WebSocket frames, never a well-behaved client library, for the
+attacker; a real Socket.IO client for the honest user next to it, whose round trips and
+fresh connections are timed while the attack goes on. Figures (server RSS, how long
+half-sent requests live, the honest client's worst wait) are printed for
+docs/reliability.md, never asserted as times; what is asserted is behaviour: the server
+closes the attacker, with the right WebSocket close code, and keeps serving everyone else.
+
+- binary Socket.IO packets announcing a million attachments, or attachments adding up to
+  more than one message, over WebSocket and over long-polling;
+- slowloris: 2,000 half-sent requests (headers, bodies) at a 1,024 file limit;
+- WebSocket close codes: invalid UTF-8 (1007), protocol errors (1002), oversized (1009).
+"""
+from __future__ import annotations
+
+import base64
+import json
+import multiprocessing
+import os
+import re
+import resource
+import selectors
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Mapping
+
+import pytest
+import requests
+import socketio
+
+from liveserver import LiveServer
+
+pytestmark = pytest.mark.e2e
+
+MiB = 1_048_576
+
+
+# -- raw WebSocket ------------------------------------------------------------------------------------------
+
+
+def ws_open(port: int, source: str | None = None, namespace: bool = True) -> socket.socket:
+    """A raw WebSocket to the Engine.IO endpoint (from `source`, an address of the loopback
+    network, if given); with `namespace`, the Socket.IO namespace is connected too."""
+    s = socket.socket()
+    if source:
+        s.bind((source, 0))
+    s.settimeout(20)
+    s.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        assert chunk, f"the server closed the WebSocket handshake: {buf[:200]!r}"
+        buf += chunk
+    assert buf.startswith(b"HTTP/1.1 101"), buf[:200]
+    if namespace:
+        s.sendall(frame(b"40"))
+        assert read_until(s, lambda op, data: op == 1 and data.startswith(b"40")), "no Socket.IO CONNECT answer"
+    return s
+
+
+def frame(payload: bytes, opcode: int = 1, fin: bool = True, rsv: int = 0) -> bytes:
+    """One masked client frame. The mask is XORed as two big integers (a Python loop over
+    4 MiB would take seconds)."""
+    n = len(payload)
+    first = (0x80 if fin else 0) | (rsv << 4) | opcode
+    if n < 126:
+        head = bytes([first, 0x80 | n])
+    elif n < 65536:
+        head = bytes([first, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([first, 0x80 | 127]) + n.to_bytes(8, "big")
+    mask = os.urandom(4)
+    key = (mask * (n // 4 + 1))[:n]
+    masked = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+    return head + mask + masked
+
+
+def read_until(s: socket.socket, want, timeout: float = 20.0) -> object:  # type: ignore[no-untyped-def]
+    """Read server frames until `want(opcode, payload)` is true (returns True), a close frame
+    (returns ("close", code or None)) or EOF (returns ("eof", None)); ("timeout", None) if
+    nothing of the sort came within `timeout` seconds."""
+    s.settimeout(timeout)
+    buf = b""
+    while True:
+        while len(buf) >= 2:
+            n, off = buf[1] & 0x7F, 2
+            if n == 126:
+                n, off = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                n, off = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < off + n:
+                break
+            opcode, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+            if opcode == 8:
+                return ("close", int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None)
+            if want(opcode, payload):
+                return True
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return ("timeout", None)
+        except OSError:
+            return ("eof", None)
+        if not chunk:
+            return ("eof", None)
+        buf += chunk
+
+
+def close_code(s: socket.socket, timeout: float = 20.0) -> object:
+    return read_until(s, lambda op, data: False, timeout)
+
+
+# -- the server and the honest client -----------------------------------------------------------------------
+
+
+class LimitedServer(LiveServer):
+    """run.py under `prlimit --nofile=N`: the file limit of a default systemd service or shell."""
+
+    def __init__(self, workdir: Path, nofile: int, env: Mapping[str, str] | None = None) -> None:
+        super().__init__(workdir, env=env)
+        self.nofile = nofile
+
+    @property
+    def command(self) -> list[str]:
+        return ["prlimit", f"--nofile={self.nofile}:{self.nofile}", "--", *super().command]
+
+
+def rss_mb(server: LiveServer) -> float:
+    assert server.proc is not None
+    with open(f"/proc/{server.proc.pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024  # type: ignore[union-attr]
+
+
+class Honest:
+    """An honest user next to the attack: `sync` round trips on an open Socket.IO
+    connection, and a fresh HTTP request (a new TCP connection) each round, back to back.
+    The worst of each is the wait the attack caused."""
+
+    def __init__(self, url: str, doc: str) -> None:
+        self.url = url
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.connect(url, transports=["websocket"], wait_timeout=20)
+        assert self.sio.call("join", {"doc": doc}, timeout=20)["ok"]
+        self.doc = doc
+        self.round_trips: list[float] = []
+        self.requests: list[float] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            t = time.perf_counter()
+            try:
+                ack = self.sio.call("sync", {"doc": self.doc, "since": 0}, timeout=30)
+                if not ack.get("ok"):
+                    self.failures.append(f"sync: {ack}")
+                self.round_trips.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                r = requests.get(self.url + "/healthz", timeout=30, headers={"Connection": "close"})
+                if r.status_code != 200:
+                    self.failures.append(f"/healthz: HTTP {r.status_code}")
+                self.requests.append(time.perf_counter() - t)
+            except Exception as exc:  # a refused or timed-out request is the finding
+                self.failures.append(f"{type(exc).__name__}: {exc}")
+                self.requests.append(time.perf_counter() - t)
+            self._stop.wait(0.02)  # ~40 rounds a second: under the default rate limit
+
+    def __enter__(self) -> "Honest":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        self.sio.disconnect()
+
+    def report(self) -> str:
+        def worst(ts: list[float]) -> str:
+            return f"{len(ts)}, median {1000 * sorted(ts)[len(ts) // 2]:.1f} ms, max {1000 * max(ts):.1f} ms" \
+                if ts else "none"
+        return f"round trips {worst(self.round_trips)}; fresh HTTP requests {worst(self.requests)}"
+
+
+# -- 4. binary attachments ------------------------------------------------------------------------------------
+
+
+def _flood(s: socket.socket, header: bytes, attachments: int, size: int) -> tuple[int, object]:
+    """Send a binary packet header, then up to `attachments` binary frames of `size` bytes;
+    stop when the server has closed. Returns (frames sent, how the connection ended)."""
+    s.sendall(frame(header))
+    blob = frame(os.urandom(size), opcode=2)
+    sent = 0
+    try:
+        for _ in range(attachments):
+            s.sendall(blob)
+            sent += 1
+    except OSError:
+        pass
+    return sent, close_code(s, timeout=10)
+
+
+def test_binary_attachments_are_capped_before_they_are_buffered(tmp_path, doc_id):
+    """A binary event announcing 1,000,000 attachments followed by 4 MiB frames, and one
+    announcing 8 (allowed) whose frames add up to more than a message, over WebSocket; the
+    same over long-polling. Each is disconnected before the server holds more than about one
+    message; the server's RSS and the honest client's worst wait are printed."""
+    with LiveServer(tmp_path) as server, Honest(server.url, doc_id) as honest:
+        rss = [rss_mb(server)]
+        s = ws_open(server.port)
+        million = _flood(s, b'451000000-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]', 48, 4 * MiB)
+        s.close()
+        rss.append(rss_mb(server))
+        s = ws_open(server.port)
+        eight = _flood(s, b'458-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]', 8, 4 * MiB)
+        s.close()
+        rss.append(rss_mb(server))
+        polling = _polling_flood(server.url, 24, 3 * MiB)
+        rss.append(rss_mb(server))
+        # and the server still serves a new connection
+        other = socketio.Client(reconnection=False)
+        other.connect(server.url, transports=["websocket"], wait_timeout=20)
+        assert other.call("join", {"doc": doc_id}, timeout=20)["ok"]
+        other.disconnect()
+    print(f"\n1,000,000 attachments: {million[0]} frames of 4 MiB accepted, then {million[1]}; "
+          f"8 attachments: {eight[0]} accepted, then {eight[1]}; polling: {polling[0]} POSTs of 3 MiB accepted, "
+          f"then {polling[1]}; server RSS {' -> '.join(f'{r:.0f}' for r in rss)} MB; honest client: {honest.report()}")
+    # closed by the server (1008: too many attachments; 1009: too many bytes), long before the
+    # attacker had sent everything (what it sent beyond the refusal sat in kernel buffers)
+    assert million[1] == ("close", 1008) and million[0] < 48, million
+    assert eight[1] == ("close", 1009) and eight[0] < 8, eight
+    assert polling[0] <= 2, polling
+    assert honest.failures == [], honest.failures[:5]
+    assert rss[-1] - rss[0] < 64, f"server RSS grew {rss[-1] - rss[0]:.0f} MB under the attachment flood"
+
+
+def _polling_flood(url: str, posts: int, size: int) -> tuple[int, str]:
+    """The same flood over Engine.IO long-polling: a binary event announcing 1,000,000
+    attachments, then POSTs of one base64 attachment each. Returns (POSTs accepted, why it
+    stopped)."""
+    http = requests.Session()
+    r = http.get(url + "/socket.io/?EIO=4&transport=polling", timeout=20)
+    sid = json.loads(r.text[1:])["sid"]
+    endpoint = f"{url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+    assert http.post(endpoint, data="40", timeout=20).text == "OK"
+    http.get(endpoint, timeout=20)  # the CONNECT answer
+    header = '451000000-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]'
+    r = http.post(endpoint, data=header, timeout=20)
+    if r.text != "OK":
+        return 0, f"header: HTTP {r.status_code} {r.text[:60]}"
+    body = "b" + base64.b64encode(os.urandom(size)).decode()
+    for k in range(posts):
+        r = http.post(endpoint, data=body, timeout=30)
+        if r.status_code != 200 or r.text != "OK":
+            return k, f"HTTP {r.status_code} {r.text[:60]}"
+    return posts, "all accepted"
+
+
+# -- 15. slowloris --------------------------------------------------------------------------------------------
+
+ATTACKER = "127.0.0.2"  # another address of the loopback network: the honest client is 127.0.0.1
+
+
+class Slowloris:
+    """`n` connections from ATTACKER, each a request sent in part: half of them stop inside
+    the headers, half declare a 1 MB body and send a few bytes of it. Every second each
+    sends one more byte (so that a mere idle timeout would never fire). Records when the
+    server ended each connection and what it answered."""
+
+    def __init__(self, port: int, n: int) -> None:
+        self.port = port
+        self.n = n
+        self.opened: dict[socket.socket, float] = {}
+        self.ended: dict[socket.socket, float] = {}
+        self.answers: dict[socket.socket, bytes] = {}
+        self.never_connected = 0
+
+    def open(self, connect_timeout: float = 10.0) -> None:
+        sel = selectors.DefaultSelector()
+        for _ in range(self.n):
+            s = socket.socket()
+            s.bind((ATTACKER, 0))
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", self.port))
+            sel.register(s, selectors.EVENT_WRITE)
+        deadline = time.monotonic() + connect_timeout
+        pending = self.n
+        k = 0
+        while pending and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.5):
+                s = key.fileobj  # type: ignore[assignment]
+                sel.unregister(s)
+                pending -= 1
+                if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                    self.never_connected += 1
+                    s.close()
+                    continue
+                k += 1
+                try:
+                    s.send(self._start(k))
+                except OSError:
+                    pass  # already answered and closed: seen by watch()
+                self.opened[s] = time.monotonic()
+        for key in list(sel.get_map().values()):  # still connecting: the kernel's backlog is full
+            self.never_connected += 1
+            key.fileobj.close()  # type: ignore[union-attr]
+        sel.close()
+
+    def _start(self, k: int) -> bytes:
+        if k % 2:
+            return b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: "
+        return (b"POST /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\n"
+                b"Content-Length: 1000000\r\n\r\nsome")
+
+    def watch(self, timeout: float) -> None:
+        """Until every connection has been ended by the server, or `timeout` seconds."""
+        sel = selectors.DefaultSelector()
+        for s in self.opened:
+            sel.register(s, selectors.EVENT_READ)
+        deadline = time.monotonic() + timeout
+        next_byte = time.monotonic() + 1.0
+        while sel.get_map() and time.monotonic() < deadline:
+            for key, _ in sel.select(timeout=0.2):
+                s = key.fileobj  # type: ignore[assignment]
+                try:
+                    data = s.recv(4096)
+                except OSError:
+                    data = b""
+                if data:
+                    self.answers[s] = self.answers.get(s, b"") + data
+                    continue
+                self.ended[s] = time.monotonic()
+                sel.unregister(s)
+            if time.monotonic() >= next_byte:
+                next_byte += 1.0
+                for key in list(sel.get_map().values()):
+                    try:
+                        key.fileobj.send(b"x")  # type: ignore[union-attr]
+                    except OSError:
+                        pass  # ended: the read above sees it
+        sel.close()
+
+    def close(self) -> None:
+        for s in self.opened:
+            s.close()
+
+    def report(self) -> str:
+        refused = [s for s in self.ended if self.answers.get(s, b"").startswith(b"HTTP/1.1 503")]
+        held = sorted(self.ended[s] - self.opened[s] for s in self.ended if s not in refused)
+        timed_out = sum(1 for s in self.ended if self.answers.get(s, b"").startswith(b"HTTP/1.1 408"))
+        lives = f"median {sorted(held)[len(held) // 2]:.1f} s, max {max(held):.1f} s" if held else "none"
+        return (f"{self.n} half-sent requests: {len(self.opened)} connected ({self.never_connected} not), "
+                f"{len(refused)} answered 503 at once (per-address limit), {len(held)} held until the server "
+                f"ended them ({timed_out} with 408): lived {lives}; {len(self.opened) - len(self.ended)} still open")
+
+
+def slowloris(port: int, n: int, watch: float, results: "multiprocessing.Queue[tuple[int, int, str]]") -> None:
+    """The attack, in a process of its own: the honest client's figures are then the
+    server's doing, not this process's interpreter lock."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < n + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 1_000), hard))
+    attack = Slowloris(port, n)
+    try:
+        attack.open()
+        attack.watch(timeout=watch)
+        results.put((len(attack.opened), len(attack.opened) - len(attack.ended), attack.report()))
+    finally:
+        attack.close()
+
+
+def test_slowloris_does_not_starve_anyone(tmp_path, doc_id):
+    """2,000 half-sent requests from one address against a server with a 1,024 file limit
+    (COLLAB_HEADER_TIMEOUT and COLLAB_BODY_TIMEOUT 3 s, to keep the test short): every one is
+    ended by the server (refused at once past the per-address limit, or timed out), and an
+    honest client from another address is served all along: its round trips on an open
+    connection and its fresh HTTP requests all succeed. How long the half-sent requests
+    lived and the honest client's worst wait are printed."""
+    env = {**os.environ, "COLLAB_HEADER_TIMEOUT": "3", "COLLAB_BODY_TIMEOUT": "3"}
+    ctx = multiprocessing.get_context("spawn")
+    results: "multiprocessing.Queue[tuple[int, int, str]]" = ctx.Queue()
+    with LimitedServer(tmp_path, nofile=1_024, env=env) as server, Honest(server.url, doc_id) as honest:
+        attacker = ctx.Process(target=slowloris, args=(server.port, 2_000, 40.0, results))
+        attacker.start()
+        opened, still_open, report = results.get(timeout=120)
+        attacker.join(timeout=30)
+        after = requests.get(server.url + "/healthz", timeout=10)
+    print(f"\n{report}\nhonest client: {honest.report()}")
+    assert opened, "no attacking connection got through: the test tested nothing"
+    assert still_open == 0, f"{still_open} half-sent requests still open: {report}"
+    assert honest.failures == [], honest.failures[:5]
+    assert after.status_code == 200
+
+
+def _upload(port: int, path: str, body: bytes, rate: float, timeout: float) -> tuple[float, bytes]:
+    """POST `body` at about `rate` bytes/s (pacing the upload, not waiting for anything);
+    returns (seconds until the server answered or closed, what it answered)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    t = time.monotonic()
+    try:
+        s.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: text/plain;charset=UTF-8\r\n"
+                  f"Content-Length: {len(body)}\r\n\r\n".encode())
+        step = max(1, int(rate / 20))
+        try:
+            for i in range(0, len(body), step):
+                s.sendall(body[i:i + step])
+                time.sleep(step / rate)
+        except OSError:
+            pass  # the server gave up on the body: its answer is below
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        return time.monotonic() - t, answer
+    finally:
+        s.close()
+
+
+def test_a_slow_upload_is_given_time_and_a_trickled_body_is_not(tmp_path):
+    """COLLAB_BODY_TIMEOUT=2, COLLAB_BODY_MIN_RATE=65536: a 400 KB long-polling POST sent at
+    ~128 KB/s (3 s, longer than the timeout) is taken whole; the same body trickled at
+    ~2 KB/s is cut off by the server (the deadline moves only with the bytes received)."""
+    env = {**os.environ, "COLLAB_BODY_TIMEOUT": "2", "COLLAB_BODY_MIN_RATE": "65536"}
+    with LiveServer(tmp_path, env=env) as server:
+        def session() -> str:
+            r = requests.get(server.url + "/socket.io/?EIO=4&transport=polling", timeout=20)
+            sid = json.loads(r.text[1:])["sid"]
+            assert requests.post(f"{server.url}/socket.io/?EIO=4&transport=polling&sid={sid}", data="40",
+                                 timeout=20).text == "OK"
+            return f"/socket.io/?EIO=4&transport=polling&sid={sid}"
+        body = ('42["seen",{"doc":"nobody","version":0,"pad":"' + "x" * 400_000 + '"}]').encode()
+        slow, slow_answer = _upload(server.port, session(), body, rate=128_000, timeout=30)
+        trickled, trickled_answer = _upload(server.port, session(), body, rate=2_000, timeout=60)
+        assert requests.get(server.url + "/healthz", timeout=10).status_code == 200
+    first_line = [answer.partition(b"\r\n")[0] for answer in (slow_answer, trickled_answer)]
+    print(f"\n400 KB at ~128 KB/s: answered after {slow:.1f} s: {first_line[0]!r}; "
+          f"at ~2 KB/s: ended after {trickled:.1f} s: {first_line[1]!r}")
+    assert slow_answer.startswith(b"HTTP/1.1 200"), slow_answer[:200]
+    assert not trickled_answer.startswith(b"HTTP/1.1 200"), trickled_answer[:200]
+
+
+def test_a_websocket_stopped_mid_frame_is_closed_after_the_ping_timeout(tmp_path):
+    """COLLAB_PING_INTERVAL=1, COLLAB_PING_TIMEOUT=1: a WebSocket that sends the first bytes
+    of a frame and then one byte a second (so it can never answer a ping: a pong would have
+    to wait for the frame to end) is closed by the server once the ping timeout passes,
+    and its connection ends. Before, python-engineio dropped the session but the reader
+    stayed blocked inside the frame, holding the connection as long as the client wished."""
+    env = {**os.environ, "COLLAB_PING_INTERVAL": "1", "COLLAB_PING_TIMEOUT": "1"}
+    with LiveServer(tmp_path, env=env) as server:
+        s = ws_open(server.port)
+        whole = frame(b'42["join",{"doc":"' + b"x" * 60 + b'"}]')
+        t = time.monotonic()
+        s.sendall(whole[:6])
+        s.settimeout(1.0)
+        ended = None
+        for i in range(6, min(len(whole) - 1, 6 + 30)):  # at most 30 s, one byte a second
+            try:
+                if not s.recv(65536) and ended is None:
+                    ended = time.monotonic() - t
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                ended = time.monotonic() - t
+                break
+            try:
+                s.sendall(whole[i:i + 1])
+            except OSError:
+                ended = time.monotonic() - t
+                break
+        s.close()
+    print(f"\nWebSocket stopped mid-frame: connection ended after {ended if ended is None else round(ended, 1)} s")
+    assert ended is not None, "the server kept a WebSocket stuck mid-frame open for 30 s"
+
+
+# -- 18. WebSocket close codes --------------------------------------------------------------------------------
+
+CLOSE_CASES = {
+    # name: (frames the client sends, the status code RFC 6455 7.4.1 gives the closure)
+    "invalid UTF-8 in a text frame": ([frame(b'42["join",{"doc":"\xff\xfe"}]')], 1007),
+    "invalid UTF-8 across continuation frames": ([frame(b'42["join",{"doc":"\xe2', fin=False),
+                                                  frame(b'\x28\xa1"}]', opcode=0)], 1007),
+    "a reserved bit set": ([frame(b"3", rsv=4)], 1002),
+    "a reserved opcode": ([frame(b"3", opcode=3)], 1002),
+    "a continuation frame with nothing to continue": ([frame(b"3", opcode=0)], 1002),
+    "a fragmented control frame": ([frame(b"", opcode=9, fin=False)], 1002),
+    "an unmasked frame": ([bytes([0x81, 1]) + b"3"], 1002),
+    "the client closing normally": ([frame((1000).to_bytes(2, "big") + b"bye", opcode=8)], 1000),
+    "the client closing with 4000": ([frame((4000).to_bytes(2, "big"), opcode=8)], 4000),
+}
+
+
+def test_every_websocket_closure_carries_its_status_code(tmp_path, doc_id):
+    """Each bad frame closes its connection with the status code the RFC gives it (1007 for
+    invalid UTF-8, 1002 for protocol errors), and a client's own close is answered with its
+    code; before, gevent-websocket sent every close frame without any code (1005)."""
+    got: dict[str, object] = {}
+    with LiveServer(tmp_path) as server, Honest(server.url, doc_id) as honest:
+        for name, (frames, _) in CLOSE_CASES.items():
+            s = ws_open(server.port)
+            s.sendall(b"".join(frames))
+            got[name] = close_code(s)
+            s.close()
+    for name, (_, code) in CLOSE_CASES.items():
+        print(f"{name}: {got[name]}")
+    print(f"honest client meanwhile: {honest.report()}")
+    assert {name: got[name] for name in CLOSE_CASES} == {name: ("close", code) for name, (_, code) in CLOSE_CASES.items()}
+    assert honest.failures == [], honest.failures[:5]
