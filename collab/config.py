@@ -14,7 +14,7 @@ class ConfigError(ValueError):
     pass
 
 
-_ZERO_MEANS_OFF = {"inline_commit_ms"}
+_ZERO_MEANS_OFF = {"inline_commit_ms", "proxy_hops"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,10 @@ class Settings:
     presence_interval: float = 1.0  # seconds: at most one seen-driven presence update per document
     join_timeout: float = 30.0  # seconds a connection may stay without joining a document
     log_level: str = "INFO"
+    allowed_hosts: str = ""  # comma-separated Host names served; "" = localhost, *.localhost, IP addresses, this machine's name
+    lookup_rate: float = 0.5  # lookups of unknown documents per second per client address, sustained
+    lookup_burst: int = 100  # lookups of unknown documents per client address allowed in a burst
+    proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For; 0 = the peer address is the client
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -77,6 +81,11 @@ class Settings:
         if value == "*":
             return "*"
         return [o.strip() for o in value.split(",") if o.strip()]
+
+    @property
+    def host_names(self) -> list[str]:
+        """COLLAB_ALLOWED_HOSTS as lower-case names without ports; [] = the defaults."""
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
 
 
 def _parse(key: str, raw: str, default: object) -> object:

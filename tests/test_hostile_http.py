@@ -105,3 +105,145 @@ def test_curl_against_the_real_server(live_server, tmp_path: Path):  # noqa: F81
     assert curl("--data-binary", f"@{notes}", "-H", "Content-Type: text/plain")[0] == 201
     got = requests.get(f"{live_server.url}/api/docs/{doc}", timeout=10).json()
     assert (got["version"], got["text"]) == (2, "third\nfourth\n")
+
+
+# -- item 13: cross-site requests and foreign hosts ----------------------------------------
+
+
+def _writes(doc: str, view: str) -> list[tuple[str, str, dict]]:
+    """Every state-changing route, each with a body a cross-site page can send."""
+    import io
+
+    return [
+        ("POST", f"/api/docs/{doc}/import", {"data": b"pwned", "content_type": "text/plain"}),
+        ("POST", f"/api/docs/{doc}/import", {"data": {"file": (io.BytesIO(b"pwned"), "x.txt")},
+                                             "content_type": "multipart/form-data"}),
+        ("POST", f"/api/docs/{doc}/import", {"data": b"file=pwned", "content_type": "application/x-www-form-urlencoded"}),
+        ("POST", f"/api/docs/{doc}/restore", {"data": json.dumps({"version": 0}), "content_type": "text/plain"}),
+        ("POST", f"/api/docs/{doc}/restore", {"json": {"version": 0}}),
+        ("POST", f"/api/docs/{doc}/revert", {"json": {"author": "Anonymous", "since": 0}}),
+        ("POST", f"/api/docs/{doc}/labels", {"json": {"version": 1, "name": "pwned"}}),
+        ("DELETE", f"/api/docs/{doc}/labels/v1", {}),
+        ("POST", "/api/docs", {"json": {"doc": doc + "-2"}}),
+        ("PUT", f"/api/docs/{doc}", {"data": b"x"}),
+    ]
+
+
+@pytest.mark.parametrize("headers", [
+    {"Origin": EVIL},
+    {"Origin": "null"},
+    {"Origin": "http://localhost.evil.example"},
+    {"Origin": "http://localhost:9999"},  # another port is another origin
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},
+    {"Origin": EVIL, "Sec-Fetch-Site": "cross-site"},
+], ids=["evil", "null", "suffix", "port", "sfs-cross", "sfs-same-site", "both"])
+def test_no_cross_site_write_changes_anything(written, doc_id, headers):
+    assert written.post(f"/api/docs/{doc_id}/labels", json={"version": 1, "name": "v1"}).status_code == 201
+    refused = 0
+    for method, path, kwargs in _writes(doc_id, ""):
+        resp = written.open(path, method=method, headers=headers, **kwargs)
+        assert resp.status_code == 403, (method, path, resp.status_code, resp.get_data())
+        assert resp.get_json()["error"]["code"] == "forbidden"
+        refused += 1
+    print(f"{headers}: {refused}/{refused} writes refused")
+    assert _text(written, doc_id) == (1, "keep me\nand me\n")
+    assert [x["name"] for x in written.get(f"/api/docs/{doc_id}/labels").get_json()["labels"]] == ["v1"]
+    assert written.get(f"/api/docs/{doc_id}-2").status_code == 404
+
+
+@pytest.mark.parametrize("headers", [
+    {},  # curl, the Python client
+    {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},  # the app's own pages
+    {"Sec-Fetch-Site": "same-origin"},
+    {"Sec-Fetch-Site": "none"},
+], ids=["no-browser-headers", "same-origin", "sfs-same-origin", "sfs-none"])
+def test_own_pages_and_non_browsers_still_write(written, doc_id, headers):
+    resp = written.post(f"/api/docs/{doc_id}/import", data=b"mine", content_type="text/plain", headers=headers)
+    assert resp.status_code == 201, resp.get_data()
+    assert _text(written, doc_id) == (2, "mine")
+
+
+def test_a_listed_origin_may_write(make_app, doc_id):
+    http = make_app(cors_origins="https://app.example").test_client()
+    assert http.post("/api/docs", json={"doc": doc_id}).status_code == 201
+    ok = http.post(f"/api/docs/{doc_id}/import", data=b"from the app", content_type="text/plain",
+                   headers={"Origin": "https://app.example", "Sec-Fetch-Site": "cross-site"})
+    assert ok.status_code == 201
+    other = http.post(f"/api/docs/{doc_id}/import", data=b"pwned", content_type="text/plain",
+                      headers={"Origin": EVIL, "Sec-Fetch-Site": "cross-site"})
+    assert other.status_code == 403 and _text(http, doc_id) == (1, "from the app")
+
+
+FOREIGN_HOSTS = ["evil.example", "evil.example:5000", "localhost.evil.example", "127.0.0.1.nip.io:5000"]
+
+
+@pytest.mark.parametrize("host", FOREIGN_HOSTS)
+def test_a_foreign_host_is_refused_on_every_route(written, doc_id, host):
+    """DNS rebinding: the attacker's name resolves to this server, so Host and Origin agree
+    and pass any same-origin check; only the Host itself tells."""
+    origin = {"Origin": f"http://{host}"}
+    for method, path, kwargs in [("GET", f"/api/docs/{doc_id}", {}), ("GET", "/", {}), ("GET", f"/d/{doc_id}", {}),
+                                 ("GET", "/socket.io/?EIO=4&transport=polling", {}),
+                                 ("POST", f"/api/docs/{doc_id}/import", {"data": b"pwned", "content_type": "text/plain"})]:
+        resp = written.open(path, method=method, headers={"Host": host, **origin}, **kwargs)
+        assert resp.status_code == 400, (host, path, resp.status_code)
+        assert "COLLAB_ALLOWED_HOSTS" in resp.get_json()["error"]["message"]
+    assert _text(written, doc_id) == (1, "keep me\nand me\n")
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:5000", "127.0.0.1:5000", "[::1]:5000", "10.1.2.3",
+                                  "app.localhost:8080"])
+def test_loopback_names_and_addresses_are_served(written, doc_id, host):
+    resp = written.get(f"/api/docs/{doc_id}", headers={"Host": host})
+    assert resp.status_code == 200, (host, resp.get_data())
+
+
+def test_allowed_hosts_names_the_served_names(make_app, doc_id):
+    http = make_app(allowed_hosts="collab.example.com, .team.example").test_client()
+    for host, status in [("collab.example.com", 200), ("COLLAB.example.com:443", 200), ("team.example", 200),
+                         ("docs.team.example", 200), ("127.0.0.1", 200), ("localhost", 400), ("evil.example", 400),
+                         ("collab.example.com.evil.example", 400), ("xteam.example", 400)]:
+        got = http.get("/healthz", headers={"Host": host}).status_code
+        assert got == status, (host, got)
+
+
+def test_dns_rebinding_against_the_real_server(live_server, doc_id):  # noqa: F811
+    """The attack as it arrives: a browser at http://rebind.evil.example:PORT (resolved to
+    127.0.0.1) posting a text/plain import and opening a Socket.IO session."""
+    port = live_server.port
+
+    def send(method: str, path: str, host: str, body: bytes | None = None, **headers: str) -> tuple[int, bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            conn.putrequest(method, path, skip_host=True)
+            conn.putheader("Host", host)
+            for k, v in headers.items():
+                conn.putheader(k.replace("_", "-"), v)
+            conn.putheader("Content-Length", str(len(body or b"")))
+            conn.endheaders(body)
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+
+    own = f"127.0.0.1:{port}"
+    assert send("POST", "/api/docs", own, json.dumps({"doc": doc_id}).encode(), Content_Type="application/json")[0] == 201
+    assert send("POST", f"/api/docs/{doc_id}/import", own, b"mine", Content_Type="text/plain")[0] == 201
+    evil = f"rebind.evil.example:{port}"
+    attacks = [
+        ("POST", f"/api/docs/{doc_id}/import", b"pwned", {"Content_Type": "text/plain", "Origin": f"http://{evil}",
+                                                         "Sec_Fetch_Site": "same-origin"}),
+        ("GET", f"/api/docs/{doc_id}", None, {"Sec_Fetch_Site": "same-origin"}),
+        ("GET", "/socket.io/?EIO=4&transport=polling", None, {"Origin": f"http://{evil}"}),
+    ]
+    for method, path, body, headers in attacks:
+        status, answer = send(method, path, evil, body, **headers)
+        print(f"{method} {path} Host: {evil} -> {status}")
+        assert status == 400 and b"COLLAB_ALLOWED_HOSTS" in answer and b"mine" not in answer
+    # a page of another origin on this very host (another port) posting no-cors text/plain
+    status, _ = send("POST", f"/api/docs/{doc_id}/import", own, b"pwned", Content_Type="text/plain",
+                     Origin="http://127.0.0.1:1", Sec_Fetch_Site="same-site", Sec_Fetch_Mode="no-cors")
+    assert status == 403
+    status, answer = send("GET", f"/api/docs/{doc_id}", own)
+    assert status == 200 and json.loads(answer)["text"] == "mine"
