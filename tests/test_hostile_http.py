@@ -204,8 +204,9 @@ def test_allowed_hosts_names_the_served_names(make_app, doc_id):
     for host, status in [("collab.example.com", 200), ("COLLAB.example.com:443", 200), ("team.example", 200),
                          ("docs.team.example", 200), ("127.0.0.1", 200), ("localhost", 400), ("evil.example", 400),
                          ("collab.example.com.evil.example", 400), ("xteam.example", 400)]:
-        got = http.get("/healthz", headers={"Host": host}).status_code
-        assert got == status, (host, got)
+        got = http.get("/api/docs/x", headers={"Host": host}).status_code
+        assert (got == 400) == (status == 400), (host, got)
+    assert http.get("/healthz", headers={"Host": "lb-check.internal"}).status_code == 200  # any name
 
 
 def test_dns_rebinding_against_the_real_server(live_server, doc_id):  # noqa: F811
@@ -247,3 +248,138 @@ def test_dns_rebinding_against_the_real_server(live_server, doc_id):  # noqa: F8
     assert status == 403
     status, answer = send("GET", f"/api/docs/{doc_id}", own)
     assert status == 200 and json.loads(answer)["text"] == "mine"
+
+
+# -- item 14: guessing names --------------------------------------------------------------
+
+NAMES = ["todo", "team-notes", "budget2026"]
+
+
+def _wordlist(n: int) -> list[str]:
+    return [f"guess-{i}" for i in range(n)]
+
+
+def test_guessing_names_over_http_is_throttled_and_tells_nothing(make_app):
+    app = make_app()
+    owner = app.test_client()  # 127.0.0.1
+    for name in NAMES:
+        assert owner.post("/api/docs", json={"doc": name}).status_code == 201
+        assert owner.post(f"/api/docs/{name}/import", data=f"secret {name}".encode(), content_type="text/plain").status_code == 201
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "203.0.113.9"
+    burst = app.extensions["collab.settings"].lookup_burst
+    guesses = _wordlist(burst + 200)
+    guesses[burst + 50: burst + 50] = NAMES  # the real names come after the burst is spent
+    answers: dict[int, int] = {}
+    found = []
+    start = time.monotonic()
+    for name in guesses:
+        resp = attacker.get(f"/api/docs/{name}")
+        answers[resp.status_code] = answers.get(resp.status_code, 0) + 1
+        if resp.status_code == 200:
+            found.append(name)
+        if resp.status_code == 429:
+            assert resp.get_json()["error"]["retry_after"] > 0
+    elapsed = time.monotonic() - start
+    print(f"{len(guesses)} guesses in {elapsed:.2f} s ({len(guesses) / elapsed:.0f}/s): answers {answers}, found {found}")
+    assert found == []  # asked after the burst: refused like every other guess
+    assert answers[404] <= burst + 1 and answers[429] >= len(guesses) - burst - 1
+    # the throttle is per address: the owner still reads and writes
+    assert owner.get("/api/docs/todo").get_json()["text"] == "secret todo"
+    # a guesser cannot create names either (creating one tells whether it existed)
+    assert attacker.post("/api/docs", json={"doc": "todo"}).status_code == 429
+    assert attacker.post("/api/docs").status_code == 201  # a generated id is no guess
+
+
+def test_guessing_names_over_the_socket_is_throttled(make_app, connect):
+    app = make_app(lookup_burst=20)
+    owner = app.test_client()
+    owner.environ_base["REMOTE_ADDR"] = "198.51.100.4"
+    view = owner.post("/api/docs", json={"doc": "todo"}).get_json()["view_url"].rsplit("/", 1)[1]
+    assert owner.post("/api/docs/todo/import", data=b"secret todo", content_type="text/plain").status_code == 201
+    client = connect(app)  # from 127.0.0.1
+    codes: dict[str, int] = {}
+    for name in _wordlist(40) + ["todo"]:
+        ack = client.emit("join", {"doc": name}, callback=True)
+        code = "ok" if ack.get("ok") else ack["error"]["code"]
+        codes[code] = codes.get(code, 0) + 1
+        assert "secret" not in json.dumps(ack)
+    view_ack = client.emit("join", {"view": view}, callback=True)
+    print(f"41 joins by name: {codes}; join by a real view token afterwards: {view_ack.get('error', {}).get('code')}")
+    assert codes == {"ok": 20, "rate_limited": 21} and view_ack["error"]["code"] == "rate_limited"
+    other = connect(app, headers={})
+    assert other.emit("join", {"doc": "todo"}, callback=True)["error"]["code"] == "rate_limited"  # same address
+
+
+def test_unknown_view_tokens_cost_lookups_and_the_bucket_refills(make_app, connect):
+    app = make_app(lookup_rate=20, lookup_burst=5)
+    client = connect(app)
+    codes = [client.emit("join", {"view": f"no-such-token-{i}"}, callback=True)["error"]["code"] for i in range(8)]
+    assert codes == ["bad_doc"] * 5 + ["rate_limited"] * 3
+    deadline = time.monotonic() + 10  # refills at 20/s: waits on the answer, not a fixed sleep
+    while client.emit("join", {"doc": "fresh-after-wait"}, callback=True).get("ok") is not True:
+        assert time.monotonic() < deadline, "the bucket never refilled"
+
+
+def test_the_start_page_is_not_rate_limited(make_app):
+    """Generated ids, static pages and the socket handshake are no lookups."""
+    app = make_app(lookup_burst=1)
+    http = app.test_client()
+    assert http.get("/api/docs/nope").status_code == 404
+    assert http.get("/api/docs/nope").status_code == 429
+    for _ in range(5):
+        assert http.post("/api/docs").status_code == 201
+        assert http.get("/healthz").status_code == 200
+
+
+# -- item 20: pages a browser cannot use ------------------------------------------------------
+
+
+@pytest.fixture
+def view_of(app, doc_id):
+    http = app.test_client()
+    return http.post("/api/docs", json={"doc": doc_id}).get_json()["view_url"].rsplit("/", 1)[1]
+
+
+def _page(http, path: str) -> tuple[int, str, str]:
+    resp = http.get(path, headers={"Accept": BROWSER_PAGE})
+    return resp.status_code, resp.mimetype, resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path,status,words", [
+    ("/d/not%20a%20name", 404, "is not a document name"),
+    ("/d/" + "x" * 65, 404, "is not a document name"),
+    ("/d/a/b/c", 404, "Nothing here"),
+    ("/d/%3Cscript%3E", 404, "is not a document name"),
+    ("/v/no-such-token-0123456789", 404, "No document has this read-only link"),
+    ("/v/bad%20token", 404, "not valid"),
+    ("/v/no-such-token-0123456789/history", 404, "No document has this read-only link"),
+    ("/nowhere", 404, "Nothing here"),
+])
+def test_a_browser_gets_a_page_saying_what_is_wrong(app, path, status, words):
+    got, mimetype, body = _page(app.test_client(), path)
+    assert (got, mimetype) == (status, "text/html"), body[:300]
+    assert words in body and '<a class="button" href="/">' in body and "<script" not in body
+    # an API client asking the same keeps its JSON error
+    resp = app.test_client().get(path, headers={"Accept": "*/*"})
+    assert resp.status_code == status and resp.get_json()["error"]["code"] in ("not_found", "bad_doc")
+
+
+def test_an_edit_link_made_from_a_view_token(app, doc_id, view_of):
+    for path in (f"/d/{view_of}", f"/d/{view_of}/history"):
+        status, mimetype, body = _page(app.test_client(), path)
+        assert (status, mimetype) == (403, "text/html")
+        assert "read-only link" in body and f'href="/v/{view_of}"' in body and doc_id not in body
+        assert "taken" not in body
+        api = app.test_client().get(path)
+        assert api.status_code == 403 and api.get_json()["error"]["code"] == "read_only"
+    # the real links still open
+    assert _page(app.test_client(), f"/v/{view_of}")[0] == 200
+    assert _page(app.test_client(), f"/d/{doc_id}")[0] == 200
+    assert _page(app.test_client(), "/d/a-new-name")[0] == 200  # opening creates it, as before
+
+
+def test_error_pages_carry_the_page_headers(app):
+    resp = app.test_client().get("/v/nothing-here-at-all", headers={"Accept": BROWSER_PAGE})
+    assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Referrer-Policy"] == "no-referrer"
