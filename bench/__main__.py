@@ -347,7 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, Any] = {"command": command, "started": dt.datetime.now().isoformat(timespec="seconds"),
                            "machine": machine(), "params": {k: params[k] for k in params if k in wanted},
                            "pinning": {"server_cpu": 0, "driver_cpu": 1},
-                           "collab_env": "COLLAB_RATE_LIMIT=1000000 COLLAB_RATE_BURST=1000000 COLLAB_LOG_LEVEL=WARNING",
+                           "collab_env": "COLLAB_RATE_LIMIT=1000000 COLLAB_RATE_BURST=1000000 COLLAB_LOOKUP_BURST=1000000 COLLAB_LOG_LEVEL=WARNING",
                            "workloads": {}}
     m = res["machine"]
     print(f"command: {command}\nmachine: {m['nproc']} x {m['cpu']}, {m['memory_gib']} GiB, Linux {m['kernel']}, "
