@@ -5,7 +5,8 @@
 
 - collab: `run.py` on a fresh SQLite file (or a PostgreSQL URL), with
   COLLAB_RATE_LIMIT / COLLAB_RATE_BURST raised to 1,000,000 so that the per-connection rate
-  limit (200 events/s by default) never shapes a load run;
+  limit (200 events/s by default) never shapes a load run, and COLLAB_LOOKUP_BURST too (a
+  run opens hundreds of new documents from one address: not a guesser);
 - relay: `python -m bench.relay` (bench/relay.py), the bare Flask-SocketIO floor;
 - yws: y-websocket's server (`@y/websocket-server`'s bin, no persistence: in memory);
 - hocus: `@hocuspocus/server` with no extensions (in memory).
@@ -35,9 +36,9 @@ EXTRA_SYSTEMS = ("collab-tmpfs",)
 LABELS = {"collab": "collab", "yws": "y-websocket", "hocus": "Hocuspocus", "relay": "relay (floor)",
           "collab-tmpfs": "collab, no fsync (tmpfs)"}
 CLIENT = {"collab-tmpfs": "collab"}  # the driver's client for a system, where not its own name
-# the driver is one address with up to 5,000 clients: no per-address connection limit
-LOAD_ENV = {"COLLAB_RATE_LIMIT": "1000000", "COLLAB_RATE_BURST": "1000000", "COLLAB_LOG_LEVEL": "WARNING",
-            "COLLAB_MAX_CONNECTIONS_PER_ADDRESS": "0"}
+# the driver is one address with up to 5,000 clients: no per-address connection or lookup limit
+LOAD_ENV = {"COLLAB_RATE_LIMIT": "1000000", "COLLAB_RATE_BURST": "1000000", "COLLAB_LOOKUP_BURST": "1000000",
+            "COLLAB_LOG_LEVEL": "WARNING", "COLLAB_MAX_CONNECTIONS_PER_ADDRESS": "0"}
 
 
 def free_port() -> int:

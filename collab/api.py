@@ -1,8 +1,10 @@
 """HTTP JSON API. Errors are `{"error": {"code", "message"}}` with a fitting status;
-`_error_response` is the one place that turns a CollabError into one.
+`_error_response` is the one place that turns a CollabError into one (and, for a browser
+asking for a page, into an HTML page saying the same: pages.error_page).
 
 Documents may be named by edit id or by view token; answers name them the same way, so
-a view token never reveals the edit id.
+a view token never reveals the edit id. Every lookup goes through the client's address's
+throttle of unknown names (guard.Lookups).
 """
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from . import pages
 from .errors import CollabError
+from .guard import Lookups, lookups_of
 from .ids import check_doc_id, new_doc_id
 from .service import DocState, DocumentService
 
@@ -23,22 +27,16 @@ def _service() -> DocumentService:
     return current_app.extensions["collab"]
 
 
+def _lookups() -> tuple[Lookups, str]:
+    return lookups_of(request.environ)
+
+
 def _resolve(key: str) -> tuple[DocState, str]:
     """A document by edit id or view token; (state, role)."""
-    service = _service()
     check_doc_id(key)
-    try:
-        state, role = service.open(key), "editor"
-    except CollabError as exc:
-        if exc.code != "not_found":
-            raise
-        try:
-            state, role = service.open_view(key), "viewer"
-        except CollabError as exc:
-            if exc.code != "bad_doc":  # e.g. doc_corrupt: say so, not "does not exist"
-                raise
-            raise CollabError("not_found", f"document {key!r} does not exist") from None
-    service.refresh(state)  # other processes may have written since
+    lookups, address = _lookups()
+    state, role = lookups.resolve(address, key)
+    _service().refresh(state)  # other processes may have written since
     return state, role
 
 
@@ -121,9 +119,13 @@ def create_document() -> Any:
     body = request.get_json(silent=True) if request.data else {}
     if not isinstance(body, dict):
         raise CollabError("bad_request", "body must be a JSON object (or empty)")
-    service = _service()
-    doc = check_doc_id(body["doc"]) if body.get("doc") is not None else new_doc_id()
-    state = service.open(doc, create=True)
+    if body.get("doc") is not None:  # a chosen name: a guess as much as a lookup
+        doc = check_doc_id(body["doc"])
+        lookups, address = _lookups()
+        state = lookups.open(address, doc, create=True)
+    else:
+        doc = new_doc_id()
+        state = _service().open(doc, create=True)
     # the page paths served by collab/pages.py
     return jsonify(
         doc=doc,
@@ -132,13 +134,22 @@ def create_document() -> Any:
     ), 201
 
 
+# what a browser sees as the title of an error page, by status
+PAGE_TITLES = {
+    400: "This address is not valid", 403: "Not allowed", 404: "Nothing here", 405: "Not allowed",
+    413: "Too large", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable",
+}
 def _error_response(exc: CollabError) -> Any:
-    error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    return _error(exc.http_status, exc.code, exc.message, exc.extra)
+
+
+def _error(status: int, code: str, message: str, extra: dict[str, Any] | None = None) -> Any:
     headers = {}
-    if "retry_after" in exc.extra:  # rate_limited, unavailable: when to try again
-        error["retry_after"] = exc.extra["retry_after"]
-        headers["Retry-After"] = str(max(1, math.ceil(exc.extra["retry_after"])))
-    return jsonify(error=error), exc.http_status, headers
+    if extra and "retry_after" in extra:  # rate_limited, unavailable: when to try again
+        headers["Retry-After"] = str(max(1, math.ceil(extra["retry_after"])))
+    if pages.wants_page():
+        return pages.error_page(status, PAGE_TITLES.get(status, "Something went wrong"), message), headers
+    return jsonify(error={"code": code, "message": message, **(extra or {})}), status, headers
 
 
 def register_errors(app: Any) -> None:
@@ -146,12 +157,13 @@ def register_errors(app: Any) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
-        code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(exc.code or 500, "bad_request")
-        if (exc.code or 500) >= 500:
+        status = exc.code or 500
+        code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(status, "bad_request")
+        if status >= 500:
             code = "internal"
-        return jsonify(error={"code": code, "message": exc.description}), exc.code
+        return _error(status, code, exc.description or "")
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception) -> Any:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
-        return jsonify(error={"code": "internal", "message": "internal server error"}), 500
+        return _error(500, "internal", "internal server error")

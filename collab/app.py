@@ -8,10 +8,12 @@ from typing import Any, Mapping
 
 from flask import Flask
 from flask_socketio import SocketIO
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import api, pages
 from . import history_api
 from .config import Settings
+from .guard import EdgeGuard, Lookups
 from .ids import random_base62
 from .presence import LocalPresence, RedisPresence
 from .realtime import DocumentNamespace
@@ -71,7 +73,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(history_api.bp)
     api.register_errors(app)
     app.register_blueprint(pages.bp)
+    _guard_edges(app, service, settings)
     return app
+
+
+def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> None:
+    """The HTTP edge's checks (collab/guard.py). Wrapped around `app.wsgi_app` after
+    Flask-SocketIO wrapped it, so Engine.IO's handshakes and polling pass through them too."""
+    app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
+    app.wsgi_app = EdgeGuard(app.wsgi_app, settings)  # type: ignore[method-assign]
+    if settings.proxy_hops:
+        # the client's address from X-Forwarded-For, for the per-address throttle
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
 
 
 def _instance_secret(instance_path: str) -> str:

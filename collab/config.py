@@ -14,7 +14,7 @@ class ConfigError(ValueError):
     pass
 
 
-_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address"}
+_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ class Settings:
     body_timeout: float = 10.0  # seconds to send a request body, plus 1 s per body_min_rate bytes received
     body_min_rate: int = 32_768  # bytes/s: the slowest upload a request body is given time for
     max_connections_per_address: int = 256  # open connections from one client address; 0 = no limit (behind a proxy)
+    allowed_hosts: str = ""  # comma-separated Host names served; "" = localhost, *.localhost, IP addresses, this machine's name
+    lookup_rate: float = 0.5  # lookups of unknown documents per second per client address, sustained
+    lookup_burst: int = 100  # lookups of unknown documents per client address allowed in a burst
+    proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For; 0 = the peer address is the client
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -84,6 +88,11 @@ class Settings:
         if value == "*":
             return "*"
         return [o.strip() for o in value.split(",") if o.strip()]
+
+    @property
+    def host_names(self) -> list[str]:
+        """COLLAB_ALLOWED_HOSTS as lower-case names without ports; [] = the defaults."""
+        return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
 
 
 def _parse(key: str, raw: str, default: object) -> object:

@@ -12,6 +12,7 @@ import json
 from typing import Any, Sequence
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import UnsupportedMediaType
 
 from .api import _int_arg, _resolve
 from .blame import blame
@@ -221,17 +222,40 @@ def delete_label(doc: str, name: str) -> Any:
     return jsonify(doc=doc, deleted=name)
 
 
+# bodies import reads as the file itself; multipart/form-data carries it in field `file`
+RAW_TYPES = {"", "text/plain", "text/markdown", "application/octet-stream"}
+
+
+def _import_bytes() -> bytes:
+    """The file an import sends, by its declared type. A form-encoded body is refused, never
+    parsed: the form parser would consume it (the text became "") and `curl -d` strips the
+    file's line breaks before sending."""
+    kind = request.mimetype
+    if kind == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise CollabError("bad_request", "send the file in the multipart field `file`")
+        return upload.read()
+    if kind == "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType(
+            "the body is form-encoded (curl -d sends that, and drops the file's line breaks): send the file as "
+            "text/plain, e.g. curl --data-binary @notes.txt -H 'Content-Type: text/plain' ..., "
+            "or as the multipart field `file` (curl -F file=@notes.txt ...)")
+    if kind not in RAW_TYPES:
+        raise UnsupportedMediaType(
+            f"cannot import a body of type {kind[:80]!r}: send UTF-8 text as text/plain (or text/markdown, "
+            "application/octet-stream), or as the multipart field `file`")
+    charset = request.mimetype_params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"the body says charset={charset[:40]}: only UTF-8 is imported; save the file as UTF-8")
+    return request.get_data(cache=False, parse_form_data=False)
+
+
 @bp.post("/api/docs/<doc>/import")
 def post_import(doc: str) -> Any:
     state = _editor(doc)
     service = _service()
-    if request.files:
-        upload = request.files.get("file")
-        if upload is None:
-            raise CollabError("bad_request", "send the file in the multipart field `file`")
-        raw = upload.read()
-    else:
-        raw = request.get_data()
+    raw = _import_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -239,6 +263,11 @@ def post_import(doc: str) -> Any:
             "bad_request", f"the file is not UTF-8 text (invalid byte at offset {exc.start}): save it as UTF-8"
         ) from None
     text = text.removeprefix("\ufeff")  # a byte order mark is not part of the text
+    if not text:
+        # an empty body is almost always a mistake (a wrong path, a failed upload), and
+        # importing it would wipe the document; emptying it on purpose is a restore of version 0
+        raise CollabError("bad_request", "the file is empty: nothing was imported "
+                          "(to empty the document, restore version 0)")
     if "\x00" in text:
         raise CollabError("bad_request", "the file contains NUL characters: it is not a text file")
     if len(text) > service.settings.max_doc_chars:

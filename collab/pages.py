@@ -7,7 +7,12 @@ The viewer page names the document only by its view token: nothing here ever wri
 id into it. Every user string is escaped; pages load nothing from another origin (the CSP
 says so too).
 
-An edge module: it imports flask and the pure id rules, nothing from the service layer.
+A page that cannot be shown is an HTML page saying why (`error_page`): an invalid name, a
+view token used as an edit link, a read-only link that leads nowhere, too many unknown
+links. api.py renders every HTTP error that a browser asked for as a page with it.
+
+An edge module: it imports flask, the pure id rules and the lookups of collab/guard.py
+(which open documents through the service it is given); nothing from the service layer.
 """
 from __future__ import annotations
 
@@ -16,8 +21,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, request, send_from_directory
+from flask import Blueprint, Response, current_app, request, send_from_directory
 
+from .errors import CollabError
+from .guard import lookups_of
 from .ids import DOC_ID_RE
 
 bp = Blueprint("pages", __name__)
@@ -78,6 +85,49 @@ def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
     return resp
 
 
+# paths whose answers are data for programs, never pages, whatever the client accepts
+DATA_PATHS = ("/api/", "/healthz", "/socket.io", "/assets/", "/sw.js")
+
+
+def wants_page() -> bool:
+    """A browser navigating to a page: its Accept prefers text/html over JSON. fetch() and
+    curl send */* (a tie) and get JSON, as every API client does."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith(DATA_PATHS):
+        return False
+    return request.accept_mimetypes["text/html"] > request.accept_mimetypes["application/json"]
+
+
+def error_page(status: int, title: str, message: str, links: list[tuple[str, str]] | None = None) -> Response:
+    """A page that says what is wrong and where to go instead; no script, so it shows even
+    when the bundle is not built (then without its stylesheet)."""
+    shown = links if links is not None else [("/", "Start page")]
+    items = "".join(
+        f'<a class="button" href="{html.escape(href, quote=True)}">{html.escape(label)}</a> ' for href, label in shown
+    )
+    page = f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{html.escape(title)} · collab</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/assets/app.css">
+</head>
+<body data-page="error" data-status="{status}">
+<main class="start">
+<h1>{html.escape(title)}</h1>
+<p id="error-message">{html.escape(message[:1].upper() + message[1:])}</p>
+<p>{items}</p>
+</main>
+</body>
+</html>
+"""
+    resp = Response(page, status=status, mimetype="text/html")
+    _secure(resp)
+    return resp
+
+
 def _secure(resp: Response) -> None:
     resp.headers["Content-Security-Policy"] = _csp()
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -92,15 +142,54 @@ def start() -> Response:
     return _page("collab", {"page": "start"}, "start.js")
 
 
+class _Unshowable(Exception):
+    """A page route that cannot show its page, said for a browser (`error_page`); API
+    clients get `error` instead, through api.py's one translation."""
+
+    def __init__(self, status: int, title: str, error: CollabError, links: list[tuple[str, str]]) -> None:
+        self.status, self.title, self.error, self.links = status, title, error, links
+
+
+def _unshowable(status: int, title: str, error: CollabError, links: list[tuple[str, str]] | None = None) -> Exception:
+    return _Unshowable(status, title, error, links or [("/", "Start page")]) if wants_page() else error
+
+
+@bp.errorhandler(_Unshowable)
+def _unshowable_page(exc: _Unshowable) -> Response:
+    return error_page(exc.status, exc.title, exc.error.message, exc.links)
+
+
 def _checked_doc(doc: str) -> str:
+    """An edit link's name, valid and not a view token. An unknown name is fine: opening
+    it creates the document (and costs the client a lookup, in `join`)."""
     if not DOC_ID_RE.fullmatch(doc):
-        abort(404, description=f"document id {doc[:80]!r} is not valid: use 1-64 of A-Z a-z 0-9 _ -")
-    return doc
+        raise _unshowable(404, "Not a document name", CollabError(
+            "bad_doc", f"{doc[:80]!r} is not a document name: use 1-64 of A-Z a-z 0-9 _ -"))
+    try:
+        current_app.extensions["collab"].open_view(doc)  # a view token is never an edit id (creation refuses it)
+    except CollabError as exc:
+        if exc.code != "bad_doc":
+            raise
+        return doc
+    # someone turned a read-only link into an edit link by hand
+    raise _unshowable(403, "This is a read-only link", CollabError(
+        "read_only", "This address holds the token of a read-only link, so it cannot edit the document. "
+        "You can read it, or ask its owner for the edit link."), [(f"/v/{doc}", "Open it read-only"), ("/", "Start page")])
 
 
 def _checked_token(token: str) -> str:
+    """A read-only link's token that leads to a document (each miss costs a lookup)."""
     if not DOC_ID_RE.fullmatch(token):
-        abort(404, description="this read-only link is not valid")
+        raise _unshowable(404, "Not a read-only link", CollabError(
+            "bad_doc", "This read-only link is not valid: it was cut short or changed."))
+    lookups, address = lookups_of(request.environ)
+    try:
+        lookups.open_view(address, token)
+    except CollabError as exc:
+        if exc.code == "bad_doc":
+            raise _unshowable(404, "This read-only link leads nowhere", CollabError(
+                "not_found", "No document has this read-only link: it was mistyped, or cut short.")) from None
+        raise
     return token
 
 

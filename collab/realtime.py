@@ -17,6 +17,7 @@ from flask_socketio import SocketIO
 
 from .config import Settings
 from .errors import CollabError
+from .guard import lookups_of
 from .ids import check_doc_id, check_name, check_op_id, random_base62
 from .patches import text_hash
 from .presence import LocalPresence
@@ -154,12 +155,14 @@ class DocumentNamespace(socketio.Namespace):
     def on_join(self, sid: str, data: dict) -> dict:
         client = self._client(sid)
         name = check_name(data.get("name"))
+        # unknown names cost the client's address a token: guessing names is throttled
+        lookups, address = lookups_of(self.sio.server.get_environ(sid))
         if data.get("view") is not None:
             key = check_doc_id(data["view"], "view")
-            state, role = self.service.open_view(key), VIEWER
+            state, role = lookups.open_view(address, key), VIEWER
         else:
             key = check_doc_id(data.get("doc"))
-            state, role = self.service.open(key, create=True), EDITOR
+            state, role = lookups.open(address, key, create=True), EDITOR
         other = client.joined.get(key)
         if other is not None and other.state.id != state.id:
             raise CollabError("bad_request", f"{key!r} names two documents on this connection")

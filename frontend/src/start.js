@@ -48,6 +48,10 @@ document.body.append(
     create,
     el('p', { class: 'or' }, 'or open a document by name'),
     form,
+    // a chosen name is the edit link itself: anyone who guesses it can edit
+    el('p', { id: 'name-warning', class: 'muted' },
+      'A name you choose can be guessed, and whoever guesses it can read and change the document. ',
+      'For anything private, use New document: its link has a random id that cannot be guessed.'),
     error,
   ),
 );

@@ -1,0 +1,249 @@
+"""Checks at the HTTP edge, before any route or Socket.IO handshake runs.
+
+- `EdgeGuard`, WSGI middleware around the whole app (Engine.IO included): the Host header
+  must name this server (DNS rebinding otherwise walks past every same-origin check), and a
+  state-changing request (anything but GET, HEAD, OPTIONS) from a browser must come from
+  this origin or one listed in COLLAB_CORS_ORIGINS (cross-site request forgery). Requests
+  without browser headers (curl, the Python client) pass: a page on another site cannot send
+  a request without `Origin` or `Sec-Fetch-Site` in any current browser.
+- `Lookups`: per client address, a token bucket of lookups of documents that do not exist
+  (and of documents created by name), so that names cannot be guessed at speed. Every HTTP
+  route and socket `join` that names a document goes through it.
+
+An edge module: imports the core, werkzeug and the service's types; nothing imports it
+but the other edges and `create_app`.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from .config import Settings
+from .errors import CollabError
+
+if TYPE_CHECKING:
+    from .service import DocState, DocumentService
+
+WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Sec-Fetch-Site values a browser sends for a request this site's own pages made (or the
+# user typed); "same-site" is another port or subdomain, a different origin
+OWN_SITE = frozenset({"same-origin", "none"})
+MAX_ADDRESSES = 65_536  # client addresses whose buckets are kept (~150 bytes each)
+
+
+def error_body(exc: CollabError) -> bytes:
+    """The JSON of an HTTP error, as api.py answers it: {"error": {code, message}}."""
+    return json.dumps({"error": exc.to_dict()}).encode()
+
+
+# -- Host and Origin ---------------------------------------------------------------
+
+
+def _host_name(host: str) -> str:
+    """`Host` without its port, lower case; IPv6 keeps its brackets."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return True
+    except ValueError:
+        return False
+
+
+def machine_names() -> set[str]:
+    """This machine's own names: a browser reaching one of them reaches this machine."""
+    names = {"localhost"}
+    for name in (socket.gethostname(), socket.getfqdn()):
+        if name:
+            names.add(name.lower())
+    return names
+
+
+class HostRule:
+    """Which Host headers are this server's. Default: IP addresses (DNS rebinding needs a
+    name the attacker controls), `localhost` and `*.localhost` (browsers resolve those to
+    loopback themselves) and this machine's own names. COLLAB_ALLOWED_HOSTS replaces the
+    names: `collab.example.com`, `.example.com` (it and its subdomains), `*` (any)."""
+
+    def __init__(self, configured: list[str], defaults: set[str]) -> None:
+        self.any = "*" in configured
+        self.names = {_host_name(h) for h in configured if h != "*" and not h.startswith(".")} or defaults
+        self.suffixes = tuple(h for h in configured if h.startswith("."))
+        self.configured = bool(configured)
+
+    def allows(self, host: str) -> bool:
+        name = _host_name(host)
+        if self.any or name in self.names or _is_ip(name):
+            return True
+        if not self.configured and name.endswith(".localhost"):
+            return True
+        return any(name.endswith(s) or name == s[1:] for s in self.suffixes)
+
+
+def _own_origins(environ: dict) -> set[str]:
+    """The origins of this request's own pages: the rule python-engineio applies to the
+    Socket.IO handshake, so that pages and sockets agree."""
+    scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+    origins = {f"{scheme}://{host}"}
+    if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+        fwd_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
+        fwd_host = environ.get("HTTP_X_FORWARDED_HOST", host).split(",")[0].strip()
+        origins.add(f"{fwd_scheme}://{fwd_host}")
+    return origins
+
+
+def cross_origin_refusal(environ: dict, listed: list[str] | str | None) -> str | None:
+    """Why a state-changing request must be refused, or None when it may go on.
+    `listed` is Settings.allowed_origins (None = same origin only, "*" = any)."""
+    if environ.get("REQUEST_METHOD", "GET").upper() in SAFE_METHODS:
+        return None
+    origin = environ.get("HTTP_ORIGIN")
+    site = environ.get("HTTP_SEC_FETCH_SITE", "").lower()
+    is_listed = origin is not None and (listed == "*" or (isinstance(listed, list) and origin in listed))
+    if origin is not None and origin not in _own_origins(environ) and not is_listed:
+        return f"requests from the origin {origin[:100]!r} may not change anything here"
+    if site and site not in OWN_SITE and not is_listed:
+        return f"a {site} request may not change anything here"
+    return None
+
+
+class EdgeGuard:
+    """WSGI middleware: refuses a foreign Host (400) and a cross-origin write (403) with the
+    API's JSON error, before Flask or Engine.IO see the request."""
+
+    def __init__(self, app: WSGIApp, settings: Settings) -> None:
+        self.app = app
+        self.hosts = HostRule(settings.host_names, machine_names())
+        self.origins = settings.allowed_origins
+
+    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        host = environ.get("HTTP_HOST")
+        # /healthz answers load balancers under whatever name they use, and tells nothing
+        if host is not None and not self.hosts.allows(host) and environ.get("PATH_INFO") != "/healthz":
+            return _refuse(start_response, "400 BAD REQUEST", CollabError(
+                "bad_request", f"this server does not answer to the host name {_host_name(host)[:100]!r}: "
+                "add it to COLLAB_ALLOWED_HOSTS"))
+        why = cross_origin_refusal(environ, self.origins)
+        if why is not None:
+            return _refuse(start_response, "403 FORBIDDEN", CollabError(
+                "forbidden", f"{why}: send it from this site's own pages, or list the origin in COLLAB_CORS_ORIGINS"))
+        return self.app(environ, start_response)
+
+
+def _refuse(start_response: Callable[..., Any], status: str, exc: CollabError) -> list[bytes]:
+    body = error_body(exc)
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                            ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")])
+    return [body]
+
+
+# -- lookups of unknown documents ------------------------------------------------------
+
+
+def client_address(environ: dict) -> str:
+    """Who is asking: the peer address (ProxyFix has put the client's there when
+    COLLAB_PROXY_HOPS is set). IPv6 clients are grouped by /64, what one host usually has."""
+    addr = str(environ.get("REMOTE_ADDR") or "unknown")
+    try:
+        ip = ipaddress.ip_address(addr)
+    except ValueError:
+        return addr
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+class Lookups:
+    """Opens documents by the name a client gave, charging the client's address one token
+    for each name that leads nowhere (or is created by this lookup). While an address has
+    no token left, every lookup from it is refused, found or not: refusing only the misses
+    would tell a guesser which names exist by the answers that are not refused."""
+
+    def __init__(self, service: "DocumentService", rate: float, burst: float,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.service = service
+        self.rate = rate
+        self.burst = burst
+        self.clock = clock
+        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # buckets[address] = (tokens, stamp)
+
+    def _tokens(self, address: str) -> float:
+        tokens, stamp = self.buckets.get(address, (self.burst, self.clock()))
+        return min(self.burst, tokens + (self.clock() - stamp) * self.rate)
+
+    def check(self, address: str) -> None:
+        """Refuse (rate_limited, with retry_after) while `address` has no token left."""
+        tokens = self._tokens(address)
+        if tokens < 1:
+            wait = (1 - tokens) / self.rate
+            raise CollabError(
+                "rate_limited",
+                f"too many links to documents that do not exist came from your address; retry in {wait:.0f} s",
+                retry_after=round(wait, 3),
+            )
+
+    def miss(self, address: str) -> None:
+        """Charge one token. A full bucket is what an address that was never seen has, so
+        the oldest buckets can be forgotten when too many are kept."""
+        self.buckets[address] = (self._tokens(address) - 1, self.clock())
+        self.buckets.move_to_end(address)
+        while len(self.buckets) > MAX_ADDRESSES:
+            self.buckets.popitem(last=False)
+
+    def open(self, address: str, doc: str, create: bool = False) -> "DocState":
+        """A document by edit id; created when asked (which also costs a token: a guesser
+        that joins a name learns whether it existed)."""
+        self.check(address)
+        try:
+            return self.service.open(doc)
+        except CollabError as exc:
+            if exc.code != "not_found":
+                raise
+            self.miss(address)
+            if not create:
+                raise
+        return self.service.open(doc, create=True)
+
+    def open_view(self, address: str, token: str) -> "DocState":
+        """A document by view token."""
+        self.check(address)
+        try:
+            return self.service.open_view(token)
+        except CollabError as exc:
+            if exc.code == "bad_doc":
+                self.miss(address)
+            raise
+
+    def resolve(self, address: str, key: str) -> "tuple[DocState, str]":
+        """A document by edit id or view token: (state, "editor" or "viewer")."""
+        self.check(address)
+        try:
+            return self.service.open(key), "editor"
+        except CollabError as exc:
+            if exc.code != "not_found":
+                raise
+        try:
+            return self.service.open_view(key), "viewer"
+        except CollabError as exc:
+            if exc.code != "bad_doc":
+                raise
+        self.miss(address)
+        raise CollabError("not_found", f"document {key!r} does not exist")
+
+
+def lookups_of(environ: dict) -> tuple[Lookups, str]:
+    """The app's `Lookups` and the client's address, from a request's (or a Socket.IO
+    connection's) WSGI environ; Flask-SocketIO puts the app there."""
+    return environ["flask.app"].extensions["collab.lookups"], client_address(environ)
