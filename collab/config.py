@@ -36,9 +36,10 @@ class Settings:
     inline_commit_ms: float = 2.0  # SQLite: commit on the event loop while commits take less; 0 = always on a thread
     ping_interval: float = 25.0  # seconds between Engine.IO pings
     ping_timeout: float = 20.0  # seconds without a pong before a client counts as gone
-    presence_interval: float = 1.0  # seconds: at most one seen-driven presence update per document
+    presence_interval: float = 1.0  # seconds: at most one presence update per document (joins, leaves, renames, seen)
     join_timeout: float = 30.0  # seconds a connection may stay without joining a document
     log_level: str = "INFO"
+    presence_max_peers: int = 50  # editors listed in presence per document; more (and all viewers) are counted
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
