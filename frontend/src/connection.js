@@ -21,7 +21,7 @@ export class Connection {
    * @param {string} o.name    display name
    * @param {(ops, origin) => void} o.onRemoteChange  the text changed under the editor
    * @param {(status) => void} o.onStatus   {state, unsaved, error, role}
-   * @param {(peers, you) => void} o.onPresence
+   * @param {(peers, you, counts) => void} o.onPresence  listed peers; counts {editors, viewers} when the server says
    * @param {(msg) => void} o.onCursor      another peer's cursor (extension, see PROTOCOL-EXTENSIONS.md)
    * @param {(msg) => void} o.onReady       first join answered: {text, role, view}
    */
@@ -33,6 +33,8 @@ export class Connection {
     this.state = 'connecting';
     this.role = o.view ? 'viewer' : 'editor';
     this.you = null;
+    this.peers = new Map(); // peers[id] = {id, name, role, version}: the listed ones (the server caps the list)
+    this.counts = null; // {editors, viewers}: everyone, listed or not (servers before issue 13 send none)
     this._lastCursor = null;
     const saved = this._load();
     this.restored = Boolean(saved);
@@ -59,7 +61,7 @@ export class Connection {
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
     s.on('revision', (rev) => this._mine(rev) && this.loop.receive([rev]));
     s.on('revisions', (m) => this._mine(m) && this.loop.receive(m.revisions));
-    s.on('presence', (m) => this._mine(m) && this.o.onPresence(m.peers || [], this.you));
+    s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
@@ -117,7 +119,8 @@ export class Connection {
 
   _joinMessage() {
     const name = this.o.name || undefined;
-    return this.o.view ? { view: this.o.view, name } : { doc: this.o.doc, name };
+    // presence: 'delta' asks for only what changed after the join answer's list
+    return this.o.view ? { view: this.o.view, name, presence: 'delta' } : { doc: this.o.doc, name, presence: 'delta' };
   }
 
   _join() {
@@ -139,7 +142,7 @@ export class Connection {
       this.ready = true;
       this._setState('connected');
       if (first) this.o.onReady({ text: this.sync.text, role: ans.role, view: ans.view });
-      this.o.onPresence(ans.peers || [], this.you);
+      this._presence({ peers: ans.peers, editors: ans.editors, viewers: ans.viewers });
       if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
       this.pump();
     });
@@ -150,6 +153,16 @@ export class Connection {
     this.loop.joined = false;
     this._save(true);
     this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
+  }
+
+  /** A join answer or a `presence` message: a full list (it replaces ours) or a delta
+   * (entries that changed, ids that are gone); a server that knows no deltas sends full lists. */
+  _presence(m) {
+    if (!m.delta) this.peers.clear();
+    for (const id of Array.isArray(m.gone) ? m.gone : []) this.peers.delete(id);
+    for (const p of Array.isArray(m.peers) ? m.peers : []) if (p && typeof p.id === 'string') this.peers.set(p.id, p);
+    this.counts = typeof m.editors === 'number' && typeof m.viewers === 'number' ? { editors: m.editors, viewers: m.viewers } : null;
+    this.o.onPresence([...this.peers.values()], this.you, this.counts);
   }
 
   _mine(m) {
