@@ -130,8 +130,9 @@ class Roster:
 
     `listed` holds at most `max_peers` editors (in the presence store's order); `counts`
     are the editors and viewers there are. `touched` collects the peer ids changed since
-    the last message: an id that came and went in between is still announced as gone, so
-    that a client whose join answer listed it drops it too.
+    the last message: an id that came and went in between is still announced as gone, and
+    one that changed and changed back is sent again, so that a client whose join answer
+    was made in between ends with what everyone else has.
     """
 
     max_peers: int
@@ -151,7 +152,9 @@ class Roster:
         None when nothing a client can see changed (then nothing is sent)."""
         listed, counts = self.view(peers)
         now = {p["id"]: p for p in listed}
-        changed = [p for pid, p in now.items() if self.listed.get(pid) != p]
+        # a touched entry goes out even if it is back to what was sent last: a join answer
+        # made in between may have shown the intermediate value
+        changed = [p for pid, p in now.items() if self.listed.get(pid) != p or pid in self.touched]
         gone = sorted((set(self.listed) | self.touched) - set(now))
         self.touched = set()
         if not changed and not gone and counts == self.counts:

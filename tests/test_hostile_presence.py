@@ -47,6 +47,8 @@ def test_roster_sends_what_changed_and_forgets_no_ghost():
     c = {"id": "c", "name": "C", "role": "editor", "version": 0}
     assert roster.update([a, b2, c, v]) == ([a, b2], [], [], {"editors": 3, "viewers": 1})  # counted, not listed
     assert roster.update([a, c, v]) == ([a, c], [c], ["b"], {"editors": 2, "viewers": 1})
+    roster.touched.add("a")  # renamed and renamed back: sent again all the same
+    assert roster.update([a, c, v]) == ([a, c], [a], [], {"editors": 2, "viewers": 1})
 
 
 def wait_for(check: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
