@@ -39,7 +39,7 @@ class Settings:
     inline_commit_ms: float = 2.0  # SQLite: commit on the event loop while commits take less; 0 = always on a thread
     ping_interval: float = 25.0  # seconds between Engine.IO pings
     ping_timeout: float = 20.0  # seconds without a pong before a client counts as gone
-    presence_interval: float = 1.0  # seconds: at most one seen-driven presence update per document
+    presence_interval: float = 1.0  # seconds: at most one presence update per document (joins, leaves, renames, seen)
     join_timeout: float = 30.0  # seconds a connection may stay without joining a document
     log_level: str = "INFO"
     header_timeout: float = 10.0  # seconds a connection has to send a request's line and headers (idle keep-alive included)
@@ -50,6 +50,7 @@ class Settings:
     lookup_rate: float = 0.5  # lookups of unknown documents per second per client address, sustained
     lookup_burst: int = 100  # lookups of unknown documents per client address allowed in a burst
     proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For; 0 = the peer address is the client
+    presence_max_peers: int = 50  # editors listed in presence per document; more (and all viewers) are counted
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":

@@ -1,6 +1,10 @@
-"""Who is in each document: the peers of this process, or of every process through Redis.
+"""Who is in each document: the peers of this process, or of every process through Redis,
+and what of that each client is sent (`Roster`: capped lists, counts and deltas).
 
 A peer is `{id, name, role, version}` (version: the last one it confirmed with `seen`).
+What goes out must not grow with the square of the crowd: a `presence` message lists at
+most `max_peers` editors (viewers are counted, never listed), and a client that asked for
+deltas gets only the entries that changed since the last message. No I/O in `Roster`.
 With several processes each one writes its own peers into a Redis hash per document and
 keeps a heartbeat key alive; a reader drops peers whose process stopped beating (killed
 processes leave no ghosts). Redis losing its data (a restart) heals at the next
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 log = logging.getLogger("collab.presence")
@@ -93,7 +98,9 @@ class RedisPresence(LocalPresence):
         mine = {p["id"]: p for p in super().peers(doc)}  # ours are authoritative
         others = [{k: v for k, v in e.items() if k != "process"} for e in entries
                   if e.get("process") in alive and e.get("process") != self.process]
-        return list(mine.values()) + sorted(others, key=lambda p: p.get("id", ""))
+        # one order on every process, so that a capped list is the same wherever it is made
+        return sorted([*mine.values(), *(p for p in others if p.get("id") not in mine)],
+                      key=lambda p: p.get("id", ""))
 
     def ping(self) -> str:
         self.redis.ping()
@@ -114,3 +121,43 @@ class RedisPresence(LocalPresence):
 
     def close(self) -> None:
         self._closed = True
+
+
+@dataclass
+class Roster:
+    """What the clients of one document were last told about its peers, and what changed
+    since. One per document, kept by the edge that sends `presence` (realtime.py).
+
+    `listed` holds at most `max_peers` editors (in the presence store's order); `counts`
+    are the editors and viewers there are. `touched` collects the peer ids changed since
+    the last message: an id that came and went in between is still announced as gone, and
+    one that changed and changed back is sent again, so that a client whose join answer
+    was made in between ends with what everyone else has.
+    """
+
+    max_peers: int
+    listed: dict[str, dict] = field(default_factory=dict)  # listed[peer id] = peer, as last sent
+    counts: dict[str, int] = field(default_factory=lambda: {"editors": 0, "viewers": 0})
+    touched: set[str] = field(default_factory=set)
+    sent_at: float = float("-inf")  # monotonic time of the last message
+    due: bool = False  # a message is scheduled
+
+    def view(self, peers: list[dict]) -> tuple[list[dict], dict[str, int]]:
+        """The capped list and the counts for `peers` (everyone in the document)."""
+        editors = [p for p in peers if p.get("role") != "viewer"]
+        return editors[: self.max_peers], {"editors": len(editors), "viewers": len(peers) - len(editors)}
+
+    def update(self, peers: list[dict]) -> tuple[list[dict], list[dict], list[str], dict[str, int]] | None:
+        """Take in the current peers: (full list, changed entries, gone ids, counts), or
+        None when nothing a client can see changed (then nothing is sent)."""
+        listed, counts = self.view(peers)
+        now = {p["id"]: p for p in listed}
+        # a touched entry goes out even if it is back to what was sent last: a join answer
+        # made in between may have shown the intermediate value
+        changed = [p for pid, p in now.items() if self.listed.get(pid) != p or pid in self.touched]
+        gone = sorted((set(self.listed) | self.touched) - set(now))
+        self.touched = set()
+        if not changed and not gone and counts == self.counts:
+            return None
+        self.listed, self.counts = now, counts
+        return listed, changed, gone, counts

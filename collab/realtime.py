@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeGuard
 
@@ -20,7 +21,7 @@ from .errors import CollabError
 from .guard import lookups_of
 from .ids import check_doc_id, check_name, check_op_id, random_base62
 from .patches import text_hash
-from .presence import LocalPresence
+from .presence import LocalPresence, Roster
 from .ratelimit import TokenBucket
 from .service import DocState, DocumentService
 from .storage import Revision
@@ -36,6 +37,7 @@ class Membership:
     role: str
     key: str  # how this client names the document: edit id (editor) or view token (viewer)
     seen: int = 0  # the client's cumulative confirmation of receipt
+    deltas: bool = False  # asked for presence deltas at join (`presence: "delta"`)
 
 
 @dataclass
@@ -53,6 +55,12 @@ def _editors(doc: str) -> str:
 
 def _viewers(doc: str) -> str:
     return "v:" + doc
+
+
+def _presence_room(doc: str, role: str, deltas: bool) -> str:
+    """Presence goes to four rooms per document: editors or viewers (named differently in
+    the message), with full lists or with deltas."""
+    return ("pd" if deltas else "pf") + ("e:" if role == EDITOR else "v:") + doc
 
 
 def _is_count(value: Any) -> TypeGuard[int]:
@@ -100,7 +108,7 @@ class DocumentNamespace(socketio.Namespace):
         self.clients: dict[str, Client] = {}  # clients[sid] = connected client
         self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership (here)
         self.presence = presence  # the peers of every process
-        self._presence_due: set[str] = set()  # docs whose presence changed through `seen`
+        self._rosters: dict[str, Roster] = {}  # rosters[doc_id] = what its clients were last told
         service.on_commit = self.broadcast_revisions
 
     # -- connection -------------------------------------------------------------
@@ -166,12 +174,17 @@ class DocumentNamespace(socketio.Namespace):
         other = client.joined.get(key)
         if other is not None and other.state.id != state.id:
             raise CollabError("bad_request", f"{key!r} names two documents on this connection")
+        deltas = data.get("presence") == "delta"
         client.name = name
         m = other or Membership(state, role, key)
         if other is None:
             self.service.pin(state)  # in use while joined: never dropped from memory
+        if other is not None and other.deltas != deltas:  # joining again may switch the kind
+            self.leave_room(sid, _presence_room(state.id, role, other.deltas))
+        m.deltas = deltas
         client.joined[key] = m
         self.members.setdefault(state.id, {})[client.sid] = m
+        self.enter_room(sid, _presence_room(state.id, role, deltas))
         self.enter_room(sid, _editors(state.id) if role == EDITOR else _viewers(state.id))
         # entering the room and reading the snapshot happen with no yield in between, so
         # every later revision reaches this client (one it already has is ignored by version)
@@ -179,10 +192,12 @@ class DocumentNamespace(socketio.Namespace):
         m.seen = version
         self._publish_peer(client, m)
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", state.id, client.sid, client.peer, role, version)
-        self._send_presence(state)
+        # the answer is the list as it is now; the next `presence` (full or delta) follows
+        # on from it, and carries this join to the others
+        peers, counts = self._roster(state).view(self.presence.peers(state.id))
         answer = {
             "ok": True, "doc": key, "version": version, "text": text, "role": role,
-            "peers": self.presence.peers(state.id), "you": client.peer,
+            "peers": peers, **counts, "you": client.peer,
         }
         if role == EDITOR:
             answer["view"] = state.view_token  # for "copy the read-only link"
@@ -202,9 +217,10 @@ class DocumentNamespace(socketio.Namespace):
         if not members:
             self.members.pop(m.state.id, None)
         self.presence.remove(m.state.id, client.peer)
+        self.leave_room(client.sid, _presence_room(m.state.id, m.role, m.deltas))
         self.leave_room(client.sid, _editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id))
         log.info("leave doc=%s client=%s peer=%s", m.state.id, client.sid, client.peer)
-        self._send_presence(m.state)
+        self._presence_changed(m.state, client.peer)
 
     @_guard("patch")
     def on_patch(self, sid: str, data: dict) -> dict:
@@ -290,9 +306,6 @@ class DocumentNamespace(socketio.Namespace):
         if version > m.seen:
             m.seen = version
             self._publish_peer(client, m)
-            if m.state.id not in self._presence_due:
-                self._presence_due.add(m.state.id)
-                self.sio.start_background_task(self._presence_later, m.state)
 
     def on_cursor(self, sid: str, *args: Any) -> None:
         """An editor's selection (code points in its current text), relayed to the others
@@ -362,16 +375,52 @@ class DocumentNamespace(socketio.Namespace):
 
     def _publish_peer(self, client: Client, m: Membership) -> None:
         self.presence.set(m.state.id, {"id": client.peer, "name": client.name, "role": m.role, "version": m.seen})
+        self._presence_changed(m.state, client.peer)
+
+    def _roster(self, state: DocState) -> Roster:
+        roster = self._rosters.get(state.id)
+        if roster is None:
+            roster = self._rosters[state.id] = Roster(self.settings.presence_max_peers)
+        return roster
+
+    def _presence_changed(self, state: DocState, peer: str) -> None:
+        """A join, leave, rename or `seen` changed a peer. Presence goes out at most once per
+        COLLAB_PRESENCE_INTERVAL per document: at once after a quiet interval, otherwise
+        one message at the end of it carries every change made meanwhile. (Sent per change,
+        a crowd of N joining cost N messages of N peers to N clients.)"""
+        roster = self._roster(state)
+        roster.touched.add(peer)
+        if roster.due:
+            return
+        wait = roster.sent_at + self.settings.presence_interval - time.monotonic()
+        if wait <= 0:
+            self._send_presence(state)
+        else:
+            roster.due = True
+            self.sio.start_background_task(self._presence_later, state, wait)
 
     def _send_presence(self, state: DocState) -> None:
-        peers = self.presence.peers(state.id)
+        roster = self._roster(state)
+        roster.sent_at = time.monotonic()
+        update = roster.update(self.presence.peers(state.id))
+        if state.id not in self.members:  # nobody of ours is left: forget what they were told
+            self._rosters.pop(state.id, None)
+        if update is None:
+            return
+        peers, changed, gone, counts = update
+        full = {"peers": peers, **counts}
+        delta = {"delta": True, "peers": changed, "gone": gone, **counts}
         server = self.sio.server
-        server.emit("presence", {"doc": state.id, "peers": peers}, to=_editors(state.id), namespace="/")
+        server.emit("presence", {"doc": state.id, **full}, to=_presence_room(state.id, EDITOR, False), namespace="/")
+        server.emit("presence", {"doc": state.id, **delta}, to=_presence_room(state.id, EDITOR, True), namespace="/")
         if self._has_viewers(state):
-            server.emit("presence", {"doc": state.view_token, "peers": peers}, to=_viewers(state.id), namespace="/")
+            for deltas, payload in ((False, full), (True, delta)):
+                server.emit("presence", {"doc": state.view_token, **payload},
+                            to=_presence_room(state.id, VIEWER, deltas), namespace="/")
 
-    def _presence_later(self, state: DocState) -> None:
-        self.sio.sleep(self.settings.presence_interval)
-        self._presence_due.discard(state.id)
-        if state.id in self.members:
+    def _presence_later(self, state: DocState, wait: float) -> None:
+        self.sio.sleep(wait)
+        roster = self._rosters.get(state.id)
+        if roster is not None:
+            roster.due = False
             self._send_presence(state)

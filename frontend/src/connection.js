@@ -2,16 +2,44 @@
 // server's messages to the sync state machine (sync.js) and sends what it asks for. Also
 // keeps unsaved edits in localStorage so that a reload (even offline) loses nothing.
 //
+// Every tab keeps its unsaved edits under its own key, `collab:doc:<doc>:<tab>` (one shared
+// key let the tab closed last erase the others' work). A tab's id lives in sessionStorage, so a
+// reload finds its own entry again. The entry of a tab that is gone (no Web Lock held for it;
+// without Web Locks: no heartbeat for STALE_MS) is adopted by the next tab of that document:
+// a second, hidden Connection restored from that entry joins, resends its op in flight with
+// the same id (the server dedupes), rebases and sends its edits like any offline edits, then
+// removes the entry and closes.
+//
 // Knows nothing about the DOM except `window`'s online/offline events and localStorage.
 
 import { io } from 'socket.io-client';
 
 import { ACK_TIMEOUT_MS, SyncLoop } from './loop.js';
 import { SyncClient } from './sync.js';
-import { applyOps, diffOps } from './textutil.js';
+import { applyOps, diffOps, randomId } from './textutil.js';
 
 const SAVE_EVERY_MS = 300;
 const CURSOR_EVERY_MS = 80;
+const ALIVE_EVERY_MS = 2000; // without Web Locks: how often a tab says it is still open
+// ... and after how long without it a tab counts as gone (a hidden tab's timers may run only
+// once a minute in Chromium)
+const STALE_MS = 90_000;
+const LEGACY_STALE_MS = 10_000; // an entry of a client before per-tab keys (one key per document)
+
+/** This tab's id: kept across a reload of the tab (sessionStorage), new in a new tab. */
+function tabId() {
+  try {
+    const nav = performance.getEntriesByType('navigation')[0];
+    const known = sessionStorage.getItem('collab:tab');
+    // a duplicated tab copies sessionStorage: only a reload may take the old id (and entry)
+    if (known && nav && nav.type === 'reload') return known;
+    const id = randomId(12);
+    sessionStorage.setItem('collab:tab', id);
+    return id;
+  } catch {
+    return randomId(12);
+  }
+}
 
 export class Connection {
   /**
@@ -21,18 +49,24 @@ export class Connection {
    * @param {string} o.name    display name
    * @param {(ops, origin) => void} o.onRemoteChange  the text changed under the editor
    * @param {(status) => void} o.onStatus   {state, unsaved, error, role}
-   * @param {(peers, you) => void} o.onPresence
+   * @param {(peers, you, counts) => void} o.onPresence  listed peers; counts {editors, viewers} when the server says
    * @param {(msg) => void} o.onCursor      another peer's cursor (extension, see PROTOCOL-EXTENSIONS.md)
    * @param {(msg) => void} o.onReady       first join answered: {text, role, view}
+   * @param {string} [o.storageKey]  (adopting a closed tab's entry) the entry to restore from
+   * @param {() => void} [o.onSaved] (adopting) everything of that entry is acknowledged
    */
   constructor(o) {
     this.o = o;
     this.key = o.view || o.doc; // how this client names the document on the wire
-    this.storageKey = o.doc ? `collab:doc:${o.doc}` : null;
+    this.tab = o.storageKey ? null : o.doc ? tabId() : null;
+    this.storageKey = o.storageKey || (o.doc ? `collab:doc:${o.doc}:${this.tab}` : null);
+    this._listeners = new AbortController();
     this.ready = false;
     this.state = 'connecting';
     this.role = o.view ? 'viewer' : 'editor';
     this.you = null;
+    this.peers = new Map(); // peers[id] = {id, name, role, version}: the listed ones (the server caps the list)
+    this.counts = null; // {editors, viewers}: everyone, listed or not (servers before issue 13 send none)
     this._lastCursor = null;
     const saved = this._load();
     this.restored = Boolean(saved);
@@ -53,28 +87,43 @@ export class Connection {
   start() {
     // the document in the URL lets a proxy send every client of a document to the same
     // process (deploy/nginx.conf hashes on it): cross-process races become rare
-    const s = (this.socket = this.loop.socket = io({ autoConnect: false, transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
+    const s = (this.socket = this.loop.socket = io({ autoConnect: false, forceNew: Boolean(this.o.storageKey), transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
+    const on = { signal: this._listeners.signal };
     s.on('connect', () => this._join());
     s.on('disconnect', () => this._lost());
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
     s.on('revision', (rev) => this._mine(rev) && this.loop.receive([rev]));
     s.on('revisions', (m) => this._mine(m) && this.loop.receive(m.revisions));
-    s.on('presence', (m) => this._mine(m) && this.o.onPresence(m.peers || [], this.you));
+    s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
       s.disconnect();
       this._lost();
       this._setState('offline');
-    });
+    }, on);
     window.addEventListener('online', () => {
       if (!s.connected) s.connect();
-    });
+    }, on);
     const flush = () => this._save(true);
-    window.addEventListener('pagehide', flush);
-    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && flush());
+    window.addEventListener('pagehide', () => {
+      flush();
+      this._alive(false);
+    }, on);
+    window.addEventListener('pageshow', (e) => e.persisted && this._alive(true), on);
+    document.addEventListener('visibilitychange', () => document.visibilityState === 'hidden' && flush(), on);
+    if (!this.o.storageKey) this._keepAlive();
     if (navigator.onLine === false) this._setState('offline');
     else s.connect();
+  }
+
+  /** Stop for good (an adopted entry that is all saved). */
+  close() {
+    this._closed = true;
+    this._listeners.abort();
+    this.loop.stop();
+    clearInterval(this._aliveTimer);
+    this.socket?.disconnect();
   }
 
   /** A local edit happened in the editor (UTF-16 range of the text before the edit). */
@@ -117,7 +166,8 @@ export class Connection {
 
   _joinMessage() {
     const name = this.o.name || undefined;
-    return this.o.view ? { view: this.o.view, name } : { doc: this.o.doc, name };
+    // presence: 'delta' asks for only what changed after the join answer's list
+    return this.o.view ? { view: this.o.view, name, presence: 'delta' } : { doc: this.o.doc, name, presence: 'delta' };
   }
 
   _join() {
@@ -139,7 +189,7 @@ export class Connection {
       this.ready = true;
       this._setState('connected');
       if (first) this.o.onReady({ text: this.sync.text, role: ans.role, view: ans.view });
-      this.o.onPresence(ans.peers || [], this.you);
+      this._presence({ peers: ans.peers, editors: ans.editors, viewers: ans.viewers });
       if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
       this.pump();
     });
@@ -152,6 +202,16 @@ export class Connection {
     this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
   }
 
+  /** A join answer or a `presence` message: a full list (it replaces ours) or a delta
+   * (entries that changed, ids that are gone); a server that knows no deltas sends full lists. */
+  _presence(m) {
+    if (!m.delta) this.peers.clear();
+    for (const id of Array.isArray(m.gone) ? m.gone : []) this.peers.delete(id);
+    for (const p of Array.isArray(m.peers) ? m.peers : []) if (p && typeof p.id === 'string') this.peers.set(p.id, p);
+    this.counts = typeof m.editors === 'number' && typeof m.viewers === 'number' ? { editors: m.editors, viewers: m.viewers } : null;
+    this.o.onPresence([...this.peers.values()], this.you, this.counts);
+  }
+
   _mine(m) {
     return m && m.doc === this.key;
   }
@@ -162,7 +222,13 @@ export class Connection {
   }
 
   _status() {
+    if (this._closed) return;
     this.o.onStatus({ state: this.state, unsaved: this.sync.unsaved, error: this.sync.error, role: this.role });
+    // an adopted entry is done once the server has acknowledged all of it
+    if (this.o.onSaved && this.joined && !this.sync.unsaved && !this.sync.inflight) {
+      this._save(true); // removes the entry
+      this.o.onSaved();
+    }
   }
 
   _schedule(name, ms, fn) {
@@ -185,7 +251,7 @@ export class Connection {
   }
 
   _save(now = false) {
-    if (!this.storageKey) return;
+    if (!this.storageKey || this._closed) return;
     if (!now && this.loop.scheduled('save')) return;
     const sync = this.sync;
     try {
@@ -198,5 +264,93 @@ export class Connection {
     } catch (e) {
       console.warn('collab: could not keep unsaved edits in localStorage', e);
     }
+  }
+
+  // ---- the other tabs' entries ----
+
+  /** Say, for as long as this tab is open, that its entry is not to be adopted: a Web Lock
+   * (released by the browser when the tab goes, however it goes), else a heartbeat key. */
+  _keepAlive() {
+    if (!this.storageKey) return;
+    if (navigator.locks) {
+      navigator.locks
+        .request(`collab:tab:${this.storageKey}`, () => new Promise(() => {})) // held until the tab goes
+        .catch(() => {});
+      // the lock is asked for first: a tab that opens later sees it held
+      setTimeout(() => this._adoptOrphans(), 0);
+      return;
+    }
+    this._alive(true);
+    this._aliveTimer = setInterval(() => this._alive(true), ALIVE_EVERY_MS);
+    this._adoptOrphans();
+  }
+
+  _alive(on) {
+    if (navigator.locks || !this.storageKey || this.o.storageKey) return;
+    try {
+      if (on) localStorage.setItem(`collab:alive:${this.storageKey}`, String(Date.now()));
+      else localStorage.removeItem(`collab:alive:${this.storageKey}`);
+    } catch {
+      /* storage full or off: the entry is only adopted later */
+    }
+  }
+
+  /** Entries of this document's tabs that are gone: each is sent by an adopting Connection. */
+  _adoptOrphans() {
+    if (!this.o.doc) return;
+    const prefix = `collab:doc:${this.o.doc}`;
+    let keys = [];
+    try {
+      keys = Object.keys(localStorage).filter((k) => (k === prefix || k.startsWith(prefix + ':')) && k !== this.storageKey);
+    } catch {
+      return;
+    }
+    for (const key of keys) {
+      if (key === prefix) {
+        // written by a client before per-tab keys: adopt it once it has stopped changing
+        const t = (() => { try { return JSON.parse(localStorage.getItem(key)).t; } catch { return 0; } })();
+        if (Date.now() - (t || 0) > LEGACY_STALE_MS || !navigator.locks) this._adopt(key);
+        else setTimeout(() => this._adoptOrphans(), LEGACY_STALE_MS);
+      } else if (navigator.locks) {
+        // its tab's lock free means the tab is gone; holding it while adopting keeps other tabs off
+        navigator.locks
+          .request(`collab:tab:${key}`, { ifAvailable: true }, (lock) => lock && this._adopt(key))
+          .catch(() => {});
+      } else {
+        const beat = Number(localStorage.getItem(`collab:alive:${key}`) || 0);
+        if (Date.now() - beat > STALE_MS) this._adopt(key);
+      }
+    }
+  }
+
+  /** Send the entry `key` of a closed tab; resolves when it is all saved (or unreadable). */
+  _adopt(key) {
+    return new Promise((resolve) => {
+      if (!localStorage.getItem(key)) return resolve();
+      const adopter = new Connection({
+        doc: this.o.doc,
+        name: this.o.name,
+        storageKey: key,
+        onRemoteChange: () => {},
+        onStatus: () => {},
+        onPresence: () => {},
+        onCursor: () => {},
+        onReady: () => {},
+        onSaved: () => {
+          adopter.close();
+          resolve();
+        },
+      });
+      if (!adopter.restored) {
+        try {
+          localStorage.removeItem(key); // unreadable: nothing in it can be sent
+        } catch {
+          /* ignore */
+        }
+        return resolve();
+      }
+      this.adopted = (this.adopted || 0) + 1;
+      adopter.start();
+    });
   }
 }

@@ -100,15 +100,22 @@ function main() {
   }
 
   // ---- presence and cursors ----
-  function showPeers(list, you) {
+  function showPeers(list, you, counts) {
     peers = list;
-    peerList.replaceChildren(
-      ...list.map((p) => {
-        const li = el('li', { class: 'peer', title: `${p.name} (${p.role})`, 'data-peer': p.id }, el('span', { class: 'dot', style: `background:${colorFor(p.id)}` }), p.name + (p.id === you ? ' (you)' : ''));
-        if (p.role === 'viewer') li.classList.add('viewer');
-        return li;
-      }),
-    );
+    const items = list.map((p) => {
+      const li = el('li', { class: 'peer', title: `${p.name} (${p.role})`, 'data-peer': p.id }, el('span', { class: 'dot', style: `background:${colorFor(p.id)}` }), p.name + (p.id === you ? ' (you)' : ''));
+      if (p.role === 'viewer') li.classList.add('viewer');
+      return li;
+    });
+    // the server lists a few editors and counts everyone else (viewers are never listed)
+    const listed = list.filter((p) => p.role !== 'viewer').length;
+    const more = counts ? Math.max(0, counts.editors - listed) : 0;
+    const watching = counts ? counts.viewers : 0;
+    if (more || watching) {
+      const parts = [more && `+${more} more`, watching && `${watching} viewing`].filter(Boolean);
+      items.push(el('li', { class: 'peer more', id: 'peers-more' }, parts.join(', ')));
+    }
+    peerList.replaceChildren(...items);
     const here = new Set(list.map((p) => p.id));
     let changed = false;
     for (const id of cursors.keys()) if (!here.has(id)) changed = cursors.delete(id) || changed;

@@ -116,7 +116,7 @@ def test_edits_survive_a_reload_while_offline(new_context, server, doc):
     alice.wait_for_selector("#status[data-state=offline]")
     alice.keyboard.press("Control+End")
     alice.keyboard.type("written offline, then reloaded ✍️")
-    alice.wait_for_function("localStorage.getItem('collab:doc:' + document.body.dataset.doc) !== null")
+    alice.wait_for_function("localStorage.getItem(window.collab.conn.storageKey) !== null")
     alice.reload()
     alice.wait_for_selector(".cm-content")
     assert "written offline, then reloaded ✍️" in editor_text(alice)
