@@ -8,21 +8,23 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from .api import _int_arg, _resolve
-from .blame import blame
+from .blame import attribution_at, blame
 from .errors import CollabError
 from .exports import export
 from .history import HistoryError
 from .ids import check_name
-from .patches import diff_edits, patch_from_edits
+from .patches import Edit, diff_edits, patch_from_edits
 from .revert import Reverted, revert
-from .service import DocState, DocumentService, PatchResult
+from .service import DocState, DocumentService, PatchResult, Rewrite
 
 bp = Blueprint("history", __name__)
+log = logging.getLogger("collab.history")
 
 
 def _service() -> DocumentService:
@@ -56,7 +58,7 @@ def _author(body: dict) -> str:
 
 
 def _corrupt(doc: str, exc: HistoryError) -> CollabError:
-    current_app.logger.error("doc=%s corrupt: %s", doc, exc)
+    log.error("doc=%s corrupt: %s", doc, exc)  # (no app context needed: the socket's restore comes here)
     return CollabError("doc_corrupt", f"the stored history does not replay: {exc}; run `collab check`")
 
 
@@ -96,28 +98,52 @@ def get_diff(doc: str) -> Any:
     edits = service.offload(len(old) + len(new), diff_edits, old, new)
     return jsonify(
         doc=doc, **{"from": a, "to": b}, patch=patch_from_edits(old, edits),
-        edits=[{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits],
+        edits=_edits(edits),
     )
 
 
 def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
+    """The revert of `author` since `since` on version `head`: the one computation behind the
+    preview, the write and the browser's preview (which shows `edits` as they come)."""
     if not isinstance(author, str) or not author:
         raise CollabError("bad_request", "author must be the name of the author whose changes to revert")
     service = _service()
     if since > head:
         raise CollabError("not_found", f"version {since} does not exist (head is {head})")
     try:
-        revisions = list(service.history(state, since, head))  # read here; computed off the loop
-        return service.offload(len(revisions) * 100, revert, service.text_at(state, since), since, revisions, author)
+        # the whole history: a restore after `since` may bring back text deleted before it
+        revisions = list(service.history(state, 0, head))  # read here; computed off the loop
+        r = service.offload(len(revisions) * 100, revert, revisions, author, since)
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
+    if r.head_text != service.text_at(state, head):
+        raise _corrupt(state.id, HistoryError(head, "the revert's weave does not make the stored text"))
+    return r
+
+
+def restore(service: DocumentService, state: DocState, version: int, author: str,
+            origin: object = None) -> PatchResult | None:
+    """Make the text of `version` the text again, as a new revision by `author` whose text
+    keeps the identity (and so the author) of whoever first wrote it. The socket's `restore`
+    and the HTTP route both come here."""
+    text = service.text_at(state, version)  # also checks that the version exists
+    try:
+        revisions = list(service.history(state, 0, version))  # read here; computed off the loop
+        attribution = service.offload(len(revisions) * 100, attribution_at, revisions)
+    except HistoryError as exc:
+        raise _corrupt(state.id, exc) from None
+    return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin)
+
+
+def _edits(edits: list[Edit]) -> list[dict[str, Any]]:
+    return [{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits]
 
 
 @bp.get("/api/docs/<doc>/revert")
 def preview_revert(doc: str) -> Any:
     state, _ = _resolve(doc)
     r = _revert(state, request.args.get("author"), _int_arg("since"), state.committed)
-    return jsonify(doc=doc, version=r.version, text=r.text, patch=r.patch)
+    return jsonify(doc=doc, version=r.version, text=r.text, patch=r.patch, edits=_edits(r.edits))
 
 
 @bp.get("/api/docs/<doc>/labels")
@@ -148,9 +174,7 @@ def post_restore(doc: str) -> Any:
     state = _editor(doc)
     body = _body()
     version = _version_field(body, "version")
-    service = _service()
-    target = service.text_at(state, version)
-    result = service.rewrite(state, _author(body), "restore", lambda _v, _t: target)
+    result = restore(_service(), state, version, _author(body))
     return _written(doc, result, state.committed, restored_from=version)
 
 
@@ -161,8 +185,9 @@ def post_revert(doc: str) -> Any:
     since, author = _version_field(body, "since"), body.get("author")
     first = _revert(state, author, since, state.committed)  # bad input fails here, before anything
 
-    def target(head: int, _text: str) -> str:  # recomputed only if the head moved meanwhile
-        return first.text if head == first.version else _revert(state, author, since, head).text
+    def target(head: int, _text: str) -> Rewrite:  # recomputed only if the head moved meanwhile
+        r = first if head == first.version else _revert(state, author, since, head)
+        return Rewrite(r.text, r.attribution)
 
     result = _service().rewrite(state, _author(body), "revert", target)
     return _written(doc, result, state.committed)
