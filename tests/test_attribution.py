@@ -173,3 +173,219 @@ def test_a_postgres_database_from_before_gets_the_column_and_keeps_its_rows(pg_u
     finally:
         store.close()
     PostgresStore(pg_url).close()
+
+
+# -- seeded random histories against a plain model ----------------------------------------
+
+
+class Model:
+    """The reference: every code point is a unique atom; `order` holds every atom ever
+    typed (deleted ones too) in the order all versions share; each atom's log lists the
+    changes made to it as (version, author, visible after)."""
+
+    def __init__(self) -> None:
+        self.next = 0x4E00
+        self.texts: list[list[str]] = [[]]  # texts[v]: the atoms of version v
+        self.order: list[str] = []
+        self.log: dict[str, list[tuple[int, str, bool]]] = {}
+        self.authors: list[str] = [""]  # authors[v]: who made version v
+
+    @property
+    def text(self) -> str:
+        return "".join(self.texts[-1])
+
+    def wrote(self, atom: str) -> tuple[int, str]:
+        """(version, author) of the revision that typed the atom."""
+        return self.log[atom][0][:2]
+
+    def _commit(self, author: str, atoms: list[str]) -> None:
+        version = len(self.texts)
+        before, after = set(self.texts[-1]), set(atoms)
+        for a in before ^ after:
+            self.log.setdefault(a, []).append((version, author, a in after))
+        self.texts.append(atoms)
+        self.authors.append(author)
+
+    def edit(self, author: str, i: int, j: int, n: int) -> Edit:
+        """Replace atoms i..j of the head by n new ones: the edit as a client sends it."""
+        cur = self.texts[-1]
+        new = [chr(self.next + k) for k in range(n)]
+        self.next += n
+        # new atoms go just before the atom after the edit (after any deleted ones there)
+        at = self.order.index(cur[j]) if j < len(cur) else len(self.order)
+        self.order[at:at] = new
+        self._commit(author, cur[:i] + new + cur[j:])
+        return Edit(i, "".join(cur[i:j]), "".join(new))
+
+    def rewrite(self, author: str, atoms: list[str]) -> bool:
+        """A restore or revert to these atoms; False when the text would not change."""
+        if atoms == self.texts[-1]:
+            return False
+        self._commit(author, atoms)
+        return True
+
+    def reverted(self, author: str, since: int) -> list[str]:
+        at_since = set(self.texts[since])
+        out = []
+        for a in self.order:
+            version, who = self.wrote(a)
+            if version > since and who == author:
+                continue
+            others = [vis for v, w, vis in self.log[a] if v > since and w != author]
+            if others[-1] if others else a in at_since:
+                out.append(a)
+        return out
+
+
+AUTHORS = ("ann", "bob", "cy", "dee")
+
+
+def random_steps(seed: int, steps: int, typist: str | None = None):
+    """A seeded list of steps: ("edit", author, i, j, n) with i, j as fractions of the text,
+    ("restore", author, version fraction) or ("revert", author, whom, since fraction).
+    A `typist` only inserts text."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(steps):
+        kind = rng.choices(["edit", "restore", "revert"], [6, 2, 1])[0]
+        who = rng.choice(AUTHORS)
+        if who == typist:
+            out.append(("edit", who, rng.random(), None, rng.choice([1, 2, 5])))
+        elif kind == "edit":
+            a, b = sorted((rng.random(), rng.random()))
+            out.append(("edit", who, a, b if rng.random() < 0.5 else a, rng.choice([0, 1, 2, 5])))
+        elif kind == "restore":
+            out.append(("restore", who, rng.random()))
+        else:
+            out.append(("revert", who, rng.choice(AUTHORS), rng.choice([0.0, rng.random()])))
+    return out
+
+
+def edit_span(model: Model, a: float, b: float, n: int) -> tuple[int, int, int]:
+    size = len(model.texts[-1])
+    i = int(a * size)
+    j = i if b is None else int(b * size)
+    if i == j and not n:
+        n = 1  # an edit changes something
+    return i, j, n
+
+
+class Rev:
+    def __init__(self, version, patch, author, attribution=None):
+        self.version, self.patch, self.author, self.attribution = version, patch, author, attribution
+
+
+def run_pure(seed: int, steps: int = 80, typist: str | None = None):
+    """Play the steps through the pure core (what the service stores), beside the model."""
+    from collab.blame import attribution_at
+    from collab.revert import revert
+
+    model, revs = Model(), []
+    for step in random_steps(seed, steps, typist):
+        head, cur = len(model.texts) - 1, model.text
+        if step[0] == "edit":
+            _, who, a, b, n = step
+            e = model.edit(who, *edit_span(model, a, b, n))
+            revs.append(Rev(head + 1, patch_from_edits(cur, [e]), who))
+        elif step[0] == "restore":
+            _, who, f = step
+            version = int(f * head)
+            if model.rewrite(who, list(model.texts[version])):
+                revs.append(Rev(head + 1, make_patch(cur, model.text), who, attribution_at(revs[:version])))
+        else:
+            _, who, whom, f = step
+            since = int(f * head)
+            r = revert(revs, whom, since)
+            assert r.text == "".join(model.reverted(whom, since)), (seed, step)
+            if model.rewrite(who, list(r.text)):
+                revs.append(Rev(head + 1, make_patch(cur, model.text), who, r.attribution))
+    return model, revs
+
+
+def check_blame(model: Model, spans) -> None:
+    """Blame names, for every code point, the revision and author that typed it."""
+    text = model.text
+    assert (spans[-1]["end"] if spans else 0) == len(text)
+    for s in spans:
+        for atom in text[s["start"]:s["end"]]:
+            assert model.wrote(atom) == (s["version"], s["author"]), (atom, s)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_restores_and_reverts_keep_every_author(seed):
+    from collab.blame import blame
+    from collab.revert import revert
+
+    model, revs = run_pure(seed)
+    check_blame(model, blame(revs))
+    for v in (len(revs) // 3, 2 * len(revs) // 3):
+        check_blame(_prefix(model, v), blame(revs[:v]))
+    for whom in AUTHORS:
+        for since in (0, len(revs) // 2):
+            r = revert(revs, whom, since)
+            assert r.text == "".join(model.reverted(whom, since))
+            assert apply_patch(model.text, parse_patch(r.patch))[0] == r.text
+        # "revert X since 0" leaves nothing X typed, and every other atom as the others left it
+        assert not {a for a in revert(revs, whom, 0).text if model.wrote(a)[1] == whom}
+
+
+def _prefix(model: Model, v: int) -> Model:
+    """The model as it was at version v."""
+    m = Model()
+    m.texts, m.authors = model.texts[: v + 1], model.authors[: v + 1]
+    m.log = {a: [x for x in log if x[0] <= v] for a, log in model.log.items() if log[0][0] <= v}
+    return m
+
+
+@pytest.mark.parametrize("seed", range(15))
+def test_an_author_who_only_typed_is_taken_out_exactly_after_any_restores(seed):
+    """An author who only typed (deleted, restored and reverted nothing) is taken out by
+    "revert since 0" exactly: the head text without their code points, whatever the
+    others restored and reverted meanwhile."""
+    from collab.revert import revert
+
+    model, revs = run_pure(1000 + seed, typist="dee")
+    assert any(model.wrote(a)[1] == "dee" for a in model.order)
+    assert revert(revs, "dee", 0).text == "".join(a for a in model.text if model.wrote(a)[1] != "dee")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_histories_through_the_socket_and_the_http_api(seed, connect, http, doc_id):
+    """The same, played on the real server: edits as socket patches, restores over the
+    socket and HTTP, reverts over HTTP; then blame and every author's revert since 0."""
+    model = Model()
+    clients = {}
+    for name in AUTHORS:
+        clients[name] = connect()
+        join(clients[name], doc_id, name=name)
+    for n, step in enumerate(random_steps(2000 + seed, 50)):
+        head, cur = len(model.texts) - 1, model.text
+        if step[0] == "edit":
+            _, who, a, b, k = step
+            e = model.edit(who, *edit_span(model, a, b, k))
+            patch = patch_from_edits(cur, [e])
+            ack = clients[who].emit("patch", {"doc": doc_id, "base": head, "patch": patch, "id": f"e-{n}"},
+                                    callback=True)
+            assert ack["ok"] and ack["version"] == head + 1, ack
+        elif step[0] == "restore":
+            _, who, f = step
+            version = int(f * head)
+            changed = model.rewrite(who, list(model.texts[version]))
+            if n % 2:
+                ack = clients[who].emit("restore", {"doc": doc_id, "version": version}, callback=True)
+                assert ack["ok"] and ack["version"] == len(model.texts) - 1 and ack.get("unchanged", False) != changed
+            else:
+                r = http.post(f"/api/docs/{doc_id}/restore", json={"version": version, "name": who})
+                assert r.status_code == (201 if changed else 200), r.get_json()
+        else:
+            _, who, whom, f = step
+            since = int(f * head)
+            expected = model.reverted(whom, since)
+            changed = model.rewrite(who, expected)
+            r = http.post(f"/api/docs/{doc_id}/revert", json={"author": whom, "since": since, "name": who})
+            assert r.status_code == (201 if changed else 200), r.get_json()
+        assert http.get(f"/api/docs/{doc_id}").get_json()["text"] == model.text, (n, step)
+    check_blame(model, http.get(f"/api/docs/{doc_id}/blame").get_json()["spans"])
+    for whom in AUTHORS:
+        preview = http.get(f"/api/docs/{doc_id}/revert?author={whom}&since=0").get_json()
+        assert preview["text"] == "".join(model.reverted(whom, 0)), whom
