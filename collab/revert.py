@@ -29,7 +29,7 @@ from .errors import CollabError
 from .history import HistoryError
 from .patches import DIFF_DELETE, DIFF_INSERT, Edit, apply_patch, parse_patch, patch_from_edits
 
-BLOCK = 64  # pieces per block of the weave (split at twice that)
+BLOCK = 16  # pieces per block of the weave (split at twice that); the finger finds the block
 
 # a piece: [first identity, text, visible, keep]; its code points have identities
 # first, first + 1, ... and every change so far has treated them alike (pieces split, never merge)
@@ -58,22 +58,33 @@ class Weave:
         self.blocks: list[list[Piece]] = [[]]
         self.shown: list[int] = [0]  # shown[b]: visible code points in block b
         self.length = 0  # visible code points in all
+        # the block of the last edit and the visible code points before it: edits are mostly
+        # near the one before (people type on), so finding one walks a few blocks, not all
+        self.finger, self.before = 0, 0
 
     def _locate(self, pos: int) -> tuple[int, int, int]:
         """(block, piece, offset) of visible code point `pos`; pos == length gives the end
         of the last block."""
         if not 0 <= pos <= self.length:
             raise ValueError(f"position {pos} is past the end of the text ({self.length})")
-        for b, shown in enumerate(self.shown):
-            if pos < shown:
-                for j, p in enumerate(self.blocks[b]):
-                    if p[VISIBLE]:
-                        if pos < len(p[TEXT]):
-                            return b, j, pos
-                        pos -= len(p[TEXT])
-                raise AssertionError("a block shows fewer code points than counted")
-            pos -= shown
-        return len(self.blocks) - 1, len(self.blocks[-1]), 0
+        b, before, shown = self.finger, self.before, self.shown
+        while b > 0 and pos < before:
+            b -= 1
+            before -= shown[b]
+        while b < len(shown) - 1 and pos >= before + shown[b]:
+            before += shown[b]
+            b += 1
+        self.finger, self.before = b, before
+        pos -= before
+        if pos < shown[b]:
+            for j, p in enumerate(self.blocks[b]):
+                if p[VISIBLE]:
+                    if pos < len(p[TEXT]):
+                        return b, j, pos
+                    pos -= len(p[TEXT])
+            raise AssertionError("a block shows fewer code points than counted")
+        assert b == len(shown) - 1 and pos == shown[b], "only the end lies past every block"
+        return b, len(self.blocks[b]), 0
 
     def _split(self, b: int, j: int, k: int) -> int:
         """Cut piece j of block b before its k-th code point (0 < k < its length); the
@@ -166,6 +177,7 @@ class Weave:
         self.blocks = [out[k : k + BLOCK] for k in range(0, len(out), BLOCK)] or [[]]
         self.shown = [sum(len(p[TEXT]) for p in block if p[VISIBLE]) for block in self.blocks]
         self.length = sum(self.shown)
+        self.finger, self.before = 0, 0
 
     def mark(self) -> None:
         """Keep exactly what is visible now (the text at `since`)."""
