@@ -25,6 +25,9 @@ from .service import DocState, DocumentService, PatchResult, Rewrite
 
 bp = Blueprint("history", __name__)
 log = logging.getLogger("collab.history")
+# a revert or a restore replays the history from version 1 at ~50-100 us a revision (mostly
+# parsing patches): past ~200 revisions (service.OFFLOAD_OVER) it runs off the event loop
+REPLAY_WEIGHT = 1_000
 
 
 def _service() -> DocumentService:
@@ -113,7 +116,7 @@ def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
     try:
         # the whole history: a restore after `since` may bring back text deleted before it
         revisions = list(service.history(state, 0, head))  # read here; computed off the loop
-        r = service.offload(len(revisions) * 100, revert, revisions, author, since)
+        r = service.offload(len(revisions) * REPLAY_WEIGHT, revert, revisions, author, since)
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
     if r.head_text != service.text_at(state, head):
@@ -129,7 +132,7 @@ def restore(service: DocumentService, state: DocState, version: int, author: str
     text = service.text_at(state, version)  # also checks that the version exists
     try:
         revisions = list(service.history(state, 0, version))  # read here; computed off the loop
-        attribution = service.offload(len(revisions) * 100, attribution_at, revisions)
+        attribution = service.offload(len(revisions) * REPLAY_WEIGHT, attribution_at, revisions)
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
     return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin)

@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from collab.patches import Edit, apply_patch, make_patch, parse_patch, patch_from_edits
+from collab.patches import Edit, apply_patch, make_patch, parse_patch, patch_from_edits, text_hash
 
 
 @pytest.fixture
@@ -389,3 +389,53 @@ def test_random_histories_through_the_socket_and_the_http_api(seed, connect, htt
     for whom in AUTHORS:
         preview = http.get(f"/api/docs/{doc_id}/revert?author={whom}&since=0").get_json()
         assert preview["text"] == "".join(model.reverted(whom, 0)), whom
+
+
+def test_restore_and_revert_of_a_long_history_leave_the_event_loop_to_the_others(app, http, doc_id):
+    """A restore and a revert replay the history from version 1: on a long one that runs
+    off the event loop. Prints the longest gap a ticking greenlet saw (no timed assertion)."""
+    import time
+
+    import gevent
+
+    from collab.storage import NewRevision, Revision
+
+    service = app.extensions["collab"]
+    service.open(doc_id, create=True)
+    rows, text = [], ""
+    for v in range(1, 3001):
+        new = text + f"{v % 10}"
+        if v % 7 == 0:
+            new = new[:-3] + "x"  # some deletions, so the weave holds deleted text too
+        rows.append(NewRevision(Revision(doc_id, v, make_patch(text, new), AUTHORS[v // 100 % 4], f"op-{v}",
+                                         float(v), text_hash(new)),
+                                new if v % service.settings.snapshot_every == 0 else None))  # as the service stores them
+        text = new
+    service.store.append(rows)
+    service._docs.pop(doc_id, None)  # load the stored history afresh  # noqa: SLF001
+    gaps: list[float] = []
+
+    def ticker() -> None:
+        last = time.perf_counter()
+        while True:
+            gevent.sleep(0.005)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    beat = gevent.spawn(ticker)
+    try:
+        gevent.sleep(0.02)
+        started = time.perf_counter()
+        r = http.post(f"/api/docs/{doc_id}/restore", json={"version": 1500, "name": "Cy"})
+        restore_ms = (time.perf_counter() - started) * 1000
+        assert r.status_code == 201, r.get_json()
+        started = time.perf_counter()
+        r = http.post(f"/api/docs/{doc_id}/revert", json={"author": "ann", "since": 0, "name": "Dee"})
+        revert_ms = (time.perf_counter() - started) * 1000
+        assert r.status_code == 201, r.get_json()
+    finally:
+        beat.kill()
+    print(f"\n3,001 revisions: restore {restore_ms:.0f} ms, revert {revert_ms:.0f} ms; "
+          f"longest event-loop gap {max(gaps) * 1000:.0f} ms over {len(gaps)} ticks")
+    assert "Cy" not in {s["author"] for s in http.get(f"/api/docs/{doc_id}/blame").get_json()["spans"]}
