@@ -261,7 +261,9 @@ def _result(weave: Weave, version: int) -> Reverted:
     runs: list[list[int]] = []
     edits: list[Edit] = []
     pos = 0  # in the head text
-    open_at, deleted, inserted = -1, [], []  # the edit being built
+    open_at = -1  # the edit being built: where it starts in the head text, what it takes out and puts in
+    deleted: list[str] = []
+    inserted: list[str] = []
 
     def close() -> None:
         nonlocal open_at, deleted, inserted
