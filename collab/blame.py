@@ -1,28 +1,37 @@
-"""Attribution: which revision wrote each code point of a document at some version.
+"""Attribution: who wrote each code point of a document at some version.
 
-Computed from the stored history only (never from what clients claim): every revision's
-canonical patch is walked hunk by hunk, inserted code points are tagged with the
-revision's version, deleted ones dropped. The text itself is not needed, so blame costs
-one pass over the patches.
+Computed from the stored history only (never from what clients claim). Every code point
+ever inserted has an identity, `version << SHIFT | n`: the n-th code point that revision
+`version`'s canonical patch inserted. An ordinary revision's inserts get new identities;
+a restore or a revert brings text back, so its revision stores `attribution`: the
+identities of its whole resulting text (see `encode`), and the code points it brought
+back keep the identity, and so the author, of whoever first wrote them. Blame walks the
+patches once, hunk by hunk, keeping the identity of each code point in a chunked array
+(no text needed), so it costs one pass over what it reads.
 
 Pure: no I/O, no framework imports.
 """
 from __future__ import annotations
 
+import json
 from array import array
-from typing import Iterable, Protocol, TypedDict
+from typing import Iterable, Iterator, Protocol, Sequence, TypedDict
 
 from .errors import CollabError
 from .history import HistoryError
 from .patches import DIFF_DELETE, DIFF_INSERT, parse_patch
 
-CHUNK = 4096  # code points per chunk of the version map: an edit moves at most ~2 chunks' worth
+CHUNK = 4096  # code points per chunk of the identity map: an edit moves at most ~2 chunks' worth
+SHIFT = 32  # identity = version << SHIFT | index: a revision inserts fewer than 2**32 code points
+INDEX = (1 << SHIFT) - 1
+
+IdRun = tuple[int, int]  # (first identity, length): identities first, first + 1, ...
 
 
 class Span(TypedDict):
     start: int  # code points, end exclusive
     end: int
-    version: int
+    version: int  # the revision that first wrote this text
     author: str
 
 
@@ -38,9 +47,56 @@ class AuthoredRevision(Protocol):
     @property
     def author(self) -> str: ...
 
+    @property
+    def attribution(self) -> str | None: ...
 
-class VersionMap:
-    """The version that inserted each code point, kept in chunks so that an edit in a
+
+def encode(runs: Iterable[IdRun]) -> str:
+    """Identity runs as stored text: a flat JSON list `[dv, index, length, ...]`, where dv is
+    the run's version minus the previous run's (a typed text is mostly runs of +1)."""
+    flat: list[int] = []
+    last = 0
+    for first, n in runs:
+        version = first >> SHIFT
+        flat += (version - last, first & INDEX, n)
+        last = version
+    return json.dumps(flat, separators=(",", ":"))
+
+
+def decode(text: str, before: int) -> list[IdRun]:
+    """The runs of `encode`; every identity must be of a version below `before`."""
+    try:
+        flat = json.loads(text)
+    except ValueError:
+        raise ValueError("attribution is not JSON") from None
+    if not isinstance(flat, list) or len(flat) % 3:
+        raise ValueError("attribution is not a list of (version, index, length) triples")
+    runs: list[IdRun] = []
+    version = 0
+    for i in range(0, len(flat), 3):
+        dv, index, n = flat[i : i + 3]
+        if not all(type(x) is int for x in (dv, index, n)):
+            raise ValueError("attribution holds something other than whole numbers")
+        version += dv
+        if not (1 <= version < before and 0 <= index and n >= 1 and index + n - 1 <= INDEX):
+            raise ValueError(f"attribution names code points {index}..{index + n - 1} of version {version}")
+        runs.append((version << SHIFT | index, n))
+    return runs
+
+
+def id_runs(ids: Iterable[int]) -> list[IdRun]:
+    """Consecutive identities as runs."""
+    runs: list[list[int]] = []
+    for x in ids:
+        if runs and runs[-1][0] + runs[-1][1] == x:
+            runs[-1][1] += 1
+        else:
+            runs.append([x, 1])
+    return [(a, n) for a, n in runs]
+
+
+class IdentityMap:
+    """The identity of each code point of a text, kept in chunks so that an edit in a
     long text moves only a few thousand entries, not all of them."""
 
     def __init__(self) -> None:
@@ -55,12 +111,14 @@ class VersionMap:
             pos -= len(chunk)
         raise AssertionError("position past the end")  # callers check the bounds
 
-    def insert(self, pos: int, count: int, version: int) -> None:
+    def insert(self, pos: int, count: int, value: int, step: int = 0) -> None:
+        """Insert `count` entries value, value + step, value + 2 * step, ... at `pos`."""
         if not 0 <= pos <= self.length:
             raise ValueError(f"insert at {pos}, past the end of the text ({self.length})")
         i, off = self._find(pos)
         chunk = self.chunks[i]
-        chunk[off:off] = array("q", [version]) * count
+        values = array("q", range(value, value + count * step, step)) if step else array("q", [value]) * count
+        chunk[off:off] = values
         self.length += count
         if len(chunk) > 2 * CHUNK:
             self.chunks[i : i + 1] = [chunk[k : k + CHUNK] for k in range(0, len(chunk), CHUNK)]
@@ -78,53 +136,95 @@ class VersionMap:
             if not chunk and len(self.chunks) > 1:
                 del self.chunks[i]
 
-    def runs(self) -> list[tuple[int, int, int]]:
-        """Maximal runs (start, end, version), covering the text exactly."""
-        out: list[tuple[int, int, int]] = []
-        pos = 0
+    def replace(self, runs: Sequence[IdRun]) -> None:
+        """Make the whole map these identity runs."""
+        flat = array("q")
+        for first, n in runs:
+            flat.extend(range(first, first + n))
+        self.chunks = [flat[k : k + CHUNK] for k in range(0, len(flat), CHUNK)] or [array("q")]
+        self.length = len(flat)
+
+    def values(self) -> Iterator[int]:
         for chunk in self.chunks:
-            for v in chunk:
-                if out and out[-1][2] == v and out[-1][1] == pos:
-                    out[-1] = (out[-1][0], pos + 1, v)
-                else:
-                    out.append((pos, pos + 1, v))
-                pos += 1
-        return out
+            yield from chunk
+
+    def runs(self) -> list[tuple[int, int, int]]:
+        """Maximal runs (start, end, value) of equal values, covering the text exactly."""
+        return _runs(self.values())
 
 
-def apply_revision(versions: VersionMap, rev: AuthoredRevision) -> None:
-    """Tag what one canonical patch inserts with its version; drop what it deletes.
+VersionMap = IdentityMap  # blame's map before identities (a value per code point); same operations
+
+
+def _runs(values: Iterable[int]) -> list[tuple[int, int, int]]:
+    out: list[tuple[int, int, int]] = []
+    pos = 0
+    for v in values:
+        if out and out[-1][2] == v:
+            out[-1] = (out[-1][0], pos + 1, v)
+        else:
+            out.append((pos, pos + 1, v))
+        pos += 1
+    return out
+
+
+def apply_revision(ids: IdentityMap, rev: AuthoredRevision) -> None:
+    """Give what one canonical patch inserts new identities; drop what it deletes. A
+    revision with `attribution` (a restore or a revert) then names its text's identities.
 
     Hunks apply in order, each at its start in the text as patched by the ones before.
     """
     try:
+        fresh = rev.version << SHIFT
         for hunk in parse_patch(rev.patch):
             pos = hunk.start
             for op, data in hunk.ops:
                 if op == DIFF_DELETE:
-                    versions.delete(pos, len(data))
+                    ids.delete(pos, len(data))
                 elif op == DIFF_INSERT:
-                    versions.insert(pos, len(data), rev.version)
+                    ids.insert(pos, len(data), fresh, 1)
+                    fresh += len(data)
                     pos += len(data)
                 else:
-                    if pos + len(data) > versions.length:
+                    if pos + len(data) > ids.length:
                         raise ValueError("context past the end of the text")
                     pos += len(data)
+        stored = getattr(rev, "attribution", None)  # revision-like objects from before may lack it
+        if stored is not None:
+            runs = decode(stored, rev.version)
+            if sum(n for _, n in runs) != ids.length:
+                raise ValueError(f"attribution covers {sum(n for _, n in runs)} code points, "
+                                 f"the text has {ids.length}")
+            ids.replace(runs)
     except (CollabError, ValueError) as exc:
         raise HistoryError(rev.version, f"does not apply: {exc}") from None
 
 
-def blame(revisions: Iterable[AuthoredRevision]) -> list[Span]:
-    """Spans of the text after `revisions` (versions 1, 2, ... in order, from ""), each
-    with the version and author of the revision that inserted it. Adjacent code points
-    from the same revision form one span; the spans cover the text exactly."""
-    versions = VersionMap()
+def identities(revisions: Iterable[AuthoredRevision]) -> tuple[IdentityMap, dict[int, str]]:
+    """The identity of each code point after `revisions` (versions 1, 2, ... in order, from
+    ""), and the author of each version."""
+    ids = IdentityMap()
     authors: dict[int, str] = {}
     expected = 1
     for rev in revisions:
         if rev.version != expected:
             raise HistoryError(expected, f"missing (found {rev.version} next)")
-        apply_revision(versions, rev)
+        apply_revision(ids, rev)
         authors[rev.version] = rev.author
         expected += 1
-    return [Span(start=s, end=e, version=v, author=authors[v]) for s, e, v in versions.runs()]
+    return ids, authors
+
+
+def attribution_at(revisions: Iterable[AuthoredRevision]) -> str:
+    """The stored attribution of the text after `revisions`: what a restore of that
+    version stores, so that the text it brings back keeps its authors."""
+    return encode(id_runs(identities(revisions)[0].values()))
+
+
+def blame(revisions: Iterable[AuthoredRevision]) -> list[Span]:
+    """Spans of the text after `revisions` (versions 1, 2, ... in order, from ""), each
+    with the version and author of the revision that first wrote it. Adjacent code points
+    first written by the same revision form one span; the spans cover the text exactly."""
+    ids, authors = identities(revisions)
+    spans = _runs(x >> SHIFT for x in ids.values())
+    return [Span(start=s, end=e, version=v, author=authors[v]) for s, e, v in spans]

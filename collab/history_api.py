@@ -9,13 +9,14 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Sequence
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .api import _int_arg, _resolve
-from .blame import blame
+from .blame import attribution_at, blame
 from .errors import CollabError
 from .exports import export
 from .history import HistoryError
@@ -23,10 +24,19 @@ from .ids import check_name
 from .patches import Edit, diff_cost, diff_edits, patch_from_edits
 from .ratelimit import KeyedBuckets
 from .revert import Reverted, revert
-from .service import PARSE_WEIGHT, STEP, DocState, DocumentService, PatchResult
+from .service import PARSE_WEIGHT, STEP, DocState, DocumentService, PatchResult, Rewrite
 from .storage import Revision
 
 bp = Blueprint("history", __name__)
+log = logging.getLogger("collab.history")
+# a revert or a restore weaves the history from version 1 at ~50-100 us a revision (mostly
+# parsing patches): in service.offload's units, a revision costs about this much besides its patch
+WEAVE_STEP = 1_000
+
+
+def _replay_cost(revisions: Sequence[Revision]) -> int:
+    """What weaving `revisions` (revert, attribution_at) costs, for service.offload_read."""
+    return sum(WEAVE_STEP + PARSE_WEIGHT * len(r.patch) for r in revisions)
 
 
 def _service() -> DocumentService:
@@ -79,7 +89,7 @@ def _author(body: dict) -> str:
 
 
 def _corrupt(doc: str, exc: HistoryError) -> CollabError:
-    current_app.logger.error("doc=%s corrupt: %s", doc, exc)
+    log.error("doc=%s corrupt: %s", doc, exc)  # (no app context needed: the socket's restore comes here)
     return CollabError("doc_corrupt", f"the stored history does not replay: {exc}; run `collab check`")
 
 
@@ -137,26 +147,47 @@ def _diff_body(doc: str, a: int, b: int, old: str, new: str) -> str:
 
 
 def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
+    """The revert of `author` since `since` on version `head`: the one computation behind the
+    preview, the write and the browser's preview (which shows `edits` as they come)."""
     if not isinstance(author, str) or not author:
         raise CollabError("bad_request", "author must be the name of the author whose changes to revert")
     service = _service()
     if since > head:
         raise CollabError("not_found", f"version {since} does not exist (head is {head})")
     try:
-        text = service.text_at(state, since)
-        revisions = service.read_all(service.history(state, since, head))  # read here; computed off the loop
-        # per revision: parsed, its operation composed or transformed over the text's length
-        cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 2 * len(text) * (1 + len(revisions) // 50)
-        return service.offload_read(cost, revert, text, since, revisions, author)
+        # the whole history: a restore after `since` may bring back text deleted before it
+        revisions = service.read_all(service.history(state, 0, head))  # read here; computed off the loop
+        r = service.offload_read(_replay_cost(revisions), revert, revisions, author, since)
     except HistoryError as exc:
         raise _corrupt(state.id, exc) from None
+    if r.head_text != service.text_at(state, head):
+        raise _corrupt(state.id, HistoryError(head, "the revert's weave does not make the stored text"))
+    return r
+
+
+def restore(service: DocumentService, state: DocState, version: int, author: str,
+            origin: object = None) -> PatchResult | None:
+    """Make the text of `version` the text again, as a new revision by `author` whose text
+    keeps the identity (and so the author) of whoever first wrote it. The socket's `restore`
+    and the HTTP route both come here."""
+    text = service.text_at(state, version)  # also checks that the version exists
+    try:
+        revisions = service.read_all(service.history(state, 0, version))  # read here; computed off the loop
+        attribution = service.offload_read(_replay_cost(revisions), attribution_at, revisions)
+    except HistoryError as exc:
+        raise _corrupt(state.id, exc) from None
+    return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin)
+
+
+def _edits(edits: list[Edit]) -> list[dict[str, Any]]:
+    return [{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits]
 
 
 @bp.get("/api/docs/<doc>/revert")
 def preview_revert(doc: str) -> Any:
     state, _ = _resolve(doc)
     r = _revert(state, request.args.get("author"), _int_arg("since"), state.committed)
-    return jsonify(doc=doc, version=r.version, text=r.text, patch=r.patch)
+    return jsonify(doc=doc, version=r.version, text=r.text, patch=r.patch, edits=_edits(r.edits))
 
 
 @bp.get("/api/docs/<doc>/labels")
@@ -187,9 +218,7 @@ def post_restore(doc: str) -> Any:
     state = _editor(doc)
     body = _body()
     version = _version_field(body, "version")
-    service = _service()
-    target = service.text_at(state, version)
-    result = service.rewrite(state, _author(body), "restore", lambda _v, _t: target)
+    result = restore(_service(), state, version, _author(body))
     return _written(doc, result, state.committed, restored_from=version)
 
 
@@ -200,8 +229,9 @@ def post_revert(doc: str) -> Any:
     since, author = _version_field(body, "since"), body.get("author")
     first = _revert(state, author, since, state.committed)  # bad input fails here, before anything
 
-    def target(head: int, _text: str) -> str:  # recomputed only if the head moved meanwhile
-        return first.text if head == first.version else _revert(state, author, since, head).text
+    def target(head: int, _text: str) -> Rewrite:  # recomputed only if the head moved meanwhile
+        r = first if head == first.version else _revert(state, author, since, head)
+        return Rewrite(r.text, r.attribution)
 
     result = _service().rewrite(state, _author(body), "revert", target)
     return _written(doc, result, state.committed)

@@ -19,6 +19,7 @@ from flask_socketio import SocketIO
 from .config import Settings
 from .errors import CollabError
 from .guard import lookups_of
+from .history_api import restore
 from .ids import check_doc_id, check_name, check_op_id, random_base62
 from .patches import text_hash
 from .presence import LocalPresence, Roster
@@ -275,8 +276,7 @@ class DocumentNamespace(socketio.Namespace):
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise CollabError("bad_request", "version must be a version number >= 0")
-        target = self.service.text_at(m.state, version)
-        result = self.service.rewrite(m.state, client.name, "restore", lambda _v, _t: target)
+        result = restore(self.service, m.state, version, client.name)
         if result is None:  # already the text of that version
             head, text = self.service.snapshot(m.state)
             return {"ok": True, "version": head, "hash": text_hash(text), "unchanged": True}

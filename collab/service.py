@@ -124,6 +124,18 @@ def _stored_edits(text: str | None, revisions: Sequence[Revision]) -> list[Seque
     return out
 
 
+REWRITE_ATTEMPTS = 10  # tries of a restore or revert while other revisions keep coming first
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """The text a restore or a revert makes, and who first wrote each of its code points
+    (collab.blame.encode), so that what it brings back keeps its authors."""
+
+    text: str
+    attribution: str
+
+
 # the error of a revision whose commit lost a race with another process: submit() retries it
 _LOST_RACE = CollabError("internal", "another process stored this version first")
 
@@ -477,7 +489,8 @@ class DocumentService:
     # -- writes ----------------------------------------------------------------
 
     def submit(
-        self, state: DocState, base: int, patch_text: object, op_id: str, author: str, origin: object = None
+        self, state: DocState, base: int, patch_text: object, op_id: str, author: str, origin: object = None,
+        attribution: str | None = None,
     ) -> PatchResult:
         """Apply a client's patch as the next revision; return once it is durable.
 
@@ -514,7 +527,7 @@ class DocumentService:
             raise CollabError("bad_patch", "patch is empty: it must contain at least one hunk")
         for _ in range(CAS_ATTEMPTS):
             self._adopt(state)
-            applied, rebased = self._apply(state, base, hunks, op_id, author, origin)
+            applied, rebased = self._apply(state, base, hunks, op_id, author, origin, attribution)
             if isinstance(applied, PatchResult):
                 return applied
             applied.done.wait()
@@ -530,7 +543,7 @@ class DocumentService:
                           version=state.committed)
 
     def _apply(self, state: DocState, base: int, hunks: list, op_id: str, author: str,
-               origin: object) -> tuple[Applied | PatchResult, bool]:
+               origin: object, attribution: str | None = None) -> tuple[Applied | PatchResult, bool]:
         """Apply under the document's lock and queue for commit (no waiting here)."""
         with state.lock:
             # revisions another process stored: the append's compare-and-set finds them
@@ -544,6 +557,9 @@ class DocumentService:
             if base > head:
                 raise CollabError("future_base", f"base {base} is ahead of the head version {head}", version=head)
             rebased = base < head
+            if rebased and attribution is not None:
+                # the attribution is of the text made at `base`: never merge it (see rewrite)
+                raise CollabError("conflict", "the document changed meanwhile; try again", version=state.committed)
             try:
                 moves = self._edits_between(state, base, head) if rebased else None
                 new_text, edits, canonical, digest = self.offload(_revise_cost(state.text, hunks, moves), _revise,
@@ -560,7 +576,7 @@ class DocumentService:
             state.last_used = time.monotonic()
             revision = Revision(
                 doc=state.id, version=head + 1, patch=canonical,
-                author=author, op_id=op_id, ts=time.time(), hash=digest,
+                author=author, op_id=op_id, ts=time.time(), hash=digest, attribution=attribution,
             )
             applied = Applied(revision, edits, new_text, origin)
             state.head, state.text = revision.version, new_text
@@ -619,24 +635,42 @@ class DocumentService:
             raise self._corrupt(state.id, str(exc)) from None
 
     def rewrite(
-        self, state: DocState, author: str, kind: str, target: Callable[[int, str], str], origin: object = None
+        self, state: DocState, author: str, kind: str, target: Callable[[int, str], str | Rewrite],
+        origin: object = None,
     ) -> PatchResult | None:
         """Make the text `target(version, text)` (computed from the latest committed version)
         as one ordinary new revision by `author`, with a server-made op id "<kind>-<random>":
         restore, revert and import never rewrite history. None when nothing would change.
-        A conflict with a revision still committing is retried on the newer text."""
-        for attempt in range(3):
+
+        A target that is a `Rewrite` with `attribution` (a restore, a revert) names who first
+        wrote each code point of its text. That holds only for exactly that text, so such a
+        revision is never merged with concurrent ones: it waits for the revisions still
+        committing, applies at the head, and is retried on the newer text if one came first.
+        """
+        attempts = REWRITE_ATTEMPTS
+        for attempt in range(attempts):
+            self._settle(state)
             base, text = self.snapshot(state)
-            new_text = target(base, text)
+            wanted = target(base, text)
+            new_text, attribution = (wanted, None) if isinstance(wanted, str) else (wanted.text, wanted.attribution)
             if new_text == text:
                 return None
             try:
                 patch = self.offload(diff_cost(text, new_text), make_patch, text, new_text)
-                return self.submit(state, base, patch, f"{kind}-{random_base62(16)}", author, origin)
+                return self.submit(state, base, patch, f"{kind}-{random_base62(16)}", author, origin,
+                                   attribution=attribution)
             except CollabError as exc:
-                if exc.code != "conflict" or attempt == 2:
+                if exc.code != "conflict" or attempt == attempts - 1:
                     raise
         raise AssertionError("unreachable")
+
+    def _settle(self, state: DocState) -> None:
+        """Wait until nothing applied to the document is still waiting for its commit."""
+        while state.head != state.committed and state.recent:
+            pending = state.recent[-1]
+            pending.done.wait()
+            if pending.error is not None:
+                return  # rolled back: the state is at its committed version again
 
     def find_op(self, state: DocState, op_id: str, base: int | None = None) -> PatchResult | None:
         """The result of an op id applied before (waiting for it to be durable), or None.

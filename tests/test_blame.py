@@ -17,6 +17,7 @@ class Rev:
     patch: str
     author: str
     hash: str = ""
+    attribution: str | None = None
 
 
 ALPHABET = "ab \n😀中e\u0301"

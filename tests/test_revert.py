@@ -14,6 +14,7 @@ class Rev:
     patch: str
     author: str
     hash: str = ""
+    attribution: str | None = None
 
 
 class Atoms:
@@ -80,7 +81,7 @@ def test_revert_keeps_the_others_work_and_undoes_the_author(seed):
     rng = random.Random(seed)
     since = rng.randint(0, len(revs) // 2)
     author = rng.choice("AB")
-    r = revert(texts[since], since, revs[since:], author)
+    r = revert(revs, author, since)
     assert r.version == len(revs) and r.head_text == texts[-1]
     assert set(r.text) == expected_atoms(texts, since, author, inserted, deleted)
     assert len(r.text) == len(set(r.text))  # nothing came back twice
@@ -94,17 +95,17 @@ def test_revert_keeps_the_others_work_and_undoes_the_author(seed):
 def test_revert_then_reapply_gives_the_original(seed):
     revs, texts, _, _ = random_history(seed)
     since = len(revs) // 3
-    r = revert(texts[since], since, revs[since:], "A")
+    r = revert(revs, "A", since)
     # the revert is a new revision; reverting its author restores the original head exactly
-    history = revs + [Rev(len(revs) + 1, r.patch, "reverter")] if r.patch else revs
-    again = revert(texts[since], since, history[since:], "reverter")
+    history = revs + [Rev(len(revs) + 1, r.patch, "reverter", attribution=r.attribution)] if r.patch else revs
+    again = revert(history, "reverter", since)
     assert again.text == texts[-1]
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_an_author_who_only_typed_is_taken_out_exactly(seed):
     revs, texts, inserted, _ = random_history(seed, only={"A": "insert"})
-    r = revert("", 0, revs, "A")
+    r = revert(revs, "A", 0)
     assert r.text == "".join(c for c in texts[-1] if inserted[c][1] != "A")
 
 
@@ -112,7 +113,7 @@ def test_an_author_who_only_typed_is_taken_out_exactly(seed):
 def test_an_author_who_did_nothing_changes_nothing(seed):
     revs, texts, _, _ = random_history(seed)
     for since in (0, 10, len(revs)):
-        r = revert(texts[since], since, revs[since:], "nobody")
+        r = revert(revs, "nobody", since)
         assert r.text == texts[-1] and r.edits == [] and r.patch == ""
 
 
@@ -120,7 +121,7 @@ def test_the_authors_last_revisions_revert_to_before_them():
     texts = ["", "hello", "hello world", "hello brave world", "hello brave new world"]
     authors = ["X", "Y", "Z", "Z"]
     revs = [Rev(v, make_patch(texts[v - 1], texts[v]), authors[v - 1]) for v in range(1, 5)]
-    assert revert(texts[1], 1, revs[1:], "Z").text == "hello world"
+    assert revert(revs, "Z", 1).text == "hello world"
     # Y typed " world"; Z's "brave " went in after that space, so the space goes with Y
-    assert revert("", 0, revs, "Y").text == "hellobrave new "
-    assert revert("", 0, revs, "X").text == " brave new world"
+    assert revert(revs, "Y", 0).text == "hellobrave new "
+    assert revert(revs, "X", 0).text == " brave new world"

@@ -41,6 +41,9 @@ class Revision:
     op_id: str
     ts: float
     hash: str  # CRC-32 of the UTF-8 text after this revision, 8 hex digits
+    # a restore's or a revert's: who first wrote each code point of the text after it
+    # (collab.blame.encode); None for an ordinary revision, whose inserts are its own
+    attribution: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,9 +31,13 @@ CREATE TABLE IF NOT EXISTS revisions (
     op_id TEXT NOT NULL,
     ts DOUBLE PRECISION NOT NULL,
     hash TEXT NOT NULL,
+    attribution TEXT,
     PRIMARY KEY (doc, version),
     UNIQUE (doc, op_id)
 );
+-- databases made before attribution: restores and reverts stored then keep the restorer as
+-- author of what they brought back (NULL: an ordinary revision); adds no data to old rows
+ALTER TABLE revisions ADD COLUMN IF NOT EXISTS attribution TEXT;
 CREATE TABLE IF NOT EXISTS snapshots (
     doc TEXT NOT NULL,
     version BIGINT NOT NULL,
@@ -55,7 +59,7 @@ CREATE TABLE IF NOT EXISTS labels (
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
-_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash"
+_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
 
 
 class PostgresStore:
@@ -128,8 +132,8 @@ class PostgresStore:
                     if cur.rowcount != 1:
                         raise StoreConflict(f"document {doc!r} is missing or not at version {first - 1}")
                 cur.executemany(
-                    f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                    [(r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash)
+                    f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [(r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution)
                      for r in (item.revision for item in batch)],
                 )
                 snapshots = [(i.revision.doc, i.revision.version, i.snapshot) for i in batch if i.snapshot is not None]

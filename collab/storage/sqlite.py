@@ -31,6 +31,7 @@ CREATE TABLE IF NOT EXISTS revisions (
     op_id TEXT NOT NULL,
     ts REAL NOT NULL,
     hash TEXT NOT NULL,
+    attribution TEXT,
     PRIMARY KEY (doc, version),
     UNIQUE (doc, op_id)
 ) WITHOUT ROWID;
@@ -59,7 +60,16 @@ _DOC_COLUMNS = "id, view_token, head, created, updated"
 # operator acts, so ping() fails from then on
 _BROKEN = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN}
 PROBE_BYTES = 65_536  # written (and replaced) by probe_write: a write that needs real space
-_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash"
+_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring a database made by an older version up to SCHEMA (in the caller's transaction)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(revisions)")}
+    if "attribution" not in columns:
+        # restores and reverts stored before it keep the restorer as author of what they
+        # brought back (NULL: an ordinary revision); a plain ADD COLUMN rewrites no rows
+        conn.execute("ALTER TABLE revisions ADD COLUMN attribution TEXT")
 
 
 class SQLiteStore:
@@ -74,6 +84,13 @@ class SQLiteStore:
             self._writer = self._connect()
             with self._writer:
                 self._writer.executescript(SCHEMA)
+            self._writer.execute("BEGIN IMMEDIATE")  # two processes starting together migrate once
+            try:
+                _migrate(self._writer)
+                self._writer.execute("COMMIT")
+            except BaseException:
+                self._writer.execute("ROLLBACK")
+                raise
             self._reader = self._connect()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
@@ -192,8 +209,8 @@ class SQLiteStore:
                     for item in batch:
                         r = item.revision
                         cur.execute(
-                            f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash),
+                            f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                            (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution),
                         )
                         if item.snapshot is not None:
                             cur.execute(

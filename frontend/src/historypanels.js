@@ -5,7 +5,7 @@
 // No state of its own beyond each panel's last result: the page passes what it knows in a
 // context object (see history.js).
 
-import { clamp, collapseEqual, diffSegments, diffStats, splitSides, textDiffSegments, wordAlign } from './timeline.js';
+import { clamp, collapseEqual, diffSegments, diffStats, splitSides, wordAlign } from './timeline.js';
 
 export function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -193,13 +193,17 @@ export function revertPanel(/** @type {Context} */ ctx, { canWrite }) {
     try {
       const p = await ctx.api(`/revert?author=${encodeURIComponent(name)}&since=${since}`);
       const now = await ctx.texts.get(p.version);
-      const segs = wordAlign(textDiffSegments(now, p.text));
+      // the server's own edits, shown as they are: a diff made here (or widened to whole
+      // words) would show text taken out and put back, promising to bring back what the
+      // author never deleted. One computation: the preview is what the revert does.
+      const segs = diffSegments(now, p.edits);
       const { inserted, deleted } = diffStats(segs);
       if (!inserted && !deleted) {
         out.replaceChildren(el('p', { class: 'muted' }, `${name} changed nothing since v${since} that is still there.`));
       } else {
+        const back = inserted ? ` and bring back ${inserted} characters that ${name}’s changes took out` : '';
         out.replaceChildren(
-          el('p', { class: 'small' }, `Reverting ${name}’s changes since v${since} would remove ${deleted} and bring back ${inserted} characters of v${p.version}:`),
+          el('p', { class: 'small' }, `Reverting ${name}’s changes since v${since} would remove ${deleted} characters of v${p.version}${back}:`),
           el('pre', { class: 'diff', id: 'revert-diff' }, ...renderSegments(segs, false)),
         );
         plan = { author: name, since, version: p.version };

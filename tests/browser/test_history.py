@@ -272,3 +272,40 @@ def test_a_long_history_is_loaded_in_pages_around_the_slider(new_context, server
     assert shown(page, 235) == version_text(server, doc, 235)
     assert not [u for u in asked if re.search(r"/versions/23[1-5]$", u)]
     assert not page.errors
+
+
+def test_the_revert_preview_after_restores_promises_exactly_what_the_revert_does(new_context, server, doc, artifacts):
+    """Issue 13 item 8: Bob's sentence, written in two revisions, restored half and then
+    whole by Cy. The preview of reverting Bob since v0 takes out exactly Bob's sentence and
+    brings back nothing; blame colours it as Bob's, not Cy's."""
+    ann_text = "Ann wrote this paragraph first. "
+    bob_text = "(Bob edit) Then Bob adds a sentence that ends the parag"
+    ann = Document.open(server.url, doc, name="Ann")
+    bob = Document.open(server.url, doc, name="Bob")
+    try:
+        for client, text in ((ann, ann_text), (bob, bob_text), (bob, "raph.")):
+            with client.editing():
+                client.replace(len(client.text), 0, text)
+            client.wait_synced()
+    finally:
+        ann.close()
+        bob.close()
+    for version in (2, 3):
+        r = requests.post(f"{server.url}/api/docs/{doc}/restore", json={"version": version, "name": "Cy"}, timeout=10)
+        assert r.status_code == 201, r.text
+    assert server_text(server, doc) == ann_text + bob_text + "raph."
+    page = open_history(new_context(), f"/d/{doc}/history#v=0")
+    page.fill("#revert-author", "Bob")
+    page.click("#revert-preview")
+    page.wait_for_selector("#revert-out[data-state=done]")
+    assert page.eval_on_selector_all("#revert-diff del", "els => els.map(e => e.textContent)") == [bob_text + "raph."]
+    assert page.eval_on_selector_all("#revert-diff ins", "els => els.length") == 0
+    assert "bring back" not in page.inner_text("#revert-out")
+    page.locator("#revert-out").screenshot(path=str(artifacts / "history-revert-after-restores.png"))
+    # the head, coloured by author: Bob's sentence is Bob's
+    slide_to(page, 5)
+    page.wait_for_selector("#hist-text[data-version='5'][data-state=blame]")
+    by = page.eval_on_selector_all("#hist-text .blame", "els => els.map(e => [e.dataset.author, e.textContent])")
+    assert {who for who, _ in by} == {"Ann", "Bob"}
+    assert "".join(t for who, t in by if who == "Bob") == bob_text + "raph."
+    assert not page.errors
