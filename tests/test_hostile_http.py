@@ -324,6 +324,16 @@ def test_unknown_view_tokens_cost_lookups_and_the_bucket_refills(make_app, conne
         assert time.monotonic() < deadline, "the bucket never refilled"
 
 
+@pytest.mark.parametrize("hops", [0, 1])
+def test_a_forged_forwarded_for_escapes_nothing(make_app, hops):
+    """Without COLLAB_PROXY_HOPS, X-Forwarded-For is anybody's word and is ignored; with
+    it (behind nginx) it is the client's address and each client has its own bucket."""
+    http = make_app(lookup_burst=2, lookup_rate=0.001, proxy_hops=hops).test_client()
+    codes = [http.get(f"/api/docs/nope-{i}", headers={"X-Forwarded-For": f"192.0.2.{i}"}).status_code
+             for i in range(6)]
+    assert codes == ([404, 404, 429, 429, 429, 429] if hops == 0 else [404] * 6)
+
+
 def test_the_start_page_is_not_rate_limited(make_app):
     """Generated ids, static pages and the socket handshake are no lookups."""
     app = make_app(lookup_burst=1, lookup_rate=0.001)  # no refill during the test
