@@ -501,7 +501,7 @@ class DocumentService:
         if known is not None:
             return known
         try:
-            return self._submit(state, base, patch_text, op_id, author, origin)
+            return self._submit(state, base, patch_text, op_id, author, origin, attribution)
         except CollabError as exc:
             # a resend memory no longer knows may not apply to today's text (or be too big
             # for today's limits): the store decides, whatever the base. Only refusals pay
@@ -514,7 +514,7 @@ class DocumentService:
             return self._stored_result(state, stored)
 
     def _submit(self, state: DocState, base: int, patch_text: object, op_id: str, author: str,
-                origin: object) -> PatchResult:
+                origin: object, attribution: str | None) -> PatchResult:
         if isinstance(patch_text, str) and len(patch_text) > self.settings.max_patch_chars:
             raise CollabError(
                 "too_large",
