@@ -243,8 +243,9 @@ class DocumentService:
 
     def _write_failed(self, exc: Exception) -> None:
         if not isinstance(exc, (StoreConflict, StoreBusy)):
+            if self._write_error is None:
+                self._write_probe_at = 0.0  # a new failure: the next health check looks at once
             self._write_error = str(exc)[:300]
-            self._write_probe_at = 0.0  # the next health check looks at once
 
     def _append(self, rows: list[NewRevision]) -> None:
         """Store one group commit durably.

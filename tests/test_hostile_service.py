@@ -128,6 +128,22 @@ def test_resent_stored_op_ids_do_not_stop_an_honest_editor(make_service):
     assert service.snapshot(state)[0] == 40
 
 
+def test_op_id_older_than_the_op_cache_is_a_duplicate(make_service, monkeypatch):
+    """The op-id cache forgets the oldest ops (10,000; 20 here so the test is short): a
+    resend of one of those with a current base is still a duplicate (before: `conflict`)."""
+    import collab.service
+
+    monkeypatch.setattr(collab.service, "RECENT_OPS", 20)
+    service = make_service()
+    doc = _doc()
+    versions = _write(service, doc, 30, "op")
+    state = service.open(doc)
+    base, text = service.snapshot(state)
+    r = service.submit(state, base, make_patch(text, text + "<0>"), "op-0", "me")
+    assert r.duplicate and r.version == versions[0]
+    assert service.snapshot(state) == (base, text)
+
+
 def test_stored_op_id_is_a_duplicate_even_when_its_patch_no_longer_applies(make_service):
     doc = _doc()
     first = make_service()
