@@ -666,8 +666,11 @@ class DocumentService:
         raise AssertionError("unreachable")
 
     def _settle(self, state: DocState) -> None:
-        """Wait until nothing applied to the document is still waiting for its commit."""
-        while state.head != state.committed and state.recent:
+        """Wait until nothing applied to the document is still waiting for its commit (a
+        few commits at most: under steady typing the rewrite then retries on a conflict)."""
+        for _ in range(REWRITE_ATTEMPTS):
+            if state.head == state.committed or not state.recent:
+                return
             pending = state.recent[-1]
             pending.done.wait()
             if pending.error is not None:
