@@ -36,7 +36,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        MAX_CONTENT_LENGTH=settings.max_patch_chars + 1_048_576,
+        # an import may carry a whole document: up to 4 UTF-8 bytes for each code point
+        MAX_CONTENT_LENGTH=max(settings.max_patch_chars, 4 * settings.max_doc_chars) + 1_048_576,
         JSON_SORT_KEYS=False,
     )
     database_url = settings.database_url or "sqlite:///" + os.path.join(app.instance_path, "collab.db")

@@ -22,13 +22,13 @@ from typing import Any, Callable, Iterator, Sequence
 
 import socketio
 
-from .sync import SyncState
+from .sync import ReadOnly, SyncClient
 
 log = logging.getLogger("collab.client")
 
-SEEN_EVERY = 0.25  # seconds between cumulative `seen` confirmations
-TICK = 0.05  # seconds between checks for retries, gaps and `seen`
+TICK = 0.05  # seconds between calls of the state machine, which decides retries, gaps and `seen`
 IDLE_SYNC = 5.0  # seconds without a message before asking `sync` anyway
+ACK_TIMEOUT = 15.0  # seconds without an ack before the state machine hears "no answer"
 
 
 class CollabClientError(Exception):
@@ -62,16 +62,15 @@ class Document:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._callbacks: list[Callable[[str, int], None]] = []
-        self.state: SyncState | None = None
+        self.state: SyncClient | None = None
+        self._key: str | None = None  # how the server named the document in its join answer
         self.role: str | None = None
         self.peers: list[dict] = []
         self.you: str | None = None
         self.error: dict | None = None
         self._joined = False
-        self._syncing = False
         self._closed = False
-        self._seen_sent = -1
-        self._seen_at = 0.0
+        self._sent: tuple[str, float] | None = None  # (op id, when) of the last patch sent
         self.sio = socketio.Client(reconnection=False)  # reconnects itself: see _reconnect
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
@@ -101,8 +100,8 @@ class Document:
 
     @property
     def doc(self) -> str:
-        assert self.state is not None
-        return self.state.doc
+        assert self._key is not None
+        return self._key
 
     @property
     def text(self) -> str:
@@ -139,23 +138,40 @@ class Document:
         self.replace(pos, length, "")
 
     def replace(self, pos: int, length: int, text: str) -> None:
+        """Replace `length` code points at `pos`; CollabClientError `read_only` for a viewer."""
         with self._lock:
             assert self.state is not None
-            self.state.edit(pos, length, text)
+            try:
+                self.state.local_edit(pos, length, text)
+            except ReadOnly as exc:
+                raise CollabClientError({"code": exc.code, "message": str(exc)}) from None
             self._pump()
 
     def set_text(self, text: str) -> None:
         with self._lock:
             assert self.state is not None
-            self.state.set_text(text)
+            try:
+                self.state.set_text(text)
+            except ReadOnly as exc:
+                raise CollabClientError({"code": exc.code, "message": str(exc)}) from None
             self._pump()
 
+    @property
+    def refusal(self) -> dict | None:
+        """The server's (or the state machine's) last refusal of an edit, until one is saved."""
+        with self._lock:
+            return self.state.error if self.state is not None else None
+
     def wait_synced(self, timeout: float = 10.0) -> None:
-        """Block until every local edit is confirmed and no known revision is missing."""
+        """Block until every local edit is confirmed and no known revision is missing.
+        Raises CollabClientError when a refusal stops progress until the text changes (a
+        too-large edit: undo or change it, and sending goes on by itself)."""
         def done() -> bool:
             if self.error is not None:
                 raise CollabClientError(self.error)
-            return self.state is not None and self.state.synced and not self._syncing
+            if self.state is not None and self.state.stuck is not None:
+                raise CollabClientError(self.state.stuck)
+            return self.state is not None and self.state.synced
         self._wait(done, timeout, "sync")
 
     def close(self) -> None:
@@ -192,13 +208,13 @@ class Document:
     def _on_connect(self) -> None:
         with self._lock:
             self._joined = False
-            self._syncing = False
             self._emit("join", dict(self._join_payload), callback=self._on_join)
 
     def _on_disconnect(self, *args: Any) -> None:
         with self._lock:
             self._joined = False
-            self._syncing = False
+            if self.state is not None:
+                self.state.disconnected()  # the op in flight goes again after the next join
             if self._closed or self._reconnecting:
                 return
             self._reconnecting = True
@@ -233,30 +249,31 @@ class Document:
                 return
             self.role, self.you = answer.get("role"), answer.get("you")
             self.peers = answer.get("peers") or []
-            state = self.state
-            if state is None:
-                self.state = SyncState(answer["doc"], answer["version"], answer["text"])
-            elif state.diverged or answer["version"] < state.version:
-                state.reset(answer["version"], answer["text"])
-                self._changed_text()
+            self._key = answer["doc"]
+            if self.state is None:
+                self.state = SyncClient()
+                self.state.receive_join(answer, fresh=True)
             else:
-                resend = state.resend()  # the in-flight patch again, same op id, before syncing
-                if resend is not None:
-                    self._send_patch(resend)
-                state.want_sync = True
+                before = self.state.text
+                self.state.receive_join(answer)  # the in-flight patch goes again, then a sync
+                if self.state.text != before:
+                    self._changed_text()
             self._joined = True
             self._pump()
             self._changed.notify_all()
 
     def _send_patch(self, message: dict) -> None:
         op_id = message["id"]
-        self._emit("patch", message, callback=lambda ack: self._on_ack(op_id, ack))
+        self._sent = (op_id, time.monotonic())
+        self._emit("patch", {"doc": self.doc, **message}, callback=lambda ack: self._on_ack(op_id, ack))
 
     def _on_ack(self, op_id: str, ack: Any) -> None:
         with self._lock:
             assert self.state is not None
+            if self._sent is not None and self._sent[0] == op_id:
+                self._sent = None
             before = self.state.text
-            self.state.receive_ack(op_id, ack)
+            self.state.receive_ack(ack, op_id, time.monotonic())
             self._after(before)
 
     def _on_revision(self, rev: Any) -> None:
@@ -267,16 +284,15 @@ class Document:
             if self.state is None or not isinstance(msg, dict):
                 return
             before = self.state.text
-            self.state.receive_revisions(msg.get("revisions") or [])
+            self.state.receive_revisions(msg.get("revisions") or [], time.monotonic())
             self._after(before)
 
     def _on_sync(self, answer: Any) -> None:
         with self._lock:
-            self._syncing = False
             if self.state is None:
                 return
             before = self.state.text
-            self.state.receive_sync(answer)
+            self.state.receive_sync(answer, time.monotonic())
             self._after(before)
 
     def _on_presence(self, msg: Any) -> None:
@@ -287,9 +303,7 @@ class Document:
     def _after(self, text_before: str) -> None:
         assert self.state is not None
         self._last_heard = time.monotonic()
-        if self.state.error is not None and self.error is None:
-            self.error = self.state.error
-        if self.state.diverged and self._joined:
+        if self.state.needs_rejoin() is not None and self._joined:
             self._joined = False
             self._emit("join", dict(self._join_payload), callback=self._on_join)
         if self.state.text != text_before:
@@ -306,30 +320,27 @@ class Document:
                 log.exception("on_change callback failed")
 
     def _pump(self) -> None:
-        """Send what the state machine wants sent (called under the lock)."""
+        """Send what the state machine wants sent now (called under the lock)."""
         state = self.state
         if state is None or not self._joined or self._closed:
             return
-        if not self._syncing and time.monotonic() - self._last_heard > IDLE_SYNC:
+        now = time.monotonic()
+        if now - self._last_heard > IDLE_SYNC:
             # heard nothing for a while: ask, in case a broadcast was lost on the way
-            self._last_heard = time.monotonic()
-            state.want_sync = True
-        if not self._syncing:
-            request = state.sync_request()
-            if request is not None:
-                self._syncing = True
-                self._emit("sync", request, callback=self._on_sync)
-        if state.retry_at is not None and time.monotonic() >= state.retry_at:
-            message = state.resend()
-            if message is not None:
-                self._send_patch(message)
-        message = state.take_patch()
+            self._last_heard = now
+            state.request_sync()
+        if self._sent is not None and now - self._sent[1] > ACK_TIMEOUT:
+            op_id, self._sent = self._sent[0], None
+            state.receive_ack(None, op_id, now)  # no answer: retried with the same op id
+        request = state.take_sync(now)
+        if request is not None:
+            self._emit("sync", {"doc": self.doc, **request}, callback=self._on_sync)
+        message = state.take_patch(now)
         if message is not None:
             self._send_patch(message)
-        now = time.monotonic()
-        if state.version > self._seen_sent and now - self._seen_at >= SEEN_EVERY:
-            self._seen_sent, self._seen_at = state.version, now
-            self._emit("seen", {"doc": state.doc, "version": state.version})
+        seen = state.take_seen(now)
+        if seen is not None:
+            self._emit("seen", {"doc": self.doc, **seen})
 
     def _tick_loop(self) -> None:
         while True:

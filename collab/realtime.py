@@ -199,6 +199,10 @@ class DocumentNamespace(socketio.Namespace):
         answer = {
             "ok": True, "doc": key, "version": version, "text": text, "role": role,
             "peers": peers, **counts, "you": client.peer,
+            # an extension of v1: what one patch and the document may hold, so that a client
+            # splits a large paste into patches the server accepts (docs/protocol.md)
+            "limits": {"patch": self.service.settings.max_patch_chars, "hunks": self.service.settings.max_hunks,
+                       "doc": self.service.settings.max_doc_chars},
         }
         if role == EDITOR:
             answer["view"] = state.view_token  # for "copy the read-only link"

@@ -12,6 +12,7 @@ Imports the pure core and the storage interface; never flask or socketio.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -68,8 +69,8 @@ def _revise(text: str, hunks: list, moves: Sequence[Sequence[Edit]] | None,
             raise
         new_text, edits = merge_stale(text, moves, hunks)
     if len(new_text) > max_chars:
-        raise CollabError("too_large", f"the document would have {len(new_text)} code points; at most "
-                                       f"{max_chars} are allowed")
+        raise CollabError("too_large", f"this change makes the document {len(new_text):,} characters long, "
+                                       f"over its {max_chars:,} limit")
     return new_text, edits, patch_from_edits(text, edits), text_hash(new_text)
 
 
@@ -134,6 +135,16 @@ class Rewrite:
 
     text: str
     attribution: str
+
+
+_HUNK_HEADER = re.compile(r"@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
+
+
+def _changed_chars(patch_text: str) -> int:
+    """Code points a patch text spans (its hunks' longer sides), read from the hunk headers
+    only: a message about a huge patch must not cost more than refusing it."""
+    spans = (_HUNK_HEADER.fullmatch(line) for line in patch_text.split("\n") if line.startswith("@@"))
+    return sum(max(int(m[1] or 1), int(m[2] or 1)) for m in spans if m)
 
 
 # the error of a revision whose commit lost a race with another process: submit() retries it
@@ -490,8 +501,7 @@ class DocumentService:
     # -- writes ----------------------------------------------------------------
 
     def submit(
-        self, state: DocState, base: int, patch_text: object, op_id: str, author: str, origin: object = None,
-        attribution: str | None = None,
+        self, state: DocState, base: int, patch_text: object, op_id: str, author: str, origin: object = None
     ) -> PatchResult:
         """Apply a client's patch as the next revision; return once it is durable.
 
@@ -502,7 +512,7 @@ class DocumentService:
         if known is not None:
             return known
         try:
-            return self._submit(state, base, patch_text, op_id, author, origin, attribution)
+            return self._submit(state, base, patch_text, op_id, author, origin)
         except CollabError as exc:
             # a resend memory no longer knows may not apply to today's text (or be too big
             # for today's limits): the store decides, whatever the base. Only refusals pay
@@ -515,15 +525,27 @@ class DocumentService:
             return self._stored_result(state, stored)
 
     def _submit(self, state: DocState, base: int, patch_text: object, op_id: str, author: str,
-                origin: object, attribution: str | None) -> PatchResult:
-        if isinstance(patch_text, str) and len(patch_text) > self.settings.max_patch_chars:
+                origin: object) -> PatchResult:
+        limit = self.settings.max_patch_chars
+        if isinstance(patch_text, str) and len(patch_text) > limit:
+            # the limit bounds one message on the wire, where a patch's text is %-escaped
+            # (a CJK character takes 9): say so in the user's units, and what to do
             raise CollabError(
                 "too_large",
-                f"patch has {len(patch_text)} characters; at most {self.settings.max_patch_chars} are allowed",
+                f"this patch spans {_changed_chars(patch_text):,} characters, which take "
+                f"{len(patch_text):,} once escaped; one message carries at most {limit:,}: split it into "
+                f"several patches (the join answer's `limits` gives the sizes)",
             )
         # parsing costs per line in pure Python: a long patch is parsed off the event loop
         hunks = self.offload(len(patch_text) * PARSE_WEIGHT if isinstance(patch_text, str) else 0,
                              parse_patch, patch_text, self.settings.max_hunks)
+        return self._submit_hunks(state, base, hunks, op_id, author, origin)
+
+    def _submit_hunks(self, state: DocState, base: int, hunks: list, op_id: str, author: str,
+                      origin: object, attribution: str | None = None) -> PatchResult:
+        """submit() once the patch is parsed: the server's own patches (rewrite) start here,
+        limited by the document they make, not by the size of one client message; with the
+        `attribution` of a restore or a revert (see rewrite)."""
         if not hunks:
             raise CollabError("bad_patch", "patch is empty: it must contain at least one hunk")
         for _ in range(CAS_ATTEMPTS):
@@ -656,10 +678,16 @@ class DocumentService:
             new_text, attribution = (wanted, None) if isinstance(wanted, str) else (wanted.text, wanted.attribution)
             if new_text == text:
                 return None
+            if len(new_text) > self.settings.max_doc_chars:
+                raise CollabError("too_large", f"this {kind} makes the document {len(new_text):,} characters "
+                                               f"long, over its {self.settings.max_doc_chars:,} limit")
+            # made and parsed off the event loop when large; never refused by the patch limit,
+            # which bounds a client's message, not the server's own revision
+            patch = self.offload(diff_cost(text, new_text), make_patch, text, new_text)
+            hunks = self.offload(len(patch) * PARSE_WEIGHT, parse_patch, patch)
             try:
-                patch = self.offload(diff_cost(text, new_text), make_patch, text, new_text)
-                return self.submit(state, base, patch, f"{kind}-{random_base62(16)}", author, origin,
-                                   attribution=attribution)
+                return self._submit_hunks(state, base, hunks, f"{kind}-{random_base62(16)}", author, origin,
+                                          attribution)
             except CollabError as exc:
                 if exc.code != "conflict" or attempt == attempts - 1:
                     raise

@@ -1,27 +1,139 @@
-"""The client side of the protocol as a pure state machine (no transport, no threads).
+"""The client side of the protocol as a pure state machine (no transport, no threads, no clock).
 
-State: `shadow` is the server's text at the confirmed `version`; `text` is what the user
-sees (shadow plus local edits not yet confirmed); at most one patch is in flight. The
-transport (collab/client.py, frontend/src/sync.js's wrapper) feeds in acks and revisions
-and sends what `take_patch()` and `sync_request()` return. frontend/src/sync.js is the
-same algorithm; tests/vectors/ keeps the two from drifting apart.
+The transport (collab/client.py) feeds in what arrives (`receive_join`, `receive_ack`,
+`receive_revisions`, `receive_sync`), sends what `take_patch`, `take_sync` and `take_seen`
+return, and calls again at `wake_at()`. frontend/src/sync.js is the same algorithm with the
+same names (camelCase there), the same arguments in the same order and the same handling of
+every error code; the shared vectors in tests/vectors/ run against both. Change one, change
+the other.
+
+State (shared/DESIGN.md, "Client: shadow + one patch in flight"): `shadow` is the server's
+text at the confirmed `version`; `text` is what the user sees; `inflight` is at most one sent
+patch; `pending` the local edits not yet sent, as an operation on shadow + inflight. Local
+edits are kept as the user made them (operations), never re-derived by diffing: an incoming
+revision is transformed over both, so concurrent edits of the same words both survive whole.
+
+Time: every method that depends on it takes `now`, in seconds, as its last argument.
+Must not import: socketio, threading, anything that does I/O.
 """
 from __future__ import annotations
 
 import logging
-import time
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from . import operations as ops
 from .errors import CollabError
 from .ids import random_base62
-from . import operations as ops
 from .patches import apply_patch, diff_edits, parse_patch, patch_from_edits, text_hash
 
 log = logging.getLogger("collab.sync")
 
-AS_SENT = "<applied as sent>"  # an ack without a patch: the revision is our in-flight patch
-GAP_PATIENCE = 1.0  # seconds to wait for a missing version before asking for it with sync
+GAP_PATIENCE = 1.0  # seconds a gap that our own ack may fill stays open before we `sync`
+SEEN_EVERY = 0.25  # seconds between cumulative `seen` confirmations
+RETRY_FIRST = 1.0  # seconds before the first resend after `internal` (or no answer) ...
+RETRY_MAX = 30.0  # ... doubling up to this
+DEFAULT_LIMITS = {"patch": 4_194_304, "hunks": 5_000, "doc": 4_194_304}  # docs/protocol.md
+CHANGE_COST = 100  # what one change costs in a patch's text beyond its escaped characters
+
+# What each refusal of a patch means for the client (docs/protocol.md, "Error codes"). Nothing
+# was applied in every case, so no refusal loses text; none stops the client for good.
+#   rebase - catch up with the head the error names, then send what is left on a new op id
+#   retry  - the same op (same id: the server dedupes) again after `retry_after` or a backoff
+#   rejoin - join again and start from the server's text, keeping what was typed
+#   hold   - the content was refused: keep it in the text, send again once the text changes
+#   viewer - this client may not write: keep the text, send nothing until joined as an editor
+# A code the client does not know is retried, as `internal` is.
+ON_REFUSAL = {
+    "conflict": "rebase",
+    "rate_limited": "retry",
+    "internal": "retry",
+    "doc_corrupt": "retry",
+    "future_base": "rejoin",
+    "not_joined": "rejoin",
+    "bad_doc": "rejoin",
+    "too_large": "hold",
+    "bad_patch": "hold",
+    "bad_request": "hold",
+    "read_only": "viewer",
+}
+
+# what diff-match-patch's patch_toText leaves unescaped (as encodeURI, spaces included)
+_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'();/?:@&=+$,# ")
+
+
+def escaped_length(s: str) -> int:
+    """Characters `s` takes in a patch's text, once %-escaped as UTF-8."""
+    if s.isascii() and s.isalnum():
+        return len(s)
+    return sum(1 if c in _SAFE else 3 * len(c.encode("utf-8")) for c in s)
+
+
+def rough_count(n: int) -> str:
+    """"5.1 M", "521 k", "2,000": a count of characters as a person reads it."""
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} M"
+    if n >= 10_000:
+        return f"{round(n / 1e3)} k"
+    return f"{n:,}"
+
+
+def split_op(op: ops.Operation, text: str, budget: int, max_changes: int) -> tuple[ops.Operation, ops.Operation]:
+    """Split `op` (on `text`) into (first, rest) with compose(first, rest) == op, `first`
+    costing at most `budget` escaped patch characters in at most `max_changes` changes: a
+    paste too big for one message goes as several patches."""
+    first, rest = ops._Builder(), ops._Builder()  # the algebra's own normalising builder
+    used = changes = 0
+    cut = False
+    i = 0  # position in `text`
+
+    def prefix(s: str, room: int) -> int:
+        """The longest prefix of s whose escaped length fits in `room`."""
+        k = cost = 0
+        while k < len(s):
+            c = escaped_length(s[k])
+            if cost + c > room:
+                break
+            cost += c
+            k += 1
+        return k
+
+    for o in op:
+        if isinstance(o, int) and o > 0:
+            first.retain(o)
+            rest.retain(o)
+            i += o
+            continue
+        is_insert = isinstance(o, str)
+        body = o if isinstance(o, str) else text[i : i - o]
+        if not is_insert:
+            i += len(body)
+        k = 0  # code points of this change that go in `first`
+        if not cut and changes < max_changes:
+            cost = escaped_length(body) + CHANGE_COST
+            k = len(body) if used + cost <= budget else prefix(body, budget - used - CHANGE_COST)
+            if k > 0:
+                used += cost
+                changes += 1
+            if k < len(body):
+                cut = True
+        if is_insert:
+            first.insert(body[:k])
+            rest.retain(k)
+            rest.insert(body[k:])
+        else:
+            first.delete(k)
+            first.retain(len(body) - k)
+            rest.delete(len(body) - k)
+        # after the cut, `first` keeps the text as it is and `rest` does the remaining changes
+    return first.ops, rest.ops
+
+
+class ReadOnly(PermissionError):
+    """A local edit on a document joined read-only (a view link)."""
+
+    code = "read_only"
 
 
 @dataclass
@@ -30,234 +142,535 @@ class Inflight:
     base: int
     patch: str
     op: ops.Operation  # the patch as an operation on the shadow, carried over new revisions
+    edits: int = 1  # local edits it carries (for `unsaved`)
 
-    def message(self, doc: str) -> dict:
-        return {"doc": doc, "base": self.base, "patch": self.patch, "id": self.id}
+    def message(self) -> dict:
+        return {"base": self.base, "patch": self.patch, "id": self.id}
 
 
-class SyncState:
-    """Local changes are kept as the user made them (operations), not re-derived by
-    diffing: `inflight.op` takes the shadow to what was sent, `pending` takes that to
-    `text`. An incoming revision is transformed over both, so concurrent edits of the
-    same words merge without interleaving their letters."""
+@dataclass
+class HeldAck:
+    version: int
+    patch: str | None  # the canonical revision; None: moved, and a sync must bring it
+    hash: str | None
+    id: str
 
-    def __init__(self, doc: str, version: int, text: str, new_id: Callable[[], str] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self.doc = doc
-        self.version = version
-        self.shadow = text
+
+class SyncClient:
+    def __init__(self, version: int = 0, text: str = "", shadow: str | None = None,
+                 inflight: dict | None = None, new_id: Callable[[], str] | None = None,
+                 on_change: Callable[[str, str], None] | None = None) -> None:
         self.text = text
-        self.inflight: Inflight | None = None
-        self.pending: ops.Operation = ops.single(len(text), 0, 0, "")  # on shadow + inflight
-        self.held: dict[int, dict] = {}  # revisions that arrived before their predecessors
-        self.held_ack: tuple[int, str | None, str | None] | None = None  # (version, patch, hash) of ours
-        self.gap_since: float | None = None
-        self.want_sync = False
-        self.diverged = False  # a hash mismatch: the caller must re-join and call reset()
-        self.retry_at: float | None = None  # rate limited: resend the in-flight patch then
-        self.error: dict | None = None  # a refusal that stops sending until reset()
-        self.behind = 0  # after a conflict: the head it named, which we must reach first
-        self._new_id = new_id or (lambda: random_base62(20))
-        self._clock = clock
+        self.shadow = text if shadow is None else shadow
+        self.version = version
+        self._new_id = new_id or (lambda: random_base62(22))
+        self.on_change = on_change  # (old_text, origin): `text` changed not by a local edit
+        self.inflight: Inflight | None = self._restore_inflight(inflight) if inflight else None
+        # the local edits not yet sent: an operation on shadow + inflight that gives `text`
+        self.pending = ops.from_edits(diff_edits(self._shadow_after_inflight(), self.text),
+                                      len(self._shadow_after_inflight()))
+        self._resend = inflight is not None  # the in-flight op goes out again (same id) at _retry_at
+        self._retry_at = 0.0
+        self._failures = 0  # answers of `internal` (or none) in a row, for the backoff
+        self.held: dict[int, dict] = {}  # version -> revision that arrived before version-1
+        self._held_ack: HeldAck | None = None  # our ack, waiting for the versions before it
+        self._gap_since: float | None = None  # when versions went missing, or None
+        self._gap_own = False  # ... and only our own in-flight op can be the missing one
+        self._sync_wanted = False  # a sync from `version` is needed
+        self._sync_target = 0  # sync at least up to here (the head a conflict named)
+        self._syncing = False  # a sync request is outstanding
+        self._sync_at = 0.0  # a failed sync is asked again from then on
+        self._rejoin: str | None = None  # why a full resync (re-join) is needed
+        self.error: dict | None = None  # the last refusal {code, message}, until something is saved
+        self._hold_text: str | None = None  # the text whose patch was refused as content
+        self._viewer = False  # joined read-only: local edits are refused, nothing is sent
+        self.limits = dict(DEFAULT_LIMITS)  # as the server's join answer announced them
+        self._unsaved = 1 if self.text != self.shadow else 0
+        self._seen_sent = version
+        self._seen_at = -math.inf
 
-    # -- local edits ----------------------------------------------------------------
+    # -- state ----------------------------------------------------------------------------
 
-    def edit(self, pos: int, delete: int, insert: str) -> None:
-        """Replace `delete` code points at `pos` of `text` by `insert`."""
-        if not (0 <= pos <= len(self.text) and 0 <= delete <= len(self.text) - pos):
-            raise ValueError(f"edit at {pos}+{delete} is outside the text (length {len(self.text)})")
-        self._local(ops.single(len(self.text), pos, delete, insert))
+    @property
+    def unsaved(self) -> int:
+        """Number of local changes not yet confirmed by the server."""
+        if self.inflight is None and self.text == self.shadow:
+            return 0
+        return max(self._unsaved, 1)
 
-    def set_text(self, text: str) -> None:
-        """The user's text is now `text` (the change is found by diffing)."""
-        if text != self.text:
-            self._local(ops.from_edits(diff_edits(self.text, text), len(self.text)))
+    @property
+    def held_versions(self) -> list[int]:
+        return sorted(self.held)
 
-    def _local(self, op: ops.Operation) -> None:
-        self.pending = ops.compose(self.pending, op)
-        self.text = ops.apply(self.text, op)
-
-    # -- what to send ------------------------------------------------------------------
-
-    def take_patch(self) -> dict | None:
-        """The next patch message, when nothing is in flight and there is something to send."""
-        if self.inflight is not None or self.error is not None or self.diverged:
-            return None
-        if ops.is_noop(self.pending) or self.held_ack is not None or self.version < self.behind:
-            return None
-        edits = ops.to_edits(self.pending, self.shadow)
-        self.inflight = Inflight(self._new_id(), self.version, patch_from_edits(self.shadow, edits), self.pending)
-        self.pending = ops.single(len(self.text), 0, 0, "")
-        return self.inflight.message(self.doc)
-    def resend(self) -> dict | None:
-        """The in-flight patch again, same op id and base (after a reconnect or a rate limit)."""
-        self.retry_at = None
-        return self.inflight.message(self.doc) if self.inflight else None
-
-    def sync_request(self) -> dict | None:
-        if self.gap_since is not None and self._clock() - self.gap_since >= GAP_PATIENCE:
-            self.want_sync = True
-        if not self.want_sync:
-            return None
-        self.want_sync = False
-        return {"doc": self.doc, "since": self.version}
+    @property
+    def stuck(self) -> dict | None:
+        """A refusal that only the user can end (undo the paste, join as an editor), or None."""
+        if self._hold_text is not None or (self._viewer and not ops.is_noop(self._local_ops())):
+            return self.error
+        return None
 
     @property
     def synced(self) -> bool:
+        """Everything typed is confirmed and no known revision is missing."""
         return (self.inflight is None and ops.is_noop(self.pending) and not self.held
-                and self.held_ack is None and not self.want_sync and not self.diverged)
+                and self._held_ack is None and not self._sync_wanted and not self._syncing
+                and self._rejoin is None)
 
-    # -- what arrives ---------------------------------------------------------------------
+    # -- local edits (positions count code points) ------------------------------------------
 
-    def receive_ack(self, op_id: str, ack: Any) -> None:
-        if self.inflight is None or self.inflight.id != op_id:
-            return  # an answer to something already settled
-        if not isinstance(ack, dict):
+    def local_edit(self, pos: int, delete: int, insert: str) -> None:
+        """Replace `delete` code points at `pos` of `text` by `insert`."""
+        if not (0 <= pos <= len(self.text) and 0 <= delete <= len(self.text) - pos):
+            raise ValueError(f"edit at {pos}+{delete} is outside the text (length {len(self.text)})")
+        if not delete and not insert:
             return
+        self._writable()
+        op = ops.single(len(self.text), pos, delete, insert)
+        self._local(op, self.text[:pos] + insert + self.text[pos + delete:])
+
+    def set_text(self, text: str) -> None:
+        """The user's text is now `text` (the change is found by diffing)."""
+        if text == self.text:
+            return
+        self._writable()
+        self._local(ops.from_edits(diff_edits(self.text, text), len(self.text)), text)
+
+    # -- outgoing -----------------------------------------------------------------------------
+
+    def take_patch(self, now: float = 0.0) -> dict | None:
+        """The patch message {base, patch, id} to send now, or None. The in-flight op goes
+        again (same id and base) after a reconnect or when a retry is due; otherwise a new
+        patch carries what was typed since, split when one message would be over the limits."""
+        if self._rejoin is not None or self._viewer:
+            return None
+        f = self.inflight
+        if f is not None:
+            if not self._resend or now < self._retry_at:
+                return None
+            self._resend = False
+            return f.message()
+        if ops.is_noop(self.pending):
+            if self._hold_text is not None:
+                self.clear_error()  # the refused edit was undone
+            return None
+        if self._held_ack is not None:
+            return None
+        # after a conflict, first catch up with the head the server reported
+        if (self._sync_target > self.version or self._sync_wanted or self._syncing
+                or self._gap_since is not None):
+            return None
+        if self._hold_text is not None:
+            if self.text == self._hold_text:
+                return None  # refused as it is: wait for a change
+            self._hold_text = None
+        if self._over_doc_limit():
+            return None
+        lim = self.limits
+        op, rest = self.pending, None
+        if self._pending_cost(lim) > lim["patch"] // 2:
+            op, rest = split_op(op, self.shadow, lim["patch"] // 2, lim["hunks"] // 2)
+        patch = patch_from_edits(self.shadow, ops.to_edits(op, self.shadow))
+        if not patch:
+            return None
+        self.inflight = Inflight(self._new_id(), self.version, patch, op, self._unsaved)
+        self.pending = rest if rest is not None else ops.single(len(self.text), 0, 0, "")
+        return self.inflight.message()
+
+    def take_sync(self, now: float = 0.0) -> dict | None:
+        """The sync request {since} to send now (it is then outstanding), or None."""
+        since = self.needs_sync(now)
+        if since is None:
+            return None
+        self._syncing = True
+        self._sync_wanted = False
+        return {"since": since}
+
+    def needs_sync(self, now: float = 0.0) -> int | None:
+        """`since` a sync should start from now, or None (none needed, or one is outstanding)."""
+        if self._syncing or now < self._sync_at:
+            return None
+        # a pending re-join makes syncing pointless, unless an op in flight must settle first
+        if self._rejoin is not None and not (self.inflight is not None and not self._resend):
+            return None
+        if self._sync_wanted or self._sync_target > self.version:
+            return self.version
+        if self._gap_since is not None and (not self._gap_own or now - self._gap_since >= GAP_PATIENCE):
+            return self.version
+        return None
+
+    def request_sync(self) -> None:
+        """Ask for a sync from the current version (e.g. nothing was heard for a while)."""
+        self._sync_wanted = True
+
+    def take_seen(self, now: float = 0.0) -> dict | None:
+        """The version to confirm with `seen` {version} now, or None (nothing new, too soon)."""
+        if self.version <= self._seen_sent or now - self._seen_at < SEEN_EVERY:
+            return None
+        self._seen_sent, self._seen_at = self.version, now
+        return {"version": self.version}
+
+    def needs_rejoin(self) -> str | None:
+        """Why a full resync (re-join + reset_from_join) is needed, or None."""
+        # Wait for an in-flight op to be settled first: resetting while it is unknown whether
+        # the server applied it could double its text.
+        if self._rejoin is not None and self.inflight is not None and not self._resend:
+            return None
+        return self._rejoin
+
+    def wake_at(self) -> float | None:
+        """The earliest time (seconds) at which take_patch/take_sync/take_seen may have
+        something new."""
+        times = []
+        if self.inflight is not None and self._resend and self._rejoin is None:
+            times.append(self._retry_at)
+        if not self._syncing and self._gap_since is not None:
+            times.append(self._gap_since + (GAP_PATIENCE if self._gap_own else 0.0))
+        if not self._syncing and self._sync_wanted and self._sync_at > 0:
+            times.append(self._sync_at)
+        if self.version > self._seen_sent:
+            times.append(self._seen_at + SEEN_EVERY)
+        return min(times) if times else None
+
+    # -- incoming -------------------------------------------------------------------------------
+
+    def receive_join(self, answer: dict, fresh: bool = False) -> None:
+        """The answer to `join`. The first join of a fresh client takes the server's text. A
+        re-join keeps local state, resends the op in flight and syncs from `version`; if the
+        server is behind us or disagrees at our version, the local edits are rebased onto its
+        text (reset_from_join)."""
+        self._viewer = answer.get("role") == "viewer"
+        announced = answer.get("limits")
+        limits: dict = announced if isinstance(announced, dict) else {}
+        for key in DEFAULT_LIMITS:
+            value = limits.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                self.limits[key] = value
+        # a refusal that the user must act on (a held text, a read-only document) stays shown
+        if self._hold_text is None and not self._viewer:
+            self.error = None
+        if fresh:
+            old = self.text
+            self._set_confirmed(answer["version"], answer["text"])
+            self.text = answer["text"]
+            self.inflight = None
+            self.pending = ops.single(len(self.text), 0, 0, "")
+            self._unsaved = 0
+            self._notify(old, "reset")
+            return
+        settling = self._rejoin is not None and self.inflight is not None  # see needs_rejoin
+        if not settling and (self._rejoin is not None or answer["version"] < self.version
+                             or (answer["version"] == self.version and answer["text"] != self.shadow)):
+            self.reset_from_join(answer)
+            return
+        self._syncing = False
+        self._sync_at = 0.0
+        self._retry_at = 0.0
+        if self.inflight is not None:
+            self._resend = True
+        if answer["version"] > self.version:
+            self._sync_wanted = True
+
+    def disconnected(self) -> None:
+        """Connection lost: the op in flight must go out again (same id) after the next join."""
+        if self.inflight is not None:
+            self._resend = True
+        self._syncing = False
+
+    def reset_from_join(self, answer: dict) -> None:
+        """Full resync: take the server's text and version, and rebase every local edit
+        (shadow -> text) onto it with a three-way merge. Typed text is kept, never dropped."""
+        local = self._local_ops()
+        remote = ops.from_edits(diff_edits(self.shadow, answer["text"]), len(self.shadow))
+        _, local1 = ops.transform(remote, local)  # no fuzz: carried over like a revision
+        old = self.text
+        self.text = ops.apply(answer["text"], local1)
+        self.pending = local1
+        self._set_confirmed(answer["version"], answer["text"])
+        self.inflight = None
+        self._resend = False
+        self.held.clear()
+        self._held_ack = None
+        self._gap_since = None
+        self._gap_own = False
+        self._sync_wanted = False
+        self._sync_target = 0
+        self._syncing = False
+        self._rejoin = None
+        self._hold_text = None
+        if self.text == self.shadow:
+            self._unsaved = 0
+        self._notify(old, "reset")
+
+    def receive_ack(self, ack: Any, op_id: str, now: float = 0.0) -> None:
+        """The answer to the patch with op id `op_id` (answers to an op no longer in flight are
+        ignored). `ack` None (no answer in time) is retried like `internal`."""
+        f = self.inflight
+        if f is None or op_id != f.id:
+            return
+        if not isinstance(ack, dict):
+            ack = {"ok": False, "error": {"code": "timeout", "message": "the server did not answer"}}
         if not ack.get("ok"):
-            self._refused(ack.get("error") or {})
+            error = ack.get("error")
+            self._refused(error if isinstance(error, dict) else {"code": "internal", "message": "malformed answer"}, now)
             return
         version = ack.get("version")
-        if not isinstance(version, int):
+        if not isinstance(version, int) or isinstance(version, bool):
             return
+        self._failures = 0
+        self.error = None
         if version <= self.version:
-            self.inflight = None  # already applied: we saw it through sync by its op id
+            self.inflight = None  # already applied: a sync brought it, recognised by its op id
+            self._resend = False
             return
         patch = ack.get("patch")
-        if patch is None and not ack.get("duplicate") and version == self.version + 1 \
-                and self.inflight.base == self.version:
-            patch = AS_SENT  # applied as sent: the canonical result is ours
-        self.held_ack = (version, patch, ack.get("hash"))
-        if patch is None or version > self.version + 1:
-            self._gap(immediate=True)
-        self._drain()
+        if patch is None and not ack.get("duplicate") and version == self.version + 1 and f.base == self.version:
+            patch = f.patch  # applied as sent: the canonical result is ours
+        self._held_ack = HeldAck(version, patch, ack.get("hash"), f.id)
+        if patch is None:
+            self._sync_wanted = True  # moved without its patch: a sync brings it (ours by op id)
+        self._drain(now)
 
-    def _refused(self, error: dict) -> None:
-        code = error.get("code")
-        assert self.inflight is not None
-        if code in ("conflict", "future_base"):
-            # nothing was applied; the text keeps the edits, which go again on a new op id
-            base = self.inflight.base
-            self.pending = ops.compose(self.inflight.op, self.pending)
-            self.inflight = None
-            head = error.get("version")
-            if code == "conflict" and (not isinstance(head, int) or head != self.version):
-                self.want_sync = True
-                if isinstance(head, int):
-                    self.behind = max(self.behind, head)  # send again only once caught up
-            elif base == self.version or code == "future_base":
-                self.diverged = True  # refused against the very text we hold: start again
-        elif code == "rate_limited":
-            self.retry_at = self._clock() + float(error.get("retry_after") or 0.5)
-        else:
-            log.warning("doc=%s patch %s refused: %s", self.doc, self.inflight.id, error)
-            self.pending = ops.compose(self.inflight.op, self.pending)  # keep the text
-            self.inflight = None
-            self.error = error
-
-    def receive_revisions(self, revisions: Iterable[dict]) -> None:
-        for rev in revisions:
+    def receive_revisions(self, revisions: Iterable[Any], now: float = 0.0) -> None:
+        """Revisions (`revision` / `revisions` messages) in any order; early ones are held."""
+        for rev in revisions or []:
             if not isinstance(rev, dict) or not isinstance(rev.get("version"), int):
                 continue
-            version = rev["version"]
-            if version <= self.version:
-                continue
-            self.held[version] = rev
-        self._drain()
+            if rev["version"] > self.version:
+                self.held[rev["version"]] = rev
+        self._drain(now)
 
-    def receive_sync(self, answer: Any) -> None:
+    def receive_sync(self, answer: Any, now: float = 0.0) -> None:
+        """The answer to `sync {since}`."""
+        self._syncing = False
         if not isinstance(answer, dict) or not answer.get("ok"):
-            self.want_sync = True
+            error = answer.get("error") if isinstance(answer, dict) else None
+            code = error.get("code") if isinstance(error, dict) else None
+            if isinstance(code, str) and ON_REFUSAL.get(code) == "rejoin":
+                self._rejoin = code
+            self._sync_wanted = True
+            self._sync_at = now + RETRY_FIRST  # not in a tight loop
             return
-        self.receive_revisions(answer.get("revisions") or [])
-        if answer.get("more") or (isinstance(answer.get("version"), int) and answer["version"] > self.version):
-            self.want_sync = True
+        self._sync_at = 0.0
+        before = self.version
+        self.receive_revisions(answer.get("revisions") or [], now)
+        if answer.get("more"):
+            self._sync_wanted = True
+        else:
+            # caught up as far as the server said; ask again only if this answer made progress
+            # (so a server answering short cannot make us loop)
+            self._sync_target = 0
+            head = answer.get("version")
+            if isinstance(head, int) and head > self.version and self.version > before:
+                self._sync_wanted = True
 
-    def reset(self, version: int, text: str) -> None:
-        """Start again from the server's text after a divergence, keeping what was typed:
-        the unconfirmed changes are carried over the difference between our shadow and the
-        server's text."""
-        local = self.pending if self.inflight is None else ops.compose(self.inflight.op, self.pending)
-        remote = ops.from_edits(diff_edits(self.shadow, text), len(self.shadow))
-        _, self.pending = ops.transform(remote, local)  # no fuzz: carried over like a revision
-        self.version, self.shadow = version, text
-        self.text = ops.apply(text, self.pending)
-        self.behind = 0
-        self.inflight = None
-        self.held.clear()
-        self.held_ack = None
-        self.gap_since = None
-        self.diverged = False
+    def sync_failed(self, now: float = 0.0) -> None:
+        """A sync request got no answer: allow another."""
+        self.receive_sync(None, now)
+
+    def clear_error(self) -> None:
+        """The user asked to try again now: a waiting retry goes at once, a held text again."""
         self.error = None
+        self._hold_text = None
+        self._retry_at = 0.0
 
     # -- internals ------------------------------------------------------------------------
 
-    def _drain(self) -> None:
+    def _writable(self) -> None:
+        if self._viewer:
+            raise ReadOnly("read_only: this document is open read-only (a view link); it cannot be edited")
+
+    def _local(self, op: ops.Operation, text: str) -> None:
+        self.pending = ops.compose(self.pending, op)
+        self.text = text
+        self._unsaved += 1
+
+    def _refused(self, error: dict, now: float) -> None:
+        code = error.get("code")
+        what = ON_REFUSAL.get(code, "retry") if isinstance(code, str) else "retry"
+        f = self.inflight
+        assert f is not None
+        if what == "retry":
+            # nothing was applied; the same op goes again (same id: the server dedupes)
+            wait = error.get("retry_after")
+            if code != "rate_limited" or not isinstance(wait, (int, float)) or wait < 0:
+                wait = RETRY_FIRST if code == "rate_limited" else min(RETRY_FIRST * 2 ** self._failures, RETRY_MAX)
+                self._failures += 1
+            if code != "rate_limited":
+                log.warning("patch %s refused (%s), sending it again in %.1f s", f.id, error, wait)
+                self.error = {"code": code, "message": error.get("message") or code}
+            self._resend = True
+            self._retry_at = now + float(wait)
+            return
+        # nothing was applied: the op's edits go back to the pending ones, still in `text`
+        self._drop_inflight()
+        if what == "rebase":
+            head = error.get("version")
+            if isinstance(head, int) and head > self.version:
+                self._sync_target = max(self._sync_target, head)
+                self._sync_wanted = True
+            elif not isinstance(head, int):
+                self._sync_wanted = True
+            elif f.base == self.version:
+                self._rejoin = code  # refused against the very text we hold
+            # else: the revisions that conflicted are here already; send again against them
+            return
+        log.warning("patch %s refused: %s", f.id, error)
+        self.error = {"code": code, "message": error.get("message") or code}
+        if what == "rejoin":
+            self._rejoin = code
+        elif what == "hold":
+            self._hold_text = self.text
+        else:
+            self._viewer = True
+
+    def _over_doc_limit(self) -> bool:
+        """The document would be over the limit: refuse locally, keeping the text, say why."""
+        limit = self.limits["doc"]
+        size = len(self.text)
+        if size <= limit:
+            return False
+        inserted = sum(len(o) for o in self.pending if isinstance(o, str))
+        what = (f"this paste of {rough_count(inserted)} characters makes" if inserted > limit / 10
+                else "these changes make")
+        self.error = {"code": "too_large", "message": f"{what} the document {rough_count(size)} characters "
+                                                      f"long, over its {rough_count(limit)} limit: undo to go on saving"}
+        self._hold_text = self.text
+        return True
+
+    def _pending_cost(self, lim: dict) -> float:
+        """Escaped patch characters the pending edits would take (an upper bound)."""
+        base = self._shadow_after_inflight()
+        cost = changes = 0
+        i = 0
+        for o in self.pending:
+            if isinstance(o, int) and o > 0:
+                i += o
+                continue
+            changes += 1
+            if isinstance(o, str):
+                cost += escaped_length(o) + CHANGE_COST
+            else:
+                cost += escaped_length(base[i : i - o]) + CHANGE_COST
+                i -= o
+        return math.inf if changes > lim["hunks"] // 2 else cost
+
+    def _shadow_after_inflight(self) -> str:
+        return ops.apply(self.shadow, self.inflight.op) if self.inflight is not None else self.shadow
+
+    def _local_ops(self) -> ops.Operation:
+        """The local edits not yet confirmed, in flight and pending: shadow -> text."""
+        return ops.compose(self.inflight.op, self.pending) if self.inflight is not None else self.pending
+
+    def _drop_inflight(self) -> None:
+        """The in-flight op was not applied: its edits become pending again."""
+        self.pending = self._local_ops()
+        self.inflight = None
+        self._resend = False
+
+    def _restore_inflight(self, f: dict) -> Inflight:
+        op = f.get("op")
+        if not isinstance(op, list) or ops.base_length(op) != len(self.shadow):
+            # stored without its op (or made against another shadow): the patch itself, if it
+            # applies to the shadow, else everything local counts as in flight
+            try:
+                edits = apply_patch(self.shadow, parse_patch(f["patch"]))[1] if f["base"] == self.version else None
+            except CollabError:
+                edits = None
+            op = ops.from_edits(edits if edits is not None else diff_edits(self.shadow, self.text), len(self.shadow))
+        return Inflight(f["id"], f["base"], f["patch"], op, 1)
+
+    def _drain(self, now: float) -> None:
+        """Apply every held revision (and our held ack) that is next; then see whether a gap
+        is open."""
         while True:
             nxt = self.version + 1
             if nxt in self.held:
-                self._apply(self.held.pop(nxt))
-            elif self.held_ack is not None and self.held_ack[0] == nxt and self.held_ack[1] is not None:
-                _, patch, hash_ = self.held_ack
-                self._apply_own(patch, hash_)  # type: ignore[arg-type]
-            else:
-                break
-        if self.held_ack is not None and self.held_ack[0] <= self.version:
-            self.held_ack = None
+                self._apply_revision(self.held.pop(nxt))
+                continue
+            a = self._held_ack
+            if (a is not None and a.version == nxt and a.patch is not None
+                    and self.inflight is not None and self.inflight.id == a.id):
+                self._held_ack = None
+                self._apply_own(a.patch, a.hash, a.version)
+                continue
+            break
         for v in [v for v in self.held if v <= self.version]:
             del self.held[v]
-        if self.held or self.held_ack is not None:
-            # a missing version that may be our own in-flight patch: give its ack a moment
-            ours = self.inflight is not None and min(self.held, default=0) == self.version + 2
-            self._gap(immediate=not ours)
-        else:
-            self.gap_since = None
-
-    def _gap(self, immediate: bool) -> None:
-        if immediate:
-            self.want_sync = True
-        elif self.gap_since is None:
-            self.gap_since = self._clock()
-
-    def _apply(self, rev: dict) -> None:
-        if self.inflight is not None and rev.get("id") == self.inflight.id:
-            self._apply_own(rev.get("patch"), rev.get("hash"))
+        a = self._held_ack
+        if a is not None and (a.version <= self.version or self.inflight is None or self.inflight.id != a.id):
+            self._held_ack = None
+        if not self.held and self._held_ack is None:
+            self._gap_since = None
             return
+        # Versions are missing. When the only missing one can be our own in-flight op, its
+        # ack will fill the gap: give it GAP_PATIENCE. Anything else needs a sync now.
+        self._gap_own = (self.inflight is not None and not self._resend and self._held_ack is None
+                         and min(self.held, default=0) == self.version + 2)
+        if self._gap_since is None:
+            self._gap_since = now
+
+    def _apply_own(self, patch: str, hash_: str | None, version: int) -> None:
+        """Our own op became `version` on the server, as `patch` (the canonical revision)."""
+        f = self.inflight
+        assert f is not None
         try:
-            shadow, edits = apply_patch(self.shadow, parse_patch(rev.get("patch")))
+            shadow = apply_patch(self.shadow, parse_patch(patch))[0]
         except CollabError:
-            self.diverged = True
+            self._rejoin = "apply_failed"  # cannot happen with a correct server; text is kept
             return
-        remote = ops.from_edits(edits, len(self.shadow))
-        if self.inflight is not None:
-            # the committed revision's inserts go first, as the server orders them
-            remote, self.inflight.op = ops.transform(remote, self.inflight.op)
-        remote, self.pending = ops.transform(remote, self.pending)
-        self.text = ops.apply(self.text, remote)
-        self.shadow = shadow
-        self.version = rev["version"]
-        self._check(rev.get("hash"))
-
-    def _apply_own(self, patch: str | None, hash_: str | None) -> None:
-        assert self.inflight is not None
-        expected = ops.apply(self.shadow, self.inflight.op)
-        try:
-            shadow = expected if patch is AS_SENT else apply_patch(self.shadow, parse_patch(patch))[0]
-        except CollabError:
-            self.diverged = True
-            return
-        if shadow != expected:
+        if shadow != ops.apply(self.shadow, f.op):
             # the server placed our change otherwise than we did: what is left to send is
             # whatever separates its text from ours
             self.pending = ops.from_edits(diff_edits(shadow, self.text), len(shadow))
         self.shadow = shadow
-        self.version += 1
+        self.version = version
         self.inflight = None
-        self.held_ack = None
+        self._resend = False
+        self._unsaved = max(0, self._unsaved - f.edits)
+        if self.text == self.shadow:
+            self._unsaved = 0
         self._check(hash_)
 
-    def _check(self, expected: str | None) -> None:
-        if expected is not None and text_hash(self.shadow) != expected:
-            log.warning("doc=%s version %d: text hash differs from the server's; resynchronising",
-                        self.doc, self.version)
-            self.diverged = True
+    def _apply_revision(self, rev: dict) -> None:
+        f = self.inflight
+        if f is not None and rev.get("id") and rev.get("id") == f.id:
+            self._apply_own(rev.get("patch"), rev.get("hash"), rev["version"])  # type: ignore[arg-type]
+            return
+        try:
+            shadow, edits = apply_patch(self.shadow, parse_patch(rev.get("patch")))
+        except CollabError:
+            self._rejoin = "apply_failed"
+            return
+        # Carry the local edits (in flight, then pending) over the revision; the committed
+        # revision's inserts go first when both insert at the same place.
+        remote = ops.from_edits(edits, len(self.shadow))
+        if f is not None:
+            remote, f.op = ops.transform(remote, f.op)
+        remote, self.pending = ops.transform(remote, self.pending)
+        old = self.text
+        self.text = ops.apply(old, remote)
+        self.shadow = shadow
+        self.version = rev["version"]
+        if self.text == self.shadow and self.inflight is None:
+            self._unsaved = 0
+        if self.text != old:
+            self._notify(old, "remote")
+        self._check(rev.get("hash"))
+
+    def _check(self, expected: Any) -> None:
+        """A revision's hash must match our shadow after it; a mismatch means we diverged."""
+        if expected and self._rejoin is None and text_hash(self.shadow) != str(expected).lower():
+            log.warning("version %d: text hash differs from the server's; resynchronising", self.version)
+            self._rejoin = "hash_mismatch"
+
+    def _set_confirmed(self, version: int, text: str) -> None:
+        self.version = version
+        self.shadow = text
+        self._seen_sent = min(self._seen_sent, version)
+
+    def _notify(self, old: str, origin: str) -> None:
+        if self.on_change is not None and self.text != old:
+            self.on_change(old, origin)
+
+
+SyncState = SyncClient  # the name this module's class had before it matched sync.js's

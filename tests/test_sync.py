@@ -9,7 +9,7 @@ from collab.config import Settings
 from collab.errors import CollabError
 from collab.service import DocumentService
 from collab.storage.sqlite import SQLiteStore
-from collab.sync import GAP_PATIENCE, SyncState
+from collab.sync import GAP_PATIENCE, SyncClient
 
 SEEDS = int(os.environ.get("COLLAB_TEST_SEEDS", "12"))  # more for a longer hunt
 
@@ -22,8 +22,7 @@ class Network:
         self.now = 0.0
         self.service = DocumentService(SQLiteStore(str(tmp_path / "sync.db")), Settings(), on_commit=self._fanout)
         self.state = self.service.open("doc", create=True)
-        self.clients = [SyncState("doc", 0, "", new_id=self._new_id, clock=lambda: self.now)
-                        for _ in range(n_clients)]
+        self.clients = [SyncClient(new_id=self._new_id) for _ in range(n_clients)]
         self.inbox = [[] for _ in range(n_clients)]  # messages on their way to client i
         self.outbox = [[] for _ in range(n_clients)]  # messages from client i to the server
         self._ids = 0
@@ -43,12 +42,10 @@ class Network:
 
     def pump(self, i):
         c = self.clients[i]
-        if c.retry_at is not None and self.now >= c.retry_at:
-            self.outbox[i].append(("patch", c.resend()))
-        msg = c.take_patch()
+        msg = c.take_patch(self.now)
         if msg is not None:
             self.outbox[i].append(("patch", msg))
-        req = c.sync_request()
+        req = c.take_sync(self.now)
         if req is not None:
             self.outbox[i].append(("sync", req))
 
@@ -79,12 +76,12 @@ class Network:
         kind, payload = box.pop(0 if in_order else self.rng.randrange(len(box)))
         c = self.clients[i]
         if kind == "ack":
-            c.receive_ack(*payload)
+            c.receive_ack(payload[1], payload[0], self.now)
         elif kind == "revision":
-            c.receive_revisions([payload])
+            c.receive_revisions([payload], self.now)
         else:
-            c.receive_sync(payload)
-        assert not c.diverged, "a client's text hash differed from the server's"
+            c.receive_sync(payload, self.now)
+        assert c.needs_rejoin() is None, "a client's text hash differed from the server's"
 
     def reconnect(self, i):
         """The connection drops: everything in flight either way is lost; the client
@@ -92,10 +89,9 @@ class Network:
         self.inbox[i].clear()
         self.outbox[i].clear()
         c = self.clients[i]
-        msg = c.resend()
-        if msg is not None:
-            self.outbox[i].append(("patch", msg))
-        c.want_sync = True
+        c.disconnected()
+        c.receive_join({"ok": True, "doc": "doc", "role": "editor", "version": self.state.committed,
+                        "text": self.state.committed_text})
 
     def settle(self):
         for _ in range(10_000):
@@ -117,12 +113,12 @@ class Network:
 def random_edit(rng, c, token=None):
     text = c.text
     if token is not None:  # between two tokens, never inside one
-        c.edit(rng.choice([0] + [i + 1 for i, ch in enumerate(text) if ch == " "]), 0, token)
+        c.local_edit(rng.choice([0] + [i + 1 for i, ch in enumerate(text) if ch == " "]), 0, token)
     elif text and rng.random() < 0.35:
         pos = rng.randrange(len(text))
-        c.edit(pos, min(rng.randint(1, 4), len(text) - pos), rng.choice(["", "é", "😀"]))
+        c.local_edit(pos, min(rng.randint(1, 4), len(text) - pos), rng.choice(["", "é", "😀"]))
     else:
-        c.edit(rng.randint(0, len(text)), 0, rng.choice(["a", "bc", "😀😁", "中文", "\n", "e\u0301"]))
+        c.local_edit(rng.randint(0, len(text)), 0, rng.choice(["a", "bc", "😀😁", "中文", "\n", "e\u0301"]))
 
 
 @pytest.mark.parametrize("seed", range(SEEDS))
@@ -181,7 +177,7 @@ def hello_world(tmp_path):
     """Two clients that both hold "hello world" at version 1."""
     net = Network(tmp_path, 2, random.Random(0))
     a, b = net.clients
-    a.edit(0, 0, "hello world")
+    a.local_edit(0, 0, "hello world")
     net.pump(0)
     net.serve_one(0)
     net.settle()
@@ -191,8 +187,8 @@ def hello_world(tmp_path):
 def test_concurrent_replacements_of_one_word_are_merged_and_both_kept(tmp_path):
     net, a, b = hello_world(tmp_path)
     # both edit the same word while neither has seen the other's change
-    a.edit(6, 5, "there")
-    b.edit(6, 5, "folks")
+    a.local_edit(6, 5, "there")
+    b.local_edit(6, 5, "folks")
     net.pump(0)
     net.pump(1)
     net.serve_one(0)
@@ -205,22 +201,22 @@ def test_concurrent_replacements_of_one_word_are_merged_and_both_kept(tmp_path):
 
 def test_a_patch_that_does_not_fit_its_base_is_a_conflict_and_nothing_is_lost(tmp_path):
     net, a, b = hello_world(tmp_path)
-    b.edit(6, 5, "folks")
+    b.local_edit(6, 5, "folks")
     b.shadow = "hello WORLD"  # b believes in another text at version 1: its patch cannot apply
     net.pump(1)
     net.serve_one(1)
     kind, (op, ack) = net.inbox[1][-1]
     assert kind == "ack" and ack["error"]["code"] == "conflict" and ack["error"]["version"] == 1
-    b.receive_ack(op, ack)
-    assert b.diverged  # refused against the very text it holds: it must start again
+    b.receive_ack(ack, op)
+    assert b.needs_rejoin() == "conflict"  # refused against the very text it holds: it must start again
     assert "folks" in b.text  # and the typed text stays
 
 
 def test_an_ack_ahead_of_a_missing_revision_waits_for_it(tmp_path):
     net = Network(tmp_path, 2, random.Random(0))
     a, b = net.clients
-    a.edit(0, 0, "A")
-    b.edit(0, 0, "B")
+    a.local_edit(0, 0, "A")
+    b.local_edit(0, 0, "B")
     net.pump(0)
     net.pump(1)
     net.serve_one(0)  # version 1 (A)

@@ -1,8 +1,8 @@
 """The protocol test vectors (tests/vectors/*.json) against the Python client, collab/sync.py.
 
 frontend/test/vectors.test.js runs the same files against the browser client; the format is
-described in tests/vectors/generate.py, which writes them. The adapter below is the glue a
-transport would be (collab/client.py): nothing in it decides anything about the protocol.
+described in tests/vectors/generate.py, which writes them. The runner below maps each step
+to one call of the state machine: nothing in it decides anything about the protocol.
 """
 from __future__ import annotations
 
@@ -13,19 +13,20 @@ from typing import Any
 import pytest
 
 from collab.patches import apply_patch, parse_patch
-from collab.sync import GAP_PATIENCE, SyncState
+from collab.sync import ReadOnly, SyncClient
 
 VECTORS = sorted((Path(__file__).parent / "vectors").glob("*.json"))
 
 
 class Runner:
+    """Each step is one call of the state machine with the step's arguments (and the
+    runner's clock): the glue a transport is, deciding nothing."""
+
     def __init__(self, vector: dict) -> None:
-        self.now = 0.0
+        self.now = 0.0  # seconds
         self.count = 0
-        self.state = SyncState(vector["doc"], vector["version"], vector["text"],
-                               new_id=self._new_id, clock=lambda: self.now)
+        self.state = SyncClient(vector["version"], vector["text"], new_id=self._new_id)
         self.ids: dict[str, str] = {}  # "$inflight", "$op1", ... -> the op ids the client chose
-        self.queued: dict | None = None  # a resend decided by the re-join (client.py _on_join)
 
     def _new_id(self) -> str:
         self.count += 1
@@ -42,37 +43,16 @@ class Runner:
             return {k: self.sub(v) for k, v in value.items()}
         return value
 
-    # -- what the transport would send ----------------------------------------------------------
-
-    def next_patch(self) -> dict | None:
-        s = self.state
-        if self.queued is not None:
-            message, self.queued = self.queued, None
-            return message
-        if s.retry_at is not None and self.now >= s.retry_at:
-            message = s.resend()
-            if message is not None:
-                return message
-        return s.take_patch()
-
-    def join(self, answer: dict) -> None:
-        """As collab/client.py answers a (re-)join."""
-        s = self.state
-        if s.diverged or answer["version"] < s.version:
-            s.reset(answer["version"], answer["text"])
-        else:
-            self.queued = s.resend()
-            s.want_sync = True
-
-    # -- one step ----------------------------------------------------------------------------
-
     def run(self, step: dict) -> None:
         s = self.state
         if "edit" in step:
-            s.edit(*step["edit"])
+            s.local_edit(*step["edit"])
+        elif "edit_refused" in step:
+            with pytest.raises(ReadOnly):
+                s.local_edit(*step["edit_refused"])
         elif "send" in step:
             shadow = s.shadow
-            message = self.next_patch()
+            message = s.take_patch(self.now)
             want = step["send"]
             if want is None:
                 assert message is None, f"sent {message} where nothing was to be sent"
@@ -81,6 +61,8 @@ class Runner:
             assert message["base"] == want["base"], ("base", message["base"], want["base"])
             result = apply_patch(shadow, parse_patch(message["patch"]))[0]
             assert result == want["result"], ("the patch applied to the shadow gives", result)
+            if "max_patch" in want:
+                assert len(message["patch"]) <= want["max_patch"], ("patch length", len(message["patch"]))
             if want["id"] == "$new":
                 assert message["id"] not in self.ids.values(), "a resend where a new op id was due"
                 self.ids[f"$op{len([k for k in self.ids if k.startswith('$op')]) + 1}"] = message["id"]
@@ -88,25 +70,27 @@ class Runner:
             else:
                 assert message["id"] == self.sub(want["id"]), "not the same op id"
         elif "ack" in step:
-            s.receive_ack(self.sub(step.get("id", "$inflight")), self.sub(step["ack"]))
+            s.receive_ack(self.sub(step["ack"]), self.sub(step.get("id", "$inflight")), self.now)
         elif "revisions" in step:
-            s.receive_revisions(self.sub(step["revisions"]))
+            s.receive_revisions(self.sub(step["revisions"]), self.now)
         elif "sync_request" in step:
-            request = s.sync_request()
-            want = step["sync_request"]
-            got = None if request is None else {"since": request["since"]}
-            assert got == want, ("sync request", got, want)
+            assert s.take_sync(self.now) == step["sync_request"], "sync request"
         elif "sync" in step:
-            s.receive_sync(self.sub(step["sync"]))
+            s.receive_sync(self.sub(step["sync"]), self.now)
         elif "sync_if_asked" in step:
-            request = s.sync_request()
+            request = s.take_sync(self.now)
             if request is not None:
                 assert request["since"] == step["sync_if_asked"]["since"]
-                s.receive_sync(self.sub(step["sync_if_asked"]["answer"]))
+                s.receive_sync(self.sub(step["sync_if_asked"]["answer"]), self.now)
+        elif "seen" in step:
+            assert s.take_seen(self.now) == step["seen"], "seen"
         elif "wait" in step:
             self.now += step["wait"]
-        elif "reconnect" in step or "rejoin" in step:
-            self.join(step.get("reconnect") or step["rejoin"])
+        elif "reconnect" in step:
+            s.disconnected()
+            s.receive_join({"ok": True, "doc": "d", "role": "editor", "peers": [], **step["reconnect"]})
+        elif "rejoin" in step:
+            s.receive_join({"ok": True, "doc": "d", "role": "editor", "peers": [], **step["rejoin"]})
         elif "expect" in step:
             for key, want in step["expect"].items():
                 got = [t for t in want if t in s.text] if key == "text_contains" else self.observe(key)
@@ -116,18 +100,22 @@ class Runner:
 
     def observe(self, key: str) -> Any:
         s = self.state
-        if key in ("text", "shadow", "version"):
+        if key in ("text", "shadow", "version", "unsaved"):
             return getattr(s, key)
         if key == "inflight":
             return s.inflight is not None
         if key == "want_sync":
-            return s.want_sync or (s.gap_since is not None and self.now - s.gap_since >= GAP_PATIENCE)
+            return s.needs_sync(self.now) is not None
         if key == "diverged":
-            return s.diverged
+            return s.needs_rejoin() is not None
         if key == "held":
-            return sorted(s.held)
+            return s.held_versions
         if key == "error":
             return s.error.get("code") if s.error else None
+        if key == "stuck":
+            return s.stuck.get("code") if s.stuck else None
+        if key == "wake_at":
+            return s.wake_at()
         raise AssertionError(f"unknown expectation {key}")
 
 

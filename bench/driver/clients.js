@@ -112,7 +112,7 @@ class CollabClient {
         setTimeout(() => this.socket.connected && this._join(resolve), 500);
         return;
       }
-      this.sync.receiveJoin(ans, { fresh });
+      this.sync.receiveJoin(ans, fresh);
       this._everJoined = true;
       this.loop.joined = true;
       this.loop.pump();

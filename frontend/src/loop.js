@@ -1,6 +1,6 @@
 // The loop between the sync state machine (sync.js) and a joined Socket.IO connection: send
 // whatever the state machine wants sent (sync, patch, seen), feed it the server's answers and
-// messages, and ask for a sync when a gap in the versions stays open.
+// messages, and wake up when the state machine says something becomes due.
 //
 // Shared by the browser client (connection.js: it adds joining, the DOM and localStorage) and
 // the benchmark's load driver (bench/driver/clients.js: it adds its measurements), so that
@@ -8,9 +8,9 @@
 // caller hands in a socket.io-client socket.
 
 export const ACK_TIMEOUT_MS = 15000;
-const SEEN_EVERY_MS = 250;
-const GAP_PATIENCE_MS = 1000;
-const NO_ACK_RETRY_MS = 1000;
+
+/** The caller's clock for the state machine: seconds. */
+const now = () => Date.now() / 1000;
 
 export class SyncLoop {
   /**
@@ -30,10 +30,13 @@ export class SyncLoop {
     this.socket = null;
     this.joined = false; // the server answered our join on this connection
     this._timers = {};
-    this._seenAt = 0;
   }
 
-  /** Send whatever the state machine wants sent now. */
+  /**
+   * Send whatever the state machine wants sent now, then wake up when it says something
+   * else becomes due (a retry, a gap's patience, the next `seen`): all timing is the state
+   * machine's, the loop only keeps its clock.
+   */
   pump() {
     const { sync, socket: s } = this;
     if (!this.joined) return this.o.afterPump?.();
@@ -43,49 +46,40 @@ export class SyncLoop {
       this.o.rejoin(why);
       return this.o.afterPump?.();
     }
-    const q = sync.takeSync();
+    const q = sync.takeSync(now());
     if (q) {
       s.timeout(ACK_TIMEOUT_MS).emit('sync', { doc: this.o.key, since: q.since }, (err, ans) => {
-        if (err) return sync.syncFailed();
         this.incoming(() => {
+          if (err) return sync.syncFailed(now());
           if (ans && ans.revisions) this.o.onRevisions?.(ans.revisions.filter((r) => r.version > sync.version));
-          sync.receiveSync(ans);
+          sync.receiveSync(ans, now());
         });
       });
     }
-    const p = sync.takePatch(Date.now());
+    const p = sync.takePatch(now());
     if (p) {
       this.o.onPatch?.(p);
       const sent = performance.now();
       s.timeout(ACK_TIMEOUT_MS).emit('patch', { doc: this.o.key, ...p }, (err, ack) => {
-        if (err) {
-          // No answer: the op goes again with the same id (the server dedupes) after a pause.
-          this.o.onAck?.(null, p, performance.now() - sent);
-          sync.disconnected();
-          this.schedule('retry', NO_ACK_RETRY_MS, () => this.pump());
-          return;
-        }
-        this.o.onAck?.(ack, p, performance.now() - sent);
-        const r = this.incoming(() => sync.receiveAck(ack, p.id, Date.now()));
-        if (r && r.retryAfter !== undefined) this.schedule('retry', r.retryAfter * 1000 + 10, () => this.pump());
+        // no answer in time (err): the state machine retries the same op id later
+        this.o.onAck?.(err ? null : ack, p, performance.now() - sent);
+        this.incoming(() => sync.receiveAck(err ? null : ack, p.id, now()));
       });
     }
-    if (sync.heldVersions.length) {
-      this.schedule('gap', GAP_PATIENCE_MS, () => {
-        if (sync.heldVersions.length) {
-          sync.requestSync();
-          this.pump();
-        }
-      });
+    const s2 = sync.takeSeen(now());
+    if (s2) s.emit('seen', { doc: this.o.key, version: s2.version });
+    const at = sync.wakeAt();
+    if (at !== null) {
+      this.cancel('wake');
+      this.schedule('wake', Math.max(20, (at - now()) * 1000 + 5), () => this.pump());
     }
-    this._sendSeen();
     this.o.afterPump?.();
   }
 
   /** `revision` / `revisions` messages from the server. */
   receive(revs) {
     this.o.onRevisions?.(revs);
-    this.incoming(() => this.sync.receiveRevisions(revs));
+    this.incoming(() => this.sync.receiveRevisions(revs, now()));
   }
 
   /** Hand something from the server to the state machine, then send what follows from it. */
@@ -110,23 +104,16 @@ export class SyncLoop {
     return Boolean(this._timers[name]);
   }
 
+  /** Forget the timer of that name, if one is waiting. */
+  cancel(name) {
+    if (this._timers[name]) clearTimeout(this._timers[name]);
+    this._timers[name] = null;
+  }
+
   stop() {
     for (const [name, t] of Object.entries(this._timers)) {
       if (t) clearTimeout(t);
       this._timers[name] = null;
-    }
-  }
-
-  _sendSeen() {
-    const now = Date.now();
-    if (now - this._seenAt < SEEN_EVERY_MS) {
-      this.schedule('seen', SEEN_EVERY_MS - (now - this._seenAt), () => this._sendSeen());
-      return;
-    }
-    const s = this.sync.takeSeen();
-    if (s && this.joined) {
-      this._seenAt = now;
-      this.socket.emit('seen', { doc: this.o.key, version: s.version });
     }
   }
 }

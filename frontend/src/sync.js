@@ -1,6 +1,11 @@
 // The client side of collab's sync protocol, as a pure state machine: no transport, no DOM,
-// no timers. The connection feeds it acks and revisions and asks it what to send next
-// (takePatch, takeSync, takeSeen); the editor feeds it local edits and listens for changes.
+// no timers. The connection feeds it what arrives (receiveJoin, receiveAck, receiveRevisions,
+// receiveSync) and asks it what to send (takePatch, takeSync, takeSeen) and when to ask again
+// (wakeAt); the editor feeds it local edits and listens for changes.
+//
+// collab/sync.py is the same algorithm, written with the same names (snake_case there), the
+// same arguments in the same order and the same handling of every error code; the shared
+// vectors in tests/vectors/ run against both. Change one, change the other.
 //
 // State (see shared/DESIGN.md, "Client: shadow + one patch in flight"):
 //   version  - the last server version this client has confirmed
@@ -11,11 +16,11 @@
 //
 // Local edits are kept as the user made them (ops composed edit by edit), never re-derived by
 // diffing shadow and text: an incoming revision is transformed over the in-flight op and then
-// over the pending one, so that when both sides replace the same word, both words survive whole
-// instead of interleaving (and losing) letters. collab/sync.py keeps them the same way.
+// over the pending one, so that when both sides replace the same word, both words survive whole.
 //
-// Public offsets (localEdit, cursors) count Unicode code points, like the wire protocol.
-// Internally, ops count UTF-16 units but never split a surrogate pair (see textutil.js).
+// Time: every method that depends on it takes `now`, in seconds, as its last argument.
+// Public offsets (localEdit) count Unicode code points, like the wire protocol. Internally, ops
+// count UTF-16 units but never split a surrogate pair (see textutil.js).
 //
 // Must not import: socket.io-client, CodeMirror, anything that touches the DOM or the network.
 
@@ -24,10 +29,12 @@ import {
   applyPatchExact,
   baseLength,
   compose,
+  cpLength,
   cpToUtf16,
   crc32Hex,
   del,
   diffOps,
+  escapedLength,
   insert,
   isNoop,
   makePatchFromOps,
@@ -37,17 +44,114 @@ import {
   wellFormed,
 } from './textutil.js';
 
-/** Error codes after which the same op may be sent again later (nothing is known to be lost). */
-const RESEND_CODES = new Set(['internal', 'timeout']);
-/** Error codes that mean this client must join again before it can send. */
-const REJOIN_CODES = new Set(['not_joined', 'future_base', 'bad_doc']);
+/** Seconds a version gap that our own ack may fill stays open before we ask with `sync`. */
+export const GAP_PATIENCE = 1.0;
+/** Seconds between cumulative `seen` confirmations. */
+export const SEEN_EVERY = 0.25;
+/** Seconds before the first resend after `internal` (or no answer); doubles up to RETRY_MAX. */
+export const RETRY_FIRST = 1.0;
+export const RETRY_MAX = 30.0;
+/** The contract's default limits (docs/protocol.md), until a join answer says otherwise. */
+export const DEFAULT_LIMITS = Object.freeze({ patch: 4194304, hunks: 5000, doc: 4194304 });
+/** What one change costs in a patch's text beyond its escaped characters (header, context). */
+const CHANGE_COST = 100;
+
+/**
+ * What each refusal of a patch means for the client (docs/protocol.md, "Error codes"). Nothing
+ * was applied in every case, so no refusal loses text; none stops the client for good.
+ *   rebase  - catch up with the head the error names, then send what is left on a new op id
+ *   retry   - the same op (same id: the server dedupes) again after `retry_after` or a backoff
+ *   rejoin  - join again and start from the server's text, keeping what was typed
+ *   hold    - the content was refused: keep it in the text, send again once the text changes
+ *   viewer  - this client may not write: keep the text, send nothing until joined as an editor
+ * A code the client does not know is retried, as `internal` is.
+ */
+export const ON_REFUSAL = Object.freeze({
+  conflict: 'rebase',
+  rate_limited: 'retry',
+  internal: 'retry',
+  doc_corrupt: 'retry',
+  future_base: 'rejoin',
+  not_joined: 'rejoin',
+  bad_doc: 'rejoin',
+  too_large: 'hold',
+  bad_patch: 'hold',
+  bad_request: 'hold',
+  read_only: 'viewer',
+});
+
+/** "5.1 M", "521 k", "2,000": a count of characters as a person reads it. */
+export function roughCount(n) {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)} M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)} k`;
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ',');
+}
+
+/**
+ * Split `op` (on `text`) into [first, rest] with compose(first, rest) == op, `first` costing at
+ * most `budget` escaped patch characters in at most `maxChanges` changes: a paste too big for
+ * one message goes as several patches. Never splits a surrogate pair.
+ */
+export function splitOp(op, text, budget, maxChanges) {
+  const first = [];
+  const rest = [];
+  let used = 0;
+  let changes = 0;
+  let cut = false;
+  let i = 0; // position in `text`
+  // the longest prefix of s (whole code points) whose escaped length fits in `room`
+  const prefix = (s, room) => {
+    let k = 0;
+    let cost = 0;
+    while (k < s.length) {
+      const w = s.codePointAt(k) > 0xffff ? 2 : 1;
+      const c = escapedLength(s.slice(k, k + w));
+      if (cost + c > room) break;
+      cost += c;
+      k += w;
+    }
+    return k;
+  };
+  for (const o of op) {
+    if (typeof o === 'number' && o > 0) {
+      retain(first, o);
+      retain(rest, o);
+      i += o;
+      continue;
+    }
+    const isInsert = typeof o === 'string';
+    const body = isInsert ? o : text.slice(i, i - o);
+    if (!isInsert) i -= o;
+    let k = 0; // units of this change that go in `first`
+    if (!cut && changes < maxChanges) {
+      const cost = escapedLength(body) + CHANGE_COST;
+      k = used + cost <= budget ? body.length : prefix(body, budget - used - CHANGE_COST);
+      if (k > 0) {
+        used += cost;
+        changes++;
+      }
+      if (k < body.length) cut = true;
+    }
+    if (isInsert) {
+      insert(first, body.slice(0, k));
+      retain(rest, k);
+      insert(rest, body.slice(k));
+    } else {
+      del(first, k);
+      retain(first, body.length - k);
+      del(rest, body.length - k);
+    }
+    // after the cut, `first` keeps the text as it is and `rest` does the remaining changes
+  }
+  return [first, rest];
+}
 
 export class SyncClient {
   /**
    * @param {object} [opts]
    * @param {number} [opts.version=0]    confirmed version
-   * @param {string} [opts.shadow]       server text at `version` (defaults to `text`)
    * @param {string} [opts.text='']      visible text
+   * @param {string} [opts.shadow]       server text at `version` (defaults to `text`)
    * @param {object} [opts.inflight]     a restored in-flight op {id, base, patch}
    * @param {() => string} [opts.newId]  op id factory (tests pass a deterministic one)
    * @param {(ops: Array, origin: string) => void} [opts.onChange] told of every change to
@@ -62,19 +166,25 @@ export class SyncClient {
     this._inflight = opts.inflight ? this._restoreInflight(opts.inflight) : null;
     // the local edits not yet sent: an op on shadow + inflight that gives `text`
     this._pending = diffOps(this._inflight ? applyOps(this._shadow, this._inflight.op) : this._shadow, this._text);
-    this._resend = Boolean(opts.inflight); // a restored op goes out again with its own id
+    this._resend = Boolean(opts.inflight); // the in-flight op goes out again (same id) at _retryAt
+    this._retryAt = 0;
+    this._failures = 0; // answers of `internal` (or none) in a row, for the backoff
     this._held = new Map(); // version -> revision that arrived before version-1 was known
-    this._heldAck = null; // {version, patch, hash, id}: an ack that came before its base
+    this._heldAck = null; // {version, patch, hash, id}: our ack, waiting for the versions before it
+    this._gapSince = null; // when versions went missing (held revisions or ack), or null
+    this._gapOwn = false; // ...and only our own in-flight op can be the missing one: wait for it
     this._syncWanted = false; // a sync from `version` is needed
-    this._syncTarget = 0; // sync at least up to here (from a conflict ack)
+    this._syncTarget = 0; // sync at least up to here (the head a conflict named)
     this._syncing = false; // a sync request is outstanding
+    this._syncAt = 0; // a failed sync is asked again from then on
     this._rejoin = null; // why a full resync (re-join) is needed, or null
-    this._error = null; // {code, message}: stop sending until clearError()
-    this._retryAt = 0; // rate limit: do not send before this time (ms, caller's clock)
-    this._unsaved = 0; // local edits not yet confirmed (for "N changes not yet saved")
+    this._error = null; // {code, message}: the last refusal, shown until something is saved
+    this._holdText = null; // the text whose patch was refused as content (hold): not sent again
+    this._viewer = false; // joined read-only: local edits are refused, nothing is sent
+    this._limits = { ...DEFAULT_LIMITS };
+    this._unsaved = this._text !== this._shadow ? 1 : 0; // local edits not yet confirmed
     this._seenSent = this._version;
-    this._pendingHash = null; // hash to verify once the current batch is applied
-    if (this._text !== this._shadow && this._unsaved === 0) this._unsaved = 1;
+    this._seenAt = -Infinity;
   }
 
   // ---- state ----
@@ -99,7 +209,7 @@ export class SyncClient {
     if (!this._inflight && this._text === this._shadow) return 0;
     return Math.max(this._unsaved, 1);
   }
-  /** The error that stopped sending, or null. */
+  /** The last refusal {code, message}, until something is saved again; null when all is well. */
   get error() {
     return this._error;
   }
@@ -107,13 +217,25 @@ export class SyncClient {
   get heldVersions() {
     return [...this._held.keys()].sort((a, b) => a - b);
   }
+  /** The limits the server announced in its join answer (or the contract's defaults). */
+  get limits() {
+    return this._limits;
+  }
+  /** A refusal that only the user can end (undo the paste, join as an editor), or null. */
+  get stuck() {
+    return this._holdText !== null || (this._viewer && !isNoop(this._localOps())) ? this._error : null;
+  }
+  /** Everything typed is confirmed and no known revision is missing. */
+  get synced() {
+    return !this._inflight && isNoop(this._pending) && !this._held.size && !this._heldAck && !this._syncWanted && !this._syncing && !this._rejoin;
+  }
 
   // ---- local edits ----
 
-  /** Replace `delCount` code points at code point `pos` with `insText`. */
-  localEdit(pos, delCount, insText) {
+  /** Replace `delete_` code points at code point `pos` with `insText`. */
+  localEdit(pos, delete_, insText) {
     const from = cpToUtf16(this._text, pos);
-    const to = cpToUtf16(this._text, pos + delCount, from, pos);
+    const to = cpToUtf16(this._text, pos + delete_, from, pos);
     this.localEditUtf16(from, to, insText);
   }
 
@@ -123,88 +245,92 @@ export class SyncClient {
       throw new RangeError(`edit ${from}..${to} outside text of length ${this._text.length}`);
     }
     if (from === to && !insText) return;
+    this._writable();
     const ins = wellFormed(insText);
     const op = retain([], from);
     insert(op, ins);
     del(op, to - from);
     retain(op, this._text.length - to);
-    this._pending = compose(this._pending, op);
-    this._text = this._text.slice(0, from) + ins + this._text.slice(to);
-    this._unsaved++;
+    this._local(op, this._text.slice(0, from) + ins + this._text.slice(to));
   }
 
   /** Set the whole visible text (the change is found by diffing). */
   setText(newText) {
     newText = wellFormed(newText);
     if (newText === this._text) return;
-    this._pending = compose(this._pending, diffOps(this._text, newText));
-    this._text = newText;
-    this._unsaved++;
+    this._writable();
+    this._local(diffOps(this._text, newText), newText);
   }
 
   // ---- outgoing ----
 
   /**
-   * The patch message to send now, or null. A patch is sent when nothing is in flight and the
-   * text differs from the shadow; the in-flight op is returned again (same id and base) after
-   * reconnect() or a rate-limit wait. `now` is the caller's clock in ms (for rate limits).
+   * The patch message {base, patch, id} to send now, or null. The in-flight op goes again (same
+   * id and base) after a reconnect or when a retry is due; otherwise a new patch carries what
+   * was typed since, split when one message would be over the server's limits.
    */
   takePatch(now = 0) {
-    if (this._error || this._rejoin || now < this._retryAt) return null;
-    if (this._inflight) {
-      if (!this._resend) return null;
+    if (this._rejoin || this._viewer) return null;
+    const f = this._inflight;
+    if (f) {
+      if (!this._resend || now < this._retryAt) return null;
       this._resend = false;
-      const f = this._inflight;
       return { base: f.base, patch: f.patch, id: f.id };
     }
-    if (isNoop(this._pending)) return null;
-    // After a conflict, first catch up with the head the server reported.
-    if (this._syncTarget > this._version || this._syncWanted || this._syncing) return null;
-    const patch = makePatchFromOps(this._shadow, this._pending);
+    if (isNoop(this._pending)) {
+      if (this._holdText !== null) this.clearError(); // the refused edit was undone
+      return null;
+    }
+    if (this._heldAck) return null;
+    // after a conflict, first catch up with the head the server reported
+    if (this._syncTarget > this._version || this._syncWanted || this._syncing || this._gapSince !== null) return null;
+    if (this._holdText !== null) {
+      if (this._text === this._holdText) return null; // refused as it is: wait for a change
+      this._holdText = null;
+    }
+    if (this._overDocLimit()) return null;
+    const lim = this._limits;
+    let op = this._pending;
+    let rest = null;
+    if (this._pendingCost(lim) > Math.floor(lim.patch / 2)) {
+      [op, rest] = splitOp(op, this._shadow, Math.floor(lim.patch / 2), Math.floor(lim.hunks / 2));
+    }
+    const patch = makePatchFromOps(this._shadow, op);
     if (!patch) return null;
-    this._inflight = { id: this._newId(), base: this._version, patch, op: this._pending, edits: this._unsaved };
-    this._pending = retain([], this._text.length);
+    this._inflight = { id: this._newId(), base: this._version, patch, op, edits: this._unsaved };
+    this._pending = rest ?? retain([], this._text.length);
     return { base: this._version, patch, id: this._inflight.id };
   }
 
-  /** `since` for the next sync request (and marks it outstanding), or null. */
-  takeSync() {
-    const since = this.needsSync();
+  /** The sync request {since} to send now (it is then outstanding), or null. */
+  takeSync(now = 0) {
+    const since = this.needsSync(now);
     if (since === null) return null;
     this._syncing = true;
     this._syncWanted = false;
     return { since };
   }
 
-  /** `since` a sync should start from, or null when none is needed (or one is outstanding). */
-  needsSync() {
-    if (this._syncing) return null;
-    // A pending full resync makes syncing pointless, unless an op in flight must settle first.
+  /** `since` a sync should start from now, or null when none is needed (or one is outstanding). */
+  needsSync(now = 0) {
+    if (this._syncing || now < this._syncAt) return null;
+    // a pending re-join makes syncing pointless, unless an op in flight must settle first
     if (this._rejoin && !(this._inflight && !this._resend)) return null;
     if (this._syncWanted || this._syncTarget > this._version) return this._version;
-    if (this._held.size || this._heldAck) {
-      // Revisions are missing. If the only missing one could be our in-flight op, its ack will
-      // fill the gap; anything else needs a sync.
-      const known = new Set(this._held.keys());
-      if (this._heldAck) known.add(this._heldAck.version);
-      const top = Math.max(...known);
-      const missing = [];
-      for (let v = this._version + 1; v < top; v++) if (!known.has(v)) missing.push(v);
-      const ownMayFill = this._inflight && !this._resend && !this._heldAck && missing.length === 1 && missing[0] === this._version + 1;
-      if (missing.length && !ownMayFill) return this._version;
-    }
+    if (this._gapSince !== null && (!this._gapOwn || now - this._gapSince >= GAP_PATIENCE)) return this._version;
     return null;
   }
 
-  /** Ask for a sync from the current version (e.g. a gap stayed open too long). */
+  /** Ask for a sync from the current version (e.g. nothing was heard for a while). */
   requestSync() {
     this._syncWanted = true;
   }
 
-  /** The version to confirm with `seen`, or null when nothing new was seen. */
-  takeSeen() {
-    if (this._version <= this._seenSent) return null;
+  /** The version to confirm with `seen` {version} now, or null (nothing new, or too soon). */
+  takeSeen(now = 0) {
+    if (this._version <= this._seenSent || now - this._seenAt < SEEN_EVERY) return null;
     this._seenSent = this._version;
+    this._seenAt = now;
     return { version: this._version };
   }
 
@@ -216,6 +342,16 @@ export class SyncClient {
     return this._rejoin;
   }
 
+  /** The earliest time (seconds) at which takePatch/takeSync/takeSeen may have something new. */
+  wakeAt() {
+    const times = [];
+    if (this._inflight && this._resend && !this._rejoin) times.push(this._retryAt);
+    if (!this._syncing && this._gapSince !== null) times.push(this._gapSince + (this._gapOwn ? GAP_PATIENCE : 0));
+    if (!this._syncing && this._syncWanted && this._syncAt > 0) times.push(this._syncAt);
+    if (this._version > this._seenSent) times.push(this._seenAt + SEEN_EVERY);
+    return times.length ? Math.min(...times) : null;
+  }
+
   // ---- incoming ----
 
   /**
@@ -224,7 +360,15 @@ export class SyncClient {
    * flight and syncs from `version`; if the server is behind us or disagrees at our version, the
    * local edits are rebased onto its text (resetFromJoin).
    */
-  receiveJoin(ans, { fresh = false } = {}) {
+  receiveJoin(ans, fresh = false) {
+    if (fresh && typeof fresh === 'object') fresh = Boolean(fresh.fresh); // {fresh} (older callers)
+    this._viewer = ans.role === 'viewer';
+    const lim = ans.limits || {};
+    for (const k of Object.keys(DEFAULT_LIMITS)) {
+      if (Number.isInteger(lim[k]) && lim[k] > 0) this._limits[k] = lim[k];
+    }
+    // a refusal that the user must act on (a held text, a read-only document) stays shown
+    if (this._holdText === null && !this._viewer) this._error = null;
     if (fresh) {
       this._setConfirmed(ans.version, ans.text);
       this._emitReplace(ans.text);
@@ -239,10 +383,10 @@ export class SyncClient {
       this.resetFromJoin(ans);
       return;
     }
-    this._error = null;
+    this._syncing = false;
+    this._syncAt = 0;
     this._retryAt = 0;
     if (this._inflight) this._resend = true;
-    this._syncing = false;
     if (ans.version > this._version) this._syncWanted = true;
   }
 
@@ -268,136 +412,260 @@ export class SyncClient {
     this._resend = false;
     this._held.clear();
     this._heldAck = null;
+    this._gapSince = null;
+    this._gapOwn = false;
     this._syncWanted = false;
     this._syncTarget = 0;
     this._syncing = false;
     this._rejoin = null;
-    this._error = null;
-    this._pendingHash = null;
+    this._holdText = null;
     if (this._text === this._shadow) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'reset');
   }
 
   /**
-   * The ack of a patch. `id` is the op id the ack answers (acks of an op no longer in flight are
-   * ignored). Returns `{retryAfter}` (seconds) when the caller should wait and call takePatch
-   * again, else null.
+   * The answer to the patch with op id `id` (answers to an op no longer in flight are ignored).
+   * `ack` null (no answer in time) is retried like `internal`.
    */
   receiveAck(ack, id, now = 0) {
     const f = this._inflight;
-    if (!f || (id !== undefined && id !== f.id)) return null;
-    if (!ack || typeof ack !== 'object') return null;
+    if (!f || id !== f.id) return;
+    if (!ack || typeof ack !== 'object') ack = { ok: false, error: { code: 'timeout', message: 'the server did not answer' } };
     if (!ack.ok) {
-      const err = ack.error || { code: 'internal', message: 'malformed ack' };
-      if (err.code === 'conflict') {
-        // Nothing was applied: its edits go back to the pending ones; catch up, then send them.
-        this._dropInflight();
-        if (typeof err.version === 'number') this._syncTarget = Math.max(this._syncTarget, err.version);
-        this._syncWanted = true;
-        return null;
-      }
-      if (err.code === 'rate_limited') {
-        const wait = typeof err.retry_after === 'number' ? err.retry_after : 1;
-        this._retryAt = now + wait * 1000;
-        this._resend = true;
-        return { retryAfter: wait };
-      }
-      this._error = { code: err.code, message: err.message || err.code };
-      if (RESEND_CODES.has(err.code)) this._resend = true; // same id later: the server dedupes
-      else this._dropInflight(); // nothing was applied; its edits stay pending, in `text`
-      if (REJOIN_CODES.has(err.code)) this._rejoin = err.code;
-      return null;
-    }
-    if (ack.duplicate) {
-      // Applied earlier (our ack was lost): its revision is recognised by id in a sync.
-      if (ack.version > this._version) this._syncWanted = true;
-      else this._inflight = null; // already seen; should not happen, but do not block
-      return null;
+      this._refused(ack.error || { code: 'internal', message: 'malformed answer' }, now);
+      return;
     }
     const v = ack.version;
-    if (v <= this._version) return null; // already known through a sync (recognised by id)
-    if (v > this._version + 1) {
-      this._heldAck = { version: v, patch: ack.patch, hash: ack.hash, id: f.id };
-      return null;
+    if (!Number.isInteger(v)) return;
+    this._failures = 0;
+    this._error = null;
+    if (v <= this._version) {
+      this._inflight = null; // already applied: a sync brought it, recognised by its op id
+      this._resend = false;
+      return;
     }
-    this._applyOwn({ version: v, patch: ack.patch, hash: ack.hash });
-    this._drain();
-    return null;
+    let patch = ack.patch ?? null;
+    if (patch === null && !ack.duplicate && v === this._version + 1 && f.base === this._version) {
+      patch = f.patch; // applied as sent: the canonical result is ours
+    }
+    this._heldAck = { version: v, patch, hash: ack.hash ?? null, id: f.id };
+    // moved without its patch: a sync brings it (recognised by its op id)
+    if (patch === null) this._syncWanted = true;
+    this._drain(now);
+  }
+
+  /** Revisions (`revision` / `revisions` messages) in any order; early ones are held. */
+  receiveRevisions(revs, now = 0) {
+    for (const rev of revs || []) {
+      if (!rev || !Number.isInteger(rev.version) || rev.version <= this._version) continue;
+      this._held.set(rev.version, rev);
+    }
+    this._drain(now);
   }
 
   /** One `revision` message. */
-  receiveRevision(rev) {
-    this.receiveRevisions([rev]);
-  }
-
-  /** Revisions in any order; early ones are held until the gap before them is filled. */
-  receiveRevisions(revs) {
-    for (const rev of revs || []) {
-      if (!rev || typeof rev.version !== 'number') continue;
-      if (rev.version <= this._version) continue;
-      if (rev.version > this._version + 1) {
-        this._held.set(rev.version, rev);
-        continue;
-      }
-      this._applyRevision(rev);
-      this._drain();
-    }
-    this._verify();
+  receiveRevision(rev, now = 0) {
+    this.receiveRevisions([rev], now);
   }
 
   /** The answer to `sync {since}`. */
-  receiveSync(ans) {
+  receiveSync(ans, now = 0) {
     this._syncing = false;
     if (!ans || !ans.ok) {
+      const code = ans && ans.error ? ans.error.code : 'timeout';
+      if (ON_REFUSAL[code] === 'rejoin') this._rejoin = code;
       this._syncWanted = true;
+      this._syncAt = now + RETRY_FIRST; // not in a tight loop
       return;
     }
+    this._syncAt = 0;
     const before = this._version;
-    this.receiveRevisions(ans.revisions || []);
+    this.receiveRevisions(ans.revisions || [], now);
     if (ans.more) this._syncWanted = true;
     else {
-      // Caught up as far as the server said; ask again only if this answer made progress (so a
-      // server answering short cannot make us loop).
+      // caught up as far as the server said; ask again only if this answer made progress (so a
+      // server answering short cannot make us loop)
       this._syncTarget = 0;
-      if (typeof ans.version === 'number' && ans.version > this._version && this._version > before) this._syncWanted = true;
+      if (Number.isInteger(ans.version) && ans.version > this._version && this._version > before) this._syncWanted = true;
     }
   }
 
-  /** A sync request failed (no answer): allow another. */
-  syncFailed() {
-    this._syncing = false;
-    this._syncWanted = true;
+  /** A sync request got no answer: allow another. */
+  syncFailed(now = 0) {
+    this.receiveSync(null, now);
   }
 
-  /** Forget the error that stopped sending (the user retried, or the connection came back). */
+  /** The user asked to try again now: a waiting retry goes at once, a held text is sent again. */
   clearError() {
     this._error = null;
+    this._holdText = null;
+    this._retryAt = 0;
   }
 
   // ---- internals ----
 
-  _applyOwn({ version, patch, hash }) {
+  _writable() {
+    if (this._viewer) {
+      const e = new Error('read_only: this document is open read-only (a view link); it cannot be edited');
+      e.code = 'read_only';
+      throw e;
+    }
+  }
+
+  _local(op, text) {
+    this._pending = compose(this._pending, op);
+    this._text = text;
+    this._unsaved++;
+  }
+
+  _refused(err, now) {
+    const code = err.code;
+    const what = ON_REFUSAL[code] ?? 'retry';
     const f = this._inflight;
-    if (patch == null && f.base !== version - 1) {
-      // The server moved our patch over other revisions but did not say how: learn the
-      // canonical revision from a sync, where it is recognised by its op id.
-      this._syncWanted = true;
+    if (what === 'retry') {
+      // nothing was applied; the same op goes again (same id: the server dedupes)
+      let wait = Number(err.retry_after);
+      if (code !== 'rate_limited' || !(wait >= 0)) {
+        wait = code === 'rate_limited' ? RETRY_FIRST : Math.min(RETRY_FIRST * 2 ** this._failures, RETRY_MAX);
+        this._failures++;
+      }
+      if (code !== 'rate_limited') this._error = { code, message: err.message || code };
+      this._resend = true;
+      this._retryAt = now + wait;
       return;
     }
-    // The canonical revision if the server had to move our patch, else our own patch.
+    // nothing was applied: the op's edits go back to the pending ones, still in `text`
+    this._dropInflight();
+    if (what === 'rebase') {
+      const head = err.version;
+      if (Number.isInteger(head) && head > this._version) {
+        this._syncTarget = Math.max(this._syncTarget, head);
+        this._syncWanted = true;
+      } else if (!Number.isInteger(head)) this._syncWanted = true;
+      else if (f.base === this._version) this._rejoin = code; // refused against the text we hold
+      // else: the revisions that conflicted are here already; send again against them
+      return;
+    }
+    this._error = { code, message: err.message || code };
+    if (what === 'rejoin') this._rejoin = code;
+    else if (what === 'hold') this._holdText = this._text;
+    else this._viewer = true;
+  }
+
+  /** The document would be over the limit: refuse locally, keeping the text, and say why. */
+  _overDocLimit() {
+    const limit = this._limits.doc;
+    if (this._text.length <= limit) return false; // UTF-16 units >= code points
+    const size = cpLength(this._text);
+    if (size <= limit) return false;
+    let inserted = 0;
+    for (const o of this._pending) if (typeof o === 'string') inserted += cpLength(o);
+    const what = inserted > limit / 10 ? `this paste of ${roughCount(inserted)} characters makes` : 'these changes make';
+    this._error = {
+      code: 'too_large',
+      message: `${what} the document ${roughCount(size)} characters long, over its ${roughCount(limit)} limit: undo to go on saving`,
+    };
+    this._holdText = this._text;
+    return true;
+  }
+
+  /** Escaped patch characters the pending edits would take (an upper bound of a patch's text). */
+  _pendingCost(lim) {
+    const base = this._shadowAfterInflight();
+    let cost = 0;
+    let changes = 0;
+    let i = 0;
+    for (const o of this._pending) {
+      if (typeof o === 'number' && o > 0) {
+        i += o;
+        continue;
+      }
+      changes++;
+      if (typeof o === 'string') cost += escapedLength(o) + CHANGE_COST;
+      else {
+        cost += escapedLength(base.slice(i, i - o)) + CHANGE_COST;
+        i -= o;
+      }
+    }
+    return changes > Math.floor(lim.hunks / 2) ? Infinity : cost;
+  }
+
+  _shadowAfterInflight() {
+    return this._inflight ? applyOps(this._shadow, this._inflight.op) : this._shadow;
+  }
+
+  /** The local edits not yet confirmed, in flight and pending: an op shadow -> text. */
+  _localOps() {
+    return this._inflight ? compose(this._inflight.op, this._pending) : this._pending;
+  }
+
+  /** The in-flight op was not applied: its edits become pending again. */
+  _dropInflight() {
+    this._pending = this._localOps();
+    this._inflight = null;
+    this._resend = false;
+  }
+
+  _restoreInflight(f) {
+    let op = f.op;
+    if (!Array.isArray(op) || baseLength(op) !== this._shadow.length) {
+      // stored without its op (or made against another shadow): the patch itself, if it
+      // applies to the shadow, else everything local counts as in flight
+      try {
+        op = f.base === this._version ? applyPatchExact(this._shadow, f.patch).ops : null;
+      } catch {
+        op = null;
+      }
+      if (!op) op = diffOps(this._shadow, this._text);
+    }
+    return { edits: 1, ...f, op };
+  }
+
+  /** Apply every held revision (and our held ack) that is next; then see whether a gap is open. */
+  _drain(now) {
+    for (;;) {
+      const next = this._version + 1;
+      const rev = this._held.get(next);
+      if (rev) {
+        this._held.delete(next);
+        this._applyRevision(rev);
+        continue;
+      }
+      const a = this._heldAck;
+      if (a && a.version === next && a.patch !== null && this._inflight && this._inflight.id === a.id) {
+        this._heldAck = null;
+        this._applyOwn(a.patch, a.hash, a.version);
+        continue;
+      }
+      break;
+    }
+    for (const v of this._held.keys()) if (v <= this._version) this._held.delete(v);
+    const a = this._heldAck;
+    if (a && (a.version <= this._version || !this._inflight || this._inflight.id !== a.id)) this._heldAck = null;
+    if (!this._held.size && !this._heldAck) {
+      this._gapSince = null;
+      return;
+    }
+    // Versions are missing. When the only missing one can be our own in-flight op, its ack
+    // will fill the gap: give it GAP_PATIENCE. Anything else needs a sync now.
+    this._gapOwn = Boolean(this._inflight && !this._resend && !this._heldAck && Math.min(...this._held.keys()) === this._version + 2);
+    if (this._gapSince === null) this._gapSince = now;
+  }
+
+  /** Our own op became `version` on the server, as `patch` (the canonical revision). */
+  _applyOwn(patch, hash, version) {
+    const f = this._inflight;
     let res;
     try {
-      res = applyPatchExact(this._shadow, patch ?? f.patch);
+      res = applyPatchExact(this._shadow, patch);
     } catch {
-      // Cannot happen with a correct server; recover by a full resync (text is kept).
-      this._inflight = null;
-      this._rejoin = 'apply_failed';
+      this._rejoin = 'apply_failed'; // cannot happen with a correct server; the text is kept
       return;
     }
     const expected = applyOps(this._shadow, f.op);
     if (res.text !== expected) {
-      // The server placed our change otherwise than we did: what is left to send is whatever
-      // separates its text from ours.
+      // the server placed our change otherwise than we did: what is left to send is whatever
+      // separates its text from ours
       this._pending = diffOps(res.text, this._text);
     }
     this._shadow = res.text;
@@ -406,14 +674,13 @@ export class SyncClient {
     this._resend = false;
     this._unsaved = Math.max(0, this._unsaved - f.edits);
     if (this._text === this._shadow) this._unsaved = 0;
-    this._pendingHash = hash ?? null;
-    this._verify();
+    this._check(hash);
   }
 
   _applyRevision(rev) {
     const f = this._inflight;
     if (f && rev.id && rev.id === f.id) {
-      this._applyOwn({ version: rev.version, patch: rev.patch, hash: rev.hash });
+      this._applyOwn(rev.patch, rev.hash, rev.version);
       return;
     }
     let res;
@@ -433,65 +700,14 @@ export class SyncClient {
     this._text = applyOps(old, remote1);
     this._shadow = res.text;
     this._version = rev.version;
-    this._pendingHash = rev.hash ?? null;
     if (this._text === this._shadow && !this._inflight) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'remote');
+    this._check(rev.hash);
   }
 
-  /** The local edits not yet confirmed, in flight and pending: an op shadow -> text. */
-  _localOps() {
-    return this._inflight ? compose(this._inflight.op, this._pending) : this._pending;
-  }
-
-  /** The in-flight op was not applied: its edits become pending again. */
-  _dropInflight() {
-    this._pending = this._localOps();
-    this._inflight = null;
-  }
-
-  _restoreInflight(f) {
-    let op = f.op;
-    if (!Array.isArray(op) || baseLength(op) !== this._shadow.length) {
-      // stored without its op (or made against another shadow): the patch itself, if it
-      // applies to the shadow, else everything local counts as in flight
-      try {
-        op = f.base === this._version ? applyPatchExact(this._shadow, f.patch).ops : null;
-      } catch {
-        op = null;
-      }
-      if (!op) op = diffOps(this._shadow, this._text);
-    }
-    return { edits: 1, ...f, op };
-  }
-
-  _drain() {
-    for (;;) {
-      const next = this._version + 1;
-      if (this._held.has(next)) {
-        const rev = this._held.get(next);
-        this._held.delete(next);
-        this._applyRevision(rev);
-        continue;
-      }
-      const a = this._heldAck;
-      if (a && a.version === next && this._inflight && this._inflight.id === a.id) {
-        this._heldAck = null;
-        this._applyOwn(a);
-        continue;
-      }
-      break;
-    }
-    for (const v of this._held.keys()) if (v <= this._version) this._held.delete(v);
-    if (this._heldAck && (this._heldAck.version <= this._version || !this._inflight || this._inflight.id !== this._heldAck.id)) {
-      this._heldAck = null;
-    }
-  }
-
-  _verify() {
-    const h = this._pendingHash;
-    this._pendingHash = null;
-    if (!h || this._rejoin) return;
-    if (crc32Hex(this._shadow) !== String(h).toLowerCase()) this._rejoin = 'hash_mismatch';
+  /** A revision's hash must match our shadow after it; a mismatch means we diverged. */
+  _check(hash) {
+    if (hash && !this._rejoin && crc32Hex(this._shadow) !== String(hash).toLowerCase()) this._rejoin = 'hash_mismatch';
   }
 
   _setConfirmed(version, text) {
@@ -508,3 +724,6 @@ export class SyncClient {
     if (this.onChange) this.onChange(ops, origin, oldText);
   }
 }
+
+/** The same class under the Python client's name (collab/sync.py). */
+export { SyncClient as SyncState };

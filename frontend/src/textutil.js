@@ -532,3 +532,29 @@ export function randomId(n = 22) {
   while (out.length < n) out += randomId(n - out.length);
   return out;
 }
+
+// ---- sizes on the wire ----
+
+// what encodeURI (and so diff-match-patch's patch_toText, with %20 turned back into spaces)
+// leaves as it is; Python's diff-match-patch quotes with the same safe set
+const ASCII_COST = (() => {
+  const t = new Uint8Array(128).fill(3);
+  const safe = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.!~*'();/?:@&=+$,# ";
+  for (const ch of safe) t[ch.charCodeAt(0)] = 1;
+  return t;
+})();
+
+/** Characters `s` takes in a patch's text, once %-escaped as UTF-8 (patch_toText). */
+export function escapedLength(s) {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += ASCII_COST[c];
+    else if (c < 0x800) n += 6;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 12; // a surrogate pair: one code point of 4 UTF-8 bytes
+      i++;
+    } else n += 9;
+  }
+  return n;
+}

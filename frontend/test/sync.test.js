@@ -84,11 +84,11 @@ test('own op recognised by id in a sync answer (ack lost)', () => {
   assert.deepEqual(again, p, 'resent with the same id and base');
   const [ack] = a.patch(again);
   assert.equal(ack.duplicate, true);
-  c.receiveAck(ack, again.id);
-  const s = c.takeSync();
-  assert.deepEqual(s, { since: 0 });
-  c.receiveSync(a.sync(s.since));
+  c.receiveAck(ack, again.id); // a duplicate's ack carries the canonical patch: applied as is
   assert.equal(c.version, 1);
+  const s = c.takeSync(); // the join named version 1: catch up to it (nothing more to come)
+  assert.deepEqual(s, { since: 1 });
+  c.receiveSync(a.sync(s.since));
   assert.equal(c.shadow, 'mine');
   assert.equal(c.text, 'mine!');
   const p3 = c.takePatch();
@@ -116,22 +116,22 @@ test('rate_limited: the same op goes again after the wait', () => {
   const c = new SyncClient({ newId: ids('r') });
   c.localEdit(0, 0, 'x');
   const p = c.takePatch(0);
-  const r = c.receiveAck({ ok: false, error: { code: 'rate_limited', message: 'slow', retry_after: 0.5 } }, p.id, 1000);
-  assert.deepEqual(r, { retryAfter: 0.5 });
-  assert.equal(c.takePatch(1200), null);
-  assert.deepEqual(c.takePatch(1500), p);
+  c.receiveAck({ ok: false, error: { code: 'rate_limited', message: 'slow', retry_after: 0.5 } }, p.id, 1);
+  assert.equal(c.wakeAt(), 1.5);
+  assert.equal(c.takePatch(1.2), null);
+  assert.deepEqual(c.takePatch(1.5), p);
 });
 
-test('other errors keep the text and stop sending until cleared', () => {
+test('a refused text is kept and not sent again; the next edit is sent without clearing', () => {
   const c = new SyncClient({ newId: ids('e') });
   c.localEdit(0, 0, 'x'.repeat(10));
   const p = c.takePatch();
   c.receiveAck({ ok: false, error: { code: 'too_large', message: 'too big' } }, p.id);
   assert.equal(c.error.code, 'too_large');
+  assert.equal(c.stuck.code, 'too_large');
   assert.equal(c.text, 'x'.repeat(10));
   assert.equal(c.takePatch(), null);
   c.localEdit(0, 5, '');
-  c.clearError();
   const p2 = c.takePatch();
   assert.equal(p2.id, 'e2');
   assert.equal(p2.patch, makePatch('', 'xxxxx'));

@@ -1,7 +1,7 @@
 // The protocol test vectors (tests/vectors/*.json) against the browser client, src/sync.js.
 // tests/test_vectors.py runs the same files against the Python client; the format is described
-// in tests/vectors/generate.py, which writes them. The adapter below is the glue the transport
-// is (src/connection.js): nothing in it decides anything about the protocol.
+// in tests/vectors/generate.py, which writes them. The runner below maps each step to one
+// call of the state machine: nothing in it decides anything about the protocol.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,13 +13,13 @@ import { SyncClient } from '../src/sync.js';
 import { applyPatchExact } from '../src/textutil.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'vectors');
-const GAP_PATIENCE_MS = 1000; // as connection.js: a gap still open after this asks for a sync
 
+// Each step is one call of the state machine with the step's arguments (and the runner's
+// clock): the glue a transport is, deciding nothing.
 class Runner {
   constructor(vector) {
     let n = 0;
-    this.now = 0; // ms, the caller's clock
-    this.heldSince = null;
+    this.now = 0; // seconds
     this.c = new SyncClient({ version: vector.version, text: vector.text, newId: () => `js-op-${++n}` });
     this.ids = {}; // "$inflight", "$op1", ... -> the op ids the client chose
   }
@@ -36,20 +36,12 @@ class Runner {
     return value;
   }
 
-  /** connection.js's gap timer: held revisions for GAP_PATIENCE_MS ask for a sync. */
-  gapTimer() {
-    if (!this.c.heldVersions.length) this.heldSince = null;
-    else if (this.heldSince === null) this.heldSince = this.now;
-    else if (this.now - this.heldSince >= GAP_PATIENCE_MS) {
-      this.heldSince = null;
-      this.c.requestSync();
-    }
-  }
-
   run(step) {
     const c = this.c;
     if ('edit' in step) {
       c.localEdit(...step.edit);
+    } else if ('edit_refused' in step) {
+      assert.throws(() => c.localEdit(...step.edit_refused), (e) => e.code === 'read_only');
     } else if ('send' in step) {
       const shadow = c.shadow;
       const message = c.takePatch(this.now);
@@ -61,6 +53,7 @@ class Runner {
       assert.ok(message, 'nothing was sent');
       assert.equal(message.base, want.base, 'base');
       assert.equal(applyPatchExact(shadow, message.patch).text, want.result, 'the patch applied to the shadow');
+      if ('max_patch' in want) assert.ok(message.patch.length <= want.max_patch, `patch length ${message.patch.length}`);
       if (want.id === '$new') {
         assert.ok(!Object.values(this.ids).includes(message.id), 'a resend where a new op id was due');
         const k = Object.keys(this.ids).filter((x) => x.startsWith('$op')).length + 1;
@@ -72,22 +65,21 @@ class Runner {
     } else if ('ack' in step) {
       c.receiveAck(this.sub(step.ack), this.sub(step.id ?? '$inflight'), this.now);
     } else if ('revisions' in step) {
-      c.receiveRevisions(this.sub(step.revisions));
+      c.receiveRevisions(this.sub(step.revisions), this.now);
     } else if ('sync_request' in step) {
-      const q = c.takeSync();
-      assert.deepEqual(q === null ? null : { since: q.since }, step.sync_request, 'sync request');
+      assert.deepEqual(c.takeSync(this.now), step.sync_request, 'sync request');
     } else if ('sync' in step) {
-      c.receiveSync(this.sub(step.sync));
+      c.receiveSync(this.sub(step.sync), this.now);
     } else if ('sync_if_asked' in step) {
-      const q = c.takeSync();
+      const q = c.takeSync(this.now);
       if (q !== null) {
         assert.equal(q.since, step.sync_if_asked.since, 'sync request');
-        c.receiveSync(this.sub(step.sync_if_asked.answer));
+        c.receiveSync(this.sub(step.sync_if_asked.answer), this.now);
       }
+    } else if ('seen' in step) {
+      assert.deepEqual(c.takeSeen(this.now), step.seen, 'seen');
     } else if ('wait' in step) {
-      this.gapTimer();
-      this.now += step.wait * 1000;
-      this.gapTimer();
+      this.now += step.wait;
     } else if ('reconnect' in step) {
       c.disconnected();
       c.receiveJoin({ ok: true, doc: 'd', role: 'editor', peers: [], ...step.reconnect });
@@ -100,7 +92,6 @@ class Runner {
     } else {
       assert.fail(`unknown step ${JSON.stringify(step)}`);
     }
-    if (!('expect' in step) && !('wait' in step)) this.gapTimer();
   }
 
   observe(key, want) {
@@ -109,17 +100,22 @@ class Runner {
       case 'text':
       case 'shadow':
       case 'version':
+      case 'unsaved':
         return c[key];
       case 'inflight':
         return c.inflight !== null;
       case 'want_sync':
-        return c.needsSync() !== null;
+        return c.needsSync(this.now) !== null;
       case 'diverged':
         return c.needsRejoin() !== null;
       case 'held':
         return c.heldVersions;
       case 'error':
         return c.error ? c.error.code : null;
+      case 'stuck':
+        return c.stuck ? c.stuck.code : null;
+      case 'wake_at':
+        return c.wakeAt();
       case 'text_contains':
         return want.filter((t) => c.text.includes(t));
       default:

@@ -31,20 +31,34 @@ A step is an object with one of these keys (plus an optional "note"):
                                    patch text itself is not compared (diff cleanups differ).
                                    id "$new": a fresh op id, bound to "$inflight" and to
                                    "$op1", "$op2", ... in order; "$inflight" / "$opN": that id.
-    ack: {...}, id: "$inflight"    the answer to the patch with that op id
+                                   Optional max_patch: the patch text's length is at most that.
+    edit_refused: [pos, delete, insert]
+                                   a local edit that the client must refuse at once (read-only)
+    ack: {...} | null, id: "$inflight"
+                                   the answer to the patch with that op id (null: none came in
+                                   time, as the transport reports a timeout)
     revisions: [revision, ...]     a `revision` / `revisions` message (any order)
     sync_request: {since} | null   the sync the client asks for now, or null for none
     sync: {...}                    the answer to that sync
     sync_if_asked: {since, answer} a sync the client may skip because it changes nothing:
                                    if it asks, `since` must match and `answer` is delivered
-    wait: seconds                  time passes: rate limits, and a gap that stays open for
-                                   a second asks for a sync (the browser's connection.js timer)
-    reconnect: {version, text}     the connection dropped and the re-join answered this
-    rejoin: {version, text}        the client re-joined after a divergence; this is the answer
-    expect: {text, shadow, version, inflight, want_sync, diverged, held, error}
-                                   any subset; inflight/want_sync/diverged are booleans,
-                                   held the sorted versions of early revisions, error a code
-                                   or null
+    seen: {version} | null         the `seen` the client sends now, or null for none
+    wait: seconds                  time passes on the clock handed to every call: retries, rate
+                                   limits, a gap's patience, `seen`'s pace
+    reconnect: {version, text, role?, limits?}
+                                   the connection dropped and the re-join answered this
+    rejoin: {version, text, role?, limits?}
+                                   the client joined again (after a divergence); the answer
+    expect: {text, shadow, version, inflight, want_sync, diverged, held, error, stuck,
+             unsaved, wake_at}     any subset; inflight/want_sync/diverged are booleans,
+                                   held the sorted versions of early revisions, error and
+                                   stuck a code or null, wake_at seconds or null
+
+Each step is one call of the state machine (the runners hold no logic): edit -> local_edit,
+send -> take_patch, ack -> receive_ack, revisions -> receive_revisions, sync_request ->
+take_sync, sync -> receive_sync, seen -> take_seen, reconnect -> disconnected + receive_join,
+rejoin -> receive_join; expect reads text, shadow, version, inflight, needs_sync, needs_rejoin,
+held_versions, error, stuck, unsaved, wake_at.
 
 Strings "$inflight" and "$opN" anywhere in a step's payload (an id in a revision, a sync
 answer) are replaced by the op ids the client chose.
@@ -468,11 +482,141 @@ def reconnect() -> Vector:
     return v.send()
 
 
-def refused(code: str) -> Vector:
-    v = Vector(f"refused_{code}", f"Refused `{code}`: nothing was applied; the text is kept, "
-               "sending stops with the error.", "abc", 1)
+def refused_hold(code: str) -> Vector:
+    s = Server("abc", 1)
+    v = Vector(f"refused_{code}", f"Refused `{code}`: nothing was applied; the text is kept and "
+               "not sent again as it is, but the next edit sends what remains (no Retry needed); "
+               "the error is shown until something is saved.", "abc", 1)
     v.edit(0, 0, ">").send(1, ">abc").ack(error(code))
-    return v.expect(error=code, inflight=False, text=">abc", shadow="abc", version=1).send()
+    v.expect(error=code, stuck=code, inflight=False, text=">abc", shadow="abc", version=1).send()
+    v.edit(4, 0, "!").expect(text=">abc!").send(1, ">abc!")
+    s.commit(1, diff_edits("abc", ">abc!"), "$op2", "me")
+    return v.ack(s.ack(2)).expect(version=2, shadow=">abc!", error=None, stuck=None).send()
+
+
+def refused_undone() -> Vector:
+    s = Server("abc", 1)
+    v = Vector("refused_too_large_undone", "A paste refused `too_large`, then undone: nothing is "
+               "left to send and the error goes; typing then saves, without any Retry.", "abc", 1)
+    v.edit(3, 0, "PASTE").send(1, "abcPASTE").ack(error("too_large"))
+    v.expect(error="too_large", stuck="too_large").send()
+    v.edit(3, 5, "").expect(text="abc").send().expect(error=None, stuck=None, unsaved=0)
+    v.edit(3, 0, "d").send(1, "abcd")
+    s.commit(1, [edit("abc", 3, 0, "d")], "$op2", "me")
+    return v.ack(s.ack(2)).expect(version=2, shadow="abcd", text="abcd", error=None)
+
+
+def refused_retry(code: str) -> Vector:
+    s = Server("", 0)
+    v = Vector(f"refused_{code}", f"Refused `{code}`: nothing was applied; the same op goes again "
+               "with the same id after a backoff (1 s, then 2 s, ...), what was typed meanwhile "
+               "waits for its ack, and the error goes once it is saved.")
+    v.edit(0, 0, "hi").send(0, "hi").ack(error(code))
+    v.expect(inflight=True, error=code, stuck=None, wake_at=1.0).edit(2, 0, "!").send()
+    v.step(wait=1.0).send(0, "hi", id="$inflight").ack(error(code)).expect(wake_at=3.0)
+    v.step(wait=1.5).send().step(wait=0.5).send(0, "hi", id="$inflight")
+    s.commit(0, [edit("", 0, 0, "hi")], "$op1", "me")
+    v.ack(s.ack(1)).expect(version=1, shadow="hi", text="hi!", error=None)
+    return v.send(1, "hi!")
+
+
+def no_answer() -> Vector:
+    s = Server("", 0)
+    v = Vector("no_answer", "No answer in time (the transport hands in a null ack): retried like "
+               "`internal`, with the same op id; the late real ack of it is then taken.")
+    v.edit(0, 0, "x").send(0, "x").ack(None).expect(inflight=True, error="timeout")
+    v.send().step(wait=1.0).send(0, "x", id="$inflight")
+    s.commit(0, [edit("", 0, 0, "x")], "$op1", "me")
+    return v.ack(s.ack(1)).expect(version=1, shadow="x", inflight=False, error=None).send()
+
+
+def refused_rejoin(code: str) -> Vector:
+    v = Vector(f"refused_{code}", f"Refused `{code}`: nothing was applied; the client must join "
+               "again, keeps its text, and sends it against the server's text after the join.",
+               "abc", 1)
+    v.edit(3, 0, "d").send(1, "abcd").ack(error(code))
+    v.expect(inflight=False, text="abcd", diverged=True, error=code).send()
+    v.step(rejoin={"version": 1, "text": "abc"})
+    return v.expect(diverged=False, error=None, text="abcd").send(1, "abcd")
+
+
+def refused_read_only() -> Vector:
+    v = Vector("refused_read_only", "Refused `read_only` (the link became a view link): nothing "
+               "was applied; the text is kept, nothing is sent, further local edits are refused "
+               "at once; joined again as an editor, what was typed goes.", "abc", 1)
+    v.edit(0, 0, ">").send(1, ">abc").ack(error("read_only"))
+    v.expect(error="read_only", stuck="read_only", inflight=False, text=">abc", shadow="abc").send()
+    v.step(edit_refused=[0, 0, "x"]).expect(text=">abc")
+    v.step(rejoin={"version": 1, "text": "abc", "role": "editor"})
+    return v.expect(error=None, stuck=None).send(1, ">abc")
+
+
+def viewer_edit_refused() -> Vector:
+    v = Vector("viewer_edit_refused", "A viewer's local edit is refused at once (never accepted "
+               "and refused later): its text stays the server's.", "abc", 1)
+    v.step(rejoin={"version": 1, "text": "abc", "role": "viewer"})
+    v.step(edit_refused=[0, 0, "x"]).expect(text="abc", unsaved=0).send()
+    r2 = Server("abc", 1).commit(1, [edit("abc", 3, 0, "!")], "other-1")
+    return v.revisions(r2).expect(version=2, text="abc!").send()
+
+
+def duplicate_ack_with_patch() -> Vector:
+    s = Server("x", 1)
+    v = Vector("duplicate_ack_with_patch", "The resend after a reconnect is answered `duplicate` "
+               "at the next version, with the canonical patch: applied at once, no sync needed.",
+               "x", 1)
+    v.edit(1, 0, "y").send(1, "xy")
+    s.commit(1, [edit("x", 1, 0, "y")], "$op1", "me")
+    v.step(reconnect={"version": 1, "text": "x"}).send(1, "xy", id="$inflight")
+    v.ack(s.ack(2, duplicate=True)).expect(version=2, shadow="xy", inflight=False, want_sync=False)
+    return v.send()
+
+
+def seen() -> Vector:
+    s = Server("", 0)
+    v = Vector("seen", "`seen` confirms the version cumulatively, at most every 0.25 s.")
+    v.step(seen=None)
+    r1 = s.commit(0, [edit("", 0, 0, "a")], "other-1")
+    r2 = s.commit(1, [edit("a", 1, 0, "b")], "other-2")
+    v.revisions(r1).step(seen={"version": 1}).revisions(r2).step(seen=None)
+    v.step(wait=0.1).step(seen=None).expect(wake_at=0.25).step(wait=0.15)
+    return v.step(seen={"version": 2}).step(seen=None)
+
+
+def split_paste() -> Vector:
+    s = Server("ab", 1)
+    paste = "中文字符" * 100  # 400 code points, 3,600 characters once escaped
+    v = Vector("split_paste", "A paste too big for one message (the join announced a patch limit "
+               "of 2,000 characters) goes as several patches, each within the limit, one after "
+               "the other; the text is whole at the end.", "ab", 1)
+    v.step(rejoin={"version": 1, "text": "ab", "limits": {"patch": 2000, "hunks": 50, "doc": 10_000}})
+    v.edit(1, 0, paste)
+    done = 0
+    base = 1
+    shadow = "ab"
+    while done < len(paste):
+        # a chunk's budget is half the limit: 1,000 escaped characters, less 100 for the change
+        take = min(len(paste) - done, (1000 - 100) // 9)
+        result = "a" + paste[: done + take] + "b"
+        v.step(send={"base": base, "result": result, "id": "$new", "max_patch": 2000})
+        s.commit(base, diff_edits(shadow, result), f"$op{base}", "me")
+        base += 1
+        v.ack(s.ack(base))
+        done += take
+        shadow = result
+    return v.expect(shadow="a" + paste + "b", text="a" + paste + "b", inflight=False).send()
+
+
+def doc_limit() -> Vector:
+    s = Server("abc", 1)
+    v = Vector("doc_limit", "An edit that would make the document longer than the limit the join "
+               "announced (10 code points) is not sent: the text is kept, the error says so; "
+               "once undone, typing saves again.", "abc", 1)
+    v.step(rejoin={"version": 1, "text": "abc", "limits": {"doc": 10}})
+    v.edit(3, 0, "12345678").send().expect(error="too_large", stuck="too_large", text="abc12345678")
+    v.edit(3, 8, "").send().expect(error=None).edit(3, 0, "!").send(1, "abc!")
+    s.commit(1, [edit("abc", 3, 0, "!")], "$op1", "me")
+    return v.ack(s.ack(2)).expect(version=2, shadow="abc!", error=None)
 
 
 def future_base() -> Vector:
@@ -488,8 +632,13 @@ def future_base() -> Vector:
 VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurrent_insert_same_position,
            replace_same_word, conflict_resend_new_id, conflict_after_revision, ack_before_revision,
            revision_early, revision_early_own_gap, sync_more, duplicate_ack_then_sync,
-           own_op_in_sync, rate_limited, hash_mismatch, rejoin_keeps_typed_text, reconnect,
-           lambda: refused("read_only"), lambda: refused("too_large"), future_base]
+           own_op_in_sync, rate_limited, hash_mismatch, rejoin_keeps_typed_text, reconnect, future_base,
+           # every other error code of the contract (conflict, rate_limited, future_base: above)
+           lambda: refused_hold("too_large"), lambda: refused_hold("bad_patch"),
+           lambda: refused_hold("bad_request"), refused_undone, lambda: refused_retry("internal"),
+           lambda: refused_retry("doc_corrupt"), no_answer, lambda: refused_rejoin("not_joined"),
+           lambda: refused_rejoin("bad_doc"), refused_read_only, viewer_edit_refused,
+           duplicate_ack_with_patch, seen, split_paste, doc_limit]
 
 
 def dump(data: dict) -> str:

@@ -1,0 +1,110 @@
+"""The Python client (collab/client.py) against the real server: refusals are not sticky
+(issue 13 item 11). After `internal` the op goes again by itself; after `too_large` the next
+edit is sent; a viewer's local edit is refused at once, not accepted and refused later."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from typing import Callable, Iterator
+
+import pytest
+import requests
+
+from collab.client import CollabClientError, Document
+from liveserver import LiveServer
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout} s")
+        time.sleep(0.02)
+
+
+def stored_text(server: LiveServer, doc: str) -> str:
+    return requests.get(f"{server.url}/api/docs/{doc}", timeout=10).json()["text"]
+
+
+def test_after_internal_the_client_sends_the_op_again_by_itself(tmp_path, doc_id):
+    """Another process holds the database: the write fails, the ack is `internal`. The client
+    shows the error, keeps the op and resends it with the same id once it can be stored."""
+    db = tmp_path / "locked.db"
+    with LiveServer(tmp_path, database_url=f"sqlite:///{db}?timeout=0.1") as server:
+        with Document(server.url, doc_id, name="writer") as d:
+            d.insert(0, "one")
+            d.wait_synced(10)
+            blocker = sqlite3.connect(db, isolation_level=None)
+            blocker.execute("BEGIN EXCLUSIVE")
+            try:
+                d.insert(3, " two")
+                wait_until(lambda: (d.refusal or {}).get("code") == "internal", 20, "an `internal` refusal")
+                print(f"refusal shown while the database is held: {d.refusal}")
+            finally:
+                blocker.execute("ROLLBACK")
+                blocker.close()
+            d.insert(7, " three")  # typed meanwhile: goes after the resent op
+            d.wait_synced(30)
+            assert d.refusal is None
+            assert d.text == "one two three"
+        assert stored_text(server, doc_id) == "one two three"
+
+
+@pytest.fixture(scope="module")
+def small_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server whose documents hold at most 1,000 code points."""
+    env = dict(os.environ, COLLAB_MAX_DOC_CHARS="1000")
+    with LiveServer(tmp_path_factory.mktemp("small"), env=env) as server:
+        yield server
+
+
+def test_after_too_large_the_next_edit_is_sent(small_server, doc_id):
+    server = small_server
+    with Document(server.url, doc_id, name="writer") as d:
+        d.insert(0, "keep ")
+        d.wait_synced(10)
+        d.insert(5, "x" * 2000)
+        with pytest.raises(CollabClientError) as refused:
+            d.wait_synced(10)
+        assert refused.value.error["code"] == "too_large"
+        print(f"refusal: {refused.value.error['message']}")
+        d.delete(5, 2000)
+        d.insert(5, "more")
+        d.wait_synced(10)
+        assert stored_text(server, doc_id) == "keep more"
+
+
+def test_after_too_large_from_the_server_what_remains_is_sent(small_server, doc_id):
+    """A server that refuses what the client could not know about (its limit is lower than
+    the one announced, e.g. after a configuration change): refused `too_large`, the text
+    kept; after the user shortens it, sending goes on."""
+    server = small_server
+    with Document(server.url, doc_id, name="writer") as d:
+        assert d.state is not None
+        d.state.limits["doc"] = 10_000  # as if the join had announced more
+        d.insert(0, "y" * 1500)
+        with pytest.raises(CollabClientError) as refused:
+            d.wait_synced(10)
+        assert refused.value.error["code"] == "too_large"
+        print(f"server's refusal: {refused.value.error['message']}")
+        d.delete(900, 600)
+        d.wait_synced(10)
+        assert stored_text(server, doc_id) == "y" * 900
+
+
+def test_a_viewer_s_local_edit_is_refused_at_once(small_server, doc_id):
+    server = small_server
+    with Document(server.url, doc_id, name="editor") as e:
+        e.insert(0, "text")
+        e.wait_synced(10)
+        token = requests.post(f"{server.url}/api/docs", json={"doc": doc_id}, timeout=10).json()["view_url"]
+        with Document(server.url, view=token.rsplit("/", 1)[1], name="viewer") as v:
+            with pytest.raises(CollabClientError) as refused:
+                v.insert(0, "x")
+            assert refused.value.error["code"] == "read_only"
+            assert v.text == "text"
+            v.wait_synced(5)  # nothing left unsaved
+            e.insert(4, "!")
+            e.wait_synced(10)
+            wait_until(lambda: v.text == "text!", 10, "the editor's change reaching the viewer")
