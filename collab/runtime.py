@@ -33,6 +33,14 @@ Event = gevent.event.Event
 Lock = gevent.lock.BoundedSemaphore
 
 
+def _outcome(fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+    """(True, fn(*args)), or (False, the exception it raised)."""
+    try:
+        return True, fn(*args)
+    except Exception as exc:
+        return False, exc
+
+
 class Runtime:
     def __init__(self, spawn: Callable[..., Any] | None = None) -> None:
         self._spawn = spawn or gevent.spawn
@@ -61,7 +69,12 @@ class Runtime:
 
     def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
         """Run pure code (no gevent objects, no I/O) on a worker thread and wait for it."""
-        return self._cpu.apply(fn, args)
+        # the exception comes back as a value: gevent's pool would print the traceback of
+        # every one raised on a worker, and a `conflict` there is an ordinary answer
+        ok, value = self._cpu.apply(_outcome, (fn, args))
+        if not ok:
+            raise value
+        return value
 
     def run_read(self, fn: Callable[..., T], *args: Any) -> T:
         """Like run_cpu, for work a reader asked for: at most READS_AT_ONCE run at once,
@@ -76,7 +89,7 @@ class Runtime:
         finally:
             self._reads_waiting -= 1
         try:
-            return self._cpu.apply(fn, args)
+            return self.run_cpu(fn, *args)
         finally:
             self._reads.release()
 

@@ -545,3 +545,41 @@ def test_rate_limits_per_key_are_bounded_in_memory():
     for k in range(1_000):
         limits.take(f"addr{k}")
     assert len(limits) == 100
+
+
+def test_the_read_lane_runs_one_computation_and_refuses_a_long_queue():
+    """However many history computations are asked for at once, one runs on a thread at
+    a time, READS_WAITING wait their turn, and the next is told to retry: `unavailable`
+    with retry_after (HTTP 503 with Retry-After), not a queue without end."""
+    import gevent
+
+    from collab.runtime import READS_WAITING, Runtime
+
+    runtime = Runtime()
+    release = threading.Event()  # a thread-safe gate: the computations hold until it opens
+    running: list[int] = []
+    peak = [0]
+    lock = threading.Lock()
+
+    def compute(n: int) -> int:
+        with lock:
+            running.append(n)
+            peak[0] = max(peak[0], len(running))
+        release.wait(30)
+        with lock:
+            running.remove(n)
+        return n
+
+    try:
+        workers = [gevent.spawn(runtime.run_read, compute, n) for n in range(READS_WAITING + 1)]
+        gevent.sleep(0)  # every greenlet has asked: one runs, the others wait
+        with pytest.raises(CollabError) as exc:
+            runtime.run_read(compute, -1)
+        assert exc.value.code == "unavailable" and exc.value.extra["retry_after"] > 0
+        release.set()
+        gevent.joinall(workers, timeout=30, raise_error=True)
+        assert sorted(w.value for w in workers) == list(range(READS_WAITING + 1))
+        assert peak[0] == 1
+    finally:
+        release.set()
+        runtime.close()
