@@ -19,11 +19,11 @@ import ipaddress
 import json
 import socket
 import time
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from .config import Settings
 from .errors import CollabError
+from .ratelimit import KeyedBuckets
 
 if TYPE_CHECKING:
     from .service import DocState, DocumentService
@@ -174,20 +174,12 @@ class Lookups:
     def __init__(self, service: "DocumentService", rate: float, burst: float,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.service = service
-        self.rate = rate
-        self.burst = burst
-        self.clock = clock
-        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # buckets[address] = (tokens, stamp)
-
-    def _tokens(self, address: str) -> float:
-        tokens, stamp = self.buckets.get(address, (self.burst, self.clock()))
-        return min(self.burst, tokens + (self.clock() - stamp) * self.rate)
+        self.buckets = KeyedBuckets(rate, burst, MAX_ADDRESSES, clock)  # buckets[address]
 
     def check(self, address: str) -> None:
         """Refuse (rate_limited, with retry_after) while `address` has no token left."""
-        tokens = self._tokens(address)
-        if tokens < 1:
-            wait = (1 - tokens) / self.rate
+        wait = self.buckets.wait(address)
+        if wait:
             raise CollabError(
                 "rate_limited",
                 f"too many links to documents that do not exist came from your address; retry in {wait:.0f} s",
@@ -195,12 +187,8 @@ class Lookups:
             )
 
     def miss(self, address: str) -> None:
-        """Charge one token. A full bucket is what an address that was never seen has, so
-        the oldest buckets can be forgotten when too many are kept."""
-        self.buckets[address] = (self._tokens(address) - 1, self.clock())
-        self.buckets.move_to_end(address)
-        while len(self.buckets) > MAX_ADDRESSES:
-            self.buckets.popitem(last=False)
+        """Charge one token (check() came first, so there is one)."""
+        self.buckets.take(address)
 
     def open(self, address: str, doc: str, create: bool = False) -> "DocState":
         """A document by edit id; created when asked (which also costs a token: a guesser

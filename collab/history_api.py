@@ -19,6 +19,7 @@ from .api import _int_arg, _resolve
 from .blame import attribution_at, blame
 from .errors import CollabError
 from .exports import export
+from .guard import client_address
 from .history import HistoryError
 from .ids import check_name
 from .patches import Edit, diff_cost, diff_edits, patch_from_edits
@@ -52,7 +53,7 @@ def _rate_limit() -> None:
         settings = _service().settings
         limits = current_app.extensions["collab.history_limits"] = KeyedBuckets(
             settings.history_rate, settings.history_burst)
-    wait = limits.take(request.remote_addr or "")
+    wait = limits.take(client_address(request.environ))  # the client behind a trusted proxy
     if wait:
         raise CollabError("rate_limited", f"too many history requests from this address; retry in {wait:.2f} s",
                           retry_after=round(wait, 3))

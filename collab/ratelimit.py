@@ -17,13 +17,17 @@ class TokenBucket:
 
     def take(self, cost: float = 1.0) -> float:
         """Spend `cost` tokens: 0.0 when allowed, else the seconds to wait before retrying."""
-        now = self.clock()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= cost:
+        if self.wait(cost) == 0.0:
             self.tokens -= cost
             return 0.0
         return (cost - self.tokens) / self.rate
+
+    def wait(self, cost: float = 1.0) -> float:
+        """The seconds until `cost` tokens are there (0.0: now), spending nothing."""
+        now = self.clock()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= cost else (cost - self.tokens) / self.rate
 
 
 class KeyedBuckets:
@@ -49,6 +53,12 @@ class KeyedBuckets:
         else:
             self._buckets.move_to_end(key)
         return bucket.take(cost)
+
+    def wait(self, key: str, cost: float = 1.0) -> float:
+        """The seconds until `key` has `cost` tokens (0.0: now), spending nothing; a key
+        never seen has a full bucket."""
+        bucket = self._buckets.get(key)
+        return 0.0 if bucket is None else bucket.wait(cost)
 
     def __len__(self) -> int:
         return len(self._buckets)

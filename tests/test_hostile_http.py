@@ -334,6 +334,18 @@ def test_a_forged_forwarded_for_escapes_nothing(make_app, hops):
     assert codes == ([404, 404, 429, 429, 429, 429] if hops == 0 else [404] * 6)
 
 
+@pytest.mark.parametrize("hops", [0, 1])
+def test_the_history_limit_counts_the_client_behind_a_trusted_proxy(make_app, doc_id, hops):
+    """The history routes' rate limit and the lookup throttle name a client the same way:
+    behind nginx (COLLAB_PROXY_HOPS=1) each client has its own bucket, not one shared by
+    everyone the proxy serves; without it a forged X-Forwarded-For escapes nothing."""
+    http = make_app(history_burst=2, history_rate=0.001, proxy_hops=hops).test_client()
+    assert http.post("/api/docs", json={"doc": doc_id}).status_code == 201
+    codes = [http.get(f"/api/docs/{doc_id}/blame", headers={"X-Forwarded-For": f"192.0.2.{i}"}).status_code
+             for i in range(5)]
+    assert codes == ([200, 200, 429, 429, 429] if hops == 0 else [200] * 5)
+
+
 def test_the_start_page_is_not_rate_limited(make_app):
     """Generated ids, static pages and the socket handshake are no lookups."""
     app = make_app(lookup_burst=1, lookup_rate=0.001)  # no refill during the test

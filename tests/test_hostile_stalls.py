@@ -545,6 +545,10 @@ def test_rate_limits_per_key_are_bounded_in_memory():
     for k in range(1_000):
         limits.take(f"addr{k}")
     assert len(limits) == 100
+    assert limits.wait("never-seen") == 0.0 and len(limits) == 100  # asking creates nothing
+    for _ in range(3):
+        limits.take("c")
+    assert limits.wait("c") == pytest.approx(0.5) and limits.wait("c") == pytest.approx(0.5)  # spends nothing
 
 
 def test_the_read_lane_runs_one_computation_and_refuses_a_long_queue():
