@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from collab.patches import make_patch
 from liveserver import LiveServer
+from probes import RoundTrips
 
 CODES = {"bad_request", "bad_doc", "not_joined", "read_only", "bad_patch", "conflict", "future_base",
          "too_large", "rate_limited", "doc_corrupt", "not_found"}
@@ -419,48 +420,6 @@ def ws_read_until_close(s: socket.socket) -> int | None:
             opcode, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
             if opcode == 8:
                 return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
-
-
-class RoundTrips:
-    """A second client doing `sync` round trips back to back: the event-loop stall other
-    clients see is the worst round trip."""
-
-    def __init__(self, url: str, doc: str) -> None:
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.connect(url, transports=["websocket"], wait_timeout=20)
-        assert self.sio.call("join", {"doc": doc}, timeout=20)["ok"]
-        self.doc = doc
-        self.times: list[float] = []
-        self.failures: list[object] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            t = time.perf_counter()
-            try:
-                ack = self.sio.call("sync", {"doc": self.doc, "since": 0}, timeout=30)
-            except Exception as exc:  # a timeout is a finding, kept for the assertion
-                self.failures.append(exc)
-                return
-            self.times.append(time.perf_counter() - t)
-            if not ack.get("ok"):
-                self.failures.append(ack)
-            time.sleep(0.006)  # ~150 round trips a second: under the default rate limit (200/s)
-
-    def __enter__(self) -> "RoundTrips":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=40)
-        self.sio.disconnect()
-
-    def report(self) -> str:
-        ts = sorted(self.times)
-        return (f"{len(ts)} round trips, median {1000 * ts[len(ts) // 2]:.1f} ms, "
-                f"max {1000 * ts[-1]:.1f} ms") if ts else "no round trips"
 
 
 def test_oversized_and_deeply_nested_frames_are_refused_without_hurting_others(tmp_path, doc_id):

@@ -33,68 +33,14 @@ from collab.patches import (Edit, apply_edits, apply_patch, diff_edits, move_hun
 from collab.ratelimit import KeyedBuckets
 from collab.storage import NewRevision, Revision, open_store
 from liveserver import LiveServer
-
-
-class Probe:
-    """A second client doing `sync` round trips back to back on its own document: the
-    event-loop stall other clients see is its worst round trip."""
-
-    def __init__(self, url: str, doc: str) -> None:
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.connect(url, transports=["websocket"], wait_timeout=20)
-        assert self.sio.call("join", {"doc": doc}, timeout=20)["ok"]
-        self.doc = doc
-        self.times: list[float] = []
-        self.spans: list[tuple[float, float]] = []  # (sent, answered), perf_counter
-        self.failures: list[object] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            t = time.perf_counter()
-            try:
-                ack = self.sio.call("sync", {"doc": self.doc, "since": 0}, timeout=60)
-            except Exception as exc:  # a timeout is a finding, kept for the assertion
-                self.failures.append(exc)
-                return
-            now = time.perf_counter()
-            self.times.append(now - t)
-            self.spans.append((t, now))
-            if not ack.get("ok"):
-                self.failures.append(ack)
-            self._stop.wait(0.006)  # pacing: ~150 round trips a second, under the rate limit
-
-    def __enter__(self) -> "Probe":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.wait(0.2)  # a few round trips after the attack's answer, for the median
-        self._stop.set()
-        self._thread.join(timeout=90)
-        self.sio.disconnect()
-
-    def served_during(self, start: float, end: float) -> int:
-        """Round trips that began after `start` and were answered before `end`."""
-        return sum(1 for a, b in self.spans if a >= start and b <= end)
-
-    @property
-    def worst_ms(self) -> float:
-        return 1000 * max(self.times) if self.times else float("nan")
-
-    def report(self) -> str:
-        ts = sorted(self.times)
-        return (f"{len(ts)} round trips, median {1000 * ts[len(ts) // 2]:.1f} ms, "
-                f"worst {1000 * ts[-1]:.1f} ms") if ts else "no round trips"
-
+from probes import RoundTrips
 
 # (attack, its answer, how long it took, the other client's round trips, median and worst
 # round trip, in ms): what the tests measured, for bench/stalls.py's table
 FIGURES: list[tuple[str, str, float, int, float, float]] = []
 
 
-def _record(name: str, answer: object, attack: "Attack", probe: Probe) -> None:
+def _record(name: str, answer: object, attack: "Attack", probe: RoundTrips) -> None:
     ts = sorted(probe.times) or [float("nan")]
     FIGURES.append((name, str(answer), 1000 * attack.took, len(probe.times), 1000 * ts[len(ts) // 2], 1000 * ts[-1]))
     print(f"\n{name}: {answer} in {1000 * attack.took:.0f} ms; other client: {probe.report()}")
@@ -230,7 +176,7 @@ def test_stale_patch_of_many_hunks_over_revisions_of_many_edits(tmp_path, doc_id
     with _server(tmp_path) as server:
         sio = _editor(server, doc)
         try:
-            with Probe(server.url, doc_id + "-probe") as probe:
+            with RoundTrips(server.url, doc_id + "-probe") as probe:
                 ack, attack = _patch_call(sio, doc, 1, hunks, "stale-1000")
         finally:
             sio.disconnect()
@@ -260,7 +206,7 @@ def test_stale_patch_far_behind_on_a_large_document(tmp_path, doc_id):
     with _server(tmp_path) as server:
         sio = _editor(server, doc)
         try:
-            with Probe(server.url, doc_id + "-probe") as probe:
+            with RoundTrips(server.url, doc_id + "-probe") as probe:
                 ack, attack = _patch_call(sio, doc, 1, patch, "far-1")
         finally:
             sio.disconnect()
@@ -308,7 +254,7 @@ def test_patch_of_overlapping_hunks(tmp_path, doc_id):
     with _server(tmp_path) as server:
         sio = _editor(server, doc)
         try:
-            with Probe(server.url, doc_id + "-probe") as probe:
+            with RoundTrips(server.url, doc_id + "-probe") as probe:
                 ack, attack = _patch_call(sio, doc, 1, patch, "overlap-1")
         finally:
             sio.disconnect()
@@ -363,7 +309,7 @@ def test_patch_of_a_million_one_character_lines(tmp_path, doc_id):
     with _server(tmp_path) as server:
         sio = _editor(server, doc)
         try:
-            with Probe(server.url, doc_id + "-probe") as probe:
+            with RoundTrips(server.url, doc_id + "-probe") as probe:
                 ack, attack = _patch_call(sio, doc, 0, patch, "lines-1", timeout=120)
         finally:
             sio.disconnect()
@@ -391,7 +337,7 @@ def test_four_diffs_of_large_versions_at_once(tmp_path, doc_id):
     a, b = _two_large_versions(tmp_path, doc)
     with _server(tmp_path) as server:
         url = f"{server.url}/api/docs/{doc}/diff?from=1&to=2"
-        with Probe(server.url, doc_id + "-probe") as probe:
+        with RoundTrips(server.url, doc_id + "-probe") as probe:
             attack = Attack()
             attack.start = time.perf_counter()
             with ThreadPoolExecutor(4) as pool:
@@ -413,7 +359,7 @@ def test_restore_of_a_large_version(tmp_path, doc_id):
     doc = doc_id + "-restore"
     a, _ = _two_large_versions(tmp_path, doc)
     with _server(tmp_path) as server:
-        with Probe(server.url, doc_id + "-probe") as probe:
+        with RoundTrips(server.url, doc_id + "-probe") as probe:
             attack = Attack()
             attack.start = time.perf_counter()
             r = requests.post(f"{server.url}/api/docs/{doc}/restore", json={"version": 1, "name": "Ann"},
@@ -436,7 +382,7 @@ def test_blame_over_10k_revisions(tmp_path, doc_id):
         seeder.append("abcdefghij"[k % 10])
     seeder.close()
     with _server(tmp_path) as server:
-        with Probe(server.url, doc_id + "-probe") as probe:
+        with RoundTrips(server.url, doc_id + "-probe") as probe:
             attack = Attack()
             attack.start = time.perf_counter()
             r = requests.get(f"{server.url}/api/docs/{doc}/blame", timeout=300)

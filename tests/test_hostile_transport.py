@@ -22,8 +22,6 @@ import re
 import resource
 import selectors
 import socket
-import sys
-import threading
 import time
 from pathlib import Path
 from typing import Mapping
@@ -33,6 +31,7 @@ import requests
 import socketio
 
 from liveserver import LiveServer
+from probes import RoundTrips
 
 pytestmark = pytest.mark.e2e
 
@@ -139,57 +138,6 @@ def rss_mb(server: LiveServer) -> float:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1)) / 1024  # type: ignore[union-attr]
 
 
-class Honest:
-    """An honest user next to the attack: `sync` round trips on an open Socket.IO
-    connection, and a fresh HTTP request (a new TCP connection) each round, back to back.
-    The worst of each is the wait the attack caused."""
-
-    def __init__(self, url: str, doc: str) -> None:
-        self.url = url
-        self.sio = socketio.Client(reconnection=False)
-        self.sio.connect(url, transports=["websocket"], wait_timeout=20)
-        assert self.sio.call("join", {"doc": doc}, timeout=20)["ok"]
-        self.doc = doc
-        self.round_trips: list[float] = []
-        self.requests: list[float] = []
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            t = time.perf_counter()
-            try:
-                ack = self.sio.call("sync", {"doc": self.doc, "since": 0}, timeout=30)
-                if not ack.get("ok"):
-                    self.failures.append(f"sync: {ack}")
-                self.round_trips.append(time.perf_counter() - t)
-                t = time.perf_counter()
-                r = requests.get(self.url + "/healthz", timeout=30, headers={"Connection": "close"})
-                if r.status_code != 200:
-                    self.failures.append(f"/healthz: HTTP {r.status_code}")
-                self.requests.append(time.perf_counter() - t)
-            except Exception as exc:  # a refused or timed-out request is the finding
-                self.failures.append(f"{type(exc).__name__}: {exc}")
-                self.requests.append(time.perf_counter() - t)
-            self._stop.wait(0.02)  # ~40 rounds a second: under the default rate limit
-
-    def __enter__(self) -> "Honest":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=60)
-        self.sio.disconnect()
-
-    def report(self) -> str:
-        def worst(ts: list[float]) -> str:
-            return f"{len(ts)}, median {1000 * sorted(ts)[len(ts) // 2]:.1f} ms, max {1000 * max(ts):.1f} ms" \
-                if ts else "none"
-        return f"round trips {worst(self.round_trips)}; fresh HTTP requests {worst(self.requests)}"
-
-
 # -- 4. binary attachments ------------------------------------------------------------------------------------
 
 
@@ -213,7 +161,7 @@ def test_binary_attachments_are_capped_before_they_are_buffered(tmp_path, doc_id
     announcing 8 (allowed) whose frames add up to more than a message, over WebSocket; the
     same over long-polling. Each is disconnected before the server holds more than about one
     message; the server's RSS and the honest client's worst wait are printed."""
-    with LiveServer(tmp_path) as server, Honest(server.url, doc_id) as honest:
+    with LiveServer(tmp_path) as server, RoundTrips(server.url, doc_id, http=True, timeout=30, pace=0.02) as honest:
         rss = [rss_mb(server)]
         s = ws_open(server.port)
         million = _flood(s, b'451000000-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]', 48, 4 * MiB)
@@ -387,7 +335,7 @@ def test_slowloris_does_not_starve_anyone(tmp_path, doc_id):
     env = {**os.environ, "COLLAB_HEADER_TIMEOUT": "3", "COLLAB_BODY_TIMEOUT": "3"}
     ctx = multiprocessing.get_context("spawn")
     results: "multiprocessing.Queue[tuple[int, int, str]]" = ctx.Queue()
-    with LimitedServer(tmp_path, nofile=1_024, env=env) as server, Honest(server.url, doc_id) as honest:
+    with LimitedServer(tmp_path, nofile=1_024, env=env) as server, RoundTrips(server.url, doc_id, http=True, timeout=30, pace=0.02) as honest:
         attacker = ctx.Process(target=slowloris, args=(server.port, 2_000, 40.0, results))
         attacker.start()
         opened, still_open, report = results.get(timeout=120)
@@ -508,7 +456,7 @@ def test_every_websocket_closure_carries_its_status_code(tmp_path, doc_id):
     invalid UTF-8, 1002 for protocol errors), and a client's own close is answered with its
     code; before, gevent-websocket sent every close frame without any code (1005)."""
     got: dict[str, object] = {}
-    with LiveServer(tmp_path) as server, Honest(server.url, doc_id) as honest:
+    with LiveServer(tmp_path) as server, RoundTrips(server.url, doc_id, http=True, timeout=30, pace=0.02) as honest:
         for name, (frames, _) in CLOSE_CASES.items():
             s = ws_open(server.port)
             s.sendall(b"".join(frames))
