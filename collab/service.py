@@ -21,13 +21,13 @@ from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 from .config import Settings
 from .errors import CollabError, PatchConflict
 from .faults import Faults
-from .history import HistoryError, replay
+from .history import HistoryError
 from .merge import MERGE_WINDOW, merge_stale
 from .ids import check_doc_id, check_name, new_view_token, random_base62
 from .patches import (Edit, Hunk, apply_patch, diff_cost, make_patch, move_hunks, parse_patch, patch_edits,
                       patch_from_edits, text_hash)
 from .runtime import Event, Lock, Runtime
-from .snapshots import replay_text, revision_cost, snapshot_due
+from .snapshots import CHUNK, replay_text, revision_cost, snapshot_due
 from .storage import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
 
 log = logging.getLogger("collab.service")
@@ -90,11 +90,10 @@ def _revise_cost(text: str, hunks: Sequence[Hunk], moves: Sequence[Sequence[Edit
     return cost
 
 
-def _replayed(text: str, version: int, revisions: Sequence[Revision]) -> str:
-    """Pure: the text after replaying `revisions` on `text` (at `version`), hashes checked."""
-    for _, text in replay(text, version, revisions):
-        pass
-    return text
+def _replay_cost(text: str, revisions: Sequence[Revision]) -> int:
+    """What snapshots.replay_text costs, in code points copied: parsing each patch, a step
+    and one text piece spliced per revision, and joining and hashing the text once."""
+    return 2 * len(text) + sum(STEP + CHUNK + PARSE_WEIGHT * len(r.patch) for r in revisions)
 
 
 class _NeedsText(Exception):
@@ -365,24 +364,26 @@ class DocumentService:
         return self.open(row.id)
 
     def _load(self, row: DocumentRow) -> DocState:
-        version, text, snap, written = self._replay(row.id, row.head)
+        version, text, snap, written = self._replay(row.id, row.head, self.offload)
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
             committed=version, committed_text=text, head=version, text=text, ops_floor=version,
             snap_version=snap, snap_written=written,
         )
 
-    def _replay_to(self, doc: str, version: int) -> tuple[int, str]:
-        """The text at `version`: the nearest snapshot, then the stored revisions after it."""
-        return self._replay(doc, version)[:2]
-
-    def _replay(self, doc: str, version: int) -> tuple[int, str, int, int]:
-        """(version, text, the snapshot's version, revision_cost of the revisions since)."""
+    def _replay(self, doc: str, version: int,
+                offload: Callable[..., tuple[int, str, int]]) -> tuple[int, str, int, int]:
+        """The text at `version`: (version, text, the snapshot's version, revision_cost of the
+        revisions since). The one replay of the service: the nearest snapshot, then the stored
+        revisions after it, read here (the store's connection belongs to the event loop's
+        thread) yielding between pages, and applied by `offload` (`self.offload` for writers,
+        `self.offload_read` for readers) off the loop when long: linear in what it reads
+        (snapshots.replay_text), at most one snapshot plus MAX_GAP_FACTOR x
+        COLLAB_SNAPSHOT_EVERY revisions."""
         base, text = self.store.latest_snapshot(doc, version)
+        revisions = self.read_all(self._stored_revisions(doc, base, version))
         try:
-            # linear in what it reads (snapshots.replay_text), so a read of any version costs
-            # at most one snapshot plus MAX_GAP_FACTOR x COLLAB_SNAPSHOT_EVERY small revisions
-            at, text, written = replay_text(text, base, self._stored_revisions(doc, base, version))
+            at, text, written = offload(_replay_cost(text, revisions), replay_text, text, base, revisions)
         except HistoryError as exc:
             raise self._corrupt(doc, str(exc)) from None
         return at, text, base, written
@@ -454,15 +455,7 @@ class DocumentService:
             raise CollabError("not_found", f"version {version} does not exist (head is {state.committed})")
         if version == state.committed:
             return state.committed_text
-        # read here (the store's connection belongs to the event loop's thread), replayed
-        # off the loop when long: up to 99 revisions, each copying and hashing the whole text
-        base, text = self.store.latest_snapshot(state.id, version)
-        revisions = self.read_all(self._stored_revisions(state.id, base, version))
-        cost = len(revisions) * (REPLAY_WEIGHT * len(text) + STEP) + sum(len(r.patch) for r in revisions) * PARSE_WEIGHT
-        try:
-            return self.offload_read(cost, _replayed, text, base, revisions)
-        except HistoryError as exc:
-            raise self._corrupt(state.id, str(exc)) from None
+        return self._replay(state.id, version, self.offload_read)[1]
 
     def read_all(self, revisions: Iterable[Revision]) -> list[Revision]:
         """Read revisions page by page, letting other clients run between the pages."""

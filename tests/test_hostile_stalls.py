@@ -219,6 +219,36 @@ def test_stale_patch_far_behind_on_a_large_document(tmp_path, doc_id):
         assert text == base_text[:middle] + "L" + base_text[middle + 1 :] + "t" * behind
 
 
+def test_opening_a_large_document_not_in_memory(tmp_path, doc_id):
+    """The first join of a 2M-character document whose last snapshot is 999 revisions old
+    (the server just started): its text is replayed from the store, which was done on the
+    event loop. The join answers the exact text; the other client is served meanwhile."""
+    doc = doc_id + "-cold"
+    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc, snapshot_every=1_000_000)
+    seeder.append(_lines(50_000))
+    rng = random.Random(7)
+    for k in range(999):  # scattered one-character edits, each in another piece of the text
+        seeder.edit([Edit(rng.randrange(len(seeder.text)), "", "abcdefghij"[k % 10])])
+    expected = seeder.text
+    seeder.close()
+    with _server(tmp_path) as server:
+        sio = socketio.Client(reconnection=False)
+        sio.connect(server.url, transports=["websocket"], wait_timeout=20)
+        try:
+            with RoundTrips(server.url, doc_id + "-probe") as probe:
+                attack = Attack()
+                attack.start = time.perf_counter()
+                ack = sio.call("join", {"doc": doc}, timeout=120)
+                attack.end = time.perf_counter()
+        finally:
+            sio.disconnect()
+        _record("first join of a 2M-character document, 999 revisions since its snapshot",
+                "ok" if ack.get("ok") else ack, attack, probe)
+        assert ack["ok"] and ack["version"] == 1_000 and ack["text"] == expected
+        assert probe.failures == [], probe.failures
+        assert probe.served_during(attack.start, attack.end) >= 3
+
+
 def test_patch_of_overlapping_hunks(tmp_path, doc_id):
     """Hunks whose contexts reach back into what the hunk before them wrote are merged
     into one group and re-diffed; a patch of several groups of ~18,000 code points each
