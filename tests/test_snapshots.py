@@ -48,7 +48,9 @@ def test_replay_text_matches_replay_and_checks_the_hash():
 
 
 def test_snapshot_due_by_count_and_by_bytes_written():
-    assert not snapshot_due(99, 10**9, 10, 100)  # never more often than COLLAB_SNAPSHOT_EVERY
+    assert not snapshot_due(99, 200_000, 10, 100)  # small: not before COLLAB_SNAPSHOT_EVERY revisions
+    assert snapshot_due(2, 6_000_000, 1_500_000, 100)  # but whole rewrites of a large text: after 4 texts
+    assert not snapshot_due(2, 3_000_000, 1_500_000, 100)
     assert snapshot_due(100, 30_000, 20_000, 100)  # small text: every 100 revisions, as before
     assert not snapshot_due(100, 30_000, 2_000_000, 100)  # large text, little written: wait
     assert snapshot_due(1_000, 30_000, 2_000_000, 100)  # but at most 1,000 revisions to replay
