@@ -60,11 +60,9 @@ def _csp() -> str:
     )
 
 
-def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
-    if not _built():
-        return _not_built()
-    attrs = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in body_attrs.items())
-    page = f"""<!doctype html>
+def _head(title: str) -> str:
+    """The start of every page, up to its stylesheet: the head is still open."""
+    return f"""<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -72,7 +70,14 @@ def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
 <meta name="referrer" content="no-referrer">
 <title>{html.escape(title)}</title>
 <link rel="icon" href="data:,">
-<link rel="stylesheet" href="/assets/app.css">
+<link rel="stylesheet" href="/assets/app.css">"""
+
+
+def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
+    if not _built():
+        return _not_built()
+    attrs = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in body_attrs.items())
+    page = f"""{_head(title)}
 <script type="module" src="/assets/{entry}"></script>
 </head>
 <body{attrs}>
@@ -104,15 +109,7 @@ def error_page(status: int, title: str, message: str, links: list[tuple[str, str
     items = "".join(
         f'<a class="button" href="{html.escape(href, quote=True)}">{html.escape(label)}</a> ' for href, label in shown
     )
-    page = f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{html.escape(title)} · collab</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/assets/app.css">
+    page = f"""{_head(f"{title} · collab")}
 </head>
 <body data-page="error" data-status="{status}">
 <main class="start">
