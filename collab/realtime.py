@@ -412,6 +412,14 @@ class DocumentNamespace(socketio.Namespace):
         if update is None:
             return
         peers, changed, gone, counts = update
+        if self.service.shared and not roster.due:
+            # other processes send this document's presence too, each from its own read of
+            # Redis: one that read just before another's join landed, but published after
+            # that one's message, leaves every client with its older list. So a process that
+            # sent a change looks once more an interval later (and again while it finds one):
+            # the last look of all, after the last change, is complete
+            roster.due = True
+            self.sio.start_background_task(self._presence_later, state, self.settings.presence_interval)
         full = {"peers": peers, **counts}
         delta = {"delta": True, "peers": changed, "gone": gone, **counts}
         server = self.sio.server
