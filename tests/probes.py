@@ -1,8 +1,12 @@
-"""An honest client next to an attack: `sync` round trips on one Socket.IO connection, back
-to back, and optionally a fresh HTTP request (a new TCP connection) each round. The worst
-round trip is the event-loop stall the attack made others see; failures are findings."""
+"""Watching the server from outside, for the hostile tests.
+
+`RoundTrips`: an honest client next to an attack: `sync` round trips on one Socket.IO
+connection, back to back, and optionally a fresh HTTP request (a new TCP connection) each
+round. The worst round trip is the event-loop stall the attack made others see; failures are
+findings. `read_until`: what a raw WebSocket client gets back, frame by frame."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 
@@ -78,3 +82,34 @@ class RoundTrips:
                     if ts else "none")
         out = f"round trips {summary(self.times)}"
         return out + f"; fresh HTTP requests {summary(self.requests)}" if self.http else out
+
+
+def read_until(s: socket.socket, want, timeout: float = 20.0) -> object:  # type: ignore[no-untyped-def]
+    """Read server frames until `want(opcode, payload)` is true (returns True), a close frame
+    (returns ("close", code or None)) or EOF (returns ("eof", None)); ("timeout", None) if
+    nothing of the sort came within `timeout` seconds."""
+    s.settimeout(timeout)
+    buf = b""
+    while True:
+        while len(buf) >= 2:
+            n, off = buf[1] & 0x7F, 2
+            if n == 126:
+                n, off = int.from_bytes(buf[2:4], "big"), 4
+            elif n == 127:
+                n, off = int.from_bytes(buf[2:10], "big"), 10
+            if len(buf) < off + n:
+                break
+            opcode, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
+            if opcode == 8:
+                return ("close", int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None)
+            if want(opcode, payload):
+                return True
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return ("timeout", None)
+        except OSError:
+            return ("eof", None)
+        if not chunk:
+            return ("eof", None)
+        buf += chunk

@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 from collab.patches import make_patch
 from liveserver import LiveServer
-from probes import RoundTrips
+from probes import RoundTrips, read_until
 
 CODES = {"bad_request", "bad_doc", "not_joined", "read_only", "bad_patch", "conflict", "future_base",
          "too_large", "rate_limited", "doc_corrupt", "not_found"}
@@ -398,28 +398,11 @@ def ws_send(s: socket.socket, data: bytes) -> None:
 
 
 def ws_read_until_close(s: socket.socket) -> int | None:
-    """Read frames until a close frame (returns its code) or EOF (None)."""
-    buf = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            return None
-        if not chunk:
-            return None
-        buf += chunk
-        while len(buf) >= 2:
-            n = buf[1] & 0x7F
-            off = 2
-            if n == 126:
-                n, off = int.from_bytes(buf[2:4], "big"), 4
-            elif n == 127:
-                n, off = int.from_bytes(buf[2:10], "big"), 10
-            if len(buf) < off + n:
-                break
-            opcode, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
-            if opcode == 8:
-                return int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+    """Read frames until a close frame (returns its code, 1005 when it has none) or EOF (None)."""
+    how, code = read_until(s, lambda _opcode, _payload: False, timeout=s.gettimeout() or 20.0)  # type: ignore[misc]
+    if how != "close":
+        return None
+    return code if code is not None else 1005
 
 
 def test_oversized_and_deeply_nested_frames_are_refused_without_hurting_others(tmp_path, doc_id):

@@ -31,7 +31,7 @@ import requests
 import socketio
 
 from liveserver import LiveServer
-from probes import RoundTrips
+from probes import RoundTrips, read_until
 
 pytestmark = pytest.mark.e2e
 
@@ -80,37 +80,6 @@ def frame(payload: bytes, opcode: int = 1, fin: bool = True, rsv: int = 0) -> by
     key = (mask * (n // 4 + 1))[:n]
     masked = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
     return head + mask + masked
-
-
-def read_until(s: socket.socket, want, timeout: float = 20.0) -> object:  # type: ignore[no-untyped-def]
-    """Read server frames until `want(opcode, payload)` is true (returns True), a close frame
-    (returns ("close", code or None)) or EOF (returns ("eof", None)); ("timeout", None) if
-    nothing of the sort came within `timeout` seconds."""
-    s.settimeout(timeout)
-    buf = b""
-    while True:
-        while len(buf) >= 2:
-            n, off = buf[1] & 0x7F, 2
-            if n == 126:
-                n, off = int.from_bytes(buf[2:4], "big"), 4
-            elif n == 127:
-                n, off = int.from_bytes(buf[2:10], "big"), 10
-            if len(buf) < off + n:
-                break
-            opcode, payload, buf = buf[0] & 0x0F, buf[off:off + n], buf[off + n:]
-            if opcode == 8:
-                return ("close", int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None)
-            if want(opcode, payload):
-                return True
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            return ("timeout", None)
-        except OSError:
-            return ("eof", None)
-        if not chunk:
-            return ("eof", None)
-        buf += chunk
 
 
 def close_code(s: socket.socket, timeout: float = 20.0) -> object:
