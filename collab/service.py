@@ -16,6 +16,7 @@ import re
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
 from .config import Settings
@@ -162,9 +163,10 @@ class Applied:
     error: CollabError | None = None
     stored: int | None = None  # the store already held its op id, at this version: a duplicate
 
-    @property
+    @cached_property
     def size(self) -> int:
-        """What it holds in memory once committed, in code points (+ a fixed overhead)."""
+        """What it holds in memory once committed, in code points (+ a fixed overhead):
+        counted once, when it joins the recent revisions, and subtracted as it leaves."""
         return 200 + len(self.revision.patch) + sum(64 + len(e.delete) + len(e.insert) for e in self.edits)
 
 
