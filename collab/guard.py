@@ -187,8 +187,9 @@ class Lookups:
             )
 
     def miss(self, address: str) -> None:
-        """Charge one token (check() came first, so there is one)."""
-        self.buckets.take(address)
+        """Charge one token, even below zero: a lookup that yielded after check() (a
+        database read) is charged all the same, so a burst of them cannot slip through."""
+        self.buckets.spend(address)
 
     def open(self, address: str, doc: str, create: bool = False) -> "DocState":
         """A document by edit id; created when asked (which also costs a token: a guesser

@@ -22,6 +22,12 @@ class TokenBucket:
             return 0.0
         return (cost - self.tokens) / self.rate
 
+    def spend(self, cost: float = 1.0) -> None:
+        """Spend `cost` tokens whether or not they are there (the bucket may go below zero:
+        the wait after it grows)."""
+        self.wait(cost)  # refill up to now first
+        self.tokens -= cost
+
     def wait(self, cost: float = 1.0) -> float:
         """The seconds until `cost` tokens are there (0.0: now), spending nothing."""
         now = self.clock()
@@ -45,6 +51,11 @@ class KeyedBuckets:
 
     def take(self, key: str, cost: float = 1.0) -> float:
         """Spend `cost` of `key`'s tokens: 0.0 when allowed, else the seconds to wait."""
+        return self._bucket(key).take(cost)
+
+    def _bucket(self, key: str) -> TokenBucket:
+        """`key`'s bucket, made (full) if it is new; the least recently used past `capacity`
+        are forgotten."""
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = TokenBucket(self.rate, self.burst, self.clock)
@@ -52,7 +63,11 @@ class KeyedBuckets:
                 self._buckets.popitem(last=False)
         else:
             self._buckets.move_to_end(key)
-        return bucket.take(cost)
+        return bucket
+
+    def spend(self, key: str, cost: float = 1.0) -> None:
+        """Spend `cost` of `key`'s tokens whether or not they are there."""
+        self._bucket(key).spend(cost)
 
     def wait(self, key: str, cost: float = 1.0) -> float:
         """The seconds until `key` has `cost` tokens (0.0: now), spending nothing; a key

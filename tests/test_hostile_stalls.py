@@ -525,6 +525,9 @@ def test_rate_limits_per_key_are_bounded_in_memory():
     for _ in range(3):
         limits.take("c")
     assert limits.wait("c") == pytest.approx(0.5) and limits.wait("c") == pytest.approx(0.5)  # spends nothing
+    for _ in range(4):  # spend() charges even an empty bucket: 3 - 4 = -1 token, 1 s to 1 token at 2/s
+        limits.spend("e")
+    assert limits.wait("e") == pytest.approx(1.0)
 
 
 def test_the_read_lane_runs_one_computation_and_refuses_a_long_queue():
