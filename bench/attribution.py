@@ -20,9 +20,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-from collab.blame import attribution_at, blame
-from collab.patches import Edit, make_patch, patch_from_edits
-from collab.revert import revert
+from collab.core.blame import attribution_at, blame
+from collab.core.patches import Edit, make_patch, patch_from_edits
+from collab.core.revert import revert
 
 TRACE = "/work/shared/traces/automerge-paper.json.gz"
 AUTHORS = ["ann", "bob", "cy", "dee", "eve"]

@@ -63,8 +63,8 @@ def fdatasyncs(work: Path, count: int, gap: float) -> list[float]:
 def commits(work: Path, count: int, gap: float) -> list[float]:
     import diff_match_patch
 
-    from collab.config import Settings
-    from collab.service import DocumentService
+    from collab.core.config import Settings
+    from collab.service.documents import DocumentService
     from collab.storage import open_store
 
     dmp = diff_match_patch.diff_match_patch()

@@ -26,9 +26,9 @@ import tempfile
 import time
 
 from collab import create_app
-from collab.config import Settings
-from collab.patches import Edit, patch_from_edits, text_hash
-from collab.service import DocumentService
+from collab.core.config import Settings
+from collab.core.patches import Edit, patch_from_edits, text_hash
+from collab.service.documents import DocumentService
 from collab.storage import NewRevision, Revision, open_store
 
 TRACE = "/work/shared/traces/automerge-paper.json.gz"

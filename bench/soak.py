@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import socketio  # noqa: E402
 
-from collab.patches import make_patch  # noqa: E402
+from collab.core.patches import make_patch  # noqa: E402
 from e2ekit import kill9_rounds  # noqa: E402
 from liveserver import LiveServer  # noqa: E402
 from test_hostile import RoundTrips, _rss_kb, _slow_patches, ws_connect, ws_send  # noqa: E402

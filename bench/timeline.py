@@ -60,7 +60,9 @@ def serve(out: str, argv: list[str]) -> None:
     import gevent
     import geventwebsocket.websocket as gws
 
-    from collab import realtime, serve as collab_serve, service
+    from collab import serve as collab_serve
+    from collab.server import realtime
+    from collab.service import documents as service
     from collab.storage import sqlite
 
     now = time.perf_counter

@@ -10,17 +10,18 @@ from flask import Flask
 from flask_socketio import SocketIO
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import api, pages
-from . import history_api
-from .config import Settings
-from .guard import EdgeGuard, Lookups
-from .ids import random_base62
-from .presence import LocalPresence, RedisPresence
-from .realtime import DocumentNamespace
-from .runtime import Runtime
-from .service import DocumentService
+from .server import api
+from .server import pages
+from .server import history_api
+from .core.config import Settings
+from .server.guard import EdgeGuard, Lookups
+from .core.ids import random_base62
+from .server.presence import LocalPresence, RedisPresence
+from .server.realtime import DocumentNamespace
+from .service.runtime import Runtime
+from .service.documents import DocumentService
 from .storage import open_store
-from .transport import PacketGuard
+from .server.transport import PacketGuard
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -58,7 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # flooding client slowed by TCP back-pressure instead of spawning greenlets
         async_handlers=False,
     )
-    # binary packets capped before python-socketio buffers them (collab/transport.py)
+    # binary packets capped before python-socketio buffers them (collab/server/transport.py)
     PacketGuard(socketio.server, max_packet_bytes=socketio.server.eio.max_http_buffer_size)
     service = DocumentService(open_store(database_url), settings, Runtime(socketio.start_background_task))
     if settings.message_queue:
@@ -79,7 +80,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> None:
-    """The HTTP edge's checks (collab/guard.py). Wrapped around `app.wsgi_app` after
+    """The HTTP edge's checks (collab/server/guard.py). Wrapped around `app.wsgi_app` after
     Flask-SocketIO wrapped it, so Engine.IO's handshakes and polling pass through them too."""
     app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
     app.wsgi_app = EdgeGuard(app.wsgi_app, settings)  # type: ignore[method-assign]

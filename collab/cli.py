@@ -13,10 +13,10 @@ import sys
 import time
 from typing import Sequence, cast
 
-from .errors import CollabError
-from .history import HistoryError, replay
-from .ids import check_doc_id
-from .patches import parse_patch
+from .core.errors import CollabError
+from .core.replay import HistoryError, replay
+from .core.ids import check_doc_id
+from .core.patches import parse_patch
 from .storage import Revision, Store, StoreError, open_store
 
 SERVE = "from gevent import monkey; monkey.patch_all(); from collab.serve import main; main()"

@@ -11,8 +11,8 @@ from typing import Callable
 
 import requests
 
-from collab.client import Document
-from collab.patches import apply_patch, parse_patch, text_hash
+from collab.client.document import Document
+from collab.core.patches import apply_patch, parse_patch, text_hash
 
 SEED = int(os.environ.get("COLLAB_E2E_SEED", "20240521"))
 SYNC_TIMEOUT = 60.0  # seconds for every client to settle (generous: a 2-core CI box)

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from collab.patches import make_patch
+from collab.core.patches import make_patch
 
 SECRET = "s3cr3t-key-for-the-access-tests-0123456789"
 

@@ -1,7 +1,7 @@
 """HTTP JSON API: documents, revisions, versions, creation, health, errors."""
 import pytest
 
-from collab.patches import apply_patch, make_patch, parse_patch
+from collab.core.patches import apply_patch, make_patch, parse_patch
 
 
 @pytest.fixture

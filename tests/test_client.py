@@ -1,4 +1,4 @@
-"""The Python client (collab/client.py) against the real server: refusals are not sticky
+"""The Python client (collab/client/document.py) against the real server: refusals are not sticky
 (issue 13 item 11). After `internal` the op goes again by itself; after `too_large` the next
 edit is sent; a viewer's local edit is refused at once, not accepted and refused later."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Callable, Iterator
 import pytest
 import requests
 
-from collab.client import CollabClientError, Document
+from collab.client.document import CollabClientError, Document
 from liveserver import LiveServer
 
 

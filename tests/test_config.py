@@ -1,7 +1,7 @@
 """Settings from COLLAB_* variables; bad values name the key."""
 import pytest
 
-from collab.config import ConfigError, Settings
+from collab.core.config import ConfigError, Settings
 
 
 def test_defaults_and_overrides():

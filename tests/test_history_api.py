@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from collab.patches import apply_patch, make_patch, parse_patch, text_hash
+from collab.core.patches import apply_patch, make_patch, parse_patch, text_hash
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ import socketio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from collab.patches import make_patch
+from collab.core.patches import make_patch
 from liveserver import LiveServer
 from probes import RoundTrips, read_until
 
@@ -41,7 +41,7 @@ EXAMPLES = int(os.environ.get("COLLAB_FUZZ_EXAMPLES", "700"))  # per test; x3 fo
 def fuzz(n: int) -> settings:
     return settings(max_examples=n, deadline=None, database=None, derandomize=True,
                     suppress_health_check=list(HealthCheck))
-# fuzzers name thousands of unknown documents: with the lookup throttle (collab/guard.py)
+# fuzzers name thousands of unknown documents: with the lookup throttle (collab/server/guard.py)
 # on they would see `rate_limited` after the first 100 and test nothing else
 NO_LIMIT = {"rate_limit": 1e9, "rate_burst": 1_000_000_000, "lookup_burst": 1_000_000_000}
 

@@ -15,8 +15,8 @@ import urllib.parse
 import pytest
 import requests
 
-from collab.client import CollabClientError, Document
-from collab.patches import make_patch
+from collab.client.document import CollabClientError, Document
+from collab.core.patches import make_patch
 from liveserver import live_server  # noqa: F401  (the fixture)
 
 MiB = 1_048_576

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import pytest
 import socketio
 
-from collab.presence import Roster
+from collab.server.presence import Roster
 from liveserver import LiveServer, RedisServer
 from skips import missing
 

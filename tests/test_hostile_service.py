@@ -13,10 +13,10 @@ import sqlite3
 import gevent
 import pytest
 
-from collab.config import Settings
-from collab.errors import CollabError
-from collab.patches import Edit, make_patch, patch_from_edits
-from collab.service import DocumentService
+from collab.core.config import Settings
+from collab.core.errors import CollabError
+from collab.core.patches import Edit, make_patch, patch_from_edits
+from collab.service.documents import DocumentService
 from collab.storage import StoreError, open_store
 
 
@@ -131,9 +131,9 @@ def test_resent_stored_op_ids_do_not_stop_an_honest_editor(make_service):
 def test_op_id_older_than_the_op_cache_is_a_duplicate(make_service, monkeypatch):
     """The op-id cache forgets the oldest ops (10,000; 20 here so the test is short): a
     resend of one of those with a current base is still a duplicate (before: `conflict`)."""
-    import collab.service
+    import collab.service.documents
 
-    monkeypatch.setattr(collab.service, "RECENT_OPS", 20)
+    monkeypatch.setattr(collab.service.documents, "RECENT_OPS", 20)
     service = make_service()
     doc = _doc()
     versions = _write(service, doc, 30, "op")

@@ -26,11 +26,11 @@ import requests
 import socketio
 from diff_match_patch import diff_match_patch
 
-from collab.ids import new_view_token
-from collab.errors import CollabError
-from collab.patches import (Edit, apply_edits, apply_patch, diff_edits, move_hunks, parse_patch, patch_edits,
+from collab.core.ids import new_view_token
+from collab.core.errors import CollabError
+from collab.core.patches import (Edit, apply_edits, apply_patch, diff_edits, move_hunks, parse_patch, patch_edits,
                             patch_from_edits, text_hash)
-from collab.ratelimit import KeyedBuckets
+from collab.core.ratelimit import KeyedBuckets
 from collab.storage import NewRevision, Revision, open_store
 from liveserver import LiveServer
 from probes import RoundTrips
@@ -536,7 +536,7 @@ def test_the_read_lane_runs_one_computation_and_refuses_a_long_queue():
     with retry_after (HTTP 503 with Retry-After), not a queue without end."""
     import gevent
 
-    from collab.runtime import READS_WAITING, Runtime
+    from collab.service.runtime import READS_WAITING, Runtime
 
     runtime = Runtime()
     release = threading.Event()  # a thread-safe gate: the computations hold until it opens

@@ -1,5 +1,5 @@
 """The browser client's patches, made by frontend/src/textutil.js (makePatchFromOps, on top of
-diff-match-patch's patch_make), are applied exactly by the server's collab.patches.
+diff-match-patch's patch_make), are applied exactly by the server's collab.core.patches.
 
 dmp grows a hunk's context until it is unique, so after a long deletion a short hunk's
 context can reach back over the hunk before it. The server once refused such patches as
@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from collab.patches import apply_patch, parse_patch
+from collab.core.patches import apply_patch, parse_patch
 from skips import missing
 
 REPO = Path(__file__).resolve().parent.parent

@@ -1,44 +1,73 @@
-"""Imports point down only: the pure core imports no framework, server or database."""
+"""Imports point down only: each folder of `collab/` is a layer with a written rule.
+
+core -> storage -> service -> server -> app/serve/wsgi/cli; the client stands beside the service,
+on the core alone. A folder may import its own modules and the layers below it, never above.
+"""
 import ast
 import pathlib
 
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "collab"
-PURE = ["errors", "ids", "patches", "operations", "history", "ratelimit", "sync", "config", "blame", "revert", "exports", "merge", "snapshots"]
-FORBIDDEN = {"flask", "flask_socketio", "socketio", "engineio", "gevent", "geventwebsocket",
-             "sqlite3", "psycopg", "psycopg2", "redis", "requests"}
+FRAMEWORKS = {"flask", "flask_socketio", "socketio", "engineio", "werkzeug", "gevent", "geventwebsocket"}
+DATABASES = {"sqlite3", "psycopg", "psycopg2", "psycopg_pool", "redis"}
+
+# folder: (the collab folders it may import, the third-party packages it must not import)
+RULES = {
+    "core": ({"core"}, FRAMEWORKS | DATABASES | {"requests"}),
+    "storage": ({"storage"}, FRAMEWORKS),
+    "service": ({"core", "storage", "service"}, {"flask", "flask_socketio", "socketio", "engineio", "werkzeug"}),
+    "server": ({"core", "storage", "service", "server"}, set()),
+    "client": ({"core", "client"}, {"flask", "flask_socketio", "gevent"} | DATABASES),
+}
+
+
+def module_name(path):
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
 
 
 def imports(path):
+    """Every module `path` imports, relative imports resolved to absolute names."""
+    here = module_name(path)
+    package = here if path.name == "__init__.py" else here[:-1]
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             yield from (a.name for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
             yield node.module
-        elif isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
-            yield "collab." + node.module
-        elif isinstance(node, ast.ImportFrom) and node.level == 1:
-            yield from ("collab." + a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - (node.level - 1)]
+            if node.module:
+                yield ".".join(base + [node.module])
+            else:
+                yield from (".".join(base + [a.name]) for a in node.names)
 
 
-@pytest.mark.parametrize("module", PURE)
-def test_pure_core_imports_no_io(module):
-    found = {name.split(".")[0] for name in imports(PACKAGE / f"{module}.py")}
-    assert not found & FORBIDDEN
-    local = {name for name in imports(PACKAGE / f"{module}.py") if name.startswith("collab.")}
-    assert {name.split(".")[1] for name in local} <= set(PURE), "the core imports only the core"
+def modules(folder):
+    return sorted((PACKAGE / folder).glob("*.py"))
 
 
-def test_storage_imports_no_framework():
-    for path in (PACKAGE / "storage").glob("*.py"):
-        found = {name.split(".")[0] for name in imports(path)}
-        assert not found & {"flask", "flask_socketio", "socketio", "gevent"}, path.name
+def test_every_module_lives_in_a_layer():
+    top = {p.stem for p in PACKAGE.glob("*.py")}
+    assert top == {"__init__", "app", "serve", "wsgi", "cli"}, "the top level is assembly only"
+    assert {p.name for p in PACKAGE.iterdir() if p.is_dir() and p.name != "__pycache__"} == set(RULES)
 
 
-def test_service_imports_no_edge():
-    found = {name.split(".")[0] for name in imports(PACKAGE / "service.py")}
-    assert not found & {"flask", "flask_socketio", "socketio"}
-    local = {name for name in imports(PACKAGE / "service.py") if name.startswith("collab.")}
-    assert not local & {"collab.realtime", "collab.api", "collab.app", "collab.pages", "collab.cli"}
+@pytest.mark.parametrize("folder", sorted(RULES))
+def test_folder_docstring_states_its_rule(folder):
+    doc = ast.get_docstring(ast.parse((PACKAGE / folder / "__init__.py").read_text(encoding="utf-8")))
+    assert doc and "import" in doc, f"collab/{folder}/__init__.py must say what it may import"
+
+
+@pytest.mark.parametrize("folder", sorted(RULES))
+def test_folder_imports_point_down(folder):
+    allowed, forbidden = RULES[folder]
+    for path in modules(folder):
+        names = set(imports(path))
+        third = {n.split(".")[0] for n in names} & forbidden
+        assert not third, f"collab/{folder}/{path.name} imports {sorted(third)}"
+        local = {n.split(".")[1] for n in names if n.startswith("collab.") and n.count(".") >= 1}
+        assert local <= allowed, f"collab/{folder}/{path.name} reaches {sorted(local - allowed)}"
+        assert "collab" not in names, f"collab/{folder}/{path.name} imports the package top"

@@ -3,9 +3,9 @@ import random
 
 import pytest
 
-from collab.errors import CollabError
-from collab.merge import merge_stale, undo
-from collab.patches import (
+from collab.core.errors import CollabError
+from collab.core.merge import merge_stale, undo
+from collab.core.patches import (
     Edit, apply_edits, apply_patch, diff_edits, make_patch, move_hunks, parse_patch, patch_from_edits,
 )
 

@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from collab import operations as ops
-from collab.patches import apply_edits, diff_edits
+from collab.core import operations as ops
+from collab.core.patches import apply_edits, diff_edits
 
 
 def op_of(base, text):

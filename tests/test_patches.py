@@ -4,8 +4,8 @@ import random
 import pytest
 from diff_match_patch import diff_match_patch
 
-from collab.errors import CollabError
-from collab.patches import (
+from collab.core.errors import CollabError
+from collab.core.patches import (
     Edit, apply_edits, apply_patch, diff_edits, make_patch, move_hunks, parse_patch,
     patch_from_edits, text_hash,
 )

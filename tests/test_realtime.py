@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from collab.patches import make_patch, text_hash
+from collab.core.patches import make_patch, text_hash
 
 
 def join(client, doc, **extra):

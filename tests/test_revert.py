@@ -4,8 +4,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from collab.patches import apply_patch, make_patch, parse_patch
-from collab.revert import revert
+from collab.core.patches import apply_patch, make_patch, parse_patch
+from collab.core.revert import revert
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Callable
 import pytest
 import requests
 
-from collab.client import Document
+from collab.client.document import Document
 from skips import missing
 from e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, server_doc, settle, wait_for
 from liveserver import LiveServer, RedisServer

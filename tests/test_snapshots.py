@@ -1,9 +1,9 @@
 """Snapshots: when one is due, and the chunked replay (the same text as patching whole)."""
 import random
 
-from collab.history import replay
-from collab.patches import Edit, apply_patch, make_patch, parse_patch, patch_from_edits, text_hash
-from collab.snapshots import CHUNK, ChunkedText, replay_text, snapshot_due
+from collab.core.replay import replay
+from collab.core.patches import Edit, apply_patch, make_patch, parse_patch, patch_from_edits, text_hash
+from collab.core.snapshots import CHUNK, ChunkedText, replay_text, snapshot_due
 from collab.storage import Revision
 
 

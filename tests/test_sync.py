@@ -1,15 +1,15 @@
-"""The client state machine (collab/sync.py) driven against the real document service,
+"""The client state machine (collab/client/state.py) driven against the real document service,
 with messages delivered late, out of order, or lost, as orderings chosen by a seed."""
 import os
 import random
 
 import pytest
 
-from collab.config import Settings
-from collab.errors import CollabError
-from collab.service import DocumentService
+from collab.core.config import Settings
+from collab.core.errors import CollabError
+from collab.service.documents import DocumentService
 from collab.storage.sqlite import SQLiteStore
-from collab.sync import GAP_PATIENCE, SyncClient
+from collab.client.state import GAP_PATIENCE, SyncClient
 
 SEEDS = int(os.environ.get("COLLAB_TEST_SEEDS", "12"))  # more for a longer hunt
 

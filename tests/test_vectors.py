@@ -1,4 +1,4 @@
-"""The protocol test vectors (tests/vectors/*.json) against the Python client, collab/sync.py.
+"""The protocol test vectors (tests/vectors/*.json) against the Python client, collab/client/state.py.
 
 frontend/test/vectors.test.js runs the same files against the browser client; the format is
 described in tests/vectors/generate.py, which writes them. The runner below maps each step
@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from collab.patches import apply_patch, parse_patch
-from collab.sync import ReadOnly, SyncClient
+from collab.core.patches import apply_patch, parse_patch
+from collab.client.state import ReadOnly, SyncClient
 
 VECTORS = sorted((Path(__file__).parent / "vectors").glob("*.json"))
 

@@ -1,7 +1,8 @@
 """Durable storage of documents, revisions and snapshots behind one small interface.
 
-`open_store(url)` picks the backend from the database URL. Every backend passes the
-same contract suite (tests/test_storage.py).
+It imports only the standard library and its database drivers: no framework, no gevent, nothing
+else of collab. `open_store(url)` picks the backend from the database URL; every backend passes
+the same contract suite (tests/test_storage.py).
 """
 from __future__ import annotations
 

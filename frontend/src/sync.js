@@ -3,7 +3,7 @@
 // receiveSync) and asks it what to send (takePatch, takeSync, takeSeen) and when to ask again
 // (wakeAt); the editor feeds it local edits and listens for changes.
 //
-// collab/sync.py is the same algorithm, written with the same names (snake_case there), the
+// collab/client/state.py is the same algorithm, written with the same names (snake_case there), the
 // same arguments in the same order and the same handling of every error code; the shared
 // vectors in tests/vectors/ run against both. Change one, change the other.
 //
@@ -725,5 +725,5 @@ export class SyncClient {
   }
 }
 
-/** The same class under the Python client's name (collab/sync.py). */
+/** The same class under the Python client's name (collab/client/state.py). */
 export { SyncClient as SyncState };

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from browserkit import WAIT_MS, editor_text, open_editor, server_text, wait_all_equal
-from collab.client import Document
+from collab.client.document import Document
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

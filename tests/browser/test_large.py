@@ -8,7 +8,7 @@ import time
 import pytest
 
 from browserkit import open_editor, wait_all_equal
-from collab.client import Document
+from collab.client.document import Document
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

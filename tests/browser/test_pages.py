@@ -1,4 +1,4 @@
-"""collab/pages.py without a browser: routes, escaping, the 503 when the bundle is missing, and
+"""collab/server/pages.py without a browser: routes, escaping, the 503 when the bundle is missing, and
 a viewer page that never carries the edit id."""
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Write the protocol test vectors (tests/vectors/*.json) that both clients must pass.
 
-The same files run against the Python client (tests/test_vectors.py, collab/sync.py) and
+The same files run against the Python client (tests/test_vectors.py, collab/client/state.py) and
 the browser client (frontend/test/vectors.test.js, frontend/src/sync.js), so the two
 cannot drift apart (shared STYLE.md rule 4). Regenerate after changing this script:
 
@@ -10,7 +10,7 @@ cannot drift apart (shared STYLE.md rule 4). Regenerate after changing this scri
 Deterministic: no randomness, fixed timestamps, no op ids (see "$inflight" below).
 
 Every patch a server would send (revisions, the `patch` of an ack) is made here with
-collab.patches by a small model of the server (`Server`: exact apply, hunks moved over
+collab.core.patches by a small model of the server (`Server`: exact apply, hunks moved over
 the revisions since their base, canonical patch from the applied edits, CRC-32 hash), so
 the vectors are correct by construction. The texts a client must end with are written by
 hand: they are the protocol's rules (docs/protocol.md, "A client, in short").
@@ -72,8 +72,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from collab.errors import PatchConflict  # noqa: E402
-from collab.patches import (  # noqa: E402
+from collab.core.errors import PatchConflict  # noqa: E402
+from collab.core.patches import (  # noqa: E402
     Edit,
     apply_edits,
     apply_patch,
@@ -96,7 +96,7 @@ def edit(text: str, pos: int, delete: int, insert: str) -> Edit:
 
 
 class Server:
-    """The authority, as collab/service.py decides: a patch made against `base` is applied
+    """The authority, as collab/service/documents.py decides: a patch made against `base` is applied
     exactly to the head with its hunks moved over the revisions since, or refused with
     `conflict`; the canonical patch is made from the edits it applied."""
 

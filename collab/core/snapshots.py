@@ -19,7 +19,7 @@ from bisect import bisect_right
 from typing import Iterable, Sequence
 
 from .errors import CollabError
-from .history import HistoryError, RevisionLike
+from .replay import HistoryError, RevisionLike
 from .patches import REACH_BACK, Hunk, apply_patch, parse_patch, text_hash
 
 REVISION_COST = 200  # code points a stored revision counts for besides its patch (row, parsing)

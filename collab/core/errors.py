@@ -15,7 +15,7 @@ HTTP_STATUS = {
     "not_found": 404,
     "not_joined": 409,
     "read_only": 403,
-    "forbidden": 403,  # a browser request from another origin (collab/guard.py)
+    "forbidden": 403,  # a browser request from another origin (collab/server/guard.py)
     "bad_patch": 400,
     "conflict": 409,
     "future_base": 409,

@@ -21,7 +21,7 @@ import gevent.event
 import gevent.lock
 from gevent.threadpool import ThreadPool
 
-from .errors import CollabError
+from ..core.errors import CollabError
 
 T = TypeVar("T")
 

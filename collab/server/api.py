@@ -15,10 +15,10 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from . import pages
-from .errors import CollabError
+from ..core.errors import CollabError
 from .guard import Lookups, lookups_of
-from .ids import check_doc_id, new_doc_id
-from .service import DocState, DocumentService
+from ..core.ids import check_doc_id, new_doc_id
+from ..service.documents import DocState, DocumentService
 
 bp = Blueprint("api", __name__)
 
@@ -126,7 +126,7 @@ def create_document() -> Any:
     else:
         doc = new_doc_id()
         state = _service().open(doc, create=True)
-    # the page paths served by collab/pages.py
+    # the page paths served by collab/server/pages.py
     return jsonify(
         doc=doc,
         edit_url=f"{request.host_url}d/{doc}",

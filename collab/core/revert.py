@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Sequence
 
 from .blame import SHIFT, AuthoredRevision, IdRun, decode, encode
 from .errors import CollabError
-from .history import HistoryError
+from .replay import HistoryError
 from .patches import DIFF_DELETE, DIFF_INSERT, Edit, apply_patch, parse_patch, patch_from_edits
 
 BLOCK = 16  # pieces per block of the weave (split at twice that); the finger finds the block

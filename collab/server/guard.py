@@ -21,12 +21,12 @@ import socket
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from .config import Settings
-from .errors import CollabError
-from .ratelimit import KeyedBuckets
+from ..core.config import Settings
+from ..core.errors import CollabError
+from ..core.ratelimit import KeyedBuckets
 
 if TYPE_CHECKING:
-    from .service import DocState, DocumentService
+    from ..service.documents import DocState, DocumentService
 
 WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -18,7 +18,7 @@ from array import array
 from typing import Iterable, Iterator, Protocol, Sequence, TypedDict
 
 from .errors import CollabError
-from .history import HistoryError
+from .replay import HistoryError
 from .patches import DIFF_DELETE, DIFF_INSERT, parse_patch
 
 CHUNK = 4096  # code points per chunk of the identity map: an edit moves at most ~2 chunks' worth

@@ -1,6 +1,6 @@
 """The client side of the protocol as a pure state machine (no transport, no threads, no clock).
 
-The transport (collab/client.py) feeds in what arrives (`receive_join`, `receive_ack`,
+The transport (collab/client/document.py) feeds in what arrives (`receive_join`, `receive_ack`,
 `receive_revisions`, `receive_sync`), sends what `take_patch`, `take_sync` and `take_seen`
 return, and calls again at `wake_at()`. frontend/src/sync.js is the same algorithm with the
 same names (camelCase there), the same arguments in the same order and the same handling of
@@ -23,10 +23,10 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from . import operations as ops
-from .errors import CollabError
-from .ids import random_base62
-from .patches import apply_patch, diff_edits, parse_patch, patch_from_edits, text_hash
+from ..core import operations as ops
+from ..core.errors import CollabError
+from ..core.ids import random_base62
+from ..core.patches import apply_patch, diff_edits, parse_patch, patch_from_edits, text_hash
 
 log = logging.getLogger("collab.sync")
 

@@ -19,17 +19,17 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, Iterable, Iterator, Sequence, TypeVar
 
-from .config import Settings
-from .errors import CollabError, PatchConflict
+from ..core.config import Settings
+from ..core.errors import CollabError, PatchConflict
 from .faults import Faults
-from .history import HistoryError
-from .merge import MERGE_WINDOW, merge_stale
-from .ids import check_doc_id, check_name, new_view_token, random_base62
-from .patches import (Edit, Hunk, apply_patch, diff_cost, make_patch, move_hunks, parse_patch, patch_edits,
+from ..core.replay import HistoryError
+from ..core.merge import MERGE_WINDOW, merge_stale
+from ..core.ids import check_doc_id, check_name, new_view_token, random_base62
+from ..core.patches import (Edit, Hunk, apply_patch, diff_cost, make_patch, move_hunks, parse_patch, patch_edits,
                       patch_from_edits, text_hash)
 from .runtime import Event, Lock, Runtime
-from .snapshots import CHUNK, replay_text, revision_cost, snapshot_due
-from .storage import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
+from ..core.snapshots import CHUNK, replay_text, revision_cost, snapshot_due
+from ..storage import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
 
 log = logging.getLogger("collab.service")
 T = TypeVar("T")

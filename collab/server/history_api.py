@@ -16,17 +16,17 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .api import _int_arg, _resolve
-from .blame import attribution_at, blame
-from .errors import CollabError
-from .exports import export
+from ..core.blame import attribution_at, blame
+from ..core.errors import CollabError
+from ..core.exports import export
 from .guard import client_address
-from .history import HistoryError
-from .ids import check_name
-from .patches import Edit, diff_cost, diff_edits, patch_from_edits
-from .ratelimit import KeyedBuckets
-from .revert import Reverted, revert
-from .service import PARSE_WEIGHT, STEP, DocState, DocumentService, PatchResult, Rewrite
-from .storage import Revision
+from ..core.replay import HistoryError
+from ..core.ids import check_name
+from ..core.patches import Edit, diff_cost, diff_edits, patch_from_edits
+from ..core.ratelimit import KeyedBuckets
+from ..core.revert import Reverted, revert
+from ..service.documents import PARSE_WEIGHT, STEP, DocState, DocumentService, PatchResult, Rewrite
+from ..storage import Revision
 
 bp = Blueprint("history", __name__)
 log = logging.getLogger("collab.history")

@@ -1,12 +1,12 @@
 """Python client: open a document on a collab server and edit it like a person would.
 
-    from collab.client import Document
+    from collab.client.document import Document
     with Document.open("http://127.0.0.1:5000", "notes", name="bot") as doc:
         doc.insert(0, "hello ")
         doc.wait_synced(5)
         print(doc.text, doc.version)
 
-The protocol logic lives in collab/sync.py (pure); this module is its transport: a
+The protocol logic lives in collab/client/state.py (pure); this module is its transport: a
 python-socketio client that reconnects by itself, resends the in-flight patch with the
 same op id, and fills version gaps with `sync`. Thread-safe: Socket.IO events arrive on
 background threads, so every state change happens under one lock.
@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import socketio
 
-from .sync import ReadOnly, SyncClient
+from .state import ReadOnly, SyncClient
 
 log = logging.getLogger("collab.client")
 

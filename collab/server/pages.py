@@ -11,7 +11,7 @@ A page that cannot be shown is an HTML page saying why (`error_page`): an invali
 view token used as an edit link, a read-only link that leads nowhere, too many unknown
 links. api.py renders every HTTP error that a browser asked for as a page with it.
 
-An edge module: it imports flask, the pure id rules and the lookups of collab/guard.py
+An edge module: it imports flask, the pure id rules and the lookups of collab/server/guard.py
 (which open documents through the service it is given); nothing from the service layer.
 """
 from __future__ import annotations
@@ -23,13 +23,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, send_from_directory
 
-from .errors import CollabError
+from ..core.errors import CollabError
 from .guard import lookups_of
-from .ids import DOC_ID_RE
+from ..core.ids import DOC_ID_RE
 
 bp = Blueprint("pages", __name__)
 
-DEFAULT_DIST = Path(__file__).resolve().parent.parent / "frontend" / "dist"
+DEFAULT_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 NOT_BUILT = (
     "The editor is not built yet: run `make run` (builds it and starts the server) or "
     "`make frontend` (npm ci + esbuild into frontend/dist), then reload this page.\n"

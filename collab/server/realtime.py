@@ -16,16 +16,16 @@ from typing import Any, Callable, TypeGuard
 import socketio
 from flask_socketio import SocketIO
 
-from .config import Settings
-from .errors import CollabError
+from ..core.config import Settings
+from ..core.errors import CollabError
 from .guard import lookups_of
 from .history_api import restore
-from .ids import check_doc_id, check_name, check_op_id, random_base62
-from .patches import text_hash
+from ..core.ids import check_doc_id, check_name, check_op_id, random_base62
+from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
-from .ratelimit import TokenBucket
-from .service import DocState, DocumentService
-from .storage import Revision
+from ..core.ratelimit import TokenBucket
+from ..service.documents import DocState, DocumentService
+from ..storage import Revision
 
 log = logging.getLogger("collab.realtime")
 

@@ -1,0 +1,4 @@
+"""The edges over HTTP and Socket.IO: realtime handlers, presence, the JSON API, history, pages.
+
+They parse, call the service, answer; they import the core, storage and the service, never `app`.
+"""
