@@ -1,4 +1,4 @@
-"""The browser client's patches, made by frontend/src/textutil.js (makePatchFromOps, on top of
+"""The browser client's patches, made by frontend/src/core/patch.js (makePatchFromOps, on top of
 diff-match-patch's patch_make), are applied exactly by the server's collab.core.patches.
 
 dmp grows a hunk's context until it is unique, so after a long deletion a short hunk's
@@ -21,7 +21,7 @@ SCRIPT = r"""
 import fs from 'fs';
 import zlib from 'zlib';
 import { SyncClient } from './src/sync.js';
-import { parsePatch } from './src/textutil.js';
+import { parsePatch } from './src/core/patch.js';
 const [trace, upto, every] = process.argv.slice(1);
 const data = JSON.parse(zlib.gunzipSync(fs.readFileSync(trace)).toString('utf8'));
 const c = new SyncClient({});

@@ -25,7 +25,7 @@ import { HocuspocusProvider } from '@hocuspocus/provider';
 
 import { ACK_TIMEOUT_MS, SyncLoop } from '../../frontend/src/loop.js';
 import { SyncClient } from '../../frontend/src/sync.js';
-import { makePatch } from '../../frontend/src/textutil.js';
+import { makePatch } from '../../frontend/src/core/patch.js';
 
 
 export function makeClient(system, o) {

@@ -16,7 +16,9 @@ import { io } from 'socket.io-client';
 
 import { ACK_TIMEOUT_MS, SyncLoop } from './loop.js';
 import { SyncClient } from './sync.js';
-import { applyOps, diffOps, randomId } from './textutil.js';
+import { diffOps } from './core/diff.js';
+import { randomId } from './core/ids.js';
+import { applyOps } from './core/ops.js';
 
 const SAVE_EVERY_MS = 300;
 const CURSOR_EVERY_MS = 80;

@@ -149,7 +149,7 @@ export function createEditor(parent, o) {
   return {
     view,
     text: () => view.state.doc.toString(),
-    /** Apply a change made elsewhere: ops (textutil.js) on the current text. Not undoable here. */
+    /** Apply a change made elsewhere: ops (core/ops.js) on the current text. Not undoable here. */
     applyRemote(ops, fullText) {
       const changes = [];
       let pos = 0;

@@ -3,7 +3,7 @@
 
 import { Connection } from './connection.js';
 import { createEditor } from './editor.js';
-import { cpToUtf16, utf16ToCp } from './textutil.js';
+import { cpToUtf16, utf16ToCp } from './core/text.js';
 
 const COLORS = ['#e11d48', '#2563eb', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5'];
 

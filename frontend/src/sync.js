@@ -20,29 +20,16 @@
 //
 // Time: every method that depends on it takes `now`, in seconds, as its last argument.
 // Public offsets (localEdit) count Unicode code points, like the wire protocol. Internally, ops
-// count UTF-16 units but never split a surrogate pair (see textutil.js).
+// count UTF-16 units but never split a surrogate pair (see core/ops.js).
 //
 // Must not import: socket.io-client, CodeMirror, anything that touches the DOM or the network.
 
-import {
-  applyOps,
-  applyPatchExact,
-  baseLength,
-  compose,
-  cpLength,
-  cpToUtf16,
-  crc32Hex,
-  del,
-  diffOps,
-  escapedLength,
-  insert,
-  isNoop,
-  makePatchFromOps,
-  randomId,
-  retain,
-  transform,
-  wellFormed,
-} from './textutil.js';
+import { crc32Hex } from './core/crc32.js';
+import { diffOps } from './core/diff.js';
+import { randomId } from './core/ids.js';
+import { applyOps, baseLength, compose, del, insert, isNoop, retain, transform } from './core/ops.js';
+import { applyPatchExact, makePatchFromOps } from './core/patch.js';
+import { cpLength, cpToUtf16, escapedLength, wellFormed } from './core/text.js';
 
 /** Seconds a version gap that our own ack may fill stays open before we ask with `sync`. */
 export const GAP_PATIENCE = 1.0;

@@ -3,10 +3,13 @@
 // hash; anything else asks the server), blame spans and diff edits turned into text segments,
 // the `#v=N` link, and an author's colour.
 //
-// Pure: no DOM, no fetch of its own (loaders are passed in). Imports only textutil.js.
+// Pure: no DOM, no fetch of its own (loaders are passed in). Imports only core/.
 // Positions from the server count code points; the segments made here are JS strings.
 
-import { DIFF_DELETE, DIFF_EQUAL, applyPatchExact, cpToUtf16, crc32Hex, diff } from './textutil.js';
+import { crc32Hex } from './core/crc32.js';
+import { DIFF_DELETE, DIFF_EQUAL, diff } from './core/diff.js';
+import { applyPatchExact } from './core/patch.js';
+import { cpToUtf16 } from './core/text.js';
 
 export const PAGE_SIZE = 100; // revisions per /revisions request
 const MAX_PAGES = 12; // pages of metadata kept (the farthest from the slider go first)

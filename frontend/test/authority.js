@@ -3,7 +3,9 @@
 // revisions since (transform, committed edits first), stores the canonical patch, dedupes by
 // op id, and can be told to refuse with `conflict` or `rate_limited` at random.
 
-import { applyOps, applyPatchExact, crc32Hex, makePatch, transform } from '../src/textutil.js';
+import { crc32Hex } from '../src/core/crc32.js';
+import { applyOps, transform } from '../src/core/ops.js';
+import { applyPatchExact, makePatch } from '../src/core/patch.js';
 
 export class Authority {
   constructor({ rng = Math.random, pConflict = 0, pRateLimit = 0 } = {}) {

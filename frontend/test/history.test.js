@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { crc32Hex, makePatch } from '../src/textutil.js';
+import { crc32Hex } from '../src/core/crc32.js';
+import { makePatch } from '../src/core/patch.js';
 import {
   LruCache,
   RevisionPages,

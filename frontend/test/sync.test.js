@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { SyncClient } from '../src/sync.js';
-import { applyOps, crc32Hex, makePatch } from '../src/textutil.js';
+import { crc32Hex } from '../src/core/crc32.js';
+import { applyOps } from '../src/core/ops.js';
+import { makePatch } from '../src/core/patch.js';
 import { Authority } from './authority.js';
 import { mulberry32, pick, randomText } from './helpers.js';
 

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { SyncClient } from '../src/sync.js';
-import { applyPatchExact } from '../src/textutil.js';
+import { applyPatchExact } from '../src/core/patch.js';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'vectors');
 

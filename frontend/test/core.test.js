@@ -3,23 +3,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import DiffMatchPatch from 'diff-match-patch';
 
-import {
-  applyOps,
-  applyPatchExact,
-  compose,
-  cpLength,
-  cpToUtf16,
-  crc32Hex,
-  diff,
-  diffOps,
-  makePatch,
-  mapPosition,
-  parsePatch,
-  randomId,
-  transform,
-  utf16ToCp,
-  wellFormed,
-} from '../src/textutil.js';
+import { crc32Hex } from '../src/core/crc32.js';
+import { diff, diffOps } from '../src/core/diff.js';
+import { randomId } from '../src/core/ids.js';
+import { applyOps, compose, mapPosition, transform } from '../src/core/ops.js';
+import { applyPatchExact, makePatch, parsePatch } from '../src/core/patch.js';
+import { cpLength, cpToUtf16, utf16ToCp, wellFormed } from '../src/core/text.js';
 import { mulberry32, randomText } from './helpers.js';
 
 const SAMPLES = [
