@@ -15,7 +15,7 @@
 // are the (clientID, clock) of the inserted item, read back from the update the peer receives.
 //
 // collab clients are the browser's own code: the sync state machine (frontend/src/sync.js) and
-// its transport loop (frontend/src/loop.js); only joining and the measurements are the driver's.
+// its transport loop (frontend/src/loop.js), which joins too; only the measurements are the driver's.
 
 import { io } from 'socket.io-client';
 import WebSocket from 'ws';
@@ -23,7 +23,7 @@ import * as Y from 'yjs';
 import { WebsocketProvider } from 'y-websocket';
 import { HocuspocusProvider } from '@hocuspocus/provider';
 
-import { ACK_TIMEOUT_MS, SyncLoop } from '../../frontend/src/loop.js';
+import { SyncLoop } from '../../frontend/src/loop.js';
 import { SyncClient } from '../../frontend/src/sync.js';
 import { makePatch } from '../../frontend/src/core/patch.js';
 
@@ -40,10 +40,6 @@ function socket(url) {
   return io(url, { transports: ['websocket'], forceNew: true, reconnectionDelayMax: 2000, timeout: 60000 });
 }
 
-function once(emitter, event) {
-  return new Promise((resolve) => emitter.once(event, resolve));
-}
-
 // ---------------------------------------------------------------------------------------------
 // collab: the browser's own sync.js and transport loop (frontend/src/loop.js) over Socket.IO
 
@@ -58,10 +54,11 @@ class CollabClient {
     this.loop = new SyncLoop({
       sync: this.sync,
       key: doc,
-      rejoin: (why) => {
-        this._count(`rejoin_${why}`);
-        this._join();
-      },
+      joinMessage: () => ({ doc, name }),
+      joinRetryMs: 500,
+      onJoining: (why) => why && this._count(`rejoin_${why}`),
+      onJoined: () => this._opened?.(),
+      onJoinFailed: (error) => this._count(error.code === 'timeout' ? 'join_timeout' : error.code),
       onRevisions: (revs) => this._arrived(revs),
       onPatch: (p) => {
         if (!this.tracker.carried(p.id)) {
@@ -91,32 +88,10 @@ class CollabClient {
   }
 
   open() {
-    const s = (this.socket = this.loop.socket = socket(this.url));
-    s.on('revision', (rev) => rev.doc === this.doc && this.loop.receive([rev]));
-    s.on('revisions', (m) => m.doc === this.doc && this.loop.receive(m.revisions || []));
-    s.on('disconnect', () => {
-      this.loop.joined = false;
-      this.sync.disconnected();
-    });
+    const s = this.loop.attach(socket(this.url));
     return new Promise((resolve, reject) => {
-      s.on('connect', () => this._join(resolve));
+      this._opened = resolve;
       s.on('connect_error', (e) => this.joined || reject(new Error(`${this.url}: ${e.message}`)));
-    });
-  }
-
-  _join(resolve) {
-    const fresh = !this._everJoined;
-    this.socket.timeout(ACK_TIMEOUT_MS).emit('join', { doc: this.doc, name: this.name }, (err, ans) => {
-      if (err || !ans || !ans.ok) {
-        this._count(err ? 'join_timeout' : ans?.error?.code || 'join_failed');
-        setTimeout(() => this.socket.connected && this._join(resolve), 500);
-        return;
-      }
-      this.sync.receiveJoin(ans, fresh);
-      this._everJoined = true;
-      this.loop.joined = true;
-      this.loop.pump();
-      resolve?.();
     });
   }
 
@@ -162,7 +137,7 @@ class CollabClient {
 
   close() {
     this.loop.stop();
-    this.socket?.disconnect();
+    this.loop.socket?.disconnect();
   }
 }
 
@@ -328,5 +303,3 @@ class YjsClient {
     this.provider?.destroy();
   }
 }
-
-export { once };

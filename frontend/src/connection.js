@@ -1,6 +1,7 @@
-// The Socket.IO side of the browser client: joins, and runs the loop (loop.js) that feeds the
-// server's messages to the sync state machine (sync.js) and sends what it asks for. Also
-// keeps unsaved edits in localStorage so that a reload (even offline) loses nothing.
+// The Socket.IO side of the browser client: opens the socket and runs the loop (loop.js) over it,
+// which joins, feeds the server's messages to the sync state machine (sync.js) and sends what it
+// asks for; adds the status, presence and cursors. Also keeps unsaved edits in localStorage so
+// that a reload (even offline) loses nothing.
 //
 // Every tab keeps its unsaved edits under its own key, `collab:doc:<doc>:<tab>` (one shared
 // key let the tab closed last erase the others' work). A tab's id lives in sessionStorage, so a
@@ -14,7 +15,7 @@
 
 import { io } from 'socket.io-client';
 
-import { ACK_TIMEOUT_MS, SyncLoop } from './loop.js';
+import { SyncLoop } from './loop.js';
 import { SyncClient } from './sync.js';
 import { diffOps } from './core/diff.js';
 import { randomId } from './core/ids.js';
@@ -76,7 +77,12 @@ export class Connection {
     this.loop = new SyncLoop({
       sync: this.sync,
       key: this.key,
-      rejoin: () => this._join(),
+      restored: this.restored,
+      joinMessage: () => this._joinMessage(),
+      onJoining: () => this._setState(this.ready ? 'reconnecting' : 'connecting'),
+      onJoined: (ans, first) => this._joined(ans, first),
+      onJoinFailed: (error) => this.o.onStatus({ state: 'error', unsaved: this.sync.unsaved, error, role: this.role }),
+      onLost: () => this._lost(),
       onIncoming: () => this._schedule('save', SAVE_EVERY_MS, () => this._save()),
       afterPump: () => this._status(),
     });
@@ -86,22 +92,22 @@ export class Connection {
     return this.loop.joined;
   }
 
+  get socket() {
+    return this.loop.socket;
+  }
+
   start() {
     // the document in the URL lets a proxy send every client of a document to the same
     // process (deploy/nginx.conf hashes on it): cross-process races become rare
-    const s = (this.socket = this.loop.socket = io({ autoConnect: false, forceNew: Boolean(this.o.storageKey), transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
+    const s = this.loop.attach(io({ autoConnect: false, forceNew: Boolean(this.o.storageKey), transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
     const on = { signal: this._listeners.signal };
-    s.on('connect', () => this._join());
-    s.on('disconnect', () => this._lost());
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
-    s.on('revision', (rev) => this._mine(rev) && this.loop.receive([rev]));
-    s.on('revisions', (m) => this._mine(m) && this.loop.receive(m.revisions));
     s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
       s.disconnect();
-      this._lost();
+      this.loop.lost();
       this._setState('offline');
     }, on);
     window.addEventListener('online', () => {
@@ -172,34 +178,18 @@ export class Connection {
     return this.o.view ? { view: this.o.view, name, presence: 'delta' } : { doc: this.o.doc, name, presence: 'delta' };
   }
 
-  _join() {
-    this._setState(this.ready ? 'reconnecting' : 'connecting');
-    this.socket.timeout(ACK_TIMEOUT_MS).emit('join', this._joinMessage(), (err, ans) => {
-      if (err || !ans || !ans.ok) {
-        const error = ans && ans.error ? ans.error : { code: 'timeout', message: 'the server did not answer' };
-        this._fatal = error.code === 'bad_doc' || error.code === 'not_found';
-        this.o.onStatus({ state: 'error', unsaved: this.sync.unsaved, error, role: this.role });
-        if (!this._fatal) this._schedule('join', 2000, () => this.socket.connected && this._join());
-        return;
-      }
-      this.role = ans.role;
-      this.you = ans.you ?? null;
-      const fresh = !this.ready && !this.restored;
-      this.sync.receiveJoin(ans, { fresh });
-      this.loop.joined = true;
-      const first = !this.ready;
-      this.ready = true;
-      this._setState('connected');
-      if (first) this.o.onReady({ text: this.sync.text, role: ans.role, view: ans.view });
-      this._presence({ peers: ans.peers, editors: ans.editors, viewers: ans.viewers });
-      if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
-      this.pump();
-    });
+  /** The loop's join was answered (ans: the join answer, first: the first on this page). */
+  _joined(ans, first) {
+    this.role = ans.role;
+    this.you = ans.you ?? null;
+    this.ready = true;
+    this._setState('connected');
+    if (first) this.o.onReady({ text: this.sync.text, role: ans.role, view: ans.view });
+    this._presence({ peers: ans.peers, editors: ans.editors, viewers: ans.viewers });
+    if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
   }
 
   _lost() {
-    if (this.joined || this.state === 'connected') this.sync.disconnected();
-    this.loop.joined = false;
     this._save(true);
     this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
   }

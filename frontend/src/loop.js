@@ -1,13 +1,16 @@
-// The loop between the sync state machine (sync.js) and a joined Socket.IO connection: send
-// whatever the state machine wants sent (sync, patch, seen), feed it the server's answers and
-// messages, and wake up when the state machine says something becomes due.
+// The loop between the sync state machine (sync.js) and a Socket.IO connection: join (again
+// after every reconnect, or when the state machine asks), send whatever the state machine wants
+// sent (sync, patch, seen), feed it the server's answers and messages, and wake up when the state
+// machine says something becomes due.
 //
-// Shared by the browser client (connection.js: it adds joining, the DOM and localStorage) and
-// the benchmark's load driver (bench/driver/clients.js: it adds its measurements), so that
-// the driver exercises exactly what browsers run. No DOM, no storage, no socket library: the
-// caller hands in a socket.io-client socket.
+// Shared by the browser client (connection.js: it adds the status, presence, the DOM and
+// localStorage) and the benchmark's load driver (bench/driver/clients.js: it adds its
+// measurements), so that the driver exercises exactly what browsers run. No DOM, no storage, no
+// socket library: the caller hands in a socket.io-client socket (attach).
 
 export const ACK_TIMEOUT_MS = 15000;
+const JOIN_RETRY_MS = 2000; // after a refused or unanswered join
+const FATAL_JOIN = new Set(['bad_doc', 'not_found']); // joining again cannot help
 
 /** The caller's clock for the state machine: seconds. */
 const now = () => Date.now() / 1000;
@@ -17,7 +20,16 @@ export class SyncLoop {
    * @param {object} o
    * @param {import('./sync.js').SyncClient} o.sync
    * @param {string} o.key  how this client names the document on the wire (edit id or view token)
-   * @param {(why) => void} o.rejoin  the state machine needs a fresh join (why: its reason)
+   * @param {() => object} o.joinMessage  the `join` message to send (docs/protocol.md)
+   * @param {boolean} [o.restored]  the state machine starts from saved edits: even the first join
+   *   rebases them (without: the first join's text replaces the state machine's)
+   * @param {number} [o.joinRetryMs]  wait before joining again after a failed join
+   * @param {(why) => void} [o.onJoining]  a join is sent (why: the state machine's reason, or
+   *   undefined after a (re)connect)
+   * @param {(ans, first) => void} [o.onJoined]  the server accepted it (first: on this loop ever)
+   * @param {(error, fatal) => void} [o.onJoinFailed]  refused or unanswered ({code, message});
+   *   fatal: no retry follows
+   * @param {() => void} [o.onLost]  the connection went (the state machine was told)
    * @param {(revs) => void} [o.onRevisions]  revisions from the server, before they are applied
    * @param {(p) => void} [o.onPatch]  a patch {base, patch, id} is about to be sent
    * @param {(ack, p, ms) => void} [o.onAck]  its answer after ms (ack null: none in time)
@@ -27,9 +39,53 @@ export class SyncLoop {
   constructor(o) {
     this.o = o;
     this.sync = o.sync;
-    this.socket = null;
+    this.socket = null; // set once, by attach
     this.joined = false; // the server answered our join on this connection
+    this.everJoined = false;
     this._timers = {};
+  }
+
+  /**
+   * Run over `socket` (a socket.io-client socket, not yet connected): join on every connect,
+   * hand this document's revisions to the state machine, tell it when the connection goes.
+   * Returns the socket, for the caller's own events.
+   */
+  attach(socket) {
+    assert(!this.socket, 'a loop runs over one socket');
+    this.socket = socket;
+    const mine = (m) => m && m.doc === this.o.key;
+    socket.on('connect', () => this.join());
+    socket.on('disconnect', () => this.lost());
+    socket.on('revision', (rev) => mine(rev) && this.receive([rev]));
+    socket.on('revisions', (m) => mine(m) && this.receive(m.revisions || []));
+    return socket;
+  }
+
+  /** Join (or join again): on success the state machine takes the answer and sending starts. */
+  join(why) {
+    this.o.onJoining?.(why);
+    this.socket.timeout(ACK_TIMEOUT_MS).emit('join', this.o.joinMessage(), (err, ans) => {
+      if (err || !ans || !ans.ok) {
+        const error = err ? { code: 'timeout', message: 'the server did not answer' } : ans?.error || { code: 'join_failed', message: 'the server did not accept the join' };
+        const fatal = FATAL_JOIN.has(error.code);
+        this.o.onJoinFailed?.(error, fatal);
+        if (!fatal) this.schedule('join', this.o.joinRetryMs ?? JOIN_RETRY_MS, () => this.socket.connected && this.join());
+        return;
+      }
+      const first = !this.everJoined;
+      this.sync.receiveJoin(ans, { fresh: first && !this.o.restored });
+      this.everJoined = true;
+      this.joined = true;
+      this.o.onJoined?.(ans, first);
+      this.pump();
+    });
+  }
+
+  /** The connection went (or the browser says it is offline). */
+  lost() {
+    this.sync.disconnected();
+    this.joined = false;
+    this.o.onLost?.();
   }
 
   /**
@@ -43,7 +99,7 @@ export class SyncLoop {
     const why = sync.needsRejoin();
     if (why) {
       this.joined = false;
-      this.o.rejoin(why);
+      this.join(why);
       return this.o.afterPump?.();
     }
     const q = sync.takeSync(now());
@@ -116,4 +172,8 @@ export class SyncLoop {
       this._timers[name] = null;
     }
   }
+}
+
+function assert(ok, message) {
+  if (!ok) throw new Error(message);
 }
