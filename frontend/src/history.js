@@ -9,8 +9,9 @@
 // pages around the slider (timeline.js). Compare and revert live in historypanels.js.
 // Every user string goes in as text, never as HTML.
 
-import { ApiError, comparePanel, el, formatTime, makeApi, myName, revertPanel } from './historypanels.js';
-import { LruCache, RevisionPages, VersionTexts, authorColor, blameSegments, clamp, parseHash, versionHash } from './timeline.js';
+import { colorFor, el, savedName } from './dom.js';
+import { ApiError, comparePanel, formatTime, makeApi, revertPanel } from './historypanels.js';
+import { LruCache, RevisionPages, VersionTexts, blameSegments, clamp, parseHash, versionHash } from './timeline.js';
 
 const REST_MS = 300; // the slider is "resting" after this long without a move: then ask for blame
 const POLL_MS = 5000; // how often to look for new revisions
@@ -184,7 +185,7 @@ function main() {
     } else {
       const rev = pages.get(v);
       if (rev) {
-        stepAuthor.replaceChildren(el('span', { class: 'dot', style: `background:${authorColor(rev.author)}` }), rev.author);
+        stepAuthor.replaceChildren(el('span', { class: 'dot', style: `background:${colorFor(rev.author)}` }), rev.author);
         stepAuthor.title = `op ${rev.id}`;
         stepTime.textContent = formatTime(rev.ts);
       } else {
@@ -207,7 +208,7 @@ function main() {
         'li',
         { class: v === current ? 'step current' : 'step', 'data-version': String(v) },
         el('button', { type: 'button', class: 'link', onclick: () => select(v) }, `v${v}`),
-        v > 0 && rev ? el('span', { class: 'dot', style: `background:${authorColor(rev.author)}` }) : null,
+        v > 0 && rev ? el('span', { class: 'dot', style: `background:${colorFor(rev.author)}` }) : null,
         el('span', { class: 'who' }, who),
         el('span', { class: 'muted when', title: rev ? formatTime(rev.ts) : '' }, rev ? new Date(rev.ts * 1000).toLocaleTimeString() : ''),
       );
@@ -250,7 +251,7 @@ function main() {
         ...segs.map((s) =>
           s.author === null
             ? s.text
-            : el('span', { class: s.version === v ? 'blame fresh' : 'blame', style: `--author:${authorColor(s.author)}`, title: `${s.author} · v${s.version}`, 'data-author': s.author }, s.text),
+            : el('span', { class: s.version === v ? 'blame fresh' : 'blame', style: `--author:${colorFor(s.author)}`, title: `${s.author} · v${s.version}`, 'data-author': s.author }, s.text),
         ),
       );
       const counts = new Map();
@@ -258,7 +259,7 @@ function main() {
       legend.replaceChildren(
         ...[...counts.entries()]
           .sort((a, b) => b[1] - a[1])
-          .map(([name, n]) => el('li', { title: `${n} characters` }, el('span', { class: 'dot', style: `background:${authorColor(name)}` }), name)),
+          .map(([name, n]) => el('li', { title: `${n} characters` }, el('span', { class: 'dot', style: `background:${colorFor(name)}` }), name)),
       );
       textView.dataset.state = 'blame';
     } else {
@@ -391,7 +392,7 @@ function main() {
     const v = Number(restoreConfirm.dataset.version);
     restoreConfirm.disabled = true;
     try {
-      const r = await api('/restore', { method: 'POST', body: JSON.stringify({ version: v, name: myName() }) });
+      const r = await api('/restore', { method: 'POST', body: JSON.stringify({ version: v, name: savedName() }) });
       restoreAsk.hidden = true;
       if (r.unchanged) say(`The text already is that of v${v}: nothing to restore.`);
       else {

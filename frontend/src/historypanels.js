@@ -1,36 +1,17 @@
 // Parts of the history page that work on two versions: compare (inline or side by side) and
-// revert an author (preview, then apply); plus the small DOM helpers the page shares.
+// revert an author (preview, then apply); plus the API calls and time format the page shares.
 // Every user string goes in as text (text nodes, textContent, attributes), never as HTML.
 //
 // No state of its own beyond each panel's last result: the page passes what it knows in a
 // context object (see history.js).
 
+import { el, savedName } from './dom.js';
 import { clamp, collapseEqual, diffSegments, diffStats, splitSides, wordAlign } from './timeline.js';
-
-export function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (v !== false && v !== null && v !== undefined) e.setAttribute(k, v === true ? '' : v);
-  }
-  for (const c of children) if (c !== null && c !== undefined) e.append(c); // strings become text nodes
-  return e;
-}
 
 export function formatTime(ts) {
   if (typeof ts !== 'number') return '';
   const d = new Date(ts * 1000);
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-}
-
-/** The display name the editor uses on this browser: writes made here carry it as author. */
-export function myName() {
-  try {
-    return localStorage.getItem('collab:name') || 'Anonymous';
-  } catch {
-    return 'Anonymous';
-  }
 }
 
 export class ApiError extends Error {
@@ -225,7 +206,7 @@ export function revertPanel(/** @type {Context} */ ctx, { canWrite }) {
     const name = plan.author;
     apply.disabled = true;
     try {
-      const r = await ctx.api('/revert', { method: 'POST', body: JSON.stringify({ author: name, since, name: myName() }) });
+      const r = await ctx.api('/revert', { method: 'POST', body: JSON.stringify({ author: name, since, name: savedName() }) });
       apply.hidden = true;
       out.replaceChildren();
       plan = null;

@@ -2,36 +2,9 @@
 // client. Everything a user typed or named is put into the page as text, never as HTML.
 
 import { Connection } from './connection.js';
-import { createEditor } from './editor.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
-
-const COLORS = ['#e11d48', '#2563eb', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5'];
-
-export function colorFor(id) {
-  let h = 0;
-  for (const ch of String(id)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
-  return COLORS[h % COLORS.length];
-}
-
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') e.className = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  for (const c of children) e.append(c); // strings become text nodes
-  return e;
-}
-
-function savedName() {
-  let name = localStorage.getItem('collab:name');
-  if (!name) {
-    name = `Guest ${Math.floor(100 + Math.random() * 900)}`;
-    localStorage.setItem('collab:name', name);
-  }
-  return name;
-}
+import { colorFor, el, saveName, savedName } from './dom.js';
+import { createEditor } from './editor.js';
 
 function main() {
   const body = document.body;
@@ -208,9 +181,7 @@ function main() {
   copyView.addEventListener('click', () => !viewUrl && fetchViewUrl().then(() => viewUrl && copy(viewUrl, copyView)));
 
   nameInput.addEventListener('change', () => {
-    const name = nameInput.value.trim().slice(0, 64) || savedName();
-    localStorage.setItem('collab:name', name);
-    conn.rename(name);
+    conn.rename(saveName(nameInput.value));
   });
 
   // A document restored from localStorage can be edited at once, even offline.

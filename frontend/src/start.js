@@ -1,16 +1,8 @@
 // The start page: create a new document, or open one by name.
 
-const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+import { el } from './dom.js';
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else e.setAttribute(k, v);
-  }
-  e.append(...children);
-  return e;
-}
+const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const error = el('p', { id: 'start-error', class: 'error', role: 'alert' });
 const create = el('button', { id: 'new-doc', class: 'primary', type: 'button' }, 'New document');

@@ -1,7 +1,7 @@
 // The history page's logic without a page: paged revision metadata around a position, a small
 // cache of version texts (stepping forward applies the revision's own patch, checked by its
 // hash; anything else asks the server), blame spans and diff edits turned into text segments,
-// the `#v=N` link, and an author's colour.
+// and the `#v=N` link.
 //
 // Pure: no DOM, no fetch of its own (loaders are passed in). Imports only core/.
 // Positions from the server count code points; the segments made here are JS strings.
@@ -13,15 +13,6 @@ import { cpToUtf16 } from './core/text.js';
 
 export const PAGE_SIZE = 100; // revisions per /revisions request
 const MAX_PAGES = 12; // pages of metadata kept (the farthest from the slider go first)
-
-const COLORS = ['#e11d48', '#2563eb', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5'];
-
-/** A stable colour for an author's name (the same name, the same colour, on every page). */
-export function authorColor(name) {
-  let h = 0;
-  for (const ch of String(name)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
-  return COLORS[h % COLORS.length];
-}
 
 // ---- the link to a point in history ----
 

@@ -7,7 +7,6 @@ import {
   LruCache,
   RevisionPages,
   VersionTexts,
-  authorColor,
   blameSegments,
   collapseEqual,
   diffSegments,
@@ -61,11 +60,6 @@ test('hash links name a version', () => {
   assert.equal(parseHash('#x=1&v=7'), 7);
   for (const bad of ['', '#', '#v=', '#v=-1', '#v=1e3', '#v=abc', '#v=12x', null, undefined]) assert.equal(parseHash(bad), null, String(bad));
   assert.equal(parseHash(versionHash(42)), 42);
-});
-
-test('an author always gets the same colour', () => {
-  assert.equal(authorColor('Alice'), authorColor('Alice'));
-  assert.match(authorColor('<img src=x>'), /^#[0-9a-f]{6}$/);
 });
 
 test('the LRU cache keeps the most recently used', () => {
