@@ -10,7 +10,6 @@
 
 export const ACK_TIMEOUT_MS = 15000;
 const JOIN_RETRY_MS = 2000; // after a refused or unanswered join
-const FATAL_JOIN = new Set(['bad_doc', 'not_found']); // joining again cannot help
 
 /** The caller's clock for the state machine: seconds. */
 const now = () => Date.now() / 1000;
@@ -27,8 +26,8 @@ export class SyncLoop {
    * @param {(why) => void} [o.onJoining]  a join is sent (why: the state machine's reason, or
    *   undefined after a (re)connect)
    * @param {(ans, first) => void} [o.onJoined]  the server accepted it (first: on this loop ever)
-   * @param {(error, fatal) => void} [o.onJoinFailed]  refused or unanswered ({code, message});
-   *   fatal: no retry follows
+   * @param {(error) => void} [o.onJoinFailed]  refused or unanswered ({code, message}); another
+   *   try follows, unless the document id is bad or unknown
    * @param {() => void} [o.onLost]  the connection went (the state machine was told)
    * @param {(revs) => void} [o.onRevisions]  revisions from the server, before they are applied
    * @param {(p) => void} [o.onPatch]  a patch {base, patch, id} is about to be sent
@@ -51,7 +50,6 @@ export class SyncLoop {
    * Returns the socket, for the caller's own events.
    */
   attach(socket) {
-    assert(!this.socket, 'a loop runs over one socket');
     this.socket = socket;
     const mine = (m) => m && m.doc === this.o.key;
     socket.on('connect', () => this.join());
@@ -66,10 +64,10 @@ export class SyncLoop {
     this.o.onJoining?.(why);
     this.socket.timeout(ACK_TIMEOUT_MS).emit('join', this.o.joinMessage(), (err, ans) => {
       if (err || !ans || !ans.ok) {
-        const error = err ? { code: 'timeout', message: 'the server did not answer' } : ans?.error || { code: 'join_failed', message: 'the server did not accept the join' };
-        const fatal = FATAL_JOIN.has(error.code);
-        this.o.onJoinFailed?.(error, fatal);
-        if (!fatal) this.schedule('join', this.o.joinRetryMs ?? JOIN_RETRY_MS, () => this.socket.connected && this.join());
+        const error = (ans && ans.error) || { code: 'timeout', message: 'the server did not answer' };
+        this.o.onJoinFailed?.(error);
+        // joining again cannot help a bad or unknown document id
+        if (error.code !== 'bad_doc' && error.code !== 'not_found') this.schedule('join', this.o.joinRetryMs ?? JOIN_RETRY_MS, () => this.socket.connected && this.join());
         return;
       }
       const first = !this.everJoined;
@@ -172,8 +170,4 @@ export class SyncLoop {
       this._timers[name] = null;
     }
   }
-}
-
-function assert(ok, message) {
-  if (!ok) throw new Error(message);
 }
