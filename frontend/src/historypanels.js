@@ -3,7 +3,7 @@
 // Every user string goes in as text (text nodes, textContent, attributes), never as HTML.
 //
 // No state of its own beyond each panel's last result: the page passes what it knows in a
-// context object (see history.js).
+// context object (see history.js), as it does to every part of the page.
 
 import { el, savedName } from './dom.js';
 import { clamp, collapseEqual, diffSegments, diffStats, splitSides, wordAlign } from './timeline.js';
@@ -50,13 +50,20 @@ export function renderSegments(segments, all) {
 }
 
 /**
+ * What the history page shares with its parts (history.js makes it).
  * @typedef {object} Context
  * @property {(path: string, opts?: object) => Promise<any>} api
- * @property {{get: (v: number) => Promise<string>}} texts
+ * @property {import('./timeline.js').VersionTexts} texts
+ * @property {import('./timeline.js').RevisionPages} pages
  * @property {() => number} current   the slider's version
  * @property {() => number} head
+ * @property {() => number | null} created   the document's creation time (version 0)
+ * @property {() => boolean} playing
  * @property {(message: string, o?: object) => void} say
  * @property {(reason: string, on: boolean) => void} setBusy
+ * @property {(version: number, o?: {fromHash?: boolean}) => void} select   move the slider
+ * @property {(on: boolean) => void} setPlaying
+ * @property {() => Promise<void>} refresh   learn the newest head from the server
  * @property {(version: number) => void} written   a write made version `version`
  */
 
