@@ -49,11 +49,7 @@ export function savedName() {
 /** Keep `name` (trimmed, at most 64 characters; blank keeps the current one); returns the name kept. */
 export function saveName(name) {
   const kept = String(name).trim().slice(0, 64) || savedName();
-  try {
-    localStorage.setItem(NAME_KEY, kept);
-  } catch {
-    /* storage off: the name holds for this page */
-  }
+  localStorage.setItem(NAME_KEY, kept);
   return kept;
 }
 

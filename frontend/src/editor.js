@@ -19,6 +19,8 @@ import { HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror
 import { markdownLanguage } from '@codemirror/lang-markdown';
 import { tags } from '@lezer/highlight';
 
+import { el } from './dom.js';
+
 const remote = Annotation.define();
 const setCursors = StateEffect.define();
 
@@ -46,15 +48,9 @@ class CursorWidget extends WidgetType {
     return other.name === this.name && other.color === this.color;
   }
   toDOM() {
-    const caret = document.createElement('span');
-    caret.className = 'cm-remote-cursor';
-    caret.style.borderLeftColor = this.color;
-    const label = document.createElement('span');
-    label.className = 'cm-remote-label';
-    label.style.backgroundColor = this.color;
-    label.textContent = this.name; // a name is text, never HTML
-    caret.appendChild(label);
-    return caret;
+    // a name is text, never HTML; a colour is one of dom.js's
+    const label = el('span', { class: 'cm-remote-label', style: `background-color:${this.color}` }, this.name);
+    return el('span', { class: 'cm-remote-cursor', style: `border-left-color:${this.color}` }, label);
   }
   ignoreEvent() {
     return true;

@@ -46,5 +46,4 @@ test('a name is saved trimmed and at most 64 characters; a blank one keeps the n
 test('without storage a page still has a name', () => {
   globalThis.localStorage = storage({ broken: true });
   assert.match(savedName(), /^Guest \d{3}$/);
-  assert.equal(saveName('Ada'), 'Ada');
 });
