@@ -14,7 +14,7 @@ export function formatTime(ts) {
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
-export class ApiError extends Error {
+class ApiError extends Error {
   constructor(status, error) {
     super(error && error.message ? error.message : `HTTP ${status}`);
     this.status = status;
