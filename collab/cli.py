@@ -13,13 +13,17 @@ import sys
 import time
 from typing import Sequence, cast
 
+from . import __version__
 from .core.errors import CollabError
 from .core.replay import HistoryError, replay
 from .core.ids import check_doc_id
 from .core.patches import parse_patch
 from .storage import Revision, Store, StoreError, open_store
 
-SERVE = "from gevent import monkey; monkey.patch_all(); from collab.serve import main; main()"
+# `-P`: the current folder is not put on sys.path, so a folder named `collab` there cannot
+# stand in for the installed package
+SERVE = ("from gevent import monkey; monkey.patch_all(); from collab.serve import main; "
+         "main(prog='collab serve')")
 
 
 def _default_database() -> str:
@@ -60,7 +64,7 @@ def _revisions(store: Store, doc: str, since: int, until: int):  # type: ignore[
 
 def cmd_serve(args: argparse.Namespace, rest: Sequence[str]) -> int:
     # a fresh interpreter, so gevent patches before anything else is imported
-    os.execv(sys.executable, [sys.executable, "-c", SERVE, *rest])
+    os.execv(sys.executable, [sys.executable, "-P", "-c", SERVE, *rest])
     return 0  # pragma: no cover
 
 
@@ -204,6 +208,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collab", description="collab: real-time collaborative documents")
+    parser.add_argument("--version", action="version", version=f"collab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the server (options as run.py: --host --port --database)", add_help=False)
     for name, help_ in (("export", "print a document's text"), ("history", "list a document's revisions"),
