@@ -1,4 +1,4 @@
-"""The `collab` command: serve, export, history, replay, check.
+"""The `collab` command: serve, export, history, replay, check, migrate.
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
 WAL lets them read alongside it). Progress of long work goes to stderr.
@@ -19,6 +19,7 @@ from .core.replay import HistoryError, replay
 from .core.ids import check_doc_id
 from .core.patches import parse_patch
 from .storage import Revision, Store, StoreError, open_store
+from .storage.schema import LATEST
 
 # `-P`: the current folder is not put on sys.path, so a folder named `collab` there cannot
 # stand in for the installed package
@@ -66,6 +67,18 @@ def cmd_serve(args: argparse.Namespace, rest: Sequence[str]) -> int:
     # a fresh interpreter, so gevent patches before anything else is imported
     os.execv(sys.executable, [sys.executable, "-P", "-c", SERVE, *rest])
     return 0  # pragma: no cover
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url = args.database or _default_database()
+    store = open_store(url)  # opening applies what the schema lacks, in one transaction
+    try:
+        for m in store.migrated:
+            print(f"applied {m.version}: {m.name}")
+        print(f"schema at version {LATEST}" + ("" if store.migrated else ": up to date, nothing applied"))
+    finally:
+        store.close()
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -213,13 +226,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("serve", help="run the server (options as run.py: --host --port --database)", add_help=False)
     for name, help_ in (("export", "print a document's text"), ("history", "list a document's revisions"),
                         ("check", "re-verify every stored history"),
+                        ("migrate", "bring the database's schema up to date (the server does it at start)"),
                         ("replay", "show the text evolving, revision by revision")):
         p = sub.add_parser(name, help=help_)
         p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the instance SQLite file)")
         if name == "check":
             p.add_argument("docs", nargs="*", help="only these documents")
             p.add_argument("-v", "--verbose", action="store_true")
-        else:
+        elif name != "migrate":
             p.add_argument("doc")
         if name == "export":
             p.add_argument("--version", type=int, help="the version to export (default: the latest)")
@@ -235,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:
-        commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay}
+        commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay,
+                    "migrate": cmd_migrate}
         return commands[args.command](args)
     except (CollabError, StoreError, HistoryError, ValueError) as exc:
         print(f"collab: {exc}", file=sys.stderr)
