@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     # binary packets capped before python-socketio buffers them (collab/server/transport.py)
     PacketGuard(socketio.server, max_packet_bytes=socketio.server.eio.max_http_buffer_size)
-    service = DocumentService(open_store(database_url), settings, Runtime(socketio.start_background_task))
+    service = DocumentService(open_store(database_url, settings.durability), settings, Runtime(socketio.start_background_task))
     if settings.message_queue:
         presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,
                                                 socketio.sleep, process_id=random_base62(12))

@@ -17,7 +17,7 @@ def test_origins():
 
 @pytest.mark.parametrize("key,value", [
     ("COLLAB_MAX_HUNKS", "many"), ("COLLAB_MAX_HUNKS", "0"), ("COLLAB_RATE_LIMIT", "fast"),
-    ("COLLAB_LOG_LEVEL", "LOUD"),
+    ("COLLAB_LOG_LEVEL", "LOUD"), ("COLLAB_DURABILITY", "memory"),
 ])
 def test_bad_values_name_the_key(key, value):
     with pytest.raises(ConfigError, match=key):

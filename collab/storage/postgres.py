@@ -41,11 +41,14 @@ def _catalog(conn: psycopg.Connection[Any]) -> Catalog:
 class PostgresStore:
     blocking = False
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, durability: str = "disk") -> None:
         self.url = url
+        # "process": a commit returns before PostgreSQL flushed its WAL (safe from this process's
+        # death, which PostgreSQL outlives; not from PostgreSQL's own crash or a power loss)
+        options = {} if durability == "disk" else {"options": "-c synchronous_commit=off"}
         try:
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
-                                        kwargs={"autocommit": True}, timeout=10, name="collab")
+                                        kwargs={"autocommit": True, **options}, timeout=10, name="collab")
         except (psycopg.Error, Exception) as exc:
             raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
         try:

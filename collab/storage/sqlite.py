@@ -1,5 +1,5 @@
 """SQLite store: WAL mode, synchronous=FULL, so an acknowledged revision survives kill -9
-and power loss.
+and power loss (durability "process": synchronous=NORMAL, kill -9 only).
 
 One writer connection, used by one thread at a time (the service runs writes off the
 event loop); one reader connection for the event loop's own short reads. WAL lets the
@@ -37,9 +37,12 @@ def _catalog(conn: sqlite3.Connection) -> Catalog:
 class SQLiteStore:
     blocking = True
 
-    def __init__(self, path: str, timeout: float = 10.0) -> None:
+    def __init__(self, path: str, timeout: float = 10.0, durability: str = "disk") -> None:
         self.path = path
         self.timeout = timeout  # seconds to wait for a lock held by another process
+        # WAL with synchronous=FULL fsyncs the log at every commit; NORMAL only at checkpoints:
+        # a commit is then in the OS's cache, safe from the process's death but not the machine's
+        self.synchronous = "FULL" if durability == "disk" else "NORMAL"
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         try:
@@ -65,7 +68,7 @@ class SQLiteStore:
         return StoreError(message)
 
     @classmethod
-    def from_url(cls, url: str) -> "SQLiteStore":
+    def from_url(cls, url: str, durability: str = "disk") -> "SQLiteStore":
         parsed = urlparse(url)
         path = unquote(parsed.path)
         if url.startswith("sqlite:////"):
@@ -79,12 +82,12 @@ class SQLiteStore:
             timeout = float(query.get("timeout", ["10"])[0])
         except ValueError:
             raise ValueError("COLLAB_DATABASE_URL: timeout must be a number of seconds, e.g. ?timeout=10") from None
-        return cls(path, timeout)
+        return cls(path, timeout, durability)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 
