@@ -85,8 +85,11 @@ def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> No
     app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
     app.wsgi_app = EdgeGuard(app.wsgi_app, settings)  # type: ignore[method-assign]
     if settings.proxy_hops:
-        # the client's address from X-Forwarded-For, for the per-address throttle
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
+        # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
+        # (the per-address limits), the scheme and host (links come out https://, Host checks
+        # see the public name); outermost, so the guard and Engine.IO see it too
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -47,7 +47,8 @@ def cluster(tmp_path, pg_url):
         missing("redis-server is not installed (apt-get install redis-server)")
     with ExitStack() as stack:
         redis = stack.enter_context(RedisServer(tmp_path / "redis"))
-        env = {**os.environ, "COLLAB_MESSAGE_QUEUE": redis.url}
+        # behind nginx in test_nginx_in_front, as docs/deploy.md says to run them
+        env = {**os.environ, "COLLAB_MESSAGE_QUEUE": redis.url, "COLLAB_PROXY_HOPS": "1"}
         servers = [stack.enter_context(LiveServer(tmp_path / f"p{i}", database_url=pg_url, env=env))
                    for i in range(PROCESSES)]
         yield Cluster(redis, servers)
@@ -137,48 +138,28 @@ def test_redis_restart_mid_typing_heals(cluster, doc_id):
 
 
 def test_nginx_in_front(cluster, doc_id, tmp_path):
-    """deploy/nginx.conf, with this test's ports: WebSocket and polling clients through it."""
-    import re
-    import subprocess
+    """deploy/nginx.conf with TLS, with this test's ports: WebSocket and polling clients through it."""
+    from nginxkit import nginx, tls_certificate
 
-    from liveserver import REPO_ROOT, free_port
-
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if nginx is None:
-        missing("nginx is not installed (apt-get install nginx-light)")
-    conf = (REPO_ROOT / "deploy" / "nginx.conf").read_text()
-    port = free_port()
-    upstreams = "".join(f"        server 127.0.0.1:{s.port};\n" for s in cluster.servers)
-    conf = re.sub(r"(        server 127\.0\.0\.1:\d+;\n)+", upstreams, conf)
-    conf = re.sub(r"listen \d+;", f"listen 127.0.0.1:{port};", conf)
-    conf = re.sub(r"pid [^;]+;", f"pid {tmp_path}/nginx.pid;", conf)
-    (tmp_path / "nginx.conf").write_text(conf)
-    proc = subprocess.Popen([nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-g", "daemon off;"])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with requests.Session() as http, ExitStack() as stack:
-            def healthy() -> bool:
-                try:
-                    return http.get(url + "/healthz", timeout=2).status_code == 200
-                except requests.ConnectionError:
-                    return False
-
-            wait_for(healthy, SYNC_TIMEOUT, "nginx answering")
-            # websocket-client sends Origin: <url>, so this also proves the Host header that
-            # nginx passes on lets the server's same-origin check accept it
-            ws = stack.enter_context(Document.open(url, doc_id, name="ws"))
-            polling = stack.enter_context(Document.open(url, doc_id, name="polling", transports=["polling"]))
-            ws.insert(0, "through nginx ")
-            polling.insert(0, "polling ")
-            polling.insert(0, "😀 ")
-            server = settle([ws, polling], http, url, doc_id)
-            assert sorted(server["text"].split()) == sorted(["through", "nginx", "polling", "😀"])
-            # routed by document: both clients of the document reached the same process
-            joined = [s for s in cluster.servers if f"join doc={doc_id} " in s.log_text()]
-            assert len(joined) == 1, [s.url for s in joined]
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    cert = tls_certificate(tmp_path)
+    with nginx(tmp_path, [s.port for s in cluster.servers], cert) as site, requests.Session() as http, \
+            ExitStack() as stack:
+        http.verify = str(cert.cert)
+        http.trust_env = False  # else REQUESTS_CA_BUNDLE, where set, replaces `verify` (psf/requests#3829)
+        url = site.url
+        # websocket-client sends Origin: <url>, so this also proves that the scheme and Host
+        # nginx passes on let the server's same-origin check accept it
+        ws = stack.enter_context(Document.open(url, doc_id, name="ws", verify=str(cert.cert)))
+        polling = stack.enter_context(Document.open(url, doc_id, name="polling", transports=["polling"],
+                                                    verify=str(cert.cert)))
+        ws.insert(0, "through nginx ")
+        polling.insert(0, "polling ")
+        polling.insert(0, "😀 ")
+        server = settle([ws, polling], http, url, doc_id)
+        assert sorted(server["text"].split()) == sorted(["through", "nginx", "polling", "😀"])
+        # routed by document: both clients of the document reached the same process
+        joined = [s for s in cluster.servers if f"join doc={doc_id} " in s.log_text()]
+        assert len(joined) == 1, [s.url for s in joined]
 
 
 def test_many_documents_saturated_from_every_process_converge(cluster, doc_id):

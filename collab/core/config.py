@@ -50,7 +50,7 @@ class Settings:
     allowed_hosts: str = ""  # comma-separated Host names served; "" = localhost, *.localhost, IP addresses, this machine's name
     lookup_rate: float = 0.5  # lookups of unknown documents per second per client address, sustained
     lookup_burst: int = 100  # lookups of unknown documents per client address allowed in a burst
-    proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For; 0 = the peer address is the client
+    proxy_hops: int = 0  # reverse proxies in front (X-Forwarded-For/-Proto/-Host trusted from that many); 0 = none: the peer is the client
     presence_max_peers: int = 50  # editors listed in presence per document; more (and all viewers) are counted
     # what an acknowledged revision survives: "disk" (an ack waits for the fsync: power loss too) or
     # "process" (kill -9 of the server, not a power loss: SQLite synchronous=NORMAL, PostgreSQL
