@@ -13,10 +13,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .server import api
 from .server import pages
 from .server import history_api
-from .core.config import Settings
+from .core.config import ConfigError, Settings
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
+from .server.queue import QUEUE_SCHEMES, Outage, RedisQueue
 from .server.realtime import DocumentNamespace
 from .service.runtime import Runtime
 from .service.documents import DocumentService
@@ -42,11 +43,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     database_url = settings.database_url or "sqlite:///" + os.path.join(app.instance_path, "collab.db")
+    outage = Outage()  # the message queue's reachability, logged once per change (server/queue.py)
+    queue: dict[str, Any] = {}
+    if settings.message_queue:
+        if not settings.message_queue.startswith(QUEUE_SCHEMES):
+            raise ConfigError(f"COLLAB_MESSAGE_QUEUE must be a Redis URL (redis://host:6379/0, rediss:// for TLS), "
+                              f"got {settings.message_queue.split(':', 1)[0]!r}:...")
+        queue["client_manager"] = RedisQueue(settings.message_queue, outage)
     socketio = SocketIO(
         app,
         async_mode="gevent",
         cors_allowed_origins=settings.allowed_origins,
-        message_queue=settings.message_queue or None,
+        **queue,
         # above our own patch limit, so an oversized patch gets `too_large`, not a dropped socket
         max_http_buffer_size=settings.max_patch_chars + 1_048_576,
         ping_interval=settings.ping_interval,
@@ -64,11 +72,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     service = DocumentService(open_store(database_url, settings.durability), settings, Runtime(socketio.start_background_task))
     if settings.message_queue:
         presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,
-                                                socketio.sleep, process_id=random_base62(12))
+                                                socketio.sleep, process_id=random_base62(12), outage=outage)
     else:
         presence = LocalPresence()
     socketio.server.register_namespace(DocumentNamespace(socketio, service, settings, presence))
     app.extensions["collab.presence"] = presence
+    app.extensions["collab.queue"] = outage
     app.extensions["collab"] = service
     app.extensions["collab.settings"] = settings
     app.register_blueprint(api.bp)

@@ -155,7 +155,7 @@ def test_a_postgres_role_that_may_not_create_tables_works_on_a_migrated_database
     admin = psycopg.connect(pg_url, autocommit=True)
     try:
         admin.execute(f"CREATE ROLE {role} LOGIN")
-        admin.execute(f"REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
         # before the owner migrated it: a clear refusal, naming the fix
         with pytest.raises(StoreError, match="collab migrate"):
             open_store(app_url)

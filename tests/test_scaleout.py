@@ -187,3 +187,31 @@ def test_many_documents_saturated_from_every_process_converge(cluster, doc_id):
             server = settle(clients, http, cluster.urls[0], doc)
             assert server["version"] > 10
             replay_history(http, cluster.urls[-1], doc, check_versions=False)
+
+
+def test_a_redis_outage_degrades_says_so_once_and_heals(cluster, doc_id):
+    """Redis down for a while: each process still serves its own clients in real time and
+    says so in /healthz (200, `"queue": "down"`: a load balancer keeps every process), its log
+    has one line for the outage and one for the recovery (before: two ERROR lines for every
+    message published meanwhile); afterwards clients of other processes catch up."""
+    with ExitStack() as stack, requests.Session() as http:
+        a, b = (stack.enter_context(Document.open(cluster.urls[0], doc_id, name=n)) for n in ("a", "b"))
+        other = stack.enter_context(Document.open(cluster.urls[1], doc_id, name="other"))
+        a.insert(0, "before ")
+        wait_for(lambda: other.text == "before ", SYNC_TIMEOUT, "the first edit everywhere")
+        cluster.redis.stop()
+        for i in range(30):  # many revisions published while Redis is down
+            a.insert(len(a.text), f"{i} ")
+            wait_for(lambda: b.text == a.text, SYNC_TIMEOUT, "b, on a's process, seeing a's edit at once")
+        health = http.get(cluster.urls[0] + "/healthz", timeout=10)
+        assert health.status_code == 200 and health.json()["queue"] == "down", health.text
+        cluster.redis.start()
+        wait_for(lambda: http.get(cluster.urls[0] + "/healthz", timeout=10).json()["queue"] == "ok",
+                 SYNC_TIMEOUT, "the queue being back")
+        a.insert(len(a.text), "after")
+        server = settle([a, b, other], http, cluster.urls[1], doc_id)
+        assert server["text"] == "before " + "".join(f"{i} " for i in range(30)) + "after"
+    log = cluster.servers[0].log_text()
+    assert log.count("message queue unreachable") == 1, log[-3000:]
+    assert log.count("message queue reachable again") == 1, log[-3000:]
+    assert "Cannot publish to redis" not in log and "Cannot receive from redis" not in log

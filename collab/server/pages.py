@@ -94,7 +94,7 @@ def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
 
 
 # paths whose answers are data for programs, never pages, whatever the client accepts
-DATA_PATHS = ("/api/", "/healthz", "/socket.io", "/assets/", "/sw.js")
+DATA_PATHS = ("/api/", "/healthz", "/readyz", "/socket.io", "/assets/", "/sw.js")
 
 
 def wants_page() -> bool:

@@ -103,7 +103,8 @@ def current_version(db: Catalog) -> int:
     tables = db.tables()
     if "schema_migrations" in tables:
         rows = db.execute("SELECT MAX(version) FROM schema_migrations", ())
-        return int(rows[0][0] or 0)
+        value = rows[0][0]
+        return value if isinstance(value, int) else 0
     if "revisions" not in tables:
         return 0
     # made before schema_migrations existed: recognised by its columns
