@@ -11,7 +11,8 @@ import pytest
 import requests
 
 import collab
-from liveserver import REPO_ROOT, LiveServer
+from liveserver import LiveServer
+from packagekit import build_wheel
 
 pytestmark = pytest.mark.e2e
 
@@ -20,10 +21,7 @@ pytestmark = pytest.mark.e2e
 def installed(tmp_path_factory):
     """The wheel built as a user builds it, installed into a folder of its own."""
     out = tmp_path_factory.mktemp("wheel")
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out),
-                            str(REPO_ROOT)], capture_output=True, text=True, timeout=600)
-    assert build.returncode == 0, build.stdout + build.stderr
-    wheel = next(out.glob("collab_editor-*.whl"))
+    wheel = build_wheel(out)
     site = out / "site"
     install = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target",
                               str(site), str(wheel)], capture_output=True, text=True, timeout=300)
