@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python setup.cfg setup.py
+$(VENV)/.installed: $(BIN)/python pyproject.toml setup.cfg setup.py
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 

@@ -118,7 +118,7 @@ def throughput(p: dict[str, Any], work: Path, systems: list[str]) -> dict[str, l
     for system in [s for s in systems if s != "relay"]:
         cfg = {"workload": "trace", "trace": TRACE, "chunk": 50, "limit": p["trace_limit"]}
         trace_rows.append({"system": system, **run(system, cfg, work)})
-    for system in [s for s in systems if s in ("collab", "relay")]:
+    for system in [s for s in systems if s in ("collab", "collab-process", "relay")]:
         cfg = {"workload": "saturate", "docs": 1, "editors": 10, "warmup_s": 2, "duration_s": p["duration_s"]}
         sat_rows.append({"system": system, "editors": 10, **run(system, cfg, work)})
     return {"trace": trace_rows, "saturate": sat_rows}

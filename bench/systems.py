@@ -28,14 +28,17 @@ REPO = Path(__file__).resolve().parent.parent
 DRIVER_DIR = REPO / "bench" / "driver"
 SERVER_CPU = "0"
 DRIVER_CPU = "1"
-SYSTEMS = ("collab", "yws", "hocus", "relay")
+# collab-process: COLLAB_DURABILITY=process (an ack survives kill -9 of the server, not a power
+# loss: no fsync per commit), next to the default "disk"; docs/deploy.md says which to choose
+SYSTEMS = ("collab", "collab-process", "yws", "hocus", "relay")
 # Diagnostic, never in the default run: collab with its SQLite file on tmpfs (/dev/shm), where
 # fsync returns at once, to show what the durable commit costs on this disk
 # (`python -m bench --only latency --systems collab,collab-tmpfs,yws`). Not durable.
 EXTRA_SYSTEMS = ("collab-tmpfs",)
-LABELS = {"collab": "collab", "yws": "y-websocket", "hocus": "Hocuspocus", "relay": "relay (floor)",
+LABELS = {"collab": "collab (durability disk)", "collab-process": "collab (durability process)", "yws": "y-websocket", "hocus": "Hocuspocus", "relay": "relay (floor)",
           "collab-tmpfs": "collab, no fsync (tmpfs)"}
-CLIENT = {"collab-tmpfs": "collab"}  # the driver's client for a system, where not its own name
+CLIENT = {"collab-tmpfs": "collab", "collab-process": "collab"}
+SYSTEM_ENV = {"collab-process": {"COLLAB_DURABILITY": "process"}}  # settings of a system, over LOAD_ENV  # the driver's client for a system, where not its own name
 # the driver is one address with up to 5,000 clients: no per-address connection or lookup limit
 LOAD_ENV = {"COLLAB_RATE_LIMIT": "1000000", "COLLAB_RATE_BURST": "1000000", "COLLAB_LOOKUP_BURST": "1000000",
             "COLLAB_LOG_LEVEL": "WARNING", "COLLAB_MAX_CONNECTIONS_PER_ADDRESS": "0"}
@@ -65,7 +68,7 @@ class Server:
             self.shm = Path(tempfile.mkdtemp(prefix="collab-bench-", dir="/dev/shm"))
             database = f"sqlite:///{self.shm}/collab.db"
         self.database = database or f"sqlite:///{workdir}/collab.db"
-        self.env = {**os.environ, **LOAD_ENV, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.env = {**os.environ, **LOAD_ENV, **SYSTEM_ENV.get(system, {}), **(env or {}), "PYTHONUNBUFFERED": "1"}
         self.cpus = cpus or [SERVER_CPU] * processes
         self.collab_source = collab_source
         self.procs: list[subprocess.Popen[bytes]] = []

@@ -13,10 +13,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .server import api
 from .server import pages
 from .server import history_api
-from .core.config import Settings
+from .core.config import ConfigError, Settings
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
+from .server.queue import QUEUE_SCHEMES, Outage, RedisQueue
 from .server.realtime import DocumentNamespace
 from .service.runtime import Runtime
 from .service.documents import DocumentService
@@ -42,11 +43,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     database_url = settings.database_url or "sqlite:///" + os.path.join(app.instance_path, "collab.db")
+    outage = Outage()  # the message queue's reachability, logged once per change (server/queue.py)
+    queue: dict[str, Any] = {}
+    if settings.message_queue:
+        if not settings.message_queue.startswith(QUEUE_SCHEMES):
+            raise ConfigError(f"COLLAB_MESSAGE_QUEUE must be a Redis URL (redis://host:6379/0, rediss:// for TLS), "
+                              f"got {settings.message_queue.split(':', 1)[0]!r}:...")
+        queue["client_manager"] = RedisQueue(settings.message_queue, outage)
     socketio = SocketIO(
         app,
         async_mode="gevent",
         cors_allowed_origins=settings.allowed_origins,
-        message_queue=settings.message_queue or None,
+        **queue,
         # above our own patch limit, so an oversized patch gets `too_large`, not a dropped socket
         max_http_buffer_size=settings.max_patch_chars + 1_048_576,
         ping_interval=settings.ping_interval,
@@ -61,14 +69,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     # binary packets capped before python-socketio buffers them (collab/server/transport.py)
     PacketGuard(socketio.server, max_packet_bytes=socketio.server.eio.max_http_buffer_size)
-    service = DocumentService(open_store(database_url), settings, Runtime(socketio.start_background_task))
+    service = DocumentService(open_store(database_url, settings.durability), settings, Runtime(socketio.start_background_task))
     if settings.message_queue:
         presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,
-                                                socketio.sleep, process_id=random_base62(12))
+                                                socketio.sleep, process_id=random_base62(12), outage=outage)
     else:
         presence = LocalPresence()
     socketio.server.register_namespace(DocumentNamespace(socketio, service, settings, presence))
     app.extensions["collab.presence"] = presence
+    app.extensions["collab.queue"] = outage
     app.extensions["collab"] = service
     app.extensions["collab.settings"] = settings
     app.register_blueprint(api.bp)
@@ -85,8 +94,11 @@ def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> No
     app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
     app.wsgi_app = EdgeGuard(app.wsgi_app, settings)  # type: ignore[method-assign]
     if settings.proxy_hops:
-        # the client's address from X-Forwarded-For, for the per-address throttle
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops)  # type: ignore[method-assign]
+        # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
+        # (the per-address limits), the scheme and host (links come out https://, Host checks
+        # see the public name); outermost, so the guard and Engine.IO see it too
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
 def _instance_secret(instance_path: str) -> str:

@@ -1,4 +1,4 @@
-"""The `collab` command: serve, export, history, replay, check.
+"""The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy.
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
 WAL lets them read alongside it). Progress of long work goes to stderr.
@@ -6,20 +6,27 @@ WAL lets them read alongside it). Progress of long work goes to stderr.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import shutil
 import sys
+import tempfile
 import time
-from typing import Sequence, cast
+from typing import Callable, Sequence, cast
 
+from . import __version__
 from .core.errors import CollabError
 from .core.replay import HistoryError, replay
 from .core.ids import check_doc_id
 from .core.patches import parse_patch
-from .storage import Revision, Store, StoreError, open_store
+from .storage import Revision, Store, StoreError, dump, open_store
+from .storage.schema import LATEST
 
-SERVE = "from gevent import monkey; monkey.patch_all(); from collab.serve import main; main()"
+# `-P`: the current folder is not put on sys.path, so a folder named `collab` there cannot
+# stand in for the installed package
+SERVE = ("from gevent import monkey; monkey.patch_all(); from collab.serve import main; "
+         "main(prog='collab serve')")
 
 
 def _default_database() -> str:
@@ -60,8 +67,75 @@ def _revisions(store: Store, doc: str, since: int, until: int):  # type: ignore[
 
 def cmd_serve(args: argparse.Namespace, rest: Sequence[str]) -> int:
     # a fresh interpreter, so gevent patches before anything else is imported
-    os.execv(sys.executable, [sys.executable, "-c", SERVE, *rest])
+    os.execv(sys.executable, [sys.executable, "-P", "-c", SERVE, *rest])
     return 0  # pragma: no cover
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    url = args.database or _default_database()
+    store = open_store(url)  # opening applies what the schema lacks, in one transaction
+    try:
+        for m in store.migrated:
+            print(f"applied {m.version}: {m.name}")
+        print(f"schema at version {LATEST}" + ("" if store.migrated else ": up to date, nothing applied"))
+    finally:
+        store.close()
+    return 0
+
+
+def _progress(verb: str) -> "Callable[[dump.Counts], None]":
+    def show(counts: dump.Counts) -> None:
+        if sys.stderr.isatty() or counts.documents % 100 == 0:
+            print(f"{verb} {counts.documents} documents, {counts.revisions} revisions so far", file=sys.stderr)
+    return show
+
+
+def _loaded(store_url: str, counts: dump.Counts, docs: list[str]) -> int:
+    print(f"{counts.documents} documents, {counts.revisions} revisions; checking them", file=sys.stderr)
+    return cmd_check(argparse.Namespace(database=store_url, docs=docs, verbose=False)) if docs else 0
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    store = _store(args)
+    try:
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
+        try:
+            counts = dump.write(dump.records(store, args.docs or None), out, _progress("dumped"))
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    finally:
+        store.close()
+    print(f"dumped {counts.documents} documents, {counts.revisions} revisions", file=sys.stderr)
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    url = args.database or _default_database()
+    with contextlib.ExitStack() as stack:
+        if args.file == "-":  # read twice (check, then write): keep standard input in a file
+            spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
+            shutil.copyfileobj(sys.stdin, spool)
+            spool.seek(0)
+        else:
+            spool = stack.enter_context(open(args.file, encoding="utf-8"))
+        store = open_store(url)
+        stack.callback(store.close)
+        checked = dump.validate(dump.read(spool), store)  # nothing is written unless all of it is good
+        spool.seek(0)
+        loaded = dump.load(dump.read(spool), store, _progress("loaded"))
+    return _loaded(url, loaded, checked.ids)
+
+
+def cmd_copy(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        source = _store(argparse.Namespace(database=args.source))
+        stack.callback(source.close)
+        target = open_store(args.target)
+        stack.callback(target.close)
+        checked = dump.validate(enumerate(dump.records(source), 1), target)
+        loaded = dump.load(enumerate(dump.records(source, checked.ids), 1), target, _progress("copied"))
+    return _loaded(args.target, loaded, checked.ids)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -204,17 +278,31 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collab", description="collab: real-time collaborative documents")
+    parser.add_argument("--version", action="version", version=f"collab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the server (options as run.py: --host --port --database)", add_help=False)
     for name, help_ in (("export", "print a document's text"), ("history", "list a document's revisions"),
                         ("check", "re-verify every stored history"),
+                        ("migrate", "bring the database's schema up to date (the server does it at start)"),
+                        ("dump", "write every document with its whole history, labels and tokens (JSON Lines)"),
+                        ("load", "load a dump into a database that does not hold its documents, then check them"),
+                        ("copy", "copy every document from one database to another (--from URL --to URL), then check"),
                         ("replay", "show the text evolving, revision by revision")):
         p = sub.add_parser(name, help=help_)
-        p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the instance SQLite file)")
+        if name != "copy":
+            p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the instance SQLite file)")
         if name == "check":
             p.add_argument("docs", nargs="*", help="only these documents")
             p.add_argument("-v", "--verbose", action="store_true")
-        else:
+        elif name == "dump":
+            p.add_argument("docs", nargs="*", help="only these documents (default: all)")
+            p.add_argument("-o", "--output", help="write to this file instead of stdout")
+        elif name == "load":
+            p.add_argument("file", help="the dump (- for standard input)")
+        elif name == "copy":
+            p.add_argument("--from", dest="source", required=True, help="database URL to copy from")
+            p.add_argument("--to", dest="target", required=True, help="database URL to copy into")
+        elif name != "migrate":
             p.add_argument("doc")
         if name == "export":
             p.add_argument("--version", type=int, help="the version to export (default: the latest)")
@@ -230,9 +318,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:
-        commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay}
+        commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay,
+                    "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy}
         return commands[args.command](args)
-    except (CollabError, StoreError, HistoryError, ValueError) as exc:
+    except (CollabError, StoreError, HistoryError, ValueError, OSError) as exc:
         print(f"collab: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `collab history DOC | head`

@@ -407,8 +407,8 @@ def serve(app, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
     app.extensions["collab"].close()
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="run.py", description="Run the collab server.")
+def main(argv: Sequence[str] | None = None, prog: str = "run.py") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description="Run the collab server.")
     parser.add_argument("--host", default=os.environ.get("COLLAB_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("COLLAB_PORT", "5000")),
                         help="TCP port (0 picks a free one)")

@@ -66,9 +66,8 @@ def connect(app):
     del socketio
 
 
-@pytest.fixture
-def pg_url():
-    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+def _fresh_pg_database():
+    """A fresh, empty PostgreSQL database (its URL); dropped when the generator closes."""
     try:
         import psycopg
 
@@ -80,6 +79,18 @@ def pg_url():
     yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+@pytest.fixture
+def pg_url():
+    """A fresh, empty PostgreSQL database for one test; dropped afterwards."""
+    yield from _fresh_pg_database()
+
+
+@pytest.fixture
+def pg_url2():
+    """A second one, for tests that compare two databases."""
+    yield from _fresh_pg_database()
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, Iterator, Mapping
+from typing import IO, Iterator, Mapping, Sequence
 
 import pytest
 import requests
@@ -50,8 +50,12 @@ class LiveServer:
 
     def __init__(self, workdir: Path, *, host: str = "127.0.0.1", port: int | None = None,
                  env: Mapping[str, str] | None = None, start_timeout: float = START_TIMEOUT,
-                 database_url: str | None = None) -> None:
+                 database_url: str | None = None, launcher: Sequence[str] | None = None,
+                 cwd: Path = REPO_ROOT) -> None:
         self.workdir = Path(workdir)
+        # how the server is started: run.py from the checkout, or an installed `collab serve`
+        self.launcher = list(launcher) if launcher else [sys.executable, "run.py"]
+        self.cwd = cwd
         self.host = host
         self.port = port or free_port(host)
         self.database_url = database_url or f"sqlite:///{self.workdir}/collab.db"
@@ -69,8 +73,7 @@ class LiveServer:
 
     @property
     def command(self) -> list[str]:
-        return [sys.executable, "run.py", "--host", self.host, "--port", str(self.port),
-                "--database", self.database_url]
+        return [*self.launcher, "--host", self.host, "--port", str(self.port), "--database", self.database_url]
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -82,7 +85,7 @@ class LiveServer:
         self.starts += 1
         self._log.write(f"\n===== start {self.starts}: {' '.join(self.command)}\n".encode())
         self._log.flush()
-        self.proc = subprocess.Popen(self.command, cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self._wait_healthy()

@@ -93,3 +93,24 @@ def test_bad_query_values(http, edited):
     assert http.get(f"/api/docs/{doc}/versions/99").get_json()["error"]["code"] == "not_found"
     assert http.get(f"/api/docs/{doc}/versions/x").status_code == 400
     assert http.post("/api/docs", data="[1]", content_type="application/json").status_code == 400
+
+
+def test_readyz_writes_to_find_out_and_healthz_stays_cheap(make_app):
+    """A disk that just filled up, before any patch found out: /healthz (no write) still
+    says 200, /readyz (one small durable write) says 503 with the reason, and 200 again as
+    soon as there is room."""
+    from collab.core.patches import make_patch
+
+    app = make_app()
+    service = app.extensions["collab"]
+    http = app.test_client()
+    state = service.open("ready-doc", create=True)
+    service.submit(state, 0, make_patch("", "hello"), "r-1", "me")
+    writer = service.store._writer  # the store's own connection: SQLite's limit on the file's pages
+    writer.execute(f"PRAGMA max_page_count = {writer.execute('PRAGMA page_count').fetchone()[0]}")
+    assert http.get("/healthz").status_code == 200
+    r = http.get("/readyz")
+    assert r.status_code == 503 and "full" in r.get_json()["error"]["message"], r.get_json()
+    writer.execute("PRAGMA max_page_count = 1073741823")
+    again = http.get("/readyz")
+    assert again.status_code == 200 and again.get_json()["database"] == "ok"

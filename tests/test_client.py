@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from collab.client.document import CollabClientError, Document
-from liveserver import LiveServer
+from liveserver import LiveServer, live_server  # noqa: F401 (a fixture)
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -108,3 +108,51 @@ def test_a_viewer_s_local_edit_is_refused_at_once(small_server, doc_id):
             e.insert(4, "!")
             e.wait_synced(10)
             wait_until(lambda: v.text == "text!", 10, "the editor's change reaching the viewer")
+
+
+# -- what an integrator needs (issue 17): failover on the first connect, the change itself,
+# -- presence and cursors; TLS is in tests/test_tls.py ------------------------------------------
+
+
+def test_the_first_connect_fails_over_to_the_next_url(live_server, doc_id):
+    from liveserver import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"  # nobody listens there
+    with Document([dead, live_server.url], doc_id, name="failover", timeout=5) as d:
+        assert d.url == live_server.url
+        d.insert(0, "reached the second")
+        d.wait_synced(10)
+    assert stored_text(live_server, doc_id) == "reached the second"
+    import socketio
+
+    with pytest.raises(socketio.exceptions.ConnectionError, match=f"could not connect to {dead}"):
+        Document([dead], doc_id, timeout=2)
+
+
+def test_on_revision_gives_the_edits_the_version_and_the_author(live_server, doc_id):
+    from collab.client.document import Change
+    from collab.core.patches import apply_edits
+
+    with Document(live_server.url, doc_id, name="Ann") as ann, Document(live_server.url, doc_id, name="Bob") as bob:
+        changes: list[Change] = []
+        peers: list[list[dict]] = []
+        cursors: list[dict] = []
+        bob.on_revision(changes.append)
+        bob.on_presence(peers.append)
+        bob.on_cursor(cursors.append)
+        ann.insert(0, "hello world")
+        ann.wait_synced(10)
+        wait_until(lambda: bob.text == "hello world", 10, "Bob seeing Ann's text")
+        ann.replace(0, 5, "HELLO")
+        ann.wait_synced(10)
+        wait_until(lambda: bob.text == "HELLO world", 10, "Bob seeing Ann's change")
+        assert [c.authors for c in changes] == [["Ann"], ["Ann"]]
+        assert changes[-1].version == ann.version and changes[-1].text == "HELLO world"
+        # the edits take the text before to the text after
+        assert apply_edits("hello world", changes[-1].edits) == "HELLO world"
+        ann.sio.emit("cursor", {"doc": ann.doc, "anchor": 2, "head": 5})
+        wait_until(lambda: cursors, 10, "Ann's cursor reaching Bob")
+        assert (cursors[-1]["name"], cursors[-1]["anchor"], cursors[-1]["head"]) == ("Ann", 2, 5)
+        ann.close()
+        wait_until(lambda: peers and [p["name"] for p in peers[-1]] == ["Bob"], 10, "presence without Ann")
+

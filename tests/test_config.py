@@ -17,7 +17,7 @@ def test_origins():
 
 @pytest.mark.parametrize("key,value", [
     ("COLLAB_MAX_HUNKS", "many"), ("COLLAB_MAX_HUNKS", "0"), ("COLLAB_RATE_LIMIT", "fast"),
-    ("COLLAB_LOG_LEVEL", "LOUD"),
+    ("COLLAB_LOG_LEVEL", "LOUD"), ("COLLAB_DURABILITY", "memory"),
 ])
 def test_bad_values_name_the_key(key, value):
     with pytest.raises(ConfigError, match=key):
@@ -38,3 +38,12 @@ def test_secret_key_is_generated_once(tmp_path, monkeypatch):
     first = _instance_secret(str(tmp_path))
     assert len(first) >= 32 and _instance_secret(str(tmp_path)) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_a_message_queue_that_is_not_redis_is_refused_by_name(tmp_path):
+    """Before: any other scheme went to python-socketio's Kombu manager and failed with an
+    ImportError traceback (kombu is not a dependency)."""
+    from collab import create_app
+
+    with pytest.raises(ConfigError, match="COLLAB_MESSAGE_QUEUE must be a Redis URL"):
+        create_app({"database_url": f"sqlite:///{tmp_path}/x.db", "message_queue": "amqp://guest@127.0.0.1//"})

@@ -53,14 +53,16 @@ def server_text(url: str, doc: str) -> dict:
 # -- crashes -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("durability", ["disk", "process"])
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill9_rounds_short(request, tmp_path, doc_id, backend):
+def test_kill9_rounds_short(request, tmp_path, doc_id, backend, durability):
     """5 clients type; the server is SIGKILLed at random moments and restarted, 3 rounds
     (bench/soak.py runs 20 on SQLite and on PostgreSQL). On PostgreSQL the five clients
     rejoining at once load the document concurrently (loading yields there): this once
     made two states for one document and stored revisions that did not chain."""
     database = request.getfixturevalue("pg_url") if backend == "postgresql" else None
-    with LiveServer(tmp_path, database_url=database) as server:
+    env = {**os.environ, "COLLAB_DURABILITY": durability}
+    with LiveServer(tmp_path, database_url=database, env=env) as server:
         result = kill9_rounds(server, doc_id, clients=5, rounds=3)
         print("kill9_rounds", result)
         assert result["tokens_typed"] > 50 and result["acked_versions"] > 10, result

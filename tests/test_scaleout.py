@@ -47,7 +47,8 @@ def cluster(tmp_path, pg_url):
         missing("redis-server is not installed (apt-get install redis-server)")
     with ExitStack() as stack:
         redis = stack.enter_context(RedisServer(tmp_path / "redis"))
-        env = {**os.environ, "COLLAB_MESSAGE_QUEUE": redis.url}
+        # behind nginx in test_nginx_in_front, as docs/deploy.md says to run them
+        env = {**os.environ, "COLLAB_MESSAGE_QUEUE": redis.url, "COLLAB_PROXY_HOPS": "1"}
         servers = [stack.enter_context(LiveServer(tmp_path / f"p{i}", database_url=pg_url, env=env))
                    for i in range(PROCESSES)]
         yield Cluster(redis, servers)
@@ -137,48 +138,28 @@ def test_redis_restart_mid_typing_heals(cluster, doc_id):
 
 
 def test_nginx_in_front(cluster, doc_id, tmp_path):
-    """deploy/nginx.conf, with this test's ports: WebSocket and polling clients through it."""
-    import re
-    import subprocess
+    """deploy/nginx.conf with TLS, with this test's ports: WebSocket and polling clients through it."""
+    from nginxkit import nginx, tls_certificate
 
-    from liveserver import REPO_ROOT, free_port
-
-    nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
-    if nginx is None:
-        missing("nginx is not installed (apt-get install nginx-light)")
-    conf = (REPO_ROOT / "deploy" / "nginx.conf").read_text()
-    port = free_port()
-    upstreams = "".join(f"        server 127.0.0.1:{s.port};\n" for s in cluster.servers)
-    conf = re.sub(r"(        server 127\.0\.0\.1:\d+;\n)+", upstreams, conf)
-    conf = re.sub(r"listen \d+;", f"listen 127.0.0.1:{port};", conf)
-    conf = re.sub(r"pid [^;]+;", f"pid {tmp_path}/nginx.pid;", conf)
-    (tmp_path / "nginx.conf").write_text(conf)
-    proc = subprocess.Popen([nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path), "-g", "daemon off;"])
-    url = f"http://127.0.0.1:{port}"
-    try:
-        with requests.Session() as http, ExitStack() as stack:
-            def healthy() -> bool:
-                try:
-                    return http.get(url + "/healthz", timeout=2).status_code == 200
-                except requests.ConnectionError:
-                    return False
-
-            wait_for(healthy, SYNC_TIMEOUT, "nginx answering")
-            # websocket-client sends Origin: <url>, so this also proves the Host header that
-            # nginx passes on lets the server's same-origin check accept it
-            ws = stack.enter_context(Document.open(url, doc_id, name="ws"))
-            polling = stack.enter_context(Document.open(url, doc_id, name="polling", transports=["polling"]))
-            ws.insert(0, "through nginx ")
-            polling.insert(0, "polling ")
-            polling.insert(0, "😀 ")
-            server = settle([ws, polling], http, url, doc_id)
-            assert sorted(server["text"].split()) == sorted(["through", "nginx", "polling", "😀"])
-            # routed by document: both clients of the document reached the same process
-            joined = [s for s in cluster.servers if f"join doc={doc_id} " in s.log_text()]
-            assert len(joined) == 1, [s.url for s in joined]
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    cert = tls_certificate(tmp_path)
+    with nginx(tmp_path, [s.port for s in cluster.servers], cert) as site, requests.Session() as http, \
+            ExitStack() as stack:
+        http.verify = str(cert.cert)
+        http.trust_env = False  # else REQUESTS_CA_BUNDLE, where set, replaces `verify` (psf/requests#3829)
+        url = site.url
+        # websocket-client sends Origin: <url>, so this also proves that the scheme and Host
+        # nginx passes on let the server's same-origin check accept it
+        ws = stack.enter_context(Document.open(url, doc_id, name="ws", verify=str(cert.cert)))
+        polling = stack.enter_context(Document.open(url, doc_id, name="polling", transports=["polling"],
+                                                    verify=str(cert.cert)))
+        ws.insert(0, "through nginx ")
+        polling.insert(0, "polling ")
+        polling.insert(0, "😀 ")
+        server = settle([ws, polling], http, url, doc_id)
+        assert sorted(server["text"].split()) == sorted(["through", "nginx", "polling", "😀"])
+        # routed by document: both clients of the document reached the same process
+        joined = [s for s in cluster.servers if f"join doc={doc_id} " in s.log_text()]
+        assert len(joined) == 1, [s.url for s in joined]
 
 
 def test_many_documents_saturated_from_every_process_converge(cluster, doc_id):
@@ -206,3 +187,31 @@ def test_many_documents_saturated_from_every_process_converge(cluster, doc_id):
             server = settle(clients, http, cluster.urls[0], doc)
             assert server["version"] > 10
             replay_history(http, cluster.urls[-1], doc, check_versions=False)
+
+
+def test_a_redis_outage_degrades_says_so_once_and_heals(cluster, doc_id):
+    """Redis down for a while: each process still serves its own clients in real time and
+    says so in /healthz (200, `"queue": "down"`: a load balancer keeps every process), its log
+    has one line for the outage and one for the recovery (before: two ERROR lines for every
+    message published meanwhile); afterwards clients of other processes catch up."""
+    with ExitStack() as stack, requests.Session() as http:
+        a, b = (stack.enter_context(Document.open(cluster.urls[0], doc_id, name=n)) for n in ("a", "b"))
+        other = stack.enter_context(Document.open(cluster.urls[1], doc_id, name="other"))
+        a.insert(0, "before ")
+        wait_for(lambda: other.text == "before ", SYNC_TIMEOUT, "the first edit everywhere")
+        cluster.redis.stop()
+        for i in range(30):  # many revisions published while Redis is down
+            a.insert(len(a.text), f"{i} ")
+            wait_for(lambda: b.text == a.text, SYNC_TIMEOUT, "b, on a's process, seeing a's edit at once")
+        health = http.get(cluster.urls[0] + "/healthz", timeout=10)
+        assert health.status_code == 200 and health.json()["queue"] == "down", health.text
+        cluster.redis.start()
+        wait_for(lambda: http.get(cluster.urls[0] + "/healthz", timeout=10).json()["queue"] == "ok",
+                 SYNC_TIMEOUT, "the queue being back")
+        a.insert(len(a.text), "after")
+        server = settle([a, b, other], http, cluster.urls[1], doc_id)
+        assert server["text"] == "before " + "".join(f"{i} " for i in range(30)) + "after"
+    log = cluster.servers[0].log_text()
+    assert log.count("message queue unreachable") == 1, log[-3000:]
+    assert log.count("message queue reachable again") == 1, log[-3000:]
+    assert "Cannot publish to redis" not in log and "Cannot receive from redis" not in log

@@ -151,3 +151,29 @@ def test_sqlite_append_without_waiting_refuses_a_locked_database(tmp_path):
     s.append([NewRevision(rev("d", 2), None)])
     assert s.get_document("d").head == 2
     s.close()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_durability_process_trades_the_fsync_for_survival_of_the_process_only(request, tmp_path, backend):
+    """"disk" (the default) fsyncs every commit; "process" leaves it to the OS (SQLite) or
+    lets PostgreSQL acknowledge before its WAL is flushed. Both keep every row."""
+    url = f"sqlite:///{tmp_path}/d.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    setting = {}
+    for durability in ("disk", "process"):
+        store = open_store(url, durability)
+        try:
+            if backend == "sqlite":
+                setting[durability] = store._writer.execute("PRAGMA synchronous").fetchone()[0]
+            else:
+                setting[durability] = store._query("SHOW synchronous_commit")[0][0]
+            store.create_document(f"doc-{durability}", f"view-{durability}", 1.0)
+        finally:
+            store.close()
+    assert setting == ({"disk": 2, "process": 1} if backend == "sqlite" else {"disk": "on", "process": "off"})
+    store = open_store(url)
+    try:
+        assert sorted(store.document_ids()) == ["doc-disk", "doc-process"]
+    finally:
+        store.close()
+    with pytest.raises(ValueError, match="durability must be"):
+        open_store(url, "memory")

@@ -1,15 +1,21 @@
 """Python client: open a document on a collab server and edit it like a person would.
 
-    from collab.client.document import Document
+    from collab.client import Document
     with Document.open("http://127.0.0.1:5000", "notes", name="bot") as doc:
         doc.insert(0, "hello ")
         doc.wait_synced(5)
         print(doc.text, doc.version)
 
 The protocol logic lives in collab/client/state.py (pure); this module is its transport: a
-python-socketio client that reconnects by itself, resends the in-flight patch with the
-same op id, and fills version gaps with `sync`. Thread-safe: Socket.IO events arrive on
-background threads, so every state change happens under one lock.
+python-socketio client that reconnects by itself (to the next of several URLs, on the first
+connect too), resends the in-flight patch with the same op id, and fills version gaps with
+`sync`. Thread-safe: Socket.IO events arrive on background threads, so every state change
+happens under one lock.
+
+There is no asyncio variant: the state machine is pure and would serve one unchanged, but
+the transport would be a second copy of this module over `socketio.AsyncClient`. From
+asyncio code, run the blocking calls in a thread (`await asyncio.to_thread(doc.wait_synced)`);
+callbacks arrive on the client's threads (`loop.call_soon_threadsafe` hands them over).
 """
 from __future__ import annotations
 
@@ -18,10 +24,13 @@ import logging
 import threading
 import time
 import urllib.parse
+from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+import requests
 import socketio
 
+from ..core.patches import Edit, diff_edits
 from .state import ReadOnly, SyncClient
 
 log = logging.getLogger("collab.client")
@@ -39,10 +48,41 @@ class CollabClientError(Exception):
         self.error = error
 
 
+class _Session(requests.Session):
+    """A session whose own `verify` wins: requests otherwise lets REQUESTS_CA_BUNDLE or
+    CURL_CA_BUNDLE replace it for every request (psf/requests#3829), so the CA bundle given
+    to the client would be ignored by the long-polling transport."""
+
+    def merge_environment_settings(self, url: Any, proxies: Any, stream: Any, verify: Any,
+                                   cert: Any) -> dict[str, Any]:
+        settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
+        if self.verify is not True:
+            settings["verify"] = self.verify
+        return settings
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a change from the server did to the text (`on_revision`)."""
+
+    version: int  # the version the text is at now
+    text: str  # the whole text after it (local edits not yet confirmed included)
+    edits: list[Edit]  # the change to the text, as edits on the text before it (code points)
+    authors: list[str]  # who made the revisions that brought it, in order ([] for a rejoin's catch-up)
+
+
 class Document:
+    """An open document. `url` is a server URL or a list of them (one deployment's
+    processes, tried in turn on the first connect and on every reconnect).
+
+    TLS: `verify` is True (the system's CA store), a path to a CA bundle (a private CA or a
+    self-signed certificate), or False (no verification: tests only); `cert` is a client
+    certificate file, or a (certificate, key) pair, for servers that ask for one."""
+
     def __init__(self, url: str | Sequence[str], doc: str | None = None, *, view: str | None = None,
                  name: str | None = None, timeout: float = 10.0,
-                 transports: list[str] | None = None, headers: dict | None = None) -> None:
+                 transports: list[str] | None = None, headers: dict | None = None,
+                 verify: bool | str = True, cert: str | tuple[str, str] | None = None) -> None:
         if (doc is None) == (view is None):
             raise ValueError("give exactly one of doc (an edit id) or view (a view token)")
         # several URLs: servers of one deployment to fail over between, tried in turn
@@ -62,6 +102,9 @@ class Document:
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._callbacks: list[Callable[[str, int], None]] = []
+        self._revision_callbacks: list[Callable[[Change], None]] = []
+        self._presence_callbacks: list[Callable[[list[dict]], None]] = []
+        self._cursor_callbacks: list[Callable[[dict], None]] = []
         self.state: SyncClient | None = None
         self._key: str | None = None  # how the server named the document in its join answer
         self.role: str | None = None
@@ -71,14 +114,17 @@ class Document:
         self._joined = False
         self._closed = False
         self._sent: tuple[str, float] | None = None  # (op id, when) of the last patch sent
-        self.sio = socketio.Client(reconnection=False)  # reconnects itself: see _reconnect
+        self._http = http = _Session()  # engine.io takes TLS settings from it, WebSocket too
+        http.verify, http.cert = verify, cert
+        # reconnects itself (see _reconnect)
+        self.sio = socketio.Client(reconnection=False, http_session=http, ssl_verify=verify is not False)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("revision", self._on_revision)
         self.sio.on("revisions", self._on_revisions)
         self.sio.on("presence", self._on_presence)
-        self.sio.connect(self._connect_url(self.url), transports=self._transports, headers=self._headers,
-                         wait_timeout=timeout)
+        self.sio.on("cursor", self._on_cursor)
+        self._connect_first()
         self._ticker = threading.Thread(target=self._tick_loop, name="collab-client-tick", daemon=True)
         self._ticker.start()
         self._wait(lambda: self.state is not None or self.error is not None, timeout, "join")
@@ -118,6 +164,20 @@ class Document:
     def on_change(self, callback: Callable[[str, int], None]) -> None:
         """callback(text, version) after every change that came from the server."""
         self._callbacks.append(callback)
+
+    def on_revision(self, callback: Callable[[Change], None]) -> None:
+        """callback(Change) after every change that came from the server: its edits to the
+        text, the version, who made it. Runs on a client thread, under the client's lock."""
+        self._revision_callbacks.append(callback)
+
+    def on_presence(self, callback: Callable[[list[dict]], None]) -> None:
+        """callback(peers) when who is here changes: [{id, name, role, version}, ...]."""
+        self._presence_callbacks.append(callback)
+
+    def on_cursor(self, callback: Callable[[dict], None]) -> None:
+        """callback({peer, name, anchor, head}) when another editor moves their selection
+        (code points in the text they have; a viewer's client gets these too)."""
+        self._cursor_callbacks.append(callback)
 
     # -- editing (positions count code points) -------------------------------------------------
 
@@ -220,6 +280,31 @@ class Document:
             self._reconnecting = True
         threading.Thread(target=self._reconnect, name="collab-client-reconnect", daemon=True).start()
 
+    def _connect_first(self) -> None:
+        """Connect to the first URL that answers, in order; all refusing is one error naming each."""
+        failures = []
+        for url in self.urls:
+            try:
+                self.sio.connect(self._connect_url(url), transports=self._transports, headers=self._headers,
+                                 wait_timeout=self.timeout)
+            except socketio.exceptions.ConnectionError as exc:
+                failures.append(f"{url}: {self._why(url, exc)}")
+                continue
+            self.url = url
+            return
+        raise socketio.exceptions.ConnectionError("could not connect to " + "; ".join(failures))
+
+    def _why(self, url: str, exc: Exception) -> str:
+        """engine.io says only "Connection error": ask once more over plain HTTP(S), with the
+        same TLS settings, for the reason (a refused port, a certificate not trusted...)."""
+        try:
+            self._http.get(url, timeout=self.timeout)
+        except requests.exceptions.SSLError as tls:
+            return f"TLS: {tls} (pass verify= the CA bundle that signed the server's certificate)"
+        except requests.RequestException as other:
+            return f"{exc}: {other}"
+        return str(exc)
+
     def _reconnect(self) -> None:
         """Connect again, to the next URL each time, backing off up to 2 s between tries."""
         delay, i = 0.1, self.urls.index(self.url)
@@ -257,7 +342,7 @@ class Document:
                 before = self.state.text
                 self.state.receive_join(answer)  # the in-flight patch goes again, then a sync
                 if self.state.text != before:
-                    self._changed_text()
+                    self._changed_text(before)
             self._joined = True
             self._pump()
             self._changed.notify_all()
@@ -284,8 +369,9 @@ class Document:
             if self.state is None or not isinstance(msg, dict):
                 return
             before = self.state.text
-            self.state.receive_revisions(msg.get("revisions") or [], time.monotonic())
-            self._after(before)
+            revisions = msg.get("revisions") or []
+            self.state.receive_revisions(revisions, time.monotonic())
+            self._after(before, [r.get("author", "") for r in revisions if isinstance(r, dict)])
 
     def _on_sync(self, answer: Any) -> None:
         with self._lock:
@@ -293,31 +379,44 @@ class Document:
                 return
             before = self.state.text
             self.state.receive_sync(answer, time.monotonic())
-            self._after(before)
+            revisions = answer.get("revisions") if isinstance(answer, dict) else None
+            self._after(before, [r.get("author", "") for r in revisions or [] if isinstance(r, dict)])
 
     def _on_presence(self, msg: Any) -> None:
         with self._lock:
             if isinstance(msg, dict) and isinstance(msg.get("peers"), list):
                 self.peers = msg["peers"]
+                self._call(self._presence_callbacks, list(self.peers))
 
-    def _after(self, text_before: str) -> None:
+    def _on_cursor(self, msg: Any) -> None:
+        with self._lock:
+            if isinstance(msg, dict):
+                self._call(self._cursor_callbacks, msg)
+
+    def _call(self, callbacks: list[Callable[..., None]], *args: Any) -> None:
+        for cb in list(callbacks):
+            try:
+                cb(*args)
+            except Exception:
+                log.exception("%s callback failed", getattr(cb, "__name__", "a"))
+
+    def _after(self, text_before: str, authors: Sequence[str] = ()) -> None:
         assert self.state is not None
         self._last_heard = time.monotonic()
         if self.state.needs_rejoin() is not None and self._joined:
             self._joined = False
             self._emit("join", dict(self._join_payload), callback=self._on_join)
         if self.state.text != text_before:
-            self._changed_text()
+            self._changed_text(text_before, authors)
         self._pump()
         self._changed.notify_all()
 
-    def _changed_text(self) -> None:
+    def _changed_text(self, before: str, authors: Sequence[str] = ()) -> None:
         assert self.state is not None
-        for cb in list(self._callbacks):
-            try:
-                cb(self.state.text, self.state.version)
-            except Exception:
-                log.exception("on_change callback failed")
+        text, version = self.state.text, self.state.version
+        self._call(self._callbacks, text, version)
+        if self._revision_callbacks:
+            self._call(self._revision_callbacks, Change(version, text, diff_edits(before, text), list(authors)))
 
     def _pump(self) -> None:
         """Send what the state machine wants sent now (called under the lock)."""

@@ -14,6 +14,7 @@ class ConfigError(ValueError):
     pass
 
 
+DURABILITY = ("disk", "process")
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops"}
 
 
@@ -49,8 +50,12 @@ class Settings:
     allowed_hosts: str = ""  # comma-separated Host names served; "" = localhost, *.localhost, IP addresses, this machine's name
     lookup_rate: float = 0.5  # lookups of unknown documents per second per client address, sustained
     lookup_burst: int = 100  # lookups of unknown documents per client address allowed in a burst
-    proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For; 0 = the peer address is the client
+    proxy_hops: int = 0  # reverse proxies in front (X-Forwarded-For/-Proto/-Host trusted from that many); 0 = none: the peer is the client
     presence_max_peers: int = 50  # editors listed in presence per document; more (and all viewers) are counted
+    # what an acknowledged revision survives: "disk" (an ack waits for the fsync: power loss too) or
+    # "process" (kill -9 of the server, not a power loss: SQLite synchronous=NORMAL, PostgreSQL
+    # synchronous_commit=off); docs/deploy.md
+    durability: str = "disk"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -77,6 +82,8 @@ class Settings:
         if self.cors_origins.strip() == "*":
             # allowed, but only when asked for explicitly
             pass
+        if self.durability not in DURABILITY:
+            raise ConfigError(f"COLLAB_DURABILITY must be disk or process, got {self.durability!r}")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"COLLAB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
 

@@ -9,6 +9,7 @@ throttle of unknown names (guard.Lookups).
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -57,22 +58,48 @@ def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int:
 
 @bp.get("/healthz")
 def healthz() -> Any:
-    """200 when the database (and the message queue, if one is used) answers; else 503."""
-    def database() -> str:
-        _service().ping()
-        return "ok"
+    """200 while the database answers, else 503. A message queue that is down is reported
+    (`"queue": "down"`) without failing the check: the process still serves its own clients
+    (collab/server/queue.py), and taking every process out of a load balancer would not."""
+    return _health(write=False)
 
-    def queue() -> str:
-        return current_app.extensions["collab.presence"].ping()  # "none" without a queue
 
+@bp.get("/readyz")
+def readyz() -> Any:
+    """200 when this process can accept writes now: one small durable write (at most one a
+    second, whoever asks), else 503 with the reason (a full disk, a read-only database)."""
+    return _health(write=True)
+
+
+PROBE_EVERY = 1.0  # seconds: after a probe write worked, /readyz answers from it this long
+
+
+def _probe_write() -> None:
+    """One small durable write, at most one a second while they work (so asking often costs
+    no fsyncs); while they fail every ask tries again, so readiness returns at once."""
+    last = current_app.extensions.setdefault("collab.readyz", {"worked": -PROBE_EVERY})
+    now = time.monotonic()
+    if now - last["worked"] < PROBE_EVERY:
+        return
+    _service().probe_write()
+    last["worked"] = now
+
+
+def _health(write: bool) -> Any:
     status: dict[str, Any] = {"ok": True}
-    for part, check in (("database", database), ("queue", queue)):
-        try:
-            status[part] = check()
-        except Exception as exc:  # CollabError from the store, RedisError from the queue
-            status["ok"] = False
-            status[part] = "down"
-            status.setdefault("error", {"code": "unavailable", "message": f"{part}: {str(exc)[:200]}"})
+    try:
+        if write:
+            _probe_write()
+        else:
+            _service().ping()
+        status["database"] = "ok"
+    except Exception as exc:  # CollabError from the store
+        status.update(ok=False, database="down", error={"code": "unavailable", "message": f"database: {str(exc)[:200]}"})
+    try:
+        status["queue"] = current_app.extensions["collab.presence"].ping()  # "none" without a queue
+    except Exception as exc:  # RedisError
+        status["queue"] = "down"
+        status["degraded"] = f"message queue: {str(exc)[:200]}; this process serves its own clients only"
     return jsonify(status), 200 if status["ok"] else 503
 
 

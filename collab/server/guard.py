@@ -129,7 +129,7 @@ class EdgeGuard:
     def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST")
         # /healthz answers load balancers under whatever name they use, and tells nothing
-        if host is not None and not self.hosts.allows(host) and environ.get("PATH_INFO") != "/healthz":
+        if host is not None and not self.hosts.allows(host) and environ.get("PATH_INFO") not in ("/healthz", "/readyz"):
             return _refuse(start_response, "400 BAD REQUEST", CollabError(
                 "bad_request", f"this server does not answer to the host name {_host_name(host)[:100]!r}: "
                 "add it to COLLAB_ALLOWED_HOSTS"))

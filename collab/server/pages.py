@@ -29,7 +29,10 @@ from ..core.ids import DOC_ID_RE
 
 bp = Blueprint("pages", __name__)
 
-DEFAULT_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
+# the editor an installed package carries (setup.py copies frontend/dist there), else the
+# checkout's own build (`make frontend`, and editable installs)
+PACKAGED_DIST = Path(__file__).resolve().parents[1] / "frontend_dist"
+DEFAULT_DIST = PACKAGED_DIST if PACKAGED_DIST.is_dir() else Path(__file__).resolve().parents[2] / "frontend" / "dist"
 NOT_BUILT = (
     "The editor is not built yet: run `make run` (builds it and starts the server) or "
     "`make frontend` (npm ci + esbuild into frontend/dist), then reload this page.\n"
@@ -91,7 +94,7 @@ def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
 
 
 # paths whose answers are data for programs, never pages, whatever the client accepts
-DATA_PATHS = ("/api/", "/healthz", "/socket.io", "/assets/", "/sw.js")
+DATA_PATHS = ("/api/", "/healthz", "/readyz", "/socket.io", "/assets/", "/sw.js")
 
 
 def wants_page() -> bool:

@@ -9,16 +9,16 @@ With several processes each one writes its own peers into a Redis hash per docum
 keeps a heartbeat key alive; a reader drops peers whose process stopped beating (killed
 processes leave no ghosts). Redis losing its data (a restart) heals at the next
 heartbeat, which writes this process's peers again. If Redis is unreachable, this
-process's own peers are still shown.
+process's own peers are still shown, and the outage is logged once (server/queue.py).
 """
 from __future__ import annotations
 
 import json
-import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-log = logging.getLogger("collab.presence")
+from .queue import Outage
+
 
 
 class LocalPresence:
@@ -51,10 +51,11 @@ class RedisPresence(LocalPresence):
     TTL = 15  # seconds after the last heartbeat a process counts as gone
 
     def __init__(self, url: str, spawn: Callable[..., Any], sleep: Callable[[float], None],
-                 process_id: str) -> None:
+                 process_id: str, outage: Outage | None = None) -> None:
         import redis
 
         super().__init__()
+        self.outage = outage or Outage()
         self._errors = redis.RedisError
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.process = process_id
@@ -74,14 +75,14 @@ class RedisPresence(LocalPresence):
         try:
             self.redis.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
         except self._errors as exc:
-            log.warning("presence not shared (Redis: %s)", exc)
+            self.outage.failed("presence", exc)
 
     def remove(self, doc: str, peer_id: str) -> None:
         super().remove(doc, peer_id)
         try:
             self.redis.hdel(self._key(doc), peer_id)
         except self._errors as exc:
-            log.warning("presence not shared (Redis: %s)", exc)
+            self.outage.failed("presence", exc)
 
     def peers(self, doc: str) -> list[dict]:
         try:
@@ -93,7 +94,7 @@ class RedisPresence(LocalPresence):
                 beats = self.redis.mget([self._alive_key(p) for p in processes])
                 alive.update(p for p, beat in zip(processes, beats) if beat is not None)
         except self._errors as exc:
-            log.warning("presence of other processes unknown (Redis: %s)", exc)
+            self.outage.failed("presence", exc)
             return super().peers(doc)
         mine = {p["id"]: p for p in super().peers(doc)}  # ours are authoritative
         others = [{k: v for k, v in e.items() if k != "process"} for e in entries
@@ -103,7 +104,12 @@ class RedisPresence(LocalPresence):
                       key=lambda p: p.get("id", ""))
 
     def ping(self) -> str:
-        self.redis.ping()
+        try:
+            self.redis.ping()
+        except self._errors as exc:
+            self.outage.failed("health check", exc)
+            raise
+        self.outage.worked()
         return "ok"
 
     def _heartbeat(self) -> None:
@@ -115,8 +121,9 @@ class RedisPresence(LocalPresence):
                     for peer in peers.values():
                         pipe.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
                 pipe.execute()
+                self.outage.worked()
             except self._errors as exc:
-                log.warning("presence heartbeat failed (Redis: %s)", exc)
+                self.outage.failed("presence heartbeat", exc)
             self._sleep(self.HEARTBEAT)
 
     def close(self) -> None:

@@ -6,7 +6,10 @@ decides which thread runs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
+
+if TYPE_CHECKING:
+    from .schema import Migration
 
 
 class StoreError(Exception):
@@ -65,6 +68,8 @@ class Store(Protocol):
     # True: calls block the calling thread (the service runs writes on a worker thread);
     # False: calls cooperate with gevent and run on the event loop
     blocking: bool
+    # the schema migrations opening this store applied (storage/schema.py), oldest first
+    migrated: "list[Migration]"
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers (cheap: for every health check)."""

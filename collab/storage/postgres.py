@@ -7,6 +7,7 @@ loser gets StoreConflict and the service reloads and retries.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Iterator, Sequence
 
 import psycopg
@@ -14,67 +15,56 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from .base import DocumentRow, Label, NewRevision, Revision, StoreConflict, StoreError
+from .schema import Catalog, migrate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY,
-    view_token TEXT NOT NULL UNIQUE,
-    head BIGINT NOT NULL DEFAULT 0,
-    created DOUBLE PRECISION NOT NULL,
-    updated DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revisions (
-    doc TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    patch TEXT NOT NULL,
-    author TEXT NOT NULL,
-    op_id TEXT NOT NULL,
-    ts DOUBLE PRECISION NOT NULL,
-    hash TEXT NOT NULL,
-    attribution TEXT,
-    PRIMARY KEY (doc, version),
-    UNIQUE (doc, op_id)
-);
--- databases made before attribution: restores and reverts stored then keep the restorer as
--- author of what they brought back (NULL: an ordinary revision); adds no data to old rows
-ALTER TABLE revisions ADD COLUMN IF NOT EXISTS attribution TEXT;
-CREATE TABLE IF NOT EXISTS snapshots (
-    doc TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    text TEXT NOT NULL,
-    PRIMARY KEY (doc, version)
-);
-CREATE TABLE IF NOT EXISTS probe (
-    id INTEGER PRIMARY KEY,
-    ts DOUBLE PRECISION NOT NULL
-);
-CREATE TABLE IF NOT EXISTS labels (
-    doc TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    ts DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (doc, name)
-);
-"""
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
 _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
 
 
+def _catalog(conn: psycopg.Connection[Any]) -> Catalog:
+    def execute(sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        cur = conn.execute(sql.replace("?", "%s"), params)
+        return cur.fetchall() if cur.description else []
+
+    return Catalog(
+        "postgres",
+        tables=lambda: {r[0] for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()").fetchall()},
+        columns=lambda table: {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = %s", (table,)).fetchall()},
+        execute=execute)
+
+
 class PostgresStore:
     blocking = False
 
-    def __init__(self, url: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, pool_size: int = 10, durability: str = "disk") -> None:
         self.url = url
+        # "process": a commit returns before PostgreSQL flushed its WAL (safe from this process's
+        # death, which PostgreSQL outlives; not from PostgreSQL's own crash or a power loss)
+        options = {} if durability == "disk" else {"options": "-c synchronous_commit=off"}
         try:
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
-                                        kwargs={"autocommit": True}, timeout=10, name="collab")
-            with self._pool.connection() as conn, conn.transaction():
-                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                conn.execute(SCHEMA)
+                                        kwargs={"autocommit": True, **options}, timeout=10, name="collab")
         except (psycopg.Error, Exception) as exc:
             raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
+                self.migrated = migrate(_catalog(conn), time.time())
+        except BaseException as exc:
+            self._pool.close()
+            if isinstance(exc, pg_errors.InsufficientPrivilege):
+                raise StoreError(f"cannot open PostgreSQL database: {exc}: this role may not change the schema; "
+                                 "run `collab migrate` once as the database's owner (docs/deploy.md)") from exc
+            if isinstance(exc, StoreError):
+                raise
+            if isinstance(exc, Exception):
+                raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
+            raise
 
     def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple]:
         try:

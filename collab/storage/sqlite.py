@@ -1,5 +1,5 @@
 """SQLite store: WAL mode, synchronous=FULL, so an acknowledged revision survives kill -9
-and power loss.
+and power loss (durability "process": synchronous=NORMAL, kill -9 only).
 
 One writer connection, used by one thread at a time (the service runs writes off the
 event loop); one reader connection for the event loop's own short reads. WAL lets the
@@ -10,50 +10,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from typing import Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
 from .base import DocumentRow, Label, NewRevision, Revision, StoreBusy, StoreConflict, StoreError
+from .schema import Catalog, migrate
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY,
-    view_token TEXT NOT NULL UNIQUE,
-    head INTEGER NOT NULL DEFAULT 0,
-    created REAL NOT NULL,
-    updated REAL NOT NULL
-);
-CREATE TABLE IF NOT EXISTS revisions (
-    doc TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    patch TEXT NOT NULL,
-    author TEXT NOT NULL,
-    op_id TEXT NOT NULL,
-    ts REAL NOT NULL,
-    hash TEXT NOT NULL,
-    attribution TEXT,
-    PRIMARY KEY (doc, version),
-    UNIQUE (doc, op_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS snapshots (
-    doc TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    PRIMARY KEY (doc, version)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS probe (
-    id INTEGER PRIMARY KEY,
-    ts REAL NOT NULL,
-    pad BLOB
-);
-CREATE TABLE IF NOT EXISTS labels (
-    doc TEXT NOT NULL,
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    ts REAL NOT NULL,
-    PRIMARY KEY (doc, name)
-) WITHOUT ROWID;
-"""
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
 # result codes that mean the file itself is damaged or gone: nothing will work until an
@@ -63,30 +26,30 @@ PROBE_BYTES = 65_536  # written (and replaced) by probe_write: a write that need
 _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring a database made by an older version up to SCHEMA (in the caller's transaction)."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(revisions)")}
-    if "attribution" not in columns:
-        # restores and reverts stored before it keep the restorer as author of what they
-        # brought back (NULL: an ordinary revision); a plain ADD COLUMN rewrites no rows
-        conn.execute("ALTER TABLE revisions ADD COLUMN attribution TEXT")
+def _catalog(conn: sqlite3.Connection) -> Catalog:
+    return Catalog(
+        "sqlite",
+        tables=lambda: {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")},
+        columns=lambda table: {r[1] for r in conn.execute(f"PRAGMA table_info({table})")},
+        execute=lambda sql, params: conn.execute(sql, params).fetchall())
 
 
 class SQLiteStore:
     blocking = True
 
-    def __init__(self, path: str, timeout: float = 10.0) -> None:
+    def __init__(self, path: str, timeout: float = 10.0, durability: str = "disk") -> None:
         self.path = path
         self.timeout = timeout  # seconds to wait for a lock held by another process
+        # WAL with synchronous=FULL fsyncs the log at every commit; NORMAL only at checkpoints:
+        # a commit is then in the OS's cache, safe from the process's death but not the machine's
+        self.synchronous = "FULL" if durability == "disk" else "NORMAL"
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         try:
             self._writer = self._connect()
-            with self._writer:
-                self._writer.executescript(SCHEMA)
             self._writer.execute("BEGIN IMMEDIATE")  # two processes starting together migrate once
             try:
-                _migrate(self._writer)
+                self.migrated = migrate(_catalog(self._writer), time.time())
                 self._writer.execute("COMMIT")
             except BaseException:
                 self._writer.execute("ROLLBACK")
@@ -105,7 +68,7 @@ class SQLiteStore:
         return StoreError(message)
 
     @classmethod
-    def from_url(cls, url: str) -> "SQLiteStore":
+    def from_url(cls, url: str, durability: str = "disk") -> "SQLiteStore":
         parsed = urlparse(url)
         path = unquote(parsed.path)
         if url.startswith("sqlite:////"):
@@ -119,12 +82,12 @@ class SQLiteStore:
             timeout = float(query.get("timeout", ["10"])[0])
         except ValueError:
             raise ValueError("COLLAB_DATABASE_URL: timeout must be a number of seconds, e.g. ?timeout=10") from None
-        return cls(path, timeout)
+        return cls(path, timeout, durability)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
         conn.execute("PRAGMA foreign_keys=ON")
         return conn
 

@@ -1,0 +1,95 @@
+"""The message queue between processes (Redis), and what an outage of it does.
+
+While Redis is unreachable a process still serves its own clients: every revision is
+committed and acknowledged, and this process's editors of a document still get each other's
+revisions at once (python-socketio delivers locally before it publishes). Only editors on
+other processes wait: they catch up by `sync` (a client asks after 5 s without a message).
+Presence then shows this process's peers only. `/healthz` stays 200 and says
+`"queue": "down"` (taking every process out of a load balancer would stop everything).
+
+An outage is logged once when it starts and once when it ends, whichever of the queue's
+users (publishing, listening, presence) notices first, instead of python-socketio's two
+ERROR lines for every message published meanwhile.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable, Iterator
+
+import socketio
+
+log = logging.getLogger("collab.queue")
+
+QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # what redis-py's from_url reads
+
+
+class Outage:
+    """Whether the queue is reachable, as its users last found it; logs the changes."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.since: float | None = None  # when the current outage began (None: reachable)
+        self.failures = 0  # operations that failed during it
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, what: str, exc: BaseException) -> None:
+        self.failures += 1
+        if self.since is None:
+            self.since = self.clock()
+            log.error("message queue unreachable (%s: %s): this process serves its own clients; those of "
+                      "other processes catch up by sync; the next line says when it is back", what, exc)
+
+    def worked(self) -> None:
+        if self.since is not None:
+            log.warning("message queue reachable again after %.1f s (%d operations failed meanwhile)",
+                        self.clock() - self.since, self.failures)
+            self.since, self.failures = None, 0
+
+
+class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, with its two I/O methods (`_publish` and the listen
+    loop) reporting to an `Outage` instead of logging every failed message."""
+
+    RETRY_MAX = 5.0  # seconds between attempts to subscribe again (python-socketio: up to 60)
+    connected: bool  # python-socketio's: whether self.redis is believed usable
+
+    def __init__(self, url: str, outage: Outage, channel: str = "flask-socketio") -> None:
+        super().__init__(url, channel=channel)
+        self.outage = outage
+
+    def _publish(self, data: Any) -> Any:
+        for attempt in (1, 2):  # the second after reconnecting, as python-socketio does
+            try:
+                if not self.connected:
+                    self._redis_connect()
+                result = self.redis.publish(self.channel, self.json.dumps(data))
+            except Exception as exc:  # redis-py's errors, and the OSError beneath them
+                self.connected = False
+                if attempt == 2:
+                    self.outage.failed("publish", exc)
+                continue
+            self.outage.worked()
+            return result
+        return None
+
+    def _redis_listen_with_retries(self) -> Iterator[Any]:
+        retry = 0.5
+        subscribed = False
+        while True:
+            try:
+                if not subscribed:
+                    self._redis_connect()
+                    self.pubsub.subscribe(self.channel)
+                    subscribed = True
+                    self.outage.worked()
+                    retry = 0.5
+                yield from self.pubsub.listen()
+            except Exception as exc:
+                self.outage.failed("subscribe", exc)
+                subscribed = False
+                time.sleep(retry)  # this runs on a greenlet of its own (monkey-patched)
+                retry = min(retry * 2, self.RETRY_MAX)

@@ -1,0 +1,143 @@
+"""The one schema of every backend, as numbered migrations, and the code that applies them.
+
+A database records the migrations applied to it in `schema_migrations`. Opening a store
+applies the missing ones, in order, in one transaction that processes starting together
+take one at a time (`collab migrate` does the same and says what it did). A database made
+before this table existed is recognised by its columns and recorded as such, without any
+change to its rows. A database newer than this code is refused rather than written to.
+
+The statements are written once; `{int}`, `{real}`, `{table_end}` and `{probe_pad}` are
+filled in per dialect (SQLite keeps its tables WITHOUT ROWID, PostgreSQL uses BIGINT for
+versions; only SQLite's write probe needs a padding column, to need real disk space).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from .base import StoreError
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "documents, revisions, snapshots, labels and the write probe", (
+        """CREATE TABLE documents (
+            id TEXT PRIMARY KEY,
+            view_token TEXT NOT NULL UNIQUE,
+            head {int} NOT NULL DEFAULT 0,
+            created {real} NOT NULL,
+            updated {real} NOT NULL
+        )""",
+        """CREATE TABLE revisions (
+            doc TEXT NOT NULL,
+            version {int} NOT NULL,
+            patch TEXT NOT NULL,
+            author TEXT NOT NULL,
+            op_id TEXT NOT NULL,
+            ts {real} NOT NULL,
+            hash TEXT NOT NULL,
+            PRIMARY KEY (doc, version),
+            UNIQUE (doc, op_id)
+        ){table_end}""",
+        """CREATE TABLE snapshots (
+            doc TEXT NOT NULL,
+            version {int} NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (doc, version)
+        ){table_end}""",
+        """CREATE TABLE probe (
+            id INTEGER PRIMARY KEY,
+            ts {real} NOT NULL{probe_pad}
+        )""",
+        """CREATE TABLE labels (
+            doc TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version {int} NOT NULL,
+            ts {real} NOT NULL,
+            PRIMARY KEY (doc, name)
+        ){table_end}""",
+    )),
+    # restores and reverts stored before it keep the restorer as author of what they brought
+    # back (NULL: an ordinary revision); a plain ADD COLUMN rewrites no rows
+    Migration(2, "revisions.attribution: who first wrote the text a restore or revert brings back", (
+        "ALTER TABLE revisions ADD COLUMN attribution TEXT",
+    )),
+)
+LATEST = MIGRATIONS[-1].version
+
+DIALECTS = {
+    "sqlite": {"int": "INTEGER", "real": "REAL", "table_end": " WITHOUT ROWID", "probe_pad": ",\n pad BLOB"},
+    "postgres": {"int": "BIGINT", "real": "DOUBLE PRECISION", "table_end": "", "probe_pad": ""},
+}
+VERSIONS_TABLE = """CREATE TABLE schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied {real} NOT NULL
+)"""
+
+
+def statements(migration: Migration, dialect: str) -> list[str]:
+    return [s.format(**DIALECTS[dialect]) for s in migration.statements]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a migration run needs to know of a database, and how to change it, in the
+    caller's transaction: `tables()` and `columns(table)` read the catalog, `execute` runs
+    one statement with parameters in the dialect's style (`?` is rewritten for PostgreSQL)."""
+
+    dialect: str
+    tables: Callable[[], set[str]]
+    columns: Callable[[str], set[str]]
+    execute: Callable[[str, Sequence[object]], list[tuple[object, ...]]]
+
+
+def current_version(db: Catalog) -> int:
+    """The schema version of the database: 0 for an empty one."""
+    tables = db.tables()
+    if "schema_migrations" in tables:
+        rows = db.execute("SELECT MAX(version) FROM schema_migrations", ())
+        value = rows[0][0]
+        return value if isinstance(value, int) else 0
+    if "revisions" not in tables:
+        return 0
+    # made before schema_migrations existed: recognised by its columns
+    return 2 if "attribution" in db.columns("revisions") else 1
+
+
+def migrate(db: Catalog, now: float) -> list[Migration]:
+    """Apply what the database lacks, in order; the migrations applied (none: up to date).
+
+    Runs no DDL at all when the database is up to date, so a role that may read and write
+    rows but not create tables (see docs/deploy.md) opens a migrated database."""
+    version = current_version(db)
+    if version > LATEST:
+        raise StoreError(f"the database's schema is at version {version}, newer than this collab knows "
+                         f"({LATEST}): upgrade collab, or open a copy made for this version")
+    if version == LATEST and "schema_migrations" in db.tables():
+        return []
+    applied = [m for m in MIGRATIONS if m.version > version]
+    if "schema_migrations" not in db.tables():
+        if version:
+            # an older collab created every table it knew with CREATE TABLE IF NOT EXISTS at
+            # each start: one that predates a table lacks it
+            tables = db.tables()
+            for sql in statements(MIGRATIONS[0], db.dialect):
+                if sql.split()[2] not in tables:
+                    db.execute(sql, ())
+        db.execute(VERSIONS_TABLE.format(**DIALECTS[db.dialect]), ())
+        # what an older collab made: recorded as found, unchanged
+        for m in MIGRATIONS[:version]:
+            db.execute("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)",
+                       (m.version, m.name + " (found)", now))
+    for m in applied:
+        for sql in statements(m, db.dialect):
+            db.execute(sql, ())
+        db.execute("INSERT INTO schema_migrations (version, name, applied) VALUES (?, ?, ?)", (m.version, m.name, now))
+    return applied
