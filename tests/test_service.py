@@ -163,9 +163,9 @@ def test_slow_commits_move_to_the_writer_thread_and_back(make_service, caplog, m
     every PROBE_EVERY seconds and brings them back once it is fast. Versions stay in order."""
     import dataclasses
 
-    import collab.service.documents
+    import collab.service.commits
 
-    monkeypatch.setattr(collab.service.documents, "PROBE_EVERY", 0.0)  # probe at every commit
+    monkeypatch.setattr(collab.service.commits, "PROBE_EVERY", 0.0)  # probe at every commit
     service = make_service(inline_commit_ms=0.000001)  # every commit counts as slow
     state = service.open("slow", create=True)
     text = ""
@@ -195,9 +195,9 @@ def test_a_probe_that_finds_the_database_locked_does_not_count_as_a_fast_commit(
     commits nothing there (it waits on the thread): it must not bring commits back."""
     import dataclasses
 
-    import collab.service.documents
+    import collab.service.commits
 
-    monkeypatch.setattr(collab.service.documents, "PROBE_EVERY", 0.0)  # probe at every commit
+    monkeypatch.setattr(collab.service.commits, "PROBE_EVERY", 0.0)  # probe at every commit
     service = make_service(inline_commit_ms=0.000001)  # every commit counts as slow
     state = service.open("busy-probe", create=True)
     text = ""

@@ -1,0 +1,106 @@
+"""Reads of past versions and rewrites to them: blame, diff, revert, restore.
+
+What the history routes (and the socket's `restore`) ask of the document service, each
+computed off the event loop by its real cost (documents.DocumentService.offload_read),
+its corrupt history answered as `doc_corrupt`: the edges neither know the costs nor offload.
+
+Imports the core and this package; never the edges.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+from ..core.blame import Span, attribution_at, blame as blame_spans
+from ..core.errors import CollabError
+from ..core.patches import diff_cost
+from ..core.replay import ReplayError
+from ..core.revert import Reverted, revert as revert_author
+from ..storage import Revision
+from .state import DocState
+from .submit import PARSE_WEIGHT, STEP, PatchResult
+
+if TYPE_CHECKING:
+    from .documents import DocumentService
+
+T = TypeVar("T")
+
+# a revert or a restore weaves the history from version 1 at ~50-100 us a revision (mostly
+# parsing patches): in offload's units, a revision costs about this much besides its patch
+WEAVE_STEP = 1_000
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """The text a restore or a revert makes, and who first wrote each of its code points
+    (collab.blame.encode), so that what it brings back keeps its authors."""
+
+    text: str
+    attribution: str
+
+
+def _weave_cost(revisions: list[Revision]) -> int:
+    """What weaving `revisions` (revert, attribution_at) costs, in offload's units."""
+    return sum(WEAVE_STEP + PARSE_WEIGHT * len(r.patch) for r in revisions)
+
+
+def _history(service: DocumentService, state: DocState, version: int) -> list[Revision]:
+    """Revisions 1..version (an existing version), read here; computed off the loop."""
+    service.check_version(state, version)
+    return service.read_all(service.stored_revisions(state.id, 0, version))
+
+
+def blame(service: DocumentService, state: DocState, version: int, render: Callable[[list[Span]], T]) -> T:
+    """Who wrote each code point of `version`: `render(spans)` (the edge's encoding,
+    which is not free either), computed off the event loop by its cost."""
+    length = len(service.text_at(state, version))  # also checks that the version exists
+    revisions = _history(service, state, version)
+    # per revision: its patch parsed and walked; then a step per code point for the runs
+    cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 20 * length
+    try:
+        return service.offload_read(cost, _render_blame, version, length, revisions, render)
+    except ReplayError as exc:
+        raise service.corrupt(state.id, str(exc)) from None
+
+
+def diff(service: DocumentService, state: DocState, a: int, b: int, render: Callable[[str, str], T]) -> T:
+    """`render(text at a, text at b)` (a diff), off the event loop by what differs."""
+    old, new = service.text_at(state, a), service.text_at(state, b)
+    # the diff's cost is in what differs, found first at C speed (diff_cost)
+    return service.offload_read(diff_cost(old, new), render, old, new)
+
+
+def revert(service: DocumentService, state: DocState, author: str, since: int, head: int) -> Reverted:
+    """The text of `head` with `author`'s changes since `since` taken out (core.revert)."""
+    if since > head:
+        raise CollabError("not_found", f"version {since} does not exist (head is {head})")
+    # the whole history: a restore after `since` may bring back text deleted before it
+    revisions = _history(service, state, head)
+    try:
+        r = service.offload_read(_weave_cost(revisions), revert_author, revisions, author, since)
+    except ReplayError as exc:
+        raise service.corrupt(state.id, str(exc)) from None
+    if r.head_text != service.text_at(state, head):
+        raise service.corrupt(state.id, str(ReplayError(head, "the revert's weave does not make the stored text")))
+    return r
+
+
+def restore(service: DocumentService, state: DocState, version: int, author: str,
+            origin: object = None) -> PatchResult | None:
+    """Make the text of `version` the text again, as a new revision by `author` whose text
+    keeps the identity (and so the author) of whoever first wrote it."""
+    text = service.text_at(state, version)  # also checks that the version exists
+    revisions = _history(service, state, version)
+    try:
+        attribution = service.offload_read(_weave_cost(revisions), attribution_at, revisions)
+    except ReplayError as exc:
+        raise service.corrupt(state.id, str(exc)) from None
+    return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin)
+
+
+def _render_blame(version: int, length: int, revisions: list[Revision], render: Callable[[list[Span]], T]) -> T:
+    """Pure: blame's spans, checked to cover the text, rendered."""
+    spans = blame_spans(revisions)
+    if (spans[-1]["end"] if spans else 0) != length:
+        raise ReplayError(version, "attribution does not cover the text")
+    return render(spans)
