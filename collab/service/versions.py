@@ -58,9 +58,10 @@ def blame(service: DocumentService, state: DocState, version: int, render: Calla
     # per revision: its patch parsed and walked; then a step per code point for the runs
     cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 20 * length
     try:
-        return service.offload_read(cost, _render_blame, version, length, revisions, render)
+        rendered: T = service.offload_read(cost, _render_blame, version, length, revisions, render)
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
+    return rendered
 
 
 def diff(service: DocumentService, state: DocState, a: int, b: int, render: Callable[[str, str], T]) -> T:
