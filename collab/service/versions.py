@@ -44,7 +44,7 @@ def _weave_cost(revisions: list[Revision]) -> int:
     return sum(WEAVE_STEP + PARSE_WEIGHT * len(r.patch) for r in revisions)
 
 
-def _history(service: DocumentService, state: DocState, version: int) -> list[Revision]:
+def _revisions_to(service: DocumentService, state: DocState, version: int) -> list[Revision]:
     """Revisions 1..version (an existing version), read here; computed off the loop."""
     service.check_version(state, version)
     return service.read_all(service.stored_revisions(state.id, 0, version))
@@ -54,7 +54,7 @@ def blame(service: DocumentService, state: DocState, version: int, render: Calla
     """Who wrote each code point of `version`: `render(spans)` (the edge's encoding,
     which is not free either), computed off the event loop by its cost."""
     length = len(service.text_at(state, version))  # also checks that the version exists
-    revisions = _history(service, state, version)
+    revisions = _revisions_to(service, state, version)
     # per revision: its patch parsed and walked; then a step per code point for the runs
     cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 20 * length
     try:
@@ -76,7 +76,7 @@ def revert(service: DocumentService, state: DocState, author: str, since: int, h
     if since > head:
         raise CollabError("not_found", f"version {since} does not exist (head is {head})")
     # the whole history: a restore after `since` may bring back text deleted before it
-    revisions = _history(service, state, head)
+    revisions = _revisions_to(service, state, head)
     try:
         r = service.offload_read(_weave_cost(revisions), revert_author, revisions, author, since)
     except ReplayError as exc:
@@ -91,7 +91,7 @@ def restore(service: DocumentService, state: DocState, version: int, author: str
     """Make the text of `version` the text again, as a new revision by `author` whose text
     keeps the identity (and so the author) of whoever first wrote it."""
     text = service.text_at(state, version)  # also checks that the version exists
-    revisions = _history(service, state, version)
+    revisions = _revisions_to(service, state, version)
     try:
         attribution = service.offload_read(_weave_cost(revisions), attribution_at, revisions)
     except ReplayError as exc:
