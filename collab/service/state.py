@@ -5,7 +5,7 @@ the recent revisions (sync, moving stale patches, rollback) and the recent op id
 each bounded by count and by code points. The document service (documents.py) owns the
 states; the submit request, the commit queue and the catch-up change them under its rules.
 
-Imports the core's settings-free records only; never the edges.
+Imports only this package's runtime and submit request records; never the edges.
 """
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ OP_BYTES = 120  # bytes counted per remembered op id
 
 @dataclass
 class DocState:
+    """One open document. The edges read its identity and committed data only (`id`,
+    `view_token`, `created`, `updated`, `committed`); the rest is the service's."""
+
     id: str
     view_token: str
     created: float
