@@ -1,14 +1,15 @@
 """The document service: the single authority over every document's history (the facade).
 
-`DocumentService` is what the edges call; `DocState` (state.py) is one open document. Held here: the
-open-document cache (one state per document, pinned while joined, idle ones evicted by
-bytes), the reads (committed data only: versions, revisions; blame, diffs, reverts in
-versions.py), named versions, and the entry points of the writes, each one a `SubmitRequest` (submit.py).
-Commits are grouped by `Commits` (commits.py); revisions another process stored are
-loaded by catchup.py. Broadcasting is the caller's: `on_commit(state, [(revision, origin),
-...])`, given to the constructor, is called once per document per group commit with that
-document's revisions in version order, after they are durable and before their authors'
-waits return, so the caller can send them to each client as one message.
+`DocumentService` is what the edges call; `DocState` (state.py) is one open document.
+Held here: the open-document cache (one state per document, pinned while joined, idle
+ones evicted by bytes), the reads of committed data (versions, revisions), named
+versions, and the entry points of the rest: each write is a `SubmitRequest` (submit.py),
+commits are grouped by `Commits` (commits.py), revisions another process stored are
+loaded by catchup.py, blame, diffs, reverts and restores are computed by versions.py.
+Broadcasting is the caller's: `on_commit(state, [(revision, origin), ...])`, given to
+the constructor, is called once per document per group commit with that document's
+revisions in version order, after they are durable and before their authors' waits
+return, so the caller can send them to each client as one message.
 
 Imports the pure core and the storage interface; never flask or socketio.
 """
@@ -22,7 +23,6 @@ from ..core.blame import Span
 from ..core.config import Settings
 from ..core.errors import CollabError
 from ..core.ids import check_doc_id, check_name, new_view_token
-from ..core.patches import diff_cost, make_patch, parse_patch
 from ..core.replay import CHUNK, ReplayError, text_at
 from ..core.revert import Reverted
 from ..storage import DocumentRow, Label, Revision, Store, StoreError
@@ -33,7 +33,7 @@ from .faults import Faults
 from .observer import Observer
 from .runtime import Runtime
 from .state import DocState
-from .submit import OFFLOAD_OVER, PARSE_WEIGHT, STEP, PatchResult, SubmitRequest, find_op, server_op_id
+from .submit import OFFLOAD_OVER, PARSE_WEIGHT, STEP, PatchResult, SubmitRequest, find_op
 from .versions import Rewrite
 
 log = logging.getLogger("collab.service")
@@ -41,7 +41,6 @@ T = TypeVar("T")
 
 IDLE = 60.0  # seconds without use after which an unpinned document may be dropped from memory
 WRITE_PROBE_EVERY = 5.0  # seconds between write probes while writes fail (health checks)
-REWRITE_ATTEMPTS = 10  # tries of a restore or revert while other revisions keep coming first
 
 __all__ = ["DocState", "DocumentService", "PatchResult", "Rewrite"]
 
@@ -308,47 +307,8 @@ class DocumentService:
 
     def rewrite(self, state: DocState, author: str, kind: str, target: Callable[[int, str], str | Rewrite],
                 origin: object = None) -> PatchResult | None:
-        """Make the text `target(version, text)` (computed from the latest committed version)
-        as one ordinary new revision by `author`, with a server-made op id "<kind>-<random>":
-        restore, revert and import never rewrite history. None when nothing would change.
-
-        A target that is a `Rewrite` with `attribution` (a restore, a revert) names who first
-        wrote each code point of its text. That holds only for exactly that text, so such a
-        revision is never merged with concurrent ones: it waits for the revisions still
-        committing, applies at the head, and is retried on the newer text if one came first.
-        """
-        for attempt in range(REWRITE_ATTEMPTS):
-            self._settle(state)
-            base, text = self.snapshot(state)
-            wanted = target(base, text)
-            new_text, attribution = (wanted, None) if isinstance(wanted, str) else (wanted.text, wanted.attribution)
-            if new_text == text:
-                return None
-            if len(new_text) > self.settings.max_doc_chars:
-                raise CollabError("too_large", f"this {kind} makes the document {len(new_text):,} characters "
-                                               f"long, over its {self.settings.max_doc_chars:,} limit")
-            # made and parsed off the event loop when large; never refused by the patch limit,
-            # which bounds a client's message, not the server's own revision
-            patch = self.offload(diff_cost(text, new_text), make_patch, text, new_text)
-            hunks = self.offload(len(patch) * PARSE_WEIGHT, parse_patch, patch)
-            request = SubmitRequest(self, state, base, server_op_id(kind), author, origin, attribution)
-            try:
-                return request.run(hunks)
-            except CollabError as exc:
-                if exc.code != "conflict" or attempt == REWRITE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
-
-    def _settle(self, state: DocState) -> None:
-        """Wait until nothing applied to the document is still waiting for its commit (a
-        few commits at most: under steady typing the rewrite then retries on a conflict)."""
-        for _ in range(REWRITE_ATTEMPTS):
-            if state.head == state.committed or not state.recent:
-                return
-            pending = state.recent[-1]
-            pending.done.wait()
-            if pending.error is not None:
-                return  # rolled back: the state is at its committed version again
+        """Make `target(version, text)` the text, as one new revision (versions.rewrite)."""
+        return versions.rewrite(self, state, author, kind, target, origin)
 
     def offload(self, cost: int, fn: Callable[..., T], *args: object) -> T:
         """Run pure work on a worker thread when it would stall other clients: `cost` is its

@@ -1,4 +1,4 @@
-"""Reads of past versions and rewrites to them: blame, diff, revert, restore.
+"""Reads of past versions and rewrites to them: blame, diff, revert, restore, `rewrite`.
 
 What the history routes (and the socket's `restore`) ask of the document service, each
 computed off the event loop by its real cost (documents.DocumentService.offload_read),
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Callable, TypeVar
 
 from ..core.blame import Span, attribution_at, blame as blame_spans
 from ..core.errors import CollabError
-from ..core.patches import diff_cost
+from ..core.patches import diff_cost, make_patch, parse_patch
 from ..core.replay import ReplayError
 from ..core.revert import Reverted, revert as revert_author
 from ..storage import Revision
 from .state import DocState
-from .submit import PARSE_WEIGHT, STEP, PatchResult
+from .submit import PARSE_WEIGHT, STEP, PatchResult, SubmitRequest, server_op_id
 
 if TYPE_CHECKING:
     from .documents import DocumentService
@@ -28,6 +28,7 @@ T = TypeVar("T")
 # a revert or a restore weaves the history from version 1 at ~50-100 us a revision (mostly
 # parsing patches): in offload's units, a revision costs about this much besides its patch
 WEAVE_STEP = 1_000
+REWRITE_ATTEMPTS = 10  # tries of a restore or revert while other revisions keep coming first
 
 
 @dataclass(frozen=True)
@@ -105,3 +106,49 @@ def _render_blame(version: int, length: int, revisions: list[Revision], render: 
     if (spans[-1]["end"] if spans else 0) != length:
         raise ReplayError(version, "attribution does not cover the text")
     return render(spans)
+
+
+def rewrite(service: DocumentService, state: DocState, author: str, kind: str,
+            target: Callable[[int, str], str | Rewrite], origin: object = None) -> PatchResult | None:
+    """Make the text `target(version, text)` (computed from the latest committed version)
+    as one ordinary new revision by `author`, with a server-made op id "<kind>-<random>":
+    restore, revert and import never rewrite history. None when nothing would change.
+
+    A target that is a `Rewrite` with `attribution` (a restore, a revert) names who first
+    wrote each code point of its text. That holds only for exactly that text, so such a
+    revision is never merged with concurrent ones: it waits for the revisions still
+    committing, applies at the head, and is retried on the newer text if one came first.
+    """
+    for attempt in range(REWRITE_ATTEMPTS):
+        _settle(state)
+        base, text = service.snapshot(state)
+        wanted = target(base, text)
+        new_text, attribution = (wanted, None) if isinstance(wanted, str) else (wanted.text, wanted.attribution)
+        if new_text == text:
+            return None
+        if len(new_text) > service.settings.max_doc_chars:
+            raise CollabError("too_large", f"this {kind} makes the document {len(new_text):,} characters "
+                                           f"long, over its {service.settings.max_doc_chars:,} limit")
+        # made and parsed off the event loop when large; never refused by the patch limit,
+        # which bounds a client's message, not the server's own revision
+        patch = service.offload(diff_cost(text, new_text), make_patch, text, new_text)
+        hunks = service.offload(len(patch) * PARSE_WEIGHT, parse_patch, patch)
+        request = SubmitRequest(service, state, base, server_op_id(kind), author, origin, attribution)
+        try:
+            return request.run(hunks)
+        except CollabError as exc:
+            if exc.code != "conflict" or attempt == REWRITE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _settle(state: DocState) -> None:
+    """Wait until nothing applied to the document is still waiting for its commit (a
+    few commits at most: under steady typing the rewrite then retries on a conflict)."""
+    for _ in range(REWRITE_ATTEMPTS):
+        if state.head == state.committed or not state.recent:
+            return
+        pending = state.recent[-1]
+        pending.done.wait()
+        if pending.error is not None:
+            return  # rolled back: the state is at its committed version again
