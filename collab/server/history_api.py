@@ -9,7 +9,6 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -27,7 +26,6 @@ from ..core.revert import Reverted
 from ..service.documents import DocState, DocumentService, PatchResult, Rewrite
 
 bp = Blueprint("history", __name__)
-log = logging.getLogger("collab.history")
 
 
 def _service() -> DocumentService:
