@@ -9,18 +9,21 @@ out as warm-up). The steps, in order:
 
   frame    the patch's WebSocket frame has been read (serve.CappedWebSocket.read_frame)
   handler  realtime.DocumentNamespace.on_patch starts
-  parsed   the patch is parsed (service.parse_patch returned)
-  revised  applied, its canonical patch and hash made (service._revise returned)
-  commit   the committer takes it (DocumentService._commit starts)
-  stored   the store's transaction, fsync included, is done (store.append returned)
-  emitted  broadcast_revisions returned (encoded once, queued for every other editor)
+  parsed   the patch is parsed (Observer.parsed)
+  revised  applied, its canonical patch and hash made (Observer.revised)
+  commit   the committer takes it (Observer.committing)
+  stored   the store's transaction, fsync included, is done (Observer.stored)
+  emitted  broadcast_revisions returned: encoded once, queued for every other editor
+           (Observer.announced)
   first    its `revision` frame is written to the first other editor
   last     ... and to the last one
   ack      the author's ack frame is written
 
 Timestamps come from the server itself (time.perf_counter); the driver's latency for the
-same run (author's edit to arrival everywhere) is printed with them. The instruments wrap
-functions of collab in the benchmark's server process only.
+same run (author's edit to arrival everywhere) is printed with them. The service's steps
+come from its observer hooks (collab/service/observer.py, given to create_app); the edge's
+(frame, handler, first, last, ack) from wrapping the WebSocket's read and send and the
+patch handler, in the benchmark's server process only.
 
 Then the same patches end to end, the driver's timestamps (`ops_out` in driver.mjs) and the
 server's on one clock (the wall clock both read), joined by op id:
@@ -61,9 +64,9 @@ def serve(out: str, argv: list[str]) -> None:
     import geventwebsocket.websocket as gws
 
     from collab import serve as collab_serve
+    from collab.app import create_app
     from collab.server import realtime
-    from collab.service import documents as service
-    from collab.storage import sqlite
+    from collab.service.observer import Observer
 
     now = time.perf_counter
     last_frame = [0.0]
@@ -72,6 +75,7 @@ def serve(out: str, argv: list[str]) -> None:
     by_version: dict[int, dict] = {}  # what the committer and the writers saw, per version
 
     def wrap(owner, name, before=None, after=None):  # type: ignore[no-untyped-def]
+        """The edge's steps (serve, realtime, the WebSocket library) have no hooks: wrap them."""
         fn = getattr(owner, name)
 
         def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -89,10 +93,26 @@ def serve(out: str, argv: list[str]) -> None:
         if rec is not None:
             rec.setdefault(step, now())
 
-    def mark_versions(step: str, versions) -> None:  # type: ignore[no-untyped-def]
+    def mark_versions(step: str, revisions) -> None:  # type: ignore[no-untyped-def]
         t = now()
-        for v in versions:
-            by_version.setdefault(v, {}).setdefault(step, t)
+        for r in revisions:
+            by_version.setdefault(r.version, {}).setdefault(step, t)
+
+    class Timeline(Observer):
+        def parsed(self, op_id: str) -> None:
+            mark("parsed")
+
+        def revised(self, op_id: str) -> None:
+            mark("revised")
+
+        def committing(self, revisions) -> None:  # type: ignore[no-untyped-def]
+            mark_versions("commit", revisions)
+
+        def stored(self, revisions) -> None:  # type: ignore[no-untyped-def]
+            mark_versions("stored", revisions)
+
+        def announced(self, revisions) -> None:  # type: ignore[no-untyped-def]
+            mark_versions("emitted", revisions)
 
     wrap(collab_serve.CappedWebSocket, "read_frame", after=lambda *_: last_frame.__setitem__(0, now()))
 
@@ -107,14 +127,6 @@ def serve(out: str, argv: list[str]) -> None:
             records.append(rec)
 
     wrap(realtime.DocumentNamespace, "on_patch", before=patch_starts, after=patch_ends)
-    wrap(service, "parse_patch", after=lambda *_: mark("parsed"))
-    wrap(service, "_revise", after=lambda *_: mark("revised"))
-    wrap(service.DocumentService, "_commit",
-         before=lambda _self, batch: mark_versions("commit", [a.revision.version for _, a in batch]))
-    wrap(sqlite.SQLiteStore, "append",
-         after=lambda _r, _self, rows, *_: mark_versions("stored", [r.revision.version for r in rows]))
-    wrap(realtime.DocumentNamespace, "broadcast_revisions",
-         after=lambda _r, _self, _state, committed: mark_versions("emitted", [r.version for r, _ in committed]))
 
     def frame_sent(_r, _ws, message, *_):  # type: ignore[no-untyped-def]
         if not isinstance(message, str) or not message.startswith("4"):
@@ -141,7 +153,12 @@ def serve(out: str, argv: list[str]) -> None:
         os._exit(0)
 
     signal.signal(signal.SIGUSR1, dump)
-    collab_serve.main(argv)
+    ap = argparse.ArgumentParser(prog="bench.timeline --serve")  # run.py's options (collab.serve.main)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--database", required=True)
+    args = ap.parse_args(argv)
+    collab_serve.serve(create_app({"database_url": args.database}, observer=Timeline()), args.host, args.port)
 
 
 def _row(a: str, b: str, ms: list[float]) -> str:

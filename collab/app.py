@@ -20,14 +20,16 @@ from .server.presence import LocalPresence, RedisPresence
 from .server.queue import QUEUE_SCHEMES, Outage, RedisQueue
 from .server.realtime import DocumentNamespace
 from .service.runtime import Runtime
-from .service.documents import DocumentService
-from .storage import open_store
+from .service.documents import DocState, DocumentService
+from .service.observer import Observer
+from .storage import Revision, open_store
 from .server.transport import PacketGuard
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(config: Mapping[str, Any] | None = None, observer: Observer | None = None) -> Flask:
     """Build the app. `config` overrides COLLAB_* settings by field name, e.g.
-    {"database_url": "sqlite:////tmp/x.db", "max_patch_chars": 1000}."""
+    {"database_url": "sqlite:////tmp/x.db", "max_patch_chars": 1000}; `observer` hooks an
+    instrument into the write path (collab/service/observer.py; bench/timeline.py)."""
     app = Flask("collab", instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     settings = Settings.from_env(**dict(config or {}))
@@ -69,13 +71,19 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     # binary packets capped before python-socketio buffers them (collab/server/transport.py)
     PacketGuard(socketio.server, max_packet_bytes=socketio.server.eio.max_http_buffer_size)
-    service = DocumentService(open_store(database_url, settings.durability), settings, Runtime(socketio.start_background_task))
+
+    def on_commit(state: DocState, committed: list[tuple[Revision, object]]) -> None:
+        realtime.broadcast_revisions(state, committed)  # (the namespace is made just below)
+
+    service = DocumentService(open_store(database_url, settings.durability), settings, Runtime(socketio.start_background_task),
+                              on_commit=on_commit, observer=observer)
     if settings.message_queue:
         presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,
                                                 socketio.sleep, process_id=random_base62(12), outage=outage)
     else:
         presence = LocalPresence()
-    socketio.server.register_namespace(DocumentNamespace(socketio, service, settings, presence))
+    realtime = DocumentNamespace(socketio, service, settings, presence)
+    socketio.server.register_namespace(realtime)
     app.extensions["collab.presence"] = presence
     app.extensions["collab.queue"] = outage
     app.extensions["collab"] = service

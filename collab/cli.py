@@ -13,11 +13,11 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Callable, Sequence, cast
+from typing import Callable, Iterator, Sequence, cast
 
 from . import __version__
 from .core.errors import CollabError
-from .core.replay import HistoryError, replay
+from .core.replay import ReplayError, replay, text_at
 from .core.ids import check_doc_id
 from .core.patches import parse_patch
 from .storage import Revision, Store, StoreError, dump, open_store
@@ -46,7 +46,8 @@ def _store(args: argparse.Namespace) -> Store:
     return open_store(url)
 
 
-def _revisions(store: Store, doc: str, since: int, until: int):  # type: ignore[no-untyped-def]
+def _revisions(store: Store, doc: str, since: int, until: int) -> Iterator[Revision]:
+    """Stored revisions since+1..until in pages; an unreadable one is a ReplayError."""
     while since < until:
         try:
             batch = store.revisions(doc, since, min(1000, until - since))
@@ -58,11 +59,17 @@ def _revisions(store: Store, doc: str, since: int, until: int):  # type: ignore[
                 except StoreError:
                     break
                 bad += 1
-            raise HistoryError(bad, f"cannot be read: {exc}") from None
+            raise ReplayError(bad, f"cannot be read: {exc}") from None
         if not batch:
             return
         yield from batch
         since = batch[-1].version
+
+
+def _text_at(store: Store, doc: str, version: int) -> str:
+    """The text at `version`: the nearest snapshot and the revisions since (core.replay)."""
+    base, text = store.latest_snapshot(doc, version)
+    return text_at(text, base, _revisions(store, doc, base, version))[1]
 
 
 def cmd_serve(args: argparse.Namespace, rest: Sequence[str]) -> int:
@@ -146,9 +153,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     version = row.head if args.version is None else args.version
     if not 0 <= version <= row.head:
         raise SystemExit(f"collab: version {version} does not exist (head is {row.head})")
-    base, text = store.latest_snapshot(row.id, version)
-    for _, text in replay(text, base, _revisions(store, row.id, base, version)):
-        pass
+    text = _text_at(store, row.id, version)
     out = open(args.output, "w", encoding="utf-8", newline="") if args.output else sys.stdout
     try:
         out.write(text)
@@ -186,9 +191,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     speed = args.speed if args.speed is not None else (50.0 if tty else 0.0)
     if speed < 0:
         raise SystemExit("collab: --speed must be >= 0 revisions per second (0: no waiting)")
-    base, text = store.latest_snapshot(row.id, start)
-    for _, text in replay(text, base, _revisions(store, row.id, base, start)):
-        pass
+    text = _text_at(store, row.id, start)
     show = _screen if tty else _block
     show(start, "", 0.0, text, 0)
     for replayed, new_text in replay(text, start, _revisions(store, row.id, start, end)):
@@ -260,10 +263,10 @@ def cmd_check(args: argparse.Namespace) -> int:
                 for rev, text in replay("", 0, _revisions(store, doc, 0, row.head)):
                     version = rev.version
                     if version in snapshots and store.latest_snapshot(doc, version) != (version, text):
-                        raise HistoryError(version, "snapshot differs from the replayed text")
+                        raise ReplayError(version, "snapshot differs from the replayed text")
                 if version != row.head:
                     problem = f"history ends at version {version} but the head is {row.head}"
-            except (HistoryError, StoreError) as exc:  # StoreError: e.g. a row that is not UTF-8
+            except (ReplayError, StoreError) as exc:  # StoreError: e.g. a row that is not UTF-8
                 problem = str(exc)
         if problem:
             bad += 1
@@ -321,7 +324,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay,
                     "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy}
         return commands[args.command](args)
-    except (CollabError, StoreError, HistoryError, ValueError, OSError) as exc:
+    except (CollabError, StoreError, ReplayError, ValueError, OSError) as exc:
         print(f"collab: {exc}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `collab history DOC | head`

@@ -446,17 +446,15 @@ def test_a_restore_while_someone_types_waits_for_their_commit_and_keeps_every_au
     revision is still committing, it waits for it, then applies at the head."""
     import gevent
 
-    from collab.server.history_api import restore
-
     service = app.extensions["collab"]
     state = service.open(doc_id, create=True)
     service.submit(state, 0, make_patch("", "Ann. "), "a-1", "Ann")
     service.submit(state, 1, make_patch("Ann. ", "Ann. Bob"), "b-1", "Bob")
     typing = gevent.spawn(service.submit, state, 2, make_patch("Ann. Bob", "Ann. Bob!"), "b-2", "Bob")
-    restoring = gevent.spawn(restore, service, state, 1, "Cy")
+    restoring = gevent.spawn(service.restore, state, 1, "Cy")
     gevent.joinall([typing, restoring], timeout=30, raise_error=True)
     assert typing.value.version == 3 and restoring.value.version == 4
     assert service.snapshot(state) == (4, "Ann. ")
-    assert restore(service, state, 3, "Cy").version == 5  # Bob's text back: still Bob's
+    assert service.restore(state, 3, "Cy").version == 5  # Bob's text back: still Bob's
     pairs = blamed(http, doc_id)
     assert pairs == [("Ann. ", "Ann"), ("Bob", "Bob"), ("!", "Bob")]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from collab.core.blame import VersionMap, blame
-from collab.core.replay import HistoryError
+from collab.core.replay import ReplayError
 from collab.core.patches import Edit, apply_edits, make_patch, patch_from_edits
 
 
@@ -116,8 +116,8 @@ def test_long_texts_cross_chunks():
 
 def test_a_broken_history_names_the_revision():
     revs = [Rev(1, make_patch("", "abc"), "a"), Rev(2, "@@ -8,1 +8,1 @@\n-x\n+y\n", "b")]
-    with pytest.raises(HistoryError) as info:
+    with pytest.raises(ReplayError) as info:
         blame(revs)
     assert info.value.version == 2
-    with pytest.raises(HistoryError):
+    with pytest.raises(ReplayError):
         blame([Rev(2, make_patch("", "abc"), "a")])

@@ -121,3 +121,19 @@ def test_check_reports_every_undecodable_document_and_goes_on(make_app, db_url, 
     assert "CORRUPT b'f\\xff': document id is not valid UTF-8" in out, out
     assert "CORRUPT b-good" not in out and "CORRUPT e-good" not in out
     assert "6 documents checked, 4 corrupt" in out
+
+
+def test_export_reads_a_version_as_the_server_does(written, db_url, tmp_path, make_app):
+    """One replay (core.replay.text_at) for the CLI's export and the server's read of a
+    version: the same text, and the same refusal of a text that does not match its hash."""
+    doc, texts = written
+    assert collab("export", doc, "--version", "123", "--database", db_url).stdout == texts[123]
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE revisions SET hash = 'deadbeef' WHERE doc = ? AND version = 123", (doc,))
+    db.close()
+    r = collab("export", doc, "--version", "123", "--database", db_url)
+    assert r.returncode == 1 and "revision 123: text hash does not match" in r.stderr, r.stderr
+    fresh = make_app().test_client()  # a server that has not the document in memory
+    answer = fresh.get(f"/api/docs/{doc}/versions/123")
+    assert answer.status_code == 500 and answer.get_json()["error"]["code"] == "doc_corrupt"
+    assert "revision 123: text hash does not match" in answer.get_json()["error"]["message"]

@@ -131,9 +131,9 @@ def test_resent_stored_op_ids_do_not_stop_an_honest_editor(make_service):
 def test_op_id_older_than_the_op_cache_is_a_duplicate(make_service, monkeypatch):
     """The op-id cache forgets the oldest ops (10,000; 20 here so the test is short): a
     resend of one of those with a current base is still a duplicate (before: `conflict`)."""
-    import collab.service.documents
+    import collab.service.state
 
-    monkeypatch.setattr(collab.service.documents, "RECENT_OPS", 20)
+    monkeypatch.setattr(collab.service.state, "RECENT_OPS", 20)
     service = make_service()
     doc = _doc()
     versions = _write(service, doc, 30, "op")

@@ -71,3 +71,18 @@ def test_folder_imports_point_down(folder):
         local = {n.split(".")[1] for n in names if n.startswith("collab.") and n.count(".") >= 1}
         assert local <= allowed, f"collab/{folder}/{path.name} reaches {sorted(local - allowed)}"
         assert "collab" not in names, f"collab/{folder}/{path.name} imports the package top"
+
+
+def test_edges_use_the_service_through_its_methods():
+    """No reaching in from the edges: the service offloads its own work by its own costs, and
+    `on_commit` is a constructor argument (create_app), not set on the service from outside."""
+    for path in modules("server"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute):
+                assert node.attr not in {"offload", "offload_read", "on_commit"}, \
+                    f"collab/server/{path.name}:{node.lineno} uses service.{node.attr}"
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("documents"):
+                names = {a.name for a in node.names}
+                assert not {n for n in names if n.isupper()}, \
+                    f"collab/server/{path.name}:{node.lineno} imports the service's constants {sorted(names)}"

@@ -163,9 +163,9 @@ def test_slow_commits_move_to_the_writer_thread_and_back(make_service, caplog, m
     every PROBE_EVERY seconds and brings them back once it is fast. Versions stay in order."""
     import dataclasses
 
-    import collab.service.documents
+    import collab.service.commits
 
-    monkeypatch.setattr(collab.service.documents, "PROBE_EVERY", 0.0)  # probe at every commit
+    monkeypatch.setattr(collab.service.commits, "PROBE_EVERY", 0.0)  # probe at every commit
     service = make_service(inline_commit_ms=0.000001)  # every commit counts as slow
     state = service.open("slow", create=True)
     text = ""
@@ -195,9 +195,9 @@ def test_a_probe_that_finds_the_database_locked_does_not_count_as_a_fast_commit(
     commits nothing there (it waits on the thread): it must not bring commits back."""
     import dataclasses
 
-    import collab.service.documents
+    import collab.service.commits
 
-    monkeypatch.setattr(collab.service.documents, "PROBE_EVERY", 0.0)  # probe at every commit
+    monkeypatch.setattr(collab.service.commits, "PROBE_EVERY", 0.0)  # probe at every commit
     service = make_service(inline_commit_ms=0.000001)  # every commit counts as slow
     state = service.open("busy-probe", create=True)
     text = ""
@@ -217,3 +217,74 @@ def test_a_probe_that_finds_the_database_locked_does_not_count_as_a_fast_commit(
         service.submit(state, 11, make_patch(text + "y", text + "yz"), "bp-after", "me")
         assert len([r for r in caplog.records if "fast again" in r.getMessage()]) == 1
     assert service.snapshot(state) == (12, text + "yz")
+
+
+def test_a_lost_race_with_another_process_catches_up_and_retries(make_service):
+    """Two services on one database: the one behind appends a version the other stored first.
+    Its submit request catches up (the revision's edits included) and applies again, moved over
+    it; both texts survive and the versions chain."""
+    ours, theirs = make_service(), make_service()
+    state = ours.open("race2", create=True)
+    ours.submit(state, 0, make_patch("", "middle"), "o-1", "us")
+    other = theirs.open("race2")
+    theirs.submit(other, 1, make_patch("middle", "middle end"), "t-2", "them")
+    r = ours.submit(state, 1, make_patch("middle", "start middle"), "o-2", "us")
+    assert (r.version, r.rebased, r.duplicate) == (3, True, False)
+    assert ours.snapshot(state) == (3, "start middle end")
+    assert [rev.author for rev in ours.revisions(state, 0)] == ["us", "them", "us"]
+
+
+def test_catching_up_checks_the_text_of_what_another_process_stored(make_service, tmp_path):
+    """Revisions another process stored are replayed like every other read (core.replay):
+    one whose text does not match its stored hash is `doc_corrupt`, and the open document
+    stays at what it had (before: catch-up applied patches without looking at the hash)."""
+    ours, theirs = make_service(), make_service()
+    state = ours.open("behind", create=True)
+    ours.submit(state, 0, make_patch("", "a"), "o-1", "me")
+    other = theirs.open("behind")
+    theirs.submit(other, 1, make_patch("a", "ab"), "t-2", "them")
+    theirs.submit(other, 2, make_patch("ab", "abc"), "t-3", "them")
+    db = sqlite3.connect(f"{tmp_path}/svc.db")
+    db.execute("UPDATE revisions SET hash = '00000000' WHERE doc = 'behind' AND version = 3")
+    db.commit()
+    db.close()
+    with pytest.raises(CollabError) as info:
+        ours.refresh(state, force=True)
+    assert info.value.code == "doc_corrupt" and "revision 3" in info.value.message
+    assert (state.committed, state.committed_text, state.head) == (1, "a", 1)
+
+
+def test_an_observer_sees_each_step_of_a_write_in_order(tmp_path):
+    """The instruments' hooks (service/observer.py), given to the constructor like on_commit."""
+    from collab.service.observer import Observer
+
+    steps: list[tuple[str, object]] = []
+
+    class Steps(Observer):
+        def parsed(self, op_id):
+            steps.append(("parsed", op_id))
+
+        def revised(self, op_id):
+            steps.append(("revised", op_id))
+
+        def committing(self, revisions):
+            steps.append(("committing", [r.version for r in revisions]))
+
+        def stored(self, revisions):
+            steps.append(("stored", [r.version for r in revisions]))
+
+        def announced(self, revisions):
+            steps.append(("announced", [r.version for r in revisions]))
+
+    def on_commit(state, committed):
+        steps.append(("on_commit", [(r.version, origin) for r, origin in committed]))
+
+    service = DocumentService(open_store(f"sqlite:///{tmp_path}/obs.db"), Settings(), on_commit=on_commit,
+                              observer=Steps())
+    try:
+        state = service.open("obs", create=True)
+        service.submit(state, 0, make_patch("", "hi"), "op-1", "me", origin="sid-1")
+    finally:
+        service.close()
+    assert steps == [("parsed", "op-1"), ("revised", "op-1"), ("committing", [1]), ("stored", [1]),
+                     ("on_commit", [(1, "sid-1")]), ("announced", [1])]

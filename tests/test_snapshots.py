@@ -1,9 +1,12 @@
-"""Snapshots: when one is due, and the chunked replay (the same text as patching whole)."""
+"""Snapshots: when one is due; the one replay (core.replay): chunked, the same text and edits as
+patching whole, every hash checked."""
 import random
 
-from collab.core.replay import replay
+import pytest
+
+from collab.core.replay import CHUNK, ChunkedText, Replayer, ReplayError, replay, text_at
 from collab.core.patches import Edit, apply_patch, make_patch, parse_patch, patch_from_edits, text_hash
-from collab.core.snapshots import CHUNK, ChunkedText, replay_text, snapshot_due
+from collab.core.snapshots import snapshot_due
 from collab.storage import Revision
 
 
@@ -21,30 +24,64 @@ def test_chunked_patching_matches_patching_the_whole_text():
             if at > len(text):
                 break
         hunks = parse_patch(patch_from_edits(text, edits))
-        text = apply_patch(text, hunks)[0]
-        buf.apply(hunks)
+        text, whole = apply_patch(text, hunks)
+        assert buf.apply(hunks) == whole, n  # the same edits, at offsets in the whole text
         assert buf.text() == text, n
         assert buf.starts == [sum(len(c) for c in buf.chunks[:i]) for i in range(len(buf.chunks))]
 
 
-def test_replay_text_matches_replay_and_checks_the_hash():
-    rng = random.Random(7)
+def _history(seed: int, count: int) -> tuple[list[str], list[Revision]]:
+    rng = random.Random(seed)
     texts, revs = [""], []
-    for v in range(1, 120):
+    for v in range(1, count + 1):
         old = texts[-1]
         pos = rng.randint(0, len(old))
         new = old[:pos] + rng.choice(["hello ", "😀", "line\n" * 40]) + old[pos + rng.randint(0, 3):]
         texts.append(new)
         revs.append(Revision("d", v, make_patch(old, new), "me", f"o{v}", 0.0, text_hash(new)))
-    assert replay_text(texts[30], 30, revs[30:])[:2] == (119, texts[-1])
-    assert [t for _, t in replay("", 0, revs)][-1] == texts[-1]
-    bad = revs[:-1] + [Revision("d", 119, revs[-1].patch, "me", "x", 0.0, "00000000")]
-    try:
-        replay_text("", 0, bad)
-    except Exception as exc:
-        assert "hash" in str(exc)
-    else:
-        raise AssertionError("a wrong hash was not found")
+    return texts, revs
+
+
+def _wrong_hash(rev: Revision) -> Revision:
+    return Revision(rev.doc, rev.version, rev.patch, rev.author, rev.op_id, rev.ts, "00000000")
+
+
+def test_text_at_matches_replay_and_checks_the_hash():
+    texts, revs = _history(7, 119)
+    assert text_at(texts[30], 30, revs[30:])[:2] == (119, texts[-1])
+    assert [t for _, t in replay("", 0, revs)] == texts[1:]
+    with pytest.raises(ReplayError, match="hash") as info:
+        text_at("", 0, revs[:-1] + [_wrong_hash(revs[-1])])
+    assert info.value.version == 119
+
+
+def test_replay_checks_every_version_and_text_at_the_last():
+    """`collab check` (replay) finds a wrong hash anywhere; reading a version checks its own."""
+    texts, revs = _history(11, 40)
+    bad = revs[:19] + [_wrong_hash(revs[19])] + revs[20:]
+    with pytest.raises(ReplayError, match="hash") as info:
+        list(replay("", 0, bad))
+    assert info.value.version == 20
+    assert text_at("", 0, bad)[1] == texts[-1]
+
+
+def test_a_gap_or_a_patch_that_does_not_apply_names_the_revision():
+    texts, revs = _history(3, 10)
+    with pytest.raises(ReplayError, match="missing") as info:
+        text_at("", 0, revs[:4] + revs[5:])
+    assert info.value.version == 5
+    replayer = Replayer(texts[4], 4)
+    with pytest.raises(ReplayError, match="does not apply") as info:
+        replayer.apply(Revision("d", 5, make_patch("nothing like it", "x"), "me", "o", 0.0, ""))
+    assert info.value.version == 5
+
+
+def test_the_replayer_gives_each_revision_its_edits():
+    texts, revs = _history(5, 60)
+    replayer = Replayer(texts[10], 10)
+    for rev in revs[10:]:
+        assert replayer.apply(rev) == apply_patch(texts[rev.version - 1], parse_patch(rev.patch))[1]
+    assert replayer.text() == texts[-1]
 
 
 def test_snapshot_due_by_count_and_by_bytes_written():

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 from array import array
-from typing import Iterable, Iterator, Protocol, Sequence, TypedDict
+from typing import Iterable, Iterator, Sequence, TypedDict
 
 from .errors import CollabError
-from .replay import HistoryError
+from .replay import ReplayError, RevisionLike
 from .patches import DIFF_DELETE, DIFF_INSERT, parse_patch
 
 CHUNK = 4096  # code points per chunk of the identity map: an edit moves at most ~2 chunks' worth
@@ -33,22 +33,6 @@ class Span(TypedDict):
     end: int
     version: int  # the revision that first wrote this text
     author: str
-
-
-class AuthoredRevision(Protocol):
-    """What blame and revert read of a stored revision (collab.storage.Revision fits)."""
-
-    @property
-    def version(self) -> int: ...
-
-    @property
-    def patch(self) -> str: ...
-
-    @property
-    def author(self) -> str: ...
-
-    @property
-    def attribution(self) -> str | None: ...
 
 
 def encode(runs: Iterable[IdRun]) -> str:
@@ -168,7 +152,7 @@ def _runs(values: Iterable[int]) -> list[tuple[int, int, int]]:
     return out
 
 
-def apply_revision(ids: IdentityMap, rev: AuthoredRevision) -> None:
+def apply_revision(ids: IdentityMap, rev: RevisionLike) -> None:
     """Give what one canonical patch inserts new identities; drop what it deletes. A
     revision with `attribution` (a restore or a revert) then names its text's identities.
 
@@ -197,10 +181,10 @@ def apply_revision(ids: IdentityMap, rev: AuthoredRevision) -> None:
                                  f"the text has {ids.length}")
             ids.replace(runs)
     except (CollabError, ValueError) as exc:
-        raise HistoryError(rev.version, f"does not apply: {exc}") from None
+        raise ReplayError(rev.version, f"does not apply: {exc}") from None
 
 
-def identities(revisions: Iterable[AuthoredRevision]) -> tuple[IdentityMap, dict[int, str]]:
+def identities(revisions: Iterable[RevisionLike]) -> tuple[IdentityMap, dict[int, str]]:
     """The identity of each code point after `revisions` (versions 1, 2, ... in order, from
     ""), and the author of each version."""
     ids = IdentityMap()
@@ -208,20 +192,20 @@ def identities(revisions: Iterable[AuthoredRevision]) -> tuple[IdentityMap, dict
     expected = 1
     for rev in revisions:
         if rev.version != expected:
-            raise HistoryError(expected, f"missing (found {rev.version} next)")
+            raise ReplayError(expected, f"missing (found {rev.version} next)")
         apply_revision(ids, rev)
         authors[rev.version] = rev.author
         expected += 1
     return ids, authors
 
 
-def attribution_at(revisions: Iterable[AuthoredRevision]) -> str:
+def attribution_at(revisions: Iterable[RevisionLike]) -> str:
     """The stored attribution of the text after `revisions`: what a restore of that
     version stores, so that the text it brings back keeps its authors."""
     return encode(id_runs(identities(revisions)[0].values()))
 
 
-def blame(revisions: Iterable[AuthoredRevision]) -> list[Span]:
+def blame(revisions: Iterable[RevisionLike]) -> list[Span]:
     """Spans of the text after `revisions` (versions 1, 2, ... in order, from ""), each
     with the version and author of the revision that first wrote it. Adjacent code points
     first written by the same revision form one span; the spans cover the text exactly."""

@@ -24,9 +24,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-from .blame import SHIFT, AuthoredRevision, IdRun, decode, encode
+from .blame import SHIFT, IdRun, decode, encode
 from .errors import CollabError
-from .replay import HistoryError
+from .replay import ReplayError, RevisionLike
 from .patches import DIFF_DELETE, DIFF_INSERT, Edit, apply_patch, parse_patch, patch_from_edits
 
 BLOCK = 16  # pieces per block of the weave (split at twice that); the finger finds the block
@@ -198,7 +198,7 @@ def _cut(p: Piece, a: int, b: int) -> Piece:
     return [p[ID] + a, p[TEXT][a:b], p[VISIBLE], p[KEEP]]
 
 
-def _apply(weave: Weave, rev: AuthoredRevision, counts: bool, banned: Callable[[int], bool]) -> None:
+def _apply(weave: Weave, rev: RevisionLike, counts: bool, banned: Callable[[int], bool]) -> None:
     hunks = parse_patch(rev.patch)
     stored = getattr(rev, "attribution", None)  # revision-like objects from before may lack it
     if stored is not None:
@@ -224,7 +224,7 @@ def _apply(weave: Weave, rev: AuthoredRevision, counts: bool, banned: Callable[[
                 pos += len(data)
 
 
-def revert(revisions: Iterable[AuthoredRevision], author: str, since: int) -> Reverted:
+def revert(revisions: Iterable[RevisionLike], author: str, since: int) -> Reverted:
     """Take `author`'s changes of revisions since+1..head out of the text at the head.
     `revisions` are the whole history, versions 1, 2, ... up to the head, in order."""
     weave = Weave()
@@ -238,19 +238,19 @@ def revert(revisions: Iterable[AuthoredRevision], author: str, since: int) -> Re
         weave.mark()
     for rev in revisions:
         if rev.version != version + 1:
-            raise HistoryError(version + 1, f"missing (found {rev.version} next)")
+            raise ReplayError(version + 1, f"missing (found {rev.version} next)")
         authors[rev.version] = rev.author
         # a change counts for the reverted text unless the author made it after `since`
         counts = rev.version <= since or rev.author != author
         try:
             _apply(weave, rev, counts, banned)
         except (CollabError, ValueError) as exc:
-            raise HistoryError(rev.version, f"does not apply: {exc}") from None
+            raise ReplayError(rev.version, f"does not apply: {exc}") from None
         version = rev.version
         if version == since:
             weave.mark()
     if version < since:
-        raise HistoryError(version + 1, f"missing (the history ends before version {since})")
+        raise ReplayError(version + 1, f"missing (the history ends before version {since})")
     return _result(weave, version)
 
 

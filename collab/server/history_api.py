@@ -9,35 +9,23 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 from __future__ import annotations
 
 import json
-import logging
-from typing import Any, Sequence
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .api import _int_arg, _resolve
-from ..core.blame import attribution_at, blame
+from ..core.blame import Span
 from ..core.errors import CollabError
 from ..core.exports import export
 from .guard import client_address
-from ..core.replay import HistoryError
 from ..core.ids import check_name
-from ..core.patches import Edit, diff_cost, diff_edits, patch_from_edits
+from ..core.patches import Edit, diff_edits, patch_from_edits
 from ..core.ratelimit import KeyedBuckets
-from ..core.revert import Reverted, revert
-from ..service.documents import PARSE_WEIGHT, STEP, DocState, DocumentService, PatchResult, Rewrite
-from ..storage import Revision
+from ..core.revert import Reverted
+from ..service.documents import DocState, DocumentService, PatchResult, Rewrite
 
 bp = Blueprint("history", __name__)
-log = logging.getLogger("collab.history")
-# a revert or a restore weaves the history from version 1 at ~50-100 us a revision (mostly
-# parsing patches): in service.offload's units, a revision costs about this much besides its patch
-WEAVE_STEP = 1_000
-
-
-def _replay_cost(revisions: Sequence[Revision]) -> int:
-    """What weaving `revisions` (revert, attribution_at) costs, for service.offload_read."""
-    return sum(WEAVE_STEP + PARSE_WEIGHT * len(r.patch) for r in revisions)
 
 
 def _service() -> DocumentService:
@@ -89,11 +77,6 @@ def _author(body: dict) -> str:
     return check_name(body.get("name"))
 
 
-def _corrupt(doc: str, exc: HistoryError) -> CollabError:
-    log.error("doc=%s corrupt: %s", doc, exc)  # (no app context needed: the socket's restore comes here)
-    return CollabError("doc_corrupt", f"the stored history does not replay: {exc}; run `collab check`")
-
-
 def _written(doc: str, result: PatchResult | None, head: int, **extra: Any) -> Any:
     """201 with the new version; 200 `unchanged` when the write would have changed nothing."""
     if result is None:
@@ -107,35 +90,22 @@ def _written(doc: str, result: PatchResult | None, head: int, **extra: Any) -> A
 @bp.get("/api/docs/<doc>/blame")
 def get_blame(doc: str) -> Any:
     state, _ = _resolve(doc)
-    service = _service()
     version = _int_arg("version", state.committed)
-    text = service.text_at(state, version)  # also checks that the version exists
-    revisions = service.read_all(service.history(state, 0, version))  # read here; computed off the loop
-    # per revision: its patch parsed and walked; then a step per code point for the runs
-    cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 20 * len(text)
-    try:
-        return _json(service.offload_read(cost, _blame_body, doc, version, len(text), revisions))
-    except HistoryError as exc:
-        raise _corrupt(state.id, exc) from None
+    # encoded off the loop with the blame itself: 10,000s of spans are not free
+    return _json(_service().blame(state, version, lambda spans: _blame_body(doc, version, spans)))
 
 
-def _blame_body(doc: str, version: int, length: int, revisions: Sequence[Revision]) -> str:
-    """Pure: the JSON answer of blame (encoded here too: 10,000s of spans are not free)."""
-    spans = blame(revisions)
-    if (spans[-1]["end"] if spans else 0) != length:
-        raise HistoryError(version, "attribution does not cover the text")
+def _blame_body(doc: str, version: int, spans: list[Span]) -> str:
+    """Pure: the JSON answer of blame."""
     return json.dumps({"doc": doc, "version": version, "spans": spans}, ensure_ascii=False)
 
 
 @bp.get("/api/docs/<doc>/diff")
 def get_diff(doc: str) -> Any:
     state, _ = _resolve(doc)
-    service = _service()
     a = _int_arg("from")
     b = _int_arg("to", state.committed)
-    old, new = service.text_at(state, a), service.text_at(state, b)
-    # the diff's cost is in what differs, found first at C speed (diff_cost)
-    return _json(service.offload_read(diff_cost(old, new), _diff_body, doc, a, b, old, new))
+    return _json(_service().diff(state, a, b, lambda old, new: _diff_body(doc, a, b, old, new)))
 
 
 def _diff_body(doc: str, a: int, b: int, old: str, new: str) -> str:
@@ -152,32 +122,7 @@ def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
     preview, the write and the browser's preview (which shows `edits` as they come)."""
     if not isinstance(author, str) or not author:
         raise CollabError("bad_request", "author must be the name of the author whose changes to revert")
-    service = _service()
-    if since > head:
-        raise CollabError("not_found", f"version {since} does not exist (head is {head})")
-    try:
-        # the whole history: a restore after `since` may bring back text deleted before it
-        revisions = service.read_all(service.history(state, 0, head))  # read here; computed off the loop
-        r = service.offload_read(_replay_cost(revisions), revert, revisions, author, since)
-    except HistoryError as exc:
-        raise _corrupt(state.id, exc) from None
-    if r.head_text != service.text_at(state, head):
-        raise _corrupt(state.id, HistoryError(head, "the revert's weave does not make the stored text"))
-    return r
-
-
-def restore(service: DocumentService, state: DocState, version: int, author: str,
-            origin: object = None) -> PatchResult | None:
-    """Make the text of `version` the text again, as a new revision by `author` whose text
-    keeps the identity (and so the author) of whoever first wrote it. The socket's `restore`
-    and the HTTP route both come here."""
-    text = service.text_at(state, version)  # also checks that the version exists
-    try:
-        revisions = service.read_all(service.history(state, 0, version))  # read here; computed off the loop
-        attribution = service.offload_read(_replay_cost(revisions), attribution_at, revisions)
-    except HistoryError as exc:
-        raise _corrupt(state.id, exc) from None
-    return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin)
+    return _service().revert(state, author, since, head)
 
 
 def _edits(edits: list[Edit]) -> list[dict[str, Any]]:
@@ -219,7 +164,7 @@ def post_restore(doc: str) -> Any:
     state = _editor(doc)
     body = _body()
     version = _version_field(body, "version")
-    result = restore(_service(), state, version, _author(body))
+    result = _service().restore(state, version, _author(body))
     return _written(doc, result, state.committed, restored_from=version)
 
 

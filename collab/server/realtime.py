@@ -19,7 +19,6 @@ from flask_socketio import SocketIO
 from ..core.config import Settings
 from ..core.errors import CollabError
 from .guard import lookups_of
-from .history_api import restore
 from ..core.ids import check_doc_id, check_name, check_op_id, random_base62
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
@@ -110,7 +109,6 @@ class DocumentNamespace(socketio.Namespace):
         self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership (here)
         self.presence = presence  # the peers of every process
         self._rosters: dict[str, Roster] = {}  # rosters[doc_id] = what its clients were last told
-        service.on_commit = self.broadcast_revisions
 
     # -- connection -------------------------------------------------------------
 
@@ -280,7 +278,7 @@ class DocumentNamespace(socketio.Namespace):
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool) or version < 0:
             raise CollabError("bad_request", "version must be a version number >= 0")
-        result = restore(self.service, m.state, version, client.name)
+        result = self.service.restore(m.state, version, client.name)
         if result is None:  # already the text of that version
             head, text = self.service.snapshot(m.state)
             return {"ok": True, "version": head, "hash": text_hash(text), "unchanged": True}

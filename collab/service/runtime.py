@@ -12,7 +12,7 @@ competes for the interpreter lock with at most two threads.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar, cast
 
 import sys
 
@@ -33,7 +33,7 @@ Event = gevent.event.Event
 Lock = gevent.lock.BoundedSemaphore
 
 
-def _outcome(fn: Callable[..., Any], args: tuple) -> tuple[bool, Any]:
+def _outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
     """(True, fn(*args)), or (False, the exception it raised)."""
     try:
         return True, fn(*args)
@@ -65,7 +65,7 @@ class Runtime:
         gevent.sleep(0)
 
     def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._writer.apply(fn, args)
+        return cast(T, self._writer.apply(fn, args))
 
     def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
         """Run pure code (no gevent objects, no I/O) on a worker thread and wait for it."""
@@ -74,7 +74,7 @@ class Runtime:
         ok, value = self._cpu.apply(_outcome, (fn, args))
         if not ok:
             raise value
-        return value
+        return cast(T, value)
 
     def run_read(self, fn: Callable[..., T], *args: Any) -> T:
         """Like run_cpu, for work a reader asked for: at most READS_AT_ONCE run at once,

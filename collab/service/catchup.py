@@ -1,0 +1,60 @@
+"""Several processes, one store: catching up with revisions another process committed.
+
+With a message queue (COLLAB_MESSAGE_QUEUE) several processes write one database, whose
+UNIQUE (doc, version) append is the compare-and-set that orders them (commits.py fails a
+commit that lost the race; the submit request catches up and retries). `catch_up` loads
+the revisions stored after ours into an open document's state, replayed with the one
+replay (core.replay: exact patches, the hash checked), and `stored_revisions` reads stored
+revisions in pages, as every reader of the store here does. The process that committed a
+revision is the only one that stores it: nothing loaded here is written again.
+
+Imports the core, storage and this package; never the edges.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..core.replay import Replayer, ReplayError
+from ..core.snapshots import revision_cost
+from ..storage import Revision, Store
+from .state import DocState
+from .submit import Applied
+
+
+def stored_revisions(store: Store, doc: str, since: int, until: int, page: int) -> Iterator[Revision]:
+    """Stored revisions since+1..until, in order, read `page` at a time; ReplayError if one
+    is missing."""
+    while since < until:
+        batch = store.revisions(doc, since, min(page, until - since))
+        if not batch:
+            raise ReplayError(since + 1, "is missing")
+        yield from batch
+        since = batch[-1].version
+
+
+def catch_up(state: DocState, store: Store, page: int) -> None:
+    """Load the revisions stored by others after the state's committed version (the caller
+    holds the document's lock). Only when nothing of ours is waiting to commit: those
+    versions would clash, and their commit will fail and retry anyway. Raises ReplayError,
+    changing nothing, when what is stored does not replay."""
+    if state.head != state.committed:
+        return
+    row = store.get_document(state.id)
+    state.stale = False
+    if row is None or row.head <= state.committed:
+        return
+    replayer = Replayer(state.committed_text, state.committed)
+    loaded: list[Applied] = []
+    for rev in stored_revisions(store, state.id, state.committed, row.head, page):
+        applied = Applied(rev, replayer.apply(rev))
+        applied.done.set()  # committed (by another process): the state holds its text
+        loaded.append(applied)
+    text = replayer.text()  # checked against the last revision's hash
+    for applied in loaded:
+        rev = applied.revision
+        state.committed = state.head = rev.version
+        state.snap_written += revision_cost(rev.patch)  # (another process may have snapshotted)
+        state.keep_recent(applied)
+        state.remember_op(rev.op_id, rev.version)
+        state.updated = rev.ts
+    state.committed_text = state.text = text
