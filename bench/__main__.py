@@ -223,10 +223,11 @@ def report(res: dict[str, Any]) -> str:
                              r.get("final_text_ok", r.get("error"))] for r in w["throughput"]["trace"]]))
         parts.append(table("3b. Throughput: 10 editors on one document, each with one patch in flight",
                            ["system", "committed rev/s", "delivered msgs/s", "ack p50 ms", "ack p99 ms",
-                            "server CPU %", "CPU us/revision", "converged"],
+                            "server CPU %", "CPU us/revision", "clients' CPU us/revision", "converged"],
                            [[LABELS[r["system"]], r.get("committed_per_s"), r.get("delivered_per_s"),
                              (r.get("ack_ms") or {}).get("p50"), (r.get("ack_ms") or {}).get("p99"),
-                             r.get("server_cpu_pct"), r.get("cpu_us_per_revision"), r.get("converged", r.get("error"))]
+                             r.get("server_cpu_pct"), r.get("cpu_us_per_revision"),
+                             r.get("driver_cpu_us_per_revision"), r.get("converged", r.get("error"))]
                             for r in w["throughput"]["saturate"]]))
     if "history" in w:
         parts.append("\n## 4. History (" + w["history"]["command"] + ")\n\n" + w["history"]["output"])

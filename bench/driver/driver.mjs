@@ -279,6 +279,9 @@ async function saturate() {
     server_cpu_pct: (100 * cpu) / elapsed,
     cpu_us_per_revision: committed ? (1e6 * cpu) / committed : null,
     driver_cpu_pct: driverCpu,
+    // the clients' own cost (the browser's sync.js and loop.js, all editors): CPU time, so
+    // less shaken than revisions/s by other work on the machine
+    driver_cpu_us_per_revision: committed ? (1e4 * driverCpu * elapsed) / committed : null,
     elapsed_s: elapsed,
     errors: errorsOf(clients),
     ...conv,

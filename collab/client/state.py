@@ -580,20 +580,28 @@ class SyncClient:
         return Inflight(f["id"], f["base"], f["patch"], op, 1)
 
     def _drain(self, now: float) -> None:
-        """Apply every held revision (and our held ack) that is next; then see whether a gap
-        is open."""
+        """Apply every held revision (and our held ack) that is next, check the text they lead
+        to, then see whether a gap is open."""
+        hash_ = None  # the server's hash of the text at the last version applied here
         while True:
             nxt = self.version + 1
             if nxt in self.held:
-                self._apply_revision(self.held.pop(nxt))
+                rev = self.held.pop(nxt)
+                self._apply_revision(rev)
+                hash_ = rev.get("hash")
                 continue
             a = self._held_ack
             if (a is not None and a.version == nxt and a.patch is not None
                     and self.inflight is not None and self.inflight.id == a.id):
                 self._held_ack = None
-                self._apply_own(a.patch, a.hash, a.version)
+                self._apply_own(a.patch, a.version)
+                hash_ = a.hash
                 continue
             break
+        # One check for all the versions applied together (a `revisions` message, an ack that
+        # releases held revisions): a hash costs the whole document, and what later edits build
+        # on is the shadow at the last version.
+        self._check(hash_)
         for v in [v for v in self.held if v <= self.version]:
             del self.held[v]
         a = self._held_ack
@@ -609,7 +617,7 @@ class SyncClient:
         if self._gap_since is None:
             self._gap_since = now
 
-    def _apply_own(self, patch: str, hash_: str | None, version: int) -> None:
+    def _apply_own(self, patch: str, version: int) -> None:
         """Our own op became `version` on the server, as `patch` (the canonical revision)."""
         f = self.inflight
         assert f is not None
@@ -629,12 +637,11 @@ class SyncClient:
         self._unsaved = max(0, self._unsaved - f.edits)
         if self.text == self.shadow:
             self._unsaved = 0
-        self._check(hash_)
 
     def _apply_revision(self, rev: dict) -> None:
         f = self.inflight
         if f is not None and rev.get("id") and rev.get("id") == f.id:
-            self._apply_own(rev.get("patch"), rev.get("hash"), rev["version"])  # type: ignore[arg-type]
+            self._apply_own(rev.get("patch"), rev["version"])  # type: ignore[arg-type]
             return
         try:
             shadow, edits = apply_patch(self.shadow, parse_patch(rev.get("patch")))
@@ -655,10 +662,9 @@ class SyncClient:
             self._unsaved = 0
         if self.text != old:
             self._notify(old, "remote")
-        self._check(rev.get("hash"))
 
     def _check(self, expected: Any) -> None:
-        """A revision's hash must match our shadow after it; a mismatch means we diverged."""
+        """The server's hash of the text at `version` must match our shadow; else we diverged."""
         if expected and self._rejoin is None and text_hash(self.shadow) != str(expected).lower():
             log.warning("version %d: text hash differs from the server's; resynchronising", self.version)
             self._rejoin = "hash_mismatch"

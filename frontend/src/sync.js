@@ -608,24 +608,34 @@ export class SyncClient {
     return { edits: 1, ...f, op };
   }
 
-  /** Apply every held revision (and our held ack) that is next; then see whether a gap is open. */
+  /**
+   * Apply every held revision (and our held ack) that is next, check the text they lead to,
+   * then see whether a gap is open.
+   */
   _drain(now) {
+    let hash = null; // the server's hash of the text at the last version applied here
     for (;;) {
       const next = this._version + 1;
       const rev = this._held.get(next);
       if (rev) {
         this._held.delete(next);
         this._applyRevision(rev);
+        hash = rev.hash ?? null;
         continue;
       }
       const a = this._heldAck;
       if (a && a.version === next && a.patch !== null && this._inflight && this._inflight.id === a.id) {
         this._heldAck = null;
-        this._applyOwn(a.patch, a.hash, a.version);
+        this._applyOwn(a.patch, a.version);
+        hash = a.hash;
         continue;
       }
       break;
     }
+    // One check for all the versions applied together (a `revisions` message, an ack that
+    // releases held revisions): a hash costs the whole document, and what later edits build on
+    // is the shadow at the last version.
+    this._check(hash);
     for (const v of this._held.keys()) if (v <= this._version) this._held.delete(v);
     const a = this._heldAck;
     if (a && (a.version <= this._version || !this._inflight || this._inflight.id !== a.id)) this._heldAck = null;
@@ -640,7 +650,7 @@ export class SyncClient {
   }
 
   /** Our own op became `version` on the server, as `patch` (the canonical revision). */
-  _applyOwn(patch, hash, version) {
+  _applyOwn(patch, version) {
     const f = this._inflight;
     let res;
     try {
@@ -661,13 +671,12 @@ export class SyncClient {
     this._resend = false;
     this._unsaved = Math.max(0, this._unsaved - f.edits);
     if (this._text === this._shadow) this._unsaved = 0;
-    this._check(hash);
   }
 
   _applyRevision(rev) {
     const f = this._inflight;
     if (f && rev.id && rev.id === f.id) {
-      this._applyOwn(rev.patch, rev.hash, rev.version);
+      this._applyOwn(rev.patch, rev.version);
       return;
     }
     let res;
@@ -689,10 +698,9 @@ export class SyncClient {
     this._version = rev.version;
     if (this._text === this._shadow && !this._inflight) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'remote');
-    this._check(rev.hash);
   }
 
-  /** A revision's hash must match our shadow after it; a mismatch means we diverged. */
+  /** The server's hash of the text at `version` must match our shadow; else we diverged. */
   _check(hash) {
     if (hash && !this._rejoin && crc32Hex(this._shadow) !== String(hash).toLowerCase()) this._rejoin = 'hash_mismatch';
   }

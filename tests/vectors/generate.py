@@ -453,6 +453,30 @@ def hash_mismatch() -> Vector:
     return v.send(3, "?Xabc!")
 
 
+def hash_once_per_batch() -> Vector:
+    s = Server("abc", 1)
+    v = Vector("hash_once_per_batch", "Versions applied together (a `revisions` message, held "
+               "revisions an ack releases) are checked once, at the last of them: a hash costs "
+               "the whole text, and what later edits build on is the shadow there. A wrong hash "
+               "at a version passed on the way is not looked at (a text that diverged there "
+               "differs at the last too); a wrong hash at the last is a divergence.", "abc", 1)
+    v.edit(0, 0, "_")
+    r2 = s.commit(1, [edit("abc", 3, 0, "d")], "other-1")
+    r3 = s.commit(2, [edit("abcd", 0, 0, ">")], "other-2")
+    v.revisions({**r2, "hash": "00000000"}, r3)
+    v.expect(version=3, shadow=">abcd", text=">_abcd", diverged=False)
+    v.send(3, ">_abcd")
+    r4 = s.commit(3, [edit(">abcd", 5, 0, "e")], "other-3")
+    s.commit(3, [edit(">abcd", 1, 0, "_")], "$op1", "me")
+    v.ack(s.ack(5, moved=True)).expect(version=3, inflight=True)
+    v.revisions({**r4, "hash": "00000000"})
+    v.expect(version=5, shadow=">_abcde", text=">_abcde", inflight=False, held=[], diverged=False)
+    r6 = s.commit(5, [edit(">_abcde", 7, 0, "f")], "other-4")
+    r7 = s.commit(6, [edit(">_abcdef", 0, 0, "<")], "other-5")
+    v.revisions(r6, {**r7, "hash": "00000000"}).expect(version=7, diverged=True)
+    return v.send()
+
+
 def rejoin_keeps_typed_text() -> Vector:
     v = Vector("rejoin_keeps_typed_text", "A re-join after a divergence rebases the unsent edits "
                "onto the server's text with a three-way merge (DESIGN: never diff-match-patch's "
@@ -632,7 +656,7 @@ def future_base() -> Vector:
 VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurrent_insert_same_position,
            replace_same_word, conflict_resend_new_id, conflict_after_revision, ack_before_revision,
            revision_early, revision_early_own_gap, sync_more, duplicate_ack_then_sync,
-           own_op_in_sync, rate_limited, hash_mismatch, rejoin_keeps_typed_text, reconnect, future_base,
+           own_op_in_sync, rate_limited, hash_mismatch, hash_once_per_batch, rejoin_keeps_typed_text, reconnect, future_base,
            # every other error code of the contract (conflict, rate_limited, future_base: above)
            lambda: refused_hold("too_large"), lambda: refused_hold("bad_patch"),
            lambda: refused_hold("bad_request"), refused_undone, lambda: refused_retry("internal"),
