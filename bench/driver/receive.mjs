@@ -10,6 +10,7 @@
 // kept: other work on the machine only ever adds time. The cost that grows with the document
 // (the text hash, applying a patch to the whole text) shows as the difference between sizes.
 
+import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 
@@ -26,7 +27,9 @@ if (![chars, count, repeat, ...batches].every((n) => Number.isInteger(n) && n > 
   process.exit(2);
 }
 const { SyncClient } = await import(pathToFileURL(syncPath));
-const { crc32Hex } = await import(pathToFileURL(path.join(path.dirname(syncPath), 'textutil.js')));
+// core/crc32.js since the client's pure core has its folder; textutil.js in older checkouts
+const crcPath = ['core/crc32.js', 'textutil.js'].map((f) => path.join(path.dirname(syncPath), f)).find(existsSync);
+const { crc32Hex } = await import(pathToFileURL(crcPath));
 
 let seed = 13;
 const rng = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
