@@ -38,3 +38,50 @@ def test_secret_key_is_generated_once(tmp_path, monkeypatch):
     first = _instance_secret(str(tmp_path))
     assert len(first) >= 32 and _instance_secret(str(tmp_path)) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_only_config_reads_the_environment():
+    """Every COLLAB_* variable is read in collab/core/config.py (one table, one parser): any
+    other module of the package is handed a Settings (or config.fault_spec())."""
+    import ast
+    from pathlib import Path
+
+    import collab
+
+    package = Path(collab.__file__).resolve().parent
+    readers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            reads = (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
+                     and node.attr in {"environ", "environb", "getenv", "getenvb"})
+            reads = reads or (isinstance(node, ast.ImportFrom) and node.module == "os"
+                              and any(a.name in {"environ", "environb", "getenv", "getenvb"} for a in node.names))
+            if reads:
+                readers.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    assert readers and all(r.startswith("collab/core/config.py:") for r in readers), readers
+
+
+def test_serve_address_and_frontend_folder_are_settings():
+    s = Settings.from_env({"COLLAB_HOST": "0.0.0.0", "COLLAB_PORT": "0", "COLLAB_FRONTEND_DIST": "/srv/dist"})
+    assert (s.host, s.port, s.frontend_dist) == ("0.0.0.0", 0, "/srv/dist")  # port 0: a free one
+    assert (Settings().host, Settings().port) == ("127.0.0.1", 5000)
+    with pytest.raises(ConfigError, match="COLLAB_PORT"):
+        Settings.from_env({"COLLAB_PORT": "70000"})
+
+
+def test_database_defaults_to_the_instance_folder():
+    assert Settings().database("/srv/instance") == "sqlite:////srv/instance/collab.db"
+    url = "postgresql://db/collab"
+    assert Settings.from_env({"COLLAB_DATABASE_URL": url}).database("/srv/instance") == url
+
+
+def test_message_limits_follow_the_patch_and_document_limits(make_app):
+    s = Settings.from_env({"COLLAB_MAX_PATCH_CHARS": "1000", "COLLAB_MAX_DOC_CHARS": "3000"})
+    assert s.max_message_bytes == 1000 + 1_048_576
+    assert s.max_body_bytes == 4 * 3000 + 1_048_576
+    app = make_app(max_patch_chars=1000, max_doc_chars=3000)
+    assert app.config["MAX_CONTENT_LENGTH"] == s.max_body_bytes
+    assert app.extensions["socketio"].server.eio.max_http_buffer_size == s.max_message_bytes
+    from collab.serve import max_message
+
+    assert max_message(app) == s.max_message_bytes
