@@ -5,7 +5,7 @@ command that made it.
 
     .venv/bin/python -m bench.soak [--rounds 20] [--clients 5] [--skip-pg]
 
-Reuses the test helpers (tests/liveserver.py, tests/e2ekit.py, tests/test_hostile.py): the
+Reuses the test helpers (tests/liveserver.py, tests/e2ekit.py, tests/server/test_hostile.py): the
 real server (run.py) in a subprocess, real clients over real sockets. PostgreSQL comes from
 COLLAB_TEST_POSTGRES (default postgresql://127.0.0.1/test), as for the tests.
 """

@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.stalls [--rounds N] [--only WORD]
 
-Runs the attacks of tests/test_hostile_stalls.py, each against a fresh server (`run.py`,
+Runs the attacks of tests/e2e/test_hostile_stalls.py, each against a fresh server (`run.py`,
 SQLite in a temporary folder, its history seeded straight into the store), while another
 client does `sync` round trips on another document; prints one row per attack and round:
 the attack's answer, how long it took, and the other client's median and worst round

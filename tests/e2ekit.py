@@ -195,7 +195,7 @@ class Proxy:
             self._close(dst)
 
 
-# -- kill -9 rounds (tests/test_faults.py runs a few; bench/soak.py runs 20) ----------------
+# -- kill -9 rounds (tests/e2e/test_faults.py runs a few; bench/soak.py runs 20) ----------------
 
 
 def kill9_rounds(server, doc: str, *, clients: int = 5, rounds: int = 3, seed: str = str(SEED),

@@ -3,7 +3,7 @@
     python run.py --host 127.0.0.1 --port PORT --database sqlite:///TMP/collab.db
 
 from the repository root, on a free port; ready once `GET /healthz` answers 200. Used by
-the end-to-end tests (tests/test_e2e.py) and the browser tests:
+the end-to-end tests (tests/e2e/test_e2e.py) and the browser tests:
 
     from liveserver import live_server  # the fixture: a started LiveServer, stopped after the test
 

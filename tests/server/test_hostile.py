@@ -405,6 +405,7 @@ def ws_read_until_close(s: socket.socket) -> int | None:
     return code if code is not None else 1005
 
 
+@pytest.mark.e2e  # starts run.py
 def test_oversized_and_deeply_nested_frames_are_refused_without_hurting_others(tmp_path, doc_id):
     """COLLAB_MAX_PATCH_CHARS=1000: a frame whose header claims 50 MB (with only a few bytes
     sent) is closed at once with 1009; a 100,000-deep nested array in a message is refused
@@ -447,6 +448,7 @@ def _slow_patches(text: str, max_hunks: int) -> dict[str, tuple[int, str]]:
     }
 
 
+@pytest.mark.e2e  # starts run.py
 def test_slow_patches_are_bounded_and_the_stall_is_measured(tmp_path, doc_id):
     """A 1,000,000 code point document; patches built to be slow. Each is answered (applied,
     or a clear error), and nothing stored changes by a refused one. Another client does sync
@@ -492,6 +494,7 @@ def _rss_kb(pid: int) -> int:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))  # type: ignore[union-attr]
 
 
+@pytest.mark.e2e  # starts run.py
 def test_memory_with_a_client_that_never_reads(tmp_path, doc_id):
     """A raw WebSocket client joins and then never reads (it answers pings blindly, so the
     server keeps it). The same server takes 500 revisions of 2 KB on a document nobody else
