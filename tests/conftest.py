@@ -10,9 +10,11 @@ another process, browser/ those that drive Chromium: every test under them is ma
 import os
 import secrets
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from bench.liveserver import LiveServer
 from collab import create_app
 from skips import missing
 
@@ -51,6 +53,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.browser)
         if f"{where.as_posix()}::{item.originalname}" in SLOW:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A started LiveServer (run.py) with its own database in tmp_path; stopped after the test."""
+    server = LiveServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        # shown by pytest only when the test failed (captured output of its teardown)
+        print(f"server log {server.log_path} (last lines):\n{server.log_tail()}")
 
 
 @pytest.fixture

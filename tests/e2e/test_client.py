@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from collab.client.document import CollabClientError, Document
-from liveserver import LiveServer
+from bench.liveserver import LiveServer
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:

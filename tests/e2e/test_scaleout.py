@@ -20,8 +20,8 @@ import requests
 
 from collab.client.document import Document
 from skips import missing
-from e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, server_doc, settle, wait_for
-from liveserver import LiveServer, RedisServer
+from bench.e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, server_doc, settle, wait_for
+from bench.liveserver import LiveServer, RedisServer
 
 pytestmark = pytest.mark.e2e
 PROCESSES = 3
@@ -141,7 +141,7 @@ def test_nginx_in_front(cluster, doc_id, tmp_path):
     import re
     import subprocess
 
-    from liveserver import REPO_ROOT, free_port
+    from bench.liveserver import REPO_ROOT, free_port
 
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None)
     if nginx is None:

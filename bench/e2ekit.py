@@ -1,5 +1,6 @@
-"""Helpers for tests that talk to real servers: waiting with deadlines, reading and
-replaying a document's stored history, settling clients, running typists in threads."""
+"""Helpers for tests and benchmarks that talk to real servers: waiting with deadlines,
+reading and replaying a document's stored history, settling clients, running typists in
+threads, kill -9 rounds."""
 from __future__ import annotations
 
 import os
