@@ -85,3 +85,17 @@ def test_message_limits_follow_the_patch_and_document_limits(make_app):
     from collab.serve import max_message
 
     assert max_message(app) == s.max_message_bytes
+
+
+def test_every_setting_has_its_row_in_docs_deploy():
+    """docs/deploy.md's table lists exactly the settings, each with its default, unit and meaning."""
+    import re
+    from dataclasses import fields
+    from pathlib import Path
+
+    import collab
+
+    doc = (Path(collab.__file__).resolve().parents[1] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    rows = {m[0]: m[1:] for m in re.findall(r"^\| `(COLLAB_[A-Z_]+)` \|([^|]*)\|([^|]*)\|([^|]*)\|$", doc, re.M)}
+    assert set(rows) == {"COLLAB_" + f.name.upper() for f in fields(Settings)}
+    assert all(meaning.strip() for _, _, meaning in rows.values()), "every row says what its setting means"
