@@ -42,9 +42,7 @@ from typing import Any
 
 from bench.systems import (DRIVER_CPU, DRIVER_DIR, EXTRA_SYSTEMS, LABELS, LOAD_ENV, REPO, SYSTEMS,
                            PostgresDatabase, Server, taskset)
-
-sys.path.insert(0, str(REPO / "tests"))
-from liveserver import RedisServer  # noqa: E402  (the tests' private redis-server)
+from bench.liveserver import RedisServer
 
 TRACE = "/work/shared/traces/automerge-paper.json.gz"
 RESULTS = REPO / "bench" / "results"

@@ -73,7 +73,7 @@ def main() -> None:
         revs = history(txns, n, args.authors)
         t_blame, spans = timed(blame, revs)
         t_attr, _ = timed(attribution_at, revs)
-        t_rev0, r0 = timed(revert, revs, AUTHORS[0], 0)
+        t_rev0, _ = timed(revert, revs, AUTHORS[0], 0)
         t_rev_half, _ = timed(revert, revs, AUTHORS[0], n // 2)
         stored = sum(len(r.attribution or "") for r in revs)
         length = spans[-1]["end"] if spans else 0  # type: ignore[index]

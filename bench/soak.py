@@ -5,8 +5,8 @@ command that made it.
 
     .venv/bin/python -m bench.soak [--rounds 20] [--clients 5] [--skip-pg]
 
-Reuses the test helpers (tests/liveserver.py, tests/e2ekit.py, tests/test_hostile.py): the
-real server (run.py) in a subprocess, real clients over real sockets. PostgreSQL comes from
+Uses the harness the tests use too (bench/liveserver.py, bench/e2ekit.py, bench/probes.py):
+the real server (run.py) in a subprocess, real clients over real sockets. PostgreSQL comes from
 COLLAB_TEST_POSTGRES (default postgresql://127.0.0.1/test), as for the tests.
 """
 from __future__ import annotations
@@ -20,16 +20,14 @@ import threading
 import time
 from pathlib import Path
 
+import socketio
+
+from bench.e2ekit import kill9_rounds
+from bench.liveserver import LiveServer
+from bench.probes import RoundTrips, rss_kb, slow_patches, ws_connect, ws_send
+from collab.core.patches import make_patch
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import socketio  # noqa: E402
-
-from collab.core.patches import make_patch  # noqa: E402
-from e2ekit import kill9_rounds  # noqa: E402
-from liveserver import LiveServer  # noqa: E402
-from test_hostile import RoundTrips, _rss_kb, _slow_patches, ws_connect, ws_send  # noqa: E402
-
 PG_ADMIN = os.environ.get("COLLAB_TEST_POSTGRES", "postgresql://127.0.0.1/test")
 ZERO = ("acked_versions_changed", "tokens_lost", "tokens_applied_twice", "op_ids_applied_twice", "history_gaps",
         "replay_differs", "divergent_clients")
@@ -67,7 +65,7 @@ def stall() -> list[tuple[str, str, float, float, float]]:
         sio = socketio.Client(reconnection=False)
         sio.connect(server.url, transports=["websocket"], wait_timeout=20)
         try:
-            for n, (name, (_, patch)) in enumerate(_slow_patches(text, 5000).items()):
+            for n, (name, (_, patch)) in enumerate(slow_patches(text, 5000).items()):
                 doc = f"stall-{n}"
                 sio.call("join", {"doc": doc}, timeout=30)
                 sio.call("patch", {"doc": doc, "base": 0, "patch": make_patch("", text), "id": "big"}, timeout=60)
@@ -118,7 +116,7 @@ def memory(blocks: int = 5, per_block: int = 1000, stuck_client: bool = True) ->
         writer.connect(server.url, transports=["websocket"], wait_timeout=20)
         ack = writer.call("join", {"doc": "mem"}, timeout=20)
         text, version = ack["text"], ack["version"]
-        rss = [_rss_kb(server.proc.pid)]
+        rss = [rss_kb(server.proc.pid)]
         for block in range(blocks):
             for k in range(per_block):
                 new = f"{block}.{k}:" + "x" * 2000
@@ -128,7 +126,7 @@ def memory(blocks: int = 5, per_block: int = 1000, stuck_client: bool = True) ->
                     time.sleep(ack["error"]["retry_after"] + 0.005)
                     ack = writer.call("patch", msg, timeout=30)
                 text, version = new, ack["version"]
-            rss.append(_rss_kb(server.proc.pid))
+            rss.append(rss_kb(server.proc.pid))
         stop.set()
         writer.disconnect()
         return rss

@@ -2,37 +2,45 @@
 
     .venv/bin/python -m bench.stalls [--rounds N] [--only WORD]
 
-Runs the attacks of tests/test_hostile_stalls.py, each against a fresh server (`run.py`,
-SQLite in a temporary folder, its history seeded straight into the store), while another
-client does `sync` round trips on another document; prints one row per attack and round:
-the attack's answer, how long it took, and the other client's median and worst round
-trip (the stall; the target is < 100 ms). The tests assert that every answer is right;
-this only measures. `--only diff` runs the attacks whose test name contains "diff".
+Runs the attacks of tests/e2e/test_hostile_stalls.py (each one its test, through pytest in
+a subprocess), each against a fresh server (`run.py`, SQLite in a temporary folder, its
+history seeded straight into the store), while another client does `sync` round trips on
+another document; prints one row per attack and round: the attack's answer, how long it
+took, the other client's median and worst round trip (the stall; the target is < 100 ms),
+and whether the test's assertions passed. `--only diff` runs the attacks whose test name
+contains "diff".
 """
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import secrets
+import re
+import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import test_hostile_stalls as attacks  # noqa: E402
-
+MODULE = "tests/e2e/test_hostile_stalls.py"
 ATTACKS = [
-    attacks.test_stale_patch_of_many_hunks_over_revisions_of_many_edits,
-    attacks.test_stale_patch_far_behind_on_a_large_document,
-    attacks.test_patch_of_overlapping_hunks,
-    attacks.test_patch_of_a_million_one_character_lines,
-    attacks.test_four_diffs_of_large_versions_at_once,
-    attacks.test_restore_of_a_large_version,
-    attacks.test_blame_over_10k_revisions,
+    "test_stale_patch_of_many_hunks_over_revisions_of_many_edits",
+    "test_stale_patch_far_behind_on_a_large_document",
+    "test_patch_of_overlapping_hunks",
+    "test_patch_of_a_million_one_character_lines",
+    "test_four_diffs_of_large_versions_at_once",
+    "test_restore_of_a_large_version",
+    "test_blame_over_10k_revisions",
 ]
+# the line each attack prints (test_hostile_stalls._record), e.g.
+# "GET /blame over 10,000 revisions: 200 in 180 ms; other client: round trips 40, median 4.1 ms, worst 58.0 ms"
+FIGURE = re.compile(r"^(?P<name>.+?): (?P<answer>\S+) in (?P<took>\d+) ms; other client: round trips "
+                    r"(?P<trips>\d+), median (?P<median>[\d.]+) ms, worst (?P<worst>[\d.]+) ms", re.M)
+
+
+def run(attack: str) -> tuple[list[re.Match[str]], str]:
+    """Run one attack as the test suite does (pytest, in a fresh interpreter: bench imports no
+    test code), and read the figures it prints; the second value says how the test ended."""
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
+                           f"{MODULE}::{attack}"], cwd=ROOT, capture_output=True, text=True)
+    return list(FIGURE.finditer(done.stdout)), "passed" if done.returncode == 0 else "FAILED"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,21 +50,23 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
-    chosen = [a for a in ATTACKS if args.only in a.__name__]
+    chosen = [a for a in ATTACKS if args.only in a]
     if not chosen:
-        parser.error(f"no attack's name contains {args.only!r}: " + ", ".join(a.__name__ for a in ATTACKS))
+        parser.error(f"no attack's name contains {args.only!r}: " + ", ".join(ATTACKS))
     print(f"$ .venv/bin/python -m bench.stalls {' '.join(argv if argv is not None else sys.argv[1:])}".rstrip())
-    print(f"{'attack':58} {'answer':>12} {'took ms':>9} {'trips':>6} {'median ms':>10} {'worst ms':>9}")
+    print(f"{'attack':58} {'answer':>12} {'took ms':>9} {'trips':>6} {'median ms':>10} {'worst ms':>9}  test")
+    failed = 0
     for _ in range(args.rounds):
         for attack in chosen:
-            start = len(attacks.FIGURES)
-            with tempfile.TemporaryDirectory(prefix="collab-stalls-") as tmp:
-                with contextlib.redirect_stdout(io.StringIO()):  # the tests' own lines: the table says it
-                    attack(Path(tmp), "s-" + secrets.token_hex(6))
-            for name, answer, took, trips, median, worst in attacks.FIGURES[start:]:
-                print(f"{name[:58]:58} {answer[:12]:>12} {took:9.0f} {trips:6d} {median:10.1f} {worst:9.1f}",
-                      flush=True)
-    return 0
+            figures, outcome = run(attack)
+            failed += outcome != "passed"
+            for f in figures or [None]:
+                if f is None:
+                    print(f"{attack[:58]:58} {'-':>12} {'-':>9} {'-':>6} {'-':>10} {'-':>9}  {outcome}", flush=True)
+                    continue
+                print(f"{f['name'][:58]:58} {f['answer'][:12]:>12} {int(f['took']):9d} {int(f['trips']):6d} "
+                      f"{float(f['median']):10.1f} {float(f['worst']):9.1f}  {outcome}", flush=True)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -40,11 +40,10 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        # an import may carry a whole document: up to 4 UTF-8 bytes for each code point
-        MAX_CONTENT_LENGTH=max(settings.max_patch_chars, 4 * settings.max_doc_chars) + 1_048_576,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,  # an import may carry a whole document
         JSON_SORT_KEYS=False,
     )
-    database_url = settings.database_url or "sqlite:///" + os.path.join(app.instance_path, "collab.db")
+    database_url = settings.database(app.instance_path)
     outage = Outage()  # the message queue's reachability, logged once per change (server/queue.py)
     queue: dict[str, Any] = {}
     if settings.message_queue:
@@ -58,7 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         cors_allowed_origins=settings.allowed_origins,
         **queue,
         # above our own patch limit, so an oversized patch gets `too_large`, not a dropped socket
-        max_http_buffer_size=settings.max_patch_chars + 1_048_576,
+        max_http_buffer_size=settings.max_message_bytes,
         ping_interval=settings.ping_interval,
         ping_timeout=settings.ping_timeout,
         logger=False,

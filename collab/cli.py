@@ -16,6 +16,7 @@ import time
 from typing import Callable, Iterator, Sequence, cast
 
 from . import __version__
+from .core.config import Settings
 from .core.errors import CollabError
 from .core.replay import ReplayError, replay, text_at
 from .core.ids import check_doc_id
@@ -32,11 +33,8 @@ SERVE = ("from gevent import monkey; monkey.patch_all(); from collab.serve impor
 def _default_database() -> str:
     from flask import Flask
 
-    url = os.environ.get("COLLAB_DATABASE_URL")
-    if url:
-        return url
     instance = Flask("collab", instance_relative_config=True).instance_path
-    return "sqlite:///" + os.path.join(instance, "collab.db")
+    return Settings.from_env().database(instance)  # COLLAB_DATABASE_URL, else the instance's SQLite file
 
 
 def _store(args: argparse.Namespace) -> Store:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import socket
 import struct
@@ -33,6 +32,7 @@ except ImportError:  # gunicorn is optional (pip install collab[deploy])
     _GunicornWorker = object  # type: ignore[misc,assignment]
 
 from . import create_app
+from .core.config import Settings
 
 log = logging.getLogger("collab.serve")
 LISTEN_BACKLOG = 1_024  # connections the kernel holds for accept()
@@ -377,7 +377,7 @@ def _frame_writer(sock):  # type: ignore[no-untyped-def]
 def max_message(app) -> int | None:  # type: ignore[no-untyped-def]
     """The transport's limit: our patch limit plus room for the Socket.IO framing."""
     settings = getattr(app, "extensions", {}).get("collab.settings")
-    return settings.max_patch_chars + 1_048_576 if settings else None
+    return settings.max_message_bytes if settings else None
 
 
 class GeventWebSocketWorker(_GunicornWorker):
@@ -409,9 +409,11 @@ def serve(app, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
 
 def main(argv: Sequence[str] | None = None, prog: str = "run.py") -> None:
     parser = argparse.ArgumentParser(prog=prog, description="Run the collab server.")
-    parser.add_argument("--host", default=os.environ.get("COLLAB_HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("COLLAB_PORT", "5000")),
-                        help="TCP port (0 picks a free one)")
+    defaults = Settings.from_env()
+    parser.add_argument("--host", default=defaults.host, help="address to listen on (default: COLLAB_HOST, "
+                        "else 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=defaults.port,
+                        help="TCP port (0 picks a free one; default: COLLAB_PORT, else 5000)")
     parser.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL, "
                         "else a SQLite file in the instance folder)")
     args = parser.parse_args(argv)

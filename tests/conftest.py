@@ -1,14 +1,71 @@
+"""Fixtures of every tier, and the tiers themselves.
+
+The folders mirror the package (core/, storage/, service/, server/, client/; the top level
+for collab/{app,serve,wsgi,cli}.py and checks of the whole package) and hold pure and
+in-process tests. e2e/ holds the modules whose tests start the real server (run.py) or
+another process, browser/ those that drive Chromium: every test under them is marked `e2e`
+(and `browser`) here, as is any test elsewhere that takes the `live_server` fixture.
+`make check` runs what is not `e2e` and not `slow`; `make test` runs everything.
+"""
 import os
 import secrets
+from pathlib import Path
+from typing import Iterator
 
 import pytest
 
+from bench.liveserver import LiveServer
 from collab import create_app
 from skips import missing
 
 # a PostgreSQL database we may create fresh databases from (trust auth on this machine)
 PG_ADMIN = os.environ.get("COLLAB_TEST_POSTGRES", "postgresql://127.0.0.1/test")
 REDIS = os.environ.get("COLLAB_TEST_REDIS", "redis://127.0.0.1:6379/0")
+TESTS = Path(__file__).resolve().parent
+
+# In-process tests of several seconds each (2.4-30 s on the 2-core machine under load), left
+# out of `make check` (which must stay under a minute) and run by `make test`: test id: why.
+SLOW = {
+    "service/test_hostile_service.py::test_whole_rewrites_of_a_large_document_are_snapshotted_before_the_count":
+        "rewrites a large document whole, again and again, through the real store",
+    "service/test_hostile_service.py::test_keystrokes_on_a_large_document_do_not_multiply_the_disk":
+        "types into a large document and measures the bytes written",
+    "service/test_hostile_service.py::test_large_revisions_do_not_fill_memory":
+        "commits large revisions until the memory bound shows",
+    "server/test_hostile_limits.py::test_restore_of_a_2_5_M_character_version":
+        "writes, then restores, a 2.5 M character version",
+    "server/test_hostile_limits.py::test_import_of_2_8_M_code_points_of_mixed_text":
+        "imports 2.8 M code points over HTTP",
+    "server/test_hostile.py::test_a_fast_typist_is_never_limited_but_a_flood_is":
+        "a typist at 20 keys/s for 3 s of real time",
+    "core/test_js_patches.py::test_browser_client_patches_of_a_real_trace_apply_exactly_on_the_server":
+        "runs the browser client's patch code (Node) over 260,000 transactions of a real trace",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        where = item.path.relative_to(TESTS)
+        tier = where.parts[0]
+        if tier in ("e2e", "browser") or "live_server" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)
+        if tier == "browser":
+            item.add_marker(pytest.mark.browser)
+        if f"{where.as_posix()}::{item.originalname}" in SLOW:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[LiveServer]:
+    """A started LiveServer (run.py) with its own database in tmp_path; stopped after the test."""
+    server = LiveServer(tmp_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        # shown by pytest only when the test failed (captured output of its teardown)
+        print(f"server log {server.log_path} (last lines):\n{server.log_tail()}")
 
 
 @pytest.fixture

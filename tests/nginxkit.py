@@ -18,7 +18,7 @@ from typing import Iterator
 
 import requests
 
-from liveserver import REPO_ROOT, free_port
+from bench.liveserver import REPO_ROOT, free_port
 from skips import missing
 
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from liveserver import REPO_ROOT
+from bench.liveserver import REPO_ROOT
 
 
 def build_wheel(out: Path) -> Path:

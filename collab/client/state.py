@@ -7,7 +7,7 @@ same names (camelCase there), the same arguments in the same order and the same 
 every error code; the shared vectors in tests/vectors/ run against both. Change one, change
 the other.
 
-State (shared/DESIGN.md, "Client: shadow + one patch in flight"): `shadow` is the server's
+State (shadow + one patch in flight, as in Differential Synchronization): `shadow` is the server's
 text at the confirmed `version`; `text` is what the user sees; `inflight` is at most one sent
 patch; `pending` the local edits not yet sent, as an operation on shadow + inflight. Local
 edits are kept as the user made them (operations), never re-derived by diffing: an incoming
@@ -677,6 +677,3 @@ class SyncClient:
     def _notify(self, old: str, origin: str) -> None:
         if self.on_change is not None and self.text != old:
             self.on_change(old, origin)
-
-
-SyncState = SyncClient  # the name this module's class had before it matched sync.js's

@@ -137,9 +137,6 @@ class IdentityMap:
         return _runs(self.values())
 
 
-VersionMap = IdentityMap  # blame's map before identities (a value per code point); same operations
-
-
 def _runs(values: Iterable[int]) -> list[tuple[int, int, int]]:
     out: list[tuple[int, int, int]] = []
     pos = 0

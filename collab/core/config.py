@@ -1,7 +1,8 @@
 """Settings: every knob is a COLLAB_* environment variable over a documented default.
 
 `Settings.from_env()` reads them; a bad value raises ConfigError naming the key and the
-fix. docs/deploy.md lists the same table.
+fix. docs/deploy.md lists the same table. This is the one module of the package that reads
+the environment (tests/core/test_config.py keeps it so): the others are handed a Settings.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class ConfigError(ValueError):
 
 DURABILITY = ("disk", "process")
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops"}
+_ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
+MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,9 @@ class Settings:
     secret_key: str = ""  # "" = generated once, kept in the instance folder
     message_queue: str = ""  # redis:// URL of the Socket.IO message queue (several processes)
     cors_origins: str = ""  # comma-separated origins allowed to open sockets; "" = same origin only
+    host: str = "127.0.0.1"  # address run.py listens on (the default of run.py --host)
+    port: int = 5000  # TCP port run.py listens on (the default of run.py --port); 0 = a free one
+    frontend_dist: str = ""  # folder of the built editor (app.js, app.css); "" = frontend/dist of this checkout
     max_patch_chars: int = 4_194_304  # characters of one patch text
     max_hunks: int = 5_000  # hunks in one patch
     max_doc_chars: int = 4_194_304  # code points in one document
@@ -74,18 +80,36 @@ class Settings:
     def validate(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if isinstance(f.default, (int, float)) and not isinstance(f.default, bool):
-                zero_ok = f.name in _ZERO_MEANS_OFF
+            if isinstance(f.default, (int, float)):
+                zero_ok = f.name in _ZERO_MEANS_OFF | _ZERO_MEANS_ANY
                 if not isinstance(value, (int, float)) or value < 0 or (value == 0 and not zero_ok):
-                    kind = "a number >= 0 (0 turns it off)" if zero_ok else "a positive number"
+                    kind = ("a number >= 0 (0 turns it off)" if f.name in _ZERO_MEANS_OFF
+                            else "a number >= 0 (0 picks a free one)" if zero_ok else "a positive number")
                     raise ConfigError(f"COLLAB_{f.name.upper()} must be {kind}, got {value!r}")
-        if self.cors_origins.strip() == "*":
-            # allowed, but only when asked for explicitly
-            pass
         if self.durability not in DURABILITY:
             raise ConfigError(f"COLLAB_DURABILITY must be disk or process, got {self.durability!r}")
+        if self.port > 65_535:
+            raise ConfigError(f"COLLAB_PORT must be a TCP port, 0-65535, got {self.port!r}")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"COLLAB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+
+    @property
+    def max_message_bytes(self) -> int:
+        """The transport's limit for one message: a patch at max_patch_chars (%-escaped, so
+        ASCII: a character is a byte) plus MESSAGE_SLACK, so that an oversized patch is
+        answered `too_large` instead of its connection being dropped."""
+        return self.max_patch_chars + MESSAGE_SLACK
+
+    @property
+    def max_body_bytes(self) -> int:
+        """The largest HTTP request body: a patch, or an import that carries a whole document
+        (up to 4 UTF-8 bytes for each of its max_doc_chars code points), plus MESSAGE_SLACK."""
+        return max(self.max_patch_chars, 4 * self.max_doc_chars) + MESSAGE_SLACK
+
+    def database(self, instance_path: str) -> str:
+        """The database URL: COLLAB_DATABASE_URL, else the SQLite file collab.db in the
+        instance folder (Flask's, next to the generated secret key)."""
+        return self.database_url or "sqlite:///" + os.path.join(instance_path, "collab.db")
 
     @property
     def allowed_origins(self) -> list[str] | str | None:
@@ -104,8 +128,6 @@ class Settings:
 
 
 def _parse(key: str, raw: str, default: object) -> object:
-    if isinstance(default, bool):
-        return raw.lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         try:
             return int(raw.replace("_", ""))
@@ -117,3 +139,10 @@ def _parse(key: str, raw: str, default: object) -> object:
         except ValueError:
             raise ConfigError(f"{key} must be a number, got {raw!r}") from None
     return raw
+
+
+def fault_spec(env: Mapping[str, str] | None = None) -> str:
+    """COLLAB_TEST_FAULT, the crash point of the fault-injection tests (collab/service/faults.py
+    parses it). Not a Settings field: it belongs to the process, not to one app, is never set
+    in production, and create_app's overrides must not be able to set it."""
+    return (os.environ if env is None else env).get("COLLAB_TEST_FAULT", "")

@@ -17,7 +17,6 @@ An edge module: it imports flask, the pure id rules and the lookups of collab/se
 from __future__ import annotations
 
 import html
-import os
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +39,7 @@ NOT_BUILT = (
 
 
 def _dist() -> Path:
-    configured = current_app.config.get("COLLAB_FRONTEND_DIST") or os.environ.get("COLLAB_FRONTEND_DIST")
+    configured = current_app.extensions["collab.settings"].frontend_dist  # COLLAB_FRONTEND_DIST
     return Path(configured) if configured else DEFAULT_DIST
 
 

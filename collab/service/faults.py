@@ -11,12 +11,14 @@ from __future__ import annotations
 import os
 import sys
 
+from ..core.config import fault_spec
+
 POINTS = ("applied", "committed")
 
 
 class Faults:
     def __init__(self, spec: str | None = None) -> None:
-        spec = os.environ.get("COLLAB_TEST_FAULT", "") if spec is None else spec
+        spec = fault_spec() if spec is None else spec
         self.point: str | None = None
         self.left = 0
         if spec:

@@ -2,7 +2,7 @@
 
 It imports only the standard library and its database drivers: no framework, no gevent, nothing
 else of collab. `open_store(url)` picks the backend from the database URL; every backend passes
-the same contract suite (tests/test_storage.py).
+the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 

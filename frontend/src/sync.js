@@ -7,7 +7,7 @@
 // same arguments in the same order and the same handling of every error code; the shared
 // vectors in tests/vectors/ run against both. Change one, change the other.
 //
-// State (see shared/DESIGN.md, "Client: shadow + one patch in flight"):
+// State (a shadow and one patch in flight, as in Neil Fraser's Differential Synchronization):
 //   version  - the last server version this client has confirmed
 //   shadow   - the server's text at `version`
 //   text     - what the user sees: shadow + local edits not yet confirmed
@@ -719,6 +719,3 @@ export class SyncClient {
     if (this.onChange) this.onChange(ops, origin, oldText);
   }
 }
-
-/** The same class under the Python client's name (collab/client/state.py). */
-export { SyncClient as SyncState };

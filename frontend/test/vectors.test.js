@@ -1,5 +1,5 @@
 // The protocol test vectors (tests/vectors/*.json) against the browser client, src/sync.js.
-// tests/test_vectors.py runs the same files against the Python client; the format is described
+// tests/client/test_vectors.py runs the same files against the Python client; the format is described
 // in tests/vectors/generate.py, which writes them. The runner below maps each step to one
 // call of the state machine: nothing in it decides anything about the protocol.
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import requests
 
-from liveserver import LiveServer
+from bench.liveserver import LiveServer
 
 WAIT_MS = 10_000  # how long a page may take to show what the server has
 

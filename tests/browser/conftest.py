@@ -16,7 +16,7 @@ import pytest
 
 import browserkit
 from skips import missing
-from liveserver import REPO_ROOT, LiveServer
+from bench.liveserver import REPO_ROOT, LiveServer
 
 CHROMIUM = os.environ.get("COLLAB_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [

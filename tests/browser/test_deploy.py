@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import browserkit
-from liveserver import LiveServer, RedisServer
+from bench.liveserver import LiveServer, RedisServer
 from nginxkit import nginx, tls_certificate
 from packagekit import build_wheel, new_venv
 from skips import missing

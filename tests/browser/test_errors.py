@@ -14,7 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from browserkit import editor_text, open_editor, server_text, wait_all_equal
-from liveserver import LiveServer
+from bench.liveserver import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

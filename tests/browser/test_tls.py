@@ -13,7 +13,7 @@ import socketio
 
 import browserkit
 from collab.client import Document
-from liveserver import LiveServer
+from bench.liveserver import LiveServer
 from nginxkit import Certificate, Site, nginx, tls_certificate
 
 

@@ -1,8 +1,8 @@
 """Write the protocol test vectors (tests/vectors/*.json) that both clients must pass.
 
-The same files run against the Python client (tests/test_vectors.py, collab/client/state.py) and
+The same files run against the Python client (tests/client/test_vectors.py, collab/client/state.py) and
 the browser client (frontend/test/vectors.test.js, frontend/src/sync.js), so the two
-cannot drift apart (shared STYLE.md rule 4). Regenerate after changing this script:
+cannot drift apart (one contract suite for both implementations). Regenerate after changing this script:
 
     .venv/bin/python tests/vectors/generate.py        # rewrites tests/vectors/*.json
     .venv/bin/python tests/vectors/generate.py --check  # fails if a file is out of date

@@ -1,5 +1,6 @@
-"""Helpers for tests that talk to real servers: waiting with deadlines, reading and
-replaying a document's stored history, settling clients, running typists in threads."""
+"""Helpers for tests and benchmarks that talk to real servers: waiting with deadlines,
+reading and replaying a document's stored history, settling clients, running typists in
+threads, kill -9 rounds."""
 from __future__ import annotations
 
 import os
@@ -195,7 +196,7 @@ class Proxy:
             self._close(dst)
 
 
-# -- kill -9 rounds (tests/test_faults.py runs a few; bench/soak.py runs 20) ----------------
+# -- kill -9 rounds (tests/e2e/test_faults.py runs a few; bench/soak.py runs 20) ----------------
 
 
 def kill9_rounds(server, doc: str, *, clients: int = 5, rounds: int = 3, seed: str = str(SEED),

@@ -17,7 +17,6 @@ import requests
 
 from collab.client.document import CollabClientError, Document
 from collab.core.patches import make_patch
-from liveserver import live_server  # noqa: F401  (the fixture)
 
 MiB = 1_048_576
 CJK = "中文字符汉字编辑器协作文档"  # 3 UTF-8 bytes, 9 escaped patch characters each

@@ -23,7 +23,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from liveserver import live_server  # noqa: F401  (a fixture)
 
 BROWSER_PAGE = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 EVIL = "http://evil.example"

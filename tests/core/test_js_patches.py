@@ -14,7 +14,7 @@ from pathlib import Path
 from collab.core.patches import apply_patch, parse_patch
 from skips import missing
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 TRACE = REPO.parent / "shared" / "traces" / "automerge-paper.json.gz"
 
 SCRIPT = r"""

@@ -15,6 +15,8 @@ import pytest
 from collab.core.patches import make_patch
 from collab.storage import open_store
 
+pytestmark = pytest.mark.e2e  # runs the `collab` command in subprocesses
+
 
 def cli(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "collab.cli", *args], capture_output=True, text=True,

@@ -15,8 +15,8 @@ def client(tmp_path):
     (dist / "app.css").write_text("body{}")
     (dist / "start.js").write_text("")
     (dist / "sw.js").write_text("")
-    app = create_app({"database_url": f"sqlite:///{tmp_path}/c.db"})
-    app.config.update(TESTING=True, COLLAB_FRONTEND_DIST=str(dist))
+    app = create_app({"database_url": f"sqlite:///{tmp_path}/c.db", "frontend_dist": str(dist)})
+    app.config.update(TESTING=True)
     yield app.test_client(), dist
 
 

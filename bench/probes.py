@@ -3,15 +3,22 @@
 `RoundTrips`: an honest client next to an attack: `sync` round trips on one Socket.IO
 connection, back to back, and optionally a fresh HTTP request (a new TCP connection) each
 round. The worst round trip is the event-loop stall the attack made others see; failures are
-findings. `read_until`: what a raw WebSocket client gets back, frame by frame."""
+findings. A raw WebSocket client (`ws_connect`, `ws_frame`, `ws_send`; `read_until`: what it
+gets back, frame by frame), the patches meant to cost the server most (`slow_patches`) and a
+process's memory (`rss_kb`). Used by the hostile tests and by bench/soak.py."""
 from __future__ import annotations
 
+import base64
+import os
+import re
 import socket
 import threading
 import time
 
 import requests
 import socketio
+
+from collab.core.patches import make_patch
 
 
 class RoundTrips:
@@ -113,3 +120,68 @@ def read_until(s: socket.socket, want, timeout: float = 20.0) -> object:  # type
         if not chunk:
             return ("eof", None)
         buf += chunk
+
+
+def ws_connect(port: int, rcvbuf: int | None = None) -> socket.socket:
+    """A raw WebSocket to the Engine.IO endpoint, opened and joined to the namespace."""
+    s = socket.socket()
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.connect(("127.0.0.1", port))
+    s.settimeout(20)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        buf += s.recv(4096)
+    assert buf.startswith(b"HTTP/1.1 101"), buf[:200]
+    ws_send(s, b"40")
+    return s
+
+
+def ws_frame(payload: bytes, opcode: int = 1, claimed: int | None = None) -> bytes:
+    n = len(payload) if claimed is None else claimed
+    mask = os.urandom(4)
+    if n < 126:
+        head = bytes([0x80 | opcode, 0x80 | n])
+    elif n < 65536:
+        head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
+    else:
+        head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def ws_send(s: socket.socket, data: bytes) -> None:
+    s.sendall(ws_frame(data))
+
+
+def ws_read_until_close(s: socket.socket) -> int | None:
+    """Read frames until a close frame (returns its code, 1005 when it has none) or EOF (None)."""
+    how, code = read_until(s, lambda _opcode, _payload: False, timeout=s.gettimeout() or 20.0)  # type: ignore[misc]
+    if how != "close":
+        return None
+    return code if code is not None else 1005
+
+
+def slow_patches(text: str, max_hunks: int) -> dict[str, tuple[int, str]]:
+    """Patches meant to cost the server the most, each with its base version (1 = `text`)."""
+    n = len(text)
+    hunks = "".join(f"@@ -{i * 40 + 1},1 +{i * 40 + 1},1 @@\n-{text[i * 40]}\n+Z\n" for i in range(max_hunks))
+    absent = "".join(f"@@ -{i * 40 + 1},3 +{i * 40 + 1},3 @@\n qq\n-q\n+Z\n" for i in range(max_hunks))
+    too_many = hunks + "@@ -1,1 +1,1 @@\n-x\n+y\n" * 2
+    return {
+        "5,000 hunks": (1, hunks),
+        "5,000 hunks, absent context": (1, absent),
+        "5,002 hunks (over the limit)": (1, too_many),
+        "delete all 1M code points": (1, make_patch(text, "")),
+        "5,000 hunks on a base 300 revisions old": (1, hunks),
+        "replace 1M code points": (1, make_patch(text, "y" * n)),
+    }
+
+
+def rss_kb(pid: int) -> int:
+    """A process's resident memory, in KiB (Linux /proc)."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))  # type: ignore[union-attr]

@@ -15,7 +15,7 @@ import pytest
 from collab.core.patches import apply_patch, parse_patch
 from collab.client.state import ReadOnly, SyncClient
 
-VECTORS = sorted((Path(__file__).parent / "vectors").glob("*.json"))
+VECTORS = sorted((Path(__file__).parents[1] / "vectors").glob("*.json"))
 
 
 class Runner:
@@ -142,6 +142,6 @@ def test_vectors_are_up_to_date():
     import subprocess
     import sys
 
-    script = Path(__file__).parent / "vectors" / "generate.py"
+    script = Path(__file__).parents[1] / "vectors" / "generate.py"
     done = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

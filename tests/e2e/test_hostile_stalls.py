@@ -32,8 +32,8 @@ from collab.core.patches import (Edit, apply_edits, apply_patch, diff_edits, mov
                             patch_from_edits, text_hash)
 from collab.core.ratelimit import KeyedBuckets
 from collab.storage import NewRevision, Revision, open_store
-from liveserver import LiveServer
-from probes import RoundTrips
+from bench.liveserver import LiveServer
+from bench.probes import RoundTrips
 
 # (attack, its answer, how long it took, the other client's round trips, median and worst
 # round trip, in ms): what the tests measured, for bench/stalls.py's table

@@ -20,8 +20,8 @@ import requests
 
 from collab.client.document import Document
 from skips import missing
-from e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, server_doc, settle, wait_for
-from liveserver import LiveServer, RedisServer
+from bench.e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, server_doc, settle, wait_for
+from bench.liveserver import LiveServer, RedisServer
 
 pytestmark = pytest.mark.e2e
 PROCESSES = 3

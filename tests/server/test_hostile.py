@@ -17,8 +17,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
-import socket
 import threading
 import time
 import traceback
@@ -30,8 +28,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from collab.core.patches import make_patch
-from liveserver import LiveServer
-from probes import RoundTrips, read_until
+from bench.liveserver import LiveServer
+from bench.probes import RoundTrips, rss_kb, slow_patches, ws_connect, ws_frame, ws_read_until_close, ws_send
 
 CODES = {"bad_request", "bad_doc", "not_joined", "read_only", "bad_patch", "conflict", "future_base",
          "too_large", "rate_limited", "doc_corrupt", "not_found"}
@@ -362,49 +360,7 @@ def test_a_fast_typist_is_never_limited_but_a_flood_is(make_app, connect, doc_id
 # -- the real server --------------------------------------------------------------------------------------
 
 
-def ws_connect(port: int, rcvbuf: int | None = None) -> socket.socket:
-    """A raw WebSocket to the Engine.IO endpoint, opened and joined to the namespace."""
-    s = socket.socket()
-    if rcvbuf:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-    s.connect(("127.0.0.1", port))
-    s.settimeout(20)
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        buf += s.recv(4096)
-    assert buf.startswith(b"HTTP/1.1 101"), buf[:200]
-    ws_send(s, b"40")
-    return s
-
-
-def ws_frame(payload: bytes, opcode: int = 1, claimed: int | None = None) -> bytes:
-    n = len(payload) if claimed is None else claimed
-    mask = os.urandom(4)
-    if n < 126:
-        head = bytes([0x80 | opcode, 0x80 | n])
-    elif n < 65536:
-        head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
-    else:
-        head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-
-
-def ws_send(s: socket.socket, data: bytes) -> None:
-    s.sendall(ws_frame(data))
-
-
-def ws_read_until_close(s: socket.socket) -> int | None:
-    """Read frames until a close frame (returns its code, 1005 when it has none) or EOF (None)."""
-    how, code = read_until(s, lambda _opcode, _payload: False, timeout=s.gettimeout() or 20.0)  # type: ignore[misc]
-    if how != "close":
-        return None
-    return code if code is not None else 1005
-
-
+@pytest.mark.e2e  # starts run.py
 def test_oversized_and_deeply_nested_frames_are_refused_without_hurting_others(tmp_path, doc_id):
     """COLLAB_MAX_PATCH_CHARS=1000: a frame whose header claims 50 MB (with only a few bytes
     sent) is closed at once with 1009; a 100,000-deep nested array in a message is refused
@@ -431,22 +387,7 @@ def test_oversized_and_deeply_nested_frames_are_refused_without_hurting_others(t
     print(f"50 MB frame header: closed 1009 after {1000 * refused_after:.1f} ms; other client: {rtt.report()}")
 
 
-def _slow_patches(text: str, max_hunks: int) -> dict[str, tuple[int, str]]:
-    """Patches meant to cost the server the most, each with its base version (1 = `text`)."""
-    n = len(text)
-    hunks = "".join(f"@@ -{i * 40 + 1},1 +{i * 40 + 1},1 @@\n-{text[i * 40]}\n+Z\n" for i in range(max_hunks))
-    absent = "".join(f"@@ -{i * 40 + 1},3 +{i * 40 + 1},3 @@\n qq\n-q\n+Z\n" for i in range(max_hunks))
-    too_many = hunks + "@@ -1,1 +1,1 @@\n-x\n+y\n" * 2
-    return {
-        "5,000 hunks": (1, hunks),
-        "5,000 hunks, absent context": (1, absent),
-        "5,002 hunks (over the limit)": (1, too_many),
-        "delete all 1M code points": (1, make_patch(text, "")),
-        "5,000 hunks on a base 300 revisions old": (1, hunks),
-        "replace 1M code points": (1, make_patch(text, "y" * n)),
-    }
-
-
+@pytest.mark.e2e  # starts run.py
 def test_slow_patches_are_bounded_and_the_stall_is_measured(tmp_path, doc_id):
     """A 1,000,000 code point document; patches built to be slow. Each is answered (applied,
     or a clear error), and nothing stored changes by a refused one. Another client does sync
@@ -459,7 +400,7 @@ def test_slow_patches_are_bounded_and_the_stall_is_measured(tmp_path, doc_id):
         sio.connect(server.url, transports=["websocket"], wait_timeout=20)
         try:
             results = {}
-            for name, (_, patch) in _slow_patches(text, 5000).items():
+            for name, (_, patch) in slow_patches(text, 5000).items():
                 doc = f"{doc_id}-{len(results)}"
                 assert sio.call("join", {"doc": doc}, timeout=30)["ok"]
                 assert sio.call("patch", {"doc": doc, "base": 0, "patch": make_patch("", text), "id": "big"},
@@ -487,11 +428,7 @@ def test_slow_patches_are_bounded_and_the_stall_is_measured(tmp_path, doc_id):
             sio.disconnect()
 
 
-def _rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))  # type: ignore[union-attr]
-
-
+@pytest.mark.e2e  # starts run.py
 def test_memory_with_a_client_that_never_reads(tmp_path, doc_id):
     """A raw WebSocket client joins and then never reads (it answers pings blindly, so the
     server keeps it). The same server takes 500 revisions of 2 KB on a document nobody else
@@ -533,12 +470,12 @@ def test_memory_with_a_client_that_never_reads(tmp_path, doc_id):
 
         try:
             write(doc_id + "-warmup", 200)
-            rss = [_rss_kb(pid)]
+            rss = [rss_kb(pid)]
             write(doc_id + "-alone", 500)
-            rss.append(_rss_kb(pid))
+            rss.append(rss_kb(pid))
             ws_send(stuck, b'42["join",{"doc":"' + doc_id.encode() + b'-stuck"}]')
             write(doc_id + "-stuck", 500)
-            rss.append(_rss_kb(pid))
+            rss.append(rss_kb(pid))
             time.sleep(1.0)  # let the rate limit refill before asking for the peers
             peers = writer.call("join", {"doc": doc_id + "-stuck"}, timeout=20)["peers"]
         finally:

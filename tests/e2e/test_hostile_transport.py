@@ -30,8 +30,8 @@ import pytest
 import requests
 import socketio
 
-from liveserver import LiveServer
-from probes import RoundTrips, read_until
+from bench.liveserver import LiveServer
+from bench.probes import RoundTrips, read_until
 
 pytestmark = pytest.mark.e2e
 

@@ -3,14 +3,13 @@
     python run.py --host 127.0.0.1 --port PORT --database sqlite:///TMP/collab.db
 
 from the repository root, on a free port; ready once `GET /healthz` answers 200. Used by
-the end-to-end tests (tests/test_e2e.py) and the browser tests:
+the end-to-end and browser tests (tests/conftest.py's `live_server` fixture is one, stopped
+after its test) and by bench/soak.py:
 
-    from liveserver import live_server  # the fixture: a started LiveServer, stopped after the test
-
-    def test_x(live_server):
-        requests.get(live_server.url + "/healthz")
-        live_server.kill9()      # SIGKILL, like a crash or a power cut
-        live_server.restart()    # same port, same database
+    with LiveServer(workdir) as server:
+        requests.get(server.url + "/healthz")
+        server.kill9()      # SIGKILL, like a crash or a power cut
+        server.restart()    # same port, same database
 
 The server's stdout and stderr go to a log file (`log_path`); a server that exits or does
 not become healthy raises with the tail of that log.
@@ -24,9 +23,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import IO, Iterator, Mapping, Sequence
+from typing import IO, Mapping, Sequence
 
-import pytest
 import requests
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -169,21 +167,8 @@ class LiveServer:
             self._log = None
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[LiveServer]:
-    """A started LiveServer with its own database in tmp_path; stopped after the test."""
-    server = LiveServer(tmp_path)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-        # shown by pytest only when the test failed (captured output of its teardown)
-        print(f"server log {server.log_path} (last lines):\n{server.log_tail()}")
-
-
 class RedisServer:
-    """A private redis-server on a free port (so a test may stop and restart it)."""
+    """A private redis-server on a free port (so a test or a benchmark may stop and restart it)."""
 
     def __init__(self, workdir: Path) -> None:
         self.workdir = Path(workdir)

@@ -11,10 +11,8 @@ import pytest
 import requests
 
 import collab
-from liveserver import LiveServer
+from bench.liveserver import LiveServer
 from packagekit import build_wheel
-
-pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,8 @@ import socketio
 
 from collab.client.document import Document
 from collab.core.patches import make_patch, text_hash
-from e2ekit import PIECES, SEED, SYNC_TIMEOUT, Proxy, replay_history, run_threads, settle, wait_for
-from liveserver import REPO_ROOT, LiveServer, live_server  # noqa: F401  (live_server is a fixture)
+from bench.e2ekit import PIECES, SEED, SYNC_TIMEOUT, Proxy, replay_history, run_threads, settle, wait_for
+from bench.liveserver import REPO_ROOT, LiveServer
 
 pytestmark = pytest.mark.e2e
 

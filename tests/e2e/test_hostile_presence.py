@@ -22,7 +22,7 @@ import pytest
 import socketio
 
 from collab.server.presence import Roster
-from liveserver import LiveServer, RedisServer
+from bench.liveserver import LiveServer, RedisServer
 from skips import missing
 
 CAP = 20  # COLLAB_PRESENCE_MAX_PEERS for these tests: small, so that a modest crowd passes it

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from collab.client.document import CollabClientError, Document
-from liveserver import LiveServer, live_server  # noqa: F401 (a fixture)
+from bench.liveserver import LiveServer
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -115,7 +115,7 @@ def test_a_viewer_s_local_edit_is_refused_at_once(small_server, doc_id):
 
 
 def test_the_first_connect_fails_over_to_the_next_url(live_server, doc_id):
-    from liveserver import free_port
+    from bench.liveserver import free_port
 
     dead = f"http://127.0.0.1:{free_port()}"  # nobody listens there
     with Document([dead, live_server.url], doc_id, name="failover", timeout=5) as d:

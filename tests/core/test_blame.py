@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from collab.core.blame import VersionMap, blame
+from collab.core.blame import IdentityMap, blame
 from collab.core.replay import ReplayError
 from collab.core.patches import Edit, apply_edits, make_patch, patch_from_edits
 
@@ -103,7 +103,7 @@ def test_diff_made_patches_attribute_each_span_to_text_its_revision_inserted(see
 
 
 def test_long_texts_cross_chunks():
-    vm = VersionMap()
+    vm = IdentityMap()
     vm.insert(0, 20_000, 1)
     vm.insert(10_000, 5, 2)
     vm.delete(12_000, 5_000)

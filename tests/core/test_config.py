@@ -1,0 +1,110 @@
+"""Settings from COLLAB_* variables; bad values name the key."""
+import pytest
+
+from collab.core.config import ConfigError, Settings
+
+
+def test_defaults_and_overrides():
+    s = Settings.from_env({"COLLAB_MAX_HUNKS": "10", "COLLAB_RATE_LIMIT": "2.5"})
+    assert s.max_hunks == 10 and s.rate_limit == 2.5 and s.snapshot_every == 100
+    assert s.allowed_origins is None  # same origin only by default
+
+
+def test_origins():
+    assert Settings.from_env({"COLLAB_CORS_ORIGINS": "https://a.example, https://b.example"}).allowed_origins == [
+        "https://a.example", "https://b.example"]
+
+
+@pytest.mark.parametrize("key,value", [
+    ("COLLAB_MAX_HUNKS", "many"), ("COLLAB_MAX_HUNKS", "0"), ("COLLAB_RATE_LIMIT", "fast"),
+    ("COLLAB_LOG_LEVEL", "LOUD"), ("COLLAB_DURABILITY", "memory"),
+])
+def test_bad_values_name_the_key(key, value):
+    with pytest.raises(ConfigError, match=key):
+        Settings.from_env({key: value})
+
+
+def test_app_refuses_a_bad_setting(monkeypatch, tmp_path):
+    from collab import create_app
+
+    monkeypatch.setenv("COLLAB_SNAPSHOT_EVERY", "-3")
+    with pytest.raises(ConfigError, match="COLLAB_SNAPSHOT_EVERY"):
+        create_app({"database_url": f"sqlite:///{tmp_path}/x.db"})
+
+
+def test_secret_key_is_generated_once(tmp_path, monkeypatch):
+    from collab.app import _instance_secret
+
+    first = _instance_secret(str(tmp_path))
+    assert len(first) >= 32 and _instance_secret(str(tmp_path)) == first
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_only_config_reads_the_environment():
+    """Every COLLAB_* variable is read in collab/core/config.py (one table, one parser): any
+    other module of the package is handed a Settings (or config.fault_spec())."""
+    import ast
+    from pathlib import Path
+
+    import collab
+
+    package = Path(collab.__file__).resolve().parent
+    readers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            reads = (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "os"
+                     and node.attr in {"environ", "environb", "getenv", "getenvb"})
+            reads = reads or (isinstance(node, ast.ImportFrom) and node.module == "os"
+                              and any(a.name in {"environ", "environb", "getenv", "getenvb"} for a in node.names))
+            if reads:
+                readers.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    assert readers and all(r.startswith("collab/core/config.py:") for r in readers), readers
+
+
+def test_serve_address_and_frontend_folder_are_settings():
+    s = Settings.from_env({"COLLAB_HOST": "0.0.0.0", "COLLAB_PORT": "0", "COLLAB_FRONTEND_DIST": "/srv/dist"})
+    assert (s.host, s.port, s.frontend_dist) == ("0.0.0.0", 0, "/srv/dist")  # port 0: a free one
+    assert (Settings().host, Settings().port) == ("127.0.0.1", 5000)
+    with pytest.raises(ConfigError, match="COLLAB_PORT"):
+        Settings.from_env({"COLLAB_PORT": "70000"})
+
+
+def test_database_defaults_to_the_instance_folder():
+    assert Settings().database("/srv/instance") == "sqlite:////srv/instance/collab.db"
+    url = "postgresql://db/collab"
+    assert Settings.from_env({"COLLAB_DATABASE_URL": url}).database("/srv/instance") == url
+
+
+def test_message_limits_follow_the_patch_and_document_limits(make_app):
+    s = Settings.from_env({"COLLAB_MAX_PATCH_CHARS": "1000", "COLLAB_MAX_DOC_CHARS": "3000"})
+    assert s.max_message_bytes == 1000 + 1_048_576
+    assert s.max_body_bytes == 4 * 3000 + 1_048_576
+    app = make_app(max_patch_chars=1000, max_doc_chars=3000)
+    assert app.config["MAX_CONTENT_LENGTH"] == s.max_body_bytes
+    assert app.extensions["socketio"].server.eio.max_http_buffer_size == s.max_message_bytes
+    from collab.serve import max_message
+
+    assert max_message(app) == s.max_message_bytes
+
+
+def test_every_setting_has_its_row_in_docs_deploy():
+    """docs/deploy.md's table lists exactly the settings, each with its default, unit and meaning."""
+    import re
+    from dataclasses import fields
+    from pathlib import Path
+
+    import collab
+
+    doc = (Path(collab.__file__).resolve().parents[1] / "docs" / "deploy.md").read_text(encoding="utf-8")
+    rows = {m[0]: m[1:] for m in re.findall(r"^\| `(COLLAB_[A-Z_]+)` \|([^|]*)\|([^|]*)\|([^|]*)\|$", doc, re.M)}
+    assert set(rows) == {"COLLAB_" + f.name.upper() for f in fields(Settings)}
+    assert all(meaning.strip() for _, _, meaning in rows.values()), "every row says what its setting means"
+
+
+def test_a_message_queue_that_is_not_redis_is_refused_by_name(tmp_path):
+    """Before: any other scheme went to python-socketio's Kombu manager and failed with an
+    ImportError traceback (kombu is not a dependency)."""
+    from collab import create_app
+
+    with pytest.raises(ConfigError, match="COLLAB_MESSAGE_QUEUE must be a Redis URL"):
+        create_app({"database_url": f"sqlite:///{tmp_path}/x.db", "message_queue": "amqp://guest@127.0.0.1//"})
