@@ -216,14 +216,10 @@ def kill9_rounds(server, doc: str, *, clients: int = 5, rounds: int = 3, seed: s
     boundary = re.compile(">")
 
     def record(doc_: Document) -> None:
-        original = doc_._after
-
-        def after(text_before: str) -> None:  # runs under the client's lock
-            original(text_before)
-            state = doc_.state
-            if state is not None and state.version:
-                confirmed.setdefault(state.version, set()).add(text_hash(state.shadow))
-        doc_._after = after  # type: ignore[method-assign]
+        def confirmed_at(version: int, text: str) -> None:  # runs under the client's lock
+            if version:
+                confirmed.setdefault(version, set()).add(text_hash(text))
+        doc_.on_confirmed(confirmed_at)
 
     def typist(i: int, d: Document) -> Callable[[], None]:
         def run() -> None:

@@ -105,6 +105,7 @@ class Document:
         self._revision_callbacks: list[Callable[[Change], None]] = []
         self._presence_callbacks: list[Callable[[list[dict]], None]] = []
         self._cursor_callbacks: list[Callable[[dict], None]] = []
+        self._confirmed_callbacks: list[Callable[[int, str], None]] = []
         self.state: SyncClient | None = None
         self._key: str | None = None  # how the server named the document in its join answer
         self.role: str | None = None
@@ -169,6 +170,12 @@ class Document:
         """callback(Change) after every change that came from the server: its edits to the
         text, the version, who made it. Runs on a client thread, under the client's lock."""
         self._revision_callbacks.append(callback)
+
+    def on_confirmed(self, callback: Callable[[int, str], None]) -> None:
+        """callback(version, text) each time the confirmed version moves (an ack of this
+        client's patch, or revisions applied): `text` is the server's text at `version`,
+        whatever local edits are still unsent. Runs on a client thread, under the lock."""
+        self._confirmed_callbacks.append(callback)
 
     def on_presence(self, callback: Callable[[list[dict]], None]) -> None:
         """callback(peers) when who is here changes: [{id, name, role, version}, ...]."""
@@ -357,9 +364,9 @@ class Document:
             assert self.state is not None
             if self._sent is not None and self._sent[0] == op_id:
                 self._sent = None
-            before = self.state.text
+            before, version = self.state.text, self.state.version
             self.state.receive_ack(ack, op_id, time.monotonic())
-            self._after(before)
+            self._after(before, (), version)
 
     def _on_revision(self, rev: Any) -> None:
         self._on_revisions({"revisions": [rev]})
@@ -368,19 +375,19 @@ class Document:
         with self._lock:
             if self.state is None or not isinstance(msg, dict):
                 return
-            before = self.state.text
+            before, version = self.state.text, self.state.version
             revisions = msg.get("revisions") or []
             self.state.receive_revisions(revisions, time.monotonic())
-            self._after(before, [r.get("author", "") for r in revisions if isinstance(r, dict)])
+            self._after(before, [r.get("author", "") for r in revisions if isinstance(r, dict)], version)
 
     def _on_sync(self, answer: Any) -> None:
         with self._lock:
             if self.state is None:
                 return
-            before = self.state.text
+            before, version = self.state.text, self.state.version
             self.state.receive_sync(answer, time.monotonic())
             revisions = answer.get("revisions") if isinstance(answer, dict) else None
-            self._after(before, [r.get("author", "") for r in revisions or [] if isinstance(r, dict)])
+            self._after(before, [r.get("author", "") for r in revisions or [] if isinstance(r, dict)], version)
 
     def _on_presence(self, msg: Any) -> None:
         with self._lock:
@@ -400,9 +407,11 @@ class Document:
             except Exception:
                 log.exception("%s callback failed", getattr(cb, "__name__", "a"))
 
-    def _after(self, text_before: str, authors: Sequence[str] = ()) -> None:
+    def _after(self, text_before: str, authors: Sequence[str] = (), version_before: int | None = None) -> None:
         assert self.state is not None
         self._last_heard = time.monotonic()
+        if self._confirmed_callbacks and self.state.version != version_before:
+            self._call(self._confirmed_callbacks, self.state.version, self.state.shadow)
         if self.state.needs_rejoin() is not None and self._joined:
             self._joined = False
             self._emit("join", dict(self._join_payload), callback=self._on_join)

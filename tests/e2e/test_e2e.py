@@ -166,18 +166,13 @@ def test_kill9_mid_typing_loses_no_acknowledged_edit(live_server: LiveServer, do
         typist = stack.enter_context(Document.open(proxy.url, doc_id, name="typist", timeout=20))
         observer = stack.enter_context(Document.open(live_server.url, doc_id, name="observer", timeout=20))
 
-        # record every confirmed (version, hash): _after runs under the lock after every
-        # ack, revision and sync answer; the shadow is the server's text at `version`
-        original_after = typist._after
+        # record every confirmed (version, hash), after every ack, revision and sync answer:
+        # the text given is the server's at `version`
+        def confirmed_at(version: int, text: str) -> None:
+            if version and (not confirmed or confirmed[-1][0] != version):
+                confirmed.append((version, text_hash(text)))
 
-        def recording_after(text_before: str) -> None:
-            original_after(text_before)
-            state = typist.state
-            assert state is not None
-            if state.version and (not confirmed or confirmed[-1][0] != state.version):
-                confirmed.append((state.version, text_hash(state.shadow)))
-
-        typist._after = recording_after  # type: ignore[method-assign]
+        typist.on_confirmed(confirmed_at)
 
         def type_tokens() -> None:
             k = 0
