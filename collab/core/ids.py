@@ -43,6 +43,24 @@ def check_doc_id(doc: Any, field: str = "doc") -> str:
     return doc
 
 
+def check_version(value: object, field: str = "version", *, minimum: int = 0, text: bool = False) -> int:
+    """The one check of a version number a client sends (`base`, `since`, `version`, `from`,
+    `to`; and a count such as `limit`, with its `minimum`): a whole number >= `minimum`. In
+    JSON it must be a number (`3`, not `"3"`, `3.0` or `true`); a query parameter or a path
+    segment (`text=True`) is its decimal digits."""
+    number = value
+    if text and isinstance(value, str):
+        try:
+            number = int(value)
+        except ValueError:
+            pass
+    if not isinstance(number, int) or isinstance(number, bool) or number < minimum:
+        shown = (repr(value[:40]) if isinstance(value, str) else repr(value)[:40] if value is None or isinstance(value, (int, float))
+                 else type(value).__name__)
+        raise CollabError("bad_request", f"{field} must be a whole number >= {minimum}, got {shown}")
+    return number
+
+
 def check_op_id(op_id: Any) -> str:
     if not isinstance(op_id, str) or not 1 <= len(op_id) <= MAX_OP_ID:
         raise CollabError(
