@@ -19,7 +19,7 @@ import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import gevent
 from gevent import pywsgi
@@ -30,7 +30,7 @@ from geventwebsocket.websocket import Header, WebSocket
 try:
     from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GunicornWorker
 except ImportError:  # gunicorn is optional (pip install collab[deploy])
-    _GunicornWorker = object  # type: ignore[misc,assignment]
+    _GunicornWorker = object
 
 from . import create_app
 
@@ -39,7 +39,7 @@ LISTEN_BACKLOG = 1_024  # connections the kernel holds for accept()
 _last_refusal_log = 0.0  # monotonic time of the last "refusing connections" warning
 
 
-class CappedWebSocket(WebSocket):
+class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has no type hints
     """gevent-websocket reads a frame whole, however large its header says it is; this
     refuses a message over `max_message` bytes from its header, before reading it, with
     close code 1009 (message too big). It also unmasks and checks UTF-8 at C speed."""
@@ -235,7 +235,7 @@ class _TimedBody:
         return getattr(self._rfile, name)
 
 
-class NoDelayHandler(WebSocketHandler):
+class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocket has no type hints
     """One client connection: TCP_NODELAY; at most `max_connections_per_address` open at once
     from one address (more are answered 503 at once); a request's line and headers must
     arrive within `header_timeout` seconds of the connection being ready for one (so idle
@@ -358,7 +358,7 @@ class NoDelayHandler(WebSocketHandler):
         return result
 
 
-def _frame_writer(sock):  # type: ignore[no-untyped-def]
+def _frame_writer(sock: socket.socket) -> Callable[[bytes], None]:
     """How a WebSocket writes its frames: one send() first, sendall() for what it left.
     gevent's sendall() asks the kernel for the socket's buffer size (a getsockopt system
     call) and reads the clock before every write, and a frame of a few hundred bytes
@@ -380,7 +380,7 @@ def max_message(app) -> int | None:  # type: ignore[no-untyped-def]
     return settings.max_patch_chars + 1_048_576 if settings else None
 
 
-class GeventWebSocketWorker(_GunicornWorker):
+class GeventWebSocketWorker(_GunicornWorker):  # type: ignore[misc]  # gevent-websocket has no type hints
     """gunicorn worker with the same handler: `gunicorn -k collab.serve.GeventWebSocketWorker`."""
 
     wsgi_handler = NoDelayHandler

@@ -22,7 +22,7 @@ Pure: no I/O, no framework imports.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from .blame import SHIFT, AuthoredRevision, IdRun, decode, encode
 from .errors import CollabError
@@ -31,9 +31,11 @@ from .patches import DIFF_DELETE, DIFF_INSERT, Edit, apply_patch, parse_patch, p
 
 BLOCK = 16  # pieces per block of the weave (split at twice that); the finger finds the block
 
-# a piece: [first identity, text, visible, keep]; its code points have identities
-# first, first + 1, ... and every change so far has treated them alike (pieces split, never merge)
-Piece = list
+# a piece: [first identity, text, visible, keep] (int, str, bool, bool); its code points have
+# identities first, first + 1, ... and every change so far has treated them alike (pieces split,
+# never merge). A list, not a dataclass: the weave makes and splits one per edit of every
+# revision, and a 4-slot list indexed by the constants below is the cheapest such record.
+Piece = list[Any]
 ID, TEXT, VISIBLE, KEEP = 0, 1, 2, 3
 
 

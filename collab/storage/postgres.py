@@ -76,7 +76,7 @@ class PostgresStore:
         except (psycopg.Error, Exception) as exc:
             raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
 
-    def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple]:
+    def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple[Any, ...]]:
         try:
             with self._pool.connection() as conn:
                 return conn.execute(sql, params).fetchall()
