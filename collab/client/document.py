@@ -18,11 +18,12 @@ import logging
 import threading
 import time
 import urllib.parse
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import socketio
 
-from .state import ReadOnly, SyncClient
+from ..core import wire
+from .state import Message, ReadOnly, SyncClient
 
 log = logging.getLogger("collab.client")
 
@@ -34,7 +35,7 @@ ACK_TIMEOUT = 15.0  # seconds without an ack before the state machine hears "no 
 class CollabClientError(Exception):
     """The server refused something (the error dict of the contract is in .error)."""
 
-    def __init__(self, error: dict) -> None:
+    def __init__(self, error: Message) -> None:
         super().__init__(f"{error.get('code')}: {error.get('message')}")
         self.error = error
 
@@ -42,7 +43,7 @@ class CollabClientError(Exception):
 class Document:
     def __init__(self, url: str | Sequence[str], doc: str | None = None, *, view: str | None = None,
                  name: str | None = None, timeout: float = 10.0,
-                 transports: list[str] | None = None, headers: dict | None = None) -> None:
+                 transports: list[str] | None = None, headers: dict[str, str] | None = None) -> None:
         if (doc is None) == (view is None):
             raise ValueError("give exactly one of doc (an edit id) or view (a view token)")
         # several URLs: servers of one deployment to fail over between, tried in turn
@@ -56,7 +57,11 @@ class Document:
         self._last_heard = time.monotonic()
         self.name = name
         self.timeout = timeout
-        self._join_payload: dict[str, Any] = {"view": view} if view else {"doc": doc}
+        if view is not None:
+            self._join_payload: wire.JoinRequest = {"view": view}
+        else:
+            assert doc is not None  # exactly one of them: checked above
+            self._join_payload = {"doc": doc}
         if name is not None:
             self._join_payload["name"] = name
         self._lock = threading.RLock()
@@ -65,9 +70,9 @@ class Document:
         self.state: SyncClient | None = None
         self._key: str | None = None  # how the server named the document in its join answer
         self.role: str | None = None
-        self.peers: list[dict] = []
+        self.peers: list[Message] = []  # as the last presence (or join answer) listed them
         self.you: str | None = None
-        self.error: dict | None = None
+        self.error: Message | None = None
         self._joined = False
         self._closed = False
         self._sent: tuple[str, float] | None = None  # (op id, when) of the last patch sent
@@ -157,7 +162,7 @@ class Document:
             self._pump()
 
     @property
-    def refusal(self) -> dict | None:
+    def refusal(self) -> Message | None:
         """The server's (or the state machine's) last refusal of an edit, until one is saved."""
         with self._lock:
             return self.state.error if self.state is not None else None
@@ -193,7 +198,7 @@ class Document:
                     raise TimeoutError(f"{what} did not complete within {timeout} s")
                 self._changed.wait(min(left, 0.1))
 
-    def _emit(self, event: str, data: dict, callback: Callable[..., None] | None = None) -> None:
+    def _emit(self, event: str, data: Mapping[str, object], callback: Callable[..., None] | None = None) -> None:
         try:
             self.sio.emit(event, data, callback=callback)
         except socketio.exceptions.BadNamespaceError:
@@ -262,10 +267,11 @@ class Document:
             self._pump()
             self._changed.notify_all()
 
-    def _send_patch(self, message: dict) -> None:
+    def _send_patch(self, message: wire.PatchFields) -> None:
         op_id = message["id"]
         self._sent = (op_id, time.monotonic())
-        self._emit("patch", {"doc": self.doc, **message}, callback=lambda ack: self._on_ack(op_id, ack))
+        request: wire.PatchRequest = {"doc": self.doc, **message}
+        self._emit("patch", request, callback=lambda ack: self._on_ack(op_id, ack))
 
     def _on_ack(self, op_id: str, ack: Any) -> None:
         with self._lock:
@@ -334,13 +340,15 @@ class Document:
             state.receive_ack(None, op_id, now)  # no answer: retried with the same op id
         request = state.take_sync(now)
         if request is not None:
-            self._emit("sync", {"doc": self.doc, **request}, callback=self._on_sync)
+            sync: wire.SyncRequest = {"doc": self.doc, **request}
+            self._emit("sync", sync, callback=self._on_sync)
         message = state.take_patch(now)
         if message is not None:
             self._send_patch(message)
         seen = state.take_seen(now)
         if seen is not None:
-            self._emit("seen", {"doc": self.doc, **seen})
+            confirmed: wire.SeenMessage = {"doc": self.doc, **seen}
+            self._emit("seen", confirmed)
 
     def _tick_loop(self) -> None:
         while True:

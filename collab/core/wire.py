@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Literal, NotRequired, Protocol, Sequence, TypedDict
 
 from .blame import Span
-from .errors import ErrorBody, ErrorExtra
+from .errors import ErrorBody as ErrorBody, ErrorExtra as ErrorExtra  # (part of the wire too)
 from .patches import Edit
 
 Role = Literal["editor", "viewer"]
@@ -51,21 +51,34 @@ class JoinRequest(TypedDict, total=False):
     presence: str  # "delta" for presence deltas
 
 
-class PatchRequest(TypedDict):
-    doc: str
-    base: int
+# The client state machine (collab/client/state.py) makes a request's fields but `doc`; its
+# transport adds how it named the document.
+
+
+class PatchFields(TypedDict):
+    base: int  # the version the patch was made against
     patch: str
-    id: str
+    id: str  # the op id: the same on every resend
 
 
-class SyncRequest(TypedDict):
+class PatchRequest(PatchFields):
     doc: str
+
+
+class SyncFields(TypedDict):
     since: int
 
 
-class SeenMessage(TypedDict):
+class SyncRequest(SyncFields):
     doc: str
-    version: int
+
+
+class SeenFields(TypedDict):
+    version: int  # every revision up to it arrived
+
+
+class SeenMessage(SeenFields):
+    doc: str
 
 
 class CursorRequest(TypedDict):
