@@ -109,3 +109,13 @@ def test_check_version_minimum_is_for_counts():
     assert check_version("1", "limit", minimum=1, text=True) == 1
     with pytest.raises(CollabError, match="limit must be a whole number >= 1, got 0"):
         check_version(0, "limit", minimum=1)
+
+
+def test_requests_name_the_document_one_way():
+    assert wire.join_request("d", name="Ann") == {"doc": "d", "name": "Ann"}
+    assert wire.join_request(view="tok", presence="delta") == {"view": "tok", "presence": "delta"}
+    with pytest.raises(AssertionError):
+        wire.join_request("d", view="tok")
+    assert wire.patch_request("d", 0, "p", "op") == {"doc": "d", "base": 0, "patch": "p", "id": "op"}
+    assert wire.sync_request("d", 3) == {"doc": "d", "since": 3}
+    assert wire.seen("d", 3) == {"doc": "d", "version": 3}

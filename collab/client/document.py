@@ -57,13 +57,7 @@ class Document:
         self._last_heard = time.monotonic()
         self.name = name
         self.timeout = timeout
-        if view is not None:
-            self._join_payload: wire.JoinRequest = {"view": view}
-        else:
-            assert doc is not None  # exactly one of them: checked above
-            self._join_payload = {"doc": doc}
-        if name is not None:
-            self._join_payload["name"] = name
+        self._join_payload = wire.join_request(doc, view=view, name=name)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._callbacks: list[Callable[[str, int], None]] = []

@@ -96,6 +96,46 @@ class LeaveRequest(TypedDict):
     doc: str
 
 
+def join_request(doc: str | None = None, *, view: str | None = None, name: str | None = None,
+                 presence: str | None = None) -> JoinRequest:
+    """By edit id (`doc`) or by view token (`view`); `presence="delta"` for presence deltas."""
+    if doc is not None:
+        assert view is None, "join names the document one way: doc or view"
+        request: JoinRequest = {"doc": doc}
+    else:
+        assert view is not None, "join names the document: doc or view"
+        request = {"view": view}
+    if name is not None:
+        request["name"] = name
+    if presence is not None:
+        request["presence"] = presence
+    return request
+
+
+def patch_request(doc: str, base: int, patch: str, id: str) -> PatchRequest:
+    return {"doc": doc, "base": base, "patch": patch, "id": id}
+
+
+def sync_request(doc: str, since: int) -> SyncRequest:
+    return {"doc": doc, "since": since}
+
+
+def seen(doc: str, version: int) -> SeenMessage:
+    return {"doc": doc, "version": version}
+
+
+def cursor_request(doc: str, anchor: int, head: int) -> CursorRequest:
+    return {"doc": doc, "anchor": anchor, "head": head}
+
+
+def restore_request(doc: str, version: int) -> RestoreRequest:
+    return {"doc": doc, "version": version}
+
+
+def leave_request(doc: str) -> LeaveRequest:
+    return {"doc": doc}
+
+
 # -- errors: acks and HTTP bodies ----------------------------------------------------------
 
 
@@ -259,9 +299,12 @@ def limits(patch: int, hunks: int, doc: int) -> Limits:
 
 
 def join_ack(doc: str, version: int, text: str, role: str, peers: list[Peer], counts: Counts, you: str,
-             limits: Limits, view: str | None = None) -> JoinAck:
+             limits: Limits | None, view: str | None = None) -> JoinAck:
+    """`limits` None: an older server's answer, without them (the client takes the defaults)."""
     ack: JoinAck = {"ok": True, "doc": doc, "version": version, "text": text, "role": role, "peers": peers,
-                    "editors": counts["editors"], "viewers": counts["viewers"], "you": you, "limits": limits}
+                    "editors": counts["editors"], "viewers": counts["viewers"], "you": you}
+    if limits is not None:
+        ack["limits"] = limits
     if view is not None:
         ack["view"] = view
     return ack
