@@ -13,6 +13,8 @@ import time
 import requests
 import socketio
 
+from collab.core import wire
+
 
 class RoundTrips:
     def __init__(self, url: str, doc: str, *, http: bool = False, timeout: float = 60,
@@ -22,7 +24,7 @@ class RoundTrips:
         self.url, self.doc, self.http, self.timeout, self.pace = url, doc, http, timeout, pace
         self.sio = socketio.Client(reconnection=False)
         self.sio.connect(url, transports=["websocket"], wait_timeout=20)
-        assert self.sio.call("join", {"doc": doc}, timeout=20)["ok"]
+        assert self.sio.call("join", wire.join_request(doc), timeout=20)["ok"]
         self.times: list[float] = []  # seconds, of each round trip
         self.spans: list[tuple[float, float]] = []  # (sent, answered), perf_counter
         self.requests: list[float] = []  # seconds, of each fresh HTTP request
@@ -34,7 +36,7 @@ class RoundTrips:
         while not self._stop.is_set():
             t = time.perf_counter()
             try:
-                ack = self.sio.call("sync", {"doc": self.doc, "since": 0}, timeout=self.timeout)
+                ack = self.sio.call("sync", wire.sync_request(self.doc, 0), timeout=self.timeout)
             except Exception as exc:  # a timeout is a finding, kept for the assertion
                 self.failures.append(f"sync: {type(exc).__name__}: {exc}")
                 return
