@@ -19,7 +19,7 @@ import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Sequence
 
 import gevent
 from gevent import pywsgi
@@ -33,6 +33,10 @@ except ImportError:  # gunicorn is optional (pip install collab[deploy])
     _GunicornWorker = object
 
 from . import create_app
+from .core.config import Settings
+
+if TYPE_CHECKING:  # flask is imported by create_app, after a gevent worker has monkey-patched
+    from flask import Flask
 
 log = logging.getLogger("collab.serve")
 LISTEN_BACKLOG = 1_024  # connections the kernel holds for accept()
@@ -48,12 +52,12 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
     # the per-connection state lives in the connection's environ
     __slots__ = ()
 
-    def validate_utf8(self, payload):  # type: ignore[no-untyped-def]
+    def validate_utf8(self, payload: bytes) -> None:
         """gevent-websocket checks UTF-8 a byte at a time in Python (~0.5 s per 4 MB, twice
         per message, on the event loop). The whole message is decoded strictly anyway
         (`_decode_bytes`, C speed), and invalid UTF-8 still closes with 1007 there."""
 
-    def read_frame(self):  # type: ignore[no-untyped-def]
+    def read_frame(self) -> tuple[Header, bytes]:
         header = Header.decode_header(self.stream)
         if header.flags or not header.mask:
             # reserved bits (no extension is negotiated), or a client frame sent unmasked
@@ -135,8 +139,8 @@ class ConnectionLimits:
     max_connections_per_address: int = 256
 
     @classmethod
-    def of(cls, app) -> "ConnectionLimits":  # type: ignore[no-untyped-def]
-        settings = getattr(app, "extensions", {}).get("collab.settings")
+    def of(cls, app: object) -> "ConnectionLimits":
+        settings: Settings | None = getattr(app, "extensions", {}).get("collab.settings")
         if settings is None:  # not collab's app: the defaults
             return cls()
         return cls(settings.header_timeout, settings.body_timeout, settings.body_min_rate,
@@ -181,7 +185,7 @@ class _TimedBody:
 
     __slots__ = ("_rfile", "_limits", "_start", "_received", "_handler")
 
-    def __init__(self, rfile, limits: ConnectionLimits, handler: "NoDelayHandler") -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, rfile: BinaryIO, limits: ConnectionLimits, handler: "NoDelayHandler") -> None:
         self._rfile = rfile
         self._limits = limits
         self._start = time.monotonic()
@@ -218,7 +222,7 @@ class _TimedBody:
         # chunk-size lines and trailers: gevent bounds them at MAX_REQUEST_LINE
         return self._timed(self._rfile.readline, -1 if size is None else size)
 
-    def _timed(self, read, size: int) -> bytes:  # type: ignore[no-untyped-def]
+    def _timed(self, read: Callable[[int], bytes], size: int) -> bytes:
         left = self._left()
         try:
             if left <= 0:
@@ -244,7 +248,8 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
     limit. Without these, 2,000 half-sent requests stayed open as long as their client
     wished, and at a 1,024 file limit nobody else could connect."""
 
-    def __init__(self, sock, address, server, rfile=None):  # type: ignore[no-untyped-def]
+    def __init__(self, sock: socket.socket, address: object, server: pywsgi.WSGIServer,
+                 rfile: BinaryIO | None = None) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().__init__(sock, address, server, rfile)
@@ -310,11 +315,12 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
         finally:
             self._disarm()
 
-    def _handle_client_error(self, ex):  # type: ignore[no-untyped-def]
+    def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
         # gevent's hook for bad client input; a header timeout is answered 408, not 400
         if isinstance(ex, SlowClient):
             return ("408", _TIMED_OUT)
-        return super()._handle_client_error(ex)
+        answer: tuple[str, bytes] = super()._handle_client_error(ex)
+        return answer
 
     def _disarm(self) -> None:
         if self._headers_due is not None:
@@ -323,8 +329,8 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
 
     # -- body ----------------------------------------------------------------------------------
 
-    def get_environ(self):  # type: ignore[no-untyped-def]
-        env = super().get_environ()
+    def get_environ(self) -> dict[str, Any]:
+        env: dict[str, Any] = super().get_environ()
         body = self.wsgi_input
         if body is not None and (body.content_length or body.chunked_input):
             body.rfile = _TimedBody(body.rfile, self.limits, self)
@@ -348,8 +354,8 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
         except OSError:
             pass  # gone already
 
-    def upgrade_connection(self):  # type: ignore[no-untyped-def]
-        result = super().upgrade_connection()
+    def upgrade_connection(self) -> list[bytes] | None:
+        result: list[bytes] | None = super().upgrade_connection()  # a refusal's body, or None
         ws = self.environ.get("wsgi.websocket")
         if ws is not None:
             self.environ["collab.max_message"] = max_message(self.application)
@@ -374,9 +380,9 @@ def _frame_writer(sock: socket.socket) -> Callable[[bytes], None]:
     return write
 
 
-def max_message(app) -> int | None:  # type: ignore[no-untyped-def]
+def max_message(app: object) -> int | None:
     """The transport's limit: our patch limit plus room for the Socket.IO framing."""
-    settings = getattr(app, "extensions", {}).get("collab.settings")
+    settings: Settings | None = getattr(app, "extensions", {}).get("collab.settings")
     return settings.max_patch_chars + 1_048_576 if settings else None
 
 
@@ -386,7 +392,7 @@ class GeventWebSocketWorker(_GunicornWorker):  # type: ignore[misc]  # gevent-we
     wsgi_handler = NoDelayHandler
 
 
-def serve(app, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+def serve(app: Flask, host: str, port: int) -> None:
     # a listen backlog of 1,024 (gevent's default: 128; the kernel caps it at somaxconn): a
     # burst of connections, a flood's or a reconnecting crowd's, waits in the kernel
     # instead of having its SYNs dropped, which costs an honest client a 1 s retransmit
