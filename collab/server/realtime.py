@@ -295,10 +295,10 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if found is None:
             return
         client, m, data = found
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            return
-        version = min(version, m.state.committed)
+        try:
+            version = min(check_version(data.get("version")), m.state.committed)
+        except CollabError:
+            return  # malformed: dropped silently (no ack)
         if version > m.seen:
             m.seen = version
             self._publish_peer(client, m)
