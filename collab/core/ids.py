@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from typing import Any
 
 from .errors import CollabError
 
@@ -34,7 +33,7 @@ def new_view_token() -> str:
     return random_base62(VIEW_TOKEN_LENGTH)
 
 
-def check_doc_id(doc: Any, field: str = "doc") -> str:
+def check_doc_id(doc: object, field: str = "doc") -> str:
     if not isinstance(doc, str) or not DOC_ID_RE.fullmatch(doc):
         shown = doc if isinstance(doc, str) and len(doc) <= 80 else type(doc).__name__
         raise CollabError(
@@ -61,7 +60,7 @@ def check_version(value: object, field: str = "version", *, minimum: int = 0, te
     return number
 
 
-def check_op_id(op_id: Any) -> str:
+def check_op_id(op_id: object) -> str:
     if not isinstance(op_id, str) or not 1 <= len(op_id) <= MAX_OP_ID:
         raise CollabError(
             "bad_request", f"id must be a string of 1-{MAX_OP_ID} characters, unique per edit"
@@ -71,7 +70,7 @@ def check_op_id(op_id: Any) -> str:
     return op_id
 
 
-def check_name(name: Any) -> str:
+def check_name(name: object) -> str:
     """A display name; None or blank gives "Anonymous"."""
     if name is None:
         return "Anonymous"

@@ -19,7 +19,7 @@ from flask_socketio import SocketIO
 from ..core.config import Settings
 from ..core import wire
 from ..core.errors import CollabError
-from .guard import lookups_of
+from .guard import Environ, lookups_of
 from .history_api import restore
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, random_base62
 from ..core.patches import text_hash
@@ -122,7 +122,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
 
     # -- connection -------------------------------------------------------------
 
-    def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+    def on_connect(self, sid: str, environ: Environ, auth: object = None) -> None:
         s = self.settings
         self.clients[sid] = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst))
         self.sio.start_background_task(self._close_if_idle, sid)
@@ -289,7 +289,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         m = client.joined.get(doc) if isinstance(doc, str) else None
         return (client, m, data) if m is not None else None
 
-    def on_seen(self, sid: str, *args: Any) -> None:
+    def on_seen(self, sid: str, *args: object) -> None:
         """Cumulative receipt confirmation (no ack): shown in presence, throttled."""
         found = self._unacked(sid, args)
         if found is None:
@@ -303,7 +303,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             m.seen = version
             self._publish_peer(client, m)
 
-    def on_cursor(self, sid: str, *args: Any) -> None:
+    def on_cursor(self, sid: str, *args: object) -> None:
         """An editor's selection (code points in its current text), relayed to the others
         in the document (no ack; extension of contract v1)."""
         found = self._unacked(sid, args)
