@@ -9,7 +9,7 @@ throttle of unknown names (guard.Lookups).
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import cast
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
