@@ -18,6 +18,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..core import wire
 from ..core.wire import Counts, Peer
 
 log = logging.getLogger("collab.presence")
@@ -99,9 +100,8 @@ class RedisPresence(LocalPresence):
             log.warning("presence of other processes unknown (Redis: %s)", exc)
             return super().peers(doc)
         mine = {p["id"]: p for p in super().peers(doc)}  # ours are authoritative
-        others: list[Peer] = [
-            {"id": e.get("id", ""), "name": e.get("name", ""), "role": e.get("role", ""), "version": e.get("version", 0)}
-            for e in entries if e.get("process") in alive and e.get("process") != self.process]
+        others = [wire.peer(e.get("id", ""), e.get("name", ""), e.get("role", ""), e.get("version", 0))
+                  for e in entries if e.get("process") in alive and e.get("process") != self.process]
         # one order on every process, so that a capped list is the same wherever it is made
         return sorted([*mine.values(), *(p for p in others if p["id"] not in mine)], key=lambda p: p["id"])
 
