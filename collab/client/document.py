@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import socketio
 
 from ..core import wire
-from .state import Message, ReadOnly, SyncClient
+from .state import ReadOnly, SyncClient
 
 log = logging.getLogger("collab.client")
 
@@ -35,7 +35,7 @@ ACK_TIMEOUT = 15.0  # seconds without an ack before the state machine hears "no 
 class CollabClientError(Exception):
     """The server refused something (the error dict of the contract is in .error)."""
 
-    def __init__(self, error: Message) -> None:
+    def __init__(self, error: wire.Received) -> None:
         super().__init__(f"{error.get('code')}: {error.get('message')}")
         self.error = error
 
@@ -64,9 +64,9 @@ class Document:
         self.state: SyncClient | None = None
         self._key: str | None = None  # how the server named the document in its join answer
         self.role: str | None = None
-        self.peers: list[Message] = []  # as the last presence (or join answer) listed them
+        self.peers: list[wire.Received] = []  # as the last presence (or join answer) listed them
         self.you: str | None = None
-        self.error: Message | None = None
+        self.error: wire.Received | None = None
         self._joined = False
         self._closed = False
         self._sent: tuple[str, float] | None = None  # (op id, when) of the last patch sent
@@ -156,7 +156,7 @@ class Document:
             self._pump()
 
     @property
-    def refusal(self) -> Message | None:
+    def refusal(self) -> wire.Received | None:
         """The server's (or the state machine's) last refusal of an edit, until one is saved."""
         with self._lock:
             return self.state.error if self.state is not None else None
@@ -209,7 +209,7 @@ class Document:
             self._joined = False
             self._emit("join", dict(self._join_payload), callback=self._on_join)
 
-    def _on_disconnect(self, *args: Any) -> None:
+    def _on_disconnect(self, *args: object) -> None:
         with self._lock:
             self._joined = False
             if self.state is not None:
@@ -240,10 +240,12 @@ class Document:
             with self._lock:
                 self._reconnecting = False
 
-    def _on_join(self, answer: Any) -> None:
+    def _on_join(self, answer: object) -> None:
         with self._lock:
             if not isinstance(answer, dict) or not answer.get("ok"):
-                self.error = (answer or {}).get("error") or {"code": "internal", "message": repr(answer)}
+                error = answer.get("error") if isinstance(answer, dict) else None
+                self.error = error if isinstance(error, dict) else {
+                    "code": "internal", "message": f"malformed answer to join: {repr(answer)[:200]}"}
                 self._changed.notify_all()
                 return
             self.role, self.you = answer.get("role"), answer.get("you")
@@ -267,7 +269,7 @@ class Document:
         request: wire.PatchRequest = {"doc": self.doc, **message}
         self._emit("patch", request, callback=lambda ack: self._on_ack(op_id, ack))
 
-    def _on_ack(self, op_id: str, ack: Any) -> None:
+    def _on_ack(self, op_id: str, ack: object) -> None:
         with self._lock:
             assert self.state is not None
             if self._sent is not None and self._sent[0] == op_id:
@@ -276,10 +278,10 @@ class Document:
             self.state.receive_ack(ack, op_id, time.monotonic())
             self._after(before)
 
-    def _on_revision(self, rev: Any) -> None:
+    def _on_revision(self, rev: object) -> None:
         self._on_revisions({"revisions": [rev]})
 
-    def _on_revisions(self, msg: Any) -> None:
+    def _on_revisions(self, msg: object) -> None:
         with self._lock:
             if self.state is None or not isinstance(msg, dict):
                 return
@@ -287,7 +289,7 @@ class Document:
             self.state.receive_revisions(msg.get("revisions") or [], time.monotonic())
             self._after(before)
 
-    def _on_sync(self, answer: Any) -> None:
+    def _on_sync(self, answer: object) -> None:
         with self._lock:
             if self.state is None:
                 return
@@ -295,7 +297,7 @@ class Document:
             self.state.receive_sync(answer, time.monotonic())
             self._after(before)
 
-    def _on_presence(self, msg: Any) -> None:
+    def _on_presence(self, msg: object) -> None:
         with self._lock:
             if isinstance(msg, dict) and isinstance(msg.get("peers"), list):
                 self.peers = msg["peers"]

@@ -36,9 +36,6 @@ SEEN_EVERY = 0.25  # seconds between cumulative `seen` confirmations
 RETRY_FIRST = 1.0  # seconds before the first resend after `internal` (or no answer) ...
 RETRY_MAX = 30.0  # ... doubling up to this
 DEFAULT_LIMITS = {"patch": 4_194_304, "hunks": 5_000, "doc": 4_194_304}  # docs/protocol.md
-# a message as it arrived (parsed JSON from the server, or none): nothing in it is trusted
-# until the field is checked where it is read (wire.py has the shapes the server sends)
-Message = dict[str, Any]
 CHANGE_COST = 100  # what one change costs in a patch's text beyond its escaped characters
 
 # What each refusal of a patch means for the client (docs/protocol.md, "Error codes"). Nothing
@@ -155,14 +152,14 @@ class Inflight:
 @dataclass
 class HeldAck:
     version: int
-    patch: str | None  # the canonical revision; None: moved, and a sync must bring it
-    hash: str | None
+    patch: object  # the canonical revision, as received (parsed when applied); None: moved, and a sync must bring it
+    hash: object
     id: str
 
 
 class SyncClient:
     def __init__(self, version: int = 0, text: str = "", shadow: str | None = None,
-                 inflight: Message | None = None, new_id: Callable[[], str] | None = None,
+                 inflight: wire.Received | None = None, new_id: Callable[[], str] | None = None,
                  on_change: Callable[[str, str], None] | None = None) -> None:
         self.text = text
         self.shadow = text if shadow is None else shadow
@@ -176,7 +173,7 @@ class SyncClient:
         self._resend = inflight is not None  # the in-flight op goes out again (same id) at _retry_at
         self._retry_at = 0.0
         self._failures = 0  # answers of `internal` (or none) in a row, for the backoff
-        self.held: dict[int, Message] = {}  # version -> revision that arrived before version-1
+        self.held: dict[int, wire.Received] = {}  # version -> revision that arrived before version-1
         self._held_ack: HeldAck | None = None  # our ack, waiting for the versions before it
         self._gap_since: float | None = None  # when versions went missing, or None
         self._gap_own = False  # ... and only our own in-flight op can be the missing one
@@ -185,7 +182,7 @@ class SyncClient:
         self._syncing = False  # a sync request is outstanding
         self._sync_at = 0.0  # a failed sync is asked again from then on
         self._rejoin: str | None = None  # why a full resync (re-join) is needed
-        self.error: Message | None = None  # the last refusal {code, message} (code as received), until something is saved
+        self.error: wire.Received | None = None  # the last refusal {code, message} (code as received), until something is saved
         self._hold_text: str | None = None  # the text whose patch was refused as content
         self._viewer = False  # joined read-only: local edits are refused, nothing is sent
         self.limits = dict(DEFAULT_LIMITS)  # as the server's join answer announced them
@@ -207,7 +204,7 @@ class SyncClient:
         return sorted(self.held)
 
     @property
-    def stuck(self) -> Message | None:
+    def stuck(self) -> wire.Received | None:
         """A refusal that only the user can end (undo the paste, join as an editor), or None."""
         if self._hold_text is not None or (self._viewer and not ops.is_noop(self._local_ops())):
             return self.error
@@ -337,14 +334,14 @@ class SyncClient:
 
     # -- incoming -------------------------------------------------------------------------------
 
-    def receive_join(self, answer: Message, fresh: bool = False) -> None:
+    def receive_join(self, answer: wire.Received, fresh: bool = False) -> None:
         """The answer to `join`. The first join of a fresh client takes the server's text. A
         re-join keeps local state, resends the op in flight and syncs from `version`; if the
         server is behind us or disagrees at our version, the local edits are rebased onto its
         text (reset_from_join)."""
         self._viewer = answer.get("role") == "viewer"
         announced = answer.get("limits")
-        limits: Message = announced if isinstance(announced, dict) else {}
+        limits: wire.Received = announced if isinstance(announced, dict) else {}
         for key in DEFAULT_LIMITS:
             value = limits.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -380,7 +377,7 @@ class SyncClient:
             self._resend = True
         self._syncing = False
 
-    def reset_from_join(self, answer: Message) -> None:
+    def reset_from_join(self, answer: wire.Received) -> None:
         """Full resync: take the server's text and version, and rebase every local edit
         (shadow -> text) onto it with a three-way merge. Typed text is kept, never dropped."""
         local = self._local_ops()
@@ -405,7 +402,7 @@ class SyncClient:
             self._unsaved = 0
         self._notify(old, "reset")
 
-    def receive_ack(self, ack: Any, op_id: str, now: float = 0.0) -> None:
+    def receive_ack(self, ack: object, op_id: str, now: float = 0.0) -> None:
         """The answer to the patch with op id `op_id` (answers to an op no longer in flight are
         ignored). `ack` None (no answer in time) is retried like `internal`."""
         f = self.inflight
@@ -434,7 +431,7 @@ class SyncClient:
             self._sync_wanted = True  # moved without its patch: a sync brings it (ours by op id)
         self._drain(now)
 
-    def receive_revisions(self, revisions: Iterable[Any], now: float = 0.0) -> None:
+    def receive_revisions(self, revisions: Iterable[object], now: float = 0.0) -> None:
         """Revisions (`revision` / `revisions` messages) in any order; early ones are held."""
         for rev in revisions or []:
             if not isinstance(rev, dict) or not isinstance(rev.get("version"), int):
@@ -443,7 +440,7 @@ class SyncClient:
                 self.held[rev["version"]] = rev
         self._drain(now)
 
-    def receive_sync(self, answer: Any, now: float = 0.0) -> None:
+    def receive_sync(self, answer: object, now: float = 0.0) -> None:
         """The answer to `sync {since}`."""
         self._syncing = False
         if not isinstance(answer, dict) or not answer.get("ok"):
@@ -488,7 +485,7 @@ class SyncClient:
         self.text = text
         self._unsaved += 1
 
-    def _refused(self, error: Message, now: float) -> None:
+    def _refused(self, error: wire.Received, now: float) -> None:
         code = error.get("code")
         what = ON_REFUSAL.get(code, "retry") if isinstance(code, str) else "retry"
         f = self.inflight
@@ -571,7 +568,7 @@ class SyncClient:
         self.inflight = None
         self._resend = False
 
-    def _restore_inflight(self, f: Message) -> Inflight:
+    def _restore_inflight(self, f: wire.Received) -> Inflight:
         op = f.get("op")
         if not isinstance(op, list) or ops.base_length(op) != len(self.shadow):
             # stored without its op (or made against another shadow): the patch itself, if it
@@ -636,7 +633,7 @@ class SyncClient:
             self._unsaved = 0
         self._check(hash_)
 
-    def _apply_revision(self, rev: Message) -> None:
+    def _apply_revision(self, rev: wire.Received) -> None:
         f = self.inflight
         if f is not None and rev.get("id") and rev.get("id") == f.id:
             self._apply_own(rev.get("patch"), rev.get("hash"), rev["version"])

@@ -10,13 +10,16 @@ Pure: imports nothing from flask, socketio, gevent or any database driver.
 """
 from __future__ import annotations
 
-from typing import Literal, NotRequired, Protocol, Sequence, TypedDict
+from typing import Any, Literal, NotRequired, Protocol, Sequence, TypedDict
 
 from .blame import Span
 from .errors import ErrorBody as ErrorBody, ErrorExtra as ErrorExtra  # (part of the wire too)
 from .patches import Edit
 
-Role = Literal["editor", "viewer"]
+Role = Literal["editor", "viewer"]  # what a connection may do in a document
+# a JSON object as it arrived (an event's payload, a request's body, a server's message):
+# nothing in it is checked yet; each field is checked where it is read
+Received = dict[str, Any]
 
 
 class StoredRevision(Protocol):
@@ -182,7 +185,7 @@ class RevisionsMessage(TypedDict):
 class Peer(TypedDict):
     id: str
     name: str
-    role: str
+    role: str  # a Role (as read back from another process: what it wrote)
     version: int  # the last version it confirmed with `seen`
 
 
@@ -255,7 +258,7 @@ class JoinAck(TypedDict):
     doc: str  # as the client named it: edit id or view token
     version: int
     text: str
-    role: str
+    role: Role
     peers: list[Peer]
     editors: int
     viewers: int
@@ -298,7 +301,7 @@ def limits(patch: int, hunks: int, doc: int) -> Limits:
     return {"patch": patch, "hunks": hunks, "doc": doc}
 
 
-def join_ack(doc: str, version: int, text: str, role: str, peers: list[Peer], counts: Counts, you: str,
+def join_ack(doc: str, version: int, text: str, role: Role, peers: list[Peer], counts: Counts, you: str,
              limits: Limits | None, view: str | None = None) -> JoinAck:
     """`limits` None: an older server's answer, without them (the client takes the defaults)."""
     ack: JoinAck = {"ok": True, "doc": doc, "version": version, "text": text, "role": role, "peers": peers,
