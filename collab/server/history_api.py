@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Sequence, cast
+from typing import Sequence, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -71,18 +71,14 @@ def _editor(doc: str) -> DocState:
     return state
 
 
-# a request's JSON object as the client sent it: nothing in it is checked yet
-Body = dict[str, Any]
-
-
-def _body() -> Body:
+def _body() -> wire.Received:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise CollabError("bad_request", "body must be a JSON object")
     return body
 
 
-def _author(body: Body) -> str:
+def _author(body: wire.Received) -> str:
     """The display name of whoever makes the change (`name`, as in `join`)."""
     return check_name(body.get("name"))
 

@@ -11,7 +11,7 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeGuard, TypeVar
+from typing import Callable, Final, TypeGuard, TypeVar
 
 import socketio
 from flask_socketio import SocketIO
@@ -30,16 +30,15 @@ from ..storage import Revision
 
 log = logging.getLogger("collab.realtime")
 
-EDITOR, VIEWER = "editor", "viewer"
-# an event's object as the client sent it (parsed JSON): nothing in it is checked yet
-Payload = dict[str, Any]
+EDITOR: Final = "editor"
+VIEWER: Final = "viewer"
 A = TypeVar("A", bound=wire.Ack)
 
 
 @dataclass
 class Membership:
     state: DocState
-    role: str
+    role: wire.Role
     key: str  # how this client names the document: edit id (editor) or view token (viewer)
     seen: int = 0  # the client's cumulative confirmation of receipt
     deltas: bool = False  # asked for presence deltas at join (`presence: "delta"`)
@@ -62,7 +61,7 @@ def _viewers(doc: str) -> str:
     return "v:" + doc
 
 
-def _presence_room(doc: str, role: str, deltas: bool) -> str:
+def _presence_room(doc: str, role: wire.Role, deltas: bool) -> str:
     """Presence goes to four rooms per document: editors or viewers (named differently in
     the message), with full lists or with deltas."""
     return ("pd" if deltas else "pf") + ("e:" if role == EDITOR else "v:") + doc
@@ -73,7 +72,7 @@ def _is_position(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-Handler = Callable[["DocumentNamespace", str, Payload], A]
+Handler = Callable[["DocumentNamespace", str, wire.Received], A]
 
 
 def _guard(event: str) -> Callable[[Handler[A]], Callable[..., A | wire.ErrorAck]]:
@@ -159,7 +158,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                 "rate_limited", f"too many messages; retry in {wait:.2f} s", retry_after=round(wait, 3)
             )
 
-    def _membership(self, client: Client, data: Payload) -> Membership:
+    def _membership(self, client: Client, data: wire.Received) -> Membership:
         key = check_doc_id(data.get("doc"))
         m = client.joined.get(key)
         if m is None:
@@ -169,11 +168,12 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     # -- events -----------------------------------------------------------------
 
     @_guard("join")
-    def on_join(self, sid: str, data: Payload) -> wire.JoinAck:
+    def on_join(self, sid: str, data: wire.Received) -> wire.JoinAck:
         client = self._client(sid)
         name = check_name(data.get("name"))
         # unknown names cost the client's address a token: guessing names is throttled
         lookups, address = lookups_of(self.sio.server.get_environ(sid))
+        role: wire.Role
         if data.get("view") is not None:
             key = check_doc_id(data["view"], "view")
             state, role = lookups.open_view(address, key), VIEWER
@@ -213,7 +213,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                              view=state.view_token if role == EDITOR else None)
 
     @_guard("leave")
-    def on_leave(self, sid: str, data: Payload) -> wire.OkAck:
+    def on_leave(self, sid: str, data: wire.Received) -> wire.OkAck:
         client = self._client(sid)
         self._leave(client, self._membership(client, data))
         return wire.ok()
@@ -232,7 +232,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self._presence_changed(m.state, client.peer)
 
     @_guard("patch")
-    def on_patch(self, sid: str, data: Payload) -> wire.PatchAck:
+    def on_patch(self, sid: str, data: wire.Received) -> wire.PatchAck:
         client = self._client(sid)
         m = self._membership(client, data)
         if m.role != EDITOR:
@@ -253,7 +253,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                               duplicate=result.duplicate)
 
     @_guard("sync")
-    def on_sync(self, sid: str, data: Payload) -> wire.SyncAck:
+    def on_sync(self, sid: str, data: wire.Received) -> wire.SyncAck:
         m = self._membership(self._client(sid), data)
         since = check_version(data.get("since"), "since")
         # a client ahead of us saw a version stored by another process: look before refusing
@@ -264,7 +264,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         return wire.sync_ack(head, [wire.revision(m.key, r) for r in self.service.revisions(m.state, since)])
 
     @_guard("restore")
-    def on_restore(self, sid: str, data: Payload) -> wire.RestoreAck:
+    def on_restore(self, sid: str, data: wire.Received) -> wire.RestoreAck:
         """Restore version `version` as a new revision by this client (history is never
         rewritten). Everyone, the author included, receives it as a `revision`."""
         client = self._client(sid)
@@ -278,7 +278,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             return wire.restore_ack(head, text_hash(text))
         return wire.restore_ack(result.version, result.hash, result.patch)
 
-    def _unacked(self, sid: str, args: tuple[object, ...]) -> tuple[Client, Membership, Payload] | None:
+    def _unacked(self, sid: str, args: tuple[object, ...]) -> tuple[Client, Membership, wire.Received] | None:
         """For events without an ack: the sender's membership, or None to drop it
         silently (malformed, not joined, or over the rate limit)."""
         data = args[0] if len(args) == 1 else None
@@ -409,7 +409,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             roster.due = True
             self.sio.start_background_task(self._presence_later, state, self.settings.presence_interval)
         server = self.sio.server
-        keys = [(state.id, EDITOR)] + ([(state.view_token, VIEWER)] if self._has_viewers(state) else [])
+        keys: list[tuple[str, wire.Role]] = [(state.id, EDITOR)]
+        if self._has_viewers(state):
+            keys.append((state.view_token, VIEWER))
         for key, role in keys:
             server.emit("presence", wire.presence(key, peers, counts), to=_presence_room(state.id, role, False),
                         namespace="/")
