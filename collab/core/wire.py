@@ -1,10 +1,11 @@
 """Wire contract v1 (docs/protocol.md) as types: every message and answer, and the one
-function that builds each of the server's.
+function that builds each.
 
-The edges (collab/server) build what they send here, the Python client reads with the
-TypedDicts, and the tests' fakes and vector generator build theirs the same way, so there
-is one spelling of each message. Key order is part of what the builders keep: Socket.IO
-frames are the dicts in the order built here, byte for byte as before.
+The edges (collab/server) build what they send here, the Python client types its requests
+with it, and the tests' fakes and the vector generator build theirs the same way, so there
+is one spelling of each message. What arrives from the other side is `Received` until its
+fields are checked. Key order is part of what the builders keep: Socket.IO frames are the
+dicts in the order built here, byte for byte as before.
 
 Pure: imports nothing from flask, socketio, gevent or any database driver.
 """

@@ -10,9 +10,10 @@ cannot drift apart (shared STYLE.md rule 4). Regenerate after changing this scri
 Deterministic: no randomness, fixed timestamps, no op ids (see "$inflight" below).
 
 Every patch a server would send (revisions, the `patch` of an ack) is made here with
-collab.core.patches by a small model of the server (`Server`: exact apply, hunks moved over
-the revisions since their base, canonical patch from the applied edits, CRC-32 hash), so
-the vectors are correct by construction. The texts a client must end with are written by
+collab.core.patches, and every message with collab.core.wire's builders, by a small model
+of the server (`Server`: exact apply, hunks moved over the revisions since their base,
+canonical patch from the applied edits, CRC-32 hash), so the vectors are correct by
+construction. The texts a client must end with are written by
 hand: they are the protocol's rules (docs/protocol.md, "A client, in short").
 
 The format (one vector per file):
