@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Callable
 
 import requests
 import socketio
@@ -86,7 +87,7 @@ class RoundTrips:
         return out + f"; fresh HTTP requests {summary(self.requests)}" if self.http else out
 
 
-def read_until(s: socket.socket, want, timeout: float = 20.0) -> object:  # type: ignore[no-untyped-def]
+def read_until(s: socket.socket, want: Callable[[int, bytes], bool], timeout: float = 20.0) -> object:
     """Read server frames until `want(opcode, payload)` is true (returns True), a close frame
     (returns ("close", code or None)) or EOF (returns ("eof", None)); ("timeout", None) if
     nothing of the sort came within `timeout` seconds."""
