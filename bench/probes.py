@@ -14,11 +14,13 @@ import re
 import socket
 import threading
 import time
+from typing import Callable
 
 import requests
 import socketio
 
 from collab.core.patches import make_patch
+from collab.core import wire
 
 
 class RoundTrips:
@@ -29,7 +31,7 @@ class RoundTrips:
         self.url, self.doc, self.http, self.timeout, self.pace = url, doc, http, timeout, pace
         self.sio = socketio.Client(reconnection=False)
         self.sio.connect(url, transports=["websocket"], wait_timeout=20)
-        assert self.sio.call("join", {"doc": doc}, timeout=20)["ok"]
+        assert self.sio.call("join", wire.join_request(doc), timeout=20)["ok"]
         self.times: list[float] = []  # seconds, of each round trip
         self.spans: list[tuple[float, float]] = []  # (sent, answered), perf_counter
         self.requests: list[float] = []  # seconds, of each fresh HTTP request
@@ -41,7 +43,7 @@ class RoundTrips:
         while not self._stop.is_set():
             t = time.perf_counter()
             try:
-                ack = self.sio.call("sync", {"doc": self.doc, "since": 0}, timeout=self.timeout)
+                ack = self.sio.call("sync", wire.sync_request(self.doc, 0), timeout=self.timeout)
             except Exception as exc:  # a timeout is a finding, kept for the assertion
                 self.failures.append(f"sync: {type(exc).__name__}: {exc}")
                 return
@@ -91,7 +93,7 @@ class RoundTrips:
         return out + f"; fresh HTTP requests {summary(self.requests)}" if self.http else out
 
 
-def read_until(s: socket.socket, want, timeout: float = 20.0) -> object:  # type: ignore[no-untyped-def]
+def read_until(s: socket.socket, want: Callable[[int, bytes], bool], timeout: float = 20.0) -> object:
     """Read server frames until `want(opcode, payload)` is true (returns True), a close frame
     (returns ("close", code or None)) or EOF (returns ("eof", None)); ("timeout", None) if
     nothing of the sort came within `timeout` seconds."""

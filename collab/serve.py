@@ -18,7 +18,7 @@ import time
 import weakref
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Sequence
 
 import gevent
 from gevent import pywsgi
@@ -29,17 +29,20 @@ from geventwebsocket.websocket import Header, WebSocket
 try:
     from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GunicornWorker
 except ImportError:  # gunicorn is optional (pip install collab[deploy])
-    _GunicornWorker = object  # type: ignore[misc,assignment]
+    _GunicornWorker = object
 
 from . import create_app
 from .core.config import Settings
+
+if TYPE_CHECKING:  # flask is imported by create_app, after a gevent worker has monkey-patched
+    from flask import Flask
 
 log = logging.getLogger("collab.serve")
 LISTEN_BACKLOG = 1_024  # connections the kernel holds for accept()
 _last_refusal_log = 0.0  # monotonic time of the last "refusing connections" warning
 
 
-class CappedWebSocket(WebSocket):
+class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has no type hints
     """gevent-websocket reads a frame whole, however large its header says it is; this
     refuses a message over `max_message` bytes from its header, before reading it, with
     close code 1009 (message too big). It also unmasks and checks UTF-8 at C speed."""
@@ -48,12 +51,12 @@ class CappedWebSocket(WebSocket):
     # the per-connection state lives in the connection's environ
     __slots__ = ()
 
-    def validate_utf8(self, payload):  # type: ignore[no-untyped-def]
+    def validate_utf8(self, payload: bytes) -> None:
         """gevent-websocket checks UTF-8 a byte at a time in Python (~0.5 s per 4 MB, twice
         per message, on the event loop). The whole message is decoded strictly anyway
         (`_decode_bytes`, C speed), and invalid UTF-8 still closes with 1007 there."""
 
-    def read_frame(self):  # type: ignore[no-untyped-def]
+    def read_frame(self) -> tuple[Header, bytes]:
         header = Header.decode_header(self.stream)
         if header.flags or not header.mask:
             # reserved bits (no extension is negotiated), or a client frame sent unmasked
@@ -135,8 +138,8 @@ class ConnectionLimits:
     max_connections_per_address: int = 256
 
     @classmethod
-    def of(cls, app) -> "ConnectionLimits":  # type: ignore[no-untyped-def]
-        settings = getattr(app, "extensions", {}).get("collab.settings")
+    def of(cls, app: object) -> "ConnectionLimits":
+        settings: Settings | None = getattr(app, "extensions", {}).get("collab.settings")
         if settings is None:  # not collab's app: the defaults
             return cls()
         return cls(settings.header_timeout, settings.body_timeout, settings.body_min_rate,
@@ -181,7 +184,7 @@ class _TimedBody:
 
     __slots__ = ("_rfile", "_limits", "_start", "_received", "_handler")
 
-    def __init__(self, rfile, limits: ConnectionLimits, handler: "NoDelayHandler") -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, rfile: BinaryIO, limits: ConnectionLimits, handler: "NoDelayHandler") -> None:
         self._rfile = rfile
         self._limits = limits
         self._start = time.monotonic()
@@ -218,7 +221,7 @@ class _TimedBody:
         # chunk-size lines and trailers: gevent bounds them at MAX_REQUEST_LINE
         return self._timed(self._rfile.readline, -1 if size is None else size)
 
-    def _timed(self, read, size: int) -> bytes:  # type: ignore[no-untyped-def]
+    def _timed(self, read: Callable[[int], bytes], size: int) -> bytes:
         left = self._left()
         try:
             if left <= 0:
@@ -235,7 +238,7 @@ class _TimedBody:
         return getattr(self._rfile, name)
 
 
-class NoDelayHandler(WebSocketHandler):
+class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocket has no type hints
     """One client connection: TCP_NODELAY; at most `max_connections_per_address` open at once
     from one address (more are answered 503 at once); a request's line and headers must
     arrive within `header_timeout` seconds of the connection being ready for one (so idle
@@ -244,7 +247,8 @@ class NoDelayHandler(WebSocketHandler):
     limit. Without these, 2,000 half-sent requests stayed open as long as their client
     wished, and at a 1,024 file limit nobody else could connect."""
 
-    def __init__(self, sock, address, server, rfile=None):  # type: ignore[no-untyped-def]
+    def __init__(self, sock: socket.socket, address: object, server: pywsgi.WSGIServer,
+                 rfile: BinaryIO | None = None) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().__init__(sock, address, server, rfile)
@@ -310,11 +314,12 @@ class NoDelayHandler(WebSocketHandler):
         finally:
             self._disarm()
 
-    def _handle_client_error(self, ex):  # type: ignore[no-untyped-def]
+    def _handle_client_error(self, ex: Exception) -> tuple[str, bytes]:
         # gevent's hook for bad client input; a header timeout is answered 408, not 400
         if isinstance(ex, SlowClient):
             return ("408", _TIMED_OUT)
-        return super()._handle_client_error(ex)
+        answer: tuple[str, bytes] = super()._handle_client_error(ex)
+        return answer
 
     def _disarm(self) -> None:
         if self._headers_due is not None:
@@ -323,8 +328,8 @@ class NoDelayHandler(WebSocketHandler):
 
     # -- body ----------------------------------------------------------------------------------
 
-    def get_environ(self):  # type: ignore[no-untyped-def]
-        env = super().get_environ()
+    def get_environ(self) -> dict[str, Any]:
+        env: dict[str, Any] = super().get_environ()
         body = self.wsgi_input
         if body is not None and (body.content_length or body.chunked_input):
             body.rfile = _TimedBody(body.rfile, self.limits, self)
@@ -348,8 +353,8 @@ class NoDelayHandler(WebSocketHandler):
         except OSError:
             pass  # gone already
 
-    def upgrade_connection(self):  # type: ignore[no-untyped-def]
-        result = super().upgrade_connection()
+    def upgrade_connection(self) -> list[bytes] | None:
+        result: list[bytes] | None = super().upgrade_connection()  # a refusal's body, or None
         ws = self.environ.get("wsgi.websocket")
         if ws is not None:
             self.environ["collab.max_message"] = max_message(self.application)
@@ -358,7 +363,7 @@ class NoDelayHandler(WebSocketHandler):
         return result
 
 
-def _frame_writer(sock):  # type: ignore[no-untyped-def]
+def _frame_writer(sock: socket.socket) -> Callable[[bytes], None]:
     """How a WebSocket writes its frames: one send() first, sendall() for what it left.
     gevent's sendall() asks the kernel for the socket's buffer size (a getsockopt system
     call) and reads the clock before every write, and a frame of a few hundred bytes
@@ -374,19 +379,19 @@ def _frame_writer(sock):  # type: ignore[no-untyped-def]
     return write
 
 
-def max_message(app) -> int | None:  # type: ignore[no-untyped-def]
+def max_message(app: object) -> int | None:
     """The transport's limit: our patch limit plus room for the Socket.IO framing."""
-    settings = getattr(app, "extensions", {}).get("collab.settings")
+    settings: Settings | None = getattr(app, "extensions", {}).get("collab.settings")
     return settings.max_message_bytes if settings else None
 
 
-class GeventWebSocketWorker(_GunicornWorker):
+class GeventWebSocketWorker(_GunicornWorker):  # type: ignore[misc]  # gevent-websocket has no type hints
     """gunicorn worker with the same handler: `gunicorn -k collab.serve.GeventWebSocketWorker`."""
 
     wsgi_handler = NoDelayHandler
 
 
-def serve(app, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+def serve(app: Flask, host: str, port: int) -> None:
     # a listen backlog of 1,024 (gevent's default: 128; the kernel caps it at somaxconn): a
     # burst of connections, a flood's or a reconnecting crowd's, waits in the kernel
     # instead of having its SYNs dropped, which costs an honest client a 1 s retransmit

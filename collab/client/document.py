@@ -25,11 +25,12 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import requests
 import socketio
 
+from ..core import wire
 from ..core.patches import Edit, diff_edits
 from .state import ReadOnly, SyncClient
 
@@ -43,7 +44,7 @@ ACK_TIMEOUT = 15.0  # seconds without an ack before the state machine hears "no 
 class CollabClientError(Exception):
     """The server refused something (the error dict of the contract is in .error)."""
 
-    def __init__(self, error: dict) -> None:
+    def __init__(self, error: wire.Received) -> None:
         super().__init__(f"{error.get('code')}: {error.get('message')}")
         self.error = error
 
@@ -81,7 +82,7 @@ class Document:
 
     def __init__(self, url: str | Sequence[str], doc: str | None = None, *, view: str | None = None,
                  name: str | None = None, timeout: float = 10.0,
-                 transports: list[str] | None = None, headers: dict | None = None,
+                 transports: list[str] | None = None, headers: dict[str, str] | None = None,
                  verify: bool | str = True, cert: str | tuple[str, str] | None = None) -> None:
         if (doc is None) == (view is None):
             raise ValueError("give exactly one of doc (an edit id) or view (a view token)")
@@ -96,22 +97,20 @@ class Document:
         self._last_heard = time.monotonic()
         self.name = name
         self.timeout = timeout
-        self._join_payload: dict[str, Any] = {"view": view} if view else {"doc": doc}
-        if name is not None:
-            self._join_payload["name"] = name
+        self._join_payload = wire.join_request(doc, view=view, name=name)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._callbacks: list[Callable[[str, int], None]] = []
         self._revision_callbacks: list[Callable[[Change], None]] = []
-        self._presence_callbacks: list[Callable[[list[dict]], None]] = []
-        self._cursor_callbacks: list[Callable[[dict], None]] = []
+        self._presence_callbacks: list[Callable[[list[wire.Received]], None]] = []
+        self._cursor_callbacks: list[Callable[[wire.Received], None]] = []
         self._confirmed_callbacks: list[Callable[[int, str], None]] = []
         self.state: SyncClient | None = None
         self._key: str | None = None  # how the server named the document in its join answer
         self.role: str | None = None
-        self.peers: list[dict] = []
+        self.peers: list[wire.Received] = []  # as the last presence (or join answer) listed them
         self.you: str | None = None
-        self.error: dict | None = None
+        self.error: wire.Received | None = None
         self._joined = False
         self._closed = False
         self._sent: tuple[str, float] | None = None  # (op id, when) of the last patch sent
@@ -177,11 +176,11 @@ class Document:
         whatever local edits are still unsent. Runs on a client thread, under the lock."""
         self._confirmed_callbacks.append(callback)
 
-    def on_presence(self, callback: Callable[[list[dict]], None]) -> None:
+    def on_presence(self, callback: Callable[[list[wire.Received]], None]) -> None:
         """callback(peers) when who is here changes: [{id, name, role, version}, ...]."""
         self._presence_callbacks.append(callback)
 
-    def on_cursor(self, callback: Callable[[dict], None]) -> None:
+    def on_cursor(self, callback: Callable[[wire.Received], None]) -> None:
         """callback({peer, name, anchor, head}) when another editor moves their selection
         (code points in the text they have; a viewer's client gets these too)."""
         self._cursor_callbacks.append(callback)
@@ -224,7 +223,7 @@ class Document:
             self._pump()
 
     @property
-    def refusal(self) -> dict | None:
+    def refusal(self) -> wire.Received | None:
         """The server's (or the state machine's) last refusal of an edit, until one is saved."""
         with self._lock:
             return self.state.error if self.state is not None else None
@@ -260,7 +259,7 @@ class Document:
                     raise TimeoutError(f"{what} did not complete within {timeout} s")
                 self._changed.wait(min(left, 0.1))
 
-    def _emit(self, event: str, data: dict, callback: Callable[..., None] | None = None) -> None:
+    def _emit(self, event: str, data: Mapping[str, object], callback: Callable[..., None] | None = None) -> None:
         try:
             self.sio.emit(event, data, callback=callback)
         except socketio.exceptions.BadNamespaceError:
@@ -277,7 +276,7 @@ class Document:
             self._joined = False
             self._emit("join", dict(self._join_payload), callback=self._on_join)
 
-    def _on_disconnect(self, *args: Any) -> None:
+    def _on_disconnect(self, *args: object) -> None:
         with self._lock:
             self._joined = False
             if self.state is not None:
@@ -333,10 +332,12 @@ class Document:
             with self._lock:
                 self._reconnecting = False
 
-    def _on_join(self, answer: Any) -> None:
+    def _on_join(self, answer: object) -> None:
         with self._lock:
             if not isinstance(answer, dict) or not answer.get("ok"):
-                self.error = (answer or {}).get("error") or {"code": "internal", "message": repr(answer)}
+                error = answer.get("error") if isinstance(answer, dict) else None
+                self.error = error if isinstance(error, dict) else {
+                    "code": "internal", "message": f"malformed answer to join: {repr(answer)[:200]}"}
                 self._changed.notify_all()
                 return
             self.role, self.you = answer.get("role"), answer.get("you")
@@ -354,12 +355,13 @@ class Document:
             self._pump()
             self._changed.notify_all()
 
-    def _send_patch(self, message: dict) -> None:
+    def _send_patch(self, message: wire.PatchFields) -> None:
         op_id = message["id"]
         self._sent = (op_id, time.monotonic())
-        self._emit("patch", {"doc": self.doc, **message}, callback=lambda ack: self._on_ack(op_id, ack))
+        request: wire.PatchRequest = {"doc": self.doc, **message}
+        self._emit("patch", request, callback=lambda ack: self._on_ack(op_id, ack))
 
-    def _on_ack(self, op_id: str, ack: Any) -> None:
+    def _on_ack(self, op_id: str, ack: object) -> None:
         with self._lock:
             assert self.state is not None
             if self._sent is not None and self._sent[0] == op_id:
@@ -368,10 +370,10 @@ class Document:
             self.state.receive_ack(ack, op_id, time.monotonic())
             self._after(before, (), version)
 
-    def _on_revision(self, rev: Any) -> None:
+    def _on_revision(self, rev: object) -> None:
         self._on_revisions({"revisions": [rev]})
 
-    def _on_revisions(self, msg: Any) -> None:
+    def _on_revisions(self, msg: object) -> None:
         with self._lock:
             if self.state is None or not isinstance(msg, dict):
                 return
@@ -380,7 +382,7 @@ class Document:
             self.state.receive_revisions(revisions, time.monotonic())
             self._after(before, [r.get("author", "") for r in revisions if isinstance(r, dict)], version)
 
-    def _on_sync(self, answer: Any) -> None:
+    def _on_sync(self, answer: object) -> None:
         with self._lock:
             if self.state is None:
                 return
@@ -389,7 +391,7 @@ class Document:
             revisions = answer.get("revisions") if isinstance(answer, dict) else None
             self._after(before, [r.get("author", "") for r in revisions or [] if isinstance(r, dict)], version)
 
-    def _on_presence(self, msg: Any) -> None:
+    def _on_presence(self, msg: object) -> None:
         with self._lock:
             if isinstance(msg, dict) and isinstance(msg.get("peers"), list):
                 self.peers = msg["peers"]
@@ -442,13 +444,15 @@ class Document:
             state.receive_ack(None, op_id, now)  # no answer: retried with the same op id
         request = state.take_sync(now)
         if request is not None:
-            self._emit("sync", {"doc": self.doc, **request}, callback=self._on_sync)
+            sync: wire.SyncRequest = {"doc": self.doc, **request}
+            self._emit("sync", sync, callback=self._on_sync)
         message = state.take_patch(now)
         if message is not None:
             self._send_patch(message)
         seen = state.take_seen(now)
         if seen is not None:
-            self._emit("seen", {"doc": self.doc, **seen})
+            confirmed: wire.SeenMessage = {"doc": self.doc, **seen}
+            self._emit("seen", confirmed)
 
     def _tick_loop(self) -> None:
         while True:

@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Callable, Iterable
 
 from ..core import operations as ops
+from ..core import wire
 from ..core.errors import CollabError
 from ..core.ids import random_base62
 from ..core.patches import apply_patch, diff_edits, parse_patch, patch_from_edits, text_hash
@@ -144,21 +145,21 @@ class Inflight:
     op: ops.Operation  # the patch as an operation on the shadow, carried over new revisions
     edits: int = 1  # local edits it carries (for `unsaved`)
 
-    def message(self) -> dict:
+    def message(self) -> wire.PatchFields:
         return {"base": self.base, "patch": self.patch, "id": self.id}
 
 
 @dataclass
 class HeldAck:
     version: int
-    patch: str | None  # the canonical revision; None: moved, and a sync must bring it
-    hash: str | None
+    patch: object  # the canonical revision, as received (parsed when applied); None: moved, and a sync must bring it
+    hash: object
     id: str
 
 
 class SyncClient:
     def __init__(self, version: int = 0, text: str = "", shadow: str | None = None,
-                 inflight: dict | None = None, new_id: Callable[[], str] | None = None,
+                 inflight: wire.Received | None = None, new_id: Callable[[], str] | None = None,
                  on_change: Callable[[str, str], None] | None = None) -> None:
         self.text = text
         self.shadow = text if shadow is None else shadow
@@ -172,7 +173,7 @@ class SyncClient:
         self._resend = inflight is not None  # the in-flight op goes out again (same id) at _retry_at
         self._retry_at = 0.0
         self._failures = 0  # answers of `internal` (or none) in a row, for the backoff
-        self.held: dict[int, dict] = {}  # version -> revision that arrived before version-1
+        self.held: dict[int, wire.Received] = {}  # version -> revision that arrived before version-1
         self._held_ack: HeldAck | None = None  # our ack, waiting for the versions before it
         self._gap_since: float | None = None  # when versions went missing, or None
         self._gap_own = False  # ... and only our own in-flight op can be the missing one
@@ -181,7 +182,7 @@ class SyncClient:
         self._syncing = False  # a sync request is outstanding
         self._sync_at = 0.0  # a failed sync is asked again from then on
         self._rejoin: str | None = None  # why a full resync (re-join) is needed
-        self.error: dict | None = None  # the last refusal {code, message}, until something is saved
+        self.error: wire.Received | None = None  # the last refusal {code, message} (code as received), until something is saved
         self._hold_text: str | None = None  # the text whose patch was refused as content
         self._viewer = False  # joined read-only: local edits are refused, nothing is sent
         self.limits = dict(DEFAULT_LIMITS)  # as the server's join answer announced them
@@ -203,7 +204,7 @@ class SyncClient:
         return sorted(self.held)
 
     @property
-    def stuck(self) -> dict | None:
+    def stuck(self) -> wire.Received | None:
         """A refusal that only the user can end (undo the paste, join as an editor), or None."""
         if self._hold_text is not None or (self._viewer and not ops.is_noop(self._local_ops())):
             return self.error
@@ -237,7 +238,7 @@ class SyncClient:
 
     # -- outgoing -----------------------------------------------------------------------------
 
-    def take_patch(self, now: float = 0.0) -> dict | None:
+    def take_patch(self, now: float = 0.0) -> wire.PatchFields | None:
         """The patch message {base, patch, id} to send now, or None. The in-flight op goes
         again (same id and base) after a reconnect or when a retry is due; otherwise a new
         patch carries what was typed since, split when one message would be over the limits."""
@@ -276,7 +277,7 @@ class SyncClient:
         self.pending = rest if rest is not None else ops.single(len(self.text), 0, 0, "")
         return self.inflight.message()
 
-    def take_sync(self, now: float = 0.0) -> dict | None:
+    def take_sync(self, now: float = 0.0) -> wire.SyncFields | None:
         """The sync request {since} to send now (it is then outstanding), or None."""
         since = self.needs_sync(now)
         if since is None:
@@ -302,7 +303,7 @@ class SyncClient:
         """Ask for a sync from the current version (e.g. nothing was heard for a while)."""
         self._sync_wanted = True
 
-    def take_seen(self, now: float = 0.0) -> dict | None:
+    def take_seen(self, now: float = 0.0) -> wire.SeenFields | None:
         """The version to confirm with `seen` {version} now, or None (nothing new, too soon)."""
         if self.version <= self._seen_sent or now - self._seen_at < SEEN_EVERY:
             return None
@@ -333,14 +334,14 @@ class SyncClient:
 
     # -- incoming -------------------------------------------------------------------------------
 
-    def receive_join(self, answer: dict, fresh: bool = False) -> None:
+    def receive_join(self, answer: wire.Received, fresh: bool = False) -> None:
         """The answer to `join`. The first join of a fresh client takes the server's text. A
         re-join keeps local state, resends the op in flight and syncs from `version`; if the
         server is behind us or disagrees at our version, the local edits are rebased onto its
         text (reset_from_join)."""
         self._viewer = answer.get("role") == "viewer"
         announced = answer.get("limits")
-        limits: dict = announced if isinstance(announced, dict) else {}
+        limits: wire.Received = announced if isinstance(announced, dict) else {}
         for key in DEFAULT_LIMITS:
             value = limits.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
@@ -376,7 +377,7 @@ class SyncClient:
             self._resend = True
         self._syncing = False
 
-    def reset_from_join(self, answer: dict) -> None:
+    def reset_from_join(self, answer: wire.Received) -> None:
         """Full resync: take the server's text and version, and rebase every local edit
         (shadow -> text) onto it with a three-way merge. Typed text is kept, never dropped."""
         local = self._local_ops()
@@ -401,7 +402,7 @@ class SyncClient:
             self._unsaved = 0
         self._notify(old, "reset")
 
-    def receive_ack(self, ack: Any, op_id: str, now: float = 0.0) -> None:
+    def receive_ack(self, ack: object, op_id: str, now: float = 0.0) -> None:
         """The answer to the patch with op id `op_id` (answers to an op no longer in flight are
         ignored). `ack` None (no answer in time) is retried like `internal`."""
         f = self.inflight
@@ -430,7 +431,7 @@ class SyncClient:
             self._sync_wanted = True  # moved without its patch: a sync brings it (ours by op id)
         self._drain(now)
 
-    def receive_revisions(self, revisions: Iterable[Any], now: float = 0.0) -> None:
+    def receive_revisions(self, revisions: Iterable[object], now: float = 0.0) -> None:
         """Revisions (`revision` / `revisions` messages) in any order; early ones are held."""
         for rev in revisions or []:
             if not isinstance(rev, dict) or not isinstance(rev.get("version"), int):
@@ -439,7 +440,7 @@ class SyncClient:
                 self.held[rev["version"]] = rev
         self._drain(now)
 
-    def receive_sync(self, answer: Any, now: float = 0.0) -> None:
+    def receive_sync(self, answer: object, now: float = 0.0) -> None:
         """The answer to `sync {since}`."""
         self._syncing = False
         if not isinstance(answer, dict) or not answer.get("ok"):
@@ -484,7 +485,7 @@ class SyncClient:
         self.text = text
         self._unsaved += 1
 
-    def _refused(self, error: dict, now: float) -> None:
+    def _refused(self, error: wire.Received, now: float) -> None:
         code = error.get("code")
         what = ON_REFUSAL.get(code, "retry") if isinstance(code, str) else "retry"
         f = self.inflight
@@ -537,7 +538,7 @@ class SyncClient:
         self._hold_text = self.text
         return True
 
-    def _pending_cost(self, lim: dict) -> float:
+    def _pending_cost(self, lim: dict[str, int]) -> float:
         """Escaped patch characters the pending edits would take (an upper bound)."""
         base = self._shadow_after_inflight()
         cost = changes = 0
@@ -567,7 +568,7 @@ class SyncClient:
         self.inflight = None
         self._resend = False
 
-    def _restore_inflight(self, f: dict) -> Inflight:
+    def _restore_inflight(self, f: wire.Received) -> Inflight:
         op = f.get("op")
         if not isinstance(op, list) or ops.base_length(op) != len(self.shadow):
             # stored without its op (or made against another shadow): the patch itself, if it
@@ -617,8 +618,9 @@ class SyncClient:
         if self._gap_since is None:
             self._gap_since = now
 
-    def _apply_own(self, patch: str, version: int) -> None:
-        """Our own op became `version` on the server, as `patch` (the canonical revision)."""
+    def _apply_own(self, patch: object, version: int) -> None:
+        """Our own op became `version` on the server, as `patch` (the canonical revision; as
+        received, parsed here)."""
         f = self.inflight
         assert f is not None
         try:
@@ -638,10 +640,10 @@ class SyncClient:
         if self.text == self.shadow:
             self._unsaved = 0
 
-    def _apply_revision(self, rev: dict) -> None:
+    def _apply_revision(self, rev: wire.Received) -> None:
         f = self.inflight
         if f is not None and rev.get("id") and rev.get("id") == f.id:
-            self._apply_own(rev.get("patch"), rev["version"])  # type: ignore[arg-type]
+            self._apply_own(rev.get("patch"), rev["version"])
             return
         try:
             shadow, edits = apply_patch(self.shadow, parse_patch(rev.get("patch")))
@@ -663,7 +665,7 @@ class SyncClient:
         if self.text != old:
             self._notify(old, "remote")
 
-    def _check(self, expected: Any) -> None:
+    def _check(self, expected: object) -> None:
         """The server's hash of the text at `version` must match our shadow; else we diverged."""
         if expected and self._rejoin is None and text_hash(self.shadow) != str(expected).lower():
             log.warning("version %d: text hash differs from the server's; resynchronising", self.version)

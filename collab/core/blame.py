@@ -84,7 +84,7 @@ class IdentityMap:
     long text moves only a few thousand entries, not all of them."""
 
     def __init__(self) -> None:
-        self.chunks: list[array] = [array("q")]
+        self.chunks: list[array[int]] = [array("q")]
         self.length = 0
 
     def _find(self, pos: int) -> tuple[int, int]:

@@ -6,7 +6,7 @@ into an HTTP JSON error (api.py).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict, Unpack
 
 # code -> HTTP status used by the JSON API
 HTTP_STATUS = {
@@ -27,17 +27,31 @@ HTTP_STATUS = {
 }
 
 
+class ErrorExtra(TypedDict, total=False):
+    """The extra fields an error may carry (docs/protocol.md, "Error codes")."""
+
+    version: int  # conflict, future_base: the current head
+    retry_after: float  # rate_limited, unavailable: seconds
+
+
+class ErrorBody(ErrorExtra):
+    """The error object of the wire: in an ack's `error` and in an HTTP error body."""
+
+    code: str
+    message: str
+
+
 class CollabError(Exception):
     """An error a client can act on; `code` is part of the public contract."""
 
-    def __init__(self, code: str, message: str, **extra: Any) -> None:
+    def __init__(self, code: str, message: str, **extra: Unpack[ErrorExtra]) -> None:
         assert code in HTTP_STATUS, code
         super().__init__(message)
         self.code = code
         self.message = message
         self.extra = extra  # extra fields for the client, e.g. version on conflict
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> ErrorBody:
         return {"code": self.code, "message": self.message, **self.extra}
 
     @property
@@ -48,7 +62,7 @@ class CollabError(Exception):
 class PatchConflict(CollabError):
     """Some hunk does not apply where it must; nothing was applied."""
 
-    def __init__(self, message: str, **extra: Any) -> None:
+    def __init__(self, message: str, **extra: Unpack[ErrorExtra]) -> None:
         super().__init__("conflict", message, **extra)
 
 

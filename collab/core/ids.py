@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import secrets
 import string
-from typing import Any
 
 from .errors import CollabError
 
@@ -34,7 +33,7 @@ def new_view_token() -> str:
     return random_base62(VIEW_TOKEN_LENGTH)
 
 
-def check_doc_id(doc: Any, field: str = "doc") -> str:
+def check_doc_id(doc: object, field: str = "doc") -> str:
     if not isinstance(doc, str) or not DOC_ID_RE.fullmatch(doc):
         shown = doc if isinstance(doc, str) and len(doc) <= 80 else type(doc).__name__
         raise CollabError(
@@ -43,7 +42,25 @@ def check_doc_id(doc: Any, field: str = "doc") -> str:
     return doc
 
 
-def check_op_id(op_id: Any) -> str:
+def check_version(value: object, field: str = "version", *, minimum: int = 0, text: bool = False) -> int:
+    """The one check of a version number a client sends (`base`, `since`, `version`, `from`,
+    `to`; and a count such as `limit`, with its `minimum`): a whole number >= `minimum`. In
+    JSON it must be a number (`3`, not `"3"`, `3.0` or `true`); a query parameter or a path
+    segment (`text=True`) is its decimal digits."""
+    number = value
+    if text and isinstance(value, str):
+        try:
+            number = int(value)
+        except ValueError:
+            pass
+    if not isinstance(number, int) or isinstance(number, bool) or number < minimum:
+        shown = (repr(value[:40]) if isinstance(value, str) else repr(value)[:40] if value is None or isinstance(value, (int, float))
+                 else type(value).__name__)
+        raise CollabError("bad_request", f"{field} must be a whole number >= {minimum}, got {shown}")
+    return number
+
+
+def check_op_id(op_id: object) -> str:
     if not isinstance(op_id, str) or not 1 <= len(op_id) <= MAX_OP_ID:
         raise CollabError(
             "bad_request", f"id must be a string of 1-{MAX_OP_ID} characters, unique per edit"
@@ -53,7 +70,7 @@ def check_op_id(op_id: Any) -> str:
     return op_id
 
 
-def check_name(name: Any) -> str:
+def check_name(name: object) -> str:
     """A display name; None or blank gives "Anonymous"."""
     if name is None:
         return "Anonymous"

@@ -142,6 +142,22 @@ def _header_range(start: str, length: str) -> tuple[int, int]:
     return int(start) - 1, int(length)
 
 
+@dataclass(slots=True)
+class _Group:
+    """Hunks applied as one change: base_start..base_end of the old text became the new text
+    from new_start, `growth` code points longer."""
+
+    base_start: int
+    base_end: int
+    new_start: int
+    hunks: list[Hunk]
+    growth: int
+
+    @property
+    def new_end(self) -> int:
+        return self.new_start + (self.base_end - self.base_start) + self.growth
+
+
 def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
     """Apply hunks exactly, in order, as diff-match-patch defines their positions.
 
@@ -156,7 +172,7 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
     out_len = 0
     pending = ""  # output reopened by a hunk whose context overlaps the previous ones
     cur = 0  # the rest of the current text is pending + text[cur:]
-    groups: list[list] = []  # [base_start, base_end, new_start, [hunks], growth]
+    groups: list[_Group] = []
     for n, h in enumerate(hunks, 1):
         s = h.start
         if s < out_len:
@@ -169,12 +185,13 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
             pending = _pop_tail(out, out_len - s) + pending
             out_len = s
             merged = groups.pop()
-            while groups and _new_end(groups[-1]) > s:
+            while groups and groups[-1].new_end > s:
                 g = groups.pop()
-                merged = [g[0], merged[1], g[2], g[3] + merged[3], g[4] + merged[4]]
-            if s < merged[2]:  # unchanged text between s and the first hunk reopened
-                merged[0] -= merged[2] - s
-                merged[2] = s
+                merged = _Group(g.base_start, merged.base_end, g.new_start, g.hunks + merged.hunks,
+                                g.growth + merged.growth)
+            if s < merged.new_start:  # unchanged text between s and the first hunk reopened
+                merged.base_start -= merged.new_start - s
+                merged.new_start = s
             groups.append(merged)
             merge = True
         else:
@@ -205,20 +222,16 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
         out_len += len(h.text2)
         change = len(h.text2) - len(h.text1)
         if merge and groups:
-            groups[-1][1] = cur
-            groups[-1][3].append(h)
-            groups[-1][4] += change
+            last = groups[-1]
+            last.base_end = cur
+            last.hunks.append(h)
+            last.growth += change
         else:
-            groups.append([base_from, cur, s, [h], change])
+            groups.append(_Group(base_from, cur, s, [h], change))
     out.append(pending)
     out.append(text[cur:])
     new_text = "".join(out)
     return new_text, _group_edits(text, new_text, groups)
-
-
-def _new_end(group: list) -> int:
-    base_start, base_end, new_start, _, growth = group
-    return new_start + (base_end - base_start) + growth
 
 
 def _pop_tail(out: list[str], need: int) -> str:
@@ -233,16 +246,16 @@ def _pop_tail(out: list[str], need: int) -> str:
     return "".join(reversed(parts))
 
 
-def _group_edits(old: str, new: str, groups: list[list]) -> list[Edit]:
+def _group_edits(old: str, new: str, groups: list[_Group]) -> list[Edit]:
     edits: list[Edit] = []
     budget = FINE_DIFF_BUDGET
-    for base_start, base_end, new_start, members, growth in groups:
-        if len(members) == 1:
-            for e in _diff_to_edits(members[0].ops, base_start):
+    for g in groups:
+        base_start = g.base_start
+        if len(g.hunks) == 1:
+            for e in _diff_to_edits(g.hunks[0].ops, base_start):
                 _add_edit(edits, e)
             continue
-        new_end = new_start + (base_end - base_start) + growth
-        before, after = old[base_start:base_end], new[new_start:new_end]
+        before, after = old[base_start:g.base_end], new[g.new_start:g.new_end]
         # the shared prefix and suffix cost nothing to find (C speed); diff the rest
         k = _dmp.diff_commonPrefix(before, after)
         j = _dmp.diff_commonSuffix(before[k:], after[k:])
@@ -359,8 +372,8 @@ def diff_cost(old: str, new: str) -> int:
     """What diff_edits(old, new) costs, in code points copied (the unit of the service's
     offloading decisions): dmp trims the common prefix and suffix at C speed, then diffs the
     rest in pure Python, at least a few hundred times slower per code point."""
-    k = _dmp.diff_commonPrefix(old, new)
-    j = _dmp.diff_commonSuffix(old[k:], new[k:]) if k < min(len(old), len(new)) else 0
+    k: int = _dmp.diff_commonPrefix(old, new)  # (diff-match-patch has no type hints)
+    j: int = _dmp.diff_commonSuffix(old[k:], new[k:]) if k < min(len(old), len(new)) else 0
     middle = len(old) + len(new) - 2 * (k + j)
     return len(old) + len(new) + DIFF_WEIGHT * middle
 

@@ -31,10 +31,16 @@ from .patches import DIFF_DELETE, DIFF_INSERT, Edit, apply_patch, parse_patch, p
 
 BLOCK = 16  # pieces per block of the weave (split at twice that); the finger finds the block
 
-# a piece: [first identity, text, visible, keep]; its code points have identities
-# first, first + 1, ... and every change so far has treated them alike (pieces split, never merge)
-Piece = list
-ID, TEXT, VISIBLE, KEEP = 0, 1, 2, 3
+
+@dataclass(slots=True)
+class Piece:
+    """Code points inserted together whose identities are first, first + 1, ...; every change
+    so far has treated them alike (pieces split, never merge)."""
+
+    first: int
+    text: str
+    visible: bool  # in the text now
+    keep: bool  # in the reverted text
 
 
 @dataclass(frozen=True)
@@ -78,10 +84,10 @@ class Weave:
         pos -= before
         if pos < shown[b]:
             for j, p in enumerate(self.blocks[b]):
-                if p[VISIBLE]:
-                    if pos < len(p[TEXT]):
+                if p.visible:
+                    if pos < len(p.text):
                         return b, j, pos
-                    pos -= len(p[TEXT])
+                    pos -= len(p.text)
             raise AssertionError("a block shows fewer code points than counted")
         assert b == len(shown) - 1 and pos == shown[b], "only the end lies past every block"
         return b, len(self.blocks[b]), 0
@@ -90,8 +96,8 @@ class Weave:
         """Cut piece j of block b before its k-th code point (0 < k < its length); the
         index of the second half."""
         p = self.blocks[b][j]
-        self.blocks[b].insert(j + 1, [p[ID] + k, p[TEXT][k:], p[VISIBLE], p[KEEP]])
-        p[TEXT] = p[TEXT][:k]
+        self.blocks[b].insert(j + 1, Piece(p.first + k, p.text[k:], p.visible, p.keep))
+        p.text = p.text[:k]
         return j + 1
 
     def _rebalance(self, b: int) -> None:
@@ -99,14 +105,14 @@ class Weave:
         if len(block) > 2 * BLOCK:
             parts = [block[k : k + BLOCK] for k in range(0, len(block), BLOCK)]
             self.blocks[b : b + 1] = parts
-            self.shown[b : b + 1] = [sum(len(p[TEXT]) for p in part if p[VISIBLE]) for part in parts]
+            self.shown[b : b + 1] = [sum(len(p.text) for p in part if p.visible) for part in parts]
 
     def insert(self, pos: int, first: int, text: str, keep: bool) -> None:
         """New code points before visible code point `pos` (after any deleted ones there)."""
         b, j, k = self._locate(pos)
         if k:
             j = self._split(b, j, k)
-        self.blocks[b].insert(j, [first, text, True, keep])
+        self.blocks[b].insert(j, Piece(first, text, True, keep))
         self.shown[b] += len(text)
         self.length += len(text)
         self._rebalance(b)
@@ -125,17 +131,17 @@ class Weave:
                 b, j = b + 1, 0
                 continue
             p = block[j]
-            if p[VISIBLE]:
+            if p.visible:
                 n = len(text) - done
-                if len(p[TEXT]) > n:
+                if len(p.text) > n:
                     self._split(b, j, n)
-                if p[TEXT] != text[done : done + len(p[TEXT])]:
+                if p.text != text[done : done + len(p.text)]:
                     raise ValueError(f"deleted text differs from the text at {pos + done}")
-                p[VISIBLE] = False
+                p.visible = False
                 if counts:
-                    p[KEEP] = False
-                done += len(p[TEXT])
-                self.shown[b] -= len(p[TEXT])
+                    p.keep = False
+                done += len(p.text)
+                self.shown[b] -= len(p.text)
             j += 1
         self.length -= len(text)
 
@@ -149,19 +155,19 @@ class Weave:
             cur, left = runs[0]
 
         def put(piece: Piece, visible: bool) -> None:
-            if piece[VISIBLE] != visible and counts:
-                piece[KEEP] = visible and not banned(piece[ID] >> SHIFT)
-            piece[VISIBLE] = visible
+            if piece.visible != visible and counts:
+                piece.keep = visible and not banned(piece.first >> SHIFT)
+            piece.visible = visible
             out.append(piece)
 
         for p in self.pieces():
             rest: Piece | None = p
             while rest is not None:
-                n = len(rest[TEXT])
-                if not (left and rest[ID] <= cur < rest[ID] + n):
+                n = len(rest.text)
+                if not (left and rest.first <= cur < rest.first + n):
                     put(rest, False)  # not in the text
                     break
-                k = cur - rest[ID]
+                k = cur - rest.first
                 if k:  # the start of the piece is not in the text
                     put(_cut(rest, 0, k), False)
                     rest, n = _cut(rest, k, n), n - k
@@ -175,7 +181,7 @@ class Weave:
         if left:
             raise ValueError("attribution names code points the history does not have, or out of order")
         self.blocks = [out[k : k + BLOCK] for k in range(0, len(out), BLOCK)] or [[]]
-        self.shown = [sum(len(p[TEXT]) for p in block if p[VISIBLE]) for block in self.blocks]
+        self.shown = [sum(len(p.text) for p in block if p.visible) for block in self.blocks]
         self.length = sum(self.shown)
         self.finger, self.before = 0, 0
 
@@ -183,19 +189,19 @@ class Weave:
         """Keep exactly what is visible now (the text at `since`)."""
         for block in self.blocks:
             for p in block:
-                p[KEEP] = p[VISIBLE]
+                p.keep = p.visible
 
     def pieces(self) -> Iterable[Piece]:
         for block in self.blocks:
             yield from block
 
     def text(self) -> str:
-        return "".join(p[TEXT] for p in self.pieces() if p[VISIBLE])
+        return "".join(p.text for p in self.pieces() if p.visible)
 
 
 def _cut(p: Piece, a: int, b: int) -> Piece:
     """Code points a..b of a piece, as a piece."""
-    return [p[ID] + a, p[TEXT][a:b], p[VISIBLE], p[KEEP]]
+    return Piece(p.first + a, p.text[a:b], p.visible, p.keep)
 
 
 def _apply(weave: Weave, rev: RevisionLike, counts: bool, banned: Callable[[int], bool]) -> None:
@@ -272,7 +278,7 @@ def _result(weave: Weave, version: int) -> Reverted:
         open_at, deleted, inserted = -1, [], []
 
     for p in weave.pieces():
-        first, text, visible, keep = p
+        first, text, visible, keep = p.first, p.text, p.visible, p.keep
         if visible:
             head.append(text)
         if keep:

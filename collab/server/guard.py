@@ -22,13 +22,15 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from ..core.config import Settings
+from ..core import wire
 from ..core.errors import CollabError
 from ..core.ratelimit import KeyedBuckets
 
 if TYPE_CHECKING:
     from ..service.documents import DocState, DocumentService
 
-WSGIApp = Callable[[dict, Callable[..., Any]], Iterable[bytes]]
+Environ = dict[str, Any]  # a WSGI environ (PEP 3333): its values are whatever the server put there
+WSGIApp = Callable[[Environ, Callable[..., Any]], Iterable[bytes]]
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Sec-Fetch-Site values a browser sends for a request this site's own pages made (or the
 # user typed); "same-site" is another port or subdomain, a different origin
@@ -38,7 +40,7 @@ MAX_ADDRESSES = 65_536  # client addresses whose buckets are kept (~150 bytes ea
 
 def error_body(exc: CollabError) -> bytes:
     """The JSON of an HTTP error, as api.py answers it: {"error": {code, message}}."""
-    return json.dumps({"error": exc.to_dict()}).encode()
+    return json.dumps(wire.http_error(exc.code, exc.message, exc.extra)).encode()
 
 
 # -- Host and Origin ---------------------------------------------------------------
@@ -90,10 +92,11 @@ class HostRule:
         return any(name.endswith(s) or name == s[1:] for s in self.suffixes)
 
 
-def _own_origins(environ: dict) -> set[str]:
+def _own_origins(environ: Environ) -> set[str]:
     """The origins of this request's own pages: the rule python-engineio applies to the
     Socket.IO handshake, so that pages and sockets agree."""
-    scheme, host = environ.get("wsgi.url_scheme", "http"), environ.get("HTTP_HOST", "")
+    scheme: str = environ.get("wsgi.url_scheme", "http")
+    host: str = environ.get("HTTP_HOST", "")
     origins = {f"{scheme}://{host}"}
     if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
         fwd_scheme = environ.get("HTTP_X_FORWARDED_PROTO", scheme).split(",")[0].strip()
@@ -102,7 +105,7 @@ def _own_origins(environ: dict) -> set[str]:
     return origins
 
 
-def cross_origin_refusal(environ: dict, listed: list[str] | str | None) -> str | None:
+def cross_origin_refusal(environ: Environ, listed: list[str] | str | None) -> str | None:
     """Why a state-changing request must be refused, or None when it may go on.
     `listed` is Settings.allowed_origins (None = same origin only, "*" = any)."""
     if environ.get("REQUEST_METHOD", "GET").upper() in SAFE_METHODS:
@@ -126,7 +129,7 @@ class EdgeGuard:
         self.hosts = HostRule(settings.host_names, machine_names())
         self.origins = settings.allowed_origins
 
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST")
         # /healthz answers load balancers under whatever name they use, and tells nothing
         if host is not None and not self.hosts.allows(host) and environ.get("PATH_INFO") not in ("/healthz", "/readyz"):
@@ -150,7 +153,7 @@ def _refuse(start_response: Callable[..., Any], status: str, exc: CollabError) -
 # -- lookups of unknown documents ------------------------------------------------------
 
 
-def client_address(environ: dict) -> str:
+def client_address(environ: Environ) -> str:
     """Who is asking: the peer address (ProxyFix has put the client's there when
     COLLAB_PROXY_HOPS is set). IPv6 clients are grouped by /64, what one host usually has."""
     addr = str(environ.get("REMOTE_ADDR") or "unknown")
@@ -232,7 +235,7 @@ class Lookups:
         raise CollabError("not_found", f"document {key!r} does not exist")
 
 
-def lookups_of(environ: dict) -> tuple[Lookups, str]:
+def lookups_of(environ: Environ) -> tuple[Lookups, str]:
     """The app's `Lookups` and the client's address, from a request's (or a Socket.IO
     connection's) WSGI environ; Flask-SocketIO puts the app there."""
     return environ["flask.app"].extensions["collab.lookups"], client_address(environ)

@@ -9,17 +9,18 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .api import _int_arg, _resolve
+from ..core import wire
 from ..core.blame import Span
 from ..core.errors import CollabError
 from ..core.exports import export
 from .guard import client_address
-from ..core.ids import check_name
+from ..core.ids import check_name, check_version
 from ..core.patches import Edit, diff_edits, patch_from_edits
 from ..core.ratelimit import KeyedBuckets
 from ..core.revert import Reverted
@@ -29,7 +30,7 @@ bp = Blueprint("history", __name__)
 
 
 def _service() -> DocumentService:
-    return current_app.extensions["collab"]
+    return cast(DocumentService, current_app.extensions["collab"])  # set by create_app
 
 
 @bp.before_request
@@ -58,37 +59,31 @@ def _editor(doc: str) -> DocState:
     return state
 
 
-def _body() -> dict:
+def _body() -> wire.Received:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise CollabError("bad_request", "body must be a JSON object")
     return body
 
 
-def _version_field(body: dict, key: str) -> int:
-    value = body.get(key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise CollabError("bad_request", f"{key} must be a version number >= 0")
-    return value
-
-
-def _author(body: dict) -> str:
+def _author(body: wire.Received) -> str:
     """The display name of whoever makes the change (`name`, as in `join`)."""
     return check_name(body.get("name"))
 
 
-def _written(doc: str, result: PatchResult | None, head: int, **extra: Any) -> Any:
+def _written(doc: str, result: PatchResult | None, head: int,
+             restored_from: int | None = None) -> tuple[Response, int]:
     """201 with the new version; 200 `unchanged` when the write would have changed nothing."""
     if result is None:
-        return jsonify(doc=doc, version=head, unchanged=True, **extra), 200
-    return jsonify(doc=doc, version=result.version, **extra), 201
+        return jsonify(wire.written(doc, head, unchanged=True, restored_from=restored_from)), 200
+    return jsonify(wire.written(doc, result.version, restored_from=restored_from)), 201
 
 
 # -- reads ----------------------------------------------------------------------
 
 
 @bp.get("/api/docs/<doc>/blame")
-def get_blame(doc: str) -> Any:
+def get_blame(doc: str) -> Response:
     state, _ = _resolve(doc)
     version = _int_arg("version", state.committed)
     # encoded off the loop with the blame itself: 10,000s of spans are not free
@@ -97,11 +92,11 @@ def get_blame(doc: str) -> Any:
 
 def _blame_body(doc: str, version: int, spans: list[Span]) -> str:
     """Pure: the JSON answer of blame."""
-    return json.dumps({"doc": doc, "version": version, "spans": spans}, ensure_ascii=False)
+    return json.dumps(wire.blame_body(doc, version, spans), ensure_ascii=False)
 
 
 @bp.get("/api/docs/<doc>/diff")
-def get_diff(doc: str) -> Any:
+def get_diff(doc: str) -> Response:
     state, _ = _resolve(doc)
     a = _int_arg("from")
     b = _int_arg("to", state.committed)
@@ -111,13 +106,10 @@ def get_diff(doc: str) -> Any:
 def _diff_body(doc: str, a: int, b: int, old: str, new: str) -> str:
     """Pure: the JSON answer of a diff between two versions' texts."""
     edits: list[Edit] = diff_edits(old, new)
-    return json.dumps({
-        "doc": doc, "from": a, "to": b, "patch": patch_from_edits(old, edits),
-        "edits": [{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits],
-    }, ensure_ascii=False)
+    return json.dumps(wire.diff_body(doc, a, b, patch_from_edits(old, edits), edits), ensure_ascii=False)
 
 
-def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
+def _revert(state: DocState, author: object, since: int, head: int) -> Reverted:
     """The revert of `author` since `since` on version `head`: the one computation behind the
     preview, the write and the browser's preview (which shows `edits` as they come)."""
     if not isinstance(author, str) or not author:
@@ -125,26 +117,22 @@ def _revert(state: DocState, author: Any, since: int, head: int) -> Reverted:
     return _service().revert(state, author, since, head)
 
 
-def _edits(edits: list[Edit]) -> list[dict[str, Any]]:
-    return [{"pos": e.pos, "delete": e.delete, "insert": e.insert} for e in edits]
-
-
 @bp.get("/api/docs/<doc>/revert")
-def preview_revert(doc: str) -> Any:
+def preview_revert(doc: str) -> Response:
     state, _ = _resolve(doc)
     r = _revert(state, request.args.get("author"), _int_arg("since"), state.committed)
-    return jsonify(doc=doc, version=r.version, text=r.text, patch=r.patch, edits=_edits(r.edits))
+    return jsonify(wire.revert_preview(doc, r.version, r.text, r.patch, r.edits))
 
 
 @bp.get("/api/docs/<doc>/labels")
-def get_labels(doc: str) -> Any:
+def get_labels(doc: str) -> Response:
     state, _ = _resolve(doc)
     labels = _service().labels(state)
-    return jsonify(doc=doc, labels=[{"version": x.version, "name": x.name, "ts": x.ts} for x in labels])
+    return jsonify(wire.labels_body(doc, [wire.label(x.version, x.name, x.ts) for x in labels]))
 
 
 @bp.get("/api/docs/<doc>/export")
-def get_export(doc: str) -> Any:
+def get_export(doc: str) -> Response:
     state, _ = _resolve(doc)
     version = _int_arg("version", state.committed)
     fmt = request.args.get("format", "txt")
@@ -160,19 +148,19 @@ def get_export(doc: str) -> Any:
 
 
 @bp.post("/api/docs/<doc>/restore")
-def post_restore(doc: str) -> Any:
+def post_restore(doc: str) -> tuple[Response, int]:
     state = _editor(doc)
     body = _body()
-    version = _version_field(body, "version")
+    version = check_version(body.get("version"))
     result = _service().restore(state, version, _author(body))
     return _written(doc, result, state.committed, restored_from=version)
 
 
 @bp.post("/api/docs/<doc>/revert")
-def post_revert(doc: str) -> Any:
+def post_revert(doc: str) -> tuple[Response, int]:
     state = _editor(doc)
     body = _body()
-    since, author = _version_field(body, "since"), body.get("author")
+    since, author = check_version(body.get("since"), "since"), body.get("author")
     first = _revert(state, author, since, state.committed)  # bad input fails here, before anything
 
     def target(head: int, _text: str) -> Rewrite:  # recomputed only if the head moved meanwhile
@@ -184,18 +172,21 @@ def post_revert(doc: str) -> Any:
 
 
 @bp.post("/api/docs/<doc>/labels")
-def post_label(doc: str) -> Any:
+def post_label(doc: str) -> tuple[Response, int]:
     state = _editor(doc)
     body = _body()
-    label = _service().set_label(state, _version_field(body, "version"), body.get("name"))  # type: ignore[arg-type]
-    return jsonify(doc=doc, version=label.version, name=label.name, ts=label.ts), 201
+    version, name = check_version(body.get("version")), body.get("name")
+    if not isinstance(name, str):  # (the service checks the rest of a label's name)
+        raise CollabError("bad_request", "name must be a non-empty string of at most 64 characters")
+    label = _service().set_label(state, version, name)
+    return jsonify(wire.label_set(doc, label.version, label.name, label.ts)), 201
 
 
 @bp.delete("/api/docs/<doc>/labels/<path:name>")
-def delete_label(doc: str, name: str) -> Any:
+def delete_label(doc: str, name: str) -> Response:
     state = _editor(doc)
     _service().delete_label(state, name)
-    return jsonify(doc=doc, deleted=name)
+    return jsonify(wire.label_deleted(doc, name))
 
 
 # bodies import reads as the file itself; multipart/form-data carries it in field `file`
@@ -211,7 +202,8 @@ def _import_bytes() -> bytes:
         upload = request.files.get("file")
         if upload is None:
             raise CollabError("bad_request", "send the file in the multipart field `file`")
-        return upload.read()
+        data: bytes = upload.read()
+        return data
     if kind == "application/x-www-form-urlencoded":
         raise UnsupportedMediaType(
             "the body is form-encoded (curl -d sends that, and drops the file's line breaks): send the file as "
@@ -228,7 +220,7 @@ def _import_bytes() -> bytes:
 
 
 @bp.post("/api/docs/<doc>/import")
-def post_import(doc: str) -> Any:
+def post_import(doc: str) -> tuple[Response, int]:
     state = _editor(doc)
     service = _service()
     raw = _import_bytes()

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
 
 from flask import Blueprint, Response, current_app, request, send_from_directory
 
@@ -213,7 +212,7 @@ def viewer_history_page(token: str) -> Response:
 
 
 @bp.get("/assets/<path:name>")
-def assets(name: str) -> Any:
+def assets(name: str) -> Response:
     if not _built():
         return _not_built()
     resp = send_from_directory(_dist(), name, max_age=0)
@@ -223,7 +222,7 @@ def assets(name: str) -> Any:
 
 
 @bp.get("/sw.js")
-def service_worker() -> Any:
+def service_worker() -> Response:
     if not (_dist() / "sw.js").is_file():
         return _not_built()
     resp = send_from_directory(_dist(), "sw.js", max_age=0)

@@ -17,17 +17,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from ..core import wire
+from ..core.wire import Counts, Peer
 from .queue import Outage
-
 
 
 class LocalPresence:
     """Peers of this process only (one process, no message queue)."""
 
     def __init__(self) -> None:
-        self._peers: dict[str, dict[str, dict]] = {}  # peers[doc][peer id] = peer
+        self._peers: dict[str, dict[str, Peer]] = {}  # peers[doc][peer id] = peer
 
-    def set(self, doc: str, peer: dict) -> None:
+    def set(self, doc: str, peer: Peer) -> None:
         self._peers.setdefault(doc, {})[peer["id"]] = peer
 
     def remove(self, doc: str, peer_id: str) -> None:
@@ -36,7 +37,7 @@ class LocalPresence:
         if not peers:
             self._peers.pop(doc, None)
 
-    def peers(self, doc: str) -> list[dict]:
+    def peers(self, doc: str) -> list[Peer]:
         return list(self._peers.get(doc, {}).values())
 
     def ping(self) -> str:
@@ -70,7 +71,7 @@ class RedisPresence(LocalPresence):
     def _alive_key(self, process: str) -> str:
         return f"collab:process:{process}"
 
-    def set(self, doc: str, peer: dict) -> None:
+    def set(self, doc: str, peer: Peer) -> None:
         super().set(doc, peer)
         try:
             self.redis.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
@@ -84,10 +85,11 @@ class RedisPresence(LocalPresence):
         except self._errors as exc:
             self.outage.failed("presence", exc)
 
-    def peers(self, doc: str) -> list[dict]:
+    def peers(self, doc: str) -> list[Peer]:
         try:
             raw = self.redis.hgetall(self._key(doc))
-            entries = [json.loads(v) for v in raw.values()]
+            # what processes wrote: a peer and the process it is on (checked only by key)
+            entries: list[dict[str, Any]] = [json.loads(v) for v in raw.values()]
             processes = sorted({e.get("process", "") for e in entries} - {self.process})
             alive = {self.process}
             if processes:
@@ -97,11 +99,10 @@ class RedisPresence(LocalPresence):
             self.outage.failed("presence", exc)
             return super().peers(doc)
         mine = {p["id"]: p for p in super().peers(doc)}  # ours are authoritative
-        others = [{k: v for k, v in e.items() if k != "process"} for e in entries
-                  if e.get("process") in alive and e.get("process") != self.process]
+        others = [wire.peer(e.get("id", ""), e.get("name", ""), e.get("role", ""), e.get("version", 0))
+                  for e in entries if e.get("process") in alive and e.get("process") != self.process]
         # one order on every process, so that a capped list is the same wherever it is made
-        return sorted([*mine.values(), *(p for p in others if p.get("id") not in mine)],
-                      key=lambda p: p.get("id", ""))
+        return sorted([*mine.values(), *(p for p in others if p["id"] not in mine)], key=lambda p: p["id"])
 
     def ping(self) -> str:
         try:
@@ -143,18 +144,18 @@ class Roster:
     """
 
     max_peers: int
-    listed: dict[str, dict] = field(default_factory=dict)  # listed[peer id] = peer, as last sent
-    counts: dict[str, int] = field(default_factory=lambda: {"editors": 0, "viewers": 0})
+    listed: dict[str, Peer] = field(default_factory=dict)  # listed[peer id] = peer, as last sent
+    counts: Counts = field(default_factory=lambda: Counts(editors=0, viewers=0))
     touched: set[str] = field(default_factory=set)
     sent_at: float = float("-inf")  # monotonic time of the last message
     due: bool = False  # a message is scheduled
 
-    def view(self, peers: list[dict]) -> tuple[list[dict], dict[str, int]]:
+    def view(self, peers: list[Peer]) -> tuple[list[Peer], Counts]:
         """The capped list and the counts for `peers` (everyone in the document)."""
-        editors = [p for p in peers if p.get("role") != "viewer"]
+        editors = [p for p in peers if p["role"] != "viewer"]
         return editors[: self.max_peers], {"editors": len(editors), "viewers": len(peers) - len(editors)}
 
-    def update(self, peers: list[dict]) -> tuple[list[dict], list[dict], list[str], dict[str, int]] | None:
+    def update(self, peers: list[Peer]) -> tuple[list[Peer], list[Peer], list[str], Counts] | None:
         """Take in the current peers: (full list, changed entries, gone ids, counts), or
         None when nothing a client can see changed (then nothing is sent)."""
         listed, counts = self.view(peers)

@@ -11,15 +11,16 @@ import functools
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeGuard
+from typing import Callable, Final, TypeGuard, TypeVar
 
 import socketio
 from flask_socketio import SocketIO
 
 from ..core.config import Settings
+from ..core import wire
 from ..core.errors import CollabError
-from .guard import lookups_of
-from ..core.ids import check_doc_id, check_name, check_op_id, random_base62
+from .guard import Environ, lookups_of
+from ..core.ids import check_doc_id, check_name, check_op_id, check_version, random_base62
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
 from ..core.ratelimit import TokenBucket
@@ -28,13 +29,15 @@ from ..storage import Revision
 
 log = logging.getLogger("collab.realtime")
 
-EDITOR, VIEWER = "editor", "viewer"
+EDITOR: Final = "editor"
+VIEWER: Final = "viewer"
+A = TypeVar("A", bound=wire.Ack)
 
 
 @dataclass
 class Membership:
     state: DocState
-    role: str
+    role: wire.Role
     key: str  # how this client names the document: edit id (editor) or view token (viewer)
     seen: int = 0  # the client's cumulative confirmation of receipt
     deltas: bool = False  # asked for presence deltas at join (`presence: "delta"`)
@@ -57,22 +60,26 @@ def _viewers(doc: str) -> str:
     return "v:" + doc
 
 
-def _presence_room(doc: str, role: str, deltas: bool) -> str:
+def _presence_room(doc: str, role: wire.Role, deltas: bool) -> str:
     """Presence goes to four rooms per document: editors or viewers (named differently in
     the message), with full lists or with deltas."""
     return ("pd" if deltas else "pf") + ("e:" if role == EDITOR else "v:") + doc
 
 
-def _is_count(value: Any) -> TypeGuard[int]:
+def _is_position(value: object) -> TypeGuard[int]:
+    """A cursor position: a whole number >= 0 (not a bool)."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _guard(event: str) -> Callable[[Callable[..., dict]], Callable[..., dict | None]]:
+Handler = Callable[["DocumentNamespace", str, wire.Received], A]
+
+
+def _guard(event: str) -> Callable[[Handler[A]], Callable[..., A | wire.ErrorAck]]:
     """Run a handler; translate every failure into an error ack (and one log line)."""
 
-    def wrap(fn: Callable[..., dict]) -> Callable[..., dict | None]:
+    def wrap(fn: Handler[A]) -> Callable[..., A | wire.ErrorAck]:
         @functools.wraps(fn)
-        def handler(self: "DocumentNamespace", sid: str, *args: Any) -> dict | None:
+        def handler(self: "DocumentNamespace", sid: str, *args: object) -> A | wire.ErrorAck:
             data = args[0] if args else None
             doc = data.get("doc") if isinstance(data, dict) else None
             op = data.get("id") if isinstance(data, dict) else None
@@ -84,17 +91,17 @@ def _guard(event: str) -> Callable[[Callable[..., dict]], Callable[..., dict | N
             except CollabError as exc:
                 log.info("%s error doc=%.80r client=%s op=%.80r code=%s: %s",
                          event, doc, sid, op, exc.code, exc.message)
-                return {"ok": False, "error": exc.to_dict()}
+                return wire.error_ack(exc.code, exc.message, exc.extra)
             except Exception:
                 log.exception("%s failed doc=%.80r client=%s op=%.80r", event, doc, sid, op)
-                return {"ok": False, "error": {"code": "internal", "message": "internal server error"}}
+                return wire.error_ack("internal", "internal server error")
 
         return handler
 
     return wrap
 
 
-class DocumentNamespace(socketio.Namespace):
+class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-socketio has no type hints
     """Registered on the python-socketio server itself (app.py), not through Flask-SocketIO:
     its handlers then run without a Flask app and request context per event, which cost
     about a fifth of the server's CPU under load. Nothing here needs one."""
@@ -112,7 +119,7 @@ class DocumentNamespace(socketio.Namespace):
 
     # -- connection -------------------------------------------------------------
 
-    def on_connect(self, sid: str, environ: dict, auth: Any = None) -> None:
+    def on_connect(self, sid: str, environ: Environ, auth: object = None) -> None:
         s = self.settings
         self.clients[sid] = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst))
         self.sio.start_background_task(self._close_if_idle, sid)
@@ -126,7 +133,7 @@ class DocumentNamespace(socketio.Namespace):
             log.info("closing client=%s: no document joined within %.0f s", sid, self.settings.join_timeout)
             self.sio.server.disconnect(sid, namespace="/")
 
-    def on_disconnect(self, sid: str, reason: Any = None) -> None:
+    def on_disconnect(self, sid: str, reason: object = None) -> None:
         client = self.clients.pop(sid, None)
         if client is None:
             return
@@ -149,7 +156,7 @@ class DocumentNamespace(socketio.Namespace):
                 "rate_limited", f"too many messages; retry in {wait:.2f} s", retry_after=round(wait, 3)
             )
 
-    def _membership(self, client: Client, data: dict) -> Membership:
+    def _membership(self, client: Client, data: wire.Received) -> Membership:
         key = check_doc_id(data.get("doc"))
         m = client.joined.get(key)
         if m is None:
@@ -159,11 +166,12 @@ class DocumentNamespace(socketio.Namespace):
     # -- events -----------------------------------------------------------------
 
     @_guard("join")
-    def on_join(self, sid: str, data: dict) -> dict:
+    def on_join(self, sid: str, data: wire.Received) -> wire.JoinAck:
         client = self._client(sid)
         name = check_name(data.get("name"))
         # unknown names cost the client's address a token: guessing names is throttled
         lookups, address = lookups_of(self.sio.server.get_environ(sid))
+        role: wire.Role
         if data.get("view") is not None:
             key = check_doc_id(data["view"], "view")
             state, role = lookups.open_view(address, key), VIEWER
@@ -194,23 +202,19 @@ class DocumentNamespace(socketio.Namespace):
         # the answer is the list as it is now; the next `presence` (full or delta) follows
         # on from it, and carries this join to the others
         peers, counts = self._roster(state).view(self.presence.peers(state.id))
-        answer = {
-            "ok": True, "doc": key, "version": version, "text": text, "role": role,
-            "peers": peers, **counts, "you": client.peer,
-            # an extension of v1: what one patch and the document may hold, so that a client
-            # splits a large paste into patches the server accepts (docs/protocol.md)
-            "limits": {"patch": self.service.settings.max_patch_chars, "hunks": self.service.settings.max_hunks,
-                       "doc": self.service.settings.max_doc_chars},
-        }
-        if role == EDITOR:
-            answer["view"] = state.view_token  # for "copy the read-only link"
-        return answer
+        settings = self.service.settings
+        # `limits`, an extension of v1: what one patch and the document may hold, so that a
+        # client splits a large paste into patches the server accepts (docs/protocol.md);
+        # `view` for an editor's "copy the read-only link"
+        return wire.join_ack(key, version, text, role, peers, counts, client.peer,
+                             wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars),
+                             view=state.view_token if role == EDITOR else None)
 
     @_guard("leave")
-    def on_leave(self, sid: str, data: dict) -> dict:
+    def on_leave(self, sid: str, data: wire.Received) -> wire.OkAck:
         client = self._client(sid)
         self._leave(client, self._membership(client, data))
-        return {"ok": True}
+        return wire.ok()
 
     def _leave(self, client: Client, m: Membership) -> None:
         if client.joined.pop(m.key, None) is not None:
@@ -226,65 +230,53 @@ class DocumentNamespace(socketio.Namespace):
         self._presence_changed(m.state, client.peer)
 
     @_guard("patch")
-    def on_patch(self, sid: str, data: dict) -> dict:
+    def on_patch(self, sid: str, data: wire.Received) -> wire.PatchAck:
         client = self._client(sid)
         m = self._membership(client, data)
         if m.role != EDITOR:
             raise CollabError("read_only", "this link is read-only")
         op_id = check_op_id(data.get("id"))
-        base = data.get("base")
-        if not _is_count(base):
+        try:
+            base = check_version(data.get("base"), "base")
+        except CollabError:
             # a known op id is still answered as a duplicate: resending is always safe
             known = self.service.find_op(m.state, op_id)
             if known is None:
-                raise CollabError("bad_request", "base must be a version number >= 0")
+                raise
             result = known
         else:
             result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid)
-        ack: dict[str, Any] = {"ok": True, "version": result.version, "hash": result.hash}
-        if result.duplicate:
-            ack["duplicate"] = True
-        if result.rebased or result.duplicate:
-            ack["patch"] = result.patch  # the canonical revision, which the author cannot derive
-        return ack
+        # the canonical revision goes back when the author cannot derive it
+        return wire.patch_ack(result.version, result.hash, result.patch if result.rebased or result.duplicate else None,
+                              duplicate=result.duplicate)
 
     @_guard("sync")
-    def on_sync(self, sid: str, data: dict) -> dict:
+    def on_sync(self, sid: str, data: wire.Received) -> wire.SyncAck:
         m = self._membership(self._client(sid), data)
-        since = data.get("since")
-        if not _is_count(since):
-            raise CollabError("bad_request", "since must be a version number >= 0")
+        since = check_version(data.get("since"), "since")
         # a client ahead of us saw a version stored by another process: look before refusing
         self.service.refresh(m.state, force=since > m.state.committed)
         head = m.state.committed
         if since > head:
             raise CollabError("future_base", f"since {since} is ahead of the head version {head}", version=head)
-        revs = self.service.revisions(m.state, since)
-        answer: dict[str, Any] = {
-            "ok": True, "version": head, "revisions": [self._revision(r, m.key) for r in revs],
-        }
-        if revs and revs[-1].version < head:
-            answer["more"] = True
-        return answer
+        return wire.sync_ack(head, [wire.revision(m.key, r) for r in self.service.revisions(m.state, since)])
 
     @_guard("restore")
-    def on_restore(self, sid: str, data: dict) -> dict:
+    def on_restore(self, sid: str, data: wire.Received) -> wire.RestoreAck:
         """Restore version `version` as a new revision by this client (history is never
         rewritten). Everyone, the author included, receives it as a `revision`."""
         client = self._client(sid)
         m = self._membership(client, data)
         if m.role != EDITOR:
             raise CollabError("read_only", "this link is read-only")
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-            raise CollabError("bad_request", "version must be a version number >= 0")
+        version = check_version(data.get("version"))
         result = self.service.restore(m.state, version, client.name)
         if result is None:  # already the text of that version
             head, text = self.service.snapshot(m.state)
-            return {"ok": True, "version": head, "hash": text_hash(text), "unchanged": True}
-        return {"ok": True, "version": result.version, "hash": result.hash, "patch": result.patch}
+            return wire.restore_ack(head, text_hash(text))
+        return wire.restore_ack(result.version, result.hash, result.patch)
 
-    def _unacked(self, sid: str, args: tuple) -> tuple[Client, Membership, dict] | None:
+    def _unacked(self, sid: str, args: tuple[object, ...]) -> tuple[Client, Membership, wire.Received] | None:
         """For events without an ack: the sender's membership, or None to drop it
         silently (malformed, not joined, or over the rate limit)."""
         data = args[0] if len(args) == 1 else None
@@ -295,21 +287,21 @@ class DocumentNamespace(socketio.Namespace):
         m = client.joined.get(doc) if isinstance(doc, str) else None
         return (client, m, data) if m is not None else None
 
-    def on_seen(self, sid: str, *args: Any) -> None:
+    def on_seen(self, sid: str, *args: object) -> None:
         """Cumulative receipt confirmation (no ack): shown in presence, throttled."""
         found = self._unacked(sid, args)
         if found is None:
             return
         client, m, data = found
-        version = data.get("version")
-        if not isinstance(version, int) or isinstance(version, bool):
-            return
-        version = min(version, m.state.committed)
+        try:
+            version = min(check_version(data.get("version")), m.state.committed)
+        except CollabError:
+            return  # malformed: dropped silently (no ack)
         if version > m.seen:
             m.seen = version
             self._publish_peer(client, m)
 
-    def on_cursor(self, sid: str, *args: Any) -> None:
+    def on_cursor(self, sid: str, *args: object) -> None:
         """An editor's selection (code points in its current text), relayed to the others
         in the document (no ack; extension of contract v1)."""
         found = self._unacked(sid, args)
@@ -317,21 +309,17 @@ class DocumentNamespace(socketio.Namespace):
             return
         client, m, data = found
         anchor, head = data.get("anchor"), data.get("head")
-        if m.role != EDITOR or not all(_is_count(x) for x in (anchor, head)):
+        if m.role != EDITOR or not _is_position(anchor) or not _is_position(head):
             return
         state = m.state
-        cursor = {"peer": client.peer, "name": client.name, "anchor": anchor, "head": head}
         server = self.sio.server
-        server.emit("cursor", {"doc": state.id, **cursor}, to=_editors(state.id), skip_sid=client.sid, namespace="/")
+        server.emit("cursor", wire.cursor(state.id, client.peer, client.name, anchor, head), to=_editors(state.id),
+                    skip_sid=client.sid, namespace="/")
         if self._has_viewers(state):
-            server.emit("cursor", {"doc": state.view_token, **cursor}, to=_viewers(state.id), namespace="/")
+            server.emit("cursor", wire.cursor(state.view_token, client.peer, client.name, anchor, head),
+                        to=_viewers(state.id), namespace="/")
 
     # -- outbound -----------------------------------------------------------------
-
-    @staticmethod
-    def _revision(r: Revision, key: str) -> dict:
-        return {"doc": key, "version": r.version, "patch": r.patch, "author": r.author,
-                "id": r.op_id, "ts": r.ts, "hash": r.hash}
 
     def broadcast_revisions(self, state: DocState, committed: list[tuple[Revision, object]]) -> None:
         """Called by the service once per document per group commit, with the revisions
@@ -339,7 +327,7 @@ class DocumentNamespace(socketio.Namespace):
         encoded once, except their authors (who have the acks); each author gets everyone
         else's, in runs of consecutive versions. Viewers get them all, by view token. One
         revision goes out as a `revision`, several as one `revisions` message."""
-        messages = [self._revision(rev, state.id) for rev, _ in committed]
+        messages = [wire.revision(state.id, rev) for rev, _ in committed]
         authors = list(dict.fromkeys(a for _, a in committed if isinstance(a, str)))
         self._emit_revisions(state.id, messages, _editors(state.id), skip_sid=authors or None)
         if len(committed) > 1:
@@ -348,7 +336,7 @@ class DocumentNamespace(socketio.Namespace):
                 m = here.get(sid)
                 if m is None or m.role != EDITOR:  # left the document since: nothing more for it
                     continue
-                run: list[dict] = []
+                run: list[wire.RevisionMessage] = []
                 for (_, author), message in zip(committed, messages):
                     if author != sid:
                         run.append(message)
@@ -358,17 +346,17 @@ class DocumentNamespace(socketio.Namespace):
                 if run:
                     self._emit_revisions(state.id, run, sid)
         if self._has_viewers(state):
-            self._emit_revisions(state.view_token, [self._revision(r, state.view_token) for r, _ in committed],
+            self._emit_revisions(state.view_token, [wire.revision(state.view_token, r) for r, _ in committed],
                                  _viewers(state.id))
 
-    def _emit_revisions(self, key: str, messages: list[dict], to: str, skip_sid: list[str] | None = None) -> None:
+    def _emit_revisions(self, key: str, messages: list[wire.RevisionMessage], to: str,
+                        skip_sid: list[str] | None = None) -> None:
         """Consecutive revisions of one document to a room or a client: one `revision`, or
         one `revisions` message for several (contract v1 allows both)."""
         if len(messages) == 1:
             self.sio.server.emit("revision", messages[0], to=to, skip_sid=skip_sid, namespace="/")
         else:
-            self.sio.server.emit("revisions", {"doc": key, "revisions": messages}, to=to, skip_sid=skip_sid,
-                                 namespace="/")
+            self.sio.server.emit("revisions", wire.revisions(key, messages), to=to, skip_sid=skip_sid, namespace="/")
 
     def _has_viewers(self, state: DocState) -> bool:
         """Whether a message must also go to the viewers' room (on another process there
@@ -376,7 +364,7 @@ class DocumentNamespace(socketio.Namespace):
         return self.service.shared or any(m.role == VIEWER for m in self.members.get(state.id, {}).values())
 
     def _publish_peer(self, client: Client, m: Membership) -> None:
-        self.presence.set(m.state.id, {"id": client.peer, "name": client.name, "role": m.role, "version": m.seen})
+        self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen))
         self._presence_changed(m.state, client.peer)
 
     def _roster(self, state: DocState) -> Roster:
@@ -418,15 +406,15 @@ class DocumentNamespace(socketio.Namespace):
             # the last look of all, after the last change, is complete
             roster.due = True
             self.sio.start_background_task(self._presence_later, state, self.settings.presence_interval)
-        full = {"peers": peers, **counts}
-        delta = {"delta": True, "peers": changed, "gone": gone, **counts}
         server = self.sio.server
-        server.emit("presence", {"doc": state.id, **full}, to=_presence_room(state.id, EDITOR, False), namespace="/")
-        server.emit("presence", {"doc": state.id, **delta}, to=_presence_room(state.id, EDITOR, True), namespace="/")
+        keys: list[tuple[str, wire.Role]] = [(state.id, EDITOR)]
         if self._has_viewers(state):
-            for deltas, payload in ((False, full), (True, delta)):
-                server.emit("presence", {"doc": state.view_token, **payload},
-                            to=_presence_room(state.id, VIEWER, deltas), namespace="/")
+            keys.append((state.view_token, VIEWER))
+        for key, role in keys:
+            server.emit("presence", wire.presence(key, peers, counts), to=_presence_room(state.id, role, False),
+                        namespace="/")
+            server.emit("presence", wire.presence_delta(key, changed, gone, counts),
+                        to=_presence_room(state.id, role, True), namespace="/")
 
     def _presence_later(self, state: DocState, wait: float) -> None:
         self.sio.sleep(wait)

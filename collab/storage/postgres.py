@@ -66,7 +66,7 @@ class PostgresStore:
                 raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
             raise
 
-    def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple]:
+    def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple[Any, ...]]:
         try:
             with self._pool.connection() as conn:
                 return conn.execute(sql, params).fetchall()

@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from collab.core import wire
 from collab.core.config import Settings
 from collab.core.errors import CollabError
 from collab.service.documents import DocumentService
@@ -34,8 +35,7 @@ class Network:
 
     def _fanout(self, state, committed):
         for rev, origin in committed:
-            message = {"doc": "doc", "version": rev.version, "patch": rev.patch, "author": rev.author,
-                       "id": rev.op_id, "ts": rev.ts, "hash": rev.hash}
+            message = wire.revision("doc", rev)
             for i in range(len(self.clients)):
                 if i != origin:
                     self.inbox[i].append(("revision", message))
@@ -54,21 +54,14 @@ class Network:
         if kind == "patch":
             try:
                 r = self.service.submit(self.state, msg["base"], msg["patch"], msg["id"], f"c{i}", origin=i)
-                ack = {"ok": True, "version": r.version, "hash": r.hash}
-                if r.duplicate:
-                    ack["duplicate"] = True
-                if r.rebased or r.duplicate:
-                    ack["patch"] = r.patch
+                ack = wire.patch_ack(r.version, r.hash, r.patch if r.rebased or r.duplicate else None,
+                                     duplicate=r.duplicate)
             except CollabError as exc:
-                ack = {"ok": False, "error": exc.to_dict()}
+                ack = wire.error_ack(exc.code, exc.message, exc.extra)
             self.inbox[i].append(("ack", (msg["id"], ack)))
         else:
             revs = self.service.revisions(self.state, msg["since"], 5)  # small pages: exercise `more`
-            answer = {"ok": True, "version": self.state.committed, "revisions": [
-                {"doc": "doc", "version": r.version, "patch": r.patch, "author": r.author, "id": r.op_id,
-                 "ts": r.ts, "hash": r.hash} for r in revs]}
-            if revs and revs[-1].version < self.state.committed:
-                answer["more"] = True
+            answer = wire.sync_ack(self.state.committed, [wire.revision("doc", r) for r in revs])
             self.inbox[i].append(("sync", answer))
 
     def deliver_one(self, i, in_order=True):

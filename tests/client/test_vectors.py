@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from collab.core import wire
 from collab.core.patches import apply_patch, parse_patch
 from collab.client.state import ReadOnly, SyncClient
 
@@ -25,6 +26,7 @@ class Runner:
     def __init__(self, vector: dict) -> None:
         self.now = 0.0  # seconds
         self.count = 0
+        self.doc = vector["doc"]
         self.state = SyncClient(vector["version"], vector["text"], new_id=self._new_id)
         self.ids: dict[str, str] = {}  # "$inflight", "$op1", ... -> the op ids the client chose
 
@@ -88,15 +90,22 @@ class Runner:
             self.now += step["wait"]
         elif "reconnect" in step:
             s.disconnected()
-            s.receive_join({"ok": True, "doc": "d", "role": "editor", "peers": [], **step["reconnect"]})
+            s.receive_join(self.join_answer(step["reconnect"]))
         elif "rejoin" in step:
-            s.receive_join({"ok": True, "doc": "d", "role": "editor", "peers": [], **step["rejoin"]})
+            s.receive_join(self.join_answer(step["rejoin"]))
         elif "expect" in step:
             for key, want in step["expect"].items():
                 got = [t for t in want if t in s.text] if key == "text_contains" else self.observe(key)
                 assert got == want, f"{key}: {got!r}, expected {want!r}"
         else:
             raise AssertionError(f"unknown step {step}")
+
+    def join_answer(self, given: dict) -> wire.JoinAck:
+        """The join answer a server makes, with the step's version, text, role and limits (none:
+        an older server's answer, without them)."""
+        role = given.get("role", "editor")
+        counts: wire.Counts = {"editors": int(role == "editor"), "viewers": int(role == "viewer")}  # just this one
+        return wire.join_ack(self.doc, given["version"], given["text"], role, [], counts, "peer", given.get("limits"))
 
     def observe(self, key: str) -> Any:
         s = self.state

@@ -27,6 +27,29 @@ def stored_text(server: LiveServer, doc: str) -> str:
     return requests.get(f"{server.url}/api/docs/{doc}", timeout=10).json()["text"]
 
 
+@pytest.mark.parametrize("answer", ["nope", ["x"], {"ok": False, "error": "no object"}])
+def test_a_malformed_join_answer_is_refused_at_once(answer):
+    """A server (not collab's) answering join with something that is not the contract's:
+    the client says so at once, instead of failing in its callback and timing out."""
+    import threading
+
+    import socketio
+    from werkzeug.serving import make_server
+
+    sio = socketio.Server(async_mode="threading")
+    sio.on("join", lambda sid, data: answer)
+    server = make_server("127.0.0.1", 0, socketio.WSGIApp(sio), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(CollabClientError) as exc:  # (a TimeoutError before: the callback failed)
+            Document(f"http://127.0.0.1:{server.server_port}", "doc", transports=["polling"], timeout=30)
+        assert exc.value.error["code"] == "internal"
+    finally:
+        server.shutdown()
+        thread.join(10)
+
+
 def test_after_internal_the_client_sends_the_op_again_by_itself(tmp_path, doc_id):
     """Another process holds the database: the write fails, the ack is `internal`. The client
     shows the error, keeps the op and resends it with the same id once it can be stored."""

@@ -92,6 +92,8 @@ def test_bad_query_values(http, edited):
     assert http.get(f"/api/docs/{doc}/revisions?limit=0").status_code == 400
     assert http.get(f"/api/docs/{doc}/versions/99").get_json()["error"]["code"] == "not_found"
     assert http.get(f"/api/docs/{doc}/versions/x").status_code == 400
+    # not a version number at all (as ?since=-1 is): bad input, not a version that is missing
+    assert http.get(f"/api/docs/{doc}/versions/-1").get_json()["error"]["code"] == "bad_request"
     assert http.post("/api/docs", data="[1]", content_type="application/json").status_code == 400
 
 

@@ -10,9 +10,10 @@ cannot drift apart (one contract suite for both implementations). Regenerate aft
 Deterministic: no randomness, fixed timestamps, no op ids (see "$inflight" below).
 
 Every patch a server would send (revisions, the `patch` of an ack) is made here with
-collab.core.patches by a small model of the server (`Server`: exact apply, hunks moved over
-the revisions since their base, canonical patch from the applied edits, CRC-32 hash), so
-the vectors are correct by construction. The texts a client must end with are written by
+collab.core.patches, and every message with collab.core.wire's builders, by a small model
+of the server (`Server`: exact apply, hunks moved over the revisions since their base,
+canonical patch from the applied edits, CRC-32 hash), so the vectors are correct by
+construction. The texts a client must end with are written by
 hand: they are the protocol's rules (docs/protocol.md, "A client, in short").
 
 The format (one vector per file):
@@ -68,11 +69,13 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Unpack
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from collab.core.errors import PatchConflict  # noqa: E402
+from collab.core import wire  # noqa: E402
+from collab.core.errors import ErrorExtra, PatchConflict  # noqa: E402
 from collab.core.patches import (  # noqa: E402
     Edit,
     apply_edits,
@@ -83,6 +86,7 @@ from collab.core.patches import (  # noqa: E402
     patch_from_edits,
     text_hash,
 )
+from collab.storage import Revision  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 DOC = "d"
@@ -104,13 +108,13 @@ class Server:
         self.head = version
         self.texts = {version: text}
         self.edits: dict[int, list[Edit]] = {}
-        self.revs: dict[int, dict] = {}
+        self.revs: dict[int, wire.RevisionMessage] = {}
 
     @property
     def text(self) -> str:
         return self.texts[self.head]
 
-    def commit(self, base: int, edits: list[Edit], op_id: str, author: str = "other") -> dict:
+    def commit(self, base: int, edits: list[Edit], op_id: str, author: str = "other") -> wire.RevisionMessage:
         """Commit `edits` (made on the text at `base`); returns the revision message."""
         hunks = parse_patch(patch_from_edits(self.texts[base], edits))
         if base < self.head:
@@ -122,8 +126,7 @@ class Server:
         self.head += 1
         self.texts[self.head] = new
         self.edits[self.head] = applied
-        rev = {"doc": DOC, "version": self.head, "patch": patch, "author": author, "id": op_id,
-               "ts": TS + self.head, "hash": text_hash(new)}
+        rev = wire.revision(DOC, Revision(DOC, self.head, patch, author, op_id, TS + self.head, text_hash(new)))
         self.revs[self.head] = rev
         return rev
 
@@ -135,29 +138,20 @@ class Server:
             return True
         return False
 
-    def ack(self, version: int, moved: bool = False, duplicate: bool = False) -> dict:
+    def ack(self, version: int, moved: bool = False, duplicate: bool = False) -> wire.PatchAck:
         """The ack of the revision `version`: `patch` only when the server moved the patch
         (or it is a duplicate), as the contract says."""
         rev = self.revs[version]
-        ack: dict = {"ok": True, "version": version, "hash": rev["hash"]}
-        if duplicate:
-            ack["duplicate"] = True
-        if moved or duplicate:
-            ack["patch"] = rev["patch"]
-        return ack
+        return wire.patch_ack(version, rev["hash"], rev["patch"] if moved or duplicate else None, duplicate=duplicate)
 
-    def sync(self, since: int, upto: int | None = None) -> dict:
+    def sync(self, since: int, upto: int | None = None) -> wire.SyncAck:
         """The answer to sync {since}, cut after `upto` (then with `more`)."""
         last = self.head if upto is None else upto
-        answer: dict = {"ok": True, "version": self.head,
-                        "revisions": [self.revs[v] for v in range(since + 1, last + 1)]}
-        if last < self.head:
-            answer["more"] = True
-        return answer
+        return wire.sync_ack(self.head, [self.revs[v] for v in range(since + 1, last + 1)])
 
 
-def error(code: str, **extra) -> dict:
-    return {"ok": False, "error": {"code": code, "message": f"({code})", **extra}}
+def error(code: str, **extra: Unpack[ErrorExtra]) -> wire.ErrorAck:
+    return wire.error_ack(code, f"({code})", extra)
 
 
 class Vector:
@@ -175,10 +169,10 @@ class Vector:
     def send(self, base: int | None = None, result: str | None = None, id: str = "$new") -> "Vector":
         return self.step(send=None if base is None else {"base": base, "result": result, "id": id})
 
-    def ack(self, ack: dict, id: str = "$inflight") -> "Vector":
+    def ack(self, ack: wire.PatchAck | wire.ErrorAck | None, id: str = "$inflight") -> "Vector":
         return self.step(ack=ack, id=id)
 
-    def revisions(self, *revs: dict) -> "Vector":
+    def revisions(self, *revs: wire.RevisionMessage) -> "Vector":
         return self.step(revisions=list(revs))
 
     def expect(self, **what) -> "Vector":
@@ -483,8 +477,8 @@ def rejoin_keeps_typed_text() -> Vector:
                "fuzzy patch_apply): an insert whose surroundings the server rewrote survives.",
                "hello world", 1)
     v.edit(5, 0, " brave")
-    v.revisions({"doc": DOC, "version": 2, "patch": "@@ -1,4 +1,4 @@\n-h\n+H\n ell\n",
-                 "author": "x", "id": "other-1", "ts": TS, "hash": "00000000"})
+    v.revisions(wire.revision(DOC, Revision(DOC, 2, "@@ -1,4 +1,4 @@\n-h\n+H\n ell\n", "x", "other-1", TS,
+                                            "00000000")))
     v.expect(diverged=True)
     v.step(rejoin={"version": 5, "text": "HELLO WORLD"})
     return v.expect(diverged=False, version=5, shadow="HELLO WORLD", text="HELLO brave WORLD")
