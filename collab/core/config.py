@@ -14,7 +14,8 @@ class ConfigError(ValueError):
     pass
 
 
-_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops"}
+_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops",
+                   "max_connections", "max_joined_per_address", "max_pinned_per_address"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,12 @@ class Settings:
     lookup_burst: int = 100  # lookups of unknown documents per client address allowed in a burst
     proxy_hops: int = 0  # reverse proxies in front that append to X-Forwarded-For; 0 = the peer address is the client
     presence_max_peers: int = 50  # editors listed in presence per document; more (and all viewers) are counted
+    # what hostile use can hold of one process (issue 13; docs/deploy.md, docs/reliability.md)
+    max_connections: int = 10_000  # open connections in all; more answered 503 (at most the file limit - 128); 0 = only that
+    max_joined_per_address: int = 100  # documents joined at once from one client address (joins refused past it); 0 = no limit
+    max_pinned_per_address: int = 67_108_864  # (code points) held by the documents one address has joined: no join past it; 0 = no limit
+    large_frame_bytes: int = 65_536  # bytes: a WebSocket message larger is read in slices, each yielding the event loop
+    large_frames_budget: int = 16_777_216  # bytes of large WebSocket messages being read and handled at once; more wait
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
