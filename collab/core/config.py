@@ -55,7 +55,7 @@ class Settings:
     # what hostile use can hold of one process (issue 13; docs/deploy.md, docs/reliability.md)
     max_connections: int = 10_000  # open connections in all; more answered 503 (at most the file limit - 128); 0 = only that
     max_joined_per_address: int = 100  # documents joined at once from one client address (joins refused past it); 0 = no limit
-    max_pinned_per_address: int = 67_108_864  # (code points) held by the documents one address has joined: no join past it; 0 = no limit
+    max_pinned_per_address: int = 33_554_432  # (code points) held by the documents one address has joined: no join past it; 0 = no limit
     large_frame_bytes: int = 65_536  # bytes: a WebSocket message larger is read in slices, each yielding the event loop
     large_frames_budget: int = 16_777_216  # bytes of large WebSocket messages being read and handled at once; more wait
 
