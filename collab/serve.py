@@ -217,8 +217,8 @@ class FrameBudget:
     greenlet, so the message has been handled by then) or closes. Past `capacity`, further
     large messages wait in arrival order, their bytes left in the kernel (TCP back-pressure
     on their senders); small messages never wait. Without it, 8 connections sending 4.9 MB
-    frames were read, decoded and parsed one after another while an honest client's
-    one-line frame waited 2.2 s. Waiters hold nothing, and a holder never waits (the later
+    frames had them all read, decoded and handled at once while an honest client's
+    one-line frame waited behind them (up to 2.2 s in issue 13's measurement). Waiters hold nothing, and a holder never waits (the later
     frames of a fragmented message are added without waiting): there is no deadlock, and
     `used` may pass `capacity` by what fragmented messages add."""
 
