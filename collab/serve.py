@@ -4,24 +4,29 @@ The caller monkey-patches first (run.py does, as its first statement; so does
 `collab serve`). Sockets get TCP_NODELAY: gevent leaves Nagle's algorithm on, which adds
 a ~40 ms tail to every small frame. The connection handler also bounds what one client
 can hold of the server: WebSocket messages capped from their header, close frames with
-their status code, a deadline for a request's headers and one for its body, and a limit
-on open connections per client address (docs/deploy.md, docs/reliability.md).
+their status code, a deadline for a request's headers and one for its body, a limit on
+open connections per client address and one in all; and what one message costs the event
+loop: a large WebSocket message is read in slices that each give the loop back, within a
+server-wide budget of large messages at once (docs/deploy.md, docs/reliability.md).
 """
 from __future__ import annotations
 
 import argparse
+import codecs
 import logging
+import resource
 import signal
 import socket
 import struct
 import time
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Sequence
 
 import gevent
 from gevent import pywsgi
+from gevent.event import Event
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.websocket import Header, WebSocket
@@ -43,46 +48,108 @@ _last_refusal_log = 0.0  # monotonic time of the last "refusing connections" war
 
 
 class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has no type hints
-    """gevent-websocket reads a frame whole, however large its header says it is; this
-    refuses a message over `max_message` bytes from its header, before reading it, with
-    close code 1009 (message too big). It also unmasks and checks UTF-8 at C speed."""
+    """gevent-websocket reads a frame whole, however large its header says it is, then
+    unmasks and checks its UTF-8 a byte at a time in Python, all without giving the event
+    loop back (~0.3 s and 2 x ~0.5 s per 4 MB message). This one refuses a message over
+    `max_message` bytes from its header, before reading it, with close code 1009 (message
+    too big); reads a large message (over `large_frame_bytes`) in slices of that size,
+    each unmasked and decoded at C speed, yielding the loop after each; and reads it only
+    within the server's budget of large messages at once (`FrameBudget`), its bytes due at
+    the request body's pace (COLLAB_BODY_TIMEOUT + 1 s per COLLAB_BODY_MIN_RATE bytes).
+    Small messages are read as before, never waiting for the budget."""
 
     # no new slots, so that the handler's WebSocket can become one (__class__ assignment);
-    # the per-connection state lives in the connection's environ
+    # the per-connection state lives in the connection's environ ("collab.*" keys)
     __slots__ = ()
 
-    def validate_utf8(self, payload: bytes) -> None:
-        """gevent-websocket checks UTF-8 a byte at a time in Python (~0.5 s per 4 MB, twice
-        per message, on the event loop). The whole message is decoded strictly anyway
-        (`_decode_bytes`, C speed), and invalid UTF-8 still closes with 1007 there."""
-
-    def read_frame(self) -> tuple[Header, bytes]:
-        header = Header.decode_header(self.stream)
-        if header.flags or not header.mask:
-            # reserved bits (no extension is negotiated), or a client frame sent unmasked
-            # (RFC 6455 5.1: the server must close): 1002, from receive()
-            raise ProtocolError
+    def read_message(self):  # type: ignore[no-untyped-def]
+        """The next text (str) or binary (bytes) message, None after a close frame. As
+        gevent-websocket's, but with the payloads read by `_payload`."""
         env = self.environ
-        if header.opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
-            env["collab.message_size"] = 0  # a new message; continuation frames add up
-        size = env["collab.message_size"] = env.get("collab.message_size", 0) + header.length
+        _release_budget(env)  # the previous message is handled (on this greenlet): its budget goes back
+        limits: ConnectionLimits = env.get("collab.limits") or ConnectionLimits()
         limit = env.get("collab.max_message")
-        if limit is not None and size > limit:
-            log.warning("closing a WebSocket: a %d-byte message is over the %d-byte limit", size, limit)
-            self.close(1009, b"message too big")
-            raise WebSocketError("message too big")
-        if not header.length:
-            return header, b""
-        try:
-            payload = self.raw_read(header.length)
-        except Exception:
-            payload = b""
-        if len(payload) != header.length:
-            raise WebSocketError("Unexpected EOF reading frame payload")
-        if header.mask:
-            payload = _unmask(payload, header.mask)
-        return header, payload
+        opcode = 0
+        decoder = None
+        parts: list[Any] = []  # the payload's pieces: bytes, or str once decoded
+        size = 0
+        while True:
+            header = Header.decode_header(self.stream)
+            if header.flags or not header.mask:
+                # reserved bits (no extension is negotiated), or a client frame sent unmasked
+                # (RFC 6455 5.1: the server must close): 1002, from receive()
+                raise ProtocolError
+            f_opcode = header.opcode
+            if f_opcode in (self.OPCODE_PING, self.OPCODE_PONG, self.OPCODE_CLOSE):
+                payload = b"".join(self._payload(header, limits, large=False))  # at most 125 bytes
+                if f_opcode == self.OPCODE_PING:
+                    self.handle_ping(header, payload)
+                    continue
+                if f_opcode == self.OPCODE_PONG:
+                    continue
+                self.handle_close(header, payload)
+                return None
+            if f_opcode in (self.OPCODE_TEXT, self.OPCODE_BINARY):
+                if opcode:
+                    raise ProtocolError(f"a new message (opcode {f_opcode}) inside a fragmented one")
+                opcode = f_opcode
+                # strict, and incremental: a character split between slices or frames is whole
+                decoder = codecs.getincrementaldecoder("utf-8")() if opcode == self.OPCODE_TEXT else None
+            elif f_opcode != self.OPCODE_CONTINUATION or not opcode:
+                raise ProtocolError(f"unexpected opcode {f_opcode}")
+            size += header.length
+            if limit is not None and size > limit:
+                log.warning("closing a WebSocket: a %d-byte message is over the %d-byte limit", size, limit)
+                self.close(1009, b"message too big")
+                raise WebSocketError("message too big")
+            large = size > limits.large_frame_bytes
+            if large:
+                _take_budget(env, size)
+                if self.closed:  # closed while it waited (the ping timeout): nothing to read
+                    _release_budget(env)
+                    raise WebSocketError("closed while waiting to be read")
+            for chunk in self._payload(header, limits, large):
+                # invalid UTF-8 raises UnicodeDecodeError: closed with 1007 by receive()
+                parts.append(decoder.decode(chunk) if decoder is not None else chunk)
+            if header.fin:
+                break
+        if decoder is not None:
+            parts.append(decoder.decode(b"", True))
+            return "".join(parts)
+        return b"".join(parts)
 
+    def _payload(self, header: Header, limits: "ConnectionLimits", large: bool) -> Iterator[bytearray]:
+        """A frame's payload, unmasked, in slices of at most `large_frame_bytes`. Of a large
+        message, each slice must arrive by its deadline (the body rule: a trickled frame
+        holding the budget is closed with 1008), and the event loop is given back after
+        each (so others' frames are read between them)."""
+        length = header.length
+        step = limits.large_frame_bytes
+        unmask = _Unmasker(header.mask)
+        start = time.monotonic()
+        done = 0
+        while done < length:
+            want = min(step, length - done)
+            if self.raw_read is None:  # closed by another greenlet while this one yielded
+                raise WebSocketError("closed while reading a frame")
+            if large:
+                left = start + limits.body_timeout + done / limits.body_min_rate - time.monotonic()
+                try:
+                    with gevent.Timeout(max(left, 0.001), SlowClient("websocket frame")):
+                        data = self.raw_read(want)
+                except SlowClient:
+                    log.info("closing a WebSocket: %d of a %d-byte frame arrived in %.1f s",
+                             done, length, time.monotonic() - start)
+                    self.close(1008, b"message too slow")
+                    raise WebSocketError("message too slow") from None
+            else:
+                data = self.raw_read(want)
+            if data is None or len(data) != want:
+                raise WebSocketError("Unexpected EOF reading frame payload")
+            yield unmask(data)
+            done += want
+            if large:
+                gevent.sleep(0)
 
     def close(self, code: int = 1000, message: bytes | str | None = b"") -> None:
         """Send a close frame that carries its status code, then stop reading.
@@ -112,15 +179,106 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
                 except OSError:
                     pass  # not connected any more
             ws.stream = ws.raw_write = ws.raw_read = None  # as gevent-websocket's close()
+            if ws.environ is not None:
+                _release_budget(ws.environ)
             ws.environ = None
 
 
-def _unmask(payload: bytes, mask: bytes) -> bytes:
-    """XOR a client frame with its 4-byte mask as two big integers: gevent-websocket does it
-    a byte at a time in Python, ~0.5 s for 4 MB, on the event loop."""
-    n = len(payload)
-    key = (bytes(mask) * (n // 4 + 1))[:n]
-    return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
+# _XOR[k] maps each byte b to b ^ k: unmasking one of every four bytes is one bytes.translate
+_XOR = [bytes(b ^ k for b in range(256)) for k in range(256)]
+
+
+class _Unmasker:
+    """XOR a client frame's payload with its 4-byte mask, slice after slice (RFC 6455 5.3).
+
+    gevent-websocket does it a byte at a time in Python (~0.5 s for 4 MB, on the event
+    loop). This is wsproto's technique (`XorMaskerSimple`): every fourth byte through one
+    translation table, at C speed (~1 ms per MB), and the key rotated by what a slice
+    leaves over, so that slices of any length chain. (The `websockets` package has the
+    same in C, `speedups.apply_mask`: not needed at this cost.)"""
+
+    __slots__ = ("key",)
+
+    def __init__(self, mask: bytes) -> None:
+        self.key = bytes(mask)
+
+    def __call__(self, data: bytes) -> bytearray:
+        out = bytearray(data)
+        key = self.key
+        for i in range(4):
+            out[i::4] = out[i::4].translate(_XOR[key[i]])
+        turn = len(out) % 4
+        self.key = key[turn:] + key[:turn]
+        return out
+
+
+class FrameBudget:
+    """Bytes of large WebSocket messages being read and handled at once, server-wide.
+
+    A connection takes its message's size when the message grows past `large_frame_bytes`
+    and gives it back when it asks for its next message (events run on the reader's
+    greenlet, so the message has been handled by then) or closes. Past `capacity`, further
+    large messages wait in arrival order, their bytes left in the kernel (TCP back-pressure
+    on their senders); small messages never wait. Without it, 8 connections sending 4.9 MB
+    frames had them all read, decoded and handled at once while an honest client's
+    one-line frame waited behind them (up to 2.2 s in issue 13's measurement). Waiters hold nothing, and a holder never waits (the later
+    frames of a fragmented message are added without waiting): there is no deadlock, and
+    `used` may pass `capacity` by what fragmented messages add."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.used = 0
+        self._waiting: deque[tuple[int, Event]] = deque()  # (bytes, set when granted), first come first
+
+    def take(self, n: int) -> int:
+        """Wait until `n` bytes (at most the whole budget) fit; returns what was taken."""
+        n = min(n, self.capacity)
+        if not self._waiting and self.used + n <= self.capacity:
+            self.used += n
+            return n
+        entry = (n, Event())
+        self._waiting.append(entry)
+        try:
+            entry[1].wait()
+        except BaseException:  # killed or timed out while waiting
+            if entry[1].is_set():
+                self.give(n)
+            else:
+                self._waiting.remove(entry)
+            raise
+        return n
+
+    def add(self, n: int) -> None:
+        """More bytes for a message that holds some already: never waits."""
+        self.used += n
+
+    def give(self, n: int) -> None:
+        self.used -= n
+        assert self.used >= 0, self.used
+        while self._waiting and self.used + self._waiting[0][0] <= self.capacity:
+            size, granted = self._waiting.popleft()
+            self.used += size
+            granted.set()
+
+
+def _take_budget(env: dict[str, Any], size: int) -> None:
+    """The current message (`size` bytes so far) is large: hold its bytes of the budget."""
+    budget: FrameBudget | None = env.get("collab.frame_budget")
+    if budget is None:
+        return
+    held = env.get("collab.frame_held", 0)
+    if held:
+        budget.add(size - held)
+        env["collab.frame_held"] = size
+    else:
+        env["collab.frame_held"] = budget.take(size)
+
+
+def _release_budget(env: dict[str, Any]) -> None:
+    held = env.pop("collab.frame_held", 0)
+    budget: FrameBudget | None = env.get("collab.frame_budget")
+    if held and budget is not None:
+        budget.give(held)
 
 
 class SlowClient(OSError):
@@ -136,6 +294,9 @@ class ConnectionLimits:
     body_timeout: float = 10.0
     body_min_rate: int = 32_768
     max_connections_per_address: int = 256
+    max_connections: int = 10_000
+    large_frame_bytes: int = 65_536
+    large_frames_budget: int = 16_777_216
 
     @classmethod
     def of(cls, app: object) -> "ConnectionLimits":
@@ -143,7 +304,35 @@ class ConnectionLimits:
         if settings is None:  # not collab's app: the defaults
             return cls()
         return cls(settings.header_timeout, settings.body_timeout, settings.body_min_rate,
-                   settings.max_connections_per_address)
+                   settings.max_connections_per_address, settings.max_connections,
+                   settings.large_frame_bytes, settings.large_frames_budget)
+
+
+FILE_RESERVE = 128  # file descriptors kept for the database, logs, Redis and the 503 answers themselves
+
+
+def connection_cap(configured: int) -> int:
+    """At most COLLAB_MAX_CONNECTIONS open connections (0: no setting), and never more than
+    the process's file limit less FILE_RESERVE: past the file limit accept() fails
+    (EMFILE) and nobody is answered at all, where below it the extra ones get a 503."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return configured
+    by_files = max(soft - FILE_RESERVE, 1)
+    return min(configured, by_files) if configured else by_files
+
+
+class _Served:
+    """What one server counts across its connections."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self.total = 0  # open connections
+        self.by_address: Counter[str] = Counter()  # by_address[address] = open connections from it
+        self.cap = connection_cap(limits.max_connections)
+        self.frames = FrameBudget(limits.large_frames_budget)
+        if self.cap != limits.max_connections:
+            log.info("at most %d open connections (the file limit less %d; COLLAB_MAX_CONNECTIONS=%d)",
+                     self.cap, FILE_RESERVE, limits.max_connections)
 
 
 def peer_address(client_address: object) -> str:
@@ -156,8 +345,8 @@ def peer_address(client_address: object) -> str:
     return str(client_address)  # a Unix socket (gunicorn --bind unix:...): one client, the proxy
 
 
-# open connections per client address, per server: _open[server][address] = count
-_open: "weakref.WeakKeyDictionary[object, Counter[str]]" = weakref.WeakKeyDictionary()
+# _served[server] = its connection counts and large-frame budget
+_served: "weakref.WeakKeyDictionary[object, _Served]" = weakref.WeakKeyDictionary()
 
 
 def _plain_response(status: str, text: str, *extra: str) -> bytes:
@@ -170,6 +359,8 @@ def _plain_response(status: str, text: str, *extra: str) -> bytes:
 
 _TOO_MANY = _plain_response("503 Service Unavailable", "too many open connections from your address",
                             "Retry-After: 10")
+_FULL = _plain_response("503 Service Unavailable", "the server has too many open connections; try again shortly",
+                        "Retry-After: 5")
 _TIMED_OUT = _plain_response("408 Request Timeout", "the request did not arrive in time")
 
 
@@ -258,29 +449,41 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
     def handle(self) -> None:
         address = peer_address(self.client_address)
         limit = self.limits.max_connections_per_address
-        counts = _open.setdefault(self.server, Counter())
+        served = _served.get(self.server)
+        if served is None:
+            served = _served[self.server] = _Served(self.limits)
+        counts = served.by_address
+        if served.cap and served.total >= served.cap:
+            self._refuse(_FULL, "refusing connections: %d open, the limit (COLLAB_MAX_CONNECTIONS, "
+                         "at most the file limit less %d)", served.cap, FILE_RESERVE)
+            return
         if limit and counts[address] >= limit:
-            self._refuse(address, limit)
+            self._refuse(_TOO_MANY, "refusing connections from %s: %d open, the limit "
+                         "(COLLAB_MAX_CONNECTIONS_PER_ADDRESS)", address, limit)
             return
         counts[address] += 1
+        served.total += 1
         try:
             super().handle()
         finally:
             self._disarm()
+            env = getattr(self, "environ", None)
+            if env:  # a large WebSocket message still held (the reader died mid-message)
+                _release_budget(env)
+            served.total -= 1
             counts[address] -= 1
             if counts[address] <= 0:
                 del counts[address]
 
-    def _refuse(self, address: str, limit: int) -> None:
-        # a flood from one address logs once per second at most, not once per connection
+    def _refuse(self, answer: bytes, why: str, *args: object) -> None:
+        # a flood logs once per second at most, not once per connection
         global _last_refusal_log
         now = time.monotonic()
         if now - _last_refusal_log >= 1.0:
             _last_refusal_log = now
-            log.warning("refusing connections from %s: %d open, the limit "
-                        "(COLLAB_MAX_CONNECTIONS_PER_ADDRESS)", address, limit)
+            log.warning(why, *args)
         try:
-            self.socket.sendall(_TOO_MANY)
+            self.socket.sendall(answer)
             # FIN after the answer, so that the client reads it before it sees the close
             self.socket.shutdown(socket.SHUT_WR)
         except OSError:
@@ -358,6 +561,8 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
         ws = self.environ.get("wsgi.websocket")
         if ws is not None:
             self.environ["collab.max_message"] = max_message(self.application)
+            self.environ["collab.limits"] = self.limits
+            self.environ["collab.frame_budget"] = _served[self.server].frames
             ws.__class__ = CappedWebSocket
             ws.raw_write = _frame_writer(self.socket)
         return result

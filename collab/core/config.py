@@ -16,7 +16,8 @@ class ConfigError(ValueError):
 
 
 DURABILITY = ("disk", "process")
-_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops"}
+_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops",
+                   "max_connections", "max_joined_per_address", "max_pinned_per_address"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
 MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
 
@@ -62,6 +63,12 @@ class Settings:
     # "process" (kill -9 of the server, not a power loss: SQLite synchronous=NORMAL, PostgreSQL
     # synchronous_commit=off); docs/deploy.md
     durability: str = "disk"
+    # what hostile use can hold of one process (issue 13; docs/deploy.md, docs/reliability.md)
+    max_connections: int = 10_000  # open connections in all; more answered 503 (at most the file limit - 128); 0 = only that
+    max_joined_per_address: int = 100  # documents joined at once from one client address (joins refused past it); 0 = no limit
+    max_pinned_per_address: int = 33_554_432  # (code points) held by the documents one address has joined: no join past it; 0 = no limit
+    large_frame_bytes: int = 65_536  # bytes: a WebSocket message larger is read in slices, each yielding the event loop
+    large_frames_budget: int = 16_777_216  # bytes of large WebSocket messages being read and handled at once; more wait
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":

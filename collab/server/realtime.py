@@ -20,6 +20,7 @@ from ..core.config import Settings
 from ..core import wire
 from ..core.errors import CollabError
 from .guard import Environ, lookups_of
+from .pins import AddressPins
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, random_base62
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
@@ -41,6 +42,7 @@ class Membership:
     key: str  # how this client names the document: edit id (editor) or view token (viewer)
     seen: int = 0  # the client's cumulative confirmation of receipt
     deltas: bool = False  # asked for presence deltas at join (`presence: "delta"`)
+    address: str = ""  # the client address it counts against (COLLAB_MAX_JOINED_PER_ADDRESS)
 
 
 @dataclass
@@ -116,6 +118,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership (here)
         self.presence = presence  # the peers of every process
         self._rosters: dict[str, Roster] = {}  # rosters[doc_id] = what its clients were last told
+        self.pins = AddressPins(settings.max_joined_per_address, settings.max_pinned_per_address)
 
     # -- connection -------------------------------------------------------------
 
@@ -172,20 +175,28 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         # unknown names cost the client's address a token: guessing names is throttled
         lookups, address = lookups_of(self.sio.server.get_environ(sid))
         role: wire.Role
-        if data.get("view") is not None:
-            key = check_doc_id(data["view"], "view")
+        view = data.get("view") is not None
+        key = check_doc_id(data["view"], "view") if view else check_doc_id(data.get("doc"))
+        if key not in client.joined:
+            self.pins.check(address, key)  # before opening: a refused join creates and loads nothing
+        if view:
             state, role = lookups.open_view(address, key), VIEWER
         else:
-            key = check_doc_id(data.get("doc"))
             state, role = lookups.open(address, key, create=True), EDITOR
         other = client.joined.get(key)
         if other is not None and other.state.id != state.id:
             raise CollabError("bad_request", f"{key!r} names two documents on this connection")
         deltas = data.get("presence") == "delta"
         client.name = name
-        m = other or Membership(state, role, key)
+        m = other or Membership(state, role, key, address=address)
         if other is None:
-            self.service.pin(state)  # in use while joined: never dropped from memory
+            # opening may have yielded: counted again, then pinned with no yield in between
+            self.pins.take(address, state)
+            try:
+                self.service.pin(state)  # in use while joined: never dropped from memory
+            except BaseException:
+                self.pins.give(address, state)
+                raise
         if other is not None and other.deltas != deltas:  # joining again may switch the kind
             self.leave_room(sid, _presence_room(state.id, role, other.deltas))
         m.deltas = deltas
@@ -219,6 +230,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     def _leave(self, client: Client, m: Membership) -> None:
         if client.joined.pop(m.key, None) is not None:
             self.service.unpin(m.state)
+            self.pins.give(m.address, m.state)
         members = self.members.get(m.state.id, {})
         members.pop(client.sid, None)
         if not members:

@@ -317,6 +317,125 @@ def test_slowloris_does_not_starve_anyone(tmp_path, doc_id):
     assert after.status_code == 200
 
 
+def _held_connections(port: int, n: int) -> list[socket.socket]:
+    """`n` connections from 4 addresses (127.0.0.2-5), each holding a half-sent request."""
+    held = []
+    for k in range(n):
+        s = socket.socket()
+        s.bind((f"127.0.0.{2 + k % 4}", 0))
+        s.settimeout(20)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        held.append(s)
+    return held
+
+
+def _fresh_request(port: int) -> tuple[float, bytes]:
+    """A GET /healthz on a new connection: (seconds until the answer was complete, the answer)."""
+    t = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        s.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := s.recv(65536):
+            answer += chunk
+    return time.monotonic() - t, answer
+
+
+@pytest.mark.parametrize("cap", ["setting", "file limit"])
+def test_connections_past_the_server_wide_cap_are_answered_503_at_once(tmp_path, doc_id, cap):
+    """COLLAB_MAX_CONNECTIONS=40 (or, unset, a file limit of 200: 200 - 128 = 72): that
+    many connections open from 4 addresses (none near the per-address limit), including an
+    honest Socket.IO client; the next connection from anywhere is answered 503 "too many
+    open connections" at once, instead of being taken (and, at the file limit, instead of
+    accept() failing, which leaves every later client unanswered). Once some close, new
+    connections are served again, and the honest client was served throughout."""
+    env = {**os.environ, "COLLAB_HEADER_TIMEOUT": "60"}
+    if cap == "setting":
+        env["COLLAB_MAX_CONNECTIONS"] = "40"
+        limit, server_of = 40, lambda: LiveServer(tmp_path, env=env)
+    else:
+        limit, server_of = 72, lambda: LimitedServer(tmp_path, nofile=200, env=env)
+    with server_of() as server, RoundTrips(server.url, doc_id, timeout=30, pace=0.02) as honest:
+        held = _held_connections(server.port, limit - 1)  # + the honest client's WebSocket
+        try:
+            took, refused = _fresh_request(server.port)
+            for s in held[:10]:
+                s.close()
+            time.sleep(0.2)  # the server sees them close (not a timing under test)
+            _, served = _fresh_request(server.port)
+        finally:
+            for s in held:
+                s.close()
+        assert honest.sio.call("sync", {"doc": doc_id, "since": 0}, timeout=20)["ok"]
+    first = {k: v.split(b"\r\n")[0].decode() for k, v in (("refused", refused), ("served", served))}
+    print(f"\n{cap}: {limit} open; the next connection answered in {1000 * took:.0f} ms: {first['refused']}; "
+          f"after 10 closed: {first['served']}; honest client: {honest.report()}")
+    assert refused.startswith(b"HTTP/1.1 503"), refused[:200]
+    assert b"Retry-After: " in refused and b"the server has too many open connections" in refused
+    assert served.startswith(b"HTTP/1.1 200"), served[:200]
+    assert honest.failures == [], honest.failures[:5]
+
+
+# -- large WebSocket messages from many connections at once -------------------------------------------------
+
+
+def large_messages(port: int, doc: str, senders: int, rounds: int, size: int,
+                   results: "multiprocessing.Queue[list[str]]") -> None:
+    """`senders` raw WebSockets, each joined to its own document, send `rounds` patch events
+    of `size` bytes (over the patch limit, under the transport's message limit: answered
+    `too_large` once read and decoded whole), all at once; puts every answer's code. In a
+    process of its own, so that the honest client's figures are the server's doing."""
+    import threading
+    start = threading.Barrier(senders)
+    codes: list[str] = []
+
+    def send(k: int) -> None:
+        s = ws_open(port)
+        s.settimeout(120)
+        s.sendall(frame(b'421["join",{"doc":"' + f"{doc}-big{k}".encode() + b'"}]'))
+        assert read_until(s, lambda op, data: data.startswith(b"431["), timeout=60) is True
+        body = b"@@ -0,0 +1,1 @@\\n+" + b"a" * size
+        start.wait(timeout=60)
+        for r in range(rounds):
+            n = str(2 + r).encode()
+            s.sendall(frame(b"42" + n + b'["patch",{"doc":"' + f"{doc}-big{k}".encode()
+                            + b'","base":0,"id":"big-' + n + b'","patch":"' + body + b'"}]'))
+            answer: list[bytes] = []
+            got = read_until(s, lambda op, data: data.startswith(b"43" + n + b"[") and not answer.append(data),
+                             timeout=120)
+            codes.append(json.loads(answer[0][len(n) + 2:])[0]["error"]["code"] if got is True else str(got))
+        s.close()
+
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(senders)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    results.put(codes)
+
+
+def test_large_frames_from_many_connections_leave_small_ones_alone(tmp_path, doc_id):
+    """8 connections each send 3 messages of 4.9 MB at once (24 in all, each answered
+    `too_large` after it was read whole) while an honest client does `sync` round trips:
+    every answer comes, and the honest client's worst wait is printed (before: 2.2 s, every
+    message read, unmasked and decoded on the loop without yielding, all 8 at once)."""
+    ctx = multiprocessing.get_context("spawn")
+    results: "multiprocessing.Queue[list[str]]" = ctx.Queue()
+    with LiveServer(tmp_path) as server, RoundTrips(server.url, doc_id, timeout=60, pace=0.01) as honest:
+        rss = [rss_mb(server)]
+        t = time.monotonic()
+        attacker = ctx.Process(target=large_messages, args=(server.port, doc_id, 8, 3, 4_900_000, results))
+        attacker.start()
+        codes = results.get(timeout=300)
+        took = time.monotonic() - t
+        attacker.join(timeout=30)
+        rss.append(rss_mb(server))
+    print(f"\n8 connections x 3 messages of 4.9 MB: {codes.count('too_large')} of {len(codes)} answered too_large "
+          f"in {took:.1f} s; server RSS {rss[0]:.0f} -> {rss[1]:.0f} MB; honest client: {honest.report()}")
+    assert codes == ["too_large"] * 24, codes
+    assert honest.failures == [], honest.failures[:5]
+
+
 def _upload(port: int, path: str, body: bytes, rate: float, timeout: float) -> tuple[float, bytes]:
     """POST `body` at about `rate` bytes/s (pacing the upload, not waiting for anything);
     returns (seconds until the server answered or closed, what it answered)."""
