@@ -24,7 +24,7 @@ import traceback
 import pytest
 import requests
 import socketio
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from collab.core.patches import make_patch
@@ -121,6 +121,11 @@ def test_fuzz_every_socket_event(make_app, connect, doc_id):
     @fuzz(EXAMPLES)
     @given(event=st.sampled_from(["join", "patch", "sync", "leave", "seen", "restore", "cursor", "nosuch"]),
            who=st.sampled_from(["editor", "viewer"]), args=st.lists(payloads(doc_id, view), min_size=0, max_size=2))
+    # one payload for each code asserted at the end, whatever the number of random ones
+    @example(event="patch", who="editor", args=[{"doc": doc_id, "base": 1, "patch": "@@ nonsense", "id": "x-1"}])
+    @example(event="join", who="editor", args=[{"doc": "not a valid id!"}])
+    @example(event="patch", who="editor", args=[{"doc": "never-joined", "base": 0, "patch": "", "id": "x-2"}])
+    @example(event="patch", who="editor", args=[{"doc": doc_id, "base": -1, "patch": "", "id": "x-3"}])
     def run(event, who, args):
         client = editor if who == "editor" else viewer
         try:
