@@ -138,15 +138,19 @@ class Roster:
 
     `listed` holds at most `max_peers` editors (in the presence store's order); `counts`
     are the editors and viewers there are. `touched` collects the peer ids changed since
-    the last message: an id that came and went in between is still announced as gone, and
-    one that changed and changed back is sent again, so that a client whose join answer
-    was made in between ends with what everyone else has.
+    the last message: one that a join answer listed in between and that went is still
+    announced as gone, and one that changed and changed back is sent again, so that a
+    client whose join answer was made in between ends with what everyone else has. Peers
+    beyond the cap are counted only: their coming and going is not announced to anyone.
     """
 
     max_peers: int
     listed: dict[str, Peer] = field(default_factory=dict)  # listed[peer id] = peer, as last sent
     counts: Counts = field(default_factory=lambda: Counts(editors=0, viewers=0))
     touched: set[str] = field(default_factory=set)
+    # ids listed in join answers since the last message: only those, and `listed`, can be on
+    # a delta client's screen, so only those are ever announced as gone
+    shown: set[str] = field(default_factory=set)
     sent_at: float = float("-inf")  # monotonic time of the last message
     due: bool = False  # a message is scheduled
 
@@ -154,6 +158,13 @@ class Roster:
         """The capped list and the counts for `peers` (everyone in the document)."""
         editors = [p for p in peers if p["role"] != "viewer"]
         return editors[: self.max_peers], {"editors": len(editors), "viewers": len(peers) - len(editors)}
+
+    def answer(self, peers: list[Peer]) -> tuple[list[Peer], Counts]:
+        """`view` for a join answer: what it lists may be on that client's screen until the
+        next message says otherwise."""
+        listed, counts = self.view(peers)
+        self.shown.update(p["id"] for p in listed)
+        return listed, counts
 
     def update(self, peers: list[Peer]) -> tuple[list[Peer], list[Peer], list[str], Counts] | None:
         """Take in the current peers: (full list, changed entries, gone ids, counts), or
@@ -163,8 +174,9 @@ class Roster:
         # a touched entry goes out even if it is back to what was sent last: a join answer
         # made in between may have shown the intermediate value
         changed = [p for pid, p in now.items() if self.listed.get(pid) != p or pid in self.touched]
-        gone = sorted((set(self.listed) | self.touched) - set(now))
-        self.touched = set()
+        # a peer beyond the cap that came, changed or went was never listed: not gone for anyone
+        gone = sorted((set(self.listed) | (self.touched & self.shown)) - set(now))
+        self.touched, self.shown = set(), set()
         if not changed and not gone and counts == self.counts:
             return None
         self.listed, self.counts = now, counts

@@ -212,7 +212,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", state.id, client.sid, client.peer, role, version)
         # the answer is the list as it is now; the next `presence` (full or delta) follows
         # on from it, and carries this join to the others
-        peers, counts = self._roster(state).view(self.presence.peers(state.id))
+        peers, counts = self._roster(state).answer(self.presence.peers(state.id))
         settings = self.service.settings
         # `limits`, an extension of v1: what one patch and the document may hold, so that a
         # client splits a large paste into patches the server accepts (docs/protocol.md);
