@@ -1,5 +1,6 @@
 """The document service: versions without gaps under concurrency, snapshots, reloads."""
 import random
+import re
 import sqlite3
 
 import gevent
@@ -288,3 +289,22 @@ def test_an_observer_sees_each_step_of_a_write_in_order(tmp_path):
         service.close()
     assert steps == [("parsed", "op-1"), ("revised", "op-1"), ("committing", [1]), ("stored", [1]),
                      ("on_commit", [(1, "sid-1")]), ("announced", [1])]
+
+
+def test_a_patch_over_the_message_limit_is_refused_in_the_users_units(make_app):
+    """The too_large message counts the characters the patch spans (from its hunk headers,
+    one scan) and the escaped length that is over the limit: a CJK paste says 2 x 500
+    characters, not only the 9,000 escaped ones."""
+    from collab.core.patches import make_patch
+
+    service = make_app(max_patch_chars=5_000).extensions["collab"]
+    state = service.open("big-paste", create=True)
+    old, new = "start\n" + "x" * 200 + "\nmiddle\n" + "y" * 200, "start\n" + "中" * 500 + "\nmiddle\n" + "文" * 500
+    service.submit(state, 0, make_patch("", old), "seed", "me")  # fits
+    with pytest.raises(CollabError) as refused:
+        service.submit(state, 1, make_patch(old, new), "paste", "me")
+    assert refused.value.code == "too_large"
+    escaped = len(make_patch(old, new))
+    assert f"which take {escaped:,} once escaped" in str(refused.value)
+    spans = re.findall(r"this patch spans ([\d,]+) characters", str(refused.value))
+    assert spans and int(spans[0].replace(",", "")) >= 1_000, str(refused.value)
