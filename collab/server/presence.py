@@ -7,7 +7,8 @@ most `max_peers` editors (viewers are counted, never listed), and a client that 
 deltas gets only the entries that changed since the last message. No I/O in `Roster`.
 With several processes each one writes its own peers into a Redis hash per document and
 keeps a heartbeat key alive; a reader drops peers whose process stopped beating (killed
-processes leave no ghosts). Redis losing its data (a restart) heals at the next
+processes leave no ghosts: each process also sweeps the documents it serves every heartbeat,
+drops the dead ones' peers and has its clients told). Redis losing its data (a restart) heals at the next
 heartbeat, which writes this process's peers again. If Redis is unreachable, this
 process's own peers are still shown, and the outage is logged once (server/queue.py).
 """
@@ -43,6 +44,9 @@ class LocalPresence:
     def ping(self) -> str:
         return "none"  # no queue in use
 
+    def watch(self, on_gone: Callable[[str, list[str]], None]) -> None:
+        """on_gone(doc id, peer ids): peers that went without leaving (one process: never)."""
+
     def close(self) -> None:
         pass
 
@@ -62,7 +66,13 @@ class RedisPresence(LocalPresence):
         self.process = process_id
         self._sleep = sleep
         self._closed = False
+        # told (doc id, peer ids) when peers of a process that stopped beating are dropped, so
+        # that their documents' clients hear it without waiting for some other change
+        self._on_gone: Callable[[str, list[str]], None] | None = None
         spawn(self._heartbeat)
+
+    def watch(self, on_gone: Callable[[str, list[str]], None]) -> None:
+        self._on_gone = on_gone
 
     @staticmethod
     def _key(doc: str) -> str:
@@ -122,10 +132,30 @@ class RedisPresence(LocalPresence):
                     for peer in peers.values():
                         pipe.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
                 pipe.execute()
+                for doc in list(self._peers):
+                    self._sweep(doc)
                 self.outage.worked()
             except self._errors as exc:
                 self.outage.failed("presence heartbeat", exc)
             self._sleep(self.HEARTBEAT)
+
+    def _sweep(self, doc: str) -> None:
+        """Drop the peers of processes that stopped beating (killed: they left no goodbye) from
+        a document this process serves, and say so: else their names stayed on every screen
+        until something else about the document changed."""
+        raw = self.redis.hgetall(self._key(doc))
+        owners = {(pid.decode() if isinstance(pid, bytes) else pid): json.loads(v).get("process", "")
+                  for pid, v in raw.items()}
+        processes = sorted(set(owners.values()) - {self.process})
+        if not processes:
+            return
+        beats = self.redis.mget([self._alive_key(p) for p in processes])
+        dead = {p for p, beat in zip(processes, beats) if beat is None}
+        gone = [pid for pid, owner in owners.items() if owner in dead]
+        if gone:
+            self.redis.hdel(self._key(doc), *gone)
+            if self._on_gone is not None:
+                self._on_gone(doc, gone)
 
     def close(self) -> None:
         self._closed = True

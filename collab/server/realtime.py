@@ -117,6 +117,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.clients: dict[str, Client] = {}  # clients[sid] = connected client
         self.members: dict[str, dict[str, Membership]] = {}  # members[doc_id][sid] = membership (here)
         self.presence = presence  # the peers of every process
+        presence.watch(self._peers_gone)
         self._rosters: dict[str, Roster] = {}  # rosters[doc_id] = what its clients were last told
         self.pins = AddressPins(settings.max_joined_per_address, settings.max_pinned_per_address)
 
@@ -384,6 +385,14 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if roster is None:
             roster = self._rosters[state.id] = Roster(self.settings.presence_max_peers)
         return roster
+
+    def _peers_gone(self, doc_id: str, peer_ids: list[str]) -> None:
+        """Peers of a process that died were dropped from the shared presence (presence.py)."""
+        here = self.members.get(doc_id)
+        if here:
+            state = next(iter(here.values())).state
+            for peer in peer_ids:
+                self._presence_changed(state, peer)
 
     def _presence_changed(self, state: DocState, peer: str) -> None:
         """A join, leave, rename or `seen` changed a peer. Presence goes out at most once per

@@ -215,3 +215,19 @@ def test_a_redis_outage_degrades_says_so_once_and_heals(cluster, doc_id):
     assert log.count("message queue unreachable") == 1, log[-3000:]
     assert log.count("message queue reachable again") == 1, log[-3000:]
     assert "Cannot publish to redis" not in log and "Cannot receive from redis" not in log
+
+
+def test_the_peers_of_a_killed_process_leave_every_screen_by_themselves(cluster, doc_id):
+    """A process is killed: its editors leave no goodbye. Once its heartbeat has expired the
+    others drop them from presence and say so, with nothing else happening in the document
+    (before: their names stayed on every screen until the next join, leave or rename)."""
+    with ExitStack() as stack:
+        here = stack.enter_context(Document.open(cluster.urls[0], doc_id, name="stays"))
+        doomed = Document.open(cluster.urls[1], doc_id, name="doomed")
+        wait_for(lambda: sorted(p["name"] for p in here.peers) == ["doomed", "stays"], SYNC_TIMEOUT,
+                 "both editors in presence")
+        cluster.servers[1].kill9()
+        doomed.close()
+        # the dead process's heartbeat lives 15 s, and the others look every 5 s
+        wait_for(lambda: [p["name"] for p in here.peers] == ["stays"], SYNC_TIMEOUT + 30,
+                 "the killed process's editor gone from presence")
