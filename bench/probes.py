@@ -80,6 +80,15 @@ class RoundTrips:
         """Round trips that began after `start` and were answered before `end`."""
         return sum(1 for a, b in self.spans if a >= start and b <= end)
 
+    def kept_serving(self, start: float, end: float, rounds: int = 3) -> bool:
+        """Whether the honest client was served while an attack ran from `start` to `end`:
+        `rounds` round trips, or as many as fit in that time at this client's usual pace
+        (a frozen loop serves none, however long the attack; an attack over in less than two
+        usual round trips leaves no room for one, frozen or not)."""
+        usual = sorted(self.times)[len(self.times) // 2] + self.pace if self.times else 0.0
+        fit = int((end - start) / usual) - 1 if usual else rounds
+        return self.served_during(start, end) >= min(rounds, max(fit, 0))
+
     @property
     def worst_ms(self) -> float:
         return 1000 * max(self.times) if self.times else float("nan")

@@ -7,7 +7,7 @@ steps of the patch path, drives it with bench/driver's latency workload (CPU 1),
 prints, for each step, p50 / p90 / p99 / max over the patches (the first sixth is left
 out as warm-up). The steps, in order:
 
-  frame    the patch's WebSocket frame has been read (serve.CappedWebSocket.read_frame)
+  frame    the patch's WebSocket message has been read (serve.CappedWebSocket.read_message)
   handler  realtime.DocumentNamespace.on_patch starts
   parsed   the patch is parsed (Observer.parsed)
   revised  applied, its canonical patch and hash made (Observer.revised)
@@ -114,7 +114,7 @@ def serve(out: str, argv: list[str]) -> None:
         def announced(self, revisions) -> None:  # type: ignore[no-untyped-def]
             mark_versions("emitted", revisions)
 
-    wrap(collab_serve.CappedWebSocket, "read_frame", after=lambda *_: last_frame.__setitem__(0, now()))
+    wrap(collab_serve.CappedWebSocket, "read_message", after=lambda *_: last_frame.__setitem__(0, now()))
 
     def patch_starts(_self, _sid, data):  # type: ignore[no-untyped-def]
         op = data.get("id") if isinstance(data, dict) else None
