@@ -16,7 +16,6 @@ harness stopped near 400 connections, hence a bench with its own processes.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import multiprocessing
 import os
@@ -33,36 +32,7 @@ from pathlib import Path
 import requests
 
 from bench.liveserver import LiveServer
-from bench.probes import RoundTrips
-
-
-def _masked(payload: bytes) -> bytes:
-    """One masked client text frame."""
-    n, mask = len(payload), os.urandom(4)
-    head = bytes([0x81, 0x80 | n]) if n < 126 else bytes([0x81, 0x80 | 126]) + n.to_bytes(2, "big")
-    key = (mask * (n // 4 + 1))[:n]
-    return head + mask + (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(n, "big")
-
-
-def _open(port: int, source: str) -> socket.socket:
-    s = socket.socket()
-    s.bind((source, 0))
-    s.settimeout(60)
-    s.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(4096)
-        if not chunk:
-            raise ConnectionError(f"handshake refused: {buf[:100]!r}")
-        buf += chunk
-    if not buf.startswith(b"HTTP/1.1 101"):
-        raise ConnectionError(f"handshake refused: {buf[:100]!r}")
-    s.sendall(_masked(b"40"))
-    return s
+from bench.probes import RoundTrips, ws_frame, ws_open
 
 
 def _asks_deltas(i: int, share: float) -> bool:
@@ -106,7 +76,7 @@ def crowd(port: int, source: str, doc: str, n: int, first: int, total: int, delt
     ready, go, stop, settled = sync
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 256)), hard))
-    members = [Member(_open(port, source), f"p{first + k}") for k in range(n)]
+    members = [Member(ws_open(port, source=source, timeout=60), f"p{first + k}") for k in range(n)]
     sel = selectors.DefaultSelector()
     for m in members:
         sel.register(m.s, selectors.EVENT_READ, m)
@@ -116,7 +86,7 @@ def crowd(port: int, source: str, doc: str, n: int, first: int, total: int, delt
     for k, m in enumerate(members):
         delta = _asks_deltas(first + k, delta_share)
         message = {"doc": doc, "name": m.name, **({"presence": "delta"} if delta else {})}
-        m.s.sendall(_masked(b"421" + json.dumps(["join", message]).encode()))
+        m.s.sendall(ws_frame(b"421" + json.dumps(["join", message]).encode()))
     counted = False
     while not stop.is_set():
         for key, _ in sel.select(timeout=0.2):
@@ -128,7 +98,7 @@ def crowd(port: int, source: str, doc: str, n: int, first: int, total: int, delt
             m.buf += chunk
             for payload in m.frames_in():
                 if payload == b"2":  # Engine.IO ping
-                    m.s.sendall(_masked(b"3"))
+                    m.s.sendall(ws_frame(b"3"))
                 elif payload.startswith(b"431["):
                     m.joined_at = time.monotonic() - t0
                     m.join_bytes = len(payload)

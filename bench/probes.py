@@ -3,7 +3,7 @@
 `RoundTrips`: an honest client next to an attack: `sync` round trips on one Socket.IO
 connection, back to back, and optionally a fresh HTTP request (a new TCP connection) each
 round. The worst round trip is the event-loop stall the attack made others see; failures are
-findings. A raw WebSocket client (`ws_connect`, `ws_frame`, `ws_send`; `read_until`: what it
+findings. A raw WebSocket client (`ws_open`, `ws_frame`, `ws_send`; `read_until`: what it
 gets back, frame by frame), the patches meant to cost the server most (`slow_patches`) and a
 process's memory (`rss_kb`). Used by the hostile tests and by bench/soak.py."""
 from __future__ import annotations
@@ -133,35 +133,51 @@ def read_until(s: socket.socket, want: Callable[[int, bytes], bool], timeout: fl
         buf += chunk
 
 
-def ws_connect(port: int, rcvbuf: int | None = None) -> socket.socket:
-    """A raw WebSocket to the Engine.IO endpoint, opened and joined to the namespace."""
+def ws_open(port: int, *, source: str | None = None, rcvbuf: int | None = None, namespace: bool = True,
+            confirm: bool = False, timeout: float = 20.0) -> socket.socket:
+    """A raw WebSocket to the Engine.IO endpoint (from `source`, an address of the loopback
+    network, if given); with `namespace` the Socket.IO namespace is connected too, and with
+    `confirm` its answer awaited. A refused handshake raises ConnectionError."""
     s = socket.socket()
+    if source:
+        s.bind((source, 0))
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    s.settimeout(timeout)
     s.connect(("127.0.0.1", port))
-    s.settimeout(20)
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
                f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
                "Sec-WebSocket-Version: 13\r\n\r\n").encode())
     buf = b""
     while b"\r\n\r\n" not in buf:
-        buf += s.recv(4096)
-    assert buf.startswith(b"HTTP/1.1 101"), buf[:200]
-    ws_send(s, b"40")
+        chunk = s.recv(4096)
+        if not chunk:
+            raise ConnectionError(f"the server closed the WebSocket handshake: {buf[:200]!r}")
+        buf += chunk
+    if not buf.startswith(b"HTTP/1.1 101"):
+        raise ConnectionError(f"WebSocket handshake refused: {buf[:200]!r}")
+    if namespace:
+        ws_send(s, b"40")
+        if confirm:
+            assert read_until(s, lambda op, data: op == 1 and data.startswith(b"40")), "no Socket.IO CONNECT answer"
     return s
 
 
-def ws_frame(payload: bytes, opcode: int = 1, claimed: int | None = None) -> bytes:
+def ws_frame(payload: bytes, opcode: int = 1, *, fin: bool = True, rsv: int = 0, claimed: int | None = None) -> bytes:
+    """One masked client frame; `claimed`: the length its header announces (an attacker's
+    lie). The mask is XORed as two big integers (a Python loop over 4 MiB takes seconds)."""
     n = len(payload) if claimed is None else claimed
-    mask = os.urandom(4)
+    first = (0x80 if fin else 0) | (rsv << 4) | opcode
     if n < 126:
-        head = bytes([0x80 | opcode, 0x80 | n])
+        head = bytes([first, 0x80 | n])
     elif n < 65536:
-        head = bytes([0x80 | opcode, 0x80 | 126]) + n.to_bytes(2, "big")
+        head = bytes([first, 0x80 | 126]) + n.to_bytes(2, "big")
     else:
-        head = bytes([0x80 | opcode, 0x80 | 127]) + n.to_bytes(8, "big")
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        head = bytes([first, 0x80 | 127]) + n.to_bytes(8, "big")
+    mask, size = os.urandom(4), len(payload)
+    key = (mask * (size // 4 + 1))[:size]
+    return head + mask + (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(size, "little")
 
 
 def ws_send(s: socket.socket, data: bytes) -> None:

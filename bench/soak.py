@@ -24,7 +24,7 @@ import socketio
 
 from bench.e2ekit import kill9_rounds
 from bench.liveserver import LiveServer
-from bench.probes import RoundTrips, rss_kb, slow_patches, ws_connect, ws_send
+from bench.probes import RoundTrips, rss_kb, slow_patches, ws_open, ws_send
 from collab.core.patches import make_patch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,7 +102,7 @@ def memory(blocks: int = 5, per_block: int = 1000, stuck_client: bool = True) ->
         assert server.proc is not None
         stop = threading.Event()
         if stuck_client:
-            stuck = ws_connect(server.port, rcvbuf=4096)
+            stuck = ws_open(server.port, rcvbuf=4096)
             ws_send(stuck, b'42["join",{"doc":"mem"}]')
 
             def pong() -> None:

@@ -19,8 +19,8 @@ import socketio
 
 from collab.core.patches import make_patch
 from bench.liveserver import LiveServer
-from bench.probes import read_until
-from test_hostile_transport import frame, rss_mb, ws_open
+from bench.probes import read_until, ws_frame, ws_open
+from test_hostile_transport import rss_mb
 
 
 def join(client, doc):
@@ -87,9 +87,9 @@ def test_joins_stop_once_the_address_pins_its_code_points_and_nothing_joined_is_
 
 def _join_raw(port: int, source: str, doc: str) -> dict:
     """Join `doc` over a raw WebSocket from the loopback address `source`; the join's ack."""
-    s = ws_open(port, source=source)
+    s = ws_open(port, source=source, confirm=True)
     try:
-        s.sendall(frame(b'421["join",{"doc":"' + doc.encode() + b'"}]'))
+        s.sendall(ws_frame(b'421["join",{"doc":"' + doc.encode() + b'"}]'))
         answer: list[bytes] = []
         got = read_until(s, lambda op, data: data.startswith(b"431[") and not answer.append(data), timeout=30)
         assert got is True, got

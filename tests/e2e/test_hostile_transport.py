@@ -31,7 +31,7 @@ import requests
 import socketio
 
 from bench.liveserver import LiveServer
-from bench.probes import RoundTrips, read_until
+from bench.probes import RoundTrips, read_until, ws_frame, ws_open
 
 pytestmark = pytest.mark.e2e
 
@@ -39,47 +39,6 @@ MiB = 1_048_576
 
 
 # -- raw WebSocket ------------------------------------------------------------------------------------------
-
-
-def ws_open(port: int, source: str | None = None, namespace: bool = True) -> socket.socket:
-    """A raw WebSocket to the Engine.IO endpoint (from `source`, an address of the loopback
-    network, if given); with `namespace`, the Socket.IO namespace is connected too."""
-    s = socket.socket()
-    if source:
-        s.bind((source, 0))
-    s.settimeout(20)
-    s.connect(("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-               f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = s.recv(4096)
-        assert chunk, f"the server closed the WebSocket handshake: {buf[:200]!r}"
-        buf += chunk
-    assert buf.startswith(b"HTTP/1.1 101"), buf[:200]
-    if namespace:
-        s.sendall(frame(b"40"))
-        assert read_until(s, lambda op, data: op == 1 and data.startswith(b"40")), "no Socket.IO CONNECT answer"
-    return s
-
-
-def frame(payload: bytes, opcode: int = 1, fin: bool = True, rsv: int = 0) -> bytes:
-    """One masked client frame. The mask is XORed as two big integers (a Python loop over
-    4 MiB would take seconds)."""
-    n = len(payload)
-    first = (0x80 if fin else 0) | (rsv << 4) | opcode
-    if n < 126:
-        head = bytes([first, 0x80 | n])
-    elif n < 65536:
-        head = bytes([first, 0x80 | 126]) + n.to_bytes(2, "big")
-    else:
-        head = bytes([first, 0x80 | 127]) + n.to_bytes(8, "big")
-    mask = os.urandom(4)
-    key = (mask * (n // 4 + 1))[:n]
-    masked = (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
-    return head + mask + masked
 
 
 def close_code(s: socket.socket, timeout: float = 20.0) -> object:
@@ -113,8 +72,8 @@ def rss_mb(server: LiveServer) -> float:
 def _flood(s: socket.socket, header: bytes, attachments: int, size: int) -> tuple[int, object]:
     """Send a binary packet header, then up to `attachments` binary frames of `size` bytes;
     stop when the server has closed. Returns (frames sent, how the connection ended)."""
-    s.sendall(frame(header))
-    blob = frame(os.urandom(size), opcode=2)
+    s.sendall(ws_frame(header))
+    blob = ws_frame(os.urandom(size), opcode=2)
     sent = 0
     try:
         for _ in range(attachments):
@@ -132,11 +91,11 @@ def test_binary_attachments_are_capped_before_they_are_buffered(tmp_path, doc_id
     message; the server's RSS and the honest client's worst wait are printed."""
     with LiveServer(tmp_path) as server, RoundTrips(server.url, doc_id, http=True, timeout=30, pace=0.02) as honest:
         rss = [rss_mb(server)]
-        s = ws_open(server.port)
+        s = ws_open(server.port, confirm=True)
         million = _flood(s, b'451000000-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]', 48, 4 * MiB)
         s.close()
         rss.append(rss_mb(server))
-        s = ws_open(server.port)
+        s = ws_open(server.port, confirm=True)
         eight = _flood(s, b'458-["patch",{"doc":"x","patch":{"_placeholder":true,"num":0}}]', 8, 4 * MiB)
         s.close()
         rss.append(rss_mb(server))
@@ -390,15 +349,15 @@ def large_messages(port: int, doc: str, senders: int, rounds: int, size: int,
     codes: list[str] = []
 
     def send(k: int) -> None:
-        s = ws_open(port)
+        s = ws_open(port, confirm=True)
         s.settimeout(120)
-        s.sendall(frame(b'421["join",{"doc":"' + f"{doc}-big{k}".encode() + b'"}]'))
+        s.sendall(ws_frame(b'421["join",{"doc":"' + f"{doc}-big{k}".encode() + b'"}]'))
         assert read_until(s, lambda op, data: data.startswith(b"431["), timeout=60) is True
         body = b"@@ -0,0 +1,1 @@\\n+" + b"a" * size
         start.wait(timeout=60)
         for r in range(rounds):
             n = str(2 + r).encode()
-            s.sendall(frame(b"42" + n + b'["patch",{"doc":"' + f"{doc}-big{k}".encode()
+            s.sendall(ws_frame(b"42" + n + b'["patch",{"doc":"' + f"{doc}-big{k}".encode()
                             + b'","base":0,"id":"big-' + n + b'","patch":"' + body + b'"}]'))
             answer: list[bytes] = []
             got = read_until(s, lambda op, data: data.startswith(b"43" + n + b"[") and not answer.append(data),
@@ -496,8 +455,8 @@ def test_a_websocket_stopped_mid_frame_is_closed_after_the_ping_timeout(tmp_path
     stayed blocked inside the frame, holding the connection as long as the client wished."""
     env = {**os.environ, "COLLAB_PING_INTERVAL": "1", "COLLAB_PING_TIMEOUT": "1"}
     with LiveServer(tmp_path, env=env) as server:
-        s = ws_open(server.port)
-        whole = frame(b'42["join",{"doc":"' + b"x" * 60 + b'"}]')
+        s = ws_open(server.port, confirm=True)
+        whole = ws_frame(b'42["join",{"doc":"' + b"x" * 60 + b'"}]')
         t = time.monotonic()
         s.sendall(whole[:6])
         s.settimeout(1.0)
@@ -526,16 +485,16 @@ def test_a_websocket_stopped_mid_frame_is_closed_after_the_ping_timeout(tmp_path
 
 CLOSE_CASES = {
     # name: (frames the client sends, the status code RFC 6455 7.4.1 gives the closure)
-    "invalid UTF-8 in a text frame": ([frame(b'42["join",{"doc":"\xff\xfe"}]')], 1007),
-    "invalid UTF-8 across continuation frames": ([frame(b'42["join",{"doc":"\xe2', fin=False),
-                                                  frame(b'\x28\xa1"}]', opcode=0)], 1007),
-    "a reserved bit set": ([frame(b"3", rsv=4)], 1002),
-    "a reserved opcode": ([frame(b"3", opcode=3)], 1002),
-    "a continuation frame with nothing to continue": ([frame(b"3", opcode=0)], 1002),
-    "a fragmented control frame": ([frame(b"", opcode=9, fin=False)], 1002),
+    "invalid UTF-8 in a text frame": ([ws_frame(b'42["join",{"doc":"\xff\xfe"}]')], 1007),
+    "invalid UTF-8 across continuation frames": ([ws_frame(b'42["join",{"doc":"\xe2', fin=False),
+                                                  ws_frame(b'\x28\xa1"}]', opcode=0)], 1007),
+    "a reserved bit set": ([ws_frame(b"3", rsv=4)], 1002),
+    "a reserved opcode": ([ws_frame(b"3", opcode=3)], 1002),
+    "a continuation frame with nothing to continue": ([ws_frame(b"3", opcode=0)], 1002),
+    "a fragmented control frame": ([ws_frame(b"", opcode=9, fin=False)], 1002),
     "an unmasked frame": ([bytes([0x81, 1]) + b"3"], 1002),
-    "the client closing normally": ([frame((1000).to_bytes(2, "big") + b"bye", opcode=8)], 1000),
-    "the client closing with 4000": ([frame((4000).to_bytes(2, "big"), opcode=8)], 4000),
+    "the client closing normally": ([ws_frame((1000).to_bytes(2, "big") + b"bye", opcode=8)], 1000),
+    "the client closing with 4000": ([ws_frame((4000).to_bytes(2, "big"), opcode=8)], 4000),
 }
 
 
@@ -546,7 +505,7 @@ def test_every_websocket_closure_carries_its_status_code(tmp_path, doc_id):
     got: dict[str, object] = {}
     with LiveServer(tmp_path) as server, RoundTrips(server.url, doc_id, http=True, timeout=30, pace=0.02) as honest:
         for name, (frames, _) in CLOSE_CASES.items():
-            s = ws_open(server.port)
+            s = ws_open(server.port, confirm=True)
             s.sendall(b"".join(frames))
             got[name] = close_code(s)
             s.close()

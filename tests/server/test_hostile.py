@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from collab.core.patches import make_patch
 from bench.liveserver import LiveServer
-from bench.probes import RoundTrips, rss_kb, slow_patches, ws_connect, ws_frame, ws_read_until_close, ws_send
+from bench.probes import RoundTrips, rss_kb, slow_patches, ws_frame, ws_open, ws_read_until_close, ws_send
 
 CODES = {"bad_request", "bad_doc", "not_joined", "read_only", "bad_patch", "conflict", "future_base",
          "too_large", "rate_limited", "doc_corrupt", "not_found"}
@@ -372,14 +372,14 @@ def test_oversized_and_deeply_nested_frames_are_refused_without_hurting_others(t
     too; meanwhile another client's round trips go on (their worst is printed)."""
     env = {**os.environ, "COLLAB_MAX_PATCH_CHARS": "1000"}
     with LiveServer(tmp_path, env=env) as server, RoundTrips(server.url, doc_id) as rtt:
-        s = ws_connect(server.port)
+        s = ws_open(server.port)
         s.sendall(ws_frame(b'42["patch",{"doc":"x"', claimed=50_000_000))
         t = time.perf_counter()
         code = ws_read_until_close(s)
         refused_after = time.perf_counter() - t
         s.close()
         assert code == 1009, code
-        s = ws_connect(server.port)
+        s = ws_open(server.port)
         ws_send(s, b'42["join",' + b"[" * 100_000 + b"]" * 100_000 + b"]")
         ws_read_until_close(s)
         s.close()
@@ -447,7 +447,7 @@ def test_memory_with_a_client_that_never_reads(tmp_path, doc_id):
         writer = socketio.Client(reconnection=False)
         writer.connect(server.url, transports=["websocket"], wait_timeout=20)
         stop = threading.Event()
-        stuck = ws_connect(server.port, rcvbuf=4096)
+        stuck = ws_open(server.port, rcvbuf=4096)
 
         def pong() -> None:  # answer pings without reading anything
             while not stop.wait(5):
