@@ -19,7 +19,7 @@ from typing import Iterable, Iterator, Sequence, TypedDict
 
 from .errors import CollabError
 from .replay import ReplayError, RevisionLike
-from .patches import DIFF_DELETE, DIFF_INSERT, parse_patch
+from .patches import DIFF_DELETE, DIFF_INSERT, parse_patch, walk_hunks
 
 CHUNK = 4096  # code points per chunk of the identity map: an edit moves at most ~2 chunks' worth
 SHIFT = 32  # identity = version << SHIFT | index: a revision inserts fewer than 2**32 code points
@@ -157,19 +157,12 @@ def apply_revision(ids: IdentityMap, rev: RevisionLike) -> None:
     """
     try:
         fresh = rev.version << SHIFT
-        for hunk in parse_patch(rev.patch):
-            pos = hunk.start
-            for op, data in hunk.ops:
-                if op == DIFF_DELETE:
-                    ids.delete(pos, len(data))
-                elif op == DIFF_INSERT:
-                    ids.insert(pos, len(data), fresh, 1)
-                    fresh += len(data)
-                    pos += len(data)
-                else:
-                    if pos + len(data) > ids.length:
-                        raise ValueError("context past the end of the text")
-                    pos += len(data)
+        for op, pos, data in walk_hunks(parse_patch(rev.patch), lambda: ids.length):
+            if op == DIFF_DELETE:
+                ids.delete(pos, len(data))
+            elif op == DIFF_INSERT:
+                ids.insert(pos, len(data), fresh, 1)
+                fresh += len(data)
         stored = getattr(rev, "attribution", None)  # revision-like objects from before may lack it
         if stored is not None:
             runs = decode(stored, rev.version)

@@ -14,7 +14,7 @@ import urllib.parse
 import zlib
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 from diff_match_patch import diff_match_patch, patch_obj
 
@@ -132,6 +132,22 @@ def parse_patch(patch_text: object, max_hunks: int | None = None) -> list[Hunk]:
     return hunks
 
 
+
+
+def walk_hunks(hunks: Iterable[Hunk], length: Callable[[], int]) -> Iterator[tuple[int, int, str]]:
+    """(op, pos, data) for each operation of a canonical patch, at the position it takes in
+    the text as the operations before it left it: hunks apply in order, each at its start.
+    The caller applies each to its own model of the text (blame's identities, revert's
+    weave) before asking for the next; `length()` is that model's length, and context past
+    its end is refused (ValueError: the history does not replay)."""
+    for hunk in hunks:
+        pos = hunk.start
+        for op, data in hunk.ops:
+            if op == DIFF_EQUAL and pos + len(data) > length():
+                raise ValueError("context past the end of the text")
+            yield op, pos, data
+            if op != DIFF_DELETE:
+                pos += len(data)
 def _header_range(start: str, length: str) -> tuple[int, int]:
     """(start, length) of one side of a hunk header, as dmp reads "@@ -s,l": 0-based start;
     no length means 1, and a length of 0 means the start is the position before."""

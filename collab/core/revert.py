@@ -27,7 +27,7 @@ from typing import Callable, Iterable, Sequence
 from .blame import SHIFT, IdRun, decode, encode
 from .errors import CollabError
 from .replay import ReplayError, RevisionLike
-from .patches import DIFF_DELETE, DIFF_INSERT, Edit, apply_patch, parse_patch, patch_from_edits
+from .patches import DIFF_DELETE, DIFF_INSERT, Edit, apply_patch, parse_patch, patch_from_edits, walk_hunks
 
 BLOCK = 16  # pieces per block of the weave (split at twice that); the finger finds the block
 
@@ -215,19 +215,12 @@ def _apply(weave: Weave, rev: RevisionLike, counts: bool, banned: Callable[[int]
             raise ValueError("attribution does not match the text the patch makes")
         return
     fresh = rev.version << SHIFT
-    for hunk in hunks:
-        pos = hunk.start
-        for op, data in hunk.ops:
-            if op == DIFF_DELETE:
-                weave.delete(pos, data, counts)
-            elif op == DIFF_INSERT:
-                weave.insert(pos, fresh, data, counts)
-                fresh += len(data)
-                pos += len(data)
-            else:
-                if pos + len(data) > weave.length:
-                    raise ValueError("context past the end of the text")
-                pos += len(data)
+    for op, pos, data in walk_hunks(hunks, lambda: weave.length):
+        if op == DIFF_DELETE:
+            weave.delete(pos, data, counts)
+        elif op == DIFF_INSERT:
+            weave.insert(pos, fresh, data, counts)
+            fresh += len(data)
 
 
 def revert(revisions: Iterable[RevisionLike], author: str, since: int) -> Reverted:
