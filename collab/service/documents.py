@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 from ..core.blame import Span
 from ..core.config import Settings
 from ..core.errors import CollabError
-from ..core.ids import check_doc_id, check_name, new_view_token
+from ..core.ids import check_doc_id, check_name, check_version, new_view_token
 from ..core.replay import CHUNK, ReplayError, text_at
 from ..core.revert import Reverted
 from ..storage import DocumentRow, Label, Revision, Store, StoreError
@@ -214,8 +214,7 @@ class DocumentService:
 
     def revisions(self, state: DocState, since: int, limit: int | None = None) -> list[Revision]:
         limit = min(limit or self.settings.sync_limit, self.settings.sync_limit)
-        if since < 0:
-            raise CollabError("bad_request", "since must be a version >= 0")
+        since = check_version(since, "since")  # the edges check it; this keeps the service safe alone
         top = state.committed  # callers refresh() first when the head matters
         if since >= top:
             return []
