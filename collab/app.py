@@ -13,11 +13,11 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .server import api
 from .server import pages
 from .server import history_api
-from .core.config import ConfigError, Settings
+from .core.config import Settings
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
-from .server.queue import QUEUE_SCHEMES, Outage, RedisQueue
+from .server.queue import Outage, RedisQueue
 from .server.realtime import DocumentNamespace
 from .service.runtime import Runtime
 from .service.documents import DocState, DocumentService
@@ -47,9 +47,6 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     outage = Outage()  # the message queue's reachability, logged once per change (server/queue.py)
     queue: dict[str, Any] = {}
     if settings.message_queue:
-        if not settings.message_queue.startswith(QUEUE_SCHEMES):
-            raise ConfigError(f"COLLAB_MESSAGE_QUEUE must be a Redis URL (redis://host:6379/0, rediss:// for TLS), "
-                              f"got {settings.message_queue.split(':', 1)[0]!r}:...")
         queue["client_manager"] = RedisQueue(settings.message_queue, outage)
     socketio = SocketIO(
         app,

@@ -16,6 +16,7 @@ class ConfigError(ValueError):
 
 
 DURABILITY = ("disk", "process")
+QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops",
                    "max_connections", "max_joined_per_address", "max_pinned_per_address"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
@@ -93,6 +94,9 @@ class Settings:
                     kind = ("a number >= 0 (0 turns it off)" if f.name in _ZERO_MEANS_OFF
                             else "a number >= 0 (0 picks a free one)" if zero_ok else "a positive number")
                     raise ConfigError(f"COLLAB_{f.name.upper()} must be {kind}, got {value!r}")
+        if self.message_queue and not self.message_queue.startswith(QUEUE_SCHEMES):
+            raise ConfigError(f"COLLAB_MESSAGE_QUEUE must be a Redis URL (redis://host:6379/0, rediss:// for TLS), "
+                              f"got {self.message_queue.split(':', 1)[0]!r}:...")
         if self.durability not in DURABILITY:
             raise ConfigError(f"COLLAB_DURABILITY must be disk or process, got {self.durability!r}")
         if self.port > 65_535:

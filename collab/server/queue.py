@@ -21,8 +21,6 @@ import socketio
 
 log = logging.getLogger("collab.queue")
 
-QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # what redis-py's from_url reads
-
 
 class Outage:
     """Whether the queue is reachable, as its users last found it; logs the changes."""
