@@ -186,6 +186,14 @@ test('crc32Hex equals zlib.crc32 of the UTF-8 bytes', () => {
   assert.equal(crc32Hex('hello'), '3610a686');
   assert.equal(crc32Hex('The quick brown fox jumps over the lazy dog'), '414fa339');
   assert.equal(crc32Hex('😀'), '054db544'); // zlib.crc32('😀'.encode()) == 0x054db544
+  // around the 8-byte steps, with 1- to 4-byte characters (values from Python's zlib.crc32)
+  assert.equal(crc32Hex('aé😀中baé'), '0028d9f2');
+  assert.equal(crc32Hex('aé😀中baé😀'), 'f627cb7d');
+  assert.equal(crc32Hex('aé😀中baé😀中'), '04fc1a90');
+  assert.equal(crc32Hex('aé😀中baé😀中baé😀中b'), '0e0e5269');
+  // a text larger than the reused buffer, then a small one again
+  assert.equal(crc32Hex('the quick brown fox 😀 jumps över the lazy dog 中文\n'.repeat(2000)), '4fd17059');
+  assert.equal(crc32Hex('hello'), '3610a686');
 });
 
 test('randomId gives 22 base62 characters, all different', () => {
