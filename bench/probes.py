@@ -82,11 +82,12 @@ class RoundTrips:
 
     def kept_serving(self, start: float, end: float, rounds: int = 3) -> bool:
         """Whether the honest client was served while an attack ran from `start` to `end`:
-        `rounds` round trips, or as many as fit in that time at this client's usual pace
-        (a frozen loop serves none, however long the attack; an attack over in less than two
-        usual round trips leaves no room for one, frozen or not)."""
+        `rounds` round trips, or as many as fit in that time at half this client's usual pace,
+        less the one in flight when the attack began (a frozen loop serves none, however long
+        the attack; one that is busy half the time still serves; an attack over in less than
+        four usual round trips leaves no room for one, frozen or not)."""
         usual = sorted(self.times)[len(self.times) // 2] + self.pace if self.times else 0.0
-        fit = int((end - start) / usual) - 1 if usual else rounds
+        fit = int((end - start) / (2 * usual)) - 1 if usual else rounds
         return self.served_during(start, end) >= min(rounds, max(fit, 0))
 
     @property
