@@ -26,6 +26,7 @@ ATTACKS = [
     "test_patch_of_overlapping_hunks",
     "test_patch_of_a_million_one_character_lines",
     "test_four_diffs_of_large_versions_at_once",
+    "test_history_requests_at_once_on_a_large_cold_document",
     "test_restore_of_a_large_version",
     "test_blame_over_10k_revisions",
 ]

@@ -71,7 +71,9 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     def on_commit(state: DocState, committed: list[tuple[Revision, object]]) -> None:
         realtime.broadcast_revisions(state, committed)  # (the namespace is made just below)
 
-    service = DocumentService(open_store(database_url, settings.durability), settings, Runtime(socketio.start_background_task),
+    # history computations in a child process (service/worker.py): off this interpreter's lock
+    runtime = Runtime(socketio.start_background_task, read_process=True)
+    service = DocumentService(open_store(database_url, settings.durability), settings, runtime,
                               on_commit=on_commit, observer=observer)
     if settings.message_queue:
         presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,

@@ -51,12 +51,23 @@ class CollabError(Exception):
         self.message = message
         self.extra = extra  # extra fields for the client, e.g. version on conflict
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled whole (the read worker process sends errors back): code, message, extra."""
+        return (_rebuild, (type(self), self.code, self.message, dict(self.extra)))
+
     def to_dict(self) -> ErrorBody:
         return {"code": self.code, "message": self.message, **self.extra}
 
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.code]
+
+
+def _rebuild(cls: type[CollabError], code: str, message: str, extra: ErrorExtra) -> CollabError:
+    """A pickled CollabError (or subclass, whose own __init__ takes other arguments) again."""
+    error = CollabError.__new__(cls)
+    CollabError.__init__(error, code, message, **extra)
+    return error
 
 
 class PatchConflict(CollabError):

@@ -48,6 +48,9 @@ class ReplayError(Exception):
         self.version = version
         self.reason = reason
 
+    def __reduce__(self) -> tuple[object, ...]:
+        return (ReplayError, (self.version, self.reason))
+
 
 class ChunkedText:
     """A text as pieces of about CHUNK code points, patched in place."""

@@ -9,6 +9,7 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 from __future__ import annotations
 
 import json
+from functools import partial
 from typing import cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
@@ -86,8 +87,9 @@ def _written(doc: str, result: PatchResult | None, head: int,
 def get_blame(doc: str) -> Response:
     state, _ = _resolve(doc)
     version = _int_arg("version", state.committed)
-    # encoded off the loop with the blame itself: 10,000s of spans are not free
-    return _json(_service().blame(state, version, lambda spans: _blame_body(doc, version, spans)))
+    # encoded off the loop with the blame itself (10,000s of spans are not free): a partial of
+    # a module-level function, which the read worker process can import
+    return _json(_service().blame(state, version, partial(_blame_body, doc, version)))
 
 
 def _blame_body(doc: str, version: int, spans: list[Span]) -> str:
@@ -100,7 +102,7 @@ def get_diff(doc: str) -> Response:
     state, _ = _resolve(doc)
     a = _int_arg("from")
     b = _int_arg("to", state.committed)
-    return _json(_service().diff(state, a, b, lambda old, new: _diff_body(doc, a, b, old, new)))
+    return _json(_service().diff(state, a, b, partial(_diff_body, doc, a, b)))
 
 
 def _diff_body(doc: str, a: int, b: int, old: str, new: str) -> str:

@@ -6,9 +6,10 @@ Flask-SocketIO (socketio.start_background_task) when there is an app.
 
 Long pure computations run on worker threads, in two lanes: writes (applying patches,
 which editors wait for) and reads (diffs, blame, replays for the history routes, which
-any viewer can ask for). Reads use one thread at a time and a bounded queue, so that
-however many of them are asked for at once, the writes keep a thread and the event loop
-competes for the interpreter lock with at most two threads.
+any viewer can ask for). Reads run one at a time behind a bounded queue, so that however
+many of them are asked for at once, the writes keep a thread; with `read_process` (the
+server's choice, collab/app.py) they run in a child process (worker.py), so that a long
+blame does not compete with the event loop for the interpreter lock at all.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ import gevent.lock
 from gevent.threadpool import ThreadPool
 
 from ..core.errors import CollabError
+from .worker import ReadProcess
 
 T = TypeVar("T")
 
@@ -42,8 +44,11 @@ def _outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
 
 
 class Runtime:
-    def __init__(self, spawn: Callable[..., Any] | None = None) -> None:
+    def __init__(self, spawn: Callable[..., Any] | None = None, read_process: bool = False) -> None:
+        """`read_process`: run the read lane in a child process (its functions and their
+        arguments must then pickle: module-level functions, partials of them, plain data)."""
         self._spawn = spawn or gevent.spawn
+        self._read_process = ReadProcess() if read_process else None
         # one OS thread for database writes: a slow fsync must not freeze the event loop
         self._writer = ThreadPool(1)
         # threads for long pure computations (big patches, blame, diffs of whole versions):
@@ -89,10 +94,14 @@ class Runtime:
         finally:
             self._reads_waiting -= 1
         try:
+            if self._read_process is not None:
+                return cast(T, self._read_process.run(fn, args))
             return self.run_cpu(fn, *args)
         finally:
             self._reads.release()
 
     def close(self) -> None:
+        if self._read_process is not None:
+            self._read_process.close()
         self._writer.kill()
         self._cpu.kill()

@@ -383,6 +383,57 @@ def test_four_diffs_of_large_versions_at_once(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
+def test_history_requests_at_once_on_a_large_cold_document(tmp_path, doc_id):
+    """16 history requests at once (blame, a diff across the whole history, an old version's
+    export, a revert preview) on a 1M-character document of 301 revisions, not yet in memory:
+    the read lane's computations ran on a worker thread sharing the interpreter lock with
+    the event loop, and an honest editor waited up to 1.4 s. Each answer is exact, or a 503
+    to retry after; the other client was served meanwhile."""
+    doc = doc_id + "-cold"
+    rng = random.Random(13)
+    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder.append(_random_text(rng, 1_000_000))
+    first, texts = seeder.text, {}
+    for v in range(2, 302):
+        spots = sorted(rng.sample(range(0, len(seeder.text) - 10, 10), 20))
+        seeder.edit([Edit(p, seeder.text[p:p + 3], _random_text(rng, 5)) for p in spots])
+        texts[v] = seeder.text
+    seeder.close()
+    head = texts[301]
+    asks = {"blame": "blame", "diff": "diff?from=1&to=301", "export": "export?version=150",
+            "revert": "revert?author=seed1&since=100"}
+    with _server(tmp_path) as server:
+        with RoundTrips(server.url, doc_id + "-probe") as probe:
+            attack = Attack()
+            attack.start = time.perf_counter()
+            with ThreadPoolExecutor(16) as pool:
+                answers = list(pool.map(
+                    lambda kind: (kind, requests.get(f"{server.url}/api/docs/{doc}/{asks[kind]}", timeout=300)),
+                    list(asks) * 4))
+            attack.end = time.perf_counter()
+        _record("16 concurrent history requests on a cold 1M-character document",
+                ",".join(str(r.status_code) for _, r in answers), attack, probe)
+        assert probe.failures == [], probe.failures
+        assert any(r.status_code == 200 for _, r in answers)
+        for kind, r in answers:
+            if r.status_code == 503:
+                assert r.json()["error"]["code"] == "unavailable" and int(r.headers["Retry-After"]) >= 1
+                continue
+            assert r.status_code == 200, (kind, r.text[:300])
+            if kind == "blame":
+                spans = r.json()["spans"]
+                assert spans[0]["start"] == 0 and spans[-1]["end"] == len(head)
+                assert all(a["end"] == b["start"] for a, b in zip(spans, spans[1:]))
+            elif kind == "diff":
+                edits = [Edit(e["pos"], e["delete"], e["insert"]) for e in r.json()["edits"]]
+                assert apply_edits(first, edits) == head
+            elif kind == "export":
+                assert r.content.decode("utf-8") == texts[150]
+            else:
+                assert r.json()["version"] == 301
+        assert probe.kept_serving(attack.start, attack.end), probe.report()
+
+
 def test_restore_of_a_large_version(tmp_path, doc_id):
     """An editor restores version 1 (100,000 characters) over a different version 2: the
     restoring patch is a diff of the two. The text is version 1's, exactly."""
