@@ -22,6 +22,7 @@ Pure: no I/O, no framework imports.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Callable, Iterable, Sequence
 
 from .blame import SHIFT, IdRun, decode, encode
@@ -51,9 +52,10 @@ class Reverted:
     edits: list[Edit]  # head_text -> text: exactly what the revert takes out and brings back
     attribution: str  # who first wrote each code point of `text` (blame.encode)
 
-    @property
+    @cached_property
     def patch(self) -> str:
-        """A patch head_text -> text made of `edits` ("" when there is nothing to revert)."""
+        """A patch head_text -> text made of `edits` ("" when there is nothing to revert);
+        kept once made (and pickled with the rest: the read worker process makes it)."""
         return patch_from_edits(self.head_text, self.edits)
 
 

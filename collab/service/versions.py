@@ -79,7 +79,7 @@ def revert(service: DocumentService, state: DocState, author: str, since: int, h
     # the whole history: a restore after `since` may bring back text deleted before it
     revisions = _revisions_to(service, state, head)
     try:
-        r = service.offload_read(_weave_cost(revisions), revert_author, revisions, author, since)
+        r = service.offload_read(_weave_cost(revisions), _revert_with_patch, revisions, author, since)
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
     if r.head_text != service.text_at(state, head):
@@ -98,6 +98,14 @@ def restore(service: DocumentService, state: DocState, version: int, author: str
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
     return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin)
+
+
+def _revert_with_patch(revisions: list[Revision], author: str, since: int) -> Reverted:
+    """Pure: core.revert's result with its patch made (the preview sends it; making it is a
+    diff-match-patch patch of the whole text, not for the event loop)."""
+    r = revert_author(revisions, author, since)
+    r.patch  # noqa: B018 (cached on the result)
+    return r
 
 
 def _render_blame(version: int, length: int, revisions: list[Revision], render: Callable[[list[Span]], T]) -> T:
