@@ -95,6 +95,10 @@ def test_a_name_being_typed_in_the_editor_is_the_one_an_open_history_tab_uses(ne
     v = restore(page, 2)
     assert [r["author"] for r in revisions(server, doc, v - 1)] == [NAME]
     page.wait_for_function("document.querySelector('#name').value === %r" % NAME)  # the tab's field follows
+    # and the editor, once the typing stopped, is that person to everyone else too
+    with Document.open(server.url, doc, name="Watcher") as watcher:
+        watcher._wait(lambda: NAME in [p["name"] for p in watcher.peers], 10, "the editor's new name in presence")
+    assert editor.input_value("#name") == NAME  # still in the field, never committed with Enter
     assert not page.errors and not editor.errors
 
 
