@@ -11,7 +11,6 @@ from collab.client.document import Document
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
-SHOTS = Path("/tmp/hist-shots")
 LONG_NAME = "Maximilian Alexander von Humboldt-Wiedemann, sixty-four letters!"[:64]
 
 
@@ -33,8 +32,6 @@ def test_the_history_page_fits_a_phone(new_context, server, doc, artifacts, widt
     page.wait_for_selector("#hist-text[data-version='3'][data-state=blame]")
     assert page.is_visible("#permalink") and page.is_visible("#slider")
     assert overflow(page)[0] <= width, overflow(page)
-    SHOTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"history-{width}.png"), full_page=True)
     page.screenshot(path=str(artifacts / f"history-{width}.png"), full_page=True)
     page.click("#tab-compare")
     page.wait_for_selector("#cmp-out[data-state=done]")
@@ -49,4 +46,4 @@ def test_the_history_page_fits_a_phone(new_context, server, doc, artifacts, widt
     page.click("#revert-preview")
     page.wait_for_selector("#revert-out[data-state=done]")
     assert overflow(page)[0] <= width, ("revert", overflow(page))
-    page.screenshot(path=str(SHOTS / f"history-{width}-compare.png"), full_page=True)
+    page.screenshot(path=str(artifacts / f"history-{width}-compare.png"), full_page=True)
