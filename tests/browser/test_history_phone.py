@@ -2,7 +2,6 @@
 the version, in Compare (inline and side by side) and in a revert's preview."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
