@@ -9,6 +9,7 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 from __future__ import annotations
 
 import json
+import zlib
 from functools import partial
 from typing import cast
 
@@ -193,14 +194,79 @@ def delete_label(doc: str, name: str) -> Response:
 
 # bodies import reads as the file itself; multipart/form-data carries it in field `file`
 RAW_TYPES = {"", "text/plain", "text/markdown", "application/octet-stream"}
+# the Content-Encodings an import may come in, as zlib's wbits: gzip (and its old name x-gzip),
+# and deflate, which RFC 9110 says is zlib-wrapped (a bare deflate stream, as some clients
+# send, is taken too: see _decompressor)
+CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+READ_BYTES = 64 * 1024  # compressed bytes read at a time
+INFLATE_BYTES = 1 << 20  # decompressed bytes made at a time; the event loop is given back between
+BOM = b"\xef\xbb\xbf"
+
+
+def _coding() -> str | None:
+    """The body's Content-Encoding (None for none or identity); 415 for one not taken."""
+    codings = [c.strip().lower() for c in request.headers.get("Content-Encoding", "").split(",")]
+    codings = [c for c in codings if c and c != "identity"]
+    if not codings:
+        return None
+    if len(codings) > 1 or codings[0] not in CODINGS:
+        raise UnsupportedMediaType(
+            f"cannot import a body with Content-Encoding {', '.join(codings)[:80]!r}: send it uncompressed, "
+            "or compressed once with gzip or deflate")
+    return codings[0]
+
+
+def _decompressor(coding: str, start: bytes) -> zlib._Decompress:
+    # deflate: a zlib header (CMF with method 8, and CMF·256 + FLG a multiple of 31), else a bare stream
+    zlib_header = len(start) >= 2 and start[0] & 0x0F == 8 and (start[0] << 8 | start[1]) % 31 == 0
+    return zlib.decompressobj(-zlib.MAX_WBITS if coding == "deflate" and not zlib_header else CODINGS[coding])
+
+
+def _inflate(coding: str, limit: int) -> bytes:
+    """The body, decompressed, at most `limit` bytes: past that it is refused (413) at once, so a
+    small body that would inflate to gigabytes (a zip bomb) is never inflated beyond the limit.
+    Concatenated gzip members are one file, as gzip itself reads them."""
+    sleep = current_app.extensions["socketio"].sleep
+    out = bytearray()
+    inflater: zlib._Decompress | None = None
+    for chunk in iter(lambda: request.stream.read(READ_BYTES), b""):
+        data, held = chunk, False
+        while data or held:  # held: the last slice was full, so output may come without input
+            if inflater is None or inflater.eof:  # the first member, or bytes after one
+                if inflater is not None and coding == "deflate":
+                    raise CollabError("bad_request", "the body has bytes after the end of its deflate stream: "
+                                      "nothing was imported")
+                inflater = _decompressor(coding, data)
+            room = min(INFLATE_BYTES, limit + 1 - len(out))
+            try:
+                piece = inflater.decompress(data, room)
+            except zlib.error as exc:
+                raise CollabError("bad_request", f"the body is not valid {coding} ({exc}): nothing was imported") from None
+            out += piece
+            if len(out) > limit:
+                raise CollabError("too_large", f"decompressed, the file is over {limit} bytes: at most "
+                                  f"{_service().settings.max_doc_chars} code points are allowed")
+            held = len(piece) == room and not inflater.eof
+            data = inflater.unused_data if inflater.eof else inflater.unconsumed_tail
+            if held:
+                sleep(0)
+    if inflater is not None and not inflater.eof:
+        raise CollabError("bad_request", f"the {coding} body ends before its end (truncated?): nothing was imported")
+    return bytes(out)
 
 
 def _import_bytes() -> bytes:
-    """The file an import sends, by its declared type. A form-encoded body is refused, never
-    parsed: the form parser would consume it (the text became "") and `curl -d` strips the
-    file's line breaks before sending."""
+    """The file an import sends, by its declared type and encoding. A form-encoded body is
+    refused, never parsed: the form parser would consume it (the text became "") and `curl -d`
+    strips the file's line breaks before sending."""
     kind = request.mimetype
+    coding = _coding()
     if kind == "multipart/form-data":
+        if coding:
+            raise UnsupportedMediaType(
+                f"a multipart body with Content-Encoding {coding} cannot be read: send the compressed file "
+                "as the raw body (curl --data-binary @notes.txt.gz -H 'Content-Encoding: gzip' "
+                "-H 'Content-Type: text/plain' ...)")
         upload = request.files.get("file")
         if upload is None:
             raise CollabError("bad_request", "send the file in the multipart field `file`")
@@ -218,6 +284,9 @@ def _import_bytes() -> bytes:
     charset = request.mimetype_params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"the body says charset={charset[:40]}: only UTF-8 is imported; save the file as UTF-8")
+    if coding:
+        # what the document may hold, in UTF-8 bytes (4 per code point at most, and a BOM)
+        return _inflate(coding, 4 * _service().settings.max_doc_chars + len(BOM))
     return request.get_data(cache=False, parse_form_data=False)
 
 

@@ -28,29 +28,85 @@ export function colorFor(key) {
 }
 
 const NAME_KEY = 'collab:name';
+let pageName = null; // the name this page uses: what storage keeps, or, with storage off, this page's own
+let pageOnly = false; // this page's rename could not be stored (storage off or full): it is the name here
 
 /**
- * The display name this browser uses (editor presence, and the author of a restore or revert
- * made on the history page); the first call picks "Guest NNN" and keeps it.
+ * Who this browser is: the display name of editor presence and the author of a restore or a
+ * revert made on the history page, one name for both. The first call picks "Guest NNN" and
+ * keeps it; with storage off (blocked, full) the page keeps it instead, so every write this page
+ * makes has the same author, never a new guest each time.
  */
 export function savedName() {
-  try {
-    let name = localStorage.getItem(NAME_KEY);
-    if (!name) {
-      name = guestName();
-      localStorage.setItem(NAME_KEY, name);
-    }
-    return name;
-  } catch {
-    return guestName(); // storage off: a name for this page only
-  }
+  if (pageOnly) return pageName;
+  const stored = readStored();
+  if (stored) return (pageName = stored);
+  pageName = pageName || guestName();
+  store(pageName);
+  return pageName;
 }
 
 /** Keep `name` (trimmed, at most 64 characters; blank keeps the current one); returns the name kept. */
 export function saveName(name) {
   const kept = String(name).trim().slice(0, 64) || savedName();
-  localStorage.setItem(NAME_KEY, kept);
+  pageName = kept;
+  pageOnly = !store(kept);
   return kept;
+}
+
+const RENAME_AFTER_MS = 1000; // typing that stopped this long is a rename
+
+/**
+ * The "Your name" field of a page: shows savedName() and keeps what is typed as it is typed,
+ * so a history page open in another tab credits its next restore to the name on screen; it
+ * follows a rename made in another tab. `onRename(name)` runs once per new name: on Enter or
+ * leaving the field, or a second after the typing (here or in another tab) stopped.
+ */
+export function nameField({ onRename = () => {} } = {}) {
+  const input = el('input', { id: 'name', maxlength: '64', 'aria-label': 'Your name', value: savedName() });
+  let renamed = input.value; // the name onRename last had
+  let timer = null;
+  const rename = () => {
+    clearTimeout(timer);
+    if (pageName !== renamed) onRename((renamed = pageName));
+  };
+  input.addEventListener('input', () => {
+    if (!input.value.trim()) return; // a blank field keeps the name
+    saveName(input.value);
+    clearTimeout(timer);
+    timer = setTimeout(rename, RENAME_AFTER_MS);
+  });
+  input.addEventListener('change', () => {
+    input.value = saveName(input.value);
+    rename();
+  });
+  window.addEventListener('storage', (e) => {
+    if (e.key !== NAME_KEY || !e.newValue || e.newValue === pageName) return;
+    pageName = e.newValue;
+    pageOnly = false; // another tab could store a name: follow it
+    if (document.activeElement !== input) input.value = e.newValue;
+    clearTimeout(timer);
+    timer = setTimeout(rename, RENAME_AFTER_MS);
+  });
+  return input;
+}
+
+function readStored() {
+  try {
+    return localStorage.getItem(NAME_KEY);
+  } catch {
+    return null; // storage off
+  }
+}
+
+/** Whether storage kept `name` (off or full: no). */
+function store(name) {
+  try {
+    localStorage.setItem(NAME_KEY, name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function guestName() {

@@ -6,7 +6,7 @@
 // context object (see history.js), as it does to every part of the page.
 
 import { el, savedName } from './dom.js';
-import { clamp, collapseEqual, diffSegments, diffStats, splitSides, wordAlign } from './timeline.js';
+import { clamp, collapseEqual, diffSegments, diffStats, splitSides } from './timeline.js';
 
 export function formatTime(ts) {
   if (typeof ts !== 'number') return '';
@@ -108,7 +108,10 @@ export function comparePanel(/** @type {Context} */ ctx) {
     try {
       const [d, oldText] = await Promise.all([ctx.api(`/diff?from=${a}&to=${b}`), ctx.texts.get(a)]);
       if (mine !== seq) return;
-      last = { from: a, to: b, segments: wordAlign(diffSegments(oldText, d.edits)) };
+      // the server's edits, shown as they are and counted as they are: widened to whole words
+      // here, an insert after a word read as that word deleted and typed again ("+115 −5" where
+      // /diff says "+111 −0"). One diff, the server's: what Compare shows is what /diff says.
+      last = { from: a, to: b, segments: diffSegments(oldText, d.edits) };
       render();
     } catch (e) {
       if (mine === seq) {

@@ -16,7 +16,7 @@ export function restorePanel(ctx) {
   const ask = el('div', { id: 'restore-ask', class: 'ask', hidden: true }, question, ' ', confirm, cancel);
 
   button.addEventListener('click', () => {
-    question.textContent = `Make the text of v${ctx.current()} the current text again, as a new version v${ctx.head() + 1}? Nothing is lost: history stays.`;
+    question.textContent = `Make the text of v${ctx.current()} the current text again, as a new version v${ctx.head() + 1} by ${savedName()}? Nothing is lost: history stays.`;
     ask.hidden = false;
     confirm.dataset.version = String(ctx.current());
     confirm.focus();

@@ -3,7 +3,7 @@
 
 import { Connection } from './connection.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
-import { colorFor, el, saveName, savedName } from './dom.js';
+import { colorFor, el, nameField } from './dom.js';
 import { createEditor } from './editor.js';
 
 function main() {
@@ -21,7 +21,7 @@ function main() {
   const status = el('span', { id: 'status', class: 'status', 'data-state': 'connecting', role: 'status' }, 'Connecting…');
   const retry = el('button', { id: 'retry', class: 'link', hidden: '', onclick: () => conn.retry() }, 'Retry');
   const peerList = el('ul', { id: 'peers', class: 'peers', 'aria-label': 'People here' });
-  const nameInput = el('input', { id: 'name', maxlength: '64', 'aria-label': 'Your name', value: savedName() });
+  const nameInput = nameField({ onRename: (name) => conn.rename(name) }); // who this browser is, as on the history page
   const copyEdit = el('button', { id: 'copy-edit', onclick: () => copy(location.origin + '/d/' + doc, copyEdit) }, 'Copy edit link');
   const copyView = el('button', { id: 'copy-view', onclick: () => viewUrl && copy(viewUrl, copyView) }, 'Copy read-only link');
   const togglePreview = el('button', { id: 'toggle-preview', 'aria-pressed': 'false', onclick: () => setPreview(togglePreview.getAttribute('aria-pressed') !== 'true') }, 'Preview');
@@ -179,10 +179,6 @@ function main() {
     }
   }
   copyView.addEventListener('click', () => !viewUrl && fetchViewUrl().then(() => viewUrl && copy(viewUrl, copyView)));
-
-  nameInput.addEventListener('change', () => {
-    conn.rename(saveName(nameInput.value));
-  });
 
   // A document restored from localStorage can be edited at once, even offline.
   if (conn.restored) start(conn.sync.text);

@@ -7,7 +7,6 @@
 // Positions from the server count code points; the segments made here are JS strings.
 
 import { crc32Hex } from './core/crc32.js';
-import { DIFF_DELETE, DIFF_EQUAL, diff } from './core/diff.js';
 import { applyPatchExact } from './core/patch.js';
 import { cpToUtf16 } from './core/text.js';
 
@@ -266,12 +265,6 @@ export function diffSegments(oldText, edits) {
   return out;
 }
 
-/** Segments of a client-side diff a -> b (for previews that only come with a result text). */
-export function textDiffSegments(a, b) {
-  const names = { [DIFF_EQUAL]: 'equal', [DIFF_DELETE]: 'delete' };
-  return diff(a, b, { cleanup: true }).map(([op, t]) => ({ op: names[op] || 'insert', text: t }));
-}
-
 /** Side by side: the old text with its deletions, the new text with its insertions. */
 export function splitSides(segments) {
   return {
@@ -313,51 +306,4 @@ export function diffStats(segments) {
     else if (s.op === 'delete') deleted += [...s.text].length;
   }
   return { inserted, deleted };
-}
-
-const WORD_END = /[\p{L}\p{N}_\p{M}]+$/u;
-const WORD_START = /^[\p{L}\p{N}_\p{M}]+/u;
-
-/**
- * Changes widened to whole words, as a reader expects ("first" -> "best" reads as the word
- * replaced, not "fir" -> "be" with "st" kept). Both texts are still spelled exactly.
- */
-export function wordAlign(segments) {
-  const out = [];
-  let i = 0;
-  while (i < segments.length) {
-    if (segments[i].op === 'equal') {
-      out.push({ ...segments[i] });
-      i++;
-      continue;
-    }
-    let del = '';
-    let ins = '';
-    while (i < segments.length && segments[i].op !== 'equal') {
-      if (segments[i].op === 'delete') del += segments[i].text;
-      else ins += segments[i].text;
-      i++;
-    }
-    const prev = out.length && out[out.length - 1].op === 'equal' ? out[out.length - 1] : null;
-    const next = i < segments.length ? segments[i] : null;
-    const pre = prev ? (prev.text.match(WORD_END) || [''])[0] : '';
-    const post = next ? (next.text.match(WORD_START) || [''])[0] : '';
-    // widen only a change that touches a word on that side (an insert between words stays as is)
-    const touchesLeft = pre && WORD_START.test(del || ins);
-    const touchesRight = post && WORD_END.test(del || ins);
-    const left = touchesLeft || (pre && del && ins) ? pre : '';
-    const right = touchesRight || (post && del && ins) ? post : '';
-    if (left) {
-      prev.text = prev.text.slice(0, prev.text.length - left.length);
-      if (!prev.text) out.pop();
-    }
-    if (left + del + right) out.push({ op: 'delete', text: left + del + right });
-    if (left + ins + right) out.push({ op: 'insert', text: left + ins + right });
-    if (right) {
-      const rest = next.text.slice(right.length);
-      i++;
-      if (rest) out.push({ op: 'equal', text: rest });
-    }
-  }
-  return out;
 }

@@ -6,18 +6,22 @@ import assert from 'node:assert/strict';
 
 import { colorFor, saveName, savedName } from '../src/dom.js';
 
-/** A Storage with localStorage's methods; `broken` throws as a browser with storage off does. */
-function storage({ broken = false } = {}) {
-  const items = new Map();
-  const check = () => {
+/** A Storage with localStorage's methods; `broken` throws as a browser with storage off does, `full` on writes only. */
+function storage({ broken = false, full = false, items = new Map() } = {}) {
+  const check = (write) => {
     if (broken) throw new Error('SecurityError: storage is off');
+    if (full && write) throw new Error('QuotaExceededError: storage is full');
   };
   return {
-    getItem: (k) => (check(), items.has(k) ? items.get(k) : null),
-    setItem: (k, v) => (check(), items.set(k, String(v))),
-    removeItem: (k) => (check(), items.delete(k)),
+    getItem: (k) => (check(false), items.has(k) ? items.get(k) : null),
+    setItem: (k, v) => (check(true), items.set(k, String(v))),
+    removeItem: (k) => (check(true), items.delete(k)),
   };
 }
+
+let loads = 0;
+/** dom.js as a page loading it afresh (the name a page keeps is the module's). */
+const freshPage = () => import(`../src/dom.js?page=${++loads}`);
 
 test('a person always gets the same colour, on every page', () => {
   assert.equal(colorFor('Alice'), colorFor('Alice'));
@@ -43,7 +47,26 @@ test('a name is saved trimmed and at most 64 characters; a blank one keeps the n
   assert.equal(savedName(), 'x'.repeat(64));
 });
 
-test('without storage a page still has a name', () => {
+test('without storage a page still has a name, the same one for every write it makes', async () => {
   globalThis.localStorage = storage({ broken: true });
-  assert.match(savedName(), /^Guest \d{3}$/);
+  const page = await freshPage();
+  const name = page.savedName();
+  assert.match(name, /^Guest \d{3}$/);
+  // a restore, a revert, another restore: one author, not a new guest each time (issue 13)
+  assert.deepEqual([page.savedName(), page.savedName(), page.savedName()], [name, name, name]);
+  assert.equal(page.saveName('Zoë'), 'Zoë'); // does not throw: the page keeps it
+  assert.equal(page.savedName(), 'Zoë');
+});
+
+test('with storage full the name already kept stays, and a rename holds for the page', async () => {
+  const items = new Map([['collab:name', 'Ada']]);
+  globalThis.localStorage = storage({ full: true, items });
+  const page = await freshPage();
+  assert.equal(page.savedName(), 'Ada');
+  assert.equal(page.saveName('Ada Lovelace'), 'Ada Lovelace');
+  assert.equal(page.savedName(), 'Ada Lovelace'); // what could not be stored is still this page's name
+  globalThis.localStorage = storage({ full: true });
+  const empty = await freshPage();
+  const guest = empty.savedName();
+  assert.equal(empty.savedName(), guest);
 });

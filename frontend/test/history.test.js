@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { crc32Hex } from '../src/core/crc32.js';
+import { DIFF_DELETE, DIFF_EQUAL, diff } from '../src/core/diff.js';
 import { makePatch } from '../src/core/patch.js';
 import {
   LruCache,
@@ -14,9 +15,7 @@ import {
   parseHash,
   splitSides,
   stepForward,
-  textDiffSegments,
   versionHash,
-  wordAlign,
 } from '../src/timeline.js';
 import { mulberry32, randomText } from './helpers.js';
 
@@ -156,24 +155,28 @@ test('diff edits become segments that spell both texts', () => {
     const edits = [];
     let cp = 0;
     let pending = null;
-    for (const s of textDiffSegments(a, b)) {
-      if (s.op === 'equal') {
+    for (const [op, t] of diff(a, b)) {
+      if (op === DIFF_EQUAL) {
         if (pending) edits.push(pending);
         pending = null;
-        cp += [...s.text].length;
+        cp += [...t].length;
         continue;
       }
       pending = pending || { pos: cp, delete: '', insert: '' };
-      if (s.op === 'delete') {
-        pending.delete += s.text;
-        cp += [...s.text].length;
-      } else pending.insert += s.text;
+      if (op === DIFF_DELETE) {
+        pending.delete += t;
+        cp += [...t].length;
+      } else pending.insert += t;
     }
     if (pending) edits.push(pending);
     const segs = diffSegments(a, edits);
     const { left, right } = splitSides(segs);
     assert.equal(left.map((s) => s.text).join(''), a);
     assert.equal(right.map((s) => s.text).join(''), b);
+    // the counts are the edits' own, in code points: nothing widened, nothing added
+    const cps = (k) => edits.reduce((n, e) => n + [...e[k]].length, 0);
+    assert.deepEqual(diffStats(segs), { inserted: cps('insert'), deleted: cps('delete') });
+    assert.deepEqual(segs.filter((x) => x.op !== 'equal').map((x) => x.text), edits.flatMap((e) => [e.delete, e.insert].filter(Boolean)));
   }
   assert.throws(() => diffSegments('abc', [{ pos: 1, delete: 'x', insert: '' }]), /does not match/);
   assert.deepEqual(diffStats(diffSegments('héllo', [{ pos: 1, delete: 'é', insert: '😀😀' }])), { inserted: 2, deleted: 1 });
@@ -193,30 +196,4 @@ test('long unchanged stretches collapse to a few lines around each change', () =
   assert.ok(out[3].text.startsWith(' here'));
   const short = [{ op: 'equal', text: 'a\nb' }, { op: 'delete', text: 'x' }];
   assert.deepEqual(collapseEqual(short, 2), short);
-});
-
-test('changes widen to whole words and both texts stay spelled exactly', () => {
-  const segs = [
-    { op: 'equal', text: '# Plan\n' },
-    { op: 'delete', text: 'fir' },
-    { op: 'insert', text: 'be' },
-    { op: 'equal', text: 'st idea 😀\n' },
-  ];
-  assert.deepEqual(wordAlign(segs), [
-    { op: 'equal', text: '# Plan\n' },
-    { op: 'delete', text: 'first' },
-    { op: 'insert', text: 'best' },
-    { op: 'equal', text: ' idea 😀\n' },
-  ]);
-  // an insert between words is left alone
-  const between = [{ op: 'equal', text: 'hello ' }, { op: 'insert', text: 'brave ' }, { op: 'equal', text: 'world' }];
-  assert.deepEqual(wordAlign(between), between);
-  const rng = mulberry32(11);
-  for (let i = 0; i < 300; i++) {
-    const a = randomText(rng, Math.floor(rng() * 25));
-    const b = randomText(rng, Math.floor(rng() * 25));
-    const { left, right } = splitSides(wordAlign(textDiffSegments(a, b)));
-    assert.equal(left.map((s) => s.text).join(''), a);
-    assert.equal(right.map((s) => s.text).join(''), b);
-  }
 });

@@ -164,8 +164,8 @@ def test_compare_shows_insertions_and_deletions(new_context, server, doc, artifa
     page.select_option("#cmp-mode", "side")
     page.click("#cmp-run")
     page.wait_for_selector("#cmp-out[data-state=done][data-from='4'][data-to='5']")
-    assert page.inner_text("#cmp-left del") == "first"  # whole words, not "fir" -> "be"
-    assert page.inner_text("#cmp-right ins") == "best"
+    assert page.inner_text("#cmp-left del") == "fir"  # the server's diff, as /diff gives it
+    assert page.inner_text("#cmp-right ins") == "be"
     assert page.text_content("#cmp-left").replace("⋯", "") and page.locator("#cmp-right del").count() == 0
     page.check("#cmp-all")  # the whole text, nothing collapsed: each side spells its version
     assert page.text_content("#cmp-left") == texts[4]
@@ -308,4 +308,54 @@ def test_the_revert_preview_after_restores_promises_exactly_what_the_revert_does
     by = page.eval_on_selector_all("#hist-text .blame", "els => els.map(e => [e.dataset.author, e.textContent])")
     assert {who for who, _ in by} == {"Ann", "Bob"}
     assert "".join(t for who, t in by if who == "Bob") == bob_text + "raph."
+    assert not page.errors
+
+
+def compare(page: Any, a: int, b: int) -> tuple[str, list[str]]:
+    """Compare v`a` with v`b` inline, all text: the stats line and the changes in order."""
+    page.fill("#cmp-from", str(a))
+    page.fill("#cmp-to", str(b))
+    page.click("#cmp-run")
+    page.wait_for_selector(f"#cmp-out[data-state=done][data-from='{a}'][data-to='{b}']")
+    changes = page.eval_on_selector_all("#cmp-inline ins, #cmp-inline del", "els => els.map(e => e.textContent)")
+    return page.inner_text("#cmp-stats"), changes
+
+
+def test_compare_shows_exactly_the_servers_diff(new_context, server, doc):
+    """Issue 13: Compare widened changes to whole words, so an insert after a word read as
+    that word deleted and typed again ("+115 −5" where /diff said "+111 −0"). The page shows
+    /diff's edits and counts them in code points, as the server does, emoji and CJK too."""
+    steps = [
+        (lambda t: (0, 0, "Notes 😀 on 中文 text\nline two has words\n👩‍👩‍👧 family 𝄞 clef\n")),
+        # an insert right after a word, over several lines: the tester's case
+        (lambda t: (t.index(" 😀"), 0, "worthy 😀😁 and more\n新しい 行 here\nand a third")),
+        (lambda t: (t.index("中文"), 2, "汉字漢字")),  # CJK replaced inside a line
+        (lambda t: (t.index("line two"), len("line two has words\n"), "")),  # a whole line deleted
+        (lambda t: (t.index("𝄞") + 1, 0, "𝄢 bass")),  # next to astral characters
+    ]
+    with Document.open(server.url, doc, name="Ann") as ann:
+        for edit in steps:
+            with ann.editing():
+                ann.replace(*edit(ann.text))
+            ann.wait_synced()
+    head = len(steps)
+    page = open_history(new_context(), f"/d/{doc}/history")
+    page.click("#tab-compare")
+    page.wait_for_selector("#cmp-out[data-state=done]")
+    page.check("#cmp-all")
+    for a, b in [(1, 2), (0, head), (1, head), (2, 4), (head, 1), (3, 3)]:
+        d = api(server, doc, f"/diff?from={a}&to={b}")
+        inserted = sum(len(e["insert"]) for e in d["edits"])  # code points, as Python counts
+        deleted = sum(len(e["delete"]) for e in d["edits"])
+        stats, changes = compare(page, a, b)
+        assert stats == f"v{a} → v{b}: +{inserted} −{deleted} characters", (a, b, d["edits"])
+        if a != b:
+            assert changes == [t for e in d["edits"] for t in (e["delete"], e["insert"]) if t], (a, b)
+            # and the inline text spells the old text with the deletions, the new with the insertions
+            assert page.eval_on_selector("#cmp-inline", "p => [...p.childNodes].filter(n => n.nodeName !== 'INS')"
+                                         ".map(n => n.textContent).join('')") == version_text(server, doc, a)
+            assert page.eval_on_selector("#cmp-inline", "p => [...p.childNodes].filter(n => n.nodeName !== 'DEL')"
+                                         ".map(n => n.textContent).join('')") == version_text(server, doc, b)
+    stats, _ = compare(page, 1, 2)
+    assert stats == "v1 → v2: +41 −0 characters"  # 😀😁 two, 新しい 行 four: code points
     assert not page.errors

@@ -1,5 +1,8 @@
 """History over HTTP and the socket: blame, diff, restore, revert, labels, export, import."""
+import gzip
 import json
+import tracemalloc
+import zlib
 
 import pytest
 
@@ -213,6 +216,84 @@ def test_import_is_limited_by_the_document_size(make_app, connect, doc_id):
     http.post("/api/docs", json={"doc": doc_id})
     error(http.post(f"/api/docs/{doc_id}/import", data=b"x" * 11, content_type="text/plain"), 413, "too_large")
     assert http.post(f"/api/docs/{doc_id}/import", data=b"x" * 10, content_type="text/plain").status_code == 201
+
+
+def gzip_members(*parts):
+    """Concatenated gzip members: one gzip file, as `cat a.gz b.gz` makes."""
+    return b"".join(gzip.compress(p) for p in parts)
+
+
+def test_import_decodes_a_gzip_or_deflate_body(http, story):
+    """Issue 13: a body sent with Content-Encoding: gzip was taken as the file itself (400,
+    "not UTF-8"); it is decompressed, as curl --compressed or any HTTP library sends it."""
+    doc, texts, _, _ = story
+    text = "Imported 😀 中文\nline two\n" * 50
+
+    def imported(body, coding, **kw):
+        r = http.post(f"/api/docs/{doc}/import", data=body, content_type="text/plain",
+                      headers={"Content-Encoding": coding}, **kw)
+        assert r.status_code == 201, r.get_data(as_text=True)
+        assert http.get(f"/api/docs/{doc}").get_json()["text"] == text
+        return r.get_json()["version"]
+
+    assert imported(gzip.compress(text.encode()), "gzip") == 5
+    text = text.upper()
+    assert imported(zlib.compress(text.encode()), "deflate") == 6  # deflate as RFC 9110 says: zlib
+    text = "bare " + text
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    assert imported(raw.compress(text.encode()) + raw.flush(), "Deflate") == 7  # a bare deflate stream too
+    text = "two files, one gzip: " + text
+    half = len(text.encode()) // 2
+    assert imported(gzip_members(text.encode()[:half], text.encode()[half:]), "x-gzip") == 8
+    text = "identity is no encoding"
+    assert imported(text.encode(), "identity") == 9
+
+
+def test_import_refuses_what_it_cannot_decode_and_changes_nothing(http, story):
+    doc, texts, _, _ = story
+    url = f"/api/docs/{doc}/import"
+    body = gzip.compress("fine text".encode())
+
+    def post(data, coding, content_type="text/plain"):
+        return http.post(url, data=data, content_type=content_type, headers={"Content-Encoding": coding})
+
+    assert "gzip or deflate" in error(post(body, "br"), 415, "bad_request")
+    assert "gzip or deflate" in error(post(body, "gzip, gzip"), 415, "bad_request")
+    assert "truncated" in error(post(body[:-9], "gzip"), 400, "bad_request")
+    assert "not valid gzip" in error(post(b"plain, not gzip", "gzip"), 400, "bad_request")
+    assert "not valid gzip" in error(post(body + b"junk after it", "gzip"), 400, "bad_request")
+    assert "after the end" in error(post(zlib.compress(b"fine text") + b"junk", "deflate"), 400, "bad_request")
+    assert "UTF-8" in error(post(gzip.compress(b"caf\xe9"), "gzip"), 400, "bad_request")
+    from io import BytesIO
+    multipart = http.post(url, data={"file": (BytesIO(body), "a.txt")}, content_type="multipart/form-data",
+                          headers={"Content-Encoding": "gzip"})
+    assert "raw body" in error(multipart, 415, "bad_request")
+    assert http.get(f"/api/docs/{doc}").get_json()["version"] == 4
+    assert http.get(f"/api/docs/{doc}").get_json()["text"] == texts[4]
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it(make_app, connect, doc_id):
+    """200 KB of gzip that inflates to 200 MiB: 413 once the output passes what the document
+    may hold (4 bytes per code point of the limit), with memory far below the bomb's size."""
+    app = make_app(max_doc_chars=1000)
+    http = app.test_client()
+    http.post("/api/docs", json={"doc": doc_id})
+    url = f"/api/docs/{doc_id}/import"
+    headers = {"Content-Encoding": "gzip"}
+    assert http.post(url, data=gzip.compress(b"x" * 1000), content_type="text/plain", headers=headers).status_code == 201
+    assert "1001 code points" in error(
+        http.post(url, data=gzip.compress(b"y" * 1001), content_type="text/plain", headers=headers), 413, "too_large")
+    bomb = gzip_members(*[b"z" * (1 << 20)] * 200)
+    assert len(bomb) < 250_000
+    tracemalloc.start()
+    try:
+        r = http.post(url, data=bomb, content_type="text/plain", headers=headers)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert "decompressed" in error(r, 413, "too_large")
+    assert peak < 8 * 1024 * 1024, peak  # the bomb is 200 MiB inflated; one member alone is 1 MiB
+    assert http.get(f"/api/docs/{doc_id}").get_json()["text"] == "x" * 1000
 
 
 def test_unknown_documents(http):
