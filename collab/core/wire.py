@@ -219,6 +219,13 @@ class CursorMessage(TypedDict):
     head: int
 
 
+class GoneMessage(TypedDict):
+    """The document is no more (extension of v1): the client was taken out of it."""
+
+    doc: str
+    error: ErrorBody  # code `deleted`
+
+
 def revision(doc: str, r: StoredRevision) -> RevisionMessage:
     return {"doc": doc, "version": r.version, "patch": r.patch, "author": r.author,
             "id": r.op_id, "ts": r.ts, "hash": r.hash}
@@ -243,6 +250,10 @@ def presence_delta(doc: str, changed: list[Peer], gone: list[str], counts: Count
 
 def cursor(doc: str, peer: str, name: str, anchor: int, head: int) -> CursorMessage:
     return {"doc": doc, "peer": peer, "name": name, "anchor": anchor, "head": head}
+
+
+def gone(doc: str, code: str, message: str) -> GoneMessage:
+    return {"doc": doc, "error": error_body(code, message)}
 
 
 # -- acks ------------------------------------------------------------------------------------
@@ -437,6 +448,11 @@ class LabelDeleted(TypedDict):
     deleted: str
 
 
+class DocumentDeleted(TypedDict):
+    doc: str
+    deleted: float  # when, Unix seconds
+
+
 def health(database: str, queue: str, error: ErrorBody | None = None, degraded: str | None = None) -> Health:
     """`GET /healthz` and `/readyz`: ok unless `error` says why the database is down; a queue
     that is down only `degraded` it."""
@@ -506,3 +522,7 @@ def label_set(doc: str, version: int, name: str, ts: float) -> LabelSet:
 
 def label_deleted(doc: str, name: str) -> LabelDeleted:
     return {"doc": doc, "deleted": name}
+
+
+def document_deleted(doc: str, ts: float) -> DocumentDeleted:
+    return {"doc": doc, "deleted": ts}

@@ -22,12 +22,18 @@ from .guard import Lookups, lookups_of
 from ..core.ids import check_doc_id, check_version, new_doc_id
 from ..service.documents import DocState, DocumentService
 from .presence import LocalPresence
+from .realtime import DocumentNamespace
 
 bp = Blueprint("api", __name__)
 
 
 def _service() -> DocumentService:
     return cast(DocumentService, current_app.extensions["collab"])  # set by create_app
+
+
+def _realtime() -> DocumentNamespace:
+    """The Socket.IO edge (registered on the python-socketio server by create_app)."""
+    return cast(DocumentNamespace, current_app.extensions["socketio"].server.namespace_handlers["/"])
 
 
 def _lookups() -> tuple[Lookups, str]:
@@ -41,6 +47,14 @@ def _resolve(key: str) -> tuple[DocState, str]:
     state, role = lookups.resolve(address, key)
     _service().refresh(state)  # other processes may have written since
     return state, role
+
+
+def _edit(key: str) -> DocState:
+    """A document by its edit id, for a write: a view token is 403 `read_only`."""
+    state, role = _resolve(key)
+    if role != "editor":
+        raise CollabError("read_only", "this link is read-only: changing the document needs its edit link")
+    return state
 
 
 def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int:
@@ -128,6 +142,17 @@ def get_version(doc: str, version: str) -> Response:
     return jsonify(wire.version_body(doc, v, _service().text_at(state, v)))
 
 
+def _links(doc: str, state: DocState) -> wire.Created:
+    """The document's edit and view links (the page paths served by collab/server/pages.py)."""
+    return wire.created(doc, f"{request.host_url}d/{doc}", f"{request.host_url}v/{state.view_token}")
+
+
+@bp.get("/api/docs/<doc>/links")
+def get_links(doc: str) -> Response:
+    """An existing document's links, by its edit id (a viewer is never told the edit id)."""
+    return jsonify(_links(doc, _edit(doc)))
+
+
 @bp.post("/api/docs")
 def create_document() -> tuple[Response, int]:
     body = request.get_json(silent=True) if request.data else {}
@@ -144,9 +169,21 @@ def create_document() -> tuple[Response, int]:
     return jsonify(wire.created(doc, f"{request.host_url}d/{doc}", f"{request.host_url}v/{state.view_token}")), 201
 
 
+@bp.delete("/api/docs/<doc>")
+def delete_document(doc: str) -> Response:
+    """Delete the document for good (edit id only): its history goes, its edit id and view
+    token answer 410 `deleted` from now on, and its open editors and viewers, on every
+    process, get `gone` and are taken out of it."""
+    state = _edit(doc)
+    ts = _service().delete(state)
+    _realtime().announce_deleted(state)
+    return jsonify(wire.document_deleted(doc, ts))
+
+
 # what a browser sees as the title of an error page, by status
 PAGE_TITLES = {
     400: "This address is not valid", 403: "Not allowed", 404: "Nothing here", 405: "Not allowed",
+    410: "This document was deleted",
     413: "Too large", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable",
 }
 def _error_response(exc: CollabError) -> ErrorResponse:
