@@ -390,6 +390,15 @@ class Created(TypedDict):
     doc: str
     edit_url: str
     view_url: str
+    version: NotRequired[int]  # created with a text, or copied: its version (1; 0 when empty)
+    copied_from: NotRequired[int]  # a copy: the version of the original it was made from
+
+
+class People(TypedDict):
+    doc: str
+    editors: int  # everyone here, on every process
+    viewers: int
+    names: list[str]  # the listed editors' display names (viewers are never listed)
 
 
 class EditBody(TypedDict):
@@ -479,8 +488,18 @@ def version_body(doc: str, version: int, text: str) -> VersionBody:
     return {"doc": doc, "version": version, "text": text}
 
 
-def created(doc: str, edit_url: str, view_url: str) -> Created:
-    return {"doc": doc, "edit_url": edit_url, "view_url": view_url}
+def created(doc: str, edit_url: str, view_url: str, version: int | None = None,
+            copied_from: int | None = None) -> Created:
+    body: Created = {"doc": doc, "edit_url": edit_url, "view_url": view_url}
+    if version is not None:
+        body["version"] = version
+    if copied_from is not None:
+        body["copied_from"] = copied_from
+    return body
+
+
+def people(doc: str, editors: int, viewers: int, names: list[str]) -> People:
+    return {"doc": doc, "editors": editors, "viewers": viewers, "names": names}
 
 
 def edits(items: Sequence[Edit]) -> list[EditBody]:
