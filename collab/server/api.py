@@ -15,7 +15,7 @@ from typing import cast
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
-from . import pages
+from . import openapi, pages
 from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .guard import Lookups, lookups_of
@@ -115,6 +115,12 @@ def _health(write: bool) -> tuple[Response, int]:
         queue, degraded = "down", f"message queue: {str(exc)[:200]}; this process serves its own clients only"
     status = wire.health(database, queue, error, degraded)
     return jsonify(status), 200 if status["ok"] else 503
+
+
+@bp.get("/api/openapi.json")
+def get_openapi() -> Response:
+    """The OpenAPI 3 description of these routes (collab/server/openapi.py)."""
+    return jsonify(openapi.SPEC)
 
 
 @bp.get("/api/docs/<doc>")
