@@ -1,4 +1,4 @@
-"""The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy.
+"""The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy, delete.
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
 WAL lets them read alongside it). Progress of long work goes to stderr.
@@ -161,6 +161,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete a document for good (as DELETE /api/docs/<doc> does); with COLLAB_MESSAGE_QUEUE
+    set, the running servers are told through it, so their open editors get `gone` at once."""
+    store = _store(args)
+    doc = check_doc_id(args.doc)
+    tomb = store.tombstone(doc)
+    row = store.delete_document(doc, time.time())
+    if row is None:
+        raise SystemExit(f"collab: document {doc!r} " + ("was already deleted" if tomb else "does not exist"))
+    print(f"deleted {doc}: {row.head} revisions; its edit id and view token now answer 410 deleted")
+    queue = Settings.from_env().message_queue
+    if queue:
+        _tell_servers(queue, row.id, row.view_token)
+        print("the running servers were told through the message queue")
+    else:
+        print("no COLLAB_MESSAGE_QUEUE: a running server finds out at its editors' next change "
+              "(DELETE /api/docs/<doc> on the server tells its editors at once)")
+    return 0
+
+
+def _tell_servers(queue: str, doc: str, view_token: str) -> None:
+    """Publish `gone` to the document's rooms through the message queue, as a server's own
+    delete does (collab/server/realtime.py: viewers by view token first, then editors)."""
+    import socketio
+
+    from .core import wire
+    from .service.documents import gone_error
+
+    manager = socketio.RedisManager(queue, channel="flask-socketio", write_only=True)
+    message = gone_error("deleted").message
+    manager.emit("gone", wire.gone(view_token, "deleted", message), room="v:" + doc, namespace="/")
+    manager.emit("gone", wire.gone(doc, "deleted", message), room="e:" + doc, namespace="/")
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     store = _store(args)
     row = store.get_document(check_doc_id(args.doc))
@@ -288,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("dump", "write every document with its whole history, labels and tokens (JSON Lines)"),
                         ("load", "load a dump into a database that does not hold its documents, then check them"),
                         ("copy", "copy every document from one database to another (--from URL --to URL), then check"),
-                        ("replay", "show the text evolving, revision by revision")):
+                        ("replay", "show the text evolving, revision by revision"),
+                        ("delete", "delete a document for good: its history goes, its links answer 410 deleted")):
         p = sub.add_parser(name, help=help_)
         if name != "copy":
             p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the instance SQLite file)")
@@ -320,7 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
     try:
         commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay,
-                    "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy}
+                    "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy,
+                    "delete": cmd_delete}
         return commands[args.command](args)
     except (CollabError, StoreError, ReplayError, ValueError, OSError) as exc:
         print(f"collab: {exc}", file=sys.stderr)

@@ -137,3 +137,24 @@ def test_export_reads_a_version_as_the_server_does(written, db_url, tmp_path, ma
     answer = fresh.get(f"/api/docs/{doc}/versions/123")
     assert answer.status_code == 500 and answer.get_json()["error"]["code"] == "doc_corrupt"
     assert "revision 123: text hash does not match" in answer.get_json()["error"]["message"]
+
+
+def test_delete_removes_the_document_for_good_and_a_running_server_refuses_it(connect, doc_id, db_url, app):
+    import os
+
+    c = connect()
+    c.emit("join", {"doc": doc_id, "name": "Ann"}, callback=True)
+    assert c.emit("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "x"), "id": "d-1"}, callback=True)["ok"]
+    env = {k: v for k, v in os.environ.items() if k != "COLLAB_MESSAGE_QUEUE"}
+    cmd = [sys.executable, "-m", "collab.cli", "delete", doc_id, "--database", db_url]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"deleted {doc_id}: 1 revisions" in r.stdout and "next change" in r.stdout
+    # the server that had it open finds out at the next change, and says `deleted`
+    ack = c.emit("patch", {"doc": doc_id, "base": 1, "patch": make_patch("x", "xy"), "id": "d-2"}, callback=True)
+    assert ack["ok"] is False and ack["error"]["code"] == "deleted", ack
+    assert app.test_client().get(f"/api/docs/{doc_id}").status_code == 410
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+    assert again.returncode == 1 and "already deleted" in again.stderr
+    never = subprocess.run(cmd[:4] + ["never-was", *cmd[5:]], capture_output=True, text=True, timeout=60, env=env)
+    assert never.returncode == 1 and "does not exist" in never.stderr

@@ -13,6 +13,7 @@ HTTP_STATUS = {
     "bad_request": 400,
     "bad_doc": 404,
     "not_found": 404,
+    "deleted": 410,  # the document was deleted (or the link replaced): the name is a tombstone
     "not_joined": 409,
     "read_only": 403,
     "forbidden": 403,  # a browser request from another origin (collab/server/guard.py)

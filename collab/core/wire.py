@@ -219,6 +219,13 @@ class CursorMessage(TypedDict):
     head: int
 
 
+class GoneMessage(TypedDict):
+    """The document is no more (extension of v1): the client was taken out of it."""
+
+    doc: str
+    error: ErrorBody  # code `deleted`
+
+
 def revision(doc: str, r: StoredRevision) -> RevisionMessage:
     return {"doc": doc, "version": r.version, "patch": r.patch, "author": r.author,
             "id": r.op_id, "ts": r.ts, "hash": r.hash}
@@ -243,6 +250,10 @@ def presence_delta(doc: str, changed: list[Peer], gone: list[str], counts: Count
 
 def cursor(doc: str, peer: str, name: str, anchor: int, head: int) -> CursorMessage:
     return {"doc": doc, "peer": peer, "name": name, "anchor": anchor, "head": head}
+
+
+def gone(doc: str, code: str, message: str) -> GoneMessage:
+    return {"doc": doc, "error": error_body(code, message)}
 
 
 # -- acks ------------------------------------------------------------------------------------
@@ -379,6 +390,15 @@ class Created(TypedDict):
     doc: str
     edit_url: str
     view_url: str
+    version: NotRequired[int]  # created with a text, or copied: its version (1; 0 when empty)
+    copied_from: NotRequired[int]  # a copy: the version of the original it was made from
+
+
+class People(TypedDict):
+    doc: str
+    editors: int  # everyone here, on every process
+    viewers: int
+    names: list[str]  # the listed editors' display names (viewers are never listed)
 
 
 class EditBody(TypedDict):
@@ -437,6 +457,11 @@ class LabelDeleted(TypedDict):
     deleted: str
 
 
+class DocumentDeleted(TypedDict):
+    doc: str
+    deleted: float  # when, Unix seconds
+
+
 def health(database: str, queue: str, error: ErrorBody | None = None, degraded: str | None = None) -> Health:
     """`GET /healthz` and `/readyz`: ok unless `error` says why the database is down; a queue
     that is down only `degraded` it."""
@@ -463,8 +488,18 @@ def version_body(doc: str, version: int, text: str) -> VersionBody:
     return {"doc": doc, "version": version, "text": text}
 
 
-def created(doc: str, edit_url: str, view_url: str) -> Created:
-    return {"doc": doc, "edit_url": edit_url, "view_url": view_url}
+def created(doc: str, edit_url: str, view_url: str, version: int | None = None,
+            copied_from: int | None = None) -> Created:
+    body: Created = {"doc": doc, "edit_url": edit_url, "view_url": view_url}
+    if version is not None:
+        body["version"] = version
+    if copied_from is not None:
+        body["copied_from"] = copied_from
+    return body
+
+
+def people(doc: str, editors: int, viewers: int, names: list[str]) -> People:
+    return {"doc": doc, "editors": editors, "viewers": viewers, "names": names}
 
 
 def edits(items: Sequence[Edit]) -> list[EditBody]:
@@ -506,3 +541,7 @@ def label_set(doc: str, version: int, name: str, ts: float) -> LabelSet:
 
 def label_deleted(doc: str, name: str) -> LabelDeleted:
     return {"doc": doc, "deleted": name}
+
+
+def document_deleted(doc: str, ts: float) -> DocumentDeleted:
+    return {"doc": doc, "deleted": ts}

@@ -13,21 +13,27 @@ import time
 from typing import cast
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
-from . import pages
+from . import openapi, pages
 from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .guard import Lookups, lookups_of
-from ..core.ids import check_doc_id, check_version, new_doc_id
-from ..service.documents import DocState, DocumentService
+from ..core.ids import check_doc_id, check_name, check_storable, check_version, new_doc_id
+from ..service.documents import DocState, DocumentService, PatchResult
 from .presence import LocalPresence
+from .realtime import DocumentNamespace
 
 bp = Blueprint("api", __name__)
 
 
 def _service() -> DocumentService:
     return cast(DocumentService, current_app.extensions["collab"])  # set by create_app
+
+
+def _realtime() -> DocumentNamespace:
+    """The Socket.IO edge (registered on the python-socketio server by create_app)."""
+    return cast(DocumentNamespace, current_app.extensions["socketio"].server.namespace_handlers["/"])
 
 
 def _lookups() -> tuple[Lookups, str]:
@@ -41,6 +47,14 @@ def _resolve(key: str) -> tuple[DocState, str]:
     state, role = lookups.resolve(address, key)
     _service().refresh(state)  # other processes may have written since
     return state, role
+
+
+def _edit(key: str) -> DocState:
+    """A document by its edit id, for a write: a view token is 403 `read_only`."""
+    state, role = _resolve(key)
+    if role != "editor":
+        raise CollabError("read_only", "this link is read-only: changing the document needs its edit link")
+    return state
 
 
 def _int_arg(name: str, default: int | None = None, minimum: int = 0) -> int:
@@ -103,6 +117,12 @@ def _health(write: bool) -> tuple[Response, int]:
     return jsonify(status), 200 if status["ok"] else 503
 
 
+@bp.get("/api/openapi.json")
+def get_openapi() -> Response:
+    """The OpenAPI 3 description of these routes (collab/server/openapi.py)."""
+    return jsonify(openapi.SPEC)
+
+
 @bp.get("/api/docs/<doc>")
 def get_document(doc: str) -> Response:
     state, _ = _resolve(doc)
@@ -128,25 +148,171 @@ def get_version(doc: str, version: str) -> Response:
     return jsonify(wire.version_body(doc, v, _service().text_at(state, v)))
 
 
+def _links(doc: str, state: DocState) -> wire.Created:
+    """The document's edit and view links (the page paths served by collab/server/pages.py)."""
+    return wire.created(doc, *_urls(doc, state))
+
+
+@bp.get("/api/docs/<doc>/links")
+def get_links(doc: str) -> Response:
+    """An existing document's links, by its edit id (a viewer is never told the edit id)."""
+    return jsonify(_links(doc, _edit(doc)))
+
+
+def _body() -> dict[str, object]:
+    """The request's fields: a JSON object, or a text/plain body as `text` (with `name` and
+    the other fields from the query string); nothing at all is {}. Any other type is 415,
+    read as nothing (a form's parser would swallow the body)."""
+    kind = request.mimetype
+    if not request.content_length and not request.data and kind in ("", "application/json", "text/plain"):
+        return dict(request.args)
+    if kind == "application/json":
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise CollabError("bad_request", "the body must be a JSON object")
+        return body
+    if kind == "text/plain":
+        charset = request.mimetype_params.get("charset", "utf-8").lower()
+        if charset not in ("utf-8", "utf8"):
+            raise UnsupportedMediaType(f"the body says charset={charset[:40]}: send UTF-8 text")
+        raw = request.get_data(cache=False, parse_form_data=False)
+        try:
+            return {**request.args, "text": raw.decode("utf-8")}
+        except UnicodeDecodeError as exc:
+            raise CollabError("bad_request", f"the body is not UTF-8 (invalid byte at offset {exc.start})") from None
+    raise UnsupportedMediaType(f"this route reads a JSON object or text/plain, not {kind[:80]!r}")
+
+
+def _text(body: dict[str, object], required: bool = True) -> str | None:
+    """The `text` field: a string the store can hold, within the document limit."""
+    text = body.get("text")
+    if text is None and not required:
+        return None
+    if not isinstance(text, str):
+        raise CollabError("bad_request", "text must be a string (the JSON field `text`, or a text/plain body)")
+    check_storable(text)
+    limit = _service().settings.max_doc_chars
+    if len(text) > limit:
+        raise CollabError("too_large", f"the text has {len(text):,} code points; a document holds at most {limit:,}")
+    return text
+
+
+def _author(body: dict[str, object]) -> str:
+    return check_name(body.get("name"))
+
+
+def _new_document(body: dict[str, object], field: str = "doc") -> tuple[str, DocState]:
+    """A new document: by the chosen name in `field` (409 `conflict` when it is taken), or
+    by a generated id."""
+    if body.get(field) is None:
+        doc = new_doc_id()
+        return doc, _service().open(doc, create=True)
+    doc = check_doc_id(body[field], field)  # a chosen name: a guess as much as a lookup
+    lookups, address = _lookups()
+    try:
+        lookups.open(address, doc)
+    except CollabError as exc:
+        if exc.code != "not_found":
+            raise
+        return doc, _service().open(doc, create=True)
+    raise CollabError("conflict", f"document id {doc!r} is taken: choose another (GET /api/docs/{doc}/links "
+                                  "answers an existing document's links)")
+
+
+def _set(state: DocState, author: str, kind: str, text: str) -> PatchResult | None:
+    """Make `text` the document's text: one ordinary revision through the socket patches'
+    write path (service.rewrite -> submit), broadcast to the open editors; None: unchanged."""
+    return _service().rewrite(state, author, kind, lambda _v, _t: text)
+
+
 @bp.post("/api/docs")
 def create_document() -> tuple[Response, int]:
-    body = request.get_json(silent=True) if request.data else {}
-    if not isinstance(body, dict):
-        raise CollabError("bad_request", "body must be a JSON object (or empty)")
-    if body.get("doc") is not None:  # a chosen name: a guess as much as a lookup
-        doc = check_doc_id(body["doc"])
-        lookups, address = _lookups()
-        state = lookups.open(address, doc, create=True)
-    else:
-        doc = new_doc_id()
-        state = _service().open(doc, create=True)
-    # the page paths served by collab/server/pages.py
-    return jsonify(wire.created(doc, f"{request.host_url}d/{doc}", f"{request.host_url}v/{state.view_token}")), 201
+    body = _body()
+    text = _text(body, required=False)
+    doc, state = _new_document(body)
+    version = None
+    if text is not None:
+        result = _set(state, _author(body), "create", text) if text else None
+        version = result.version if result else 0
+    return jsonify(wire.created(doc, *_urls(doc, state), version=version)), 201
+
+
+def _urls(doc: str, state: DocState) -> tuple[str, str]:
+    return f"{request.host_url}d/{doc}", f"{request.host_url}v/{state.view_token}"
+
+
+def _written(doc: str, result: PatchResult | None, state: DocState) -> tuple[Response, int]:
+    """201 with the new version; 200 `unchanged` (the head) when nothing was written."""
+    if result is None:
+        return jsonify(wire.written(doc, state.committed, unchanged=True)), 200
+    return jsonify(wire.written(doc, result.version)), 201
+
+
+@bp.put("/api/docs/<doc>/text")
+def put_text(doc: str) -> tuple[Response, int]:
+    """Replace the text (Etherpad's setText) as one revision."""
+    state = _edit(doc)
+    body = _body()
+    text = _text(body)
+    assert text is not None
+    return _written(doc, _set(state, _author(body), "set", text), state)
+
+
+@bp.post("/api/docs/<doc>/append")
+def post_append(doc: str) -> tuple[Response, int]:
+    """Add text at the end (Etherpad's appendText) as one revision, on whatever the head is
+    when it applies."""
+    state = _edit(doc)
+    body = _body()
+    text = _text(body)
+    assert text is not None
+    if not text:
+        raise CollabError("bad_request", "text is empty: nothing to append")
+    result = _service().rewrite(state, _author(body), "append", lambda _v, head: head + text)
+    return _written(doc, result, state)
+
+
+@bp.post("/api/docs/<doc>/copy")
+def post_copy(doc: str) -> tuple[Response, int]:
+    """A new document whose first revision is the text of `version` (default: the head),
+    named `to` or generated; the original is unchanged. 201 with the copy's links."""
+    state = _edit(doc)
+    body = _body()
+    version = check_version(body["version"], "version") if body.get("version") is not None else state.committed
+    text = _service().text_at(state, version)
+    new, copy = _new_document(body, "to")
+    result = _set(copy, _author(body), "copy", text) if text else None
+    return jsonify(wire.created(new, *_urls(new, copy), version=result.version if result else 0,
+                                copied_from=version)), 201
+
+
+@bp.get("/api/docs/<doc>/people")
+def get_people(doc: str) -> Response:
+    """Who is here, on every process: the counts, and the listed editors' names (no peer or
+    connection ids; viewers are counted, never named)."""
+    state, _ = _resolve(doc)
+    presence: LocalPresence = current_app.extensions["collab.presence"]
+    peers = presence.peers(state.id)
+    editors = [p for p in peers if p["role"] == "editor"]
+    listed = editors[: _service().settings.presence_max_peers]
+    return jsonify(wire.people(doc, len(editors), len(peers) - len(editors), [p["name"] for p in listed]))
+
+
+@bp.delete("/api/docs/<doc>")
+def delete_document(doc: str) -> Response:
+    """Delete the document for good (edit id only): its history goes, its edit id and view
+    token answer 410 `deleted` from now on, and its open editors and viewers, on every
+    process, get `gone` and are taken out of it."""
+    state = _edit(doc)
+    ts = _service().delete(state)
+    _realtime().announce_deleted(state)
+    return jsonify(wire.document_deleted(doc, ts))
 
 
 # what a browser sees as the title of an error page, by status
 PAGE_TITLES = {
     400: "This address is not valid", 403: "Not allowed", 404: "Nothing here", 405: "Not allowed",
+    410: "This document was deleted",
     413: "Too large", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable",
 }
 def _error_response(exc: CollabError) -> ErrorResponse:
@@ -172,7 +338,7 @@ def register_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ErrorResponse:
         status = exc.code or 500
-        code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(status, "bad_request")
+        code = {404: "not_found", 405: "bad_request", 413: "too_large"}.get(status, "bad_request")  # 415 too
         if status >= 500:
             code = "internal"
         return _error(status, code, exc.description or "")

@@ -24,8 +24,9 @@ from .pins import AddressPins
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, random_base62
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
+from .queue import RedisQueue
 from ..core.ratelimit import TokenBucket
-from ..service.documents import DocState, DocumentService
+from ..service.documents import DocState, DocumentService, gone_error
 from ..storage import Revision
 
 log = logging.getLogger("collab.realtime")
@@ -120,6 +121,11 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         presence.watch(self._peers_gone)
         self._rosters: dict[str, Roster] = {}  # rosters[doc_id] = what its clients were last told
         self.pins = AddressPins(settings.max_joined_per_address, settings.max_pinned_per_address)
+        manager = socketio.server.manager
+        # with a queue, `gone` takes the clients out of the document on every process (queue.py)
+        self._queued = isinstance(manager, RedisQueue)
+        if isinstance(manager, RedisQueue):
+            manager.after_emit["gone"] = self._gone_here
 
     # -- connection -------------------------------------------------------------
 
@@ -361,6 +367,33 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if self._has_viewers(state):
             self._emit_revisions(state.view_token, [wire.revision(state.view_token, r) for r, _ in committed],
                                  _viewers(state.id))
+
+    def announce_deleted(self, state: DocState) -> None:
+        """The document was deleted (service.delete): every client of it, on every process,
+        gets `gone` and is taken out of it (not disconnected: a connection may have joined
+        other documents). Viewers are told first, by view token; the editors' message then
+        ends every membership, on each process once it was delivered there (the queue's
+        after_emit hook), or here at once without a queue. Sent to the rooms as revisions
+        are, so that it reaches other processes the same way."""
+        server, message = self.sio.server, gone_error("deleted").message
+        server.emit("gone", wire.gone(state.view_token, "deleted", message), to=_viewers(state.id), namespace="/")
+        server.emit("gone", wire.gone(state.id, "deleted", message), to=_editors(state.id), namespace="/")
+        if not self._queued:
+            self._gone_here(_editors(state.id))
+
+    def _gone_here(self, room: str) -> None:
+        """After `gone` reached this process's clients of a document (its editors' room):
+        forget the document here and end its memberships, pins and presence."""
+        if not room.startswith("e:"):
+            return  # the viewers' message, sent first: the editors' one does the rest
+        doc_id = room[2:]
+        self.service.forget(doc_id)
+        for sid, m in list(self.members.get(doc_id, {}).items()):
+            client = self.clients.get(sid)
+            if client is not None:
+                self._leave(client, m)
+        self._rosters.pop(doc_id, None)
+        log.info("doc=%s deleted: its clients here were taken out of it", doc_id)
 
     def _emit_revisions(self, key: str, messages: list[wire.RevisionMessage], to: str,
                         skip_sid: list[str] | None = None) -> None:

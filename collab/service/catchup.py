@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ..core.errors import CollabError
 from ..core.replay import Replayer, ReplayError
 from ..core.snapshots import revision_cost
 from ..storage import Revision, Store
@@ -40,8 +41,10 @@ def catch_up(state: DocState, store: Store, page: int) -> None:
     if state.head != state.committed:
         return
     row = store.get_document(state.id)
+    if row is None:  # an open document that is no more: another process deleted it
+        raise CollabError("deleted", "this document was deleted: its links no longer work")
     state.stale = False
-    if row is None or row.head <= state.committed:
+    if row.head <= state.committed:
         return
     replayer = Replayer(state.committed_text, state.committed)
     loaded: list[Applied] = []

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..core.blame import Span
@@ -25,7 +26,7 @@ from ..core.errors import CollabError
 from ..core.ids import check_doc_id, check_name, check_version, new_view_token
 from ..core.replay import CHUNK, ReplayError, text_at
 from ..core.revert import Reverted
-from ..storage import DocumentRow, Label, Revision, Store, StoreError
+from ..storage import DocumentRow, Label, Revision, Store, StoreError, Tombstone
 from . import versions
 from .catchup import catch_up, stored_revisions
 from .commits import Commits, OnCommit
@@ -40,6 +41,7 @@ log = logging.getLogger("collab.service")
 T = TypeVar("T")
 
 IDLE = 60.0  # seconds without use after which an unpinned document may be dropped from memory
+KEEP_DELETED = 10_000  # ids deleted while this process runs that it refuses without asking the store
 WRITE_PROBE_EVERY = 5.0  # seconds between write probes while writes fail (health checks)
 
 __all__ = ["DocState", "DocumentService", "PatchResult", "Rewrite"]
@@ -50,6 +52,20 @@ def _check_label(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise CollabError("bad_request", "name must be a non-empty string of at most 64 characters")
     return check_name(name)
+
+
+# what a client is told of a name that is a tombstone, by why (storage.Tombstone.reason);
+# it never names the document, which may be asked for by its view token
+GONE_MESSAGES = {
+    "deleted": "this document was deleted: its links no longer work",
+    "replaced": "this read-only link was replaced by a new one: ask an editor of the document for the new link",
+    "renamed": "this document was renamed: ask an editor of the document for its new link",
+}
+
+
+def gone_error(reason: str) -> CollabError:
+    """The `deleted` error (HTTP 410) of a name that is a tombstone."""
+    return CollabError("deleted", GONE_MESSAGES.get(reason, GONE_MESSAGES["deleted"]))
 
 
 def _replay_cost(text: str, revisions: list[Revision]) -> int:
@@ -68,6 +84,9 @@ class DocumentService:
         self.faults = Faults()  # test-only crash points (COLLAB_TEST_FAULT)
         self.commits = Commits(store, settings, self.runtime, self.faults, on_commit, observer)
         self._docs: dict[str, DocState] = {}  # docs[doc_id] = state of an open document
+        # deleted[doc_id] = None: documents deleted while this process ran (the last KEEP_DELETED),
+        # refused at once, also to callers that still hold their state (adopt)
+        self._deleted: OrderedDict[str, None] = OrderedDict()
         # several processes write to the store: reads catch up with it first
         self.shared = bool(settings.message_queue)
         self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
@@ -92,14 +111,18 @@ class DocumentService:
         check_doc_id(doc)
         state = self._docs.get(doc)
         if state is None:
+            if doc in self._deleted:
+                raise gone_error("deleted")
             row = self.store.get_document(doc)
             if row is None:
+                self._check_tombstone(doc)  # an old link never makes a deleted document again
                 if not create:
                     raise CollabError("not_found", f"document {doc!r} does not exist")
                 if self.store.get_document_by_view(doc) is not None:
                     raise CollabError("bad_doc", f"document id {doc!r} is taken: choose another")
                 token = new_view_token()
-                while self.store.get_document(token) or self.store.get_document_by_view(token):
+                while self.store.get_document(token) or self.store.get_document_by_view(token) \
+                        or self.store.tombstone(token):
                     token = new_view_token()
                 row = self.commits.store_write(self.store.create_document, doc, token, time.time())
             loaded = self._load(row)
@@ -115,8 +138,15 @@ class DocumentService:
         check_doc_id(token, "view token")
         row = self.store.get_document_by_view(token)
         if row is None:
+            self._check_tombstone(token)
             raise CollabError("bad_doc", "no document has this view token")
         return self.open(row.id)
+
+    def _check_tombstone(self, name: str) -> None:
+        """Raise `deleted` if the name (edit id or view token) is a tombstone."""
+        tomb: Tombstone | None = self.store.tombstone(name)
+        if tomb is not None:
+            raise gone_error(tomb.reason)
 
     def pin(self, state: DocState) -> None:
         """The document is in use (the edge calls this when a connection joins it): it stays
@@ -132,7 +162,10 @@ class DocumentService:
     def adopt(self, state: DocState) -> DocState:
         """The one state of its document: a state dropped from memory while a caller held it
         is taken back, so that one document never has two (they would commit versions that
-        do not chain). Raises, changing nothing, if another state was loaded meanwhile."""
+        do not chain). Raises, changing nothing, if another state was loaded meanwhile, or
+        `deleted` if the document was deleted meanwhile."""
+        if state.id in self._deleted:
+            raise gone_error("deleted")
         current = self._docs.setdefault(state.id, state)
         if current is not state:
             raise CollabError("unavailable", "the document was reloaded meanwhile: resend", version=state.committed)
@@ -204,6 +237,33 @@ class DocumentService:
         if total > limit:
             log.warning("open documents hold %d code points, over COLLAB_MAX_OPEN_BYTES=%d: all in use",
                         total, limit)
+
+    # -- deletion ----------------------------------------------------------------------
+
+    def delete(self, state: DocState) -> float:
+        """Delete the document for good: its history, snapshots and labels go, its edit id
+        and view token become tombstones (every later use of either is `deleted`, HTTP
+        410). Returns when, in Unix seconds. The edge tells the document's clients (and
+        the other processes, which `forget` it); a patch still committing meanwhile fails
+        its append (no document) and its retry finds it deleted (adopt, catch_up)."""
+        with state.lock:  # no patch applies while the rows go
+            self.adopt(state)
+            now = time.time()
+            row = self.commits.store_write(self.store.delete_document, state.id, now)
+            self.forget(state.id)
+        if row is None:  # deleted meanwhile, by another process or `collab delete`
+            raise gone_error("deleted")
+        log.info("doc=%s deleted (%d revisions)", state.id, row.head)
+        return now
+
+    def forget(self, doc: str) -> None:
+        """The document was deleted (here, elsewhere or by `collab delete`): drop it from
+        memory and refuse it from now on, also to callers that still hold its state."""
+        self._deleted[doc] = None
+        self._deleted.move_to_end(doc)
+        while len(self._deleted) > KEEP_DELETED:
+            self._deleted.popitem(last=False)
+        self._docs.pop(doc, None)
 
     # -- reads (committed data only) --------------------------------------------
 
@@ -337,6 +397,9 @@ class DocumentService:
         try:
             catch_up(state, self.store, self.settings.sync_limit)
         except (ReplayError, CollabError) as exc:
+            if isinstance(exc, CollabError) and exc.code == "deleted":  # by another process
+                self.forget(state.id)
+                raise
             raise self.corrupt(state.id, str(exc)) from None
 
     # -- health and shutdown -------------------------------------------------------

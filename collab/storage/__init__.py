@@ -6,7 +6,7 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError, Tombstone
 
 
 def open_store(url: str, durability: str = "disk") -> Store:
@@ -30,4 +30,4 @@ def open_store(url: str, durability: str = "disk") -> Store:
     )
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "open_store"]
+__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]

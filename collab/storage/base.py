@@ -59,6 +59,18 @@ class Label:
 
 
 @dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A name (edit id or view token) that named a document and never will again."""
+
+    name: str
+    reason: str  # "deleted" (the document), "replaced" (a view token rotated), "renamed" (an edit id)
+    ts: float  # when, unix seconds
+
+
+TOMBSTONE_REASONS = ("deleted", "replaced", "renamed")
+
+
+@dataclass(frozen=True, slots=True)
 class NewRevision:
     revision: Revision
     snapshot: str | None  # the full text after it, stored when a snapshot is due
@@ -112,5 +124,13 @@ class Store(Protocol):
 
     def delete_label(self, doc: str, name: str) -> bool:
         """Remove a label; False when the document has no label of that name."""
+
+    def delete_document(self, doc: str, now: float) -> DocumentRow | None:
+        """Delete a document and everything of it (revisions, snapshots, labels) in one
+        transaction, leaving its edit id and view token as tombstones; the row it had, or
+        None (nothing changed) when there is no such document."""
+
+    def tombstone(self, name: str) -> Tombstone | None:
+        """The tombstone of a name (an edit id or a view token), if it is one."""
 
     def close(self) -> None: ...

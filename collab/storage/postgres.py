@@ -14,7 +14,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from .base import DocumentRow, Label, NewRevision, Revision, StoreConflict, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, StoreConflict, StoreError, Tombstone
 from .schema import Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
@@ -171,6 +171,30 @@ class PostgresStore:
 
     def delete_label(self, doc: str, name: str) -> bool:
         return self._write("DELETE FROM labels WHERE doc = %s AND name = %s", (doc, name), "delete label") == 1
+
+    def delete_document(self, doc: str, now: float) -> DocumentRow | None:
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                # the row locked first: an append racing with the delete waits, then finds no
+                # document (a lost race: the writer's retry finds the tombstone)
+                cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s FOR UPDATE", (doc,))
+                found = cur.fetchone()
+                if found is None:
+                    return None
+                row = DocumentRow(*found)
+                cur.executemany("INSERT INTO tombstones (name, reason, ts) VALUES (%s, 'deleted', %s) "
+                                "ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, ts = excluded.ts",
+                                [(row.id, now), (row.view_token, now)])
+                for table in ("revisions", "snapshots", "labels"):
+                    cur.execute(f"DELETE FROM {table} WHERE doc = %s", (doc,))
+                cur.execute("DELETE FROM documents WHERE id = %s", (doc,))
+                return row
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot delete document: {exc}") from exc
+
+    def tombstone(self, name: str) -> Tombstone | None:
+        rows = self._query("SELECT name, reason, ts FROM tombstones WHERE name = %s", (name,))
+        return Tombstone(*rows[0]) if rows else None
 
     def close(self) -> None:
         self._pool.close()

@@ -68,8 +68,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "revisions.attribution: who first wrote the text a restore or revert brings back", (
         "ALTER TABLE revisions ADD COLUMN attribution TEXT",
     )),
+    # a deleted document's edit id and view token (and a replaced view token) are kept here
+    # for good, so that an old link answers "deleted" instead of creating the document again
+    Migration(3, "tombstones: names of deleted documents and replaced links, never given out again", (
+        """CREATE TABLE tombstones (
+            name TEXT PRIMARY KEY,
+            reason TEXT NOT NULL,
+            ts {real} NOT NULL
+        ){table_end}""",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
+UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {
     "sqlite": {"int": "INTEGER", "real": "REAL", "table_end": " WITHOUT ROWID", "probe_pad": ",\n pad BLOB"},
@@ -107,7 +117,7 @@ def current_version(db: Catalog) -> int:
         return value if isinstance(value, int) else 0
     if "revisions" not in tables:
         return 0
-    # made before schema_migrations existed: recognised by its columns
+    # made before schema_migrations existed (at most UNVERSIONED): recognised by its columns
     return 2 if "attribution" in db.columns("revisions") else 1
 
 

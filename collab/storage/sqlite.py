@@ -14,7 +14,7 @@ import time
 from typing import Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
-from .base import DocumentRow, Label, NewRevision, Revision, StoreBusy, StoreConflict, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
 from .schema import Catalog, migrate
 
 
@@ -275,6 +275,35 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._error("delete label", exc) from exc
         return cur.rowcount == 1
+
+    def delete_document(self, doc: str, now: float) -> DocumentRow | None:
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                try:
+                    cur.execute("BEGIN IMMEDIATE")
+                    found = cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc,)).fetchone()
+                    if found is not None:
+                        row = DocumentRow(*found)
+                        cur.executemany("INSERT OR REPLACE INTO tombstones (name, reason, ts) VALUES (?, 'deleted', ?)",
+                                        [(row.id, now), (row.view_token, now)])
+                        for table in ("revisions", "snapshots", "labels"):
+                            cur.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
+                        cur.execute("DELETE FROM documents WHERE id = ?", (doc,))
+                    cur.execute("COMMIT")
+                except BaseException:
+                    self._rollback(cur)
+                    raise
+        except sqlite3.Error as exc:
+            raise self._error("delete document", exc) from exc
+        return None if found is None else row
+
+    def tombstone(self, name: str) -> Tombstone | None:
+        try:
+            row = self._reader.execute("SELECT name, reason, ts FROM tombstones WHERE name = ?", (name,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error("read tombstones", exc) from exc
+        return Tombstone(*row) if row else None
 
     def close(self) -> None:
         self._reader.close()

@@ -81,7 +81,7 @@ export class Connection {
       joinMessage: () => this._joinMessage(),
       onJoining: () => this._setState(this.ready ? 'reconnecting' : 'connecting'),
       onJoined: (ans, first) => this._joined(ans, first),
-      onJoinFailed: (error) => this.o.onStatus({ state: 'error', unsaved: this.sync.unsaved, error, role: this.role }),
+      onJoinFailed: (error) => (error.code === 'deleted' ? this._gone(error) : this.o.onStatus({ state: 'error', unsaved: this.sync.unsaved, error, role: this.role })),
       onLost: () => this._lost(),
       onIncoming: () => this._schedule('save', SAVE_EVERY_MS, () => this._save()),
       afterPump: () => this._status(),
@@ -104,6 +104,8 @@ export class Connection {
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
     s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
+    // the document was deleted (extension of v1): the server took us out of it
+    s.on('gone', (m) => this._mine(m) && this._gone(m.error || { code: 'deleted', message: 'this document was deleted' }));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
       s.disconnect();
@@ -189,6 +191,18 @@ export class Connection {
     if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
   }
 
+  /** The document was deleted: stop for good (nothing can be sent or fetched again) and say
+   * so. The text stays in the page, and unsaved edits in localStorage, for the user to copy. */
+  _gone(error) {
+    if (this.gone) return;
+    this.gone = error;
+    this._save(true);
+    this.loop.stop();
+    this._listeners.abort();
+    this.socket?.disconnect();
+    this._setState('deleted');
+  }
+
   _lost() {
     this._save(true);
     this._setState(navigator.onLine === false ? 'offline' : 'reconnecting');
@@ -209,13 +223,13 @@ export class Connection {
   }
 
   _setState(state) {
-    this.state = state;
+    this.state = this.gone ? 'deleted' : state;
     this._status();
   }
 
   _status() {
     if (this._closed) return;
-    this.o.onStatus({ state: this.state, unsaved: this.sync.unsaved, error: this.sync.error, role: this.role });
+    this.o.onStatus({ state: this.state, unsaved: this.sync.unsaved, error: this.gone || this.sync.error, role: this.role });
     // an adopted entry is done once the server has acknowledged all of it
     if (this.o.onSaved && this.joined && !this.sync.unsaved && !this.sync.inflight) {
       this._save(true); // removes the entry

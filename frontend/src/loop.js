@@ -27,7 +27,7 @@ export class SyncLoop {
    *   undefined after a (re)connect)
    * @param {(ans, first) => void} [o.onJoined]  the server accepted it (first: on this loop ever)
    * @param {(error) => void} [o.onJoinFailed]  refused or unanswered ({code, message}); another
-   *   try follows, unless the document id is bad or unknown
+   *   try follows, unless the document id is bad or unknown, or the document was deleted
    * @param {() => void} [o.onLost]  the connection went (the state machine was told)
    * @param {(revs) => void} [o.onRevisions]  revisions from the server, before they are applied
    * @param {(p) => void} [o.onPatch]  a patch {base, patch, id} is about to be sent
@@ -66,8 +66,8 @@ export class SyncLoop {
       if (err || !ans || !ans.ok) {
         const error = (ans && ans.error) || { code: 'timeout', message: 'the server did not answer' };
         this.o.onJoinFailed?.(error);
-        // joining again cannot help a bad or unknown document id
-        if (error.code !== 'bad_doc' && error.code !== 'not_found') this.schedule('join', this.o.joinRetryMs ?? JOIN_RETRY_MS, () => this.socket.connected && this.join());
+        // joining again cannot help a bad or unknown document id, nor a deleted document
+        if (!['bad_doc', 'not_found', 'deleted'].includes(error.code)) this.schedule('join', this.o.joinRetryMs ?? JOIN_RETRY_MS, () => this.socket.connected && this.join());
         return;
       }
       const first = !this.everJoined;

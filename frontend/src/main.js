@@ -60,16 +60,23 @@ function main() {
   function showStatus({ state, unsaved, error, role }) {
     let text;
     const pending = unsaved ? `${unsaved} change${unsaved === 1 ? '' : 's'} not yet saved` : '';
-    if (error) text = `Not saved: ${error.message || error.code}${pending ? ' — ' + pending : ''}`;
+    if (state === 'deleted') text = 'This document was deleted';
+    else if (error) text = `Not saved: ${error.message || error.code}${pending ? ' — ' + pending : ''}`;
     else if (state === 'connected') text = role === 'viewer' ? 'Live (read-only)' : unsaved ? `Saving… ${pending}` : 'All changes saved';
     else if (state === 'offline') text = `Offline${pending ? ' — ' + pending : ''}`;
     else if (state === 'reconnecting') text = `Reconnecting…${pending ? ' ' + pending : ''}`;
     else if (state === 'error') text = 'Cannot open this document';
     else text = 'Connecting…';
     status.textContent = text;
-    status.dataset.state = error ? 'error' : state;
+    status.dataset.state = state === 'deleted' ? state : error ? 'error' : state;
     status.dataset.unsaved = String(unsaved);
-    retry.hidden = !error;
+    retry.hidden = !error || state === 'deleted';
+    if (state === 'deleted') {
+      // for good: no retry can help; what is on screen stays, to be copied
+      notice.textContent = `This document was deleted: its links no longer work.${unsaved ? ' The text below holds your last changes, which were not saved: copy it if you need it.' : ''}`;
+      notice.hidden = false;
+      document.body.dataset.deleted = 'true';
+    }
   }
 
   // ---- presence and cursors ----
@@ -170,9 +177,9 @@ function main() {
   }
 
   async function fetchViewUrl() {
-    // POST /api/docs with an existing id answers its links (creating nothing new).
+    // a server whose join answer has no `view`: its links, by edit id (creating nothing)
     try {
-      const r = await fetch('/api/docs', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ doc }) });
+      const r = await fetch(`/api/docs/${encodeURIComponent(doc)}/links`);
       if (r.ok) viewUrl = (await r.json()).view_url;
     } catch {
       /* offline: try again on the next click */

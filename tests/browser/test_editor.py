@@ -13,8 +13,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 
 def view_url(server, doc: str) -> str:
-    r = requests.post(f"{server.url}/api/docs", json={"doc": doc}, timeout=10)
-    assert r.status_code == 201, r.text
+    r = requests.get(f"{server.url}/api/docs/{doc}/links", timeout=10)
+    assert r.status_code == 200, r.text
     return r.json()["view_url"]
 
 

@@ -231,7 +231,7 @@ def test_user_strings_stay_text(new_context, server, doc):
 
 def test_read_only_history_never_shows_the_edit_id(new_context, server, doc):
     texts = make_history(server, doc)
-    r = requests.post(f"{server.url}/api/docs", json={"doc": doc}, timeout=10)
+    r = requests.get(f"{server.url}/api/docs/{doc}/links", timeout=10)
     token = r.json()["view_url"].rsplit("/", 1)[1]
     html = requests.get(f"{server.url}/v/{token}/history", timeout=10)
     assert html.status_code == 200 and doc not in html.text and f'data-view="{token}"' in html.text

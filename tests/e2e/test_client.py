@@ -121,7 +121,7 @@ def test_a_viewer_s_local_edit_is_refused_at_once(small_server, doc_id):
     with Document(server.url, doc_id, name="editor") as e:
         e.insert(0, "text")
         e.wait_synced(10)
-        token = requests.post(f"{server.url}/api/docs", json={"doc": doc_id}, timeout=10).json()["view_url"]
+        token = requests.get(f"{server.url}/api/docs/{doc_id}/links", timeout=10).json()["view_url"]
         with Document(server.url, view=token.rsplit("/", 1)[1], name="viewer") as v:
             with pytest.raises(CollabClientError) as refused:
                 v.insert(0, "x")

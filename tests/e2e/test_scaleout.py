@@ -231,3 +231,63 @@ def test_the_peers_of_a_killed_process_leave_every_screen_by_themselves(cluster,
         # the dead process's heartbeat lives 15 s, and the others look every 5 s
         wait_for(lambda: [p["name"] for p in here.peers] == ["stays"], SYNC_TIMEOUT + 30,
                  "the killed process's editor gone from presence")
+
+
+@pytest.mark.parametrize("by", ["http", "cli"])
+def test_a_delete_reaches_the_editors_of_every_process(cluster, doc_id, pg_url, by):
+    """DELETE on process 2 (or `collab delete` with COLLAB_MESSAGE_QUEUE): the editors on
+    processes 0 and 1 and a viewer get `gone` through Redis and are taken out of the document
+    there; every process answers 410 `deleted` for its edit id and view token, over HTTP and
+    on `join`, and nothing brings it back."""
+    import subprocess
+    import sys
+
+    import queue
+
+    import socketio
+
+    from collab.core.patches import make_patch
+
+    def joined(url: str, what: dict) -> tuple[socketio.SimpleClient, dict]:
+        c = socketio.SimpleClient()
+        c.connect(url, transports=["websocket"])
+        return c, c.call("join", what, timeout=SYNC_TIMEOUT)
+
+    with ExitStack() as stack, requests.Session() as http:
+        clients, seen = [], queue.Queue()
+        a, ack = joined(cluster.urls[0], {"doc": doc_id, "name": "a"})
+        view = ack["view"]
+        assert a.call("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "hi"), "id": "op-1"},
+                      timeout=SYNC_TIMEOUT)["ok"]
+        b, _ = joined(cluster.urls[1], {"doc": doc_id, "name": "b"})
+        v, _ = joined(cluster.urls[1], {"view": view})
+        for c in (a, b, v):
+            clients.append(c)
+            stack.callback(c.disconnect)
+        if by == "http":
+            r = http.delete(f"{cluster.urls[2]}/api/docs/{doc_id}", timeout=10)
+            assert r.status_code == 200, r.text
+        else:
+            done = subprocess.run([sys.executable, "-m", "collab.cli", "delete", doc_id, "--database", pg_url],
+                                  capture_output=True, text=True, timeout=60,
+                                  env={**os.environ, "COLLAB_MESSAGE_QUEUE": cluster.redis.url})
+            assert done.returncode == 0 and "told through the message queue" in done.stdout, done.stderr
+        for c, name in ((a, doc_id), (b, doc_id), (v, view)):
+            deadline = time.monotonic() + SYNC_TIMEOUT
+            while True:  # skip presence and the like
+                event, *args = c.receive(timeout=max(0.1, deadline - time.monotonic()))
+                if event == "gone":
+                    break
+            assert args[0]["doc"] == name and args[0]["error"]["code"] == "deleted"
+            seen.put(name)
+        # taken out on its own process: writing needs a join, and joining is refused
+        ack = b.call("patch", {"doc": doc_id, "base": 1, "patch": make_patch("hi", "hi!"), "id": "op-2"},
+                     timeout=SYNC_TIMEOUT)
+        assert ack["error"]["code"] == "not_joined", ack
+        for url in cluster.urls:
+            for name in (doc_id, view):
+                r = http.get(f"{url}/api/docs/{name}", timeout=10)
+                assert r.status_code == 410 and r.json()["error"]["code"] == "deleted", (url, r.text)
+            assert b.call("join", {"doc": doc_id}, timeout=SYNC_TIMEOUT)["error"]["code"] == "deleted"
+        assert http.post(f"{cluster.urls[0]}/api/docs", json={"doc": doc_id}, timeout=10).status_code == 410
+        assert seen.qsize() == 3

@@ -12,7 +12,7 @@ import pytest
 
 from collab.core.patches import make_patch
 from collab.storage import NewRevision, Revision, StoreError, open_store
-from collab.storage.schema import LATEST, MIGRATIONS, statements
+from collab.storage.schema import LATEST, MIGRATIONS, UNVERSIONED, statements
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -100,8 +100,10 @@ def test_a_new_database_records_every_migration_and_opening_again_applies_none(u
 
 
 # every schema a collab ever made: each version as recorded in schema_migrations, and each
-# as a collab from before that table made it (the current schema, recorded, is the test above)
-EARLIER = [(v, recorded) for v in range(1, LATEST + 1) for recorded in (True, False) if not (recorded and v == LATEST)]
+# one a collab from before that table made (up to UNVERSIONED; the current schema, recorded,
+# is the test above)
+EARLIER = [(v, recorded) for v in range(1, LATEST + 1) for recorded in (True, False)
+           if not (recorded and v == LATEST) and (recorded or v <= UNVERSIONED)]
 
 
 @pytest.mark.parametrize(("version", "recorded"), EARLIER,
@@ -117,6 +119,10 @@ def test_every_earlier_schema_is_brought_up_to_date_keeping_its_rows(url, reques
         rev = Revision("old", 2, make_patch("x", "xy"), "Bo", "op-2", 2.0, "0", attribution="[1,0,2,0]")
         store.append([NewRevision(rev, None)])
         assert [r.attribution for r in store.revisions("old", 0, 10)] == [None, "[1,0,2,0]"]
+        # deleting works on it, and leaves its names as tombstones (migration 3)
+        assert store.delete_document("old", 3.0).view_token == "view"
+        assert store.tombstone("old").reason == store.tombstone("view").reason == "deleted"
+        assert store.get_document("old") is None and store.revisions("old", 0, 10) == []
     finally:
         store.close()
     # the same tables and columns as a database made new by this version

@@ -177,3 +177,26 @@ def test_durability_process_trades_the_fsync_for_survival_of_the_process_only(re
         store.close()
     with pytest.raises(ValueError, match="durability must be"):
         open_store(url, "memory")
+
+
+def test_delete_takes_everything_of_a_document_and_leaves_its_names_as_tombstones(store):
+    store.create_document("d", "view-d", 1.0)
+    store.create_document("keep", "view-k", 1.0)
+    store.append([NewRevision(rev("d", 1), None), NewRevision(rev("d", 2), "snap"), NewRevision(rev("keep", 1), None)])
+    store.set_label("d", 1, "first", 2.0)
+    assert store.tombstone("d") is None and store.tombstone("view-d") is None
+    row = store.delete_document("d", 50.0)
+    assert (row.id, row.view_token, row.head) == ("d", "view-d", 2)
+    assert store.get_document("d") is None and store.get_document_by_view("view-d") is None
+    assert store.revisions("d", 0, 10) == [] and store.snapshot_versions("d") == [] and store.labels("d") == []
+    assert store.find_op("d", "op-d-1") is None
+    assert [(t.name, t.reason, t.ts) for t in (store.tombstone("d"), store.tombstone("view-d"))] == \
+        [("d", "deleted", 50.0), ("view-d", "deleted", 50.0)]
+    # the other document is untouched; deleting what is not there changes nothing
+    assert store.get_document("keep").head == 1 and [r.version for r in store.revisions("keep", 0, 10)] == [1]
+    assert sorted(store.document_ids()) == ["keep"]
+    assert store.delete_document("d", 60.0) is None and store.delete_document("never", 60.0) is None
+    assert store.tombstone("d").ts == 50.0 and store.tombstone("never") is None
+    with pytest.raises(StoreConflict):  # a writer that still thinks it exists stores nothing
+        store.append([NewRevision(rev("d", 3), None)])
+    assert store.revisions("d", 0, 10) == []

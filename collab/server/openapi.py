@@ -1,0 +1,160 @@
+"""The OpenAPI 3 description of the HTTP API (docs/protocol.md, "HTTP"), served by api.py at
+`/api/openapi.json`. A static document, written here once: tests/server/test_api_openapi.py
+checks it against Flask's url_map (every /api route with its methods, nothing else).
+
+An edge module: imports nothing of collab.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+JSON = "application/json"
+Spec = dict[str, Any]
+
+
+def _ref(name: str) -> Spec:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: Spec, description: str) -> Spec:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*statuses: int) -> Spec:
+    """The error answers a route may give (always the Error body)."""
+    what = {400: "bad input", 403: "read_only (a view token), or forbidden (a cross-site write)",
+            404: "not_found or bad_doc", 409: "conflict (a taken id)", 410: "deleted: the name is a tombstone",
+            413: "too_large", 415: "a body type the route does not read", 429: "rate_limited (retry_after)",
+            500: "internal or doc_corrupt", 503: "unavailable (retry_after)"}
+    return {str(s): _json(_ref("Error"), what[s]) for s in (*statuses, 429, 500, 503)}
+
+
+DOC: Spec = {"name": "doc", "in": "path", "required": True, "description": "an edit id or a view token",
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}
+EDIT: Spec = {**DOC, "description": "the document's edit id (a view token is 403 read_only)"}
+
+
+def _query(name: str, description: str, kind: str = "integer", required: bool = False) -> Spec:
+    return {"name": name, "in": "query", "required": required, "description": description,
+            "schema": {"type": kind, **({"minimum": 0} if kind == "integer" else {})}}
+
+
+def _body(schema: Spec, plain: bool = False, required: bool = True) -> Spec:
+    content: Spec = {JSON: {"schema": schema}}
+    if plain:
+        content["text/plain"] = {"schema": {"type": "string"}}
+    return {"required": required, "content": content}
+
+
+def _op(summary: str, responses: Spec, parameters: list[Spec] | None = None, body: Spec | None = None) -> Spec:
+    op: Spec = {"summary": summary, "responses": responses}
+    if parameters:
+        op["parameters"] = parameters
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+TEXT_FIELDS: Spec = {"type": "object", "required": ["text"], "properties": {
+    "text": {"type": "string"}, "name": {"type": "string", "maxLength": 64}}}
+WRITTEN = _json(_ref("Written"), "the new version")
+UNCHANGED = _json(_ref("Written"), "nothing to change: the head, `unchanged: true`")
+
+PATHS: Spec = {
+    "/api/openapi.json": {"get": _op("This description", {"200": {"description": "OpenAPI 3"}})},
+    "/api/docs": {"post": _op(
+        "Create a document, by a generated id or a chosen one, optionally with a text",
+        {"201": _json(_ref("Created"), "its links (and `version` when a text was given)"),
+         **_errors(400, 404, 409, 410, 413, 415)},
+        body=_body({"type": "object", "properties": {"doc": {"type": "string"}, "text": {"type": "string"},
+                                                     "name": {"type": "string"}}}, plain=True, required=False))},
+    "/api/docs/{doc}": {
+        "get": _op("The document's head: version and text", {
+            "200": _json(_ref("Document"), "the head"), **_errors(404, 410)}, [DOC]),
+        "delete": _op("Delete the document for good: its names become tombstones (410)", {
+            "200": _json({"type": "object", "properties": {"doc": {"type": "string"}, "deleted": {"type": "number"}}},
+                         "deleted"), **_errors(403, 404, 410)}, [EDIT])},
+    "/api/docs/{doc}/links": {"get": _op("An existing document's edit and view links", {
+        "200": _json(_ref("Created"), "its links"), **_errors(403, 404, 410)}, [EDIT])},
+    "/api/docs/{doc}/revisions": {"get": _op("Revisions since+1.., in pages", {
+        "200": _json({"type": "object"}, "{doc, version, revisions, more?}"), **_errors(400, 404, 410)},
+        [DOC, _query("since", "after this version (default 0)"), _query("limit", "at most this many")])},
+    "/api/docs/{doc}/versions/{version}": {"get": _op("The text as of a version", {
+        "200": _json(_ref("Document"), "{doc, version, text}"), **_errors(400, 404, 410)},
+        [DOC, {"name": "version", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}])},
+    "/api/docs/{doc}/text": {"put": _op("Replace the text, as one revision", {
+        "201": WRITTEN, "200": UNCHANGED, **_errors(400, 403, 404, 410, 413, 415)}, [EDIT],
+        _body(TEXT_FIELDS, plain=True))},
+    "/api/docs/{doc}/append": {"post": _op("Add text at the end, as one revision", {
+        "201": WRITTEN, **_errors(400, 403, 404, 410, 413, 415)}, [EDIT], _body(TEXT_FIELDS, plain=True))},
+    "/api/docs/{doc}/copy": {"post": _op("Copy the text of a version into a new document", {
+        "201": _json(_ref("Created"), "the copy's links, `version`, `copied_from`"),
+        **_errors(400, 403, 404, 409, 410, 413, 415)}, [EDIT],
+        _body({"type": "object", "properties": {"version": {"type": "integer", "minimum": 0},
+                                                "to": {"type": "string"}, "name": {"type": "string"}}},
+              required=False))},
+    "/api/docs/{doc}/people": {"get": _op("Who is here: counts, and the listed editors' names", {
+        "200": _json({"type": "object", "properties": {
+            "doc": {"type": "string"}, "editors": {"type": "integer"}, "viewers": {"type": "integer"},
+            "names": {"type": "array", "items": {"type": "string"}}}}, "presence"),
+        **_errors(404, 410)}, [DOC])},
+    "/api/docs/{doc}/blame": {"get": _op("Who wrote each code point of a version", {
+        "200": _json({"type": "object"}, "{doc, version, spans}"), **_errors(400, 404, 410)},
+        [DOC, _query("version", "default: the head")])},
+    "/api/docs/{doc}/diff": {"get": _op("The canonical patch and edits between two versions", {
+        "200": _json({"type": "object"}, "{doc, from, to, patch, edits}"), **_errors(400, 404, 410)},
+        [DOC, _query("from", "the older version", required=True), _query("to", "default: the head")])},
+    "/api/docs/{doc}/restore": {"post": _op("Make a version's text the text again, as a new revision", {
+        "201": WRITTEN, "200": UNCHANGED, **_errors(400, 403, 404, 410, 413)}, [EDIT],
+        _body({"type": "object", "required": ["version"], "properties": {
+            "version": {"type": "integer"}, "name": {"type": "string"}}}))},
+    "/api/docs/{doc}/revert": {
+        "get": _op("Preview taking out an author's changes since a version", {
+            "200": _json({"type": "object"}, "{doc, version, text, patch, edits}"), **_errors(400, 404, 410)},
+            [DOC, _query("author", "whose changes", "string", True), _query("since", "after this version", required=True)]),
+        "post": _op("Take out an author's changes since a version, as a new revision", {
+            "201": WRITTEN, "200": UNCHANGED, **_errors(400, 403, 404, 410, 413)}, [EDIT],
+            _body({"type": "object", "required": ["author", "since"], "properties": {
+                "author": {"type": "string"}, "since": {"type": "integer"}, "name": {"type": "string"}}}))},
+    "/api/docs/{doc}/labels": {
+        "get": _op("Named versions", {"200": _json({"type": "object"}, "{doc, labels}"), **_errors(404, 410)}, [DOC]),
+        "post": _op("Name a version", {"201": _json({"type": "object"}, "{doc, version, name, ts}"),
+                                       **_errors(400, 403, 404, 410)}, [EDIT],
+                    _body({"type": "object", "required": ["version", "name"], "properties": {
+                        "version": {"type": "integer"}, "name": {"type": "string"}}}))},
+    "/api/docs/{doc}/labels/{name}": {"delete": _op("Remove a named version", {
+        "200": _json({"type": "object"}, "{doc, deleted}"), **_errors(403, 404, 410)},
+        [EDIT, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}])},
+    "/api/docs/{doc}/export": {"get": _op("A version as a file", {
+        "200": {"description": "text/plain, text/markdown or text/html, as an attachment"}, **_errors(400, 404, 410)},
+        [DOC, _query("version", "default: the head"), _query("format", "txt (default), md or html", "string")])},
+    "/api/docs/{doc}/import": {"post": _op("Replace the text with a file, as one revision", {
+        "201": WRITTEN, "200": UNCHANGED, **_errors(400, 403, 404, 410, 413, 415)},
+        [EDIT, _query("name", "the author's display name", "string")],
+        {"required": True, "content": {"text/plain": {"schema": {"type": "string"}},
+                                       "multipart/form-data": {"schema": {"type": "object", "properties": {
+                                           "file": {"type": "string", "format": "binary"}}}}}})},
+}
+
+SPEC: Spec = {
+    "openapi": "3.0.3",
+    "info": {"title": "collab HTTP API", "version": "1",
+             "description": "Documents, their history and their text over HTTP (docs/protocol.md). "
+                            "A state-changing request from a browser must come from the server's own origin."},
+    "paths": PATHS,
+    "components": {"schemas": {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+            "type": "object", "required": ["code", "message"], "properties": {
+                "code": {"type": "string"}, "message": {"type": "string"},
+                "retry_after": {"type": "number"}, "version": {"type": "integer"}}}}},
+        "Created": {"type": "object", "required": ["doc", "edit_url", "view_url"], "properties": {
+            "doc": {"type": "string"}, "edit_url": {"type": "string"}, "view_url": {"type": "string"},
+            "version": {"type": "integer"}, "copied_from": {"type": "integer"}}},
+        "Document": {"type": "object", "required": ["doc", "version", "text"], "properties": {
+            "doc": {"type": "string"}, "version": {"type": "integer"}, "text": {"type": "string"},
+            "created": {"type": "number"}, "updated": {"type": "number"}}},
+        "Written": {"type": "object", "required": ["doc", "version"], "properties": {
+            "doc": {"type": "string"}, "version": {"type": "integer"}, "unchanged": {"type": "boolean"},
+            "restored_from": {"type": "integer"}}},
+    }},
+}
