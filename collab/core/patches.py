@@ -99,7 +99,10 @@ def parse_patch(patch_text: object, max_hunks: int | None = None) -> list[Hunk]:
             total = len(hunks) + sum(1 for line in lines[i:] if line.startswith("@"))
             raise BadPatch(f"patch has {total} hunks; at most {max_hunks} are allowed")
         start2, length2 = _header_range(m.group(3), m.group(4))
-        _, length1 = _header_range(m.group(1), m.group(2))
+        start1, length1 = _header_range(m.group(1), m.group(2))
+        if start1 < 0 or start2 < 0:  # "@@ -0,2": dmp reads start -1 and clamps it when applying
+            raise BadPatch(f"hunk {len(hunks) + 1}: header {lines[i][:80]!r} starts before the text "
+                           "(a hunk with a length starts at 1 or later)")
         i += 1
         ops: list[tuple[int, str]] = []
         while i < count:

@@ -533,10 +533,11 @@ def test_parse_patch_reads_exactly_what_diff_match_patch_reads():
             try:
                 objs = dmp.patch_fromText(text)
                 theirs: object = [(p.start2, tuple((op, d) for op, d in p.diffs if d)) for p in objs]
-                for p in objs:  # the checks parse_patch adds: lengths, and no U+FFFD from bad escapes
+                for p in objs:  # the checks parse_patch adds: lengths, no U+FFFD from bad escapes, no start before 0
                     text1 = "".join(d for op, d in p.diffs if op != 1)
                     text2 = "".join(d for op, d in p.diffs if op != -1)
-                    if (len(text1), len(text2)) != (p.length1, p.length2) or "\ufffd" in text1 + text2:
+                    if (len(text1), len(text2)) != (p.length1, p.length2) or "\ufffd" in text1 + text2 \
+                            or min(p.start1, p.start2) < 0:
                         theirs = "refused"
             except (ValueError, IndexError):
                 theirs = "refused"

@@ -188,6 +188,7 @@ def test_patch_errors(make_app, connect, doc_id):
     assert send(patch=None) == "bad_patch"
     assert send(patch="") == "bad_patch"
     assert send(patch="@@ -0,0 +1,1 @@\n+%ED%A0%80\n") == "bad_patch"
+    assert send(patch="@@ -0,2 +0,3 @@\n he\n+!\n") == "bad_patch"  # starts before the text (was internal)
     assert send(patch=make_patch("goodbye world", "goodbye there")) == "conflict"
     assert send(base=9) == "future_base"
     assert send(patch="@@ -1,1 +1,1 @@\n" + "+x\n" * 1000) == "too_large"
