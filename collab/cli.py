@@ -13,7 +13,7 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Callable, Iterator, Sequence, cast
+from typing import IO, Callable, Iterator, Sequence, cast
 
 from . import __version__
 from .core.config import Settings
@@ -118,15 +118,18 @@ def cmd_dump(args: argparse.Namespace) -> int:
 def cmd_load(args: argparse.Namespace) -> int:
     url = args.database or _default_database()
     with contextlib.ExitStack() as stack:
+        # binary, so that a line that is not UTF-8 is named by its number (dump.read)
+        spool: IO[bytes]
         if args.file == "-":  # read twice (check, then write): keep standard input in a file
-            spool = stack.enter_context(tempfile.TemporaryFile("w+", encoding="utf-8"))
-            shutil.copyfileobj(sys.stdin, spool)
+            spool = stack.enter_context(tempfile.TemporaryFile("w+b"))
+            shutil.copyfileobj(sys.stdin.buffer, spool)
             spool.seek(0)
         else:
-            spool = stack.enter_context(open(args.file, encoding="utf-8"))
+            spool = stack.enter_context(open(args.file, "rb"))
         store = open_store(url)
         stack.callback(store.close)
-        checked = dump.validate(dump.read(spool), store)  # nothing is written unless all of it is good
+        # nothing is written unless all of it is good; then each document in one transaction
+        checked = dump.validate(dump.read(spool), store, progress=_progress("verified"))
         spool.seek(0)
         loaded = dump.load(dump.read(spool), store, _progress("loaded"))
     return _loaded(url, loaded, checked.ids)
@@ -138,8 +141,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
         stack.callback(source.close)
         target = open_store(args.target)
         stack.callback(target.close)
-        checked = dump.validate(enumerate(dump.records(source), 1), target)
-        loaded = dump.load(enumerate(dump.records(source, checked.ids), 1), target, _progress("copied"))
+        checked = dump.validate(enumerate(dump.records(source), 1), target, "record", _progress("verified"))
+        loaded = dump.load(enumerate(dump.records(source, checked.ids), 1), target, _progress("copied"), "record")
     return _loaded(args.target, loaded, checked.ids)
 
 

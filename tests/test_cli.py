@@ -158,3 +158,27 @@ def test_delete_removes_the_document_for_good_and_a_running_server_refuses_it(co
     assert again.returncode == 1 and "already deleted" in again.stderr
     never = subprocess.run(cmd[:4] + ["never-was", *cmd[5:]], capture_output=True, text=True, timeout=60, env=env)
     assert never.returncode == 1 and "does not exist" in never.stderr
+
+
+def test_load_refuses_a_bad_dump_in_one_line_with_exit_code_1(tmp_path):
+    """The command as a user runs it: two documents with one view token, and a document id
+    that is a path. Before: an uncaught TypeError (a traceback), and the path was loaded."""
+    import json
+
+    def dump_of(*docs):
+        recs = [{"collab_dump": 1, "schema": 2},
+                *({"document": {"id": d, "view_token": t, "head": 0, "created": 1.0, "updated": 1.0}} for d, t in docs),
+                {"end": {"documents": len(docs), "revisions": 0}}]
+        path = tmp_path / f"dump-{len(list(tmp_path.iterdir()))}.jsonl"
+        path.write_text("".join(json.dumps(r) + "\n" for r in recs), encoding="utf-8")
+        return str(path)
+
+    target = f"sqlite:///{tmp_path}/target.db"
+    for path, message in ((dump_of(("a", "same-token"), ("b", "same-token")),
+                           "collab: line 3: document 'b': view token 'same-token' is already document 'a''s view token"),
+                          (dump_of(("../../etc", "some-token")),
+                           "collab: line 2: document id '../../etc' is not valid: use 1-64 of A-Z a-z 0-9 _ -")):
+        r = collab("load", "--database", target, path)
+        assert r.returncode == 1 and r.stderr.splitlines() == [message], r.stderr
+        assert r.stdout == ""
+    assert sqlite3.connect(tmp_path / "target.db").execute("SELECT COUNT(*) FROM documents").fetchone() == (0,)

@@ -1,7 +1,8 @@
 """Durable storage of documents, revisions and snapshots behind one small interface.
 
 It imports only the standard library and its database drivers: no framework, no gevent, nothing
-else of collab. `open_store(url)` picks the backend from the database URL; every backend passes
+else of collab (but dump.py, which checks a dump with the pure core's replay and id checks before
+loading it). `open_store(url)` picks the backend from the database URL; every backend passes
 the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ decides which thread runs it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator, Protocol, Sequence
+from typing import TYPE_CHECKING, Iterable, Iterator, Protocol, Sequence
 
 if TYPE_CHECKING:
     from .schema import Migration
@@ -90,7 +90,14 @@ class Store(Protocol):
         """One small durable write; raise StoreError if the database cannot take writes."""
 
     def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
-        """Create the document unless it exists; return the stored row either way."""
+        """Create the document unless it exists; return the stored row either way.
+        StoreConflict if another document has this view token."""
+
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label]) -> None:
+        """Store a whole document as given (`collab load`): its row, then its revisions
+        (versions 1..row.head, in order) and labels as `history` yields them, in one durable
+        transaction or none of it. An exception from `history` rolls it back; a document or
+        view token that exists already is StoreConflict."""
 
     def get_document(self, doc: str) -> DocumentRow | None: ...
 

@@ -10,31 +10,47 @@ in constant memory and can be piped, compressed or diffed:
     {"label": {"name", "version", "ts"}}                               its labels
     {"end": {"documents": N, "revisions": M}}                          the last line
 
-`snapshot` appears where the store holds one. `load` reads a dump twice: first to check
-every line (shape, order, counts, that no document already exists in the target), then to
-write, so a damaged or truncated dump or a clash is refused before anything is written.
-Histories are copied as stored; `collab check` verifies the result (the CLI runs it).
+`snapshot` appears where the store holds one. A dump is checked by one `Checker`, record by
+record: every field's type, ids and tokens (core.ids, the one validator), op ids unique per
+document, ids and view tokens all distinct (in the dump and against the target), labels of
+versions that exist, the closing counts, and every document's history replayed from "" with
+core.replay (the one replay, as `collab check` does): each revision applies exactly, its text
+has its hash, each snapshot and attribution matches that text. `validate` runs it over the
+whole dump and writes nothing; `load` runs it again as it writes, each document in one
+transaction (Store.load_document), so a document that fails leaves nothing of itself even if
+the input changed since it was validated.
+
+Of collab, imports only the pure core (tests/test_layers.py: the one storage module that may).
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
-from .base import NewRevision, Revision, Store, StoreError
+from ..core.blame import decode as decode_attribution
+from ..core.errors import CollabError
+from ..core.ids import check_doc_id, check_name, check_op_id, check_storable, check_version
+from ..core.replay import Replayer, ReplayError
+from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreError
 from .schema import LATEST
 
 FORMAT = 1
-PAGE = 1000  # revisions read (and written) per store call
+PAGE = 1000  # revisions read per store call
 DOC_FIELDS = ("id", "view_token", "head", "created", "updated")
-REV_FIELDS = {"version": int, "patch": str, "author": str, "op_id": str, "ts": (int, float), "hash": str}
+REV_FIELDS = ("version", "patch", "author", "op_id", "ts", "hash")  # and "attribution", which may be left out
+LABEL_FIELDS = ("name", "version", "ts")
+KINDS = ("document", "revision", "label", "end")  # what a record after the header is, by its one key
+T = TypeVar("T")
 
 
 class DumpError(ValueError):
-    """The dump cannot be loaded: it names the line and what is wrong with it."""
+    """The dump cannot be loaded: it names the line (`unit` "record" for a copy) and what is
+    wrong with it."""
 
-    def __init__(self, line: int, reason: str) -> None:
-        super().__init__(f"line {line}: {reason}")
+    def __init__(self, line: int, reason: str, unit: str = "line") -> None:
+        super().__init__(f"{unit} {line}: {reason}")
         self.line = line
 
 
@@ -42,7 +58,7 @@ class DumpError(ValueError):
 class Counts:
     documents: int = 0
     revisions: int = 0
-    ids: list[str] = field(default_factory=list)  # the documents, in order (filled by validate)
+    ids: list[str] = field(default_factory=list)  # the documents, in order
 
 
 Progress = Callable[[Counts], None]
@@ -92,146 +108,308 @@ def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = 
     return counts
 
 
-def read(lines: Iterable[str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, record) of each line of a dump; a line that is not a JSON object is refused."""
+def read(lines: Iterable[bytes | str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, record) of each line of a dump (read it in binary: a line that is not
+    UTF-8 is then named by its number); a line that is not one JSON object is refused."""
     for n, line in enumerate(lines, 1):
         try:
-            rec = json.loads(line)
-        except ValueError as exc:
+            rec = json.loads(line.decode("utf-8") if isinstance(line, bytes) else line,
+                             parse_constant=_no_constant, object_pairs_hook=_no_repeats)
+        except UnicodeDecodeError:
+            raise DumpError(n, "not UTF-8") from None
+        except RecursionError:
+            raise DumpError(n, "nested too deeply to be a record") from None
+        except json.JSONDecodeError as exc:
             raise DumpError(n, f"not JSON ({exc})") from None
+        except ValueError as exc:  # from the two hooks
+            raise DumpError(n, str(exc)) from None
         if not isinstance(rec, dict):
             raise DumpError(n, "not a JSON object")
         yield n, rec
 
 
-def _field(n: int, obj: Any, name: str, kind: Any) -> Any:
-    if not isinstance(obj, dict) or name not in obj:
-        raise DumpError(n, f"missing {name!r}")
-    value = obj[name]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise DumpError(n, f"{name!r} has the wrong type ({type(value).__name__})")
-    return value
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a dump holds")
 
 
-def validate(recs: Iterable[tuple[int, dict[str, Any]]], target: Store | None = None) -> Counts:
-    """Check a whole dump without writing: its header, every record's shape, versions that
-    follow each other from 1 to the head, labels of existing versions, the closing counts,
-    and (with `target`) that none of its documents exists there yet."""
-    counts = Counts()
-    doc: dict[str, Any] | None = None
-    version = 0
-    seen: set[str] = set()
-    state = "header"
-    last = 0
+def _no_repeats(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise ValueError(f"field {key!r} appears twice in one object")
+            seen.add(key)
+    return obj
 
-    def close_document(n: int) -> None:
-        if doc is not None and version != doc["head"]:
-            raise DumpError(n, f"document {doc['id']!r} ends at version {version}, its head is {doc['head']}")
 
-    for n, rec in recs:
-        last = n
-        if state == "header":
-            if rec.get("collab_dump") != FORMAT:
-                raise DumpError(n, f"not a collab dump of format {FORMAT} (the first line must be its header)")
-            schema = rec.get("schema")
-            if not isinstance(schema, int) or schema > LATEST:
-                raise DumpError(n, f"made by a collab with schema {schema}, newer than this one ({LATEST})")
-            state = "body"
-            continue
-        if state == "end":
-            raise DumpError(n, "data after the end record")
-        kind = next((k for k in ("document", "revision", "label", "end") if k in rec), None)
-        if kind != "revision" and len(rec) != 1:
-            raise DumpError(n, f"unknown fields {sorted(rec)[:4]}")
+@dataclass
+class _Open:
+    """The document being read: its row and its history replayed so far."""
+
+    row: DocumentRow
+    replayer: Replayer
+    ops: dict[str, int] = field(default_factory=dict)  # ops[op_id] = the version it made
+    labels: set[str] = field(default_factory=set)
+
+
+class Checker:
+    """Every check of a dump, one record at a time (`feed`), in constant memory but for one
+    document's op ids and every document's id and view token.
+
+    `feed` returns what the record stands for (a DocumentRow, a NewRevision or a Label;
+    None for the header and the end); `close` finishes the open document (its head);
+    `finish`, after the last record, says whether the dump was whole. Anything wrong is a
+    DumpError naming the line and, where there is one, the document and revision.
+    """
+
+    def __init__(self, target: Store | None = None, unit: str = "line", progress: Progress | None = None) -> None:
+        self.target = target  # with a target: none of the dump's ids or tokens may be used in it
+        self.unit = unit
+        self.progress = progress
+        self.counts = Counts()
+        self._state = "header"  # then "body", then "end"
+        self._doc: _Open | None = None
+        self._keys: dict[str, tuple[str, str]] = {}  # keys[id or token] = (document, "id" | "view token")
+        self._line = 0
+
+    def _error(self, n: int, reason: str) -> DumpError:
+        return DumpError(n, reason, self.unit)
+
+    def _core(self, n: int, check: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A check of core.ids, its CollabError as this line's DumpError."""
+        try:
+            return check(*args, **kwargs)
+        except CollabError as exc:
+            raise self._error(n, exc.message) from None
+
+    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | None:
+        self._line = n
+        if self._state == "header":
+            self._header(n, rec)
+            return None
+        if self._state == "end":
+            raise self._error(n, "data after the end record")
+        kinds = [k for k in KINDS if k in rec]
+        if len(kinds) != 1:
+            raise self._error(n, f"one record a line: found {kinds or sorted(rec)[:4]}")
+        kind = kinds[0]
+        extra = set(rec) - {kind, "snapshot" if kind == "revision" else kind}
+        if extra:
+            raise self._error(n, f"unknown fields {sorted(extra)[:4]}")
         if kind == "document":
-            close_document(n)
-            body = rec["document"]
-            doc = {"id": _field(n, body, "id", str), "head": _field(n, body, "head", int)}
-            _field(n, body, "view_token", str)
-            _field(n, body, "created", (int, float))
-            _field(n, body, "updated", (int, float))
-            if doc["id"] in seen:
-                raise DumpError(n, f"document {doc['id']!r} appears twice")
-            if target is not None and target.get_document(doc["id"]) is not None:
-                raise DumpError(n, f"document {doc['id']!r} already exists in the target database "
-                                   "(load into an empty database, or leave it out of the dump)")
-            seen.add(doc["id"])
-            counts.ids.append(doc["id"])
-            version = 0
-            counts.documents += 1
-        elif kind == "revision":
-            if doc is None:
-                raise DumpError(n, "a revision before any document")
-            body = rec["revision"]
-            for name, t in REV_FIELDS.items():
-                _field(n, body, name, t)
-            if body.get("attribution") is not None and not isinstance(body["attribution"], str):
-                raise DumpError(n, "'attribution' must be a string or null")
-            if "snapshot" in rec and not isinstance(rec["snapshot"], str):
-                raise DumpError(n, "'snapshot' must be a string")
-            if set(rec) - {"revision", "snapshot"}:
-                raise DumpError(n, f"unknown fields {sorted(set(rec) - {'revision', 'snapshot'})}")
-            if body["version"] != version + 1:
-                raise DumpError(n, f"document {doc['id']!r}: version {body['version']} after {version}")
-            version += 1
-            counts.revisions += 1
-        elif kind == "label":
-            if doc is None:
-                raise DumpError(n, "a label before any document")
-            body = rec["label"]
-            _field(n, body, "name", str)
-            _field(n, body, "ts", (int, float))
-            if not 0 <= _field(n, body, "version", int) <= doc["head"]:
-                raise DumpError(n, f"label of version {body['version']}, outside 0..{doc['head']}")
-        elif kind == "end":
-            close_document(n)
-            doc = None
-            want = rec["end"]
-            if not isinstance(want, dict) or (want.get("documents"), want.get("revisions")) != (
-                    counts.documents, counts.revisions):
-                raise DumpError(n, f"the end record says {want}, the dump holds {counts.documents} "
-                                   f"documents and {counts.revisions} revisions")
-            state = "end"
-        else:
-            raise DumpError(n, f"unknown record {sorted(rec)[:3]}")
-    if state == "header":
-        raise DumpError(1, "the dump is empty")
-    if state != "end":
-        raise DumpError(last + 1, "the dump ends without its end record (truncated?)")
-    return counts
+            return self._document(n, rec["document"])
+        if kind == "revision":
+            return self._revision(n, rec["revision"], rec.get("snapshot"))
+        if kind == "label":
+            return self._label(n, rec["label"])
+        self._end(n, rec["end"])
+        return None
+
+    def close(self, n: int) -> None:
+        """The open document ends before line `n`: its history must reach its head."""
+        doc, self._doc = self._doc, None
+        if doc is not None:
+            if doc.replayer.version != doc.row.head:
+                raise self._error(n, f"document {doc.row.id!r} ends at version {doc.replayer.version}, "
+                                     f"its head is {doc.row.head}")
+            if self.progress:
+                self.progress(self.counts)
+
+    def finish(self) -> Counts:
+        if self._state == "header":
+            raise self._error(1, "the dump is empty")
+        if self._state != "end":
+            raise self._error(self._line + 1, "the dump ends without its end record (truncated?)")
+        return self.counts
+
+    def _fields(self, n: int, kind: str, body: Any, required: Iterable[str], optional: Iterable[str] = ()) -> None:
+        if not isinstance(body, dict):
+            raise self._error(n, f"{kind!r} must be an object, not {type(body).__name__}")
+        for name in required:
+            if name not in body:
+                raise self._error(n, f"missing {name!r}")
+        extra = set(body) - set(required) - set(optional)
+        if extra:
+            raise self._error(n, f"unknown fields {sorted(extra)[:4]}")
+
+    def _string(self, n: int, body: dict[str, Any], name: str) -> str:
+        value = body[name]
+        if not isinstance(value, str):
+            raise self._error(n, f"{name!r} must be a string, not {type(value).__name__}")
+        return value
+
+    def _time(self, n: int, body: dict[str, Any], name: str) -> float:
+        value = body[name]
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise self._error(n, f"{name!r} must be a number, not {type(value).__name__}")
+        if not math.isfinite(value):
+            raise self._error(n, f"{name!r} must be a finite number (unix seconds)")
+        return float(value)
+
+    def _header(self, n: int, rec: dict[str, Any]) -> None:
+        if type(rec.get("collab_dump")) is not int:
+            raise self._error(n, f"not a collab dump of format {FORMAT} (the first line must be its header)")
+        if rec["collab_dump"] != FORMAT:
+            raise self._error(n, f"a collab dump of format {rec['collab_dump']}: this collab reads format {FORMAT}")
+        self._fields(n, "header", rec, ("collab_dump", "schema"))
+        schema = self._core(n, check_version, rec["schema"], "schema", minimum=1)
+        if schema > LATEST:
+            raise self._error(n, f"made by a collab with schema {schema}, newer than this one ({LATEST})")
+        self._state = "body"
+
+    def _document(self, n: int, body: Any) -> DocumentRow:
+        self.close(n)
+        self._fields(n, "document", body, DOC_FIELDS)
+        doc = self._core(n, check_doc_id, body["id"], "document id")
+        token = self._core(n, check_doc_id, body["view_token"], "view token")
+        row = DocumentRow(doc, token, self._core(n, check_version, body["head"], "head"),
+                          self._time(n, body, "created"), self._time(n, body, "updated"))
+        # an id and a view token must never be confused: a view link that opened another
+        # document for editing would hand out its edit capability
+        if doc in self._keys:
+            other, what = self._keys[doc]
+            raise self._error(n, f"document {doc!r} appears twice" if what == "id" else
+                                 f"document id {doc!r} is already document {other!r}'s view token")
+        self._keys[doc] = (doc, "id")
+        if token in self._keys:
+            other, what = self._keys[token]
+            raise self._error(n, f"document {doc!r}: view token {token!r} is already document {other!r}'s {what}")
+        self._keys[token] = (doc, "view token")
+        if self.target is not None:
+            if self.target.get_document(doc) is not None:
+                raise self._error(n, f"document {doc!r} already exists in the target database "
+                                     "(load into an empty database, or leave it out of the dump)")
+            for key, what in ((doc, "id"), (token, "view token")):
+                if (key != doc and self.target.get_document(key) is not None) or \
+                        self.target.get_document_by_view(key) is not None:
+                    raise self._error(n, f"document {doc!r}: {what} {key!r} is already a document id or view "
+                                         "token in the target database")
+        self._doc = _Open(row, Replayer("", 0))
+        self.counts.documents += 1
+        self.counts.ids.append(doc)
+        return row
+
+    def _open(self, n: int, what: str) -> _Open:
+        if self._doc is None:
+            raise self._error(n, f"a {what} outside a document (after its document line, before the next)")
+        return self._doc
+
+    def _revision(self, n: int, body: Any, snapshot: Any) -> NewRevision:
+        doc = self._open(n, "revision")
+        self._fields(n, "revision", body, REV_FIELDS, optional=("attribution",))
+        version = self._core(n, check_version, body["version"], "version", minimum=1)
+        patch, author, hash_ = (self._string(n, body, name) for name in ("patch", "author", "hash"))
+        for text, what in ((patch, "patch"), (author, "author")):
+            self._core(n, check_storable, text, what)
+        op_id = self._core(n, check_op_id, body["op_id"])
+        attribution = body.get("attribution")
+        if attribution is not None and not isinstance(attribution, str):
+            raise self._error(n, f"'attribution' must be a string or null, not {type(attribution).__name__}")
+        if snapshot is not None and not isinstance(snapshot, str):
+            raise self._error(n, f"'snapshot' must be a string, not {type(snapshot).__name__}")
+        name = f"document {doc.row.id!r} revision {version}"
+        if op_id in doc.ops:
+            raise self._error(n, f"{name}: op id {op_id!r} is already revision {doc.ops[op_id]}'s "
+                                 "(op ids are unique in a document)")
+        rev = Revision(doc.row.id, version, patch, author, op_id, self._time(n, body, "ts"), hash_, attribution)
+        try:
+            doc.replayer.apply(rev)
+            text = doc.replayer.text()  # checks the hash
+            if snapshot is not None and snapshot != text:
+                raise ReplayError(version, "its snapshot differs from the replayed text")
+            if attribution is not None:
+                try:
+                    covered = sum(count for _, count in decode_attribution(attribution, version))
+                except ValueError as exc:
+                    raise ReplayError(version, str(exc)) from None
+                if covered != len(text):
+                    raise ReplayError(version, f"attribution covers {covered} code points, the text has {len(text)}")
+        except ReplayError as exc:
+            raise self._error(n, f"document {doc.row.id!r} revision {exc.version}: {exc.reason}") from None
+        doc.ops[op_id] = version
+        self.counts.revisions += 1
+        return NewRevision(rev, snapshot)
+
+    def _label(self, n: int, body: Any) -> Label:
+        doc = self._open(n, "label")
+        self._fields(n, "label", body, LABEL_FIELDS)
+        name = self._string(n, body, "name")
+        if not name.strip() or self._core(n, check_name, name) != name:
+            raise self._error(n, f"document {doc.row.id!r}: label name {name!r} is not valid: 1-64 characters, "
+                                 "no control characters, no spaces at either end or two together")
+        version = self._core(n, check_version, body["version"], "label version")
+        if version > doc.replayer.version:
+            raise self._error(n, f"document {doc.row.id!r}: label {name!r} of version {version}, which does not "
+                                 f"exist (0..{doc.replayer.version}; labels follow a document's revisions)")
+        if name in doc.labels:
+            raise self._error(n, f"document {doc.row.id!r}: label {name!r} is set twice")
+        doc.labels.add(name)
+        return Label(version, name, self._time(n, body, "ts"))
+
+    def _end(self, n: int, body: Any) -> None:
+        self.close(n)
+        if not isinstance(body, dict) or (body.get("documents"), body.get("revisions")) != (
+                self.counts.documents, self.counts.revisions):
+            raise self._error(n, f"the end record says {body}, the dump holds {self.counts.documents} "
+                                 f"documents and {self.counts.revisions} revisions")
+        self._state = "end"
 
 
-def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Progress | None = None) -> Counts:
-    """Write a dump that `validate` accepted into `store`, a page of revisions per transaction."""
-    counts = Counts()
-    batch: list[NewRevision] = []
-    doc = ""
+def validate(recs: Iterable[tuple[int, dict[str, Any]]], target: Store | None = None, unit: str = "line",
+             progress: Progress | None = None) -> Counts:
+    """Check a whole dump without writing anything (see Checker); with `target`, also that
+    none of its ids or view tokens is used there. Its counts and document ids."""
+    checker = Checker(target, unit, progress)
+    for n, rec in recs:
+        checker.feed(n, rec)
+    return checker.finish()
 
-    def flush() -> None:
-        if batch:
-            store.append(batch)
-            batch.clear()
 
-    for _, rec in recs:
-        if "document" in rec:
-            flush()
-            body = rec["document"]
-            doc = body["id"]
-            store.create_document(doc, body["view_token"], float(body["created"]))
-            counts.documents += 1
-            if progress:
-                progress(counts)
-        elif "revision" in rec:
-            body = rec["revision"]
-            rev = Revision(doc, body["version"], body["patch"], body["author"], body["op_id"], float(body["ts"]),
-                           body["hash"], body.get("attribution"))
-            batch.append(NewRevision(rev, rec.get("snapshot")))
-            counts.revisions += 1
-            if len(batch) >= PAGE:
-                flush()
-        elif "label" in rec:
-            flush()
-            body = rec["label"]
-            store.set_label(doc, body["version"], body["name"], float(body["ts"]))
-    flush()
-    return counts
+class LoadStopped(StoreError):
+    """A load stopped at a document: those before it are in the store, whole; nothing of it
+    or of those after it is."""
+
+
+def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Progress | None = None,
+         unit: str = "line") -> Counts:
+    """Write a dump into `store`, each document in one transaction, checking every record
+    again as it is written (Checker, as `validate`): a document that fails is rolled back
+    whole and the load stops there (LoadStopped, naming the line)."""
+    checker = Checker(store, unit)
+    stream = iter(recs)
+    ahead: list[tuple[int, dict[str, Any]]] = []  # the record after a document's history
+
+    def history() -> Iterator[NewRevision | Label]:
+        """The open document's revisions and labels, checked, up to the record after them.
+        Consumed inside the document's transaction: what it raises rolls the document back."""
+        for n, rec in stream:
+            if "revision" not in rec and "label" not in rec:
+                checker.close(n)
+                ahead.append((n, rec))
+                return
+            item = checker.feed(n, rec)
+            assert isinstance(item, (NewRevision, Label))
+            yield item
+        checker.finish()  # raises: the input ends inside a document
+
+    loaded = 0
+    try:
+        while True:
+            if ahead:
+                n, rec = ahead.pop()
+            else:
+                nxt = next(stream, None)
+                if nxt is None:
+                    break
+                n, rec = nxt
+            item = checker.feed(n, rec)
+            if isinstance(item, DocumentRow):
+                store.load_document(item, history())
+                loaded += 1
+                if progress:
+                    progress(checker.counts)
+        return checker.finish()
+    except (DumpError, StoreError) as exc:
+        raise LoadStopped(f"{exc}; the load stopped there (documents loaded whole before it: {loaded}; "
+                          "nothing of it or after it)") from exc

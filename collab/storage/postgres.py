@@ -8,7 +8,7 @@ loser gets StoreConflict and the service reloads and retries.
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -88,14 +88,58 @@ class PostgresStore:
                     "ON CONFLICT (id) DO UPDATE SET ts = excluded.ts", (), "write")
 
     def create_document(self, doc: str, view_token: str, now: float) -> DocumentRow:
-        self._write(
-            "INSERT INTO documents (id, view_token, head, created, updated) VALUES (%s, %s, 0, %s, %s) "
-            "ON CONFLICT (id) DO NOTHING",
-            (doc, view_token, now, now), "create document",
-        )
+        try:
+            self._write(
+                "INSERT INTO documents (id, view_token, head, created, updated) VALUES (%s, %s, 0, %s, %s) "
+                "ON CONFLICT (id) DO NOTHING",
+                (doc, view_token, now, now), "create document",
+            )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, pg_errors.UniqueViolation):  # the id was free: the token is not
+                raise StoreConflict(f"cannot create document {doc!r}: its view token is another document's") from exc
+            raise
         row = self.get_document(doc)
         assert row is not None
         return row
+
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label]) -> None:
+        revisions: list[tuple[Any, ...]] = []
+        snapshots: list[tuple[str, int, str]] = []
+        labels: list[tuple[str, str, int, float]] = []
+
+        def flush(cur: psycopg.Cursor[Any]) -> None:
+            for sql, rows in ((f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                               revisions),
+                              ("INSERT INTO snapshots (doc, version, text) VALUES (%s, %s, %s)", snapshots),
+                              ("INSERT INTO labels (doc, name, version, ts) VALUES (%s, %s, %s, %s)", labels)):
+                if rows:
+                    cur.executemany(sql, rows)
+                    rows.clear()
+
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                cur.execute(f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (%s, %s, %s, %s, %s)",
+                            (row.id, row.view_token, row.head, row.created, row.updated))
+                version = 0
+                for item in history:
+                    if isinstance(item, Label):
+                        labels.append((row.id, item.name, item.version, item.ts))
+                        continue
+                    r = item.revision
+                    assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)
+                    revisions.append((r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution))
+                    if item.snapshot is not None:
+                        snapshots.append((r.doc, r.version, item.snapshot))
+                    version = r.version
+                    if len(revisions) >= 1000:  # a page of rows a round trip, in constant memory
+                        flush(cur)
+                flush(cur)
+                if version != row.head:
+                    raise StoreError(f"document {row.id!r}: its history ends at version {version}, its head is {row.head}")
+        except pg_errors.UniqueViolation as exc:
+            raise StoreConflict(f"cannot load document {row.id!r}: {exc}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot load document {row.id!r}: {exc}") from exc
 
     def get_document(self, doc: str) -> DocumentRow | None:
         rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s", (doc,))

@@ -11,7 +11,7 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Iterator, Sequence
+from typing import Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlparse
 
 from .base import DocumentRow, Label, NewRevision, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
@@ -139,7 +139,43 @@ class SQLiteStore:
                 ).fetchone()
         except sqlite3.Error as exc:
             raise self._error("create document", exc) from exc
+        if row is None:  # OR IGNORE also ignored a clash of view tokens
+            raise StoreConflict(f"cannot create document {doc!r}: its view token is another document's")
         return DocumentRow(*row)
+
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label]) -> None:
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                try:
+                    cur.execute(f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                                (row.id, row.view_token, row.head, row.created, row.updated))
+                    version = 0
+                    for item in history:
+                        if isinstance(item, Label):
+                            cur.execute("INSERT INTO labels (doc, name, version, ts) VALUES (?, ?, ?, ?)",
+                                        (row.id, item.name, item.version, item.ts))
+                            continue
+                        r = item.revision
+                        assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)
+                        cur.execute(f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                    (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution))
+                        if item.snapshot is not None:
+                            cur.execute("INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)",
+                                        (r.doc, r.version, item.snapshot))
+                        version = r.version
+                    if version != row.head:
+                        raise StoreError(f"document {row.id!r}: its history ends at version {version}, "
+                                         f"its head is {row.head}")
+                    cur.execute("COMMIT")
+                except BaseException:
+                    self._rollback(cur)
+                    raise
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflict(f"cannot load document {row.id!r}: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise self._error("load document", exc) from exc
 
     def get_document(self, doc: str) -> DocumentRow | None:
         return self._one_doc(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", doc)

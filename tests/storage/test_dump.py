@@ -2,20 +2,27 @@
 
 Histories made by the real server (patches from two clients, a restore with its
 attribution, labels, snapshots) go SQLite -> dump -> PostgreSQL -> dump, byte for byte the
-same, and `collab check` passes on the result. Bad dumps are refused before anything is
-written, naming the line."""
+same, and `collab check` passes on the result. Bad dumps - edited histories, clashing ids
+and tokens, malformed lines - are refused before anything is written, in one line that
+names the line, the document and the revision; a document that fails while it is written
+leaves nothing of itself (each is written in one transaction)."""
 from __future__ import annotations
 
+import copy
+import io
 import json
+import re
+import secrets
 import subprocess
 import sys
 
 import pytest
 
-from collab.core.patches import make_patch
-from collab.storage import open_store
+from collab.cli import main as collab_main
+from collab.core.patches import make_patch, text_hash
+from collab.storage import DocumentRow, StoreConflict, StoreError, dump, open_store
 
-pytestmark = pytest.mark.e2e  # runs the `collab` command in subprocesses
+TEXTS = ["", "Ann's line.", "Ann's line. Bob's 😀 line.", "Ann's line, longer. Bob's 😀 line.", "short"]
 
 
 def cli(*args, stdin=None):
@@ -29,7 +36,7 @@ def source(make_app, connect, tmp_path):
     url = f"sqlite:///{tmp_path}/source.db"
     app = make_app(database_url=url, snapshot_every=2)
     http = app.test_client()
-    texts = ["", "Ann's line.", "Ann's line. Bob's 😀 line.", "Ann's line, longer. Bob's 😀 line.", "short"]
+    texts = TEXTS
     ann, bob = connect(app), connect(app)
     for c, name in ((ann, "Ann"), (bob, "Bob")):
         assert c.emit("join", {"doc": "dump-a", "name": name}, callback=True)["ok"]
@@ -52,6 +59,7 @@ def dumped(url, tmp_path, name):
     return out
 
 
+@pytest.mark.e2e  # runs the `collab` command in subprocesses
 def test_dump_load_into_postgres_and_dump_again_is_the_same(source, pg_url, tmp_path):
     first = dumped(source, tmp_path, "first.jsonl")
     lines = [json.loads(x) for x in first.read_text(encoding="utf-8").splitlines()]
@@ -71,6 +79,7 @@ def test_dump_load_into_postgres_and_dump_again_is_the_same(source, pg_url, tmp_
         store.close()
 
 
+@pytest.mark.e2e  # runs the `collab` command in subprocesses
 def test_copy_between_stores_and_load_from_standard_input(source, tmp_path):
     target = f"sqlite:///{tmp_path}/copy.db"
     r = cli("copy", "--from", source, "--to", target)
@@ -92,6 +101,7 @@ def assert_refused_and_nothing_written(dump_text, tmp_path, message):
         store.close()
 
 
+@pytest.mark.e2e  # runs the `collab` command in subprocesses
 def test_bad_dumps_are_refused_before_anything_is_written(source, tmp_path):
     lines = dumped(source, tmp_path, "good.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
     assert_refused_and_nothing_written("".join(lines[:-1]), tmp_path, "truncated")
@@ -103,6 +113,7 @@ def test_bad_dumps_are_refused_before_anything_is_written(source, tmp_path):
     assert_refused_and_nothing_written('{"document": {}}\n', tmp_path, "not a collab dump")
 
 
+@pytest.mark.e2e  # runs the `collab` command in subprocesses
 def test_a_document_already_in_the_target_is_never_overwritten(source, tmp_path):
     target = f"sqlite:///{tmp_path}/busy.db"
     store = open_store(target)
@@ -117,3 +128,272 @@ def test_a_document_already_in_the_target_is_never_overwritten(source, tmp_path)
         assert store.get_document("dump-empty").view_token == "someone-elses-token"
     finally:
         store.close()
+
+
+# ---- in-process: what `collab load` refuses, and what it leaves behind ----
+
+def records_of(url):
+    store = open_store(url)
+    try:
+        out = io.StringIO()
+        dump.write(dump.records(store), out)
+    finally:
+        store.close()
+    return [json.loads(x) for x in out.getvalue().splitlines()]
+
+
+@pytest.fixture
+def good(source):
+    """The source's dump as records: header, dump-a, its revisions 1-5 (good[1 + v] is
+    version v), its label, dump-empty, end."""
+    recs = records_of(source)
+    assert [next(iter(r)) for r in recs] == ["collab_dump", "document", *["revision"] * 5, "label", "document", "end"]
+    return recs
+
+
+def lines_of(recs):
+    return "".join(json.dumps(r) + "\n" for r in recs)  # ASCII: a lone surrogate stays an escape
+
+
+def contents(url):
+    """Every document of a store with its head, revisions, labels and snapshots."""
+    store = open_store(url)
+    try:
+        return {doc: (store.get_document(doc), store.revisions(doc, 0, 100), store.labels(doc),
+                      store.snapshot_versions(doc)) for doc in store.document_ids()}
+    finally:
+        store.close()
+
+
+def load_cli(tmp_path, capsys, data, target):
+    path = tmp_path / f"in-{secrets.token_hex(4)}.jsonl"
+    path.write_bytes(data if isinstance(data, bytes) else (data if isinstance(data, str) else lines_of(data)).encode())
+    code = collab_main(["load", "--database", target, str(path)])
+    return code, capsys.readouterr()
+
+
+def assert_refused(tmp_path, capsys, data, message, target=None):
+    """`collab load` exits 1 with one line naming what is wrong; the target is as it was."""
+    target = target or f"sqlite:///{tmp_path}/target-{secrets.token_hex(4)}.db"
+    before = contents(target)
+    code, out = load_cli(tmp_path, capsys, data, target)
+    assert code == 1, (code, out.err)
+    assert out.err.splitlines() == [out.err.strip()] and message in out.err, out.err
+    assert "Traceback" not in out.err
+    assert contents(target) == before, "a refused load wrote nothing"
+
+
+def edited(good, **changes):
+    """A copy of the dump with fields of records changed: {index: {field: value}}, where a
+    field "revision.patch" is a field of the record's body."""
+    recs = copy.deepcopy(good)
+    for where, value in changes.items():
+        index, _, name = where.partition("_")
+        body = recs[int(index[1:])]
+        *path, last = name.split(".")
+        for key in path:
+            body = body[key]
+        if value is DELETE:
+            del body[last]
+        else:
+            body[last] = value
+    return recs
+
+
+DELETE = object()
+
+
+def test_an_edited_patch_is_refused_naming_the_document_and_revision(good, tmp_path, capsys):
+    patch = make_patch(TEXTS[2], TEXTS[2] + " edited")
+    assert_refused(tmp_path, capsys, edited(good, r4_revision=dict(good[4]["revision"], patch=patch)),
+                   "line 5: document 'dump-a' revision 3: text hash does not match")
+    # edited with a hash to match: the next revision no longer applies to what it makes
+    forged = dict(good[4]["revision"], patch=patch, hash=text_hash(TEXTS[2] + " edited"))
+    assert_refused(tmp_path, capsys, edited(good, r4_revision=forged), "line 6: document 'dump-a' revision 4: ")
+    # every revision is checked, the last one too
+    assert_refused(tmp_path, capsys, edited(good, **{"r6_revision.hash": "00000000"}),
+                   "line 7: document 'dump-a' revision 5: text hash does not match")
+
+
+def test_an_edited_snapshot_or_attribution_is_refused(good, tmp_path, capsys):
+    at = next(i for i, r in enumerate(good) if "snapshot" in r)
+    assert_refused(tmp_path, capsys, edited(good, **{f"r{at}_snapshot": "forged"}),
+                   f"line {at + 1}: document 'dump-a' revision {at - 1}: its snapshot differs from the replayed text")
+    assert good[6]["revision"]["attribution"], "revision 5 is the restore"
+    assert_refused(tmp_path, capsys, edited(good, **{"r6_revision.attribution": "[1,0,1]"}),
+                   "line 7: document 'dump-a' revision 5: attribution covers 1 code points")
+    assert_refused(tmp_path, capsys, edited(good, **{"r6_revision.attribution": "[9,0,1]"}),
+                   "line 7: document 'dump-a' revision 5: attribution names code points")
+
+
+def test_an_op_id_used_twice_in_a_document_is_refused_before_anything_is_written(good, tmp_path, capsys):
+    assert_refused(tmp_path, capsys, edited(good, **{"r3_revision.op_id": "op-1"}),
+                   "line 4: document 'dump-a' revision 2: op id 'op-1' is already revision 1's")
+
+
+def test_ids_and_view_tokens_that_clash_are_refused(good, tmp_path, capsys):
+    token = good[1]["document"]["view_token"]
+    assert_refused(tmp_path, capsys, edited(good, **{"r8_document.view_token": token}),
+                   f"line 9: document 'dump-empty': view token {token!r} is already document 'dump-a''s view token")
+    assert_refused(tmp_path, capsys, edited(good, **{"r8_document.view_token": "dump-a"}),
+                   "line 9: document 'dump-empty': view token 'dump-a' is already document 'dump-a''s id")
+    assert_refused(tmp_path, capsys, edited(good, **{"r8_document.view_token": "dump-empty"}),
+                   "line 9: document 'dump-empty': view token 'dump-empty' is already document 'dump-empty''s id")
+    for key, row in (("token", DocumentRow("other", token, 0, 1.0, 1.0)),  # its token is taken
+                     ("id", DocumentRow(token, "other-token", 0, 1.0, 1.0)),  # a document has its token as id
+                     ("view", DocumentRow("other", "dump-empty", 0, 1.0, 1.0))):  # its id is a view token
+        target = f"sqlite:///{tmp_path}/busy-{key}.db"
+        store = open_store(target)
+        store.create_document(row.id, row.view_token, 1.0)
+        store.close()
+        assert_refused(tmp_path, capsys, good, "already a document id or view token in the target database",
+                       target)
+
+
+def test_document_ids_and_view_tokens_are_checked_by_the_one_validator(good, tmp_path, capsys):
+    assert_refused(tmp_path, capsys, edited(good, **{"r1_document.id": "../../etc"}),
+                   "line 2: document id '../../etc' is not valid: use 1-64 of A-Z a-z 0-9 _ -")
+    assert_refused(tmp_path, capsys, edited(good, **{"r1_document.view_token": "not a token"}),
+                   "line 2: view token 'not a token' is not valid")
+    assert_refused(tmp_path, capsys, edited(good, **{"r1_document.head": "5"}),
+                   "line 2: head must be a whole number >= 0, got '5'")
+    assert_refused(tmp_path, capsys, edited(good, **{"r2_revision.version": True}),
+                   "line 3: version must be a whole number >= 1, got True")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"r0_collab_dump": True}, "line 1: not a collab dump of format 1"),
+    ({"r0_collab_dump": 2}, "line 1: a collab dump of format 2: this collab reads format 1"),
+    ({"r0_schema": DELETE}, "line 1: missing 'schema'"),
+    ({"r0_schema": 0}, "line 1: schema must be a whole number >= 1"),
+    ({"r0_schema": 99}, "line 1: made by a collab with schema 99"),
+    ({"r8_document": ["dump-empty"]}, "line 9: 'document' must be an object, not list"),
+    ({"r8_document.created": DELETE}, "line 9: missing 'created'"),
+    ({"r8_document.owner": "x"}, "line 9: unknown fields ['owner']"),
+    ({"r2_revision.extra": 1}, "line 3: unknown fields ['extra']"),
+    ({"r2_revision.ts": "yesterday"}, "line 3: 'ts' must be a number, not str"),
+    ({"r2_revision.author": "\ud800"}, "line 3: author contains U+D800"),
+    ({"r2_revision.patch": "@@ -0,0 +1,1 @@\n+\u0000\n"}, "line 3: patch contains U+0000"),
+    ({"r2_revision.op_id": "x" * 129}, "line 3: id must be a string of 1-128 characters"),
+    ({"r2_revision.hash": 12}, "line 3: 'hash' must be a string, not int"),
+    ({"r7_label.version": 9}, "line 8: document 'dump-a': label 'draft ✓' of version 9, which does not exist (0..5;"),
+    ({"r7_label.name": "  "}, "line 8: document 'dump-a': label name '  ' is not valid"),
+    ({"r7_label.name": "a\tb"}, "line 8: document 'dump-a': label name 'a\\tb' is not valid"),
+    ({"r9_end.revisions": 4}, "line 10: the end record says"),
+    ({"r8_revision": {}}, "line 9: one record a line: found ['document', 'revision']"),
+])
+def test_malformed_records_are_refused_naming_their_line(good, tmp_path, capsys, change, message):
+    assert_refused(tmp_path, capsys, edited(good, **change), message)
+
+
+def _dup_key(lines, good):
+    doc = json.dumps(good[1]["document"])
+    return lines[0] + f'{{"document": {doc}, "document": {doc}}}\n' + "".join(lines[2:])
+
+
+def _ts(lines, good, value):
+    rev = lines[2].replace(f'"ts": {good[2]["revision"]["ts"]}', f'"ts": {value}')
+    assert value in rev
+    return "".join(lines[:2]) + rev + "".join(lines[3:])
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda lines, good: "".join(lines[:2] + lines[3:]), "line 3: document 'dump-a' revision 1: missing (found 2 next)"),
+    (lambda lines, good: "".join(lines + lines[-1:]), "line 11: data after the end record"),
+    (lambda lines, good: "".join(lines[:8] + [lines[7]] + lines[8:]), "line 9: document 'dump-a': label 'draft ✓' is set twice"),
+    (lambda lines, good: "".join(lines[:2]).encode() + b'{"revision": "\xff"}\n', "line 3: not UTF-8"),
+    (lambda lines, good: "".join(lines[:2]) + "[" * 100_000 + "]" * 100_000 + "\n", "line 3: nested too deeply"),
+    (_dup_key, "line 2: field 'document' appears twice"),
+    (lambda lines, good: _ts(lines, good, "NaN"), "line 3: NaN is not a number a dump holds"),
+    (lambda lines, good: _ts(lines, good, "1e999"), "line 3: 'ts' must be a finite number"),
+], ids=["gap", "after end", "label twice", "not UTF-8", "nested", "key twice", "NaN", "infinite"])
+def test_malformed_lines_are_refused_naming_their_line(good, tmp_path, capsys, make, message):
+    assert_refused(tmp_path, capsys, make(lines_of(good).splitlines(keepends=True), good), message)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def target_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/target.db"
+    return request.getfixturevalue("pg_url")
+
+
+def test_a_document_that_fails_as_it_is_written_leaves_nothing_of_itself(good, target_url):
+    """load checks every record again as it writes (the input may have changed since it was
+    validated, or never was): dump-empty is loaded, dump-a, whose revision 4 was edited, not at all."""
+    recs = [good[0], good[8], *good[1:8], good[9]]
+    recs[6] = edited(recs, **{"r6_revision.hash": "00000000"})[6]
+    store = open_store(target_url)
+    try:
+        with pytest.raises(StoreError, match=re.escape(
+                "line 7: document 'dump-a' revision 4: text hash does not match; the load stopped there "
+                "(documents loaded whole before it: 1; nothing of it or after it)")):
+            dump.load(enumerate(recs, 1), store)
+        assert list(store.document_ids()) == ["dump-empty"]
+        assert (store.revisions("dump-a", 0, 10), store.labels("dump-a"), store.snapshot_versions("dump-a")) == ([], [], [])
+    finally:
+        store.close()
+
+
+def test_a_view_token_taken_after_the_check_is_refused_before_its_document_is_written(good, target_url):
+    store = open_store(target_url)
+    try:
+        assert dump.validate(enumerate(good, 1), store).ids == ["dump-a", "dump-empty"]
+        token = good[8]["document"]["view_token"]
+        store.create_document("late", token, 1.0)  # another writer, meanwhile
+        with pytest.raises(StoreError, match=re.escape(
+                f"line 9: document 'dump-empty': view token '{token}' is already a document id or view token in "
+                "the target database; the load stopped there (documents loaded whole before it: 1;")):
+            dump.load(enumerate(good, 1), store)
+        assert list(store.document_ids()) == ["dump-a", "late"]
+    finally:
+        store.close()
+
+
+def test_a_used_view_token_is_a_conflict_in_every_store(target_url):
+    store = open_store(target_url)
+    try:
+        store.create_document("first", "token-1", 1.0)
+        with pytest.raises(StoreConflict, match="view token"):
+            store.create_document("second", "token-1", 1.0)  # was a TypeError from SQLite
+        with pytest.raises(StoreConflict):
+            store.load_document(DocumentRow("third", "token-1", 0, 1.0, 1.0), [])
+        with pytest.raises(StoreConflict):
+            store.load_document(DocumentRow("first", "token-2", 0, 1.0, 1.0), [])
+        assert [store.get_document(d) for d in store.document_ids()] == [DocumentRow("first", "token-1", 0, 1.0, 1.0)]
+    finally:
+        store.close()
+
+
+def test_loading_into_a_store_that_has_the_document_is_refused(good, tmp_path, capsys):
+    target = f"sqlite:///{tmp_path}/busy.db"
+    store = open_store(target)
+    store.create_document("dump-empty", "someone-elses-token", 1.0)
+    store.close()
+    assert_refused(tmp_path, capsys, good, "line 9: document 'dump-empty' already exists in the target database",
+                   target)
+
+
+def test_a_long_load_shows_its_progress(tmp_path, capsys):
+    docs = [{"document": {"id": f"doc-{i}", "view_token": f"view-{i}", "head": 0, "created": 1.0, "updated": 1.0}}
+            for i in range(200)]
+    recs = [{"collab_dump": 1, "schema": 2}, *docs, {"end": {"documents": 200, "revisions": 0}}]
+    code, out = load_cli(tmp_path, capsys, recs, f"sqlite:///{tmp_path}/many.db")
+    assert code == 0, out.err
+    for line in ("verified 100 documents", "verified 200 documents", "loaded 100 documents", "loaded 200 documents"):
+        assert line in out.err
+    assert "200 documents checked, 0 corrupt" in out.out
+
+
+def test_copy_checks_the_source_as_load_checks_a_dump(source, tmp_path, capsys):
+    """A source whose stored history is damaged is not copied: the same checks, named by record."""
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "source.db", isolation_level=None)
+    db.execute("UPDATE revisions SET hash = '00000000' WHERE doc = 'dump-a' AND version = 2")
+    db.close()
+    target = f"sqlite:///{tmp_path}/copy.db"
+    code = collab_main(["copy", "--from", source, "--to", target])
+    err = capsys.readouterr().err
+    assert code == 1 and err.splitlines() == ["collab: record 4: document 'dump-a' revision 2: text hash does not match"]
+    assert contents(target) == {}
