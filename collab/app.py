@@ -29,7 +29,8 @@ from .server.transport import PacketGuard
 def create_app(config: Mapping[str, Any] | None = None, observer: Observer | None = None) -> Flask:
     """Build the app. `config` overrides COLLAB_* settings by field name, e.g.
     {"database_url": "sqlite:////tmp/x.db", "max_patch_chars": 1000}; `observer` hooks an
-    instrument into the write path (collab/service/observer.py; bench/timeline.py)."""
+    instrument into the path of every message: the WebSocket, the Socket.IO handlers and the
+    write path (collab/service/observer.py; bench/timeline.py)."""
     app = Flask("collab", instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     settings = Settings.from_env(**dict(config or {}))
@@ -78,12 +79,13 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
                                                 socketio.sleep, process_id=random_base62(12), outage=outage)
     else:
         presence = LocalPresence()
-    realtime = DocumentNamespace(socketio, service, settings, presence)
+    realtime = DocumentNamespace(socketio, service, settings, presence, observer)
     socketio.server.register_namespace(realtime)
     app.extensions["collab.presence"] = presence
     app.extensions["collab.queue"] = outage
     app.extensions["collab"] = service
     app.extensions["collab.settings"] = settings
+    app.extensions["collab.observer"] = observer  # the WebSocket's hooks find it here (serve.py)
     app.register_blueprint(api.bp)
     app.register_blueprint(history_api.bp)
     api.register_errors(app)

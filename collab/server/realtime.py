@@ -26,6 +26,7 @@ from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
 from ..core.ratelimit import TokenBucket
 from ..service.documents import DocState, DocumentService
+from ..service.observer import Observer
 from ..storage import Revision
 
 log = logging.getLogger("collab.realtime")
@@ -85,18 +86,26 @@ def _guard(event: str) -> Callable[[Handler[A]], Callable[..., A | wire.ErrorAck
             data = args[0] if args else None
             doc = data.get("doc") if isinstance(data, dict) else None
             op = data.get("id") if isinstance(data, dict) else None
+            observer = self.observer
+            op_id = op if isinstance(op, str) else None
+            if observer is not None:
+                observer.received(event, op_id)
+            ack: A | wire.ErrorAck
             try:
                 if len(args) != 1 or not isinstance(data, dict):
                     raise CollabError("bad_request", f"{event} takes one object argument")
                 self._limit(sid)
-                return fn(self, sid, data)
+                ack = fn(self, sid, data)
             except CollabError as exc:
                 log.info("%s error doc=%.80r client=%s op=%.80r code=%s: %s",
                          event, doc, sid, op, exc.code, exc.message)
-                return wire.error_ack(exc.code, exc.message, exc.extra)
+                ack = wire.error_ack(exc.code, exc.message, exc.extra)
             except Exception:
                 log.exception("%s failed doc=%.80r client=%s op=%.80r", event, doc, sid, op)
-                return wire.error_ack("internal", "internal server error")
+                ack = wire.error_ack("internal", "internal server error")
+            if observer is not None:
+                observer.answered(event, op_id, ack)
+            return ack
 
         return handler
 
@@ -109,8 +118,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     about a fifth of the server's CPU under load. Nothing here needs one."""
 
     def __init__(self, socketio: SocketIO, service: DocumentService, settings: Settings,
-                 presence: LocalPresence) -> None:
+                 presence: LocalPresence, observer: Observer | None = None) -> None:
         super().__init__("/")
+        self.observer = observer  # instruments' hooks (service/observer.py); None: no cost
         self.sio = socketio
         self.service = service
         self.settings = settings

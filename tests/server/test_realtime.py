@@ -4,7 +4,9 @@ import sqlite3
 
 import pytest
 
+from collab import create_app
 from collab.core.patches import make_patch, text_hash
+from collab.service.observer import Observer, Observers, compose
 
 
 def join(client, doc, **extra):
@@ -337,3 +339,57 @@ def test_revisions_committed_together_reach_each_client_as_one_message(connect, 
     messages, revs = received_revisions(seen_by_viewer, token)
     assert len(messages) == 1 and [r["version"] for r in revs] == [2, 3, 4]
     assert doc_id not in json.dumps(seen_by_viewer)
+
+
+HOOKS = [name for name in vars(Observer) if not name.startswith("_")]
+
+
+class Recorder(Observer):
+    """Records every hook it is called with, in order: (hook, its arguments)."""
+
+    def __init__(self):
+        self.calls = []
+
+
+for _hook in HOOKS:
+    setattr(Recorder, _hook, lambda self, *args, _hook=_hook: self.calls.append((_hook, args)))
+
+
+def test_an_observer_sees_the_steps_of_one_patch_in_order(db_url, doc_id):
+    """The hooks of collab/service/observer.py, from the handler's side and the service's:
+    the patch reaches its handler, is parsed, applied, committed, stored, announced, and
+    answered with the ack the client gets. Observers composed see the same calls."""
+    first, second = Recorder(), Recorder()
+    app = create_app({"database_url": db_url}, observer=compose(first, None, second))
+    try:
+        assert isinstance(app.extensions["collab.observer"], Observers)
+        c = app.extensions["socketio"].test_client(app)
+        join(c, doc_id)
+        assert [name for name, _ in first.calls] == ["received", "answered"]
+        first.calls.clear()
+        second.calls.clear()
+        ack = patch(c, doc_id, 0, "", "hi", "op-seen")
+        assert ack["ok"] and ack["version"] == 1
+        names = [name for name, _ in first.calls]
+        assert names == ["received", "parsed", "revised", "committing", "stored", "announced", "answered"]
+        calls = dict(first.calls)
+        assert calls["received"] == ("patch", "op-seen")
+        assert calls["parsed"] == calls["revised"] == ("op-seen",)
+        for step in ("committing", "stored", "announced"):
+            (revisions,) = calls[step]
+            assert [(r.version, r.op_id) for r in revisions] == [(1, "op-seen")]
+        assert calls["answered"] == ("patch", "op-seen", ack)
+        assert second.calls == first.calls
+        first.calls.clear()
+        refused = patch(c, doc_id + "-other", 0, "", "x", "op-refused")
+        assert error_code(refused) == "not_joined"
+        assert first.calls == [("received", ("patch", "op-refused")), ("answered", ("patch", "op-refused", refused))]
+    finally:
+        app.extensions["collab"].close()
+
+
+def test_no_observer_is_none_everywhere(app):
+    """Without an instrument every hook's caller holds None (one `is not None` check)."""
+    assert compose(None, None) is None
+    assert app.extensions["collab.observer"] is None
+    assert app.extensions["collab"].observer is None
