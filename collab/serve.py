@@ -492,6 +492,13 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
             if counts[address] <= 0:
                 del counts[address]
 
+    def log_request(self) -> None:
+        """No access log. gevent-websocket's handler logged every request but the upgrades
+        at INFO (logger geventwebsocket.handler), whatever the server's `log` (serve()
+        gives None): request lines whose paths name documents (/d/<edit id>, /v/<view
+        token>, /api/docs/<id>/..., /socket.io/?doc=<id>), and a document's ids are the
+        capabilities to edit and read it (docs/deploy.md, "Metrics and logs")."""
+
     def _refuse(self, answer: bytes, why: str, *args: object) -> None:
         # a flood logs once per second at most, not once per connection
         global _last_refusal_log

@@ -5,6 +5,7 @@ import sqlite3
 import pytest
 
 from collab import create_app
+from collab.core.ids import log_id
 from collab.core.patches import make_patch, text_hash
 from collab.service.observer import Observer, Observers, compose
 
@@ -393,3 +394,32 @@ def test_no_observer_is_none_everywhere(app):
     assert compose(None, None) is None
     assert app.extensions["collab.observer"] is None
     assert app.extensions["collab"].observer is None
+
+
+def test_logs_name_documents_by_hash_even_in_tracebacks(make_app, connect, doc_id, tmp_path, caplog):
+    """A corrupt history and an unexpected failure are logged for the operator, with the
+    document as its log_id: not in the line, not in the error's message, not in the
+    traceback (an exception's message often quotes the key it failed on)."""
+    app1 = make_app()
+    a = connect(app1)
+    join(a, doc_id)
+    patch(a, doc_id, 0, "", "fine text", "k1")
+    app1.extensions["collab"].close()
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE revisions SET patch = '@@ -5,1 +5,1 @@\n-q\n+r\n' WHERE doc = ?", (doc_id,))
+    app2 = make_app()
+    service = app2.extensions["collab"]
+    b = connect(app2)
+    other = doc_id + "-other"
+
+    def broken_snapshot(state):  # a bug of ours, as it would show: a KeyError on the id
+        raise KeyError(state.id)
+
+    with caplog.at_level("INFO", logger="collab"):
+        assert error_code(join(b, doc_id)) == "doc_corrupt"
+        service.snapshot = broken_snapshot
+        assert error_code(join(b, other)) == "internal"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "corrupt" in logged and "Traceback" in logged and "KeyError" in logged
+    assert doc_id not in logged and other not in logged
+    assert log_id(doc_id) in logged and log_id(other) in logged
