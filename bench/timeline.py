@@ -7,23 +7,22 @@ steps of the patch path, drives it with bench/driver's latency workload (CPU 1),
 prints, for each step, p50 / p90 / p99 / max over the patches (the first sixth is left
 out as warm-up). The steps, in order:
 
-  frame    the patch's WebSocket message has been read (serve.CappedWebSocket.read_message)
-  handler  realtime.DocumentNamespace.on_patch starts
+  frame    the patch's WebSocket message has been read (Observer.message_read)
+  handler  it reached its handler in realtime.DocumentNamespace (Observer.received)
   parsed   the patch is parsed (Observer.parsed)
   revised  applied, its canonical patch and hash made (Observer.revised)
   commit   the committer takes it (Observer.committing)
   stored   the store's transaction, fsync included, is done (Observer.stored)
   emitted  broadcast_revisions returned: encoded once, queued for every other editor
            (Observer.announced)
-  first    its `revision` frame is written to the first other editor
+  first    its `revision` frame is written to the first other editor (Observer.frame_sent)
   last     ... and to the last one
-  ack      the author's ack frame is written
+  ack      the author's ack frame is written (Observer.frame_sent)
 
 Timestamps come from the server itself (time.perf_counter); the driver's latency for the
-same run (author's edit to arrival everywhere) is printed with them. The service's steps
-come from its observer hooks (collab/service/observer.py, given to create_app); the edge's
-(frame, handler, first, last, ack) from wrapping the WebSocket's read and send and the
-patch handler, in the benchmark's server process only.
+same run (author's edit to arrival everywhere) is printed with them. Every step is an
+observer hook (collab/service/observer.py, given to create_app): the edge's are called by
+the WebSocket (collab/serve.py) and the Socket.IO handlers, the others by the service.
 
 Then the same patches end to end, the driver's timestamps (`ops_out` in driver.mjs) and the
 server's on one clock (the wall clock both read), joined by op id:
@@ -56,42 +55,19 @@ VERSION = re.compile(r'"version":\s*(\d+)')
 
 
 def serve(out: str, argv: list[str]) -> None:
-    """The instrumented server (a child process): collab's run.py plus timestamps."""
+    """The instrumented server (a child process): collab's run.py plus an observer that
+    takes a timestamp at every hook (collab/service/observer.py); nothing is wrapped."""
     from gevent import monkey
 
     monkey.patch_all()
-    import gevent
-    import geventwebsocket.websocket as gws
-
     from collab import serve as collab_serve
     from collab.app import create_app
-    from collab.server import realtime
     from collab.service.observer import Observer
 
     now = time.perf_counter
-    last_frame = [0.0]
-    by_greenlet: dict[object, dict] = {}  # the patch a reader greenlet is handling
     records: list[dict] = []
+    by_op: dict[str, dict] = {}  # by_op[op id] = the patch being handled, until its ack
     by_version: dict[int, dict] = {}  # what the committer and the writers saw, per version
-
-    def wrap(owner, name, before=None, after=None):  # type: ignore[no-untyped-def]
-        """The edge's steps (serve, realtime, the WebSocket library) have no hooks: wrap them."""
-        fn = getattr(owner, name)
-
-        def wrapped(*args, **kwargs):  # type: ignore[no-untyped-def]
-            if before:
-                before(*args)
-            result = fn(*args, **kwargs)
-            if after:
-                after(result, *args)
-            return result
-
-        setattr(owner, name, wrapped)
-
-    def mark(step: str) -> None:
-        rec = by_greenlet.get(gevent.getcurrent())
-        if rec is not None:
-            rec.setdefault(step, now())
 
     def mark_versions(step: str, revisions) -> None:  # type: ignore[no-untyped-def]
         t = now()
@@ -99,11 +75,24 @@ def serve(out: str, argv: list[str]) -> None:
             by_version.setdefault(r.version, {}).setdefault(step, t)
 
     class Timeline(Observer):
+        last_frame = 0.0  # when the last WebSocket message was read (its handler runs next, on its reader)
+
+        def message_read(self, size: int) -> None:
+            self.last_frame = now()
+
+        def received(self, event: str, op_id: str | None) -> None:
+            if event == "patch" and op_id is not None:
+                by_op[op_id] = {"frame": self.last_frame, "handler": now(), "id": op_id}
+
         def parsed(self, op_id: str) -> None:
-            mark("parsed")
+            rec = by_op.get(op_id)
+            if rec is not None:
+                rec.setdefault("parsed", now())
 
         def revised(self, op_id: str) -> None:
-            mark("revised")
+            rec = by_op.get(op_id)
+            if rec is not None:
+                rec.setdefault("revised", now())
 
         def committing(self, revisions) -> None:  # type: ignore[no-untyped-def]
             mark_versions("commit", revisions)
@@ -114,35 +103,25 @@ def serve(out: str, argv: list[str]) -> None:
         def announced(self, revisions) -> None:  # type: ignore[no-untyped-def]
             mark_versions("emitted", revisions)
 
-    wrap(collab_serve.CappedWebSocket, "read_message", after=lambda *_: last_frame.__setitem__(0, now()))
+        def answered(self, event: str, op_id: str | None, ack) -> None:  # type: ignore[no-untyped-def]
+            rec = by_op.pop(op_id, None) if event == "patch" and op_id is not None else None
+            if rec is not None and ack.get("ok"):
+                rec["version"] = ack["version"]
+                records.append(rec)
 
-    def patch_starts(_self, _sid, data):  # type: ignore[no-untyped-def]
-        op = data.get("id") if isinstance(data, dict) else None
-        by_greenlet[gevent.getcurrent()] = {"frame": last_frame[0], "handler": now(), "id": op}
-
-    def patch_ends(ack, *_):  # type: ignore[no-untyped-def]
-        rec = by_greenlet.pop(gevent.getcurrent(), None)
-        if rec is not None and isinstance(ack, dict) and ack.get("ok"):
-            rec["version"] = ack["version"]
-            records.append(rec)
-
-    wrap(realtime.DocumentNamespace, "on_patch", before=patch_starts, after=patch_ends)
-
-    def frame_sent(_r, _ws, message, *_):  # type: ignore[no-untyped-def]
-        if not isinstance(message, str) or not message.startswith("4"):
-            return
-        m = VERSION.search(message, 0, 200)
-        if m is None:
-            return
-        seen = by_version.setdefault(int(m.group(1)), {})
-        t = now()
-        if message.startswith('42["revision"'):
-            seen.setdefault("first", t)
-            seen["last"] = t
-        elif message.startswith("43"):
-            seen.setdefault("ack", t)
-
-    wrap(gws.WebSocket, "send", after=frame_sent)
+        def frame_sent(self, message: str | bytes) -> None:
+            if not isinstance(message, str) or not message.startswith("4"):
+                return
+            m = VERSION.search(message, 0, 200)
+            if m is None:
+                return
+            seen = by_version.setdefault(int(m.group(1)), {})
+            t = now()
+            if message.startswith('42["revision"'):
+                seen.setdefault("first", t)
+                seen["last"] = t
+            elif message.startswith("43"):
+                seen.setdefault("ack", t)
 
     def dump(*_: object) -> None:
         for rec in records:

@@ -7,6 +7,7 @@ import secrets
 from typing import Any, Mapping
 
 from flask import Flask
+from pythonjsonlogger.json import JsonFormatter
 from flask_socketio import SocketIO
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -21,7 +22,8 @@ from .server.queue import Outage, RedisQueue
 from .server.realtime import DocumentNamespace
 from .service.runtime import Runtime
 from .service.documents import DocState, DocumentService
-from .service.observer import Observer
+from .service.observer import Observer, compose
+from .server.metrics import Metrics, bp as metrics_bp
 from .storage import Revision, open_store
 from .server.transport import PacketGuard
 
@@ -29,13 +31,12 @@ from .server.transport import PacketGuard
 def create_app(config: Mapping[str, Any] | None = None, observer: Observer | None = None) -> Flask:
     """Build the app. `config` overrides COLLAB_* settings by field name, e.g.
     {"database_url": "sqlite:////tmp/x.db", "max_patch_chars": 1000}; `observer` hooks an
-    instrument into the write path (collab/service/observer.py; bench/timeline.py)."""
+    instrument into the path of every message: the WebSocket, the Socket.IO handlers and the
+    write path (collab/service/observer.py; bench/timeline.py)."""
     app = Flask("collab", instance_relative_config=True)
     os.makedirs(app.instance_path, exist_ok=True)
     settings = Settings.from_env(**dict(config or {}))
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    _configure_logging(settings)
     app.config.update(
         SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
         SESSION_COOKIE_HTTPONLY=True,
@@ -57,8 +58,11 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         max_http_buffer_size=settings.max_message_bytes,
         ping_interval=settings.ping_interval,
         ping_timeout=settings.ping_timeout,
-        logger=False,
-        engineio_logger=False,
+        # their errors only, through the root logger's handler (COLLAB_LOG_FORMAT): given
+        # False, each library adds a plain StreamHandler of its own to its logger, and a
+        # record came out twice, once unformatted (not JSON)
+        logger=_library_logger(),
+        engineio_logger=_library_logger(),
         # a client's events run one after another on its connection's reader greenlet
         # instead of a new greenlet each: ~0.2 ms and 12 % of the CPU less per keystroke
         # (docs/performance.md), events of one client handled in the order sent, and a
@@ -71,6 +75,8 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     def on_commit(state: DocState, committed: list[tuple[Revision, object]]) -> None:
         realtime.broadcast_revisions(state, committed)  # (the namespace is made just below)
 
+    metrics = Metrics() if settings.metrics else None  # /metrics (collab/server/metrics.py)
+    observer = compose(observer, metrics)
     # history computations in a child process (service/worker.py): off this interpreter's lock
     runtime = Runtime(socketio.start_background_task, read_process=True)
     service = DocumentService(open_store(database_url, settings.durability), settings, runtime,
@@ -80,18 +86,48 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
                                                 socketio.sleep, process_id=random_base62(12), outage=outage)
     else:
         presence = LocalPresence()
-    realtime = DocumentNamespace(socketio, service, settings, presence)
+    realtime = DocumentNamespace(socketio, service, settings, presence, observer)
     socketio.server.register_namespace(realtime)
     app.extensions["collab.presence"] = presence
     app.extensions["collab.queue"] = outage
     app.extensions["collab"] = service
     app.extensions["collab.settings"] = settings
+    app.extensions["collab.observer"] = observer  # the WebSocket's hooks find it here (serve.py)
     app.register_blueprint(api.bp)
     app.register_blueprint(history_api.bp)
     api.register_errors(app)
     app.register_blueprint(pages.bp)
+    if metrics is not None:
+        metrics.watch(realtime, outage if settings.message_queue else None)
+        app.extensions["collab.metrics"] = metrics
+        app.register_blueprint(metrics_bp)
     _guard_edges(app, service, settings)
     return app
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s"  # the keys of each JSON record
+
+
+def _configure_logging(settings: Settings) -> None:
+    """The root logger's level and format, once per process (logging.basicConfig does
+    nothing when the root logger has a handler already): COLLAB_LOG_FORMAT=text, one line
+    per record; json, one JSON object per line (python-json-logger), with `exc_info` for a
+    traceback. Log lines name documents only by a hash (core/ids.py `log_id`)."""
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        handler.setFormatter(JsonFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level",
+                                                                       "name": "logger"}))
+    else:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logging.basicConfig(level=settings.log_level.upper(), handlers=[handler])
+
+
+def _library_logger() -> logging.Logger:
+    """The logger python-socketio and python-engineio write to: errors only."""
+    logger = logging.getLogger("collab.socketio")
+    logger.setLevel(logging.ERROR)
+    return logger
 
 
 def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> None:

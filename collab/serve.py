@@ -29,7 +29,7 @@ from gevent import pywsgi
 from gevent.event import Event
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
-from geventwebsocket.websocket import Header, WebSocket
+from geventwebsocket.websocket import MSG_SOCKET_DEAD, Header, WebSocket
 
 try:
     from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GunicornWorker
@@ -115,8 +115,25 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
                 break
         if decoder is not None:
             parts.append(decoder.decode(b"", True))
-            return "".join(parts)
-        return b"".join(parts)
+        observer = env.get("collab.observer")  # instruments' hooks (service/observer.py)
+        if observer is not None:
+            observer.message_read(size)
+        return "".join(parts) if decoder is not None else b"".join(parts)
+
+    def send(self, message: str | bytes, binary: bool | None = None) -> None:
+        """As gevent-websocket's, written out rather than wrapped (no extra call per frame),
+        then the observer's `frame_sent`."""
+        env = self.environ
+        if binary is None:
+            binary = not isinstance(message, str)
+        try:
+            self.send_frame(message, self.OPCODE_BINARY if binary else self.OPCODE_TEXT)
+        except WebSocketError:
+            self.current_app.on_close(MSG_SOCKET_DEAD)
+            raise WebSocketError(MSG_SOCKET_DEAD)
+        observer = env.get("collab.observer") if env is not None else None
+        if observer is not None:
+            observer.frame_sent(message)
 
     def _payload(self, header: Header, limits: "ConnectionLimits", large: bool) -> Iterator[bytearray]:
         """A frame's payload, unmasked, in slices of at most `large_frame_bytes`. Of a large
@@ -475,6 +492,13 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
             if counts[address] <= 0:
                 del counts[address]
 
+    def log_request(self) -> None:
+        """No access log. gevent-websocket's handler logged every request but the upgrades
+        at INFO (logger geventwebsocket.handler), whatever the server's `log` (serve()
+        gives None): request lines whose paths name documents (/d/<edit id>, /v/<view
+        token>, /api/docs/<id>/..., /socket.io/?doc=<id>), and a document's ids are the
+        capabilities to edit and read it (docs/deploy.md, "Metrics and logs")."""
+
     def _refuse(self, answer: bytes, why: str, *args: object) -> None:
         # a flood logs once per second at most, not once per connection
         global _last_refusal_log
@@ -563,6 +587,7 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
             self.environ["collab.max_message"] = max_message(self.application)
             self.environ["collab.limits"] = self.limits
             self.environ["collab.frame_budget"] = _served[self.server].frames
+            self.environ["collab.observer"] = getattr(self.application, "extensions", {}).get("collab.observer")
             ws.__class__ = CappedWebSocket
             ws.raw_write = _frame_writer(self.socket)
         return result

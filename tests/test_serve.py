@@ -32,3 +32,42 @@ def test_a_frame_bigger_than_the_socket_buffer_arrives_whole_and_in_order():
     assert bytes(received) == big + small
     a.close()
     b.close()
+
+
+def test_the_websocket_calls_the_observer_for_each_message_read_and_sent():
+    """CappedWebSocket's hooks (collab/service/observer.py): `message_read` with the
+    message's payload size, `frame_sent` with what was sent, which goes out byte for byte
+    as gevent-websocket's own send() writes it."""
+    from geventwebsocket.websocket import Stream, WebSocket
+    from test_hostile_frames import _Wire, client_frame, websocket
+
+    from collab.service.observer import Observer
+
+    class Seen(Observer):
+        def __init__(self):
+            self.calls = []
+
+        def message_read(self, size):
+            self.calls.append(("message_read", size))
+
+        def frame_sent(self, message):
+            self.calls.append(("frame_sent", message))
+
+    text = '42["patch",{"doc":"d","patch":"ü"}]'
+    wire = _Wire(client_frame(text.encode("utf-8")) + client_frame(b"\x01\x02", opcode=2))
+    ws = websocket(wire)
+    seen = ws.environ["collab.observer"] = Seen()
+    assert ws.read_message() == text and ws.read_message() == b"\x01\x02"
+    ws.send('43[{"ok":true}]')
+    ws.send(b"\x03")
+    assert seen.calls == [("message_read", len(text.encode("utf-8"))), ("message_read", 2),
+                          ("frame_sent", '43[{"ok":true}]'), ("frame_sent", b"\x03")]
+    plain = _Wire()
+    reference = WebSocket({}, Stream(plain), plain)
+    reference.send('43[{"ok":true}]')
+    reference.send(b"\x03")
+    assert bytes(wire.sent) == bytes(plain.sent)
+    quiet = _Wire()
+    unobserved = websocket(quiet)
+    unobserved.send("2")  # no observer: nothing but the frame
+    assert bytes(quiet.sent) == b"\x81\x012"

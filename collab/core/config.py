@@ -6,6 +6,7 @@ the environment (tests/core/test_config.py keeps it so): the others are handed a
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from typing import Mapping
@@ -16,8 +17,10 @@ class ConfigError(ValueError):
 
 
 DURABILITY = ("disk", "process")
+LOG_FORMATS = ("text", "json")
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
-_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops",
+_ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops", "metrics",
                    "max_connections", "max_joined_per_address", "max_pinned_per_address"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
 MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
@@ -70,6 +73,10 @@ class Settings:
     max_pinned_per_address: int = 33_554_432  # (code points) held by the documents one address has joined: no join past it; 0 = no limit
     large_frame_bytes: int = 65_536  # bytes: a WebSocket message larger is read in slices, each yielding the event loop
     large_frames_budget: int = 16_777_216  # bytes of large WebSocket messages being read and handled at once; more wait
+    # metrics and logs (issue 17; docs/deploy.md, "Metrics and logs")
+    metrics: int = 0  # 1 = count, and serve Prometheus metrics at /metrics to metrics_allow; 0 = neither
+    metrics_allow: str = "127.0.0.0/8,::1"  # comma-separated addresses or networks (CIDR) that may read /metrics
+    log_format: str = "text"  # "text": one line per record; "json": one JSON object per line
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -103,6 +110,28 @@ class Settings:
             raise ConfigError(f"COLLAB_PORT must be a TCP port, 0-65535, got {self.port!r}")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"COLLAB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
+        self._validate_observability()
+
+    def _validate_observability(self) -> None:
+        """COLLAB_METRICS, COLLAB_METRICS_ALLOW, COLLAB_LOG_FORMAT."""
+        if self.metrics not in (0, 1):
+            raise ConfigError(f"COLLAB_METRICS must be 1 (serve /metrics) or 0 (off), got {self.metrics!r}")
+        _ = self.metrics_networks  # a bad entry raises ConfigError naming COLLAB_METRICS_ALLOW
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"COLLAB_LOG_FORMAT must be text or json, got {self.log_format!r}")
+
+    @property
+    def metrics_networks(self) -> list[IPNetwork]:
+        """COLLAB_METRICS_ALLOW as networks; an address alone is a network of one."""
+        networks = []
+        for item in (i.strip() for i in self.metrics_allow.split(",")):
+            if item:
+                try:
+                    networks.append(ipaddress.ip_network(item, strict=False))
+                except ValueError:
+                    raise ConfigError(f"COLLAB_METRICS_ALLOW must be comma-separated addresses or networks "
+                                      f"(127.0.0.1, 10.0.0.0/8, ::1), got {item[:60]!r}") from None
+        return networks
 
     @property
     def max_message_bytes(self) -> int:

@@ -4,9 +4,11 @@ Pure: no I/O, no framework imports.
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import string
+from typing import Iterable
 
 from .errors import CollabError
 
@@ -31,6 +33,29 @@ def new_doc_id() -> str:
 
 def new_view_token() -> str:
     return random_base62(VIEW_TOKEN_LENGTH)
+
+
+def log_id(key: object) -> str:
+    """How logs name a document: the first 8 hex digits of the SHA-256 of its edit id or
+    view token (UTF-8), never the id itself, which is the capability to edit (or read) it.
+    The operator finds a document by hashing the ids in the database the same way
+    (docs/deploy.md, "Metrics and logs"). Not a string (a malformed message's `doc`): its
+    type, in angle brackets; None: "-"."""
+    if not isinstance(key, str):
+        return "-" if key is None else f"<{type(key).__name__}>"
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def redact(text: str, keys: Iterable[object]) -> str:
+    """`text` (an error message, a traceback) with every appearance of each of `keys`
+    (edit ids, view tokens) replaced by its `log_id`. An appearance is the key between
+    characters that cannot be part of an id, so "ab" inside "tab" stays. Only what can be
+    an id (DOC_ID_RE) is a key: anything else names no document, and a client's 4 MB
+    `doc` must not become a 4 MB pattern."""
+    for key in keys:
+        if isinstance(key, str) and key in text and DOC_ID_RE.fullmatch(key):
+            text = re.sub(rf"(?<![A-Za-z0-9_-]){re.escape(key)}(?![A-Za-z0-9_-])", log_id(key), text)
+    return text
 
 
 def check_doc_id(doc: object, field: str = "doc") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+import traceback
 from typing import cast
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
@@ -19,7 +20,7 @@ from . import openapi, pages
 from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .guard import Lookups, lookups_of
-from ..core.ids import check_doc_id, check_name, check_storable, check_version, new_doc_id
+from ..core.ids import check_doc_id, check_name, check_storable, check_version, log_id, new_doc_id, redact
 from ..service.documents import DocState, DocumentService, PatchResult
 from .presence import LocalPresence
 from .realtime import DocumentNamespace
@@ -345,5 +346,9 @@ def register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception) -> ErrorResponse:
-        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        # the path names the document (/api/docs/<doc>/...): its route and the id's hash instead
+        named = [v for k, v in (request.view_args or {}).items() if k in ("doc", "token")]
+        route = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        app.logger.error("unhandled error on %s %s doc=%s\n%s", request.method, route,
+                         log_id(named[0] if named else None), redact(traceback.format_exc(), named))
         return _error(500, "internal", "internal server error")

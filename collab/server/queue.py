@@ -34,6 +34,7 @@ class Outage:
         self.clock = clock
         self.since: float | None = None  # when the current outage began (None: reachable)
         self.failures = 0  # operations that failed during it
+        self.outages = 0  # outages since the process started (/metrics: collab_message_queue_outages_total)
 
     @property
     def down(self) -> bool:
@@ -43,6 +44,7 @@ class Outage:
         self.failures += 1
         if self.since is None:
             self.since = self.clock()
+            self.outages += 1
             log.error("message queue unreachable (%s: %s): this process serves its own clients; those of "
                       "other processes catch up by sync; the next line says when it is back", what, exc)
 

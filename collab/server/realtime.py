@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Final, TypeGuard, TypeVar
 
@@ -21,12 +22,13 @@ from ..core import wire
 from ..core.errors import CollabError
 from .guard import Environ, lookups_of
 from .pins import AddressPins
-from ..core.ids import check_doc_id, check_name, check_op_id, check_version, random_base62
+from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
 from .queue import RedisQueue
 from ..core.ratelimit import TokenBucket
 from ..service.documents import DocState, DocumentService, gone_error
+from ..service.observer import Observer
 from ..storage import Revision
 
 log = logging.getLogger("collab.realtime")
@@ -84,20 +86,30 @@ def _guard(event: str) -> Callable[[Handler[A]], Callable[..., A | wire.ErrorAck
         @functools.wraps(fn)
         def handler(self: "DocumentNamespace", sid: str, *args: object) -> A | wire.ErrorAck:
             data = args[0] if args else None
-            doc = data.get("doc") if isinstance(data, dict) else None
             op = data.get("id") if isinstance(data, dict) else None
+            observer = self.observer
+            op_id = op if isinstance(op, str) else None
+            if observer is not None:
+                observer.received(event, op_id)
+            ack: A | wire.ErrorAck
             try:
                 if len(args) != 1 or not isinstance(data, dict):
                     raise CollabError("bad_request", f"{event} takes one object argument")
                 self._limit(sid)
-                return fn(self, sid, data)
+                ack = fn(self, sid, data)
             except CollabError as exc:
-                log.info("%s error doc=%.80r client=%s op=%.80r code=%s: %s",
-                         event, doc, sid, op, exc.code, exc.message)
-                return wire.error_ack(exc.code, exc.message, exc.extra)
+                keys = self._named(sid, data)
+                log.info("%s error doc=%s client=%s op=%.80r code=%s: %s", event, log_id(keys[0]), sid, op,
+                         exc.code, redact(exc.message, keys))
+                ack = wire.error_ack(exc.code, exc.message, exc.extra)
             except Exception:
-                log.exception("%s failed doc=%.80r client=%s op=%.80r", event, doc, sid, op)
-                return wire.error_ack("internal", "internal server error")
+                keys = self._named(sid, data)
+                log.error("%s failed doc=%s client=%s op=%.80r\n%s", event, log_id(keys[0]), sid, op,
+                          redact(traceback.format_exc(), keys))
+                ack = wire.error_ack("internal", "internal server error")
+            if observer is not None:
+                observer.answered(event, op_id, ack)
+            return ack
 
         return handler
 
@@ -110,8 +122,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     about a fifth of the server's CPU under load. Nothing here needs one."""
 
     def __init__(self, socketio: SocketIO, service: DocumentService, settings: Settings,
-                 presence: LocalPresence) -> None:
+                 presence: LocalPresence, observer: Observer | None = None) -> None:
         super().__init__("/")
+        self.observer = observer  # instruments' hooks (service/observer.py); None: no cost
         self.sio = socketio
         self.service = service
         self.settings = settings
@@ -149,6 +162,17 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             return
         for m in list(client.joined.values()):
             self._leave(client, m)
+
+    def _named(self, sid: str, data: object) -> list[object]:
+        """What a message names a document by (its `doc` or `view`; None if neither) and,
+        when the sender has joined it, both of that document's ids: what a log line about
+        the message must show only as hashes (core/ids.py `log_id`, `redact`)."""
+        if not isinstance(data, dict):
+            return [None]
+        key = data.get("doc") if data.get("doc") is not None else data.get("view")
+        client = self.clients.get(sid)
+        m = client.joined.get(key) if client is not None and isinstance(key, str) else None
+        return [key] if m is None else [key, m.state.id, m.state.view_token]
 
     def _client(self, sid: str) -> Client:
         client = self.clients.get(sid)
@@ -216,7 +240,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         version, text = self.service.snapshot(state)
         m.seen = version
         self._publish_peer(client, m)
-        log.info("join doc=%s client=%s peer=%s role=%s version=%d", state.id, client.sid, client.peer, role, version)
+        log.info("join doc=%s client=%s peer=%s role=%s version=%d", log_id(state.id), client.sid, client.peer, role,
+                 version)
         # the answer is the list as it is now; the next `presence` (full or delta) follows
         # on from it, and carries this join to the others
         peers, counts = self._roster(state).answer(self.presence.peers(state.id))
@@ -245,7 +270,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.presence.remove(m.state.id, client.peer)
         self.leave_room(client.sid, _presence_room(m.state.id, m.role, m.deltas))
         self.leave_room(client.sid, _editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id))
-        log.info("leave doc=%s client=%s peer=%s", m.state.id, client.sid, client.peer)
+        log.info("leave doc=%s client=%s peer=%s", log_id(m.state.id), client.sid, client.peer)
         self._presence_changed(m.state, client.peer)
 
     @_guard("patch")

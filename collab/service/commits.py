@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 from ..core.config import Settings
 from ..core.errors import CollabError
+from ..core.ids import log_id, redact
 from ..core.snapshots import revision_cost, snapshot_due
 from ..storage import NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
 from .faults import Faults
@@ -172,8 +174,9 @@ class Commits:
                 try:
                     self.on_commit(state, committed)
                 except Exception:
-                    log.exception("doc=%s versions=%d-%d broadcast failed", state.id,
-                                  committed[0][0].version, committed[-1][0].version)
+                    log.error("doc=%s versions=%d-%d broadcast failed\n%s", log_id(state.id),
+                              committed[0][0].version, committed[-1][0].version,
+                              redact(traceback.format_exc(), [state.id, state.view_token]))
             if observer is not None:
                 observer.announced([p.applied.revision for p in batch])
         for p in batch:
@@ -258,7 +261,7 @@ class Commits:
             stored = p.applied.stored
             if stored is not None:
                 log.info("doc=%s op=%s is stored as version %d: answered as a duplicate",
-                         p.state.id, p.applied.revision.op_id, stored)
+                         log_id(p.state.id), p.applied.revision.op_id, stored)
                 p.state.remember_op(p.applied.revision.op_id, stored)
         failed = {id(p) for p in bad}
         return [p for p in batch if id(p) not in failed]
@@ -275,7 +278,9 @@ class Commits:
             error = CollabError("internal", "another process stored this version first")
         else:
             self._write_failed(exc)
-            log.error("commit of %d revisions failed: %s", len(batch), exc)
+            # a driver's message may quote a row (PostgreSQL's DETAIL): its ids go out hashed
+            log.error("commit of %d revisions failed: %s", len(batch),
+                      redact(str(exc), [k for s in docs.values() for k in (s.id, s.view_token)]))
             error = CollabError("internal", "the revision could not be stored; nothing was applied, resend it")
         for p in batch + later:
             p.applied.error, p.applied.lost_race = error, lost_race

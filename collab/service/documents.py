@@ -23,7 +23,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 from ..core.blame import Span
 from ..core.config import Settings
 from ..core.errors import CollabError
-from ..core.ids import check_doc_id, check_name, check_version, new_view_token
+from ..core.ids import check_doc_id, check_name, check_version, log_id, new_view_token, redact
 from ..core.replay import CHUNK, ReplayError, text_at
 from ..core.revert import Reverted
 from ..storage import DocumentRow, Label, Revision, Store, StoreError, Tombstone
@@ -206,8 +206,8 @@ class DocumentService:
     def corrupt(self, doc: str, why: str) -> CollabError:
         """The error of a stored history that does not replay (logged for the operator)."""
         # the message goes to whoever asked, maybe a viewer: it must not name the edit id
-        # (the log does, for the operator)
-        log.error("doc=%s corrupt: %s", doc, why)
+        # (the log names it by its hash, for the operator: core/ids.log_id)
+        log.error("doc=%s corrupt: %s", log_id(doc), redact(why, [doc]))
         return CollabError("doc_corrupt", f"this document is corrupt: {why}; run `collab check` on the server")
 
     def _evict_idle(self, keep: DocState | None = None) -> None:

@@ -1,20 +1,47 @@
-"""Optional hooks into the write path, for instruments (bench/timeline.py): `Observer`.
+"""Optional hooks into the path of a message, for instruments: `Observer`, and `compose`.
 
-A service made with `observer=None` (the default, and always in production) pays one
-attribute check per step. An observer's callbacks run on the event loop, inside the write
-path: they must be quick and must not raise.
+bench/timeline.py times each step with them; collab/server/metrics.py counts with them.
+Everything that calls a hook holds `observer: Observer | None`, None by default: without
+an instrument each step pays one `is not None` check and nothing else. An observer's
+callbacks run on the event loop, inside the path they observe: they must be quick and must
+not raise. They see what passes (sizes, op ids, acks, frames), so an observer that reports
+anywhere must leave document ids and view tokens out of what it reports.
 
-Imports only the storage records; never the edges.
+Imports only the storage records and the wire types; never the edges.
 """
 from __future__ import annotations
 
 from typing import Sequence
 
+from ..core import wire
 from ..storage import Revision
 
 
 class Observer:
-    """The steps of a patch through the service, in order; subclass and override any."""
+    """The steps of a message through the server, in order; subclass and override any."""
+
+    # -- the edges: collab/serve.py (the WebSocket) and collab/server/realtime.py ------------
+
+    def message_read(self, size: int) -> None:
+        """A WebSocket message of `size` payload bytes is read (serve.CappedWebSocket), before
+        Engine.IO and Socket.IO decode it. Messages of the long-polling transport pass no
+        WebSocket and are not seen here."""
+
+    def received(self, event: str, op_id: str | None) -> None:
+        """An event with an ack (join, leave, patch, sync, restore) reached its handler in
+        realtime.DocumentNamespace, before anything in it is checked; `op_id` is its `id`
+        when that is a string (a patch's op id), else None."""
+
+    def answered(self, event: str, op_id: str | None, ack: wire.Ack | wire.ErrorAck) -> None:
+        """Its handler made its ack, `{"ok": true, ...}` or `{"ok": false, "error": ...}`
+        (the wire's); python-socketio queues it as the handler returns, and `frame_sent`
+        sees it written."""
+
+    def frame_sent(self, message: str | bytes) -> None:
+        """A WebSocket message was written to a client (serve.CappedWebSocket.send): the
+        Engine.IO packet as sent, e.g. '42["revision",{...}]' or an ack, '43...'."""
+
+    # -- the service: collab/service/submit.py and commits.py --------------------------------
 
     def parsed(self, op_id: str) -> None:
         """A client's patch is parsed (before its document's lock is taken)."""
@@ -30,3 +57,55 @@ class Observer:
 
     def announced(self, revisions: Sequence[Revision]) -> None:
         """on_commit returned for each of their documents (their broadcast is queued)."""
+
+
+class Observers(Observer):
+    """Several observers as one: each hook calls each of them, in the order given."""
+
+    def __init__(self, *observers: Observer) -> None:
+        self.observers = observers
+
+    def message_read(self, size: int) -> None:
+        for o in self.observers:
+            o.message_read(size)
+
+    def received(self, event: str, op_id: str | None) -> None:
+        for o in self.observers:
+            o.received(event, op_id)
+
+    def answered(self, event: str, op_id: str | None, ack: wire.Ack | wire.ErrorAck) -> None:
+        for o in self.observers:
+            o.answered(event, op_id, ack)
+
+    def frame_sent(self, message: str | bytes) -> None:
+        for o in self.observers:
+            o.frame_sent(message)
+
+    def parsed(self, op_id: str) -> None:
+        for o in self.observers:
+            o.parsed(op_id)
+
+    def revised(self, op_id: str) -> None:
+        for o in self.observers:
+            o.revised(op_id)
+
+    def committing(self, revisions: Sequence[Revision]) -> None:
+        for o in self.observers:
+            o.committing(revisions)
+
+    def stored(self, revisions: Sequence[Revision]) -> None:
+        for o in self.observers:
+            o.stored(revisions)
+
+    def announced(self, revisions: Sequence[Revision]) -> None:
+        for o in self.observers:
+            o.announced(revisions)
+
+
+def compose(*observers: Observer | None) -> Observer | None:
+    """One observer for those given (None ones left out): None if there are none, so that
+    the hooks stay free; the observer itself if there is one."""
+    present = [o for o in observers if o is not None]
+    if not present:
+        return None
+    return present[0] if len(present) == 1 else Observers(*present)

@@ -15,6 +15,7 @@ import requests
 
 import browserkit
 from bench.liveserver import LiveServer, RedisServer
+from collab.core.ids import log_id  # logs name documents by this hash
 from nginxkit import nginx, tls_certificate
 from packagekit import build_wheel, new_venv
 from skips import missing
@@ -54,7 +55,7 @@ def test_the_deployment_guide_end_to_end(browser: Any, tmp_path, pg_url, pg_url2
         alice.keyboard.type("deployed ")
         bob.wait_for_function("window.collab.editor.text().includes('deployed')")
         # nginx routes a document's editors to one process: kill that one, mid-document
-        [holder] = [s for s in servers if f"join doc={doc} " in s.log_text()]
+        [holder] = [s for s in servers if f"join doc={log_id(doc)} " in s.log_text()]
         holder.kill9()
         bob.click(".cm-content")
         bob.keyboard.press("End")

@@ -18,6 +18,8 @@ def test_origins():
 @pytest.mark.parametrize("key,value", [
     ("COLLAB_MAX_HUNKS", "many"), ("COLLAB_MAX_HUNKS", "0"), ("COLLAB_RATE_LIMIT", "fast"),
     ("COLLAB_LOG_LEVEL", "LOUD"), ("COLLAB_DURABILITY", "memory"),
+    ("COLLAB_METRICS", "2"), ("COLLAB_METRICS", "yes"), ("COLLAB_METRICS_ALLOW", "10.0.0.0/8, everyone"),
+    ("COLLAB_LOG_FORMAT", "xml"),
 ])
 def test_bad_values_name_the_key(key, value):
     with pytest.raises(ConfigError, match=key):

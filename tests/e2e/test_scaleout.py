@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from collab.client.document import Document
+from collab.core.ids import log_id  # logs name documents by this hash
 from skips import missing
 from bench.e2ekit import PIECES, SEED, SYNC_TIMEOUT, replay_history, run_threads, server_doc, settle, wait_for
 from bench.liveserver import LiveServer, RedisServer
@@ -158,7 +159,7 @@ def test_nginx_in_front(cluster, doc_id, tmp_path):
         server = settle([ws, polling], http, url, doc_id)
         assert sorted(server["text"].split()) == sorted(["through", "nginx", "polling", "😀"])
         # routed by document: both clients of the document reached the same process
-        joined = [s for s in cluster.servers if f"join doc={doc_id} " in s.log_text()]
+        joined = [s for s in cluster.servers if f"join doc={log_id(doc_id)} " in s.log_text()]
         assert len(joined) == 1, [s.url for s in joined]
 
 
