@@ -418,7 +418,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             if client is not None:
                 self._leave(client, m)
         self._rosters.pop(doc_id, None)
-        log.info("doc=%s deleted: its clients here were taken out of it", doc_id)
+        log.info("doc=%s deleted: its clients here were taken out of it", log_id(doc_id))
 
     def _emit_revisions(self, key: str, messages: list[wire.RevisionMessage], to: str,
                         skip_sid: list[str] | None = None) -> None:

@@ -253,7 +253,7 @@ class DocumentService:
             self.forget(state.id)
         if row is None:  # deleted meanwhile, by another process or `collab delete`
             raise gone_error("deleted")
-        log.info("doc=%s deleted (%d revisions)", state.id, row.head)
+        log.info("doc=%s deleted (%d revisions)", log_id(state.id), row.head)
         return now
 
     def forget(self, doc: str) -> None:

@@ -34,7 +34,7 @@ def client(url: str, received: list | None = None, transports: tuple[str, ...] =
 
 @pytest.mark.parametrize("log_format", ["text", "json"])
 def test_no_log_line_and_no_metric_names_a_document(tmp_path, log_format):
-    doc, other = "t-" + secrets.token_hex(8), "u-" + secrets.token_hex(8)
+    doc, other, gone = "t-" + secrets.token_hex(8), "u-" + secrets.token_hex(8), "g-" + secrets.token_hex(8)
     env = {**os.environ, "COLLAB_METRICS": "1", "COLLAB_LOG_FORMAT": log_format, "COLLAB_LOG_LEVEL": "INFO"}
     server = LiveServer(tmp_path, env=env)
     server.start()
@@ -63,6 +63,9 @@ def test_no_log_line_and_no_metric_names_a_document(tmp_path, log_format):
         for path in (f"/d/{doc}", f"/v/{view}", f"/d/{doc}/history", f"/api/docs/{doc}", f"/api/docs/{other}",
                      f"/api/docs/{doc}/revisions?since=0"):
             assert requests.get(server.url + path, timeout=10).status_code in (200, 404), path
+        # a document deleted while an editor has it open (the service and the namespace log it)
+        assert watcher.call("join", {"doc": gone}, timeout=20)["ok"]
+        assert requests.delete(f"{server.url}/api/docs/{gone}", timeout=10).status_code == 200
         metrics = requests.get(server.url + "/metrics", timeout=10)
         assert metrics.status_code == 200
         for c in (author, editor, watcher, viewer):
@@ -76,12 +79,12 @@ def test_no_log_line_and_no_metric_names_a_document(tmp_path, log_format):
     assert "collab_deliveries_total 1.0" in text
     assert 'collab_errors_total{code="not_joined"} 1.0' in text and 'collab_errors_total{code="read_only"} 1.0' in text
     log = "\n".join(line for line in server.log_text().splitlines() if not line.startswith("===== start"))
-    for secret in (doc, other, view, doc[2:], view[:12]):
+    for secret in (doc, other, gone, view, doc[2:], view[:12]):
         assert secret not in log and secret not in text, secret
-    for line in ("join", "leave", "not_joined", "read_only"):
+    for line in ("join", "leave", "not_joined", "read_only", "deleted"):
         assert line in log, (line, log)
     assert log_id(doc) in log and log_id(other) in log and log_id(view) in log
     if log_format == "json":
         records = [json.loads(line) for line in log.splitlines() if line.strip()]
         joins = [r for r in records if r["logger"] == "collab.realtime" and r["message"].startswith("join doc=")]
-        assert len(joins) == 4 and all(r["level"] == "INFO" and r["time"] for r in joins)
+        assert len(joins) == 5 and all(r["level"] == "INFO" and r["time"] for r in joins)
