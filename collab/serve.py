@@ -33,8 +33,10 @@ from geventwebsocket.websocket import MSG_SOCKET_DEAD, Header, WebSocket
 
 try:
     from geventwebsocket.gunicorn.workers import GeventWebSocketWorker as _GunicornWorker
-except ImportError:  # gunicorn is optional (pip install collab[deploy])
+    _gunicorn_unloadable: ImportError | None = None
+except ImportError as exc:  # gunicorn is optional (pip install 'collab-editor[deploy]')
     _GunicornWorker = object
+    _gunicorn_unloadable = exc  # said when the worker is used, not as "takes no arguments"
 
 from . import create_app
 from .core.config import Settings
@@ -619,6 +621,12 @@ class GeventWebSocketWorker(_GunicornWorker):  # type: ignore[misc]  # gevent-we
     """gunicorn worker with the same handler: `gunicorn -k collab.serve.GeventWebSocketWorker`."""
 
     wsgi_handler = NoDelayHandler
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if _gunicorn_unloadable is not None:
+            raise RuntimeError(f"the gunicorn worker cannot be loaded: {_gunicorn_unloadable} "
+                               "(pip install 'collab-editor[deploy]')") from _gunicorn_unloadable
+        super().__init__(*args, **kwargs)
 
 
 def serve(app: Flask, host: str, port: int) -> None:

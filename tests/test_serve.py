@@ -1,5 +1,7 @@
 """The WebSocket transport's own pieces (collab/serve.py), on real sockets."""
 import socket
+import subprocess
+import sys
 
 import gevent
 import gevent.socket
@@ -71,3 +73,20 @@ def test_the_websocket_calls_the_observer_for_each_message_read_and_sent():
     unobserved = websocket(quiet)
     unobserved.send("2")  # no observer: nothing but the frame
     assert bytes(quiet.sent) == b"\x81\x012"
+
+
+def test_a_gunicorn_worker_that_cannot_load_says_why():
+    """gunicorn 27's gevent worker imports `packaging` without requiring it: where an import
+    under the worker fails, using the worker says which import, not "takes no arguments"."""
+    code = (
+        "import sys; sys.modules['geventwebsocket.gunicorn.workers'] = None\n"
+        "from collab.serve import GeventWebSocketWorker\n"
+        "try:\n"
+        "    GeventWebSocketWorker(1, 2, [], None, 30, None, None)\n"
+        "except RuntimeError as exc:\n"
+        "    print('RuntimeError:', exc)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "RuntimeError: the gunicorn worker cannot be loaded" in r.stdout
+    assert "geventwebsocket.gunicorn.workers" in r.stdout and "collab-editor[deploy]" in r.stdout
