@@ -73,9 +73,12 @@ def main() -> None:
         except Exception as exc:  # the parent raises it as the computation's own error
             answer = (False, exc)
         try:
-            _write(out, answer)
-        except (pickle.PicklingError, TypeError, AttributeError) as exc:
-            _write(out, (False, RuntimeError(f"the answer of {fn!r} cannot be sent back: {exc}")))
+            try:
+                _write(out, answer)
+            except (pickle.PicklingError, TypeError, AttributeError) as exc:
+                _write(out, (False, RuntimeError(f"the answer of {fn!r} cannot be sent back: {exc}")))
+        except (BrokenPipeError, OSError):  # the server has gone (killed): so do we, quietly
+            return
 
 
 class ReadProcess:
@@ -101,8 +104,9 @@ class ReadProcess:
             _write(child.stdin, (fn, args))
             ok, value = _read(child.stdout)
         except (EOFError, BrokenPipeError, OSError) as exc:
-            self.close()
-            log.error("the read worker process died during %s: %s", getattr(fn, "__name__", fn), exc)
+            self.close()  # (waits for it to end, killed if it lingers)
+            log.error("the read worker process died during %s (exit code %s, %s)",
+                      getattr(fn, "__name__", fn), child.returncode, type(exc).__name__)
             raise CollabError("internal", "the history computation failed; retry") from None
         if not ok:
             raise value

@@ -92,3 +92,22 @@ def test_closing_leaves_no_child(runtime):
     runtime.close()
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_a_child_whose_server_has_gone_exits_quietly():
+    """The server killed mid-computation: the child finishes it, finds the pipe broken and
+    exits without a traceback in the server's log (it printed one)."""
+    import subprocess
+    import sys
+
+    from collab.service.worker import _write
+
+    child = subprocess.Popen([sys.executable, "-P", "-m", "collab.service.worker"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _write(child.stdin, (diff_edits, ("ab" * 20_000, "ba" * 20_000)))
+    child.stdout.close()  # nobody reads the answer any more
+    child.stdin.close()
+    child.wait(timeout=60)
+    err = child.stderr.read()
+    child.stderr.close()
+    assert child.returncode == 0 and b"Traceback" not in err, err.decode()
