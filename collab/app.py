@@ -18,7 +18,7 @@ from .core.config import Settings
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
-from .server.queue import Outage, RedisQueue
+from .server.queue import Outage, RedisQueue, channel
 from .server.realtime import DocumentNamespace
 from .service.runtime import Runtime
 from .service.documents import DocState, DocumentService
@@ -45,10 +45,13 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         JSON_SORT_KEYS=False,
     )
     database_url = settings.database(app.instance_path)
+    store = open_store(database_url, settings.durability)
+    # the processes of this database, and only they, share a channel (server/queue.py)
+    deployment = channel(store.deployment_id()) if settings.message_queue else ""
     outage = Outage()  # the message queue's reachability, logged once per change (server/queue.py)
     queue: dict[str, Any] = {}
     if settings.message_queue:
-        queue["client_manager"] = RedisQueue(settings.message_queue, outage)
+        queue["client_manager"] = RedisQueue(settings.message_queue, outage, deployment)
     socketio = SocketIO(
         app,
         async_mode="gevent",
@@ -79,11 +82,12 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     observer = compose(observer, metrics)
     # history computations in a child process (service/worker.py): off this interpreter's lock
     runtime = Runtime(socketio.start_background_task, read_process=True)
-    service = DocumentService(open_store(database_url, settings.durability), settings, runtime,
+    service = DocumentService(store, settings, runtime,
                               on_commit=on_commit, observer=observer)
     if settings.message_queue:
         presence: LocalPresence = RedisPresence(settings.message_queue, socketio.start_background_task,
-                                                socketio.sleep, process_id=random_base62(12), outage=outage)
+                                                socketio.sleep, process_id=random_base62(12), outage=outage,
+                                                namespace=deployment)
     else:
         presence = LocalPresence()
     realtime = DocumentNamespace(socketio, service, settings, presence, observer)

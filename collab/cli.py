@@ -176,7 +176,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     print(f"deleted {doc}: {row.head} revisions; its edit id and view token now answer 410 deleted")
     queue = Settings.from_env().message_queue
     if queue:
-        _tell_servers(queue, row.id, row.view_token)
+        _tell_servers(queue, store.deployment_id(), row.id, row.view_token)
         print("the running servers were told through the message queue")
     else:
         print("no COLLAB_MESSAGE_QUEUE: a running server finds out at its editors' next change "
@@ -184,15 +184,16 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tell_servers(queue: str, doc: str, view_token: str) -> None:
+def _tell_servers(queue: str, deployment: str, doc: str, view_token: str) -> None:
     """Publish `gone` to the document's rooms through the message queue, as a server's own
     delete does (collab/server/realtime.py: viewers by view token first, then editors)."""
     import socketio
 
     from .core import wire
+    from .server.queue import channel
     from .service.documents import gone_error
 
-    manager = socketio.RedisManager(queue, channel="flask-socketio", write_only=True)
+    manager = socketio.RedisManager(queue, channel=channel(deployment), write_only=True)
     message = gone_error("deleted").message
     manager.emit("gone", wire.gone(view_token, "deleted", message), room="v:" + doc, namespace="/")
     manager.emit("gone", wire.gone(doc, "deleted", message), room="e:" + doc, namespace="/")

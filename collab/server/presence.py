@@ -56,7 +56,9 @@ class RedisPresence(LocalPresence):
     TTL = 15  # seconds after the last heartbeat a process counts as gone
 
     def __init__(self, url: str, spawn: Callable[..., Any], sleep: Callable[[float], None],
-                 process_id: str, outage: Outage | None = None) -> None:
+                 process_id: str, outage: Outage | None = None, namespace: str = "collab") -> None:
+        """`namespace`: what the keys start with, queue.channel(the deployment's id): the
+        processes of another database on the same Redis never see these."""
         import redis
 
         super().__init__()
@@ -64,6 +66,7 @@ class RedisPresence(LocalPresence):
         self._errors = redis.RedisError
         self.redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self.process = process_id
+        self._namespace = namespace
         self._sleep = sleep
         self._closed = False
         # told (doc id, peer ids) when peers of a process that stopped beating are dropped, so
@@ -74,12 +77,11 @@ class RedisPresence(LocalPresence):
     def watch(self, on_gone: Callable[[str, list[str]], None]) -> None:
         self._on_gone = on_gone
 
-    @staticmethod
-    def _key(doc: str) -> str:
-        return f"collab:presence:{doc}"
+    def _key(self, doc: str) -> str:
+        return f"{self._namespace}:presence:{doc}"
 
     def _alive_key(self, process: str) -> str:
-        return f"collab:process:{process}"
+        return f"{self._namespace}:process:{process}"
 
     def set(self, doc: str, peer: Peer) -> None:
         super().set(doc, peer)

@@ -55,6 +55,13 @@ class Outage:
             self.since, self.failures = None, 0
 
 
+def channel(deployment: str) -> str:
+    """The Redis channel of the processes of one database (Store.deployment_id): Redis's
+    publish/subscribe ignores the database number of the URL, so a fixed channel name let
+    two deployments on one Redis server see each other's revisions."""
+    return f"collab-{deployment}"
+
+
 class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
     """python-socketio's Redis manager, with its two I/O methods (`_publish` and the listen
     loop) reporting to an `Outage` instead of logging every failed message."""
@@ -62,7 +69,7 @@ class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
     RETRY_MAX = 5.0  # seconds between attempts to subscribe again (python-socketio: up to 60)
     connected: bool  # python-socketio's: whether self.redis is believed usable
 
-    def __init__(self, url: str, outage: Outage, channel: str = "flask-socketio") -> None:
+    def __init__(self, url: str, outage: Outage, channel: str) -> None:
         super().__init__(url, channel=channel)
         self.outage = outage
         # after_emit[event](room): run here once an emit of `event` to `room` (from this

@@ -137,6 +137,10 @@ class Store(Protocol):
         transaction, leaving its edit id and view token as tombstones; the row it had, or
         None (nothing changed) when there is no such document."""
 
+    def deployment_id(self) -> str:
+        """This database's random id (schema migration 4): what its processes' Redis
+        channel and keys are named by."""
+
     def tombstone(self, name: str) -> Tombstone | None:
         """The tombstone of a name (an edit id or a view token), if it is one."""
 

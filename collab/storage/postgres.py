@@ -236,6 +236,9 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StoreError(f"cannot delete document: {exc}") from exc
 
+    def deployment_id(self) -> str:
+        return str(self._query("SELECT id FROM deployment", ())[0][0])
+
     def tombstone(self, name: str) -> Tombstone | None:
         rows = self._query("SELECT name, reason, ts FROM tombstones WHERE name = %s", (name,))
         return Tombstone(*rows[0]) if rows else None

@@ -6,8 +6,8 @@ take one at a time (`collab migrate` does the same and says what it did). A data
 before this table existed is recognised by its columns and recorded as such, without any
 change to its rows. A database newer than this code is refused rather than written to.
 
-The statements are written once; `{int}`, `{real}`, `{table_end}` and `{probe_pad}` are
-filled in per dialect (SQLite keeps its tables WITHOUT ROWID, PostgreSQL uses BIGINT for
+The statements are written once; `{int}`, `{real}`, `{table_end}`, `{probe_pad}` and
+`{random_id}` (32 random hex digits) are filled in per dialect (SQLite keeps its tables WITHOUT ROWID, PostgreSQL uses BIGINT for
 versions; only SQLite's write probe needs a padding column, to need real disk space).
 """
 from __future__ import annotations
@@ -77,13 +77,23 @@ MIGRATIONS: tuple[Migration, ...] = (
             ts {real} NOT NULL
         ){table_end}""",
     )),
+    # processes sharing this database share a Redis channel and keys named by this id, and
+    # no others do: Redis's publish/subscribe ignores the database number of its URL, so
+    # two deployments on one Redis server saw each other's revisions (a copy made with
+    # pg_dump or a file copy keeps the id: give a copy its own Redis, or `collab copy` it)
+    Migration(4, "deployment: this database's random id, which names its processes' Redis channel", (
+        "CREATE TABLE deployment (id TEXT PRIMARY KEY)",
+        "INSERT INTO deployment (id) SELECT {random_id}",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {
-    "sqlite": {"int": "INTEGER", "real": "REAL", "table_end": " WITHOUT ROWID", "probe_pad": ",\n pad BLOB"},
-    "postgres": {"int": "BIGINT", "real": "DOUBLE PRECISION", "table_end": "", "probe_pad": ""},
+    "sqlite": {"int": "INTEGER", "real": "REAL", "table_end": " WITHOUT ROWID", "probe_pad": ",\n pad BLOB",
+               "random_id": "lower(hex(randomblob(16)))"},
+    "postgres": {"int": "BIGINT", "real": "DOUBLE PRECISION", "table_end": "", "probe_pad": "",
+                 "random_id": "md5(random()::text || clock_timestamp()::text)"},
 }
 VERSIONS_TABLE = """CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY,

@@ -334,6 +334,13 @@ class SQLiteStore:
             raise self._error("delete document", exc) from exc
         return None if found is None else row
 
+    def deployment_id(self) -> str:
+        try:
+            row = self._reader.execute("SELECT id FROM deployment").fetchone()
+        except sqlite3.Error as exc:
+            raise self._error("read the deployment id", exc) from exc
+        return str(row[0])
+
     def tombstone(self, name: str) -> Tombstone | None:
         try:
             row = self._reader.execute("SELECT name, reason, ts FROM tombstones WHERE name = ?", (name,)).fetchone()

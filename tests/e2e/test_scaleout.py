@@ -292,3 +292,41 @@ def test_a_delete_reaches_the_editors_of_every_process(cluster, doc_id, pg_url, 
             assert b.call("join", {"doc": doc_id}, timeout=SYNC_TIMEOUT)["error"]["code"] == "deleted"
         assert http.post(f"{cluster.urls[0]}/api/docs", json={"doc": doc_id}, timeout=10).status_code == 410
         assert seen.qsize() == 3
+
+
+def test_another_deployment_on_the_same_redis_sees_nothing(cluster, doc_id, tmp_path):
+    """A second deployment (its own database) on the same Redis server, with a document of
+    the same id: it gets none of this deployment's revisions or presence. Redis's pub/sub
+    ignores the URL's database number, and every process used one fixed channel: the other
+    deployment's editor received the revision (found from outside)."""
+    import socketio
+
+    env = {**os.environ, "COLLAB_MESSAGE_QUEUE": cluster.redis.url}
+    with LiveServer(tmp_path / "elsewhere", env=env) as elsewhere:  # SQLite: another database
+        seen: dict[str, list] = {"mine": [], "theirs": []}
+        clients = {}
+        for who, url in (("mine", cluster.urls[1]), ("theirs", elsewhere.url)):
+            c = socketio.Client(reconnection=False)
+            c.on("revision", lambda msg, who=who: seen[who].append(("revision", msg)))
+            c.on("presence", lambda msg, who=who: seen[who].append(("presence", msg)))
+            c.connect(url, transports=["websocket"], wait_timeout=20)
+            assert c.call("join", {"doc": doc_id, "name": "Zed" if who == "theirs" else "Bea"}, timeout=20)["ok"]
+            clients[who] = c
+        try:
+            ann = Document(cluster.urls[0], doc_id, name="Ann")
+            try:
+                ann.insert(0, "SECRET")
+                ann.wait_synced(SYNC_TIMEOUT)
+                wait_for(lambda: any(kind == "revision" for kind, _ in seen["mine"]), 20,
+                         "the revision at the other process of this deployment")
+                wait_for(lambda: any(kind == "presence" and "Ann" in str(msg) for kind, msg in seen["mine"]), 20,
+                         "Ann in the presence of this deployment")
+                time.sleep(1.0)  # what the other deployment would have got meanwhile has arrived
+            finally:
+                ann.close()
+            assert [kind for kind, _ in seen["theirs"] if kind == "revision"] == []
+            assert not any("Ann" in str(msg) or "SECRET" in str(msg) for _, msg in seen["theirs"]), seen["theirs"]
+            assert requests.get(f"{elsewhere.url}/api/docs/{doc_id}", timeout=10).json()["text"] == ""
+        finally:
+            for c in clients.values():
+                c.disconnect()
