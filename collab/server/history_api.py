@@ -13,7 +13,7 @@ import zlib
 from functools import partial
 from typing import cast
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
 from .api import _int_arg, _resolve
@@ -48,6 +48,21 @@ def _rate_limit() -> None:
     if wait:
         raise CollabError("rate_limited", f"too many history requests from this address; retry in {wait:.2f} s",
                           retry_after=round(wait, 3))
+
+
+@bp.before_request
+def _read_session() -> None:
+    """This request's computations share one turn of the read lane, and this address may
+    have only a few requests waiting for it (service/runtime.py read_session)."""
+    g.read_session = _service().runtime.read_session(client_address(request.environ))
+    g.read_session.__enter__()
+
+
+@bp.teardown_request
+def _end_read_session(_exc: BaseException | None) -> None:
+    session = g.pop("read_session", None)
+    if session is not None:
+        session.__exit__(None, None, None)
 
 
 def _json(body: str) -> Response:

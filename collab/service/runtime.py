@@ -13,9 +13,10 @@ blame does not compete with the event loop for the interpreter lock at all.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar, cast
-
+import contextlib
 import sys
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, TypeVar, cast
 
 import gevent
 import gevent.event
@@ -30,9 +31,16 @@ T = TypeVar("T")
 SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter lock while another waits
 READS_AT_ONCE = 1  # read computations running on worker threads at the same time
 READS_WAITING = 16  # more waiting than this: `unavailable` with a retry time, not a longer queue
+READS_WAITING_PER_KEY = 4  # of which one client address's (a read_session's key)
 
 Event = gevent.event.Event
 Lock = gevent.lock.BoundedSemaphore
+
+
+@dataclass
+class _ReadSession:
+    key: str
+    holds: bool = False  # has the read lane's turn, kept until the session ends
 
 
 def _outcome(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
@@ -61,6 +69,8 @@ class Runtime:
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL))
         self._reads = gevent.lock.BoundedSemaphore(READS_AT_ONCE)
         self._reads_waiting = 0
+        self._waiting_by_key: dict[str, int] = {}
+        self._sessions: dict[Any, _ReadSession] = {}  # by greenlet
 
     def spawn(self, fn: Callable[..., Any], *args: Any) -> Any:
         return self._spawn(fn, *args)
@@ -83,22 +93,56 @@ class Runtime:
 
     def run_read(self, fn: Callable[..., T], *args: Any) -> T:
         """Like run_cpu, for work a reader asked for: at most READS_AT_ONCE run at once,
-        the others wait their turn here (not on a thread); past READS_WAITING waiting, the
-        request is refused with `unavailable` and a time to retry after."""
-        if self._reads_waiting >= READS_WAITING:
-            raise CollabError("unavailable", "the server is busy with other history requests; retry in a second",
-                              retry_after=1)
-        self._reads_waiting += 1
-        try:
-            self._reads.acquire()
-        finally:
-            self._reads_waiting -= 1
+        the others wait their turn here (not on a thread); past READS_WAITING waiting (or
+        READS_WAITING_PER_KEY of one `read_session`'s key), the request is refused with
+        `unavailable` and a time to retry after. Inside a read_session, the turn taken by
+        its first computation is kept for the others: a request whose answer needs several
+        (the texts of two versions, then their diff) is never refused after waiting."""
+        session = self._sessions.get(gevent.getcurrent())
+        if session is None or not session.holds:
+            self._take_turn(session)
         try:
             if self._read_process is not None:
                 return cast(T, self._read_process.run(fn, args))
             return self.run_cpu(fn, *args)
         finally:
-            self._reads.release()
+            if session is None:
+                self._reads.release()
+
+    def _take_turn(self, session: _ReadSession | None) -> None:
+        key = session.key if session is not None else None
+        if self._reads_waiting >= READS_WAITING or (
+                key is not None and self._waiting_by_key.get(key, 0) >= READS_WAITING_PER_KEY):
+            raise CollabError("unavailable", "the server is busy with other history requests; retry in a second",
+                              retry_after=1)
+        self._reads_waiting += 1
+        if key is not None:
+            self._waiting_by_key[key] = self._waiting_by_key.get(key, 0) + 1
+        try:
+            self._reads.acquire()
+        finally:
+            self._reads_waiting -= 1
+            if key is not None:
+                left = self._waiting_by_key.pop(key) - 1
+                if left:
+                    self._waiting_by_key[key] = left
+        if session is not None:
+            session.holds = True
+
+    @contextlib.contextmanager
+    def read_session(self, key: str) -> Iterator[None]:
+        """One request's read computations, on behalf of `key` (a client address): they
+        share one turn of the read lane, taken at the first and given back at the end; and
+        one key may have at most READS_WAITING_PER_KEY requests waiting, so that one
+        client's many cannot fill the queue everyone else waits in."""
+        me = gevent.getcurrent()
+        session = self._sessions[me] = _ReadSession(key)
+        try:
+            yield
+        finally:
+            del self._sessions[me]
+            if session.holds:
+                self._reads.release()
 
     def close(self) -> None:
         if self._read_process is not None:

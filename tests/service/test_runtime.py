@@ -1,0 +1,64 @@
+"""The read lane's sessions (service/runtime.py read_session): one request's computations
+share one turn, and one client address cannot fill the queue that everyone waits in. Run
+on threads (Runtime()), with computations that hold until the test lets them go."""
+from __future__ import annotations
+
+import threading
+
+import gevent
+import pytest
+
+from collab.core.errors import CollabError
+from collab.service.runtime import READS_WAITING, READS_WAITING_PER_KEY, Runtime
+
+
+@pytest.fixture
+def lane():
+    runtime = Runtime()
+    gate = threading.Event()
+    yield runtime, gate
+    gate.set()
+    runtime.close()
+
+
+def _held(gate: threading.Event, n: int) -> int:
+    gate.wait(30)
+    return n
+
+
+def _session(runtime: Runtime, key: str, gate: threading.Event, computations: int) -> list[int]:
+    with runtime.read_session(key):
+        return [runtime.run_read(_held, gate, i) for i in range(computations)]
+
+
+def test_a_request_that_got_its_turn_is_never_refused_for_its_next_computation(lane):
+    """Before: the diff of two old versions took the lane three times, waiting each time,
+    and could be refused with 503 on its second or third, after seconds of waiting."""
+    runtime, gate = lane
+    first = gevent.spawn(_session, runtime, "a", gate, 3)
+    gevent.sleep(0)  # it holds the turn, computing its first
+    crowd = [gevent.spawn(_session, runtime, f"k{i}", gate, 1) for i in range(READS_WAITING)]
+    gevent.sleep(0)  # the queue is full
+    with pytest.raises(CollabError) as refused:
+        runtime.run_read(_held, gate, -1)
+    assert refused.value.code == "unavailable"
+    gate.set()
+    gevent.joinall([first, *crowd], timeout=30, raise_error=True)
+    assert first.value == [0, 1, 2]
+    assert all(g.value == [0] for g in crowd)
+
+
+def test_one_address_cannot_fill_the_queue(lane):
+    runtime, gate = lane
+    busy = gevent.spawn(_session, runtime, "someone", gate, 1)
+    gevent.sleep(0)
+    mine = [gevent.spawn(_session, runtime, "attacker", gate, 1) for _ in range(READS_WAITING_PER_KEY)]
+    gevent.sleep(0)
+    more = gevent.spawn(_session, runtime, "attacker", gate, 1)
+    other = gevent.spawn(_session, runtime, "victim", gate, 1)
+    gevent.sleep(0)
+    assert more.dead and isinstance(more.exception, CollabError) and more.exception.code == "unavailable"
+    assert not other.dead  # waiting its turn, not refused
+    gate.set()
+    gevent.joinall([busy, *mine, other], timeout=30, raise_error=True)
+    assert other.value == [0]
