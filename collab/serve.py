@@ -7,7 +7,11 @@ can hold of the server: WebSocket messages capped from their header, close frame
 their status code, a deadline for a request's headers and one for its body, a limit on
 open connections per client address and one in all; and what one message costs the event
 loop: a large WebSocket message is read in slices that each give the loop back, within a
-server-wide budget of large messages at once (docs/deploy.md, docs/reliability.md).
+server-wide budget of large messages at once, and a connection gives the loop back every
+few messages however fast they come (docs/deploy.md, docs/reliability.md). A WebSocket
+handshake is answered 101 only once the application takes the socket, so that a refused
+one gets its HTTP answer (400 and why); and a connection closed for flooding gets the
+answers already due to it before its close frame.
 """
 from __future__ import annotations
 
@@ -46,6 +50,9 @@ if TYPE_CHECKING:  # flask is imported by create_app, after a gevent worker has 
 
 log = logging.getLogger("collab.serve")
 LISTEN_BACKLOG = 1_024  # connections the kernel holds for accept()
+CLOSE_FLUSH_TIMEOUT = 5.0  # seconds a WebSocket being closed has to take the answers queued for it
+YIELD_EVERY = 8  # messages one WebSocket reads before the loop is given back to the others
+LINGER_SECONDS = 2.0  # how long what a closed flooder still sends is read and dropped
 _last_refusal_log = 0.0  # monotonic time of the last "refusing connections" warning
 
 
@@ -68,7 +75,16 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         """The next text (str) or binary (bytes) message, None after a close frame. As
         gevent-websocket's, but with the payloads read by `_payload`."""
         env = self.environ
+        _accept(env)  # the application reads: it has taken the WebSocket (NoDelayHandler.run_websocket)
         _release_budget(env)  # the previous message is handled (on this greenlet): its budget goes back
+        if "collab.close" in env:  # closing (close_when_sent): what the client sent since is not read
+            return None
+        read = env["collab.read"] = env.get("collab.read", 0) + 1
+        if read % YIELD_EVERY == 0:
+            # a client's events run on this greenlet, one after another, and reading a frame
+            # that has arrived already does not yield: a flood of small ones would hold the
+            # loop for as long as it lasts (800 events before its rate limit closes it)
+            gevent.sleep(0)
         limits: ConnectionLimits = env.get("collab.limits") or ConnectionLimits()
         limit = env.get("collab.max_message")
         opcode = 0
@@ -170,8 +186,40 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
             if large:
                 gevent.sleep(0)
 
-    def close(self, code: int = 1000, message: bytes | str | None = b"") -> None:
-        """Send a close frame that carries its status code, then stop reading.
+    def send_frame(self, message: bytes | str, opcode: int) -> None:
+        """As gevent-websocket's, once the handshake's answer (101) has gone out: the first
+        frame the application sends is what accepts the WebSocket."""
+        _accept(self.environ)
+        super().send_frame(message, opcode)
+
+    def close_when_sent(self, code: int, reason: str) -> None:
+        """Stop reading now, and close with `code` once the application has sent what it has
+        queued: python-engineio's writer sends its queue, then closes, when the reader ends
+        (read_message answers None from now on). So the answers to what was read (the
+        `rate_limited` and `bad_request` that say why) reach the client before the close
+        frame. A client that does not take them within CLOSE_FLUSH_TIMEOUT seconds is cut off."""
+        ws: Any = self  # its slots are gevent-websocket's, which has no type hints
+        env = ws.environ
+        if ws.closed or env is None or "collab.close" in env:
+            return
+        env["collab.close"] = (code, reason)
+        gevent.spawn_later(CLOSE_FLUSH_TIMEOUT, self._cut_off)
+
+    def _cut_off(self) -> None:
+        """The client has not taken what was left to send it: end the connection both ways,
+        which fails the writer blocked on it (and so ends the session)."""
+        ws: Any = self
+        handler = ws.handler
+        if ws.closed or handler is None or getattr(handler, "socket", None) is None:
+            return
+        try:
+            handler.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # gone already
+
+    def close(self, code: int | None = None, message: bytes | str | None = None) -> None:
+        """Send a close frame that carries its status code, then stop reading. Without a
+        code: the one close_when_sent was given, else 1000.
 
         gevent-websocket's close() leaves the code out (RFC 6455 5.5.1: the payload starts
         with it), so every closure reached the client as 1005 "no status": invalid UTF-8
@@ -183,6 +231,8 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         ws: Any = self  # its slots are gevent-websocket's, which has no type hints
         if ws.closed:
             return
+        if code is None:
+            code, message = (ws.environ or {}).get("collab.close", (1000, message))
         reason = message.encode("utf-8") if isinstance(message, str) else bytes(message or b"")
         try:
             # a control frame's payload is at most 125 bytes: the code and 123 of reason
@@ -192,7 +242,9 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         finally:
             ws.closed = True
             handler = ws.handler
-            if handler is not None and getattr(handler, "socket", None) is not None:
+            # (after close_when_sent no reader is left to stop, and the handler lingers instead)
+            flushed = ws.environ is not None and "collab.close" in ws.environ
+            if handler is not None and getattr(handler, "socket", None) is not None and not flushed:
                 try:
                     handler.socket.shutdown(socket.SHUT_RD)
                 except OSError:
@@ -278,6 +330,16 @@ class FrameBudget:
             size, granted = self._waiting.popleft()
             self.used += size
             granted.set()
+
+
+def _accept(env: dict[str, Any] | None) -> None:
+    """Send the handshake's 101 answer if it has not gone out yet (NoDelayHandler.run_websocket).
+    The first of the reader and the writer greenlets to use the WebSocket sends it; the
+    answer is a couple of hundred bytes on a socket that has sent nothing yet, so it goes
+    out in one send, without a yield in which the other could write a frame before it."""
+    send = env.pop("collab.accept", None) if env is not None else None
+    if send is not None:
+        send()
 
 
 def _take_budget(env: dict[str, Any], size: int) -> None:
@@ -457,6 +519,8 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
     limit. Without these, 2,000 half-sent requests stayed open as long as their client
     wished, and at a 1,024 file limit nobody else could connect."""
 
+    websocket: Any  # set by gevent-websocket's upgrade_connection, on a WebSocket handshake only
+
     def __init__(self, sock: socket.socket, address: object, server: pywsgi.WSGIServer,
                  rfile: BinaryIO | None = None) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6):
@@ -581,6 +645,100 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
             self.socket.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # gone already
+
+    # -- WebSocket handshake: the 101 only once the application takes the socket ---------------
+
+    def run_application(self) -> None:
+        """As gevent-websocket's, except that a WebSocket handshake is answered only when the
+        application has decided. gevent-websocket answers `101 Switching Protocols` before the
+        application runs, so every refusal (a foreign Host, a foreign Origin, a bad Engine.IO
+        query) became a 101 and then a close with 1000, where the client should have seen
+        the HTTP answer: 400 and why."""
+        hook = getattr(self.server, "pre_start_hook", None)
+        if hook and hook(self):
+            super(WebSocketHandler, self).run_application()
+            return
+        self.result = self.upgrade_websocket()
+        if hasattr(self, "websocket"):
+            # the 101 is ready (start_response was called) but not sent: the first frame the
+            # application reads or writes sends it (_accept)
+            self.environ["collab.accept"] = lambda: self.write(b"")
+            self.run_websocket()
+            return
+        if self.status:  # gevent-websocket refused the handshake itself (no key, a bad version)
+            self.result = self.result or []
+            self.process_result()
+            return
+        super(WebSocketHandler, self).run_application()  # not a WebSocket: an ordinary request
+
+    def run_websocket(self) -> None:
+        """Run the application on the upgraded request. If it answers without ever using the
+        WebSocket, the handshake was refused: its answer goes out as the HTTP response it is
+        (status, headers, body), and no 101."""
+        answer: list[Any] = []  # [status, headers] of the application's own answer, if it gives one
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: object = None) -> Callable[[bytes], None]:
+            answer[:] = [status, headers]
+            return lambda _data: None
+
+        ws = self.websocket
+        body: list[bytes] = []
+        try:
+            result = self.application(self.environ, start_response)
+            try:
+                for chunk in result:
+                    if "collab.accept" in self.environ and chunk:  # a refusal's body (a few bytes)
+                        body.append(bytes(chunk))
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        finally:
+            refused = self.environ.pop("collab.accept", None) is not None
+            if refused:
+                ws.closed = True  # nothing of the WebSocket protocol goes out: no close frame
+            elif not ws.closed:
+                ws.close()
+            self.environ["wsgi.websocket"] = None
+            self.websocket = None
+        if refused:
+            self._refuse_handshake(answer, body)
+        elif "collab.close" in self.environ:
+            self._linger()
+
+    def _linger(self) -> None:
+        """After a WebSocket closed with close_when_sent (a client flooding the server): its
+        client may still be sending what it flooded, and closing a socket with bytes unread
+        resets the connection (RST), which makes the client's system drop what it had not
+        read yet: the last answers and the close frame that say why. So: end the sending
+        side (FIN after the close frame), then read and drop what still comes, until the
+        client closes too or for LINGER_SECONDS at most (Apache's lingering close)."""
+        sock = self.socket
+        deadline = time.monotonic() + LINGER_SECONDS
+        try:
+            sock.shutdown(socket.SHUT_WR)
+            while (left := deadline - time.monotonic()) > 0:
+                with gevent.Timeout(left, False):
+                    if not sock.recv(65_536):
+                        return
+        except OSError:
+            pass  # reset or gone: nothing more to do
+
+    def _refuse_handshake(self, answer: list[Any], body: list[bytes]) -> None:
+        """Answer a refused handshake with the application's status and body (400 at least)."""
+        status, headers = answer if answer else ("400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")])
+        if status.startswith("101") or int(status[:3]) < 400:
+            # answered as if accepted, yet never used: not an answer a client can act on
+            status, headers, body = "400 Bad Request", [("Content-Type", "text/plain; charset=utf-8")], [
+                b"this WebSocket handshake was not taken\n"]
+        # start again as a plain answer (the 101's start_response set what a WebSocket needs)
+        self.status = None
+        self.headers_sent = False
+        self.response_use_chunked = False
+        self.start_response(status, [(k, v) for k, v in headers if k.lower() != "content-length"])
+        self.close_connection = True
+        self.result = body
+        self.process_result()
 
     def upgrade_connection(self) -> list[bytes] | None:
         result: list[bytes] | None = super().upgrade_connection()  # a refusal's body, or None

@@ -26,6 +26,7 @@ from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
 from .queue import RedisQueue
+from .transport import close_session
 from ..core.ratelimit import TokenBucket
 from ..service.documents import DocState, DocumentService, gone_error
 from ..service.observer import Observer
@@ -35,6 +36,10 @@ log = logging.getLogger("collab.realtime")
 
 EDITOR: Final = "editor"
 VIEWER: Final = "viewer"
+EVENTS: Final = frozenset({"join", "leave", "patch", "sync", "seen", "cursor", "restore"})  # contract v1
+# a connection's refused events may run ahead of its refusals bucket's refill (a tenth of
+# the event rate) by the event burst; past that it keeps flooding and is disconnected
+REFUSALS_REFILL: Final = 0.1
 A = TypeVar("A", bound=wire.Ack)
 
 
@@ -53,8 +58,11 @@ class Client:
     sid: str
     peer: str  # public id shown to others (the socket id stays private)
     name: str
-    bucket: TokenBucket
+    bucket: TokenBucket  # every event it sends, of any name, takes a token
+    refusals: TokenBucket  # every event refused takes one of these: empty, the connection is closed
     joined: dict[str, Membership] = field(default_factory=dict)  # joined[key] = membership
+    limited: bool = False  # it has been refused an event (logged once)
+    closing: bool = False  # closed for flooding (the transport ends it)
 
 
 def _editors(doc: str) -> str:
@@ -95,7 +103,6 @@ def _guard(event: str) -> Callable[[Handler[A]], Callable[..., A | wire.ErrorAck
             try:
                 if len(args) != 1 or not isinstance(data, dict):
                     raise CollabError("bad_request", f"{event} takes one object argument")
-                self._limit(sid)
                 ack = fn(self, sid, data)
             except CollabError as exc:
                 keys = self._named(sid, data)
@@ -142,9 +149,48 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
 
     # -- connection -------------------------------------------------------------
 
+    def trigger_event(self, event: str, *args: object) -> object:
+        """Every event of the namespace passes here (python-socketio's dispatch), whatever its
+        name: each takes a token of its connection's bucket before anything else runs, so
+        that no event, known or not, escapes the rate limit. A refused one costs a clock
+        read and its answer: `rate_limited` (sent when it has an ack id, as every refusal
+        of the contract), never a log line. An unknown event is answered `bad_request`."""
+        if event in ("connect", "disconnect"):  # python-socketio's own (CheckedPacket refuses a client's)
+            return super().trigger_event(event, *args)
+        sid = args[0]
+        client = self.clients.get(sid) if isinstance(sid, str) else None
+        if client is not None:
+            wait = client.bucket.take()
+            if wait:
+                return self._refuse(client, wait)
+        if event not in EVENTS:
+            return wire.error_ack("bad_request", f"there is no event {event[:64]!r} (contract v1: "
+                                  f"{', '.join(sorted(EVENTS))})")
+        return super().trigger_event(event, *args)
+
+    def _refuse(self, client: Client, wait: float) -> wire.ErrorAck:
+        """An event over the rate limit: `rate_limited`; and a connection whose refusals
+        outrun their own bucket (it goes on sending at full speed whatever it is told) is
+        closed, as the transport closes what it refuses (the client may reconnect)."""
+        if not client.closing and client.refusals.take():
+            client.closing = True  # its reader stops at the next message; until then, no more lines
+            eio_sid = self.sio.server.manager.eio_sid_from_sid(client.sid, "/")
+            log.warning("closing client=%s: it kept sending events over the rate limit (%.0f/s, burst %d)",
+                        client.sid, self.settings.rate_limit, self.settings.rate_burst)
+            if eio_sid is not None:
+                # after the answers already queued for it, this one's `rate_limited` included
+                close_session(self.sio.server, eio_sid, 1008, "rate limit", flush=True)
+        elif not client.limited and not client.closing:
+            client.limited = True
+            log.info("client=%s is over the rate limit (%.0f events/s, burst %d): refused rate_limited, "
+                     "not logged again", client.sid, self.settings.rate_limit, self.settings.rate_burst)
+        return wire.error_ack("rate_limited", f"too many messages; retry in {wait:.2f} s",
+                              {"retry_after": round(wait, 3)})
+
     def on_connect(self, sid: str, environ: Environ, auth: object = None) -> None:
         s = self.settings
-        self.clients[sid] = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst))
+        self.clients[sid] = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
+                                   TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
         self.sio.start_background_task(self._close_if_idle, sid)
 
     def _close_if_idle(self, sid: str) -> None:
@@ -179,16 +225,6 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if client is None:
             raise CollabError("bad_request", "connection is not registered; reconnect")
         return client
-
-    def _limit(self, sid: str) -> None:
-        client = self.clients.get(sid)
-        if client is None:
-            return
-        wait = client.bucket.take()
-        if wait:
-            raise CollabError(
-                "rate_limited", f"too many messages; retry in {wait:.2f} s", retry_after=round(wait, 3)
-            )
 
     def _membership(self, client: Client, data: wire.Received) -> Membership:
         key = check_doc_id(data.get("doc"))
@@ -322,10 +358,10 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
 
     def _unacked(self, sid: str, args: tuple[object, ...]) -> tuple[Client, Membership, wire.Received] | None:
         """For events without an ack: the sender's membership, or None to drop it
-        silently (malformed, not joined, or over the rate limit)."""
+        silently (malformed or not joined; over the rate limit, trigger_event dropped it)."""
         data = args[0] if len(args) == 1 else None
         client = self.clients.get(sid)
-        if client is None or not isinstance(data, dict) or client.bucket.take():
+        if client is None or not isinstance(data, dict):
             return None
         doc = data.get("doc")
         m = client.joined.get(doc) if isinstance(doc, str) else None

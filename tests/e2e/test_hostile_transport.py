@@ -10,7 +10,9 @@ closes the attacker, with the right WebSocket close code, and keeps serving ever
 - binary Socket.IO packets announcing a million attachments, or attachments adding up to
   more than one message, over WebSocket and over long-polling;
 - slowloris: 2,000 half-sent requests (headers, bodies) at a 1,024 file limit;
-- WebSocket close codes: invalid UTF-8 (1007), protocol errors (1002), oversized (1009).
+- WebSocket close codes: invalid UTF-8 (1007), protocol errors (1002), oversized (1009);
+- packets that are not valid Socket.IO (one at a time, and 20,000 at once), floods of valid
+  events of any name, and WebSocket handshakes from a foreign Host or Origin (400, no 101).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import re
 import resource
 import selectors
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import Mapping
@@ -514,3 +517,212 @@ def test_every_websocket_closure_carries_its_status_code(tmp_path, doc_id):
     print(f"honest client meanwhile: {honest.report()}")
     assert {name: got[name] for name in CLOSE_CASES} == {name: ("close", code) for name, (_, code) in CLOSE_CASES.items()}
     assert honest.failures == [], honest.failures[:5]
+
+
+# -- 13. malformed packets, floods of events, refused handshakes -------------------------------------------
+
+
+def _log_since(server: LiveServer, offset: int) -> str:
+    return server.log_path.read_bytes()[offset:].decode("utf-8", "replace")
+
+
+def _answer(s: socket.socket, ack: bytes, timeout: float = 20.0) -> object:
+    """The ack packet `43<ack>[...]` the server sends back (its JSON), or how the wait ended."""
+    got: list[bytes] = []
+    how = read_until(s, lambda op, data: data.startswith(b"43" + ack + b"[") and not got.append(data), timeout)
+    return json.loads(got[0][2 + len(ack):])[0] if how is True else how
+
+
+def flood(port: int, frame: bytes, n: int, join: str | None,
+          results: "multiprocessing.Queue[tuple[object, int, float]]") -> None:
+    """In its own process (so that the honest client's measurements share no interpreter
+    lock with the attacker): a raw WebSocket (joined to `join` first, if given) sends `n`
+    copies of one frame at once, as an attack script does, while reading what comes back
+    until the server closes. Puts (how it ended, acks received, seconds)."""
+    s = ws_open(port, confirm=True)
+    if join is not None:
+        s.sendall(ws_frame(b'429["join",{"doc":"' + join.encode() + b'"}]'))
+        assert isinstance(_answer(s, b"9"), dict)
+    blob = ws_frame(frame) * n
+
+    def send() -> None:
+        try:
+            s.sendall(blob)
+        except OSError:
+            pass  # closed while we were still sending: the close frame is read below
+
+    t = time.perf_counter()
+    sender = threading.Thread(target=send, daemon=True)
+    sender.start()
+    acks: list[int] = []
+    how = read_until(s, lambda op, data: bool(data.startswith(b"43") and acks.append(1)), timeout=30)
+    took = time.perf_counter() - t
+    s.close()
+    results.put((how, len(acks), took))
+
+
+def _flooded(port: int, frame: bytes, n: int, join: str | None = None) -> tuple[object, int, float]:
+    ctx = multiprocessing.get_context("spawn")
+    results: "multiprocessing.Queue[tuple[object, int, float]]" = ctx.Queue()
+    attacker = ctx.Process(target=flood, args=(port, frame, n, join, results))
+    attacker.start()
+    try:
+        return results.get(timeout=120)
+    finally:
+        attacker.join(timeout=30)
+
+
+def test_malformed_packets_are_answered_and_a_flood_of_them_closes_its_connection(tmp_path, doc_id):
+    """Packets that are not valid Socket.IO: bad JSON in an event, a number of 5,000 digits
+    in a field, an ack id of 5,000 digits, an event that is not a list, a reserved event
+    name, a packet type no client sends. One with an ack id is answered `bad_request`,
+    and the connection goes on; 20,000 of `42["x",{bad` at once (400 KB) close it with
+    1008 after a few, over WebSocket and over long-polling; the log gets a line or two per
+    connection, never a traceback (before: two tracebacks per packet, 92 MB, 6.8 s stall)."""
+    digits = b"1" * 5000
+    with LiveServer(tmp_path) as server, RoundTrips(server.url, doc_id, timeout=60) as honest:
+        offset = server.log_path.stat().st_size
+        s = ws_open(server.port, confirm=True)
+        answers = {
+            "bad JSON": (ws_frame(b'421["x",{bad'), _answer),
+            "5,000 digits in a field": (ws_frame(b'422["sync",{"doc":"' + doc_id.encode() + b'","since":' + digits
+                                                 + b'}]'), _answer),
+            "an event that is not a list": (ws_frame(b'423{"doc":"x"}'), _answer),
+            "a reserved event name": (ws_frame(b'424["disconnect",{"doc":"x"}]'), _answer),
+        }
+        got = {}
+        for k, (name, (frame, read)) in enumerate(answers.items(), start=1):
+            s.sendall(frame)
+            got[name] = read(s, str(k).encode())
+        # no ack id to answer: dropped (and counted)
+        s.sendall(ws_frame(b"42" + digits + b'["sync",{"doc":"x","since":0}]') + ws_frame(b'44["x"]')
+                  + ws_frame(b'49["x"]'))
+        # and the connection still works: joined, synced
+        s.sendall(ws_frame(b'425["join",{"doc":"' + doc_id.encode() + b'"}]'))
+        joined = _answer(s, b"5")
+        s.close()
+        flooded = _flooded(server.port, b'42["x",{bad', 20_000)
+        polling = _polling_malformed(server.url, 60)
+        log = _log_since(server, offset)
+    print(f"\nmalformed packets: {got}; 20,000 at once: {flooded[0]} after {1000 * flooded[2]:.0f} ms; "
+          f"long-polling: {polling}; log: {len(log.splitlines())} lines, {len(log):,} bytes; "
+          f"honest client: {honest.report()}")
+    for name, ack in got.items():
+        assert isinstance(ack, dict) and ack["error"]["code"] == "bad_request", (name, ack)
+    assert "100 digits" in got["5,000 digits in a field"]["error"]["message"]
+    assert isinstance(joined, dict) and joined["ok"], joined
+    assert flooded[:2] == (("close", 1008), 0), flooded
+    assert polling.startswith("HTTP 400"), polling
+    assert "Traceback" not in log, log[:3000]
+    malformed_lines = [line for line in log.splitlines() if "malformed" in line]
+    assert len(malformed_lines) <= 2 * 3, malformed_lines  # three connections: at most two lines each
+    assert honest.failures == [], honest.failures[:5]
+
+
+def _polling_malformed(url: str, n: int) -> str:
+    """`n` malformed packets by long-polling, 15 to a POST (Engine.IO's record separator
+    between them; python-engineio takes at most 16 packets in one); then one more POST.
+    Returns how the first refused POST was answered."""
+    http = requests.Session()
+    sid = json.loads(http.get(url + "/socket.io/?EIO=4&transport=polling", timeout=20).text[1:])["sid"]
+    endpoint = f"{url}/socket.io/?EIO=4&transport=polling&sid={sid}"
+    assert http.post(endpoint, data="40", timeout=20).text == "OK"
+    http.get(endpoint, timeout=20)  # the CONNECT answer
+    for _ in range(0, n, 15):
+        r = http.post(endpoint, data="\x1e".join(['42["x",{bad'] * 15), timeout=20)
+        if r.status_code != 200:
+            break
+    else:
+        r = http.post(endpoint, data='42["sync",{"doc":"x","since":0}]', timeout=20)
+    return f"HTTP {r.status_code} {r.text[:60]}"
+
+
+FLOODS = {
+    # name: (the frame sent 20,000 times, whether the flooder joins a document first)
+    "unknown events": (b'42["nosuch",{"doc":"x"}]', False),
+    "unknown events with an ack id": (b'421["nosuch",{"doc":"x"}]', False),
+    "cursor events of a joined editor": (b'42["cursor",{"doc":"DOC","anchor":0,"head":0}]', True),
+    "sync events": (b'421["sync",{"doc":"DOC","since":0}]', True),
+}
+# the flooder's own document: on the honest client's, the 400 cursor events the burst lets
+# through would be relayed to it, and its wait would measure its own client handling them
+
+
+def test_floods_of_valid_events_are_limited_and_the_flooder_is_closed(tmp_path, doc_id):
+    """20,000 valid events at once, of a name the server does not know (with and without an
+    ack id), `cursor` events of a joined editor (relayed to the document's other editor),
+    `sync`: every event takes from the connection's rate limit (200/s, burst 400); a refused
+    one with an ack id is answered `rate_limited`, and a connection that keeps sending over
+    the limit is closed with 1008 long before its 20,000 are read. Before: none was ever
+    limited or closed (unknown events not counted at all); the honest client's worst wait
+    is printed."""
+    got: dict[str, tuple[object, int, float]] = {}
+    worst: dict[str, float] = {}
+    with LiveServer(tmp_path) as server:
+        offset = server.log_path.stat().st_size
+        for name, (frame, joins) in FLOODS.items():
+            with RoundTrips(server.url, doc_id, timeout=60) as honest:
+                time.sleep(0.2)  # a few round trips before, for the median
+                flooded_doc = doc_id + "-flood"
+                got[name] = _flooded(server.port, frame.replace(b"DOC", flooded_doc.encode()), 20_000,
+                                     flooded_doc if joins else None)
+            worst[name] = honest.worst_ms
+            print(f"\n{name}: {got[name][1]} acks, then {got[name][0]} after {1000 * got[name][2]:.0f} ms; "
+                  f"honest client: {honest.report()}")
+            assert honest.failures == [], honest.failures[:5]
+        log = _log_since(server, offset)
+    print(f"log: {len(log.splitlines())} lines")
+    for name, (how, acks, _) in got.items():
+        assert how == ("close", 1008), (name, how)
+    # what has an ack id is answered until the close (bad_request or the sync's answer, then
+    # rate_limited), far fewer than 20,000
+    assert 400 <= got["unknown events with an ack id"][1] < 2_000, got
+    assert 400 <= got["sync events"][1] < 2_000, got
+    assert "Traceback" not in log, log[:3000]
+    assert len(log.splitlines()) < 40, log[:3000]
+
+
+def _handshake(port: int, host: str | None = None, origin: str | None = None) -> bytes:
+    """A raw WebSocket handshake to the Engine.IO endpoint: the server's whole answer (up to
+    the close, or its headers when it is a 101)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host or f'127.0.0.1:{port}'}\r\n"
+               + (f"Origin: {origin}\r\n" if origin else "")
+               + f"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n").encode())
+    answer = b""
+    try:
+        while not (answer.startswith(b"HTTP/1.1 101") and b"\r\n\r\n" in answer):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    finally:
+        s.close()
+    return answer
+
+
+def test_a_refused_websocket_handshake_is_an_http_400(tmp_path):
+    """A WebSocket handshake with a foreign Host (DNS rebinding) or a foreign Origin is
+    answered `400` with the reason in the body, before any upgrade (before: `101 Switching
+    Protocols`, then a close frame 1000, so the client never learnt why); the server's own
+    origin, and no Origin, still get the 101."""
+    with LiveServer(tmp_path) as server:
+        port = server.port
+        answers = {
+            "foreign Host": _handshake(port, host=f"rebind.evil.example:{port}"),
+            "foreign Origin": _handshake(port, origin="http://evil.example"),
+            "foreign Host and its Origin": _handshake(port, host="evil.example", origin="http://evil.example"),
+        }
+        own = _handshake(port, origin=f"http://127.0.0.1:{port}")
+        plain = _handshake(port)
+    for name, answer in answers.items():
+        print(f"{name}: {answer[:300]!r}")
+    for name, answer in answers.items():
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 400"), (name, answer[:300])
+        assert b"Upgrade" not in head and b"Sec-WebSocket-Accept" not in head, (name, head)
+        assert body and (b"host name" in body or b"origin" in body.lower()), (name, body)
+    assert b"COLLAB_ALLOWED_HOSTS" in answers["foreign Host"]
+    assert own.startswith(b"HTTP/1.1 101") and plain.startswith(b"HTTP/1.1 101"), (own[:100], plain[:100])

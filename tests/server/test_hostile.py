@@ -6,7 +6,10 @@ changes that should not.
   attachments — thousands of cases;
 - ids and paths: traversal, SQL-ish, overlong and Unicode ids over HTTP and Socket.IO;
 - XSS strings in text, names, labels and ids are inert in every HTTP answer;
-- floods: a 20 edits/s typist is never rate limited at the defaults, a flood is;
+- floods: a 20 edits/s typist is never rate limited at the defaults, a flood is; events of
+  unknown names take from the limit too, and refusals are not logged one by one;
+- packets that are not valid Socket.IO (bad JSON, 5,000-digit numbers, reserved event
+  names) are refused by the decoder with one exception the transport guard answers;
 - against the real server (run.py): deeply nested and oversized WebSocket frames, patches
   built to be slow (the round trip another client sees meanwhile is measured and printed:
   a figure for docs/reliability.md, not an assertion), and the memory of a server whose
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import threading
 import time
@@ -26,8 +30,10 @@ import requests
 import socketio
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from socketio.packet import Packet
 
 from collab.core.patches import make_patch
+from collab.server.transport import CheckedPacket, MalformedPacket
 from bench.liveserver import LiveServer
 from bench.probes import RoundTrips, rss_kb, slow_patches, ws_frame, ws_open, ws_read_until_close, ws_send
 
@@ -90,8 +96,11 @@ def payloads(draw, doc: str, view: str) -> object:
 
 
 def check_ack(event: str, ack: object) -> None:
-    if event in {"seen", "cursor", "nosuch"}:  # no ack for those (the test client shows None or [])
+    if event in {"seen", "cursor"}:  # no ack for those (the test client shows None or [])
         assert ack in (None, []), (event, ack)
+        return
+    if event == "nosuch":  # an unknown event's ack id is answered, and says so
+        assert isinstance(ack, dict) and ack["error"]["code"] == "bad_request", ack
         return
     assert isinstance(ack, dict) and isinstance(ack.get("ok"), bool), (event, ack)
     if not ack["ok"]:
@@ -360,6 +369,71 @@ def test_a_fast_typist_is_never_limited_but_a_flood_is(make_app, connect, doc_id
     limited = [a for a in answers if not a["ok"]]
     assert limited and {a["error"]["code"] for a in limited} == {"rate_limited"}
     print(f"flood: {len(limited)} of 2000 events refused as rate_limited")
+
+
+def test_every_event_takes_from_the_rate_limit_and_refusals_are_not_logged(make_app, connect, doc_id, caplog):
+    """Events of a name the server does not know take from the connection's rate limit like
+    any other (before: they took nothing, so a flood of them was never limited), and are
+    answered `bad_request` when they carry an ack id; a flood's refusals are answered
+    `rate_limited` without a log line each (before: one INFO line per refused event)."""
+    caplog.set_level(logging.INFO, logger="collab.realtime")
+    app = make_app(rate_limit=1, rate_burst=3)
+    c = connect(app)
+    unknown = [c.emit("nosuch", {"doc": doc_id}, callback=True) for _ in range(3)]
+    assert [a["error"]["code"] for a in unknown] == ["bad_request"] * 3, unknown
+    assert "nosuch" in unknown[0]["error"]["message"]
+    # the bucket is empty now: a known event is refused too
+    after = c.emit("join", {"doc": doc_id}, callback=True)
+    assert after["error"]["code"] == "rate_limited" and after["error"]["retry_after"] > 0, after
+    caplog.clear()
+    flood = [c.emit("sync", {"doc": doc_id, "since": 0}, callback=True) for _ in range(300)]
+    assert {a["error"]["code"] for a in flood} == {"rate_limited"}
+    lines = [r.getMessage() for r in caplog.records if r.name == "collab.realtime"]
+    print(f"300 refused events: {len(lines)} log lines: {lines}")
+    assert len(lines) <= 2, lines  # "over the rate limit" once, and "closing" once
+
+
+PACKETS = {
+    # the Socket.IO packet (after Engine.IO's "4"): (why it is refused, the ack id it can be answered on)
+    '2["x",{bad': ("JSON does not decode", None),
+    '27["x",{bad': ("JSON does not decode", 7),
+    '27["sync",{"doc":"x","since":' + "1" * 5000 + "}]": ("more than 100 digits", 7),
+    "2" + "1" * 5000 + '["sync",{"doc":"x","since":0}]': ("too long", None),
+    '27{"doc":"x"}': ("must be a list", 7),
+    "27[]": ("must be a list", 7),
+    "27[1]": ("must be a list", 7),
+    "27": ("must be a list", 7),
+    '27["disconnect"]': ("reserves", 7),
+    '2/other,7["connect",{}]': ("reserves", 7),
+    '3{"ok":true}': ("an ack must be a list", None),
+    '4{"message":"x"}': ("not one a client sends", None),
+    "9": ("not one a client sends", None),
+    "x": ("invalid literal", None),
+    '0"token"': ("auth must be an object", None),
+    "2" + "[" * 100_000: ("nested too deeply", None),
+}
+
+
+@pytest.mark.parametrize("encoded", list(PACKETS), ids=[f"{k[:24]}..." if len(k) > 24 else k for k in PACKETS])
+def test_packets_no_client_may_send_do_not_decode(encoded):
+    """The decoder python-socketio is given (collab/server/transport.py) refuses, with one
+    exception type the guard answers, every packet that is not valid Socket.IO or that no
+    client may send; before, these raised ValueError, TypeError or RecursionError out of
+    python-socketio (a traceback each, and no answer), or reached the handlers (a client's
+    own `disconnect` event ran the disconnect handler of a connection still open)."""
+    why, ack = PACKETS[encoded]
+    with pytest.raises(MalformedPacket) as refused:
+        CheckedPacket(encoded_packet=encoded)
+    assert why in refused.value.why and refused.value.ack == ack, (refused.value.why, refused.value.ack)
+
+
+@pytest.mark.parametrize("encoded", ["0", '0{"token":"t"}', "1", '2["join",{"doc":"x"}]', '212["sync",{}]',
+                                     '2/other,3["cursor",{}]', "35[]", '31[{"ok":true}]',
+                                     '51-["patch",{"patch":{"_placeholder":true,"num":0}}]'])
+def test_what_clients_send_decodes_as_python_socketio_decodes_it(encoded):
+    ours, theirs = CheckedPacket(encoded_packet=encoded), Packet(encoded_packet=encoded)
+    assert (ours.packet_type, ours.namespace, ours.id, ours.data, ours.attachment_count) == (
+        theirs.packet_type, theirs.namespace, theirs.id, theirs.data, theirs.attachment_count)
 
 
 # -- the real server --------------------------------------------------------------------------------------
