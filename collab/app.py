@@ -5,6 +5,7 @@ import logging
 import os
 import secrets
 from typing import Any, Mapping
+from urllib.parse import unquote, urlparse
 
 from flask import Flask
 from pythonjsonlogger.json import JsonFormatter
@@ -14,7 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .server import api
 from .server import pages
 from .server import history_api
-from .core.config import Settings
+from . import data_dir
+from .core.config import ConfigError, Settings, unknown_variables
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
@@ -24,8 +26,11 @@ from .service.runtime import Runtime
 from .service.documents import DocState, DocumentService
 from .service.observer import Observer, compose
 from .server.metrics import Metrics, bp as metrics_bp
-from .storage import Revision, open_store
+from .storage import Revision, StoreError, open_store
 from .server.transport import PacketGuard
+
+
+log = logging.getLogger("collab.app")
 
 
 def create_app(config: Mapping[str, Any] | None = None, observer: Observer | None = None) -> Flask:
@@ -34,18 +39,24 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     instrument into the path of every message: the WebSocket, the Socket.IO handlers and the
     write path (collab/service/observer.py; bench/timeline.py)."""
     app = Flask("collab", instance_relative_config=True)
-    os.makedirs(app.instance_path, exist_ok=True)
     settings = Settings.from_env(**dict(config or {}))
     _configure_logging(settings)
+    for warning in unknown_variables():
+        log.warning("%s", warning)
+    folder, why = data_dir(settings.data_dir)
+    database_url = settings.database(folder)
+    _check_folders(settings, folder, database_url)
     app.config.update(
-        SECRET_KEY=settings.secret_key or _instance_secret(app.instance_path),
+        SECRET_KEY=settings.secret_key or _instance_secret(folder),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,  # an import may carry a whole document
         JSON_SORT_KEYS=False,
     )
-    database_url = settings.database(app.instance_path)
+    if database_url.startswith(("postgresql:", "postgres:")):
+        _reach_postgres(database_url)
     store = open_store(database_url, settings.durability)
+    log.info("database: %s", _describe(database_url, "--database / COLLAB_DATABASE_URL" if settings.database_url else why))
     # the processes of this database, and only they, share a channel (server/queue.py)
     deployment = channel(store.deployment_id()) if settings.message_queue else ""
     outage = Outage()  # the message queue's reachability, logged once per change (server/queue.py)
@@ -147,9 +158,59 @@ def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> No
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
 
-def _instance_secret(instance_path: str) -> str:
-    """COLLAB_SECRET_KEY unset: generate one once and keep it (mode 0600)."""
-    path = os.path.join(instance_path, "secret_key")
+def _check_folders(settings: Settings, folder: str, database_url: str) -> None:
+    """Create the data folder when collab chose it (collab.data_dir) and needs it (the default
+    database, or the generated secret key); refuse a folder that was named but does not exist,
+    COLLAB_DATA_DIR's or an explicit SQLite file's: a typo there would otherwise start an empty
+    database somewhere new, and the documents would seem lost."""
+    if not settings.database_url or not settings.secret_key:
+        if not settings.data_dir:
+            os.makedirs(folder, exist_ok=True)
+        elif not os.path.isdir(folder):
+            raise ConfigError(f"COLLAB_DATA_DIR {folder} is not a folder that exists: create it, or fix the path")
+    path = _sqlite_path(settings.database_url) if settings.database_url.startswith("sqlite:") else ""
+    if path and path != ":memory:" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise ConfigError(f"the SQLite database {os.path.abspath(path)} would be in a folder that does not exist: "
+                          "create the folder, or fix the path in --database / COLLAB_DATABASE_URL")
+
+
+def _sqlite_path(url: str) -> str:
+    """The file of a sqlite: URL, as storage.sqlite.SQLiteStore.from_url reads it."""
+    path = unquote(urlparse(url).path)
+    if url.startswith("sqlite:////"):
+        return "/" + path.lstrip("/")
+    return path[1:] if url.startswith("sqlite:///") else path
+
+
+def _reach_postgres(url: str) -> None:
+    """One plain connection before the pool: a server that cannot be reached stops the start
+    in a moment with its own reason (refused, unknown host, authentication failed), where the
+    pool would retry for 10 s, log a warning per try and then say only that it timed out."""
+    import psycopg
+
+    try:
+        psycopg.connect(url, connect_timeout=10).close()
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot reach the database, {_describe(url, '')}: {exc}") from exc
+
+
+def _describe(url: str, why: str) -> str:
+    """The database for the start-up line: the SQLite file, or the PostgreSQL URL without its
+    password."""
+    if url.startswith("sqlite:"):
+        path = _sqlite_path(url)
+        where = f"SQLite file {os.path.abspath(path) if path != ':memory:' else path}"
+    else:
+        parsed = urlparse(url)
+        netloc = parsed.netloc.rpartition("@")
+        user = netloc[0].split(":", 1)[0]
+        where = f"PostgreSQL {parsed.scheme}://{user + '@' if user else ''}{netloc[2]}{parsed.path}"
+    return f"{where} ({why})" if why else where
+
+
+def _instance_secret(folder: str) -> str:
+    """COLLAB_SECRET_KEY unset: generate one once and keep it in the data folder (mode 0600)."""
+    path = os.path.join(folder, "secret_key")
     try:
         with open(path, encoding="ascii") as f:
             key = f.read().strip()

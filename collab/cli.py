@@ -15,7 +15,7 @@ import tempfile
 import time
 from typing import IO, Callable, Iterator, Sequence, cast
 
-from . import __version__
+from . import __version__, data_dir
 from .core.config import Settings
 from .core.errors import CollabError
 from .core.replay import ReplayError, replay, text_at
@@ -31,10 +31,16 @@ SERVE = ("from gevent import monkey; monkey.patch_all(); from collab.serve impor
 
 
 def _default_database() -> str:
-    from flask import Flask
+    settings = Settings.from_env()
+    return settings.database(data_dir(settings.data_dir)[0])  # COLLAB_DATABASE_URL, else the data folder's SQLite file
 
-    instance = Flask("collab", instance_relative_config=True).instance_path
-    return Settings.from_env().database(instance)  # COLLAB_DATABASE_URL, else the instance's SQLite file
+
+def fail(prog: str, exc: BaseException) -> int:
+    """Say why a command cannot go on, in one line on stderr ("collab: ...", a message of
+    several lines joined, as psycopg's), and return the exit status 1: `collab serve` and
+    run.py end a failed start with it, the other commands their errors."""
+    print(f"{prog}: {' '.join(str(exc).split())}", file=sys.stderr)
+    return 1
 
 
 def _store(args: argparse.Namespace) -> Store:
@@ -330,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("delete", "delete a document for good: its history goes, its links answer 410 deleted")):
         p = sub.add_parser(name, help=help_)
         if name != "copy":
-            p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the instance SQLite file)")
+            p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the data folder's SQLite file)")
         if name == "check":
             p.add_argument("docs", nargs="*", help="only these documents")
             p.add_argument("-v", "--verbose", action="store_true")
@@ -363,8 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "delete": cmd_delete}
         return commands[args.command](args)
     except (CollabError, StoreError, ReplayError, ValueError, OSError) as exc:
-        print(f"collab: {exc}", file=sys.stderr)
-        return 1
+        return fail("collab", exc)
     except BrokenPipeError:  # e.g. `collab history DOC | head`
         sys.stderr.close()
         return 0

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
 import logging
 import resource
 import signal
 import socket
 import struct
+import sys
 import time
 import weakref
 from collections import Counter, deque
@@ -43,7 +45,9 @@ except ImportError as exc:  # gunicorn is optional (pip install 'collab-editor[d
     _gunicorn_unloadable = exc  # said when the worker is used, not as "takes no arguments"
 
 from . import create_app
+from .cli import fail
 from .core.config import Settings
+from .storage import StoreError
 
 if TYPE_CHECKING:  # flask is imported by create_app, after a gevent worker has monkey-patched
     from flask import Flask
@@ -787,11 +791,31 @@ class GeventWebSocketWorker(_GunicornWorker):  # type: ignore[misc]  # gevent-we
         super().__init__(*args, **kwargs)
 
 
-def serve(app: Flask, host: str, port: int) -> None:
-    # a listen backlog of 1,024 (gevent's default: 128; the kernel caps it at somaxconn): a
-    # burst of connections, a flood's or a reconnecting crowd's, waits in the kernel
-    # instead of having its SYNs dropped, which costs an honest client a 1 s retransmit
-    server = pywsgi.WSGIServer((host, port), app, backlog=LISTEN_BACKLOG, handler_class=NoDelayHandler,
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, bound before the app is built: a port in use stops the
+    start at once, before anything is opened or logged. A backlog of 1,024 (gevent's default:
+    128; the kernel caps it at somaxconn): a burst of connections, a flood's or a reconnecting
+    crowd's, waits in the kernel instead of having its SYNs dropped, which costs an honest
+    client a 1 s retransmit."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as gevent: a restart reuses a port in TIME_WAIT
+        sock.bind((host, port))
+        sock.listen(LISTEN_BACKLOG)
+    except OSError as exc:
+        sock.close()
+        why = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            why += ": another server has it; stop that one, or choose another port (--port, COLLAB_PORT)"
+        elif exc.errno == errno.EACCES:
+            why += ": ports below 1024 need privileges; choose another port (--port, COLLAB_PORT)"
+        raise OSError(f"cannot listen on {host}:{port}: {why}") from None
+    return sock
+
+
+def serve(app: Flask, host: str, port: int, listener: socket.socket | None = None) -> None:
+    """Serve `app` on `listener`, else on a socket bound to host:port now."""
+    server = pywsgi.WSGIServer(listener or listen(host, port), app, handler_class=NoDelayHandler,
                                log=None, error_log=logging.getLogger("collab.wsgi"))
     import gevent
 
@@ -809,14 +833,21 @@ def serve(app: Flask, host: str, port: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None, prog: str = "run.py") -> None:
-    parser = argparse.ArgumentParser(prog=prog, description="Run the collab server.")
-    defaults = Settings.from_env()
-    parser.add_argument("--host", default=defaults.host, help="address to listen on (default: COLLAB_HOST, "
-                        "else 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=defaults.port,
-                        help="TCP port (0 picks a free one; default: COLLAB_PORT, else 5000)")
-    parser.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL, "
-                        "else a SQLite file in the instance folder)")
-    args = parser.parse_args(argv)
-    config = {"database_url": args.database} if args.database else {}
-    serve(create_app(config), args.host, args.port)
+    """Start the server; a start that fails (a bad setting, a database that cannot be opened
+    or reached, a port in use) says why in one line on stderr and exits with status 1."""
+    try:
+        defaults = Settings.from_env()
+        parser = argparse.ArgumentParser(prog=prog, description="Run the collab server.")
+        parser.add_argument("--host", default=defaults.host, help="address to listen on (default: COLLAB_HOST, "
+                            "else 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=defaults.port,
+                            help="TCP port (0 picks a free one; default: COLLAB_PORT, else 5000)")
+        parser.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL, else collab.db "
+                            "in the data folder: COLLAB_DATA_DIR, a checkout's instance/ or the user data folder)")
+        args = parser.parse_args(argv)
+        listener = listen(args.host, args.port)
+        config = {"database_url": args.database} if args.database else {}
+        app = create_app(config)
+    except (ValueError, OSError, StoreError) as exc:  # ConfigError is a ValueError
+        sys.exit(fail(prog, exc))
+    serve(app, args.host, args.port, listener)

@@ -1,10 +1,15 @@
 """The WebSocket transport's own pieces (collab/serve.py), on real sockets."""
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import gevent
 import gevent.socket
+import pytest
 
 from collab.serve import _frame_writer
 
@@ -90,3 +95,126 @@ def test_a_gunicorn_worker_that_cannot_load_says_why():
     assert r.returncode == 0, r.stderr
     assert "RuntimeError: the gunicorn worker cannot be loaded" in r.stdout
     assert "geventwebsocket.gunicorn.workers" in r.stdout and "collab-editor[deploy]" in r.stdout
+
+
+# --- start-up, in the real process: run.py and `collab serve` ---------------------------------
+
+
+REPO = Path(__file__).resolve().parent.parent
+LAUNCHERS = {"run.py": [sys.executable, "run.py"], "collab serve": [sys.executable, "-m", "collab.cli", "serve"]}
+
+
+def clean_env(tmp_path, **extra):
+    """The environment without the caller's COLLAB_* settings, the data folder in tmp_path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLAB_")}
+    return {**env, "COLLAB_DATA_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1", **extra}
+
+
+def failed_start(launcher, env, *args):
+    """Start the server as a user does; it must give up by itself (the timeout is only the
+    bound of a server that, wrongly, starts)."""
+    done = subprocess.run([*LAUNCHERS[launcher], "--port", "0", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and done.stderr.endswith("\n") and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"{launcher}: "), done.stderr
+    return done.stderr
+
+
+BAD_STARTS = {
+    "not a number": ({"COLLAB_MAX_PATCH_CHARS": "abc"}, "COLLAB_MAX_PATCH_CHARS must be a whole number, got 'abc'"),
+    "negative": ({"COLLAB_RATE_BURST": "-5"}, "COLLAB_RATE_BURST must be a positive number, got -5"),
+    "queue scheme": ({"COLLAB_MESSAGE_QUEUE": "foo://"}, "COLLAB_MESSAGE_QUEUE must be a Redis URL"),
+    "database scheme": ({"COLLAB_DATABASE_URL": "mysql://db/x"}, "COLLAB_DATABASE_URL must be sqlite:///"),
+    "postgres unreachable": ({"COLLAB_DATABASE_URL": "postgresql://collab:s3cret@127.0.0.1:1/x"},
+                             'cannot reach the database, PostgreSQL postgresql://collab@127.0.0.1:1/x: '
+                             'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused'),
+    "sqlite cannot open": ({"COLLAB_DATABASE_URL": "sqlite:////proc/collab.db"},
+                           "cannot open SQLite database '/proc/collab.db': unable to open database file"),
+    "sqlite folder missing": ({"COLLAB_DATABASE_URL": "sqlite:///{tmp}/tpyo/collab.db"},
+                              "the SQLite database {tmp}/tpyo/collab.db would be in a folder that does not exist"),
+    "data folder missing": ({"COLLAB_DATA_DIR": "{tmp}/nowhere"}, "COLLAB_DATA_DIR {tmp}/nowhere is not a folder that exists"),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+@pytest.mark.parametrize("case", sorted(BAD_STARTS))
+def test_a_start_that_cannot_go_on_says_why_in_one_line(launcher, case, tmp_path):
+    """Before: a traceback of 20 to 60 lines (the reason at its end, or, for PostgreSQL, only
+    "couldn't get a connection after 10.00 sec" after 10 s of pool warnings); a missing SQLite
+    folder was created and the server started on an empty database."""
+    settings, reason = BAD_STARTS[case]
+    env = clean_env(tmp_path, **{k: v.format(tmp=tmp_path) for k, v in settings.items()})
+    line = failed_start(launcher, env)
+    assert reason.format(tmp=tmp_path) in line
+    assert "s3cret" not in line  # a password in the URL is not repeated
+    assert not (tmp_path / "tpyo").exists() and not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_a_port_in_use_is_one_line(launcher, tmp_path):
+    import socket
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    try:
+        done = subprocess.run([*LAUNCHERS[launcher], "--port", str(port)], cwd=REPO, env=clean_env(tmp_path),
+                              capture_output=True, text=True, timeout=60)
+    finally:
+        taken.close()
+    assert done.returncode == 1 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"{launcher}: cannot listen on 127.0.0.1:{port}: Address already in use"), done.stderr
+    assert not (tmp_path / "collab.db").exists(), "the port is checked before the database is opened"
+
+
+def started(command, env, cwd=REPO):
+    """Start a server, read its log until it serves (or exits), stop it; its log lines."""
+    proc = subprocess.Popen([*command, "--port", "0"], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    deadline = time.monotonic() + 60
+    try:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line.rstrip("\n"))
+            if "collab serving on http://" in line or time.monotonic() > deadline:
+                break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()  # type: ignore[union-attr]
+    assert any("collab serving on http://" in line for line in lines), "\n".join(lines)
+    return lines
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_unknown_variables_are_warned_about_and_the_database_named(launcher, tmp_path):
+    """Before: a misspelt variable was ignored in silence, and nothing said where the data went."""
+    env = clean_env(tmp_path, COLLAB_DATABSE_URL="postgresql://db/x", COLLAB_TEST_SEEDS="3")
+    lines = started(LAUNCHERS[launcher], env)
+    warned = [line for line in lines if "is not a setting" in line]
+    assert len(warned) == 1 and warned[0].endswith(
+        "COLLAB_DATABSE_URL is not a setting and is ignored: did you mean COLLAB_DATABASE_URL?"), lines
+    assert any(line.endswith(f"database: SQLite file {tmp_path}/collab.db (COLLAB_DATA_DIR)") for line in lines), lines
+    assert (tmp_path / "collab.db").is_file()
+
+
+@pytest.mark.e2e
+def test_an_installed_package_keeps_its_data_in_the_user_data_folder(tmp_path):
+    """The package outside a checkout (as pip installs it: no run.py beside it): the database
+    goes to the platform's user data folder, created, and the log says so. Before: Flask's
+    instance folder inside the environment, which a new virtualenv leaves behind."""
+    site = tmp_path / "site"
+    shutil.copytree(REPO / "collab", site / "collab", ignore=shutil.ignore_patterns("__pycache__", "frontend_dist"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLLAB_")}
+    env.update(PYTHONPATH=str(site), XDG_DATA_HOME=str(tmp_path / "xdg"), PYTHONUNBUFFERED="1")
+    lines = started([sys.executable, "-m", "collab.cli", "serve"], env, cwd=tmp_path)
+    folder = tmp_path / "xdg" / "collab-editor"
+    assert any(line.endswith(f"database: SQLite file {folder}/collab.db (the user data folder; COLLAB_DATA_DIR to "
+                             "move it)") for line in lines), lines
+    assert (folder / "collab.db").is_file() and (folder / "secret_key").is_file()
+    assert not (site / "instance").exists()

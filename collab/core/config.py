@@ -6,6 +6,7 @@ the environment (tests/core/test_config.py keeps it so): the others are handed a
 """
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 from dataclasses import dataclass, fields
@@ -23,14 +24,19 @@ QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: wh
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops", "metrics",
                    "max_connections", "max_joined_per_address", "max_pinned_per_address"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
+DATABASE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")  # COLLAB_DATABASE_URL: what storage.open_store opens
 MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
 
 
 @dataclass(frozen=True)
 class Settings:
     # key: (unit) meaning
-    database_url: str = ""  # URL; "" = sqlite file collab.db in the instance folder
-    secret_key: str = ""  # "" = generated once, kept in the instance folder
+    database_url: str = ""  # URL; "" = sqlite file collab.db in the data folder
+    secret_key: str = ""  # "" = generated once, kept in the data folder
+    # folder of the default SQLite database (collab.db) and the generated secret key; "" = a
+    # checkout's instance/, else the platform's user data folder (collab.data_dir, docs/deploy.md).
+    # A folder named here must exist: only the folder collab picks itself is created
+    data_dir: str = ""
     message_queue: str = ""  # redis:// URL of the Socket.IO message queue (several processes)
     cors_origins: str = ""  # comma-separated origins allowed to open sockets; "" = same origin only
     host: str = "127.0.0.1"  # address run.py listens on (the default of run.py --host)
@@ -83,7 +89,7 @@ class Settings:
         env = os.environ if env is None else env
         values: dict[str, object] = {}
         for f in fields(cls):
-            key = "COLLAB_" + f.name.upper()
+            key = _variable(f.name)
             if f.name in overrides:
                 values[f.name] = overrides[f.name]
             elif key in env:
@@ -104,6 +110,9 @@ class Settings:
         if self.message_queue and not self.message_queue.startswith(QUEUE_SCHEMES):
             raise ConfigError(f"COLLAB_MESSAGE_QUEUE must be a Redis URL (redis://host:6379/0, rediss:// for TLS), "
                               f"got {self.message_queue.split(':', 1)[0]!r}:...")
+        if self.database_url and not self.database_url.startswith(DATABASE_SCHEMES):
+            raise ConfigError(f"COLLAB_DATABASE_URL must be sqlite:///path/to/file.db or postgresql://user@host/dbname, "
+                              f"got {self.database_url.split(':', 1)[0]!r}:...")
         if self.durability not in DURABILITY:
             raise ConfigError(f"COLLAB_DURABILITY must be disk or process, got {self.durability!r}")
         if self.port > 65_535:
@@ -146,10 +155,10 @@ class Settings:
         (up to 4 UTF-8 bytes for each of its max_doc_chars code points), plus MESSAGE_SLACK."""
         return max(self.max_patch_chars, 4 * self.max_doc_chars) + MESSAGE_SLACK
 
-    def database(self, instance_path: str) -> str:
-        """The database URL: COLLAB_DATABASE_URL, else the SQLite file collab.db in the
-        instance folder (Flask's, next to the generated secret key)."""
-        return self.database_url or "sqlite:///" + os.path.join(instance_path, "collab.db")
+    def database(self, data_dir: str) -> str:
+        """The database URL: COLLAB_DATABASE_URL, else the SQLite file collab.db in `data_dir`
+        (the data folder, collab.data_dir: next to the generated secret key)."""
+        return self.database_url or "sqlite:///" + os.path.join(data_dir, "collab.db")
 
     @property
     def allowed_origins(self) -> list[str] | str | None:
@@ -165,6 +174,43 @@ class Settings:
     def host_names(self) -> list[str]:
         """COLLAB_ALLOWED_HOSTS as lower-case names without ports; [] = the defaults."""
         return [h.strip().lower() for h in self.allowed_hosts.split(",") if h.strip()]
+
+
+# COLLAB_* variables that are not settings, so not fields of Settings: COLLAB_TEST_FAULT
+# (fault_spec below) and those that the test suite and the benchmarks read (tests/, bench/;
+# tests/core/test_config.py finds every one they read here). A server started by the tests
+# inherits them and must not warn about them.
+OTHER_VARIABLES = ("COLLAB_TEST_FAULT", "COLLAB_TEST_POSTGRES", "COLLAB_TEST_REDIS", "COLLAB_TEST_SEEDS",
+                   "COLLAB_FUZZ_EXAMPLES", "COLLAB_E2E_SEED", "COLLAB_CHROMIUM")
+# what a COLLAB_ name that is not a setting may have meant: the transport limits follow from others
+_DERIVED = {"COLLAB_MAX_MESSAGE_BYTES": "COLLAB_MAX_PATCH_CHARS (the WebSocket message limit is it + 1 MiB)",
+            "COLLAB_MAX_BODY_BYTES": "COLLAB_MAX_PATCH_CHARS and COLLAB_MAX_DOC_CHARS (the HTTP body limit follows from them)"}
+
+
+def _variable(name: str) -> str:
+    return "COLLAB_" + name.upper()
+
+
+def variable_names() -> list[str]:
+    """Every COLLAB_* variable the package knows: one per Settings field (the one list of the
+    settings), then OTHER_VARIABLES."""
+    return [_variable(f.name) for f in fields(Settings)] + list(OTHER_VARIABLES)
+
+
+def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per COLLAB_* variable of `env` that nothing reads (a typo, or a setting of
+    another version), naming the closest known one: a misspelt COLLAB_DATABASE_URL would
+    otherwise leave the server on its default database without a word."""
+    env = os.environ if env is None else env
+    known = variable_names()
+    warnings = []
+    for key in sorted(k for k in env if k.startswith("COLLAB_") and k not in known):
+        # compared without the COLLAB_ that all share, which would make any name look close
+        close = difflib.get_close_matches(key[7:], [k[7:] for k in known], n=1)
+        hint = (f"it follows from {_DERIVED[key]}" if key in _DERIVED
+                else f"did you mean COLLAB_{close[0]}?" if close else "no setting has this name (docs/deploy.md lists them)")
+        warnings.append(f"{key} is not a setting and is ignored: {hint}")
+    return warnings
 
 
 def _parse(key: str, raw: str, default: object) -> object:

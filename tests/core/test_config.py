@@ -17,7 +17,7 @@ def test_origins():
 
 @pytest.mark.parametrize("key,value", [
     ("COLLAB_MAX_HUNKS", "many"), ("COLLAB_MAX_HUNKS", "0"), ("COLLAB_RATE_LIMIT", "fast"),
-    ("COLLAB_LOG_LEVEL", "LOUD"), ("COLLAB_DURABILITY", "memory"),
+    ("COLLAB_LOG_LEVEL", "LOUD"), ("COLLAB_DURABILITY", "memory"), ("COLLAB_DATABASE_URL", "mysql://db/collab"),
     ("COLLAB_METRICS", "2"), ("COLLAB_METRICS", "yes"), ("COLLAB_METRICS_ALLOW", "10.0.0.0/8, everyone"),
     ("COLLAB_LOG_FORMAT", "xml"),
 ])
@@ -71,7 +71,7 @@ def test_serve_address_and_frontend_folder_are_settings():
         Settings.from_env({"COLLAB_PORT": "70000"})
 
 
-def test_database_defaults_to_the_instance_folder():
+def test_database_defaults_to_the_data_folder():
     assert Settings().database("/srv/instance") == "sqlite:////srv/instance/collab.db"
     url = "postgresql://db/collab"
     assert Settings.from_env({"COLLAB_DATABASE_URL": url}).database("/srv/instance") == url
@@ -110,3 +110,89 @@ def test_a_message_queue_that_is_not_redis_is_refused_by_name(tmp_path):
 
     with pytest.raises(ConfigError, match="COLLAB_MESSAGE_QUEUE must be a Redis URL"):
         create_app({"database_url": f"sqlite:///{tmp_path}/x.db", "message_queue": "amqp://guest@127.0.0.1//"})
+
+
+def test_an_unknown_variable_is_named_with_the_closest_setting():
+    """Before: a misspelt variable was ignored without a word (COLLAB_DATABSE_URL left the
+    server on its default database)."""
+    from collab.core.config import unknown_variables
+
+    warnings = unknown_variables({"COLLAB_DATABSE_URL": "postgresql://db/x", "COLLAB_PORT": "5001",
+                                  "COLLAB_MAX_MESSAGE_BYTES": "abc", "COLLAB_ZZZZ": "1", "HOME": "/root"})
+    assert warnings == [
+        "COLLAB_DATABSE_URL is not a setting and is ignored: did you mean COLLAB_DATABASE_URL?",
+        "COLLAB_MAX_MESSAGE_BYTES is not a setting and is ignored: it follows from COLLAB_MAX_PATCH_CHARS "
+        "(the WebSocket message limit is it + 1 MiB)",
+        "COLLAB_ZZZZ is not a setting and is ignored: no setting has this name (docs/deploy.md lists them)",
+    ]
+
+
+def test_known_names_are_the_fields_and_the_variables_the_tests_read():
+    """The known names come from Settings' fields; the COLLAB_* variables that the test suite
+    and the benchmarks read are in OTHER_VARIABLES, so a server they start warns of none."""
+    import re
+    from pathlib import Path
+
+    import collab
+    from collab.core.config import unknown_variables, variable_names
+
+    root = Path(collab.__file__).resolve().parents[1]
+    read = set()
+    for path in [*root.glob("tests/**/*.py"), *root.glob("bench/*.py")]:
+        read |= set(re.findall(r"environ(?:\.get\(|\[)\"(COLLAB_[A-Z0-9_]+)\"", path.read_text(encoding="utf-8")))
+    assert "COLLAB_TEST_POSTGRES" in read and "COLLAB_FUZZ_EXAMPLES" in read  # the scan finds them
+    assert read <= set(variable_names()), sorted(read - set(variable_names()))
+    assert "COLLAB_DATA_DIR" in variable_names() and "COLLAB_TEST_FAULT" in variable_names()
+    assert unknown_variables({name: "1" for name in variable_names()}) == []
+
+
+def test_data_folder_named_checkout_or_the_users(tmp_path, monkeypatch):
+    """COLLAB_DATA_DIR; else a checkout's instance/ (where `make run` always kept its
+    database); else the platform's user data folder, not one inside the Python environment."""
+    from pathlib import Path
+
+    import collab
+    from collab import data_dir
+
+    assert data_dir("rel/dir")[0] == str(Path("rel/dir").resolve()) and data_dir("/srv/c")[1] == "COLLAB_DATA_DIR"
+    checkout = Path(collab.__file__).resolve().parents[1]
+    assert data_dir()[0] == str(checkout / "instance")
+    site = tmp_path / "site"  # an installed package: no run.py or pyproject.toml beside it
+    (site / "collab").mkdir(parents=True)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    folder, why = data_dir(package=str(site / "collab"))
+    assert folder == str(tmp_path / "xdg" / "collab-editor") and why.startswith("the user data folder")
+    # a database that an earlier version kept in Flask's instance folder stays in use
+    (site / "instance").mkdir()
+    (site / "instance" / "collab.db").write_bytes(b"")
+    folder, why = data_dir(package=str(site / "collab"))
+    assert folder == str(site / "instance") and str(tmp_path / "xdg" / "collab-editor") in why
+    (tmp_path / "xdg" / "collab-editor").mkdir(parents=True)
+    (tmp_path / "xdg" / "collab-editor" / "collab.db").write_bytes(b"")  # once moved, the new one
+    assert data_dir(package=str(site / "collab"))[0] == str(tmp_path / "xdg" / "collab-editor")
+
+
+def test_a_named_folder_that_does_not_exist_is_refused_not_created(tmp_path, monkeypatch):
+    """Before: SQLite's parent folder was created whatever it was, so a typo in the path
+    started a new, empty database somewhere else."""
+    from collab import create_app
+
+    with pytest.raises(ConfigError, match="in a folder that does not exist"):
+        create_app({"database_url": f"sqlite:///{tmp_path}/tpyo/collab.db"})
+    assert not (tmp_path / "tpyo").exists()
+    monkeypatch.setenv("COLLAB_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ConfigError, match="COLLAB_DATA_DIR .*nowhere is not a folder that exists"):
+        create_app({"database_url": f"sqlite:///{tmp_path}/x.db"})  # the secret key would go there
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_the_data_folder_holds_the_database_and_the_secret(tmp_path, monkeypatch):
+    from collab import create_app
+
+    monkeypatch.setenv("COLLAB_DATA_DIR", str(tmp_path))
+    app = create_app()
+    try:
+        assert (tmp_path / "collab.db").is_file() and (tmp_path / "secret_key").is_file()
+        assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
+    finally:
+        app.extensions["collab"].close()

@@ -28,7 +28,8 @@ def installed(tmp_path_factory):
     elsewhere = out / "elsewhere"
     (elsewhere / "collab").mkdir(parents=True)
     (elsewhere / "collab" / "__init__.py").write_text("raise ImportError('not the installed collab')\n")
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    # its data folder (the generated secret key) in here, not in the user's ~/.local/share
+    env = {**os.environ, "PYTHONPATH": str(site), "XDG_DATA_HOME": str(out / "data")}
     return wheel, site, elsewhere, env
 
 
