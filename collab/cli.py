@@ -39,7 +39,8 @@ def fail(prog: str, exc: BaseException) -> int:
     """Say why a command cannot go on, in one line on stderr ("collab: ...", a message of
     several lines joined, as psycopg's), and return the exit status 1: `collab serve` and
     run.py end a failed start with it, the other commands their errors."""
-    print(f"{prog}: {' '.join(str(exc).split())}", file=sys.stderr)
+    lines = [line.strip() for line in str(exc).splitlines()]  # (spaces inside a line are the message's)
+    print(f"{prog}: {' '.join(line for line in lines if line)}", file=sys.stderr)
     return 1
 
 
