@@ -237,7 +237,8 @@ def test_failed_write_is_internal_and_changes_nothing(make_app, connect, doc_id,
     assert again["ok"] and again["version"] == 2 and "duplicate" not in again
 
 
-def test_corrupt_document_is_reported_and_others_still_work(make_app, connect, doc_id, tmp_path):
+def _app_of_a_corrupt_document(make_app, connect, doc_id, tmp_path):
+    """An app whose store holds `doc_id` with a revision that does not apply any more."""
     app1 = make_app()
     a = connect(app1)
     join(a, doc_id)
@@ -245,7 +246,11 @@ def test_corrupt_document_is_reported_and_others_still_work(make_app, connect, d
     app1.extensions["collab"].close()
     db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
     db.execute("UPDATE revisions SET patch = '@@ -5,1 +5,1 @@\n-q\n+r\n' WHERE doc = ?", (doc_id,))
-    app2 = make_app()
+    return make_app()
+
+
+def test_corrupt_document_is_reported_and_others_still_work(make_app, connect, doc_id, tmp_path):
+    app2 = _app_of_a_corrupt_document(make_app, connect, doc_id, tmp_path)
     b = connect(app2)
     assert error_code(join(b, doc_id)) == "doc_corrupt"
     assert join(b, doc_id + "-other")["ok"]
@@ -401,14 +406,7 @@ def test_logs_name_documents_by_hash_even_in_tracebacks(make_app, connect, doc_i
     """A corrupt history and an unexpected failure are logged for the operator, with the
     document as its log_id: not in the line, not in the error's message, not in the
     traceback (an exception's message often quotes the key it failed on)."""
-    app1 = make_app()
-    a = connect(app1)
-    join(a, doc_id)
-    patch(a, doc_id, 0, "", "fine text", "k1")
-    app1.extensions["collab"].close()
-    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
-    db.execute("UPDATE revisions SET patch = '@@ -5,1 +5,1 @@\n-q\n+r\n' WHERE doc = ?", (doc_id,))
-    app2 = make_app()
+    app2 = _app_of_a_corrupt_document(make_app, connect, doc_id, tmp_path)
     service = app2.extensions["collab"]
     b = connect(app2)
     other = doc_id + "-other"
