@@ -7,6 +7,7 @@ reader see committed data while a write is in progress.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -32,6 +33,15 @@ def _catalog(conn: sqlite3.Connection) -> Catalog:
         tables=lambda: {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")},
         columns=lambda table: {r[1] for r in conn.execute(f"PRAGMA table_info({table})")},
         execute=lambda sql, params: conn.execute(sql, params).fetchall())
+
+
+def _insert_revision(cur: sqlite3.Cursor, item: NewRevision) -> None:
+    """One revision's row, and its snapshot's when it has one (in the caller's transaction)."""
+    r = item.revision
+    cur.execute(f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution))
+    if item.snapshot is not None:
+        cur.execute("INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)", (r.doc, r.version, item.snapshot))
 
 
 class SQLiteStore:
@@ -105,16 +115,23 @@ class SQLiteStore:
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
-                try:
+                with self._committed(cur):
                     cur.execute("BEGIN IMMEDIATE")
                     cur.execute("INSERT OR REPLACE INTO probe (id, ts, pad) VALUES (1, julianday('now'), zeroblob(?))",
                                 (PROBE_BYTES,))
-                    cur.execute("COMMIT")
-                except BaseException:
-                    self._rollback(cur)
-                    raise
         except sqlite3.Error as exc:
             raise self._error("write", exc) from exc
+
+    @contextlib.contextmanager
+    def _committed(self, cur: sqlite3.Cursor) -> Iterator[None]:
+        """The block's statements, in the transaction `cur` has begun: committed when the
+        block ends, rolled back (keeping the real error) when anything in it raises."""
+        try:
+            yield
+            cur.execute("COMMIT")
+        except BaseException:
+            self._rollback(cur)
+            raise
 
     def _rollback(self, cur: sqlite3.Cursor) -> None:
         """Roll back after a failed statement, keeping the real error: SQLite rolls back by
@@ -148,7 +165,7 @@ class SQLiteStore:
             with self._write_lock:
                 cur = self._writer.cursor()
                 cur.execute("BEGIN IMMEDIATE")
-                try:
+                with self._committed(cur):
                     cur.execute(f"INSERT INTO documents ({_DOC_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
                                 (row.id, row.view_token, row.head, row.created, row.updated))
                     version = 0
@@ -159,19 +176,11 @@ class SQLiteStore:
                             continue
                         r = item.revision
                         assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)
-                        cur.execute(f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                                    (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution))
-                        if item.snapshot is not None:
-                            cur.execute("INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)",
-                                        (r.doc, r.version, item.snapshot))
+                        _insert_revision(cur, item)
                         version = r.version
                     if version != row.head:
                         raise StoreError(f"document {row.id!r}: its history ends at version {version}, "
                                          f"its head is {row.head}")
-                    cur.execute("COMMIT")
-                except BaseException:
-                    self._rollback(cur)
-                    raise
         except sqlite3.IntegrityError as exc:
             raise StoreConflict(f"cannot load document {row.id!r}: {exc}") from exc
         except sqlite3.Error as exc:
@@ -204,18 +213,10 @@ class SQLiteStore:
                     if not wait and exc.sqlite_errorcode == sqlite3.SQLITE_BUSY:
                         raise StoreBusy("the database is locked by another writer") from None
                     raise
-                try:
+                with self._committed(cur):
                     for item in batch:
                         r = item.revision
-                        cur.execute(
-                            f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution),
-                        )
-                        if item.snapshot is not None:
-                            cur.execute(
-                                "INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)",
-                                (r.doc, r.version, item.snapshot),
-                            )
+                        _insert_revision(cur, item)
                         first, _, _ = heads.get(r.doc, (r.version, 0, 0.0))
                         heads[r.doc] = (first, r.version, r.ts)
                     for doc, (first, head, ts) in heads.items():
@@ -226,10 +227,6 @@ class SQLiteStore:
                         )
                         if cur.rowcount != 1:
                             raise StoreConflict(f"document {doc!r} is missing or not at version {first - 1}")
-                    cur.execute("COMMIT")
-                except BaseException:
-                    self._rollback(cur)
-                    raise
         except sqlite3.IntegrityError as exc:
             raise StoreConflict(f"cannot store revisions: {exc}") from exc
         except sqlite3.Error as exc:
@@ -316,7 +313,7 @@ class SQLiteStore:
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
-                try:
+                with self._committed(cur):
                     cur.execute("BEGIN IMMEDIATE")
                     found = cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc,)).fetchone()
                     if found is not None:
@@ -326,10 +323,6 @@ class SQLiteStore:
                         for table in ("revisions", "snapshots", "labels"):
                             cur.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
                         cur.execute("DELETE FROM documents WHERE id = ?", (doc,))
-                    cur.execute("COMMIT")
-                except BaseException:
-                    self._rollback(cur)
-                    raise
         except sqlite3.Error as exc:
             raise self._error("delete document", exc) from exc
         return None if found is None else row
