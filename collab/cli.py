@@ -193,17 +193,15 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def _tell_servers(queue: str, deployment: str, doc: str, view_token: str) -> None:
     """Publish `gone` to the document's rooms through the message queue, as a server's own
-    delete does (collab/server/realtime.py: viewers by view token first, then editors)."""
+    delete does (collab/server/realtime.py gone_messages)."""
     import socketio
 
-    from .core import wire
     from .server.queue import channel
-    from .service.documents import gone_error
+    from .server.realtime import gone_messages
 
     manager = socketio.RedisManager(queue, channel=channel(deployment), write_only=True)
-    message = gone_error("deleted").message
-    manager.emit("gone", wire.gone(view_token, "deleted", message), room="v:" + doc, namespace="/")
-    manager.emit("gone", wire.gone(doc, "deleted", message), room="e:" + doc, namespace="/")
+    for room, message in gone_messages(doc, view_token):
+        manager.emit("gone", message, room=room, namespace="/")
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from typing import cast
+from typing import Mapping, cast
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
@@ -198,7 +198,8 @@ def _text(body: dict[str, object], required: bool = True) -> str | None:
     return text
 
 
-def _author(body: dict[str, object]) -> str:
+def _author(body: Mapping[str, object]) -> str:
+    """The display name of whoever makes the change (`name`, as in `join`)."""
     return check_name(body.get("name"))
 
 
@@ -242,11 +243,13 @@ def _urls(doc: str, state: DocState) -> tuple[str, str]:
     return f"{request.host_url}d/{doc}", f"{request.host_url}v/{state.view_token}"
 
 
-def _written(doc: str, result: PatchResult | None, state: DocState) -> tuple[Response, int]:
-    """201 with the new version; 200 `unchanged` (the head) when nothing was written."""
+def _written(doc: str, result: PatchResult | None, state: DocState,
+             restored_from: int | None = None) -> tuple[Response, int]:
+    """The answer of a write (here and in history_api.py): 201 with the new version; 200
+    `unchanged` (the head) when it would have changed nothing."""
     if result is None:
-        return jsonify(wire.written(doc, state.committed, unchanged=True)), 200
-    return jsonify(wire.written(doc, result.version)), 201
+        return jsonify(wire.written(doc, state.committed, unchanged=True, restored_from=restored_from)), 200
+    return jsonify(wire.written(doc, result.version, restored_from=restored_from)), 201
 
 
 @bp.put("/api/docs/<doc>/text")

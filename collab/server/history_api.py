@@ -16,7 +16,7 @@ from typing import cast
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
 
-from .api import _int_arg, _resolve
+from .api import _author, _edit, _int_arg, _resolve, _written
 from ..core import wire
 from ..core.blame import Span
 from ..core.errors import CollabError
@@ -26,7 +26,7 @@ from ..core.ids import check_name, check_version
 from ..core.patches import Edit, diff_edits, patch_from_edits
 from ..core.ratelimit import KeyedBuckets
 from ..core.revert import Reverted
-from ..service.documents import DocState, DocumentService, PatchResult, Rewrite
+from ..service.documents import DocState, DocumentService, Rewrite
 
 bp = Blueprint("history", __name__)
 
@@ -69,31 +69,11 @@ def _json(body: str) -> Response:
     return Response(body, content_type="application/json")
 
 
-def _editor(doc: str) -> DocState:
-    state, role = _resolve(doc)
-    if role != "editor":
-        raise CollabError("read_only", "this link is read-only: writing needs the edit link")
-    return state
-
-
 def _body() -> wire.Received:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise CollabError("bad_request", "body must be a JSON object")
     return body
-
-
-def _author(body: wire.Received) -> str:
-    """The display name of whoever makes the change (`name`, as in `join`)."""
-    return check_name(body.get("name"))
-
-
-def _written(doc: str, result: PatchResult | None, head: int,
-             restored_from: int | None = None) -> tuple[Response, int]:
-    """201 with the new version; 200 `unchanged` when the write would have changed nothing."""
-    if result is None:
-        return jsonify(wire.written(doc, head, unchanged=True, restored_from=restored_from)), 200
-    return jsonify(wire.written(doc, result.version, restored_from=restored_from)), 201
 
 
 # -- reads ----------------------------------------------------------------------
@@ -167,16 +147,16 @@ def get_export(doc: str) -> Response:
 
 @bp.post("/api/docs/<doc>/restore")
 def post_restore(doc: str) -> tuple[Response, int]:
-    state = _editor(doc)
+    state = _edit(doc)
     body = _body()
     version = check_version(body.get("version"))
     result = _service().restore(state, version, _author(body))
-    return _written(doc, result, state.committed, restored_from=version)
+    return _written(doc, result, state, restored_from=version)
 
 
 @bp.post("/api/docs/<doc>/revert")
 def post_revert(doc: str) -> tuple[Response, int]:
-    state = _editor(doc)
+    state = _edit(doc)
     body = _body()
     since, author = check_version(body.get("since"), "since"), body.get("author")
     first = _revert(state, author, since, state.committed)  # bad input fails here, before anything
@@ -186,12 +166,12 @@ def post_revert(doc: str) -> tuple[Response, int]:
         return Rewrite(r.text, r.attribution)
 
     result = _service().rewrite(state, _author(body), "revert", target)
-    return _written(doc, result, state.committed)
+    return _written(doc, result, state)
 
 
 @bp.post("/api/docs/<doc>/labels")
 def post_label(doc: str) -> tuple[Response, int]:
-    state = _editor(doc)
+    state = _edit(doc)
     body = _body()
     version, name = check_version(body.get("version")), body.get("name")
     if not isinstance(name, str):  # (the service checks the rest of a label's name)
@@ -202,7 +182,7 @@ def post_label(doc: str) -> tuple[Response, int]:
 
 @bp.delete("/api/docs/<doc>/labels/<path:name>")
 def delete_label(doc: str, name: str) -> Response:
-    state = _editor(doc)
+    state = _edit(doc)
     _service().delete_label(state, name)
     return jsonify(wire.label_deleted(doc, name))
 
@@ -307,7 +287,7 @@ def _import_bytes() -> bytes:
 
 @bp.post("/api/docs/<doc>/import")
 def post_import(doc: str) -> tuple[Response, int]:
-    state = _editor(doc)
+    state = _edit(doc)
     service = _service()
     raw = _import_bytes()
     try:
@@ -329,4 +309,4 @@ def post_import(doc: str) -> tuple[Response, int]:
             "too_large", f"the file has {len(text)} code points; at most {service.settings.max_doc_chars} are allowed"
         )
     result = service.rewrite(state, check_name(request.args.get("name")), "import", lambda _v, _t: text)
-    return _written(doc, result, state.committed)
+    return _written(doc, result, state)

@@ -65,6 +65,15 @@ class Client:
     closing: bool = False  # closed for flooding (the transport ends it)
 
 
+def gone_messages(doc_id: str, view_token: str) -> list[tuple[str, wire.GoneMessage]]:
+    """The `gone` messages of a deleted document, by room: its viewers (named by the view
+    token) first, then its editors, whose message ends the memberships (`_gone_here`). Sent
+    by the server's delete and, through the queue, by `collab delete`."""
+    message = gone_error("deleted").message
+    return [(_viewers(doc_id), wire.gone(view_token, "deleted", message)),
+            (_editors(doc_id), wire.gone(doc_id, "deleted", message))]
+
+
 def _editors(doc: str) -> str:
     return "e:" + doc
 
@@ -144,7 +153,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         manager = socketio.server.manager
         # with a queue, `gone` takes the clients out of the document on every process (queue.py)
         self._queued = isinstance(manager, RedisQueue)
-        if isinstance(manager, RedisQueue):
+        if self._queued:
             manager.after_emit["gone"] = self._gone_here
 
     # -- connection -------------------------------------------------------------
@@ -436,18 +445,17 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         ends every membership, on each process once it was delivered there (the queue's
         after_emit hook), or here at once without a queue. Sent to the rooms as revisions
         are, so that it reaches other processes the same way."""
-        server, message = self.sio.server, gone_error("deleted").message
-        server.emit("gone", wire.gone(state.view_token, "deleted", message), to=_viewers(state.id), namespace="/")
-        server.emit("gone", wire.gone(state.id, "deleted", message), to=_editors(state.id), namespace="/")
+        for room, message in gone_messages(state.id, state.view_token):
+            self.sio.server.emit("gone", message, to=room, namespace="/")
         if not self._queued:
             self._gone_here(_editors(state.id))
 
     def _gone_here(self, room: str) -> None:
         """After `gone` reached this process's clients of a document (its editors' room):
         forget the document here and end its memberships, pins and presence."""
-        if not room.startswith("e:"):
+        if not room.startswith(_editors("")):
             return  # the viewers' message, sent first: the editors' one does the rest
-        doc_id = room[2:]
+        doc_id = room[len(_editors("")):]
         self.service.forget(doc_id)
         for sid, m in list(self.members.get(doc_id, {}).items()):
             client = self.clients.get(sid)
