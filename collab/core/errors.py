@@ -83,3 +83,17 @@ class BadPatch(CollabError):
 
     def __init__(self, message: str) -> None:
         super().__init__("bad_patch", message)
+
+
+# what a client is told of a name that is a tombstone, by why (storage.Tombstone.reason);
+# it never names the document, which may be asked for by its view token
+GONE_MESSAGES = {
+    "deleted": "this document was deleted: its links no longer work",
+    "replaced": "this read-only link was replaced by a new one: ask an editor of the document for the new link",
+    "renamed": "this document was renamed: ask an editor of the document for its new link",
+}
+
+
+def gone_error(reason: str) -> CollabError:
+    """The `deleted` error (HTTP 410) of a name that is a tombstone."""
+    return CollabError("deleted", GONE_MESSAGES.get(reason, GONE_MESSAGES["deleted"]))

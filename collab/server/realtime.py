@@ -19,7 +19,7 @@ from flask_socketio import SocketIO
 
 from ..core.config import Settings
 from ..core import wire
-from ..core.errors import CollabError
+from ..core.errors import CollabError, gone_error
 from .guard import Environ, lookups_of
 from .pins import AddressPins
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
@@ -28,7 +28,7 @@ from .presence import LocalPresence, Roster
 from .queue import RedisQueue
 from .transport import close_session
 from ..core.ratelimit import TokenBucket
-from ..service.documents import DocState, DocumentService, gone_error
+from ..service.documents import DocState, DocumentService
 from ..service.observer import Observer
 from ..storage import Revision
 

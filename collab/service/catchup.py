@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from ..core.errors import CollabError
+from ..core.errors import gone_error
 from ..core.replay import Replayer, ReplayError
 from ..core.snapshots import revision_cost
 from ..storage import Revision, Store
@@ -42,7 +42,7 @@ def catch_up(state: DocState, store: Store, page: int) -> None:
         return
     row = store.get_document(state.id)
     if row is None:  # an open document that is no more: another process deleted it
-        raise CollabError("deleted", "this document was deleted: its links no longer work")
+        raise gone_error("deleted")
     state.stale = False
     if row.head <= state.committed:
         return

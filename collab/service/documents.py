@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..core.blame import Span
 from ..core.config import Settings
-from ..core.errors import CollabError
+from ..core.errors import CollabError, gone_error
 from ..core.ids import check_doc_id, check_name, check_version, log_id, new_view_token, redact
 from ..core.replay import CHUNK, ReplayError, text_at
 from ..core.revert import Reverted
@@ -54,18 +54,6 @@ def _check_label(name: object) -> str:
     return check_name(name)
 
 
-# what a client is told of a name that is a tombstone, by why (storage.Tombstone.reason);
-# it never names the document, which may be asked for by its view token
-GONE_MESSAGES = {
-    "deleted": "this document was deleted: its links no longer work",
-    "replaced": "this read-only link was replaced by a new one: ask an editor of the document for the new link",
-    "renamed": "this document was renamed: ask an editor of the document for its new link",
-}
-
-
-def gone_error(reason: str) -> CollabError:
-    """The `deleted` error (HTTP 410) of a name that is a tombstone."""
-    return CollabError("deleted", GONE_MESSAGES.get(reason, GONE_MESSAGES["deleted"]))
 
 
 def _replay_cost(text: str, revisions: list[Revision]) -> int:
