@@ -274,6 +274,8 @@ class Document:
     def _on_connect(self) -> None:
         with self._lock:
             self._joined = False
+            if self.state is not None:
+                self.state.joining()
             self._emit("join", dict(self._join_payload), callback=self._on_join)
 
     def _on_disconnect(self, *args: object) -> None:
@@ -416,6 +418,7 @@ class Document:
             self._call(self._confirmed_callbacks, self.state.version, self.state.shadow)
         if self.state.needs_rejoin() is not None and self._joined:
             self._joined = False
+            self.state.joining()
             self._emit("join", dict(self._join_payload), callback=self._on_join)
         if self.state.text != text_before:
             self._changed_text(text_before, authors)

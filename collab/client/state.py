@@ -178,6 +178,7 @@ class SyncClient:
         self._gap_since: float | None = None  # when versions went missing, or None
         self._gap_own = False  # ... and only our own in-flight op can be the missing one
         self._sync_wanted = False  # a sync from `version` is needed
+        self._join_from: int | None = None  # the version we had when the outstanding join was sent
         self._sync_target = 0  # sync at least up to here (the head a conflict named)
         self._syncing = False  # a sync request is outstanding
         self._sync_at = 0.0  # a failed sync is asked again from then on
@@ -349,6 +350,10 @@ class SyncClient:
         # a refusal that the user must act on (a held text, a read-only document) stays shown
         if self._hold_text is None and not self._viewer:
             self.error = None
+        # The server is behind us only if it is behind what we had when we asked: revisions it
+        # sent after its answer's snapshot may arrive before the answer (docs/protocol.md, join)
+        behind = answer["version"] < (self.version if self._join_from is None else self._join_from)
+        self._join_from = None
         if fresh:
             old = self.text
             self._set_confirmed(answer["version"], answer["text"])
@@ -359,7 +364,7 @@ class SyncClient:
             self._notify(old, "reset")
             return
         settling = self._rejoin is not None and self.inflight is not None  # see needs_rejoin
-        if not settling and (self._rejoin is not None or answer["version"] < self.version
+        if not settling and (self._rejoin is not None or behind
                              or (answer["version"] == self.version and answer["text"] != self.shadow)):
             self.reset_from_join(answer)
             return
@@ -370,6 +375,11 @@ class SyncClient:
             self._resend = True
         if answer["version"] > self.version:
             self._sync_wanted = True
+
+    def joining(self) -> None:
+        """A join is being sent (on every connect, and for a re-join): its answer is weighed
+        against the version we have now, whatever revisions arrive before it."""
+        self._join_from = self.version
 
     def disconnected(self) -> None:
         """Connection lost: the op in flight must go out again (same id) after the next join."""

@@ -279,18 +279,24 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         client.joined[key] = m
         self.members.setdefault(state.id, {})[client.sid] = m
         self.enter_room(sid, _presence_room(state.id, role, deltas))
+        # in the room first, so every revision committed from now on reaches this client
+        # (one it already has is ignored by version); then what may yield (the store, when
+        # processes share it; the shared presence), and last the snapshot, with no yield
+        # between it and the answer: a revision sent after the snapshot cannot overtake the
+        # answer from this process (one relayed from another process still may, after the
+        # store was read: docs/protocol.md says to keep such revisions)
         self.enter_room(sid, _editors(state.id) if role == EDITOR else _viewers(state.id))
-        # entering the room and reading the snapshot happen with no yield in between, so
-        # every later revision reaches this client (one it already has is ignored by version)
-        version, text = self.service.snapshot(state)
-        m.seen = version
+        self.service.refresh(state)
+        m.seen = state.committed
         self._publish_peer(client, m)
-        log.info("join doc=%s client=%s peer=%s role=%s version=%d", log_id(state.id), client.sid, client.peer, role,
-                 version)
         # the answer is the list as it is now; the next `presence` (full or delta) follows
         # on from it, and carries this join to the others
         peers, counts = self._roster(state).answer(self.presence.peers(state.id))
+        version, text = state.committed, state.committed_text
+        m.seen = version
         settings = self.service.settings
+        log.info("join doc=%s client=%s peer=%s role=%s version=%d", log_id(state.id), client.sid, client.peer, role,
+                 version)
         # `limits`, an extension of v1: what one patch and the document may hold, so that a
         # client splits a large paste into patches the server accepts (docs/protocol.md);
         # `view` for an editor's "copy the read-only link"

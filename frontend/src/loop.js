@@ -62,6 +62,7 @@ export class SyncLoop {
   /** Join (or join again): on success the state machine takes the answer and sending starts. */
   join(why) {
     this.o.onJoining?.(why);
+    this.sync.joining();
     this.socket.timeout(ACK_TIMEOUT_MS).emit('join', this.o.joinMessage(), (err, ans) => {
       if (err || !ans || !ans.ok) {
         const error = (ans && ans.error) || { code: 'timeout', message: 'the server did not answer' };

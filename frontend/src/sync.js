@@ -161,6 +161,7 @@ export class SyncClient {
     this._gapSince = null; // when versions went missing (held revisions or ack), or null
     this._gapOwn = false; // ...and only our own in-flight op can be the missing one: wait for it
     this._syncWanted = false; // a sync from `version` is needed
+    this._joinFrom = null; // the version we had when the outstanding join was sent (joining)
     this._syncTarget = 0; // sync at least up to here (the head a conflict named)
     this._syncing = false; // a sync request is outstanding
     this._syncAt = 0; // a failed sync is asked again from then on
@@ -356,6 +357,10 @@ export class SyncClient {
     }
     // a refusal that the user must act on (a held text, a read-only document) stays shown
     if (this._holdText === null && !this._viewer) this._error = null;
+    // The server is behind us only if it is behind what we had when we asked: revisions it
+    // sent after its answer's snapshot may arrive before the answer (docs/protocol.md, join)
+    const from = this._joinFrom ?? this._version;
+    this._joinFrom = null;
     if (fresh) {
       this._setConfirmed(ans.version, ans.text);
       this._emitReplace(ans.text);
@@ -366,7 +371,7 @@ export class SyncClient {
       return;
     }
     const settling = this._rejoin && this._inflight; // settle the op first (see needsRejoin)
-    if (!settling && (this._rejoin || ans.version < this._version || (ans.version === this._version && ans.text !== this._shadow))) {
+    if (!settling && (this._rejoin || ans.version < from || (ans.version === this._version && ans.text !== this._shadow))) {
       this.resetFromJoin(ans);
       return;
     }
@@ -375,6 +380,12 @@ export class SyncClient {
     this._retryAt = 0;
     if (this._inflight) this._resend = true;
     if (ans.version > this._version) this._syncWanted = true;
+  }
+
+  /** A join is being sent (on every connect, and for a re-join): its answer is weighed against
+   * the version we have now, whatever revisions arrive before it. */
+  joining() {
+    this._joinFrom = this._version;
   }
 
   /** Connection lost: the op in flight must go out again (same id) after the next join. */

@@ -82,9 +82,16 @@ class Runner {
       this.now += step.wait;
     } else if ('reconnect' in step) {
       c.disconnected();
+      c.joining();
       c.receiveJoin({ ok: true, doc: 'd', role: 'editor', peers: [], ...step.reconnect });
     } else if ('rejoin' in step) {
+      c.joining();
       c.receiveJoin({ ok: true, doc: 'd', role: 'editor', peers: [], ...step.rejoin });
+    } else if ('disconnect' in step) {
+      c.disconnected();
+      c.joining();
+    } else if ('joined' in step) {
+      c.receiveJoin({ ok: true, doc: 'd', role: 'editor', peers: [], ...step.joined });
     } else if ('expect' in step) {
       for (const [key, want] of Object.entries(step.expect)) {
         assert.deepEqual(this.observe(key, want), want, key);

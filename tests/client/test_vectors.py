@@ -90,9 +90,16 @@ class Runner:
             self.now += step["wait"]
         elif "reconnect" in step:
             s.disconnected()
+            s.joining()
             s.receive_join(self.join_answer(step["reconnect"]))
         elif "rejoin" in step:
+            s.joining()
             s.receive_join(self.join_answer(step["rejoin"]))
+        elif "disconnect" in step:
+            s.disconnected()
+            s.joining()
+        elif "joined" in step:
+            s.receive_join(self.join_answer(step["joined"]))
         elif "expect" in step:
             for key, want in step["expect"].items():
                 got = [t for t in want if t in s.text] if key == "text_contains" else self.observe(key)

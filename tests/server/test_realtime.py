@@ -411,12 +411,12 @@ def test_logs_name_documents_by_hash_even_in_tracebacks(make_app, connect, doc_i
     b = connect(app2)
     other = doc_id + "-other"
 
-    def broken_snapshot(state):  # a bug of ours, as it would show: a KeyError on the id
+    def broken_refresh(state, force=False):  # a bug of ours, as it would show: a KeyError on the id
         raise KeyError(state.id)
 
     with caplog.at_level("INFO", logger="collab"):
         assert error_code(join(b, doc_id)) == "doc_corrupt"
-        service.snapshot = broken_snapshot
+        service.refresh = broken_refresh
         assert error_code(join(b, other)) == "internal"
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "corrupt" in logged and "Traceback" in logged and "KeyError" in logged

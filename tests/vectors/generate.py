@@ -50,6 +50,11 @@ A step is an object with one of these keys (plus an optional "note"):
                                    the connection dropped and the re-join answered this
     rejoin: {version, text, role?, limits?}
                                    the client joined again (after a divergence); the answer
+    disconnect: true               the connection dropped and a join went out on the next
+                                   one; its answer comes later (joined), after what arrives
+                                   meanwhile
+    joined: {version, text, role?, limits?}
+                                   the answer to that join
     expect: {text, shadow, version, inflight, want_sync, diverged, held, error, stuck,
              unsaved, wake_at}     any subset; inflight/want_sync/diverged are booleans,
                                    held the sorted versions of early revisions, error and
@@ -57,8 +62,9 @@ A step is an object with one of these keys (plus an optional "note"):
 
 Each step is one call of the state machine (the runners hold no logic): edit -> local_edit,
 send -> take_patch, ack -> receive_ack, revisions -> receive_revisions, sync_request ->
-take_sync, sync -> receive_sync, seen -> take_seen, reconnect -> disconnected + receive_join,
-rejoin -> receive_join; expect reads text, shadow, version, inflight, needs_sync, needs_rejoin,
+take_sync, sync -> receive_sync, seen -> take_seen, reconnect -> disconnected + joining +
+receive_join, rejoin -> joining + receive_join, disconnect -> disconnected + joining, joined ->
+receive_join; expect reads text, shadow, version, inflight, needs_sync, needs_rejoin,
 held_versions, error, stuck, unsaved, wake_at.
 
 Strings "$inflight" and "$opN" anywhere in a step's payload (an id in a revision, a sync
@@ -500,6 +506,21 @@ def reconnect() -> Vector:
     return v.send()
 
 
+def revision_before_join_answer() -> Vector:
+    s = Server("abc", 1)
+    v = Vector("revision_before_join_answer", "After a reconnect, revisions the server committed "
+               "after its join answer's snapshot arrive before that answer: they are kept (the "
+               "server is behind only what we had when we asked), and the answer's older text "
+               "never replaces them.", "abc", 1)
+    v.edit(3, 0, "!")
+    v.step(disconnect=True)
+    joined = {"version": 1, "text": s.text}
+    r2 = s.commit(1, [edit("abc", 0, 0, ">")], "other-1")
+    v.revisions(r2).expect(version=2, shadow=">abc", text=">abc!")
+    v.step(joined=joined).expect(version=2, shadow=">abc", text=">abc!", diverged=False, want_sync=False)
+    return v.send(2, ">abc!")
+
+
 def refused_hold(code: str) -> Vector:
     s = Server("abc", 1)
     v = Vector(f"refused_{code}", f"Refused `{code}`: nothing was applied; the text is kept and "
@@ -650,7 +671,8 @@ def future_base() -> Vector:
 VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurrent_insert_same_position,
            replace_same_word, conflict_resend_new_id, conflict_after_revision, ack_before_revision,
            revision_early, revision_early_own_gap, sync_more, duplicate_ack_then_sync,
-           own_op_in_sync, rate_limited, hash_mismatch, hash_once_per_batch, rejoin_keeps_typed_text, reconnect, future_base,
+           own_op_in_sync, rate_limited, hash_mismatch, hash_once_per_batch, rejoin_keeps_typed_text, reconnect,
+           revision_before_join_answer, future_base,
            # every other error code of the contract (conflict, rate_limited, future_base: above)
            lambda: refused_hold("too_large"), lambda: refused_hold("bad_patch"),
            lambda: refused_hold("bad_request"), refused_undone, lambda: refused_retry("internal"),
