@@ -1,6 +1,6 @@
 // Builds the browser client into dist/: app.js (editor + viewer) and history.js (the history
 // page) with the chunks they share (core/, diff-match-patch, dom.js) and the lazily loaded one
-// (the Markdown preview); start.js (the start page, one file); app.css and sw.js. Prints the sizes.
+// (the Markdown preview); start.js (the start page, one file); theme.js; app.css and sw.js. Prints the sizes.
 //   node build.mjs            minified production build
 //   node build.mjs --dev      with source maps, not minified
 
@@ -21,6 +21,8 @@ const common = { bundle: true, format: 'esm', target: ['es2020'], minify: !dev, 
 await build({ ...common, entryPoints: { app: 'src/main.js', history: 'src/history.js' }, splitting: true, outdir: out, chunkNames: 'chunks/[name]-[hash]' });
 await build({ ...common, entryPoints: { start: 'src/start.js' }, outdir: out });
 copyFileSync('src/style.css', join(out, 'app.css'));
+// theme.js: a classic script every page's <head> runs before the first paint (not a module: it must block)
+await build({ ...common, bundle: false, format: 'iife', entryPoints: { theme: 'src/theme.js' }, outdir: out });
 const files = [];
 (function list(dir, prefix) {
   for (const f of readdirSync(dir)) {

@@ -71,6 +71,7 @@ def _head(title: str) -> str:
 <meta name="referrer" content="no-referrer">
 <title>{html.escape(title)}</title>
 <link rel="icon" href="data:,">
+<script src="/assets/theme.js"></script>
 <link rel="stylesheet" href="/assets/app.css">"""
 
 
@@ -104,8 +105,8 @@ def wants_page() -> bool:
 
 
 def error_page(status: int, title: str, message: str, links: list[tuple[str, str]] | None = None) -> Response:
-    """A page that says what is wrong and where to go instead; no script, so it shows even
-    when the bundle is not built (then without its stylesheet)."""
+    """A page that says what is wrong and where to go instead. Its only script is theme.js (the
+    theme chosen); it needs none, so it shows even when the bundle is not built (then unstyled)."""
     shown = links if links is not None else [("/", "Start page")]
     items = "".join(
         f'<a class="button" href="{html.escape(href, quote=True)}">{html.escape(label)}</a> ' for href, label in shown

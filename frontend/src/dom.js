@@ -1,5 +1,5 @@
 // What every page (start, editor and viewer, history) shares: `el()` to build elements, the
-// colour of a person, and the display name this browser keeps.
+// colour of a person, the display name this browser keeps, and the light or dark theme.
 // Every user string goes in as text (text nodes, attributes), never as HTML.
 
 /**
@@ -18,7 +18,8 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-const COLORS = ['#e11d48', '#2563eb', '#16a34a', '#d97706', '#7c3aed', '#0891b2', '#db2777', '#65a30d', '#ea580c', '#4f46e5'];
+// dark enough that a cursor's white name label on them reaches WCAG AA (4.5:1) in both themes
+const COLORS = ['#be123c', '#1d4ed8', '#15803d', '#b45309', '#6d28d9', '#0e7490', '#be185d', '#4d7c0f', '#c2410c', '#4338ca'];
 
 /** A stable colour for a peer id or an author's name: the same key, the same colour, on every page. */
 export function colorFor(key) {
@@ -111,4 +112,65 @@ function store(name) {
 
 function guestName() {
   return `Guest ${Math.floor(100 + Math.random() * 900)}`;
+}
+
+const THEME_KEY = 'collab:theme'; // theme.js reads it before the first paint
+const systemDark = () => window.matchMedia?.('(prefers-color-scheme: dark)').matches ?? false;
+
+function storedTheme() {
+  try {
+    const t = localStorage.getItem(THEME_KEY);
+    return t === 'dark' || t === 'light' ? t : null;
+  } catch {
+    return null; // storage off
+  }
+}
+
+/** Whether the page shows the dark theme: the toggle's choice, else the system's. */
+export function isDark() {
+  const chosen = document.documentElement.dataset.theme;
+  return chosen ? chosen === 'dark' : systemDark();
+}
+
+/** Run `cb(dark)` whenever the theme changes: the toggle here or in another tab, or the system's. */
+export function onThemeChange(cb) {
+  window.addEventListener('collab:theme', () => cb(isDark()));
+}
+
+function applyTheme(theme) {
+  const root = document.documentElement;
+  if (theme) root.dataset.theme = theme;
+  else delete root.dataset.theme;
+  window.dispatchEvent(new Event('collab:theme'));
+}
+
+/**
+ * The light/dark toggle of a page's bar. The page follows the system until the toggle is used;
+ * the choice is kept (and followed by the other tabs), and choosing the system's own theme again
+ * forgets it, so the page follows the system once more.
+ */
+export function themeToggle() {
+  const button = el('button', { id: 'theme', type: 'button', class: 'theme-toggle' });
+  const show = () => {
+    const dark = isDark();
+    button.textContent = dark ? '☀' : '☾';
+    button.title = dark ? 'Light theme' : 'Dark theme';
+    button.setAttribute('aria-label', button.title);
+  };
+  button.addEventListener('click', () => {
+    const next = isDark() ? 'light' : 'dark';
+    const keep = next === (systemDark() ? 'dark' : 'light') ? null : next;
+    try {
+      if (keep) localStorage.setItem(THEME_KEY, keep);
+      else localStorage.removeItem(THEME_KEY);
+    } catch {
+      // storage off: this page only
+    }
+    applyTheme(keep);
+  });
+  window.addEventListener('storage', (e) => e.key === THEME_KEY && applyTheme(storedTheme()));
+  window.matchMedia?.('(prefers-color-scheme: dark)').addEventListener?.('change', () => applyTheme(document.documentElement.dataset.theme || null));
+  window.addEventListener('collab:theme', show);
+  show();
+  return button;
 }

@@ -19,11 +19,12 @@ import { HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror
 import { markdownLanguage } from '@codemirror/lang-markdown';
 import { tags } from '@lezer/highlight';
 
-import { el } from './dom.js';
+import { el, isDark, onThemeChange } from './dom.js';
 
 const remote = Annotation.define();
 const setCursors = StateEffect.define();
 
+// colours are the stylesheet's (style.css), so they follow the light or dark theme
 const markdownStyle = HighlightStyle.define([
   { tag: tags.heading1, fontSize: '1.5em', fontWeight: 'bold' },
   { tag: tags.heading2, fontSize: '1.3em', fontWeight: 'bold' },
@@ -31,11 +32,11 @@ const markdownStyle = HighlightStyle.define([
   { tag: tags.strong, fontWeight: 'bold' },
   { tag: tags.emphasis, fontStyle: 'italic' },
   { tag: tags.strikethrough, textDecoration: 'line-through' },
-  { tag: [tags.link, tags.url], color: '#2563eb', textDecoration: 'underline' },
-  { tag: tags.monospace, fontFamily: 'ui-monospace, monospace', color: '#9a3412' },
-  { tag: tags.quote, color: '#4b5563', fontStyle: 'italic' },
-  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: '#9ca3af' },
-  { tag: tags.list, color: '#7c3aed' },
+  { tag: [tags.link, tags.url], color: 'var(--hl-link)', textDecoration: 'underline' },
+  { tag: tags.monospace, fontFamily: 'ui-monospace, monospace', color: 'var(--hl-code)' },
+  { tag: tags.quote, color: 'var(--hl-quote)', fontStyle: 'italic' },
+  { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: 'var(--hl-meta)' },
+  { tag: tags.list, color: 'var(--hl-list)' },
 ]);
 
 class CursorWidget extends WidgetType {
@@ -102,6 +103,7 @@ function markdownFor(length, current) {
 
 export function createEditor(parent, o) {
   const language = new Compartment();
+  const theme = new Compartment(); // CodeMirror's own dark styles (search panel, selection) follow the page
   let highlighted = o.text.length < LARGE_DOC;
   const markdown = () => (highlighted ? [new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)] : []);
   const extensions = [
@@ -111,6 +113,7 @@ export function createEditor(parent, o) {
     highlightActiveLine(),
     EditorView.lineWrapping,
     language.of(markdown()),
+    theme.of(EditorView.darkTheme.of(isDark())),
     search({ top: true }),
     highlightSelectionMatches(),
     keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
@@ -141,6 +144,7 @@ export function createEditor(parent, o) {
   else extensions.push(placeholder('Start typing… (Markdown)'));
   const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
   if (!highlighted) o.onLargeDocument?.(true);
+  onThemeChange((dark) => view.dispatch({ effects: theme.reconfigure(EditorView.darkTheme.of(dark)) }));
 
   return {
     view,

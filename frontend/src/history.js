@@ -11,7 +11,7 @@
 // slider (historyview.js), compare and revert (historypanels.js), restore and named versions
 // (historyside.js). Every user string goes in as text, never as HTML.
 
-import { el, nameField } from './dom.js';
+import { el, nameField, themeToggle } from './dom.js';
 import { comparePanel, makeApi, revertPanel } from './historypanels.js';
 import { player } from './historyplayer.js';
 import { labelsPanel, restorePanel } from './historyside.js';
@@ -187,6 +187,7 @@ function layout(body, p) {
     back,
     // who restores and reverts: the editor's name, the same field (dom.js)
     canWrite ? el('label', { class: 'name', title: 'Restores and reverts you make are credited to this name' }, 'Your name ', nameField()) : null,
+    themeToggle(),
   );
   const stepInfo = el('div', { id: 'step-info', class: 'step-info' }, p.view.stepAuthor, p.view.stepTime, p.messages.busy);
 

@@ -3,7 +3,7 @@
 
 import { Connection } from './connection.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
-import { colorFor, el, nameField } from './dom.js';
+import { colorFor, el, nameField, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 
 function main() {
@@ -41,7 +41,7 @@ function main() {
   bar.append(togglePreview);
   // the history page, named the way this page names the document (a viewer never learns the edit id)
   const historyHref = readOnly ? `/v/${encodeURIComponent(view)}/history` : `/d/${encodeURIComponent(doc)}/history`;
-  bar.append(el('a', { id: 'history-link', class: 'button', href: historyHref, title: 'Replay, compare, restore and export versions' }, 'History'));
+  bar.append(el('a', { id: 'history-link', class: 'button', href: historyHref, title: 'Replay, compare, restore and export versions' }, 'History'), themeToggle());
   const editorPane = el('div', { id: 'editor', class: 'pane' });
   const previewPane = el('article', { id: 'preview', class: 'pane preview', hidden: '' });
   const notice = el('div', { id: 'notice', class: 'notice', role: 'alert', hidden: '' });

@@ -1,6 +1,6 @@
 // The start page: create a new document, or open one by name.
 
-import { el } from './dom.js';
+import { el, themeToggle } from './dom.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -34,6 +34,7 @@ form.addEventListener('submit', (e) => {
 });
 
 document.body.append(
+  el('header', { class: 'start-bar' }, themeToggle()),
   el('main', { class: 'start' },
     el('h1', {}, 'collab'),
     el('p', {}, 'Write together, in real time. Share the edit link with people who may change the text, the read-only link with everyone else.'),
