@@ -2,6 +2,7 @@
 // client. Everything a user typed or named is put into the page as text, never as HTML.
 
 import { Connection } from './connection.js';
+import { taskToggle } from './core/tasks.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
 import { distinctColors, el, nameField, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
@@ -134,11 +135,20 @@ function main() {
   let previewTimer = null;
   function renderPreview() {
     previewTimer = null;
-    if (preview && !previewPane.hidden) preview.render(previewPane, conn.sync.text);
+    if (preview && !previewPane.hidden) preview.render(previewPane, conn.sync.text, { readOnly });
   }
   function schedulePreview() {
     if (!previewTimer && !previewPane.hidden) previewTimer = setTimeout(renderPreview, 120);
   }
+  // a task's checkbox in the preview ticks its line in the source: an ordinary edit (undoable, sent)
+  previewPane.addEventListener('click', (e) => {
+    const box = e.target.closest('input.task-list-item-checkbox');
+    if (!box) return;
+    e.preventDefault(); // the box shows what the text says, once re-rendered
+    const item = box.closest('li[data-line]');
+    const change = editor && !readOnly && item && taskToggle(editor.text(), Number(item.dataset.line));
+    if (change) editor.view.dispatch({ changes: change, userEvent: 'input.task' });
+  });
   async function setPreview(on) {
     togglePreview.setAttribute('aria-pressed', String(on));
     previewPane.hidden = !on;
