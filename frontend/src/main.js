@@ -75,7 +75,11 @@ function main() {
   function showStatus({ state, unsaved, error, role }) {
     let text;
     const pending = unsaved ? `${unsaved} change${unsaved === 1 ? '' : 's'} not yet saved` : '';
-    if (state === 'deleted') text = 'This document was deleted';
+    // the name this page uses is dead (extension of v1: the error's `reason`): the document was
+    // deleted, or lives on under a link this page does not have (renamed, view link rotated)
+    const revoked = state === 'deleted' && error && (error.reason === 'renamed' || error.reason === 'rotated');
+    if (revoked) text = 'This link no longer works';
+    else if (state === 'deleted') text = 'This document was deleted';
     else if (error) text = `Not saved: ${error.message || error.code}${pending ? ' — ' + pending : ''}`;
     else if (state === 'connected') text = role === 'viewer' ? 'Live (read-only)' : unsaved ? `Saving… ${pending}` : 'All changes saved';
     else if (state === 'offline') text = `Offline${pending ? ' — ' + pending : ''}`;
@@ -88,9 +92,12 @@ function main() {
     retry.hidden = !error || state === 'deleted';
     if (state === 'deleted') {
       // for good: no retry can help; what is on screen stays, to be copied
-      notice.textContent = `This document was deleted: its links no longer work.${unsaved ? ' The text below holds your last changes, which were not saved: copy it if you need it.' : ''}`;
+      const said = revoked && error.message ? ` ${error.message[0].toUpperCase()}${error.message.slice(1)}.` : '';
+      const why = revoked ? `This link no longer works.${said}` : 'This document was deleted: its links no longer work.';
+      notice.textContent = `${why}${unsaved ? ' The text below holds your last changes, which were not saved: copy it if you need it.' : ''}`;
       notice.hidden = false;
       document.body.dataset.deleted = 'true';
+      if (error && error.reason) status.dataset.reason = error.reason;
     }
   }
 
