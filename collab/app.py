@@ -27,7 +27,7 @@ from .service.documents import DocState, DocumentService
 from .service.observer import Observer, compose
 from .server.metrics import Metrics, bp as metrics_bp
 from .storage import Revision, StoreError, open_store
-from .server.transport import PacketGuard
+from .server.transport import PacketGuard, PollingGuard
 
 
 log = logging.getLogger("collab.app")
@@ -85,6 +85,8 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     )
     # binary packets capped before python-socketio buffers them (collab/server/transport.py)
     PacketGuard(socketio.server, max_packet_bytes=socketio.server.eio.max_http_buffer_size)
+    # long-polling POSTs that are no valid payload: 400 and the session closed (ibid.)
+    app.wsgi_app = PollingGuard(app.wsgi_app, socketio.server)  # type: ignore[method-assign]
 
     def on_commit(state: DocState, committed: list[tuple[Revision, object]]) -> None:
         realtime.broadcast_revisions(state, committed)  # (the namespace is made just below)
