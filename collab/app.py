@@ -151,7 +151,7 @@ def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> No
     """The HTTP edge's checks (collab/server/guard.py). Wrapped around `app.wsgi_app` after
     Flask-SocketIO wrapped it, so Engine.IO's handshakes and polling pass through them too."""
     app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
-    app.wsgi_app = EdgeGuard(app.wsgi_app, settings)  # type: ignore[method-assign]
+    app.wsgi_app = EdgeGuard(app.wsgi_app, settings, app.extensions["collab.observer"])  # type: ignore[method-assign]
     if settings.proxy_hops:
         # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
         # (the per-address limits), the scheme and host (links come out https://, Host checks
