@@ -83,7 +83,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from collab.core import wire  # noqa: E402
-from collab.core.errors import ErrorExtra, PatchConflict  # noqa: E402
+from collab.core.errors import ErrorExtra, PatchConflict, gone_error  # noqa: E402
 from collab.core.patches import (  # noqa: E402
     Edit,
     apply_edits,
@@ -703,7 +703,7 @@ def gone_message() -> Vector:
                "good; the late ack of that patch changes nothing, a re-join answer is not taken, "
                "and the text typed stays, to be copied.", "abc", 1)
     v.edit(3, 0, "d").send(1, "abcd").expect(inflight=True)
-    v.step(gone=wire.gone(DOC, "deleted", "this document was deleted")["error"])
+    v.step(gone=wire.gone(DOC, gone_error("deleted").to_dict())["error"])
     v.expect(gone="deleted", inflight=False, text="abcd", unsaved=1, wake_at=None).send()
     s.commit(1, [edit("abc", 3, 0, "d")], "$op1", "me")
     v.ack(s.ack(2), id="$op1").expect(version=1, shadow="abc", text="abcd", gone="deleted")
