@@ -37,6 +37,13 @@ const markdownStyle = HighlightStyle.define([
   { tag: tags.quote, color: 'var(--hl-quote)', fontStyle: 'italic' },
   { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: 'var(--hl-meta)' },
   { tag: tags.list, color: 'var(--hl-list)' },
+  // inside fenced code blocks that name their language (its parser is loaded on first use)
+  { tag: [tags.keyword, tags.operatorKeyword, tags.modifier], color: 'var(--code-keyword)' },
+  { tag: [tags.string, tags.regexp, tags.special(tags.string)], color: 'var(--code-string)' },
+  { tag: [tags.comment, tags.lineComment, tags.blockComment], color: 'var(--code-comment)', fontStyle: 'italic' },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom], color: 'var(--code-number)' },
+  { tag: [tags.function(tags.variableName), tags.function(tags.definition(tags.variableName)), tags.definition(tags.typeName), tags.className], color: 'var(--code-title)' },
+  { tag: [tags.typeName, tags.propertyName, tags.attributeName, tags.standard(tags.variableName)], color: 'var(--code-attr)' },
 ]);
 
 class CursorWidget extends WidgetType {
@@ -98,6 +105,8 @@ const cursorField = StateField.define({
 // paragraph per keystroke, and a huge unbroken paragraph (a log, a dump) would make every
 // keystroke cost 100+ ms. Back on below LARGE_DOC_OFF (hysteresis, so no flapping).
 export const LARGE_DOC = 400_000;
+const FENCED = /^ {0,3}(```|~~~)[ \t]*[\w+#.-]+/; // a line opening a code block that names its language
+const FENCED_ANYWHERE = new RegExp(FENCED.source, 'm');
 const LARGE_DOC_OFF = 350_000;
 
 function markdownFor(length, current) {
@@ -108,14 +117,24 @@ export function createEditor(parent, o) {
   const language = new Compartment();
   const theme = new Compartment(); // CodeMirror's own dark styles (search panel, selection) follow the page
   let highlighted = o.text.length < LARGE_DOC;
-  const markdown = () => (highlighted ? [new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)] : []);
+  let code = null; // editorcode.js, once a fenced block names a language
+  let codeLoading = false;
+  const markdownSupport = () => (highlighted ? [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)] : []);
+  const wantCode = (line) => {
+    if (code || codeLoading || !FENCED.test(line)) return;
+    codeLoading = true;
+    import('./editorcode.js').then((m) => {
+      code = m;
+      view.dispatch({ effects: language.reconfigure(markdownSupport()) });
+    });
+  };
   const extensions = [
     EditorState.lineSeparator.of('\n'), // keep "\r" as text: the document is exactly the server's
     history(),
     drawSelection(),
     highlightActiveLine(),
     EditorView.lineWrapping,
-    language.of(markdown()),
+    language.of(markdownSupport()),
     theme.of(EditorView.darkTheme.of(isDark())),
     search({ top: true }),
     highlightSelectionMatches(),
@@ -136,9 +155,10 @@ export function createEditor(parent, o) {
     EditorView.updateListener.of((update) => {
       if (update.docChanged && markdownFor(update.state.doc.length, highlighted) !== highlighted) {
         highlighted = !highlighted;
-        queueMicrotask(() => update.view.dispatch({ effects: language.reconfigure(markdown()) }));
+        queueMicrotask(() => update.view.dispatch({ effects: language.reconfigure(markdownSupport()) }));
         o.onLargeDocument?.(!highlighted);
       }
+      if (update.docChanged && !code) update.changes.iterChangedRanges((fromA, toA, fromB) => wantCode(update.state.doc.lineAt(fromB).text));
       if (update.docChanged) {
         for (const tr of update.transactions) {
           if (tr.annotation(remote) || !tr.docChanged) continue;
@@ -158,6 +178,7 @@ export function createEditor(parent, o) {
   else extensions.push(placeholder('Start typing… (Markdown)'));
   const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
   if (!highlighted) o.onLargeDocument?.(true);
+  else if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
   onThemeChange((dark) => view.dispatch({ effects: theme.reconfigure(EditorView.darkTheme.of(dark)) }));
 
   return {

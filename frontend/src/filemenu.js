@@ -37,7 +37,7 @@ export function fileMenu(o) {
     item('download-html', 'Download as web page (.html)', () => exportHtml()),
     item('print', 'Print or save as PDF…', () => o.beforePrint().then(() => window.print())),
   ].filter(Boolean);
-  const menu = el('details', { id: 'file-menu', class: 'menu' }, el('summary', { class: 'button' }, 'File'), el('div', { class: 'menu-items', role: 'menu' }, ...items), o.doc ? picker : null);
+  const menu = el('details', { id: 'file-menu', class: 'menu' }, el('summary', {}, 'File'), el('div', { class: 'menu-items', role: 'menu' }, ...items), o.doc ? picker : null);
 
   function download(blob, filename) {
     const a = el('a', { href: URL.createObjectURL(blob), download: filename, hidden: '' });
@@ -48,13 +48,15 @@ export function fileMenu(o) {
   }
 
   async function exportHtml() {
-    const [preview, css] = await Promise.all([o.preview(), fetch('/assets/app.css').then((r) => (r.ok ? r.text() : ''))]);
+    const sheet = (name) => fetch(`/assets/${name}`).then((r) => (r.ok ? r.text() : ''));
+    const [preview, css, previewCss] = await Promise.all([o.preview(), sheet('app.css'), sheet('preview.css')]);
     const page = document.implementation.createHTMLDocument(o.name);
     page.documentElement.lang = 'en';
-    page.head.prepend(el('meta', { charset: 'utf-8' }));
-    page.head.append(el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }), el('style', {}, css));
+    // the file runs nothing and fetches nothing, wherever it is opened (images it names excepted)
+    page.head.prepend(el('meta', { charset: 'utf-8' }), el('meta', { 'http-equiv': 'Content-Security-Policy', content: "default-src 'none'; style-src 'unsafe-inline'; img-src * data:" }));
+    page.head.append(el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }), el('style', {}, css + '\n' + previewCss));
     const article = el('article', { class: 'preview export' });
-    preview.render(article, o.text(), { readOnly: true });
+    await preview.render(article, o.text(), { readOnly: true }); // diagrams and math included
     page.body.append(article);
     download(new Blob(['<!doctype html>\n' + page.documentElement.outerHTML], { type: 'text/html;charset=utf-8' }), `${o.name}.html`);
   }

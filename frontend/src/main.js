@@ -4,7 +4,7 @@
 import { Connection } from './connection.js';
 import { taskToggle } from './core/tasks.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
-import { distinctColors, el, nameField, themeToggle } from './dom.js';
+import { distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
 
@@ -30,8 +30,8 @@ function main() {
   const peerCount = el('span', { id: 'people-count' }, '');
   const people = el('details', { id: 'people', class: 'people' }, el('summary', { title: 'People here' }, peerDots, peerCount), peerList);
   const nameInput = nameField({ onRename: (name) => conn.rename(name) }); // who this browser is, as on the history page
-  const copyEdit = el('button', { id: 'copy-edit', onclick: () => copy(location.origin + '/d/' + doc, copyEdit) }, 'Copy edit link');
-  const copyView = el('button', { id: 'copy-view', onclick: () => viewUrl && copy(viewUrl, copyView) }, 'Copy read-only link');
+  const copyEdit = el('button', { id: 'copy-edit', role: 'menuitem', title: 'Whoever has it can change the text', onclick: () => copy(location.origin + '/d/' + doc, copyEdit) }, 'Copy edit link');
+  const copyView = el('button', { id: 'copy-view', role: 'menuitem', title: 'Whoever has it can read the text, live', onclick: () => viewUrl && copy(viewUrl, copyView) }, 'Copy read-only link');
   const togglePreview = el('button', { id: 'toggle-preview', 'aria-pressed': 'false', onclick: () => setPreview(togglePreview.getAttribute('aria-pressed') !== 'true') }, 'Preview');
   const title = el('span', { class: 'docname', title: readOnly ? 'read-only' : doc }, readOnly ? 'Read-only' : doc);
   const bar = el(
@@ -45,7 +45,8 @@ function main() {
     people,
     el('label', { class: 'name' }, 'Name ', nameInput),
   );
-  if (!readOnly) bar.append(copyEdit, copyView);
+  // the two links, in one menu: the bar keeps one row at 1280 px
+  if (!readOnly) bar.append(el('details', { id: 'share', class: 'menu' }, el('summary', {}, 'Share'), el('div', { class: 'menu-items', role: 'menu' }, copyEdit, copyView)));
   bar.append(togglePreview);
   // import, download as .md or .html, print or save as PDF
   const loadPreview = async () => (preview = preview || (await import('./preview.js')));
@@ -57,7 +58,7 @@ function main() {
     preview: loadPreview,
     beforePrint: async () => {
       await loadPreview();
-      preview.render(previewPane, conn.sync.text, { readOnly: true }); // printed even when the preview is closed
+      await preview.render(previewPane, conn.sync.text, { readOnly: true }); // printed even when the preview is closed
     },
   });
   bar.append(files.element);
@@ -193,6 +194,7 @@ function main() {
   // the File menu or the preview was used; else the text is printed as the editor shows it)
   window.addEventListener('beforeprint', () => preview && preview.render(previewPane, conn.sync.text, { readOnly: true }));
   window.addEventListener('afterprint', () => renderPreview());
+  onThemeChange(() => renderPreview()); // diagrams are drawn in the theme's colours
 
   // ---- connection ----
   const conn = new Connection({

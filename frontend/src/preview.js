@@ -6,6 +6,11 @@
 //
 // Ids made from a document's headings and footnotes start with `md-`, so a heading "Status"
 // never takes the id of the page's own #status.
+//
+// Three extras are loaded only when a document uses them, each in a chunk of its own: code
+// highlighting (previewcode.js, a fenced block naming a language), math (previewmath.js, `$`),
+// diagrams (previewdiagrams.js, a ```mermaid block). A render draws at once with what is here,
+// and again when what it needed has arrived.
 
 import DOMPurify from 'dompurify';
 import MarkdownIt from 'markdown-it';
@@ -14,12 +19,19 @@ import footnote from 'markdown-it-footnote';
 import taskLists from 'markdown-it-task-lists';
 import toc from 'markdown-it-toc-done-right';
 
+import { isDark } from './dom.js';
+
+// its stylesheet, once, when the preview is first used (an exported page inlines it: filemenu.js)
+if (typeof document !== 'undefined' && !document.querySelector('link[href="/assets/preview.css"]')) {
+  document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/assets/preview.css' }));
+}
+
 const slugify = (s) => 'md-' + encodeURIComponent(String(s).trim().toLowerCase().replace(/\s+/g, '-'));
 
 const md = new MarkdownIt({ html: true, linkify: true, breaks: false })
   .use(footnote)
   .use(taskLists, { enabled: true })
-  .use(anchor, { slugify, permalink: anchor.permalink.ariaHidden({ placement: 'before', symbol: '#' }) })
+  .use(anchor, { slugify, permalink: anchor.permalink.headerLink() })
   .use(toc, { slugify, containerClass: 'toc', listType: 'ul' });
 
 // every list item says which source line it starts on: a task's checkbox toggles that line
@@ -38,9 +50,37 @@ DOMPurify.addHook('uponSanitizeElement', (node, data) => {
   if (data.tagName === 'input' && node.getAttribute('type') !== 'checkbox') node.remove();
 });
 
-/** Render `text` into `target`; with `readOnly`, task checkboxes cannot be clicked. */
-export function render(target, text, { readOnly = false } = {}) {
+const EXTRAS = {
+  code: { test: /^ {0,3}(```|~~~)[ \t]*[\w+#.-]+/m, load: () => import('./previewcode.js') },
+  math: { test: /\$\$[\s\S]+?\$\$|(^|[^\\$\w])\$(?=\S)[^$\n]+?\$(?![\w$])/, load: () => import('./previewmath.js').then((m) => (md.use(m.plugin, m.options), m)) },
+  diagrams: { test: /^ {0,3}(```|~~~)[ \t]*mermaid\b/m, load: () => import('./previewdiagrams.js') },
+};
+const loaded = {}; // kind -> module, once here
+const loading = {}; // kind -> its promise
+
+const renders = new WeakMap(); // target -> the number of its latest render
+
+function paint(target, text, readOnly) {
   const clean = DOMPurify.sanitize(md.render(text, { docId: 'md' }), { FORBID_TAGS: ['style', 'form', 'button', 'select', 'textarea'], RETURN_DOM_FRAGMENT: true });
   for (const box of clean.querySelectorAll('input')) box.disabled = readOnly || !box.classList.contains('task-list-item-checkbox');
+  if (loaded.code) loaded.code.highlight(clean);
   target.replaceChildren(clean);
+}
+
+/**
+ * Render `text` into `target` (with `readOnly`, task checkboxes cannot be clicked). Resolves
+ * once everything is drawn, the extras this text needs included (an export waits for that).
+ */
+export async function render(target, text, { readOnly = false } = {}) {
+  const seq = (renders.get(target) || 0) + 1;
+  renders.set(target, seq);
+  const needed = Object.keys(EXTRAS).filter((k) => EXTRAS[k].test.test(text));
+  paint(target, text, readOnly);
+  const missing = needed.filter((k) => !loaded[k]);
+  if (missing.length) {
+    await Promise.all(missing.map((k) => (loading[k] ||= EXTRAS[k].load().then((m) => (loaded[k] = m)))));
+    if (renders.get(target) !== seq) return;
+    paint(target, text, readOnly);
+  }
+  if (loaded.diagrams && needed.includes('diagrams')) await loaded.diagrams.renderDiagrams(target, isDark());
 }

@@ -80,3 +80,49 @@ def test_a_viewers_task_checkboxes_cannot_be_ticked(new_context, server, doc):
     box = viewer.locator("#preview input.task-list-item-checkbox")
     box.wait_for()
     assert box.is_disabled()
+
+
+EXTRAS_TEXT = (
+    "# Extras\n\n```python\ndef hello():\n    return 'world'\n```\n\n"
+    "Inline $e^{i\\pi} + 1 = 0$ and a block:\n\n$$\\int_0^1 x^2\\,dx$$\n\n"
+    "```mermaid\ngraph TD\n  A[Start <b>bold</b>] --> B{Done?}\n```\n"
+)
+EXTRA_CHUNKS = ("previewcode", "previewmath", "previewdiagrams")
+
+
+def test_code_math_and_diagrams_load_only_when_used_and_keep_the_csp(new_context, server, doc, artifacts):
+    with Document.open(server.url, f"{doc}-plain") as w:
+        with w.editing():
+            w.replace(0, 0, "# Plain\n\nNo code, no math, no diagram.\n")
+        w.wait_synced()
+    with Document.open(server.url, doc) as w:
+        with w.editing():
+            w.replace(0, 0, EXTRAS_TEXT)
+        w.wait_synced()
+    # the pages' own CSP on (the fixture turns it off for wait_for_function): waits are selectors
+    ctx = new_context(bypass_csp=False, viewport={"width": 1280, "height": 800})
+    fetched: list[str] = []
+    refused: list[str] = []
+    ctx.on("request", lambda r: fetched.append(r.url))
+    page = ctx.new_page()
+    page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
+
+    page.goto(f"/d/{doc}-plain")
+    page.wait_for_selector(".cm-content")
+    page.click("#toggle-preview")
+    page.wait_for_selector("#preview h1")
+    assert not [u for u in fetched if any(c in u for c in EXTRA_CHUNKS)], "a plain document loads no extra"
+
+    page.goto(f"/d/{doc}")
+    page.wait_for_selector(".cm-content")
+    page.click("#toggle-preview")
+    page.wait_for_selector("#preview pre code.hljs .hljs-keyword")
+    page.wait_for_selector("#preview math")
+    page.wait_for_selector("#preview figure.diagram svg")
+    assert page.locator("#preview math").count() == 2
+    assert page.locator("#preview figure.diagram svg script, #preview figure.diagram [onclick], #preview b").count() == 0
+    page.screenshot(path=str(artifacts / "markdown-extras.png"))
+    assert "Start" in page.inner_text("#preview figure.diagram")
+    assert all(any(c in u for u in fetched) for c in EXTRA_CHUNKS)
+    page.screenshot(path=str(artifacts / "markdown-extras.png"))
+    assert refused == []

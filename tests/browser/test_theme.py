@@ -15,7 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 MARKDOWN = (
     "# A heading\n\nSome **bold** and _emphasis_, a [link](https://example.invalid/) and `code`.\n\n"
     "> a quotation\n\n- a list item\n- another\n\n---\n\n```\na block of code\n```\n\n"
-    "| a | table |\n|---|---|\n| 1 | 2 |\n\n- [ ] a task\n- [x] done\n\nA note[^1].\n\n[^1]: The footnote.\n"
+    "| a | table |\n|---|---|\n| 1 | 2 |\n\n- [ ] a task\n- [x] done\n\nA note[^1].\n\n[^1]: The footnote.\n\n"
+    "```python\n@decorated\ndef f(x: int = 1):\n    # a comment\n    return 'text' + str(x) + None\n```\n"
 )
 
 # Every visible element with text of its own: its colour, composited with the opacity of its
@@ -112,7 +113,7 @@ def test_no_text_is_below_aa_contrast_in_either_theme(new_context, server, doc, 
     other.keyboard.press("Control+End")
     page.wait_for_selector(".cm-remote-label")
     page.click("#toggle-preview")
-    page.wait_for_selector("#preview h1")
+    page.wait_for_selector("#preview code.hljs .hljs-keyword")  # the code highlighted, in the preview
     assert low_contrast(page) == [], "editor"
     page.screenshot(path=str(artifacts / f"theme-{scheme}-editor.png"))
 

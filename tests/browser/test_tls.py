@@ -63,6 +63,7 @@ def test_two_browsers_edit_over_https_and_the_links_are_https(tls_site, https_co
     alice.wait_for_function("window.collab.editor.text().includes('both ways')")
     assert browserkit.editor_text(alice) == browserkit.editor_text(bob) == "over TLS both ways"
     # the share box: both links as the browser copies them
+    alice.click("#share summary")
     alice.click("#copy-edit")
     assert alice.evaluate("navigator.clipboard.readText()") == f"{site.url}/d/{doc}"
     alice.click("#copy-view")
