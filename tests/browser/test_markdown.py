@@ -126,3 +126,17 @@ def test_code_math_and_diagrams_load_only_when_used_and_keep_the_csp(new_context
     assert all(any(c in u for u in fetched) for c in EXTRA_CHUNKS)
     page.screenshot(path=str(artifacts / "markdown-extras.png"))
     assert refused == []
+
+
+def test_the_editor_highlights_fenced_code_in_its_language_once_a_block_names_one(new_context, server, doc):
+    page = open_editor(new_context(), f"/d/{doc}")
+    keyword = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--code-keyword')")
+    colour_of = """(word) => { const s = [...document.querySelectorAll('.cm-content span')].find((e) => e.textContent === word);
+                   return s ? getComputedStyle(s).color : null; }"""
+    page.click(".cm-content")
+    page.keyboard.type("def plain(): pass\n\n")
+    assert page.evaluate(colour_of, "def") is None  # not code: no tokens
+    page.keyboard.type("```python\ndef f():\n    return None\n```\n")
+    page.wait_for_function(f"({colour_of})('return') !== null")
+    probe = page.evaluate("(c) => { const e = document.createElement('i'); e.style.color = c; document.body.append(e); const v = getComputedStyle(e).color; e.remove(); return v; }", keyword.strip())
+    assert page.evaluate(colour_of, "return") == probe
