@@ -42,7 +42,7 @@ def test_export_errors(written, db_url, tmp_path):
     r = collab("export", "no-such-doc", "--database", db_url)
     assert r.returncode != 0 and "does not exist" in r.stderr
     r = collab("export", doc, "--database", f"sqlite:///{tmp_path}/missing.db")
-    assert r.returncode != 0 and "no database" in r.stderr
+    assert r.returncode == 2 and "no SQLite database at" in r.stderr
 
 
 def test_history_lists_every_revision(written, db_url):
@@ -182,3 +182,48 @@ def test_load_refuses_a_bad_dump_in_one_line_with_exit_code_1(tmp_path):
         assert r.returncode == 1 and r.stderr.splitlines() == [message], r.stderr
         assert r.stdout == ""
     assert sqlite3.connect(tmp_path / "target.db").execute("SELECT COUNT(*) FROM documents").fetchone() == (0,)
+
+
+READ_ONLY = {  # the commands that only read or change what exists, with their arguments
+    "dump": [], "export": ["some-doc"], "history": ["some-doc"], "replay": ["some-doc"], "check": [],
+    "delete": ["some-doc"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(READ_ONLY) + ["copy --from"])
+def test_a_command_that_only_reads_never_creates_a_database(command, tmp_path):
+    """A mistyped SQLite path is one line and exit status 2, and no file appears. Before: an
+    empty file (`touch`ed, or another program's) was given collab's tables and read as empty,
+    and the status was 1 like any error."""
+    missing = tmp_path / "tpyo.db"
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    for path, message in ((missing, f"collab: no SQLite database at {missing}: pass --database or set "
+                                    "COLLAB_DATABASE_URL"),
+                          (empty, f"collab: no collab database at {empty}: it holds no collab tables")):
+        if command == "copy --from":
+            args = ["copy", "--from", f"sqlite:///{path}", "--to", f"sqlite:///{tmp_path}/to.db"]
+        else:
+            args = [command, *READ_ONLY[command], "--database", f"sqlite:///{path}"]
+        r = collab(*args)
+        assert r.returncode == 2 and r.stderr.splitlines() == [r.stderr.strip()], r.stderr
+        assert r.stderr.startswith(message) and "Traceback" not in r.stderr, r.stderr
+    assert not missing.exists() and empty.stat().st_size == 0
+    assert not (tmp_path / "to.db").exists(), "copy's target is not made before its source is open"
+
+
+def test_a_sqlite_url_with_options_names_its_file(written, db_url):
+    """`?timeout=` is an option of the URL, not part of the file name (the old existence check
+    looked for a file named `collab.db?timeout=5` and refused a database that was there)."""
+    doc, texts = written
+    r = collab("export", doc, "--database", db_url + "?timeout=5")
+    assert r.returncode == 0 and r.stdout == texts[-1], r.stderr
+
+
+def test_commands_that_write_a_new_database_still_create_it(tmp_path):
+    """migrate and load make their database; so does copy's target."""
+    made = tmp_path / "made.db"
+    assert collab("migrate", "--database", f"sqlite:///{made}").returncode == 0 and made.is_file()
+    copied = tmp_path / "copied.db"
+    r = collab("copy", "--from", f"sqlite:///{made}", "--to", f"sqlite:///{copied}")
+    assert r.returncode == 0 and copied.is_file(), r.stderr
