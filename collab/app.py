@@ -22,6 +22,7 @@ from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
 from .server.queue import Outage, RedisQueue, channel
 from .server.realtime import DocumentNamespace
+from .server.tombstones import TombstoneWatch
 from .service.runtime import Runtime
 from .service.documents import DocState, DocumentService
 from .service.observer import Observer, compose
@@ -103,6 +104,12 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         presence = LocalPresence()
     realtime = DocumentNamespace(socketio, service, settings, presence, observer)
     socketio.server.register_namespace(realtime)
+    # no queue to hear of `collab delete` through: look for its tombstones (server/tombstones.py)
+    watch = None if settings.message_queue else TombstoneWatch(store, realtime.tombstoned, socketio.sleep,
+                                                               stopped=lambda: service.closed)
+    if watch is not None:
+        socketio.start_background_task(watch.run)
+    app.extensions["collab.tombstones"] = watch
     app.extensions["collab.presence"] = presence
     app.extensions["collab.queue"] = outage
     app.extensions["collab"] = service

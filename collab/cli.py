@@ -179,7 +179,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     """Delete a document for good (as DELETE /api/docs/<doc> does); with COLLAB_MESSAGE_QUEUE
-    set, the running servers are told through it, so their open editors get `gone` at once."""
+    set, the running servers are told through it, so their open editors get `gone` at once;
+    without, a running server finds the tombstones by itself (collab/server/tombstones.py)."""
     store = _store(args)
     doc = check_doc_id(args.doc)
     tomb = store.tombstone(doc)
@@ -192,8 +193,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
         _tell_servers(queue, store.deployment_id(), row.id, row.view_token)
         print("the running servers were told through the message queue")
     else:
-        print("no COLLAB_MESSAGE_QUEUE: a running server finds out at its editors' next change "
-              "(DELETE /api/docs/<doc> on the server tells its editors at once)")
+        print("no COLLAB_MESSAGE_QUEUE: the running server finds its tombstones within a second or two "
+              "and tells its open editors then")
     return 0
 
 

@@ -30,7 +30,7 @@ from .transport import close_session
 from ..core.ratelimit import TokenBucket
 from ..service.documents import DocState, DocumentService
 from ..service.observer import Observer
-from ..storage import Revision
+from ..storage import Revision, Tombstone
 
 log = logging.getLogger("collab.realtime")
 
@@ -455,6 +455,18 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             self.sio.server.emit("gone", message, to=room, namespace="/")
         if not self._queued:
             self._gone_here(_editors(state.id))
+
+    def tombstoned(self, tomb: Tombstone) -> None:
+        """A tombstone made behind this server's back (`collab delete` on its database), found
+        by the watch of a server without a queue (server/tombstones.py): the document's
+        clients are told as after a delete here, by the same path a queued `gone` takes. One
+        this process made itself finds its document forgotten already."""
+        if tomb.reason != "deleted":
+            return  # a replaced link or a renamed id: its document lives on (its own message, when there is one)
+        state = self.service.loaded(tomb.name)  # None for the view token's: the edit id has its own
+        if state is not None:
+            log.info("doc=%s deleted by another process (found its tombstone)", log_id(state.id))
+            self.announce_deleted(state)
 
     def _gone_here(self, room: str) -> None:
         """After `gone` reached this process's clients of a document (its editors' room):

@@ -159,6 +159,10 @@ class DocumentService:
             raise CollabError("unavailable", "the document was reloaded meanwhile: resend", version=state.committed)
         return state
 
+    def loaded(self, doc: str) -> DocState | None:
+        """The document's open state, if it is in memory (nothing is read)."""
+        return self._docs.get(doc)
+
     def is_current(self, state: DocState) -> bool:
         """Whether `state` is its document's one open state."""
         return self._docs.get(state.id) is state
