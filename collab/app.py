@@ -105,8 +105,9 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     realtime = DocumentNamespace(socketio, service, settings, presence, observer)
     socketio.server.register_namespace(realtime)
     # no queue to hear of `collab delete` through: look for its tombstones (server/tombstones.py)
-    watch = None if settings.message_queue else TombstoneWatch(store, realtime.tombstoned, socketio.sleep,
-                                                               stopped=lambda: service.closed)
+    polls = settings.tombstone_poll > 0 and not settings.message_queue
+    watch = TombstoneWatch(store, realtime.tombstoned, socketio.sleep, stopped=lambda: service.closed,
+                           interval=settings.tombstone_poll) if polls else None
     if watch is not None:
         socketio.start_background_task(watch.run)
     app.extensions["collab.tombstones"] = watch

@@ -1,4 +1,5 @@
-"""The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy, delete.
+"""The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy, delete,
+rename, rotate-view.
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
 WAL lets them read alongside it). Those and dump, delete and copy's source never create a
@@ -21,9 +22,9 @@ from . import __version__, data_dir
 from .core.config import Settings
 from .core.errors import CollabError
 from .core.replay import ReplayError, replay, text_at
-from .core.ids import check_doc_id
+from .core.ids import check_doc_id, new_doc_id, new_view_token
 from .core.patches import parse_patch
-from .storage import DocumentRow, NoDatabase, Revision, Store, StoreError, dump, open_store
+from .storage import DocumentRow, NoDatabase, Revision, Store, StoreConflict, StoreError, dump, open_store
 from .storage.schema import LATEST
 
 # `-P`: the current folder is not put on sys.path, so a folder named `collab` there cannot
@@ -188,27 +189,73 @@ def cmd_delete(args: argparse.Namespace) -> int:
     if row is None:
         raise SystemExit(f"collab: document {doc!r} " + ("was already deleted" if tomb else "does not exist"))
     print(f"deleted {doc}: {row.head} revisions; its edit id and view token now answer 410 deleted")
-    queue = Settings.from_env().message_queue
-    if queue:
-        _tell_servers(queue, store.deployment_id(), row.id, row.view_token)
-        print("the running servers were told through the message queue")
-    else:
-        print("no COLLAB_MESSAGE_QUEUE: the running server finds its tombstones within a second or two "
-              "and tells its open editors then")
+    _tell_servers(store, row.id, row.view_token, "deleted", "DELETE /api/docs/<doc>")
     return 0
 
 
-def _tell_servers(queue: str, deployment: str, doc: str, view_token: str) -> None:
-    """Publish `gone` to the document's rooms through the message queue, as a server's own
-    delete does (collab/server/realtime.py gone_messages)."""
+def cmd_rename(args: argparse.Namespace) -> int:
+    """Give a document a new edit id, NEW or generated (as POST /api/docs/<doc>/rename does):
+    its history moves, the old id answers 410 deleted (reason renamed); with
+    COLLAB_MESSAGE_QUEUE set, the running servers take its open editors out at once."""
+    store = _store(args)
+    doc = check_doc_id(args.doc)
+    new = check_doc_id(args.new, "new id") if args.new else new_doc_id()
+    tomb = store.tombstone(doc)
+    try:
+        row = store.rename_document(doc, new, time.time())
+    except StoreConflict:
+        raise SystemExit(f"collab: {new!r} is taken (a document, a view token or an old name): choose another") from None
+    if row is None:
+        raise SystemExit(f"collab: document {doc!r} " + (f"is gone ({tomb.reason})" if tomb else "does not exist"))
+    print(f"renamed {doc} to {row.id}: {row.head} revisions moved; the edit link is now /d/{row.id}, "
+          f"the old one answers 410 (renamed); the read-only link /v/{row.view_token} is unchanged")
+    _tell_servers(store, doc, row.view_token, "renamed", "POST /api/docs/<doc>/rename")
+    return 0
+
+
+def cmd_rotate_view(args: argparse.Namespace) -> int:
+    """Give a document a new view token (as POST /api/docs/<doc>/view-token does): the old
+    read-only link answers 410 deleted (reason rotated); its editors are not affected."""
+    store = _store(args)
+    doc = check_doc_id(args.doc)
+    old = store.get_document(doc)
+    if old is None:
+        tomb = store.tombstone(doc)
+        raise SystemExit(f"collab: document {doc!r} " + (f"is gone ({tomb.reason})" if tomb else "does not exist"))
+    for _ in range(3):  # a token that names something already: draw again
+        try:
+            row = store.rotate_view_token(doc, new_view_token(), time.time())
+            break
+        except StoreConflict:
+            continue
+    else:
+        raise SystemExit("collab: could not draw a free view token; try again")
+    if row is None:
+        raise SystemExit(f"collab: document {doc!r} was deleted or renamed meanwhile")
+    print(f"the read-only link of {doc} is now /v/{row.view_token}; the old one answers 410 (rotated)")
+    _tell_servers(store, doc, old.view_token, "rotated", "POST /api/docs/<doc>/view-token")
+    return 0
+
+
+def _tell_servers(store: Store, doc: str, view_token: str, reason: str, route: str) -> None:
+    """Publish `gone` to the document's rooms through the message queue, as the server's
+    own delete, rename and rotation do (collab/server/realtime.py gone_messages), so that
+    every process takes the clients of the dead name out at once. Without a queue a
+    running server finds the tombstone by itself (collab/server/tombstones.py)."""
+    queue = Settings.from_env().message_queue
+    if not queue:
+        print("no COLLAB_MESSAGE_QUEUE: the running server finds its tombstones within a second or two "
+              f"and tells its open editors then, as {route} on the server does")
+        return
     import socketio
 
     from .server.queue import channel
     from .server.realtime import gone_messages
 
-    manager = socketio.RedisManager(queue, channel=channel(deployment), write_only=True)
-    for room, message in gone_messages(doc, view_token):
+    manager = socketio.RedisManager(queue, channel=channel(store.deployment_id()), write_only=True)
+    for room, message in gone_messages(doc, view_token, reason):
         manager.emit("gone", message, room=room, namespace="/")
+    print("the running servers were told through the message queue")
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -356,7 +403,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("load", "load a dump into a database that does not hold its documents, then check them"),
                         ("copy", "copy every document from one database to another (--from URL --to URL), then check"),
                         ("replay", "show the text evolving, revision by revision"),
-                        ("delete", "delete a document for good: its history goes, its links answer 410 deleted")):
+                        ("delete", "delete a document for good: its history goes, its links answer 410 deleted"),
+                        ("rename", "give a document a new edit id: its history moves, the old link answers 410"),
+                        ("rotate-view", "give a document a new read-only link: the old one answers 410")):
         p = sub.add_parser(name, help=help_)
         if name != "copy":
             p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the data folder's SQLite file)")
@@ -373,6 +422,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.add_argument("--to", dest="target", required=True, help="database URL to copy into")
         elif name != "migrate":
             p.add_argument("doc")
+        if name == "rename":
+            p.add_argument("new", nargs="?", help="the new edit id (default: a generated one)")
         if name == "export":
             p.add_argument("--version", type=int, help="the version to export (default: the latest)")
             p.add_argument("-o", "--output", help="write to this file instead of stdout")
@@ -389,7 +440,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay,
                     "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy,
-                    "delete": cmd_delete}
+                    "delete": cmd_delete, "rename": cmd_rename, "rotate-view": cmd_rotate_view}
         return commands[args.command](args)
     except NoDatabase as exc:
         fail("collab", NoDatabase(f"{exc}: pass --database or set COLLAB_DATABASE_URL"))

@@ -161,6 +161,65 @@ def test_delete_removes_the_document_for_good_and_a_running_server_refuses_it(co
     assert never.returncode == 1 and "does not exist" in never.stderr
 
 
+def _no_queue():
+    import os
+
+    return {k: v for k, v in os.environ.items() if k != "COLLAB_MESSAGE_QUEUE"}
+
+
+def test_rename_moves_the_document_and_a_running_server_refuses_the_old_id(connect, doc_id, db_url, app):
+    c = connect()
+    view = c.emit("join", {"doc": doc_id, "name": "Ann"}, callback=True)["view"]
+    assert c.emit("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "x"), "id": "r-1"}, callback=True)["ok"]
+    cmd = [sys.executable, "-m", "collab.cli", "rename", doc_id, doc_id + "-new", "--database", db_url]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=_no_queue())
+    assert r.returncode == 0, r.stderr
+    assert f"renamed {doc_id} to {doc_id}-new: 1 revisions moved" in r.stdout and "finds its tombstones" in r.stdout
+    # the server that had it open refuses the old id: `deleted`, reason renamed, at the next
+    # change, or `not_joined` if its tombstone watch took the editor out first
+    ack = c.emit("patch", {"doc": doc_id, "base": 1, "patch": make_patch("x", "xy"), "id": "r-2"}, callback=True)
+    assert ack["ok"] is False, ack
+    assert ack["error"]["code"] == "not_joined" or ack["error"].get("reason") == "renamed", ack
+    http = app.test_client()
+    assert http.get(f"/api/docs/{doc_id}").get_json()["error"]["reason"] == "renamed"
+    assert http.get(f"/api/docs/{doc_id}-new").get_json()["text"] == "x"
+    assert http.get(f"/api/docs/{view}").get_json()["text"] == "x"  # the read-only link goes with it
+    # the old id, and any other taken name, cannot be renamed to again
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=_no_queue())
+    assert again.returncode == 1 and "is gone (renamed)" in again.stderr
+    taken = subprocess.run([*cmd[:4], doc_id + "-new", view, *cmd[6:]], capture_output=True, text=True, timeout=60,
+                           env=_no_queue())
+    assert taken.returncode == 1 and "is taken" in taken.stderr
+    generated = subprocess.run([*cmd[:4], doc_id + "-new", *cmd[6:]], capture_output=True, text=True, timeout=60,
+                               env=_no_queue())
+    assert generated.returncode == 0, generated.stderr
+    new = generated.stdout.split(" to ", 1)[1].split(":", 1)[0]
+    assert http.get(f"/api/docs/{new}").get_json()["text"] == "x" and len(new) >= 16
+
+
+def test_rotate_view_retires_the_read_only_link_only(connect, doc_id, db_url, app):
+    c = connect()
+    view = c.emit("join", {"doc": doc_id, "name": "Ann"}, callback=True)["view"]
+    assert c.emit("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "x"), "id": "v-1"}, callback=True)["ok"]
+    r = subprocess.run([sys.executable, "-m", "collab.cli", "rotate-view", doc_id, "--database", db_url],
+                       capture_output=True, text=True, timeout=60, env=_no_queue())
+    assert r.returncode == 0, r.stderr
+    new = r.stdout.split("/v/", 1)[1].split(";", 1)[0]
+    assert new != view
+    http = app.test_client()
+    error = http.get(f"/api/docs/{view}").get_json()["error"]
+    assert error["code"] == "deleted" and error["reason"] == "rotated"
+    assert http.get(f"/api/docs/{new}").get_json()["text"] == "x"
+    # the editor goes on writing; a viewer joins by the new token, not the old one
+    assert c.emit("patch", {"doc": doc_id, "base": 1, "patch": make_patch("x", "xy"), "id": "v-2"}, callback=True)["ok"]
+    viewer = connect()
+    assert viewer.emit("join", {"view": new}, callback=True)["text"] == "xy"
+    assert viewer.emit("join", {"view": view}, callback=True)["error"]["reason"] == "rotated"
+    never = subprocess.run([sys.executable, "-m", "collab.cli", "rotate-view", "never-was", "--database", db_url],
+                           capture_output=True, text=True, timeout=60, env=_no_queue())
+    assert never.returncode == 1 and "does not exist" in never.stderr
+
+
 def test_load_refuses_a_bad_dump_in_one_line_with_exit_code_1(tmp_path):
     """The command as a user runs it: two documents with one view token, and a document id
     that is a path. Before: an uncaught TypeError (a traceback), and the path was loaded."""

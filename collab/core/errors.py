@@ -13,7 +13,7 @@ HTTP_STATUS = {
     "bad_request": 400,
     "bad_doc": 404,
     "not_found": 404,
-    "deleted": 410,  # the document was deleted (or the link replaced): the name is a tombstone
+    "deleted": 410,  # the document was deleted, renamed or its view link rotated: the name is a tombstone
     "not_joined": 409,
     "read_only": 403,
     "forbidden": 403,  # a browser request from another origin (collab/server/guard.py)
@@ -33,6 +33,7 @@ class ErrorExtra(TypedDict, total=False):
 
     version: int  # conflict, future_base: the current head
     retry_after: float  # rate_limited, unavailable: seconds
+    reason: str  # deleted: why the name is a tombstone, a key of GONE_MESSAGES
 
 
 class ErrorBody(ErrorExtra):
@@ -85,15 +86,18 @@ class BadPatch(CollabError):
         super().__init__("bad_patch", message)
 
 
-# what a client is told of a name that is a tombstone, by why (storage.Tombstone.reason);
+# what a client is told of a name that is a tombstone, by why (storage.Tombstone.reason):
+# "deleted" (the document), "renamed" (its old edit id), "rotated" (its old view token);
 # it never names the document, which may be asked for by its view token
 GONE_MESSAGES = {
     "deleted": "this document was deleted: its links no longer work",
-    "replaced": "this read-only link was replaced by a new one: ask an editor of the document for the new link",
+    "rotated": "this read-only link was replaced by a new one: ask an editor of the document for the new link",
     "renamed": "this document was renamed: ask an editor of the document for its new link",
 }
 
 
 def gone_error(reason: str) -> CollabError:
-    """The `deleted` error (HTTP 410) of a name that is a tombstone."""
-    return CollabError("deleted", GONE_MESSAGES.get(reason, GONE_MESSAGES["deleted"]))
+    """The `deleted` error (HTTP 410) of a name that is a tombstone, with its `reason` (an
+    unknown one, from a newer collab's database, reads as "deleted")."""
+    reason = reason if reason in GONE_MESSAGES else "deleted"
+    return CollabError("deleted", GONE_MESSAGES[reason], reason=reason)

@@ -223,7 +223,7 @@ class GoneMessage(TypedDict):
     """The document is no more (extension of v1): the client was taken out of it."""
 
     doc: str
-    error: ErrorBody  # code `deleted`
+    error: ErrorBody  # code `deleted`, with its `reason`: deleted, renamed or rotated
 
 
 def revision(doc: str, r: StoredRevision) -> RevisionMessage:
@@ -252,8 +252,8 @@ def cursor(doc: str, peer: str, name: str, anchor: int, head: int) -> CursorMess
     return {"doc": doc, "peer": peer, "name": name, "anchor": anchor, "head": head}
 
 
-def gone(doc: str, code: str, message: str) -> GoneMessage:
-    return {"doc": doc, "error": error_body(code, message)}
+def gone(doc: str, error: ErrorBody) -> GoneMessage:
+    return {"doc": doc, "error": error}
 
 
 # -- acks ------------------------------------------------------------------------------------

@@ -206,17 +206,24 @@ def _author(body: Mapping[str, object]) -> str:
 def _new_document(body: dict[str, object], field: str = "doc") -> tuple[str, DocState]:
     """A new document: by the chosen name in `field` (409 `conflict` when it is taken), or
     by a generated id."""
+    doc = _new_name(body, field)
+    return doc, _service().open(doc, create=True)
+
+
+def _new_name(body: dict[str, object], field: str) -> str:
+    """A name for a new document (or a renamed one): the chosen one in `field`, valid and
+    free (409 `conflict` when a document has it; 410 when it is a tombstone), else a
+    generated id. A chosen name is a guess as much as a lookup: it costs a token."""
     if body.get(field) is None:
-        doc = new_doc_id()
-        return doc, _service().open(doc, create=True)
-    doc = check_doc_id(body[field], field)  # a chosen name: a guess as much as a lookup
+        return new_doc_id()
+    doc = check_doc_id(body[field], field)
     lookups, address = _lookups()
     try:
         lookups.open(address, doc)
     except CollabError as exc:
         if exc.code != "not_found":
             raise
-        return doc, _service().open(doc, create=True)
+        return doc
     raise CollabError("conflict", f"document id {doc!r} is taken: choose another (GET /api/docs/{doc}/links "
                                   "answers an existing document's links)")
 
@@ -309,8 +316,38 @@ def delete_document(doc: str) -> Response:
     process, get `gone` and are taken out of it."""
     state = _edit(doc)
     ts = _service().delete(state)
-    _realtime().announce_deleted(state)
+    _realtime().announce_gone(state.id, state.view_token, "deleted")
     return jsonify(wire.document_deleted(doc, ts))
+
+
+@bp.post("/api/docs/<doc>/rename")
+def rename_document(doc: str) -> Response:
+    """A new edit id for the document (edit id only), `id` or generated: its history,
+    labels and view token move to it, and the old id answers 410 `deleted` (reason
+    `renamed`) from now on. Its open editors, on every process, get `gone` and are taken
+    out of it (they hold the old link); its viewers stay. Answers its links, as creation."""
+    state = _edit(doc)
+    body = _body()
+    try:
+        new = _new_name(body, "id")
+    except CollabError as exc:
+        if exc.code != "deleted":
+            raise
+        raise CollabError("conflict", f"document id {body['id']!r} named a document before: choose another") from None
+    row, _ = _service().rename(state, new)
+    _realtime().announce_gone(state.id, row.view_token, "renamed")
+    return jsonify(wire.created(new, f"{request.host_url}d/{new}", f"{request.host_url}v/{row.view_token}"))
+
+
+@bp.post("/api/docs/<doc>/view-token")
+def rotate_view_token(doc: str) -> Response:
+    """A new view token for the document (edit id only): the old read-only link answers 410
+    `deleted` (reason `rotated`) from now on, and its open viewers, on every process, get
+    `gone` and are taken out of it; the editors go on. Answers its links."""
+    state = _edit(doc)
+    old, _ = _service().rotate_view(state)
+    _realtime().announce_gone(state.id, old, "rotated")
+    return jsonify(_links(doc, state))
 
 
 # what a browser sees as the title of an error page, by status
@@ -319,6 +356,10 @@ PAGE_TITLES = {
     410: "This document was deleted",
     413: "Too large", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable",
 }
+# ... and of a 410 whose name died another way: the document lives on under other links
+GONE_TITLES = {"renamed": "This link no longer works", "rotated": "This link no longer works"}
+
+
 def _error_response(exc: CollabError) -> ErrorResponse:
     return _error(exc.http_status, exc.code, exc.message, exc.extra)
 
@@ -332,7 +373,8 @@ def _error(status: int, code: str, message: str, extra: ErrorExtra | None = None
     if extra and "retry_after" in extra:  # rate_limited, unavailable: when to try again
         headers["Retry-After"] = str(max(1, math.ceil(extra["retry_after"])))
     if pages.wants_page():
-        return pages.error_page(status, PAGE_TITLES.get(status, "Something went wrong"), message), headers
+        title = GONE_TITLES.get(extra.get("reason", "") if extra else "") or PAGE_TITLES.get(status, "Something went wrong")
+        return pages.error_page(status, title, message), headers
     return jsonify(wire.http_error(code, message, extra)), status, headers
 
 

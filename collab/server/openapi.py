@@ -74,6 +74,14 @@ PATHS: Spec = {
         "delete": _op("Delete the document for good: its names become tombstones (410)", {
             "200": _json({"type": "object", "properties": {"doc": {"type": "string"}, "deleted": {"type": "number"}}},
                          "deleted"), **_errors(403, 404, 410)}, [EDIT])},
+    "/api/docs/{doc}/rename": {"post": _op(
+        "A new edit id (`id` or generated): the history moves, the old id becomes a tombstone (410, reason renamed)",
+        {"200": _json(_ref("Created"), "its links under the new id"), **_errors(400, 403, 404, 409, 410, 415)},
+        [EDIT], _body({"type": "object", "properties": {"id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}}},
+                      required=False))},
+    "/api/docs/{doc}/view-token": {"post": _op(
+        "A new view token: the old read-only link becomes a tombstone (410, reason rotated)",
+        {"200": _json(_ref("Created"), "its links, with the new view_url"), **_errors(403, 404, 410)}, [EDIT])},
     "/api/docs/{doc}/links": {"get": _op("An existing document's edit and view links", {
         "200": _json(_ref("Created"), "its links"), **_errors(403, 404, 410)}, [EDIT])},
     "/api/docs/{doc}/revisions": {"get": _op("Revisions since+1.., in pages", {
@@ -146,7 +154,9 @@ SPEC: Spec = {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
             "type": "object", "required": ["code", "message"], "properties": {
                 "code": {"type": "string"}, "message": {"type": "string"},
-                "retry_after": {"type": "number"}, "version": {"type": "integer"}}}}},
+                "retry_after": {"type": "number"}, "version": {"type": "integer"},
+                "reason": {"type": "string", "enum": ["deleted", "renamed", "rotated"],
+                           "description": "deleted (410): why the name is a tombstone"}}}}},
         "Created": {"type": "object", "required": ["doc", "edit_url", "view_url"], "properties": {
             "doc": {"type": "string"}, "edit_url": {"type": "string"}, "view_url": {"type": "string"},
             "version": {"type": "integer"}, "copied_from": {"type": "integer"}}},

@@ -7,10 +7,11 @@ other processes wait: they catch up by `sync` (a client asks after 5 s without a
 Presence then shows this process's peers only. `/healthz` stays 200 and says
 `"queue": "down"` (taking every process out of a load balancer would stop everything).
 
-A message may also act on every process: `after_emit[event](room)` runs on each process
-(the sender's too) once an emit of that event to a room was delivered to its own clients.
-realtime.py uses it for `gone`: a deleted document's clients are taken out of it on every
-process, through the same path as its revisions.
+A message may also act on every process: `after_emit[event](room, data)` runs on each
+process (the sender's too) once an emit of that event to a room was delivered to its own
+clients. realtime.py uses it for `gone`: the clients of a deleted document, of a renamed
+document's old edit id, of a rotated view token are taken out of it on every process,
+through the same path as its revisions.
 
 An outage is logged once when it starts and once when it ends, whichever of the queue's
 users (publishing, listening, presence) notices first, instead of python-socketio's two
@@ -72,9 +73,9 @@ class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
     def __init__(self, url: str, outage: Outage, channel: str) -> None:
         super().__init__(url, channel=channel)
         self.outage = outage
-        # after_emit[event](room): run here once an emit of `event` to `room` (from this
-        # process or another) was delivered to this process's clients
-        self.after_emit: dict[str, Callable[[str], None]] = {}
+        # after_emit[event](room, data): run here once an emit of `event` to `room` (from
+        # this process or another) was delivered to this process's clients
+        self.after_emit: dict[str, Callable[[str, object], None]] = {}
 
     def _handle_emit(self, message: dict[str, Any]) -> None:
         """python-socketio's delivery of one emit to this process's clients (for the
@@ -83,7 +84,8 @@ class RedisQueue(socketio.RedisManager):  # type: ignore[misc]
         hook = self.after_emit.get(message.get("event", ""))
         room = message.get("room")
         if hook is not None and isinstance(room, str):
-            hook(room)
+            data = message.get("data")
+            hook(room, data[0] if isinstance(data, list) and len(data) == 1 else data)
 
     def _publish(self, data: Any) -> Any:
         for attempt in (1, 2):  # the second after reconnecting, as python-socketio does

@@ -65,13 +65,22 @@ class Client:
     closing: bool = False  # closed for flooding (the transport ends it)
 
 
-def gone_messages(doc_id: str, view_token: str) -> list[tuple[str, wire.GoneMessage]]:
-    """The `gone` messages of a deleted document, by room: its viewers (named by the view
-    token) first, then its editors, whose message ends the memberships (`_gone_here`). Sent
-    by the server's delete and, through the queue, by `collab delete`."""
-    message = gone_error("deleted").message
-    return [(_viewers(doc_id), wire.gone(view_token, "deleted", message)),
-            (_editors(doc_id), wire.gone(doc_id, "deleted", message))]
+def gone_messages(doc_id: str, view_token: str, reason: str = "deleted") -> list[tuple[str, wire.GoneMessage]]:
+    """The `gone` messages of a name that died, by room, sent by the server's delete, rename
+    and view-token rotation and, through the queue, by the CLI's; each process acts on them
+    as they reach it (`_gone_here`). By `reason`:
+    - "deleted": its viewers (named by the view token) first, then its editors, whose
+      message ends every membership;
+    - "renamed" (`doc_id` is the old edit id): its editors only; its viewers' token still
+      works, and each process moves them to the document under its new id;
+    - "rotated" (`view_token` is the old token): its viewers only; its editors go on."""
+    error = gone_error(reason).to_dict()
+    out: list[tuple[str, wire.GoneMessage]] = []
+    if reason != "renamed":
+        out.append((_viewers(doc_id), wire.gone(view_token, error)))
+    if reason != "rotated":
+        out.append((_editors(doc_id), wire.gone(doc_id, error)))
+    return out
 
 
 def _editors(doc: str) -> str:
@@ -444,43 +453,92 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             self._emit_revisions(state.view_token, [wire.revision(state.view_token, r) for r, _ in committed],
                                  _viewers(state.id))
 
-    def announce_deleted(self, state: DocState) -> None:
-        """The document was deleted (service.delete): every client of it, on every process,
-        gets `gone` and is taken out of it (not disconnected: a connection may have joined
-        other documents). Viewers are told first, by view token; the editors' message then
-        ends every membership, on each process once it was delivered there (the queue's
-        after_emit hook), or here at once without a queue. Sent to the rooms as revisions
-        are, so that it reaches other processes the same way."""
-        for room, message in gone_messages(state.id, state.view_token):
+    def announce_gone(self, doc_id: str, view_token: str, reason: str) -> None:
+        """A name of the document died (service.delete, rename, rotate_view; `doc_id` and
+        `view_token` are the names it had): every client using it, on every process, gets
+        `gone` (gone_messages) and is taken out of the document (not disconnected: a
+        connection may have joined other documents), on each process once the message was
+        delivered there (the queue's after_emit hook), or here at once without a queue.
+        Sent to the rooms as revisions are, so that it reaches other processes the same way."""
+        for room, message in gone_messages(doc_id, view_token, reason):
             self.sio.server.emit("gone", message, to=room, namespace="/")
-        if not self._queued:
-            self._gone_here(_editors(state.id))
+            if not self._queued:
+                self._gone_here(room, message)
 
     def tombstoned(self, tomb: Tombstone) -> None:
-        """A tombstone made behind this server's back (`collab delete` on its database), found
-        by the watch of a server without a queue (server/tombstones.py): the document's
-        clients are told as after a delete here, by the same path a queued `gone` takes. One
-        this process made itself finds its document forgotten already."""
-        if tomb.reason != "deleted":
-            return  # a replaced link or a renamed id: its document lives on (its own message, when there is one)
-        state = self.service.loaded(tomb.name)  # None for the view token's: the edit id has its own
+        """A tombstone made behind this server's back (`collab delete`, `rename` or
+        `rotate-view` on its database), found by the watch of a server without a queue
+        (server/tombstones.py): the clients of the dead name are told as after the same
+        change made here, by announce_gone, the path a queued `gone` takes. A name this
+        process killed itself finds nothing loaded under it any more."""
+        if tomb.reason == "rotated":  # an old view token: its document lives on under its id
+            state = self.service.loaded_by_view(tomb.name)
+            if state is not None:
+                self.announce_gone(state.id, tomb.name, tomb.reason)
+            return
+        state = self.service.loaded(tomb.name)  # None for a deleted document's view token: its id has its own
         if state is not None:
-            log.info("doc=%s deleted by another process (found its tombstone)", log_id(state.id))
-            self.announce_deleted(state)
+            log.info("doc=%s %s by another process (found its tombstone)", log_id(state.id), tomb.reason)
+            self.announce_gone(state.id, state.view_token, tomb.reason)
 
-    def _gone_here(self, room: str) -> None:
-        """After `gone` reached this process's clients of a document (its editors' room):
-        forget the document here and end its memberships, pins and presence."""
-        if not room.startswith(_editors("")):
-            return  # the viewers' message, sent first: the editors' one does the rest
-        doc_id = room[len(_editors("")):]
-        self.service.forget(doc_id)
-        for sid, m in list(self.members.get(doc_id, {}).items()):
+    def _gone_here(self, room: str, message: object) -> None:
+        """After `gone` reached this process's clients in `room`: act on it here (see
+        gone_messages). Deleted or renamed (the editors' room): forget the edit id and end
+        its memberships, pins and presence, but move a renamed document's viewers to it
+        under its new id. Rotated (the viewers' room): take the document's new view token
+        from the store and end the memberships of the viewers of the old one."""
+        error = message.get("error") if isinstance(message, dict) else None
+        reason = error.get("reason", "deleted") if isinstance(error, dict) else "deleted"
+        key = message.get("doc") if isinstance(message, dict) else None
+        if room.startswith(_viewers("")):
+            if reason != "rotated":
+                return  # the deleted viewers' message, sent first: the editors' one does the rest
+            doc_id = room[len(_viewers("")):]
+            self.service.view_token_rotated(doc_id)
+            gone = [(sid, m) for sid, m in self.members.get(doc_id, {}).items() if m.role == VIEWER and m.key == key]
+            moved: list[tuple[str, Membership]] = []
+        else:
+            doc_id = room[len(_editors("")):]
+            self.service.forget(doc_id, reason)
+            members = list(self.members.get(doc_id, {}).items())
+            moved = [(sid, m) for sid, m in members if reason == "renamed" and m.role == VIEWER]
+            gone = [(sid, m) for sid, m in members if not (reason == "renamed" and m.role == VIEWER)]
+        for sid, m in gone:
             client = self.clients.get(sid)
             if client is not None:
                 self._leave(client, m)
-        self._rosters.pop(doc_id, None)
-        log.info("doc=%s deleted: its clients here were taken out of it", log_id(doc_id))
+        if room.startswith(_editors("")):
+            self._rosters.pop(doc_id, None)  # (after the leaves: their presence is not sent)
+        for sid, m in moved:
+            client = self.clients.get(sid)
+            if client is not None:
+                self._move_viewer(client, m)
+        log.info("doc=%s %s: %d of its clients here were taken out of it, %d moved", log_id(doc_id), reason,
+                 len(gone), len(moved))
+
+    def _move_viewer(self, client: Client, m: Membership) -> None:
+        """A viewer of a renamed document: its view token names the document under its new
+        id, so it stays, in the new id's rooms (the history and its versions are the same).
+        One that cannot be moved (the document is gone by now, its address holds its share)
+        is told `gone` with the reason and taken out."""
+        self._leave(client, m)
+        try:
+            state = self.service.open_view(m.key)
+            self.pins.take(m.address, state)
+            try:
+                self.service.pin(state)
+            except BaseException:
+                self.pins.give(m.address, state)
+                raise
+        except CollabError as exc:
+            self.sio.server.emit("gone", wire.gone(m.key, exc.to_dict()), to=client.sid, namespace="/")
+            return
+        moved = Membership(state, VIEWER, m.key, seen=m.seen, deltas=m.deltas, address=m.address)
+        client.joined[m.key] = moved
+        self.members.setdefault(state.id, {})[client.sid] = moved
+        self.enter_room(client.sid, _presence_room(state.id, VIEWER, moved.deltas))
+        self.enter_room(client.sid, _viewers(state.id))
+        self._publish_peer(client, moved)
 
     def _emit_revisions(self, key: str, messages: list[wire.RevisionMessage], to: str,
                         skip_sid: list[str] | None = None) -> None:

@@ -5,9 +5,10 @@ tombstone to the database. With COLLAB_MESSAGE_QUEUE it also tells the running s
 through the queue (queue.py), and each takes the document's clients out of it there. A
 single server without a queue had no such message: its open editors went on typing into
 a deleted document until their next change failed. This watch is that message for it:
-every POLL seconds one indexed query (Store.tombstones_since, schema migration 5) for the
+every COLLAB_TOMBSTONE_POLL seconds (1 by default) one indexed query (Store.tombstones_since, schema migration 5) for the
 tombstones made since it last looked, each new one handed to `found` (realtime.py
-`tombstoned`), which takes the path a queued `gone` takes. It runs only without a queue.
+`tombstoned`), which takes the path a queued `gone` takes. It runs only without a queue
+(and not with COLLAB_TOMBSTONE_POLL=0).
 
 Imports the storage interface only; the edge gives it its callbacks and its sleep.
 """
@@ -21,7 +22,7 @@ from ..storage import Store, StoreError, Tombstone
 
 log = logging.getLogger("collab.tombstones")
 
-POLL = 1.0  # seconds between two looks: how late an open editor hears of a CLI delete
+POLL = 1.0  # seconds between two looks (COLLAB_TOMBSTONE_POLL): how late an open editor hears of a CLI delete
 # seconds looked back behind the newest tombstone seen: a tombstone's time is read by its
 # writer before its transaction commits (a writer may wait up to SQLite's lock timeout, 10 s),
 # so one may land with a time earlier than another already seen

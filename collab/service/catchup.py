@@ -41,8 +41,10 @@ def catch_up(state: DocState, store: Store, page: int) -> None:
     if state.head != state.committed:
         return
     row = store.get_document(state.id)
-    if row is None:  # an open document that is no more: another process deleted it
-        raise gone_error("deleted")
+    if row is None:  # an open document that is no more: another process deleted or renamed it
+        tomb = store.tombstone(state.id)
+        raise gone_error(tomb.reason if tomb is not None else "deleted")
+    state.view_token = row.view_token  # (another process may have rotated it)
     state.stale = False
     if row.head <= state.committed:
         return

@@ -26,7 +26,7 @@ from ..core.errors import CollabError, gone_error
 from ..core.ids import check_doc_id, check_name, check_version, log_id, new_view_token, redact
 from ..core.replay import CHUNK, ReplayError, text_at
 from ..core.revert import Reverted
-from ..storage import DocumentRow, Label, Revision, Store, StoreError, Tombstone
+from ..storage import DocumentRow, Label, Revision, Store, StoreConflict, StoreError, Tombstone
 from . import versions
 from .catchup import catch_up, stored_revisions
 from .commits import Commits, OnCommit
@@ -41,7 +41,7 @@ log = logging.getLogger("collab.service")
 T = TypeVar("T")
 
 IDLE = 60.0  # seconds without use after which an unpinned document may be dropped from memory
-KEEP_DELETED = 10_000  # ids deleted while this process runs that it refuses without asking the store
+KEEP_DELETED = 10_000  # ids deleted or renamed while this process runs that it refuses without asking the store
 WRITE_PROBE_EVERY = 5.0  # seconds between write probes while writes fail (health checks)
 
 __all__ = ["DocState", "DocumentService", "PatchResult", "Rewrite"]
@@ -72,9 +72,10 @@ class DocumentService:
         self.faults = Faults()  # test-only crash points (COLLAB_TEST_FAULT)
         self.commits = Commits(store, settings, self.runtime, self.faults, on_commit, observer)
         self._docs: dict[str, DocState] = {}  # docs[doc_id] = state of an open document
-        # deleted[doc_id] = None: documents deleted while this process ran (the last KEEP_DELETED),
-        # refused at once, also to callers that still hold their state (adopt)
-        self._deleted: OrderedDict[str, None] = OrderedDict()
+        # gone[doc_id] = reason ("deleted", "renamed"): edit ids that died while this process
+        # ran (the last KEEP_DELETED), refused at once, also to callers that still hold their
+        # state (adopt, and a write that waited for the lock: submit.py)
+        self._gone: OrderedDict[str, str] = OrderedDict()
         # several processes write to the store: reads catch up with it first
         self.shared = bool(settings.message_queue)
         self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
@@ -99,8 +100,7 @@ class DocumentService:
         check_doc_id(doc)
         state = self._docs.get(doc)
         if state is None:
-            if doc in self._deleted:
-                raise gone_error("deleted")
+            self.check_gone(doc)
             row = self.store.get_document(doc)
             if row is None:
                 self._check_tombstone(doc)  # an old link never makes a deleted document again
@@ -108,11 +108,7 @@ class DocumentService:
                     raise CollabError("not_found", f"document {doc!r} does not exist")
                 if self.store.get_document_by_view(doc) is not None:
                     raise CollabError("bad_doc", f"document id {doc!r} is taken: choose another")
-                token = new_view_token()
-                while self.store.get_document(token) or self.store.get_document_by_view(token) \
-                        or self.store.tombstone(token):
-                    token = new_view_token()
-                row = self.commits.store_write(self.store.create_document, doc, token, time.time())
+                row = self.commits.store_write(self.store.create_document, doc, self._free_token(), time.time())
             loaded = self._load(row)
             # loading yields (PostgreSQL I/O): another greenlet may have loaded the document
             # meanwhile. Keep exactly one state per document: two would each apply and commit
@@ -122,13 +118,41 @@ class DocumentService:
         state.last_used = time.monotonic()
         return state
 
+    def _free_token(self) -> str:
+        """A new view token that names nothing, not even a tombstone."""
+        token = new_view_token()
+        while self.store.get_document(token) or self.store.get_document_by_view(token) or self.store.tombstone(token):
+            token = new_view_token()
+        return token
+
     def open_view(self, token: str) -> DocState:
         check_doc_id(token, "view token")
         row = self.store.get_document_by_view(token)
         if row is None:
             self._check_tombstone(token)
             raise CollabError("bad_doc", "no document has this view token")
-        return self.open(row.id)
+        state = self.open(row.id)
+        if state.view_token != token:
+            # a state loaded before its token was rotated, by a process whose message did not
+            # reach us (or one that came in between): the store says which token is current
+            self.reload_view_token(state)
+            if state.view_token != token:
+                self._check_tombstone(token)
+                raise CollabError("bad_doc", "no document has this view token")
+        return state
+
+    def view_token_rotated(self, doc: str) -> None:
+        """Another process (or the CLI) gave the document a new view token: an open state
+        takes it from the store, so that its viewers' messages name the new one."""
+        state = self._docs.get(doc)
+        if state is not None:
+            self.reload_view_token(state)
+
+    def reload_view_token(self, state: DocState) -> None:
+        """Take the document's view token from the store again (it was rotated elsewhere)."""
+        row = self.store.get_document(state.id)
+        if row is not None:
+            state.view_token = row.view_token
 
     def _check_tombstone(self, name: str) -> None:
         """Raise `deleted` if the name (edit id or view token) is a tombstone."""
@@ -152,8 +176,7 @@ class DocumentService:
         is taken back, so that one document never has two (they would commit versions that
         do not chain). Raises, changing nothing, if another state was loaded meanwhile, or
         `deleted` if the document was deleted meanwhile."""
-        if state.id in self._deleted:
-            raise gone_error("deleted")
+        self.check_gone(state.id)
         current = self._docs.setdefault(state.id, state)
         if current is not state:
             raise CollabError("unavailable", "the document was reloaded meanwhile: resend", version=state.committed)
@@ -162,6 +185,11 @@ class DocumentService:
     def loaded(self, doc: str) -> DocState | None:
         """The document's open state, if it is in memory (nothing is read)."""
         return self._docs.get(doc)
+
+    def loaded_by_view(self, token: str) -> DocState | None:
+        """The open state whose view token is `token`, if one is in memory (nothing is read;
+        one look at each open document: for the rare rotation found by the tombstone watch)."""
+        return next((s for s in self._docs.values() if s.view_token == token), None)
 
     def is_current(self, state: DocState) -> bool:
         """Whether `state` is its document's one open state."""
@@ -242,20 +270,83 @@ class DocumentService:
             self.adopt(state)
             now = time.time()
             row = self.commits.store_write(self.store.delete_document, state.id, now)
-            self.forget(state.id)
-        if row is None:  # deleted meanwhile, by another process or `collab delete`
-            raise gone_error("deleted")
+            if row is not None:
+                self.forget(state.id)
+        if row is None:  # deleted (or renamed) meanwhile, by another process or the CLI
+            raise self._gone_meanwhile(state.id)
         log.info("doc=%s deleted (%d revisions)", log_id(state.id), row.head)
         return now
 
-    def forget(self, doc: str) -> None:
-        """The document was deleted (here, elsewhere or by `collab delete`): drop it from
-        memory and refuse it from now on, also to callers that still hold its state."""
-        self._deleted[doc] = None
-        self._deleted.move_to_end(doc)
-        while len(self._deleted) > KEEP_DELETED:
-            self._deleted.popitem(last=False)
+    def forget(self, doc: str, reason: str = "deleted") -> None:
+        """The edit id is dead (deleted or renamed: here, elsewhere or by the CLI): drop its
+        document from memory and refuse it from now on, also to callers that still hold its
+        state, with `gone_error(reason)`."""
+        self._gone[doc] = reason
+        self._gone.move_to_end(doc)
+        while len(self._gone) > KEEP_DELETED:
+            self._gone.popitem(last=False)
         self._docs.pop(doc, None)
+
+    def check_gone(self, doc: str) -> None:
+        """Raise `deleted` (with its reason) if this process saw the edit id die."""
+        reason = self._gone.get(doc)
+        if reason is not None:
+            raise gone_error(reason)
+
+    def _gone_meanwhile(self, doc: str) -> CollabError:
+        """The error of a document another process (or the CLI) deleted or renamed before
+        our change reached the store; forgotten here too."""
+        tomb = self.store.tombstone(doc)
+        reason = tomb.reason if tomb is not None else "deleted"
+        self.forget(doc, reason)
+        return gone_error(reason)
+
+    # -- new names (revocable links) ------------------------------------------------
+
+    def rename(self, state: DocState, new: str) -> tuple[DocumentRow, float]:
+        """Give the document a new edit id: its whole history, labels and view token move
+        to `new` in one transaction, and the old id becomes a tombstone ("renamed"): every
+        later use of it is `deleted`, as for a deleted document. Returns the moved row and
+        when, in Unix seconds. `conflict` (changing nothing) when `new` is taken: a
+        document, a view token or a tombstone. As for delete, the edge tells the old id's
+        clients and the other processes, and a patch still committing meanwhile fails its
+        append (no document of that id) and its retry finds the id gone."""
+        check_doc_id(new)
+        with state.lock:  # no patch applies while the rows move
+            self.adopt(state)
+            now = time.time()
+            try:
+                row = self.commits.store_write(self.store.rename_document, state.id, new, now)
+            except StoreConflict:
+                raise CollabError("conflict", f"document id {new!r} is taken: choose another") from None
+            if row is not None:
+                self.forget(state.id, "renamed")
+        if row is None:
+            raise self._gone_meanwhile(state.id)
+        log.info("doc=%s renamed to doc=%s (%d revisions)", log_id(state.id), log_id(new), row.head)
+        return row, now
+
+    def rotate_view(self, state: DocState) -> tuple[str, float]:
+        """Give the document a new view token; the old one becomes a tombstone ("rotated").
+        Its editors are not affected. Returns the old token (the edge tells its viewers)
+        and when, in Unix seconds."""
+        with state.lock:
+            self.adopt(state)
+            old, now = state.view_token, time.time()
+            for _ in range(3):  # a new token taken meanwhile by another document: draw again
+                try:
+                    row = self.commits.store_write(self.store.rotate_view_token, state.id, self._free_token(), now)
+                    break
+                except StoreConflict:
+                    continue
+            else:
+                raise CollabError("unavailable", "could not draw a free view token; try again", retry_after=1.0)
+            if row is not None:
+                old, state.view_token = state.view_token, row.view_token
+        if row is None:
+            raise self._gone_meanwhile(state.id)
+        log.info("doc=%s view token rotated", log_id(state.id))
+        return old, now
 
     # -- reads (committed data only) --------------------------------------------
 
@@ -390,7 +481,7 @@ class DocumentService:
             catch_up(state, self.store, self.settings.sync_limit)
         except (ReplayError, CollabError) as exc:
             if isinstance(exc, CollabError) and exc.code == "deleted":  # by another process
-                self.forget(state.id)
+                self.forget(state.id, exc.extra.get("reason", "deleted"))
                 raise
             raise self.corrupt(state.id, str(exc)) from None
 

@@ -157,6 +157,9 @@ class SubmitRequest:
         """Apply under the document's lock and queue for commit (no waiting here)."""
         service, state, base = self.service, self.state, self.base
         with state.lock:
+            # a delete or rename may have held the lock while we waited for it (or the queue
+            # told us of one elsewhere): nothing may land on a dead name (adopt checked before)
+            service.check_gone(state.id)
             # revisions another process stored: the append's compare-and-set finds them
             # anyway (a lost race marks the state stale); looking first costs a query per
             # patch, worth it only when we know we are behind

@@ -68,11 +68,11 @@ class Tombstone:
     """A name (edit id or view token) that named a document and never will again."""
 
     name: str
-    reason: str  # "deleted" (the document), "replaced" (a view token rotated), "renamed" (an edit id)
+    reason: str  # "deleted" (the document), "rotated" (a view token replaced), "renamed" (an edit id)
     ts: float  # when, unix seconds
 
 
-TOMBSTONE_REASONS = ("deleted", "replaced", "renamed")
+TOMBSTONE_REASONS = ("deleted", "rotated", "renamed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +141,19 @@ class Store(Protocol):
         """Delete a document and everything of it (revisions, snapshots, labels) in one
         transaction, leaving its edit id and view token as tombstones; the row it had, or
         None (nothing changed) when there is no such document."""
+
+    def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
+        """Give a document a new edit id, in one transaction: its row and everything of it
+        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels) move to `new`,
+        and `doc` becomes a tombstone ("renamed"). The moved row, or None (nothing changed)
+        when there is no such document. StoreConflict, changing nothing, when `new` names a
+        document, a view token or a tombstone."""
+
+    def rotate_view_token(self, doc: str, token: str, now: float) -> DocumentRow | None:
+        """Give a document a new view token, in one transaction: the old one becomes a
+        tombstone ("rotated"). The changed row, or None when there is no such document.
+        StoreConflict, changing nothing, when `token` names a document, a view token or a
+        tombstone."""
 
     def deployment_id(self) -> str:
         """This database's random id (schema migration 4): what its processes' Redis

@@ -8,15 +8,15 @@ loser gets StoreConflict and the service reloads and retries.
 from __future__ import annotations
 
 import time
+from typing import Any, Callable, Iterable, Iterator, Sequence
 from urllib.parse import urlparse
-from typing import Any, Iterable, Iterator, Sequence
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from .base import DocumentRow, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
-from .schema import Catalog, migrate
+from .schema import DOCUMENT_TABLES, Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
 
@@ -238,12 +238,58 @@ class PostgresStore:
                 cur.executemany("INSERT INTO tombstones (name, reason, ts) VALUES (%s, 'deleted', %s) "
                                 "ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, ts = excluded.ts",
                                 [(row.id, now), (row.view_token, now)])
-                for table in ("revisions", "snapshots", "labels"):
+                for table in DOCUMENT_TABLES:
                     cur.execute(f"DELETE FROM {table} WHERE doc = %s", (doc,))
                 cur.execute("DELETE FROM documents WHERE id = %s", (doc,))
                 return row
         except psycopg.Error as exc:
             raise StoreError(f"cannot delete document: {exc}") from exc
+
+    def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
+        def rename(cur: psycopg.Cursor[Any], row: DocumentRow) -> None:
+            cur.execute("UPDATE documents SET id = %s WHERE id = %s", (new, doc))
+            for table in DOCUMENT_TABLES:
+                cur.execute(f"UPDATE {table} SET doc = %s WHERE doc = %s", (new, doc))
+            cur.execute("INSERT INTO tombstones (name, reason, ts) VALUES (%s, 'renamed', %s) "
+                        "ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, ts = excluded.ts", (doc, now))
+
+        return self._change(doc, new, rename, "rename document")
+
+    def rotate_view_token(self, doc: str, token: str, now: float) -> DocumentRow | None:
+        def rotate(cur: psycopg.Cursor[Any], row: DocumentRow) -> None:
+            cur.execute("UPDATE documents SET view_token = %s WHERE id = %s", (token, doc))
+            cur.execute("INSERT INTO tombstones (name, reason, ts) VALUES (%s, 'rotated', %s) "
+                        "ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, ts = excluded.ts",
+                        (row.view_token, now))
+
+        return self._change(doc, token, rotate, "give the document a new view token")
+
+    def _change(self, doc: str, name: str, change: Callable[[psycopg.Cursor[Any], DocumentRow], None],
+                what: str) -> DocumentRow | None:
+        """Give the document a new name by `change`, in one transaction (rename, rotate):
+        StoreConflict if `name` is taken (a document's id or view token, a tombstone); the
+        row after the change, or None when there is no document `doc`."""
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                # the row locked first, as delete_document does: an append racing with the
+                # change waits, then finds no document of that id (rename) and retries
+                cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s FOR UPDATE", (doc,))
+                found = cur.fetchone()
+                if found is None:
+                    return None
+                cur.execute("SELECT 1 FROM documents WHERE id = %s OR view_token = %s "
+                            "UNION ALL SELECT 1 FROM tombstones WHERE name = %s", (name, name, name))
+                if cur.fetchone() is not None:
+                    raise StoreConflict(f"cannot {what}: {name!r} is taken")
+                change(cur, DocumentRow(*found))
+                cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s OR view_token = %s", (name, name))
+                changed = cur.fetchone()
+                assert changed is not None
+                return DocumentRow(*changed)
+        except pg_errors.UniqueViolation as exc:  # taken meanwhile by another transaction
+            raise StoreConflict(f"cannot {what}: {name!r} is taken") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot {what}: {exc}") from exc
 
     def deployment_id(self) -> str:
         return str(self._query("SELECT id FROM deployment", ())[0][0])

@@ -68,8 +68,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "revisions.attribution: who first wrote the text a restore or revert brings back", (
         "ALTER TABLE revisions ADD COLUMN attribution TEXT",
     )),
-    # a deleted document's edit id and view token (and a replaced view token) are kept here
-    # for good, so that an old link answers "deleted" instead of creating the document again
+    # a deleted document's edit id and view token (and a rotated view token, a renamed edit
+    # id) are kept here for good, so that an old link answers "deleted" instead of creating
+    # the document again
     Migration(3, "tombstones: names of deleted documents and replaced links, never given out again", (
         """CREATE TABLE tombstones (
             name TEXT PRIMARY KEY,
@@ -92,6 +93,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
 )
 LATEST = MIGRATIONS[-1].version
+# the tables whose rows belong to one document, by its edit id in their `doc` column: what
+# deleting a document removes and renaming it moves (a test checks that every table with a
+# `doc` column is listed, so that a new one is not forgotten)
+DOCUMENT_TABLES = ("revisions", "snapshots", "labels")
 UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {

@@ -12,11 +12,11 @@ import os
 import sqlite3
 import threading
 import time
-from typing import Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from .base import DocumentRow, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
-from .schema import Catalog, current_version, migrate
+from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
@@ -343,12 +343,52 @@ class SQLiteStore:
                         row = DocumentRow(*found)
                         cur.executemany("INSERT OR REPLACE INTO tombstones (name, reason, ts) VALUES (?, 'deleted', ?)",
                                         [(row.id, now), (row.view_token, now)])
-                        for table in ("revisions", "snapshots", "labels"):
+                        for table in DOCUMENT_TABLES:
                             cur.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
                         cur.execute("DELETE FROM documents WHERE id = ?", (doc,))
         except sqlite3.Error as exc:
             raise self._error("delete document", exc) from exc
         return None if found is None else row
+
+    def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
+        def rename(cur: sqlite3.Cursor, row: DocumentRow) -> None:
+            cur.execute("UPDATE documents SET id = ? WHERE id = ?", (new, doc))
+            for table in DOCUMENT_TABLES:
+                cur.execute(f"UPDATE {table} SET doc = ? WHERE doc = ?", (new, doc))
+            cur.execute("INSERT OR REPLACE INTO tombstones (name, reason, ts) VALUES (?, 'renamed', ?)", (doc, now))
+
+        return self._change(doc, new, rename, "rename document")
+
+    def rotate_view_token(self, doc: str, token: str, now: float) -> DocumentRow | None:
+        def rotate(cur: sqlite3.Cursor, row: DocumentRow) -> None:
+            cur.execute("UPDATE documents SET view_token = ? WHERE id = ?", (token, doc))
+            cur.execute("INSERT OR REPLACE INTO tombstones (name, reason, ts) VALUES (?, 'rotated', ?)",
+                        (row.view_token, now))
+
+        return self._change(doc, token, rotate, "give the document a new view token")
+
+    def _change(self, doc: str, name: str, change: Callable[[sqlite3.Cursor, DocumentRow], None],
+                what: str) -> DocumentRow | None:
+        """Give the document a new name by `change`, in one transaction (rename, rotate):
+        StoreConflict if `name` is taken (a document's id or view token, a tombstone); the
+        row after the change, or None when there is no document `doc`."""
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                with self._committed(cur):
+                    cur.execute("BEGIN IMMEDIATE")
+                    found = cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc,)).fetchone()
+                    if found is None:
+                        return None
+                    if cur.execute("SELECT 1 FROM documents WHERE id = ? OR view_token = ? "
+                                   "UNION ALL SELECT 1 FROM tombstones WHERE name = ?", (name, name, name)).fetchone():
+                        raise StoreConflict(f"cannot {what}: {name!r} is taken")
+                    change(cur, DocumentRow(*found))
+                    changed = cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE view_token = ? OR id = ?",
+                                          (name, name)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error(what, exc) from exc
+        return DocumentRow(*changed)
 
     def deployment_id(self) -> str:
         try:

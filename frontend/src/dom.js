@@ -18,14 +18,49 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-// dark enough that a cursor's white name label on them reaches WCAG AA (4.5:1) in both themes
-const COLORS = ['#be123c', '#1d4ed8', '#15803d', '#b45309', '#6d28d9', '#0e7490', '#be185d', '#4d7c0f', '#c2410c', '#4338ca'];
+// dark enough that a cursor's white name label on them reaches WCAG AA (4.5:1) in both themes;
+// neighbours far apart in hue, since a colour taken gives way to the next one
+const COLORS = ['#b91c1c', '#1d4ed8', '#15803d', '#c2410c', '#7e22ce', '#0e7490', '#be185d', '#854d0e', '#475569', '#4d7c0f'];
 
-/** A stable colour for a peer id or an author's name: the same key, the same colour, on every page. */
-export function colorFor(key) {
+function colorIndex(key) {
   let h = 0;
   for (const ch of String(key)) h = (h * 31 + ch.codePointAt(0)) >>> 0;
-  return COLORS[h % COLORS.length];
+  return h % COLORS.length;
+}
+
+/** A stable colour for an author's name: the same name, the same colour, on every page. */
+export function colorFor(key) {
+  return COLORS[colorIndex(key)];
+}
+
+/**
+ * Colours for people seen together (those present in a document, the authors of its blame), in
+ * the order every screen sees them: each gets its name's colour (colorFor) unless someone earlier
+ * has it, then the next free one, so no two share a colour while there are colours left.
+ * `people`: [[key, name], ...]; returns Map key -> colour.
+ */
+export function distinctColors(people) {
+  const book = colorBook();
+  return new Map(people.map(([key, name]) => [key, book(key, name)]));
+}
+
+/**
+ * `colorOf(key, name)`: the colour `key` got when first asked for, chosen as distinctColors
+ * chooses (for a page that meets people one by one: the authors of a history, as it loads).
+ */
+export function colorBook() {
+  const taken = new Set();
+  const colors = new Map();
+  return (key, name = key) => {
+    if (!colors.has(key)) {
+      let i = colorIndex(name);
+      for (let step = 0; step < COLORS.length && taken.has(i); step++) i = (i + 1) % COLORS.length;
+      if (taken.size >= COLORS.length) i = colorIndex(name); // more people than colours: shared again
+      taken.add(i);
+      colors.set(key, COLORS[i]);
+    }
+    return colors.get(key);
+  };
 }
 
 const NAME_KEY = 'collab:name';

@@ -40,17 +40,18 @@ const markdownStyle = HighlightStyle.define([
 ]);
 
 class CursorWidget extends WidgetType {
-  constructor(name, color) {
+  constructor(name, color, below) {
     super();
     this.name = name;
     this.color = color;
+    this.below = below; // on the first line a label above the cursor would be cut off: put it below
   }
   eq(other) {
-    return other.name === this.name && other.color === this.color;
+    return other.name === this.name && other.color === this.color && other.below === this.below;
   }
   toDOM() {
     // a name is text, never HTML; a colour is one of dom.js's
-    const label = el('span', { class: 'cm-remote-label', style: `background-color:${this.color}` }, this.name);
+    const label = el('span', { class: this.below ? 'cm-remote-label below' : 'cm-remote-label', style: `background-color:${this.color}` }, this.name);
     return el('span', { class: 'cm-remote-cursor', style: `border-left-color:${this.color}` }, label);
   }
   ignoreEvent() {
@@ -58,7 +59,9 @@ class CursorWidget extends WidgetType {
   }
 }
 
-function cursorDecorations(cursors, length) {
+function cursorDecorations(cursors, doc) {
+  const { length } = doc;
+  const firstLineEnd = doc.line(1).to;
   const ranges = [];
   for (const c of cursors) {
     const anchor = Math.max(0, Math.min(c.anchor, length));
@@ -68,7 +71,7 @@ function cursorDecorations(cursors, length) {
     if (from < to) {
       ranges.push(Decoration.mark({ class: 'cm-remote-selection', attributes: { style: `background-color: ${c.color}33` } }).range(from, to));
     }
-    ranges.push(Decoration.widget({ widget: new CursorWidget(c.name, c.color), side: 1 }).range(head));
+    ranges.push(Decoration.widget({ widget: new CursorWidget(c.name, c.color, head <= firstLineEnd), side: 1 }).range(head));
   }
   return Decoration.set(ranges, true);
 }
@@ -77,7 +80,7 @@ const cursorField = StateField.define({
   create: () => Decoration.none,
   update(deco, tr) {
     deco = deco.map(tr.changes);
-    for (const e of tr.effects) if (e.is(setCursors)) deco = cursorDecorations(e.value, tr.state.doc.length);
+    for (const e of tr.effects) if (e.is(setCursors)) deco = cursorDecorations(e.value, tr.state.doc);
     return deco;
   },
   provide: (f) => EditorView.decorations.from(f),
@@ -116,7 +119,8 @@ export function createEditor(parent, o) {
     theme.of(EditorView.darkTheme.of(isDark())),
     search({ top: true }),
     highlightSelectionMatches(),
-    keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+    // Tab indents (indentWithTab); the page says how to leave (Esc, then Tab: CodeMirror's own)
+    keymap.of([{ key: 'Tab', run: () => (o.onTab?.(), false) }, ...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
     cursorField,
     EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
     EditorView.updateListener.of((update) => {

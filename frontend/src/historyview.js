@@ -3,7 +3,10 @@
 // then: a slider dragged or playing would otherwise ask for every version it passes).
 // Every user string goes in as text, never as HTML.
 
-import { colorFor, el } from './dom.js';
+import { colorBook, el } from './dom.js';
+
+// an author keeps one colour on this page, and no two authors share one while colours last
+const authorColor = colorBook();
 import { formatTime } from './historypanels.js';
 import { LruCache, blameSegments } from './timeline.js';
 
@@ -110,7 +113,7 @@ export function versionView(ctx, { onAuthors }) {
       ...segs.map((s) =>
         s.author === null
           ? s.text
-          : el('span', { class: s.version === v ? 'blame fresh' : 'blame', style: `--author:${colorFor(s.author)}`, title: `${s.author} · v${s.version}`, 'data-author': s.author }, s.text),
+          : el('span', { class: s.version === v ? 'blame fresh' : 'blame', style: `--author:${authorColor(s.author)}`, title: `${s.author} · v${s.version}`, 'data-author': s.author }, s.text),
       ),
     );
     const counts = new Map();
@@ -180,5 +183,5 @@ export function versionView(ctx, { onAuthors }) {
 }
 
 function dot(name) {
-  return el('span', { class: 'dot', style: `background:${colorFor(name)}` });
+  return el('span', { class: 'dot', style: `background:${authorColor(name)}` });
 }

@@ -2,8 +2,9 @@
 // client. Everything a user typed or named is put into the page as text, never as HTML.
 
 import { Connection } from './connection.js';
+import { taskToggle } from './core/tasks.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
-import { colorFor, el, nameField, themeToggle } from './dom.js';
+import { distinctColors, el, nameField, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 
 function main() {
@@ -16,11 +17,17 @@ function main() {
   let preview = null; // the preview module, loaded on first use
   const cursors = new Map(); // peer id -> {anchor, head (code points), name, color}
   let peers = [];
+  let colors = new Map(); // peer id -> colour: distinct among those listed, the same on every screen
+  const colorOf = (id, name) => colors.get(id) || distinctColors([[id, name || id]]).get(id);
 
   // ---- page ----
   const status = el('span', { id: 'status', class: 'status', 'data-state': 'connecting', role: 'status' }, 'Connecting…');
   const retry = el('button', { id: 'retry', class: 'link', hidden: '', onclick: () => conn.retry() }, 'Retry');
+  // who is here: a count with their colours, opening the list (a crowd never widens the bar)
   const peerList = el('ul', { id: 'peers', class: 'peers', 'aria-label': 'People here' });
+  const peerDots = el('span', { class: 'dots', 'aria-hidden': 'true' });
+  const peerCount = el('span', { id: 'people-count' }, '');
+  const people = el('details', { id: 'people', class: 'people' }, el('summary', { title: 'People here' }, peerDots, peerCount), peerList);
   const nameInput = nameField({ onRename: (name) => conn.rename(name) }); // who this browser is, as on the history page
   const copyEdit = el('button', { id: 'copy-edit', onclick: () => copy(location.origin + '/d/' + doc, copyEdit) }, 'Copy edit link');
   const copyView = el('button', { id: 'copy-view', onclick: () => viewUrl && copy(viewUrl, copyView) }, 'Copy read-only link');
@@ -34,7 +41,7 @@ function main() {
     status,
     retry,
     el('span', { class: 'spacer' }),
-    peerList,
+    people,
     el('label', { class: 'name' }, 'Name ', nameInput),
   );
   if (!readOnly) bar.append(copyEdit, copyView);
@@ -45,7 +52,15 @@ function main() {
   const editorPane = el('div', { id: 'editor', class: 'pane' });
   const previewPane = el('article', { id: 'preview', class: 'pane preview', hidden: '' });
   const notice = el('div', { id: 'notice', class: 'notice', role: 'alert', hidden: '' });
-  body.append(bar, notice, el('main', { class: 'panes' }, editorPane, previewPane));
+  // Tab indents inside the editor (CodeMirror): how to leave it by keyboard, said when Tab is used
+  const tabHint = el('div', { id: 'tab-hint', class: 'tab-hint', role: 'status', hidden: '' }, 'Tab indents here. To leave the editor with the keyboard, press Esc, then Tab.');
+  let tabHintTimer = null;
+  const showTabHint = () => {
+    tabHint.hidden = false;
+    clearTimeout(tabHintTimer);
+    tabHintTimer = setTimeout(() => (tabHint.hidden = true), 6000);
+  };
+  body.append(bar, notice, el('main', { class: 'panes' }, editorPane, previewPane), tabHint);
 
   function copy(text, button) {
     const done = () => {
@@ -60,7 +75,11 @@ function main() {
   function showStatus({ state, unsaved, error, role }) {
     let text;
     const pending = unsaved ? `${unsaved} change${unsaved === 1 ? '' : 's'} not yet saved` : '';
-    if (state === 'deleted') text = 'This document was deleted';
+    // the name this page uses is dead (extension of v1: the error's `reason`): the document was
+    // deleted, or lives on under a link this page does not have (renamed, view link rotated)
+    const revoked = state === 'deleted' && error && (error.reason === 'renamed' || error.reason === 'rotated');
+    if (revoked) text = 'This link no longer works';
+    else if (state === 'deleted') text = 'This document was deleted';
     else if (error) text = `Not saved: ${error.message || error.code}${pending ? ' — ' + pending : ''}`;
     else if (state === 'connected') text = role === 'viewer' ? 'Live (read-only)' : unsaved ? `Saving… ${pending}` : 'All changes saved';
     else if (state === 'offline') text = `Offline${pending ? ' — ' + pending : ''}`;
@@ -73,17 +92,21 @@ function main() {
     retry.hidden = !error || state === 'deleted';
     if (state === 'deleted') {
       // for good: no retry can help; what is on screen stays, to be copied
-      notice.textContent = `This document was deleted: its links no longer work.${unsaved ? ' The text below holds your last changes, which were not saved: copy it if you need it.' : ''}`;
+      const said = revoked && error.message ? ` ${error.message[0].toUpperCase()}${error.message.slice(1)}.` : '';
+      const why = revoked ? `This link no longer works.${said}` : 'This document was deleted: its links no longer work.';
+      notice.textContent = `${why}${unsaved ? ' The text below holds your last changes, which were not saved: copy it if you need it.' : ''}`;
       notice.hidden = false;
       document.body.dataset.deleted = 'true';
+      if (error && error.reason) status.dataset.reason = error.reason;
     }
   }
 
   // ---- presence and cursors ----
   function showPeers(list, you, counts) {
     peers = list;
+    colors = distinctColors(list.map((p) => [p.id, p.name]));
     const items = list.map((p) => {
-      const li = el('li', { class: 'peer', title: `${p.name} (${p.role})`, 'data-peer': p.id }, el('span', { class: 'dot', style: `background:${colorFor(p.id)}` }), p.name + (p.id === you ? ' (you)' : ''));
+      const li = el('li', { class: 'peer', title: `${p.name} (${p.role})`, 'data-peer': p.id }, el('span', { class: 'dot', style: `background:${colors.get(p.id)}` }), p.name + (p.id === you ? ' (you)' : ''));
       if (p.role === 'viewer') li.classList.add('viewer');
       return li;
     });
@@ -96,9 +119,15 @@ function main() {
       items.push(el('li', { class: 'peer more', id: 'peers-more' }, parts.join(', ')));
     }
     peerList.replaceChildren(...items);
+    const total = counts ? counts.editors + counts.viewers : list.length; // everyone here, you included
+    peerDots.replaceChildren(...list.slice(0, 4).map((p) => el('span', { class: 'dot', style: `background:${colors.get(p.id)}` })));
+    peerCount.textContent = total <= 1 ? 'Only you' : `${total} here`;
     const here = new Set(list.map((p) => p.id));
     let changed = false;
-    for (const id of cursors.keys()) if (!here.has(id)) changed = cursors.delete(id) || changed;
+    for (const [id, c] of cursors) {
+      if (!here.has(id)) changed = cursors.delete(id) || changed;
+      else if (c.color !== colors.get(id)) changed = Boolean((c.color = colors.get(id)));
+    }
     if (changed) showCursors();
   }
 
@@ -113,11 +142,20 @@ function main() {
   let previewTimer = null;
   function renderPreview() {
     previewTimer = null;
-    if (preview && !previewPane.hidden) preview.render(previewPane, conn.sync.text);
+    if (preview && !previewPane.hidden) preview.render(previewPane, conn.sync.text, { readOnly });
   }
   function schedulePreview() {
     if (!previewTimer && !previewPane.hidden) previewTimer = setTimeout(renderPreview, 120);
   }
+  // a task's checkbox in the preview ticks its line in the source: an ordinary edit (undoable, sent)
+  previewPane.addEventListener('click', (e) => {
+    const box = e.target.closest('input.task-list-item-checkbox');
+    if (!box) return;
+    e.preventDefault(); // the box shows what the text says, once re-rendered
+    const item = box.closest('li[data-line]');
+    const change = editor && !readOnly && item && taskToggle(editor.text(), Number(item.dataset.line));
+    if (change) editor.view.dispatch({ changes: change, userEvent: 'input.task' });
+  });
   async function setPreview(on) {
     togglePreview.setAttribute('aria-pressed', String(on));
     previewPane.hidden = !on;
@@ -138,7 +176,7 @@ function main() {
     onCursor: (m) => {
       if (typeof m.anchor !== 'number' || typeof m.head !== 'number') return;
       const peer = peers.find((p) => p.id === m.peer);
-      cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: m.name || (peer && peer.name) || 'someone', color: colorFor(m.peer) });
+      cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: m.name || (peer && peer.name) || 'someone', color: colorOf(m.peer, peer && peer.name) });
       showCursors();
     },
     onRemoteChange: (ops) => {
@@ -157,6 +195,7 @@ function main() {
     editor = createEditor(editorPane, {
       text,
       readOnly,
+      onTab: showTabHint,
       onLocalChange: (from, to, insert) => {
         conn.localEdit(from, to, insert);
         schedulePreview();

@@ -70,3 +70,22 @@ test('with storage full the name already kept stays, and a rename holds for the 
   const guest = empty.savedName();
   assert.equal(empty.savedName(), guest);
 });
+
+test('people seen together never share a colour while there are colours left, and keep theirs', async () => {
+  const { distinctColors, colorBook, colorFor: hashed } = await freshPage();
+  // names whose own colours collide
+  const names = [];
+  for (let i = 0; names.length < 3; i++) if (!names.length || hashed(`p${i}`) === hashed(names[0])) names.push(`p${i}`);
+  const colors = distinctColors(names.map((n) => [`id-${n}`, n]));
+  assert.equal(new Set(colors.values()).size, 3);
+  assert.equal(colors.get(`id-${names[0]}`), hashed(names[0]), 'the first keeps the colour of its name');
+  // ten people, ten colours; the same list gives the same colours on every screen
+  const ten = Array.from({ length: 10 }, (_, i) => [`k${i}`, 'same name']);
+  assert.equal(new Set(distinctColors(ten).values()).size, 10);
+  assert.deepEqual([...distinctColors(ten)], [...distinctColors(ten)]);
+  // met one by one (a history page): a colour, once given, stays
+  const book = colorBook();
+  const first = book('Alice');
+  for (let i = 0; i < 30; i++) book(`author ${i}`);
+  assert.equal(book('Alice'), first);
+});

@@ -14,7 +14,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 MARKDOWN = (
     "# A heading\n\nSome **bold** and _emphasis_, a [link](https://example.invalid/) and `code`.\n\n"
-    "> a quotation\n\n- a list item\n- another\n\n---\n\n```\na block of code\n```\n"
+    "> a quotation\n\n- a list item\n- another\n\n---\n\n```\na block of code\n```\n\n"
+    "| a | table |\n|---|---|\n| 1 | 2 |\n\n- [ ] a task\n- [x] done\n\nA note[^1].\n\n[^1]: The footnote.\n"
 )
 
 # Every visible element with text of its own: its colour, composited with the opacity of its
@@ -53,6 +54,7 @@ LOW_CONTRAST = r"""() => {
       opacity *= +s.opacity;
       layers.unshift(parse(s.backgroundColor));
     }
+    if (opacity === 0) continue; // not shown (a heading's anchor until hovered)
     const bg = layers.reduce((base, top) => over(top, base), canvas);
     const fg = parse(style.color);
     const seen = over([fg[0], fg[1], fg[2], fg[3] * opacity], bg);

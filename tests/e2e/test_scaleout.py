@@ -330,3 +330,91 @@ def test_another_deployment_on_the_same_redis_sees_nothing(cluster, doc_id, tmp_
         finally:
             for c in clients.values():
                 c.disconnect()
+
+
+@pytest.mark.parametrize("by", ["http", "cli"])
+def test_a_rename_and_a_new_view_token_reach_every_process(cluster, doc_id, pg_url, by):
+    """Rename on process 2 (or `collab rename`): the editors of the old id on processes 0 and
+    1 get `gone` (reason renamed) and are out; the viewer on process 1 stays, moved to the new
+    id, and sees what is written under it on process 0. Then a new view token (process 2 or
+    `collab rotate-view`): that viewer gets `gone` (reason rotated), the editor goes on, and
+    a viewer of the new token sees its revisions. Every process answers 410 with the reason."""
+    import subprocess
+    import sys
+
+    import socketio
+
+    from collab.core.patches import make_patch
+
+    def joined(url: str, what: dict) -> tuple[socketio.SimpleClient, dict]:
+        c = socketio.SimpleClient()
+        c.connect(url, transports=["websocket"])
+        return c, c.call("join", what, timeout=SYNC_TIMEOUT)
+
+    def next_event(c: socketio.SimpleClient, name: str) -> dict:
+        deadline = time.monotonic() + SYNC_TIMEOUT
+        while True:  # skip presence and the like
+            event, *args = c.receive(timeout=max(0.1, deadline - time.monotonic()))
+            if event == name:
+                return args[0]
+
+    def cli(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "collab.cli", *args, "--database", pg_url],
+                              capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "COLLAB_MESSAGE_QUEUE": cluster.redis.url})
+        assert done.returncode == 0 and "told through the message queue" in done.stdout, done.stderr
+        return done.stdout
+
+    new = doc_id + "-renamed"
+    with ExitStack() as stack, requests.Session() as http:
+        a, ack = joined(cluster.urls[0], {"doc": doc_id, "name": "a"})
+        view = ack["view"]
+        assert a.call("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "hi"), "id": "op-1"},
+                      timeout=SYNC_TIMEOUT)["ok"]
+        b, _ = joined(cluster.urls[1], {"doc": doc_id, "name": "b"})
+        v, _ = joined(cluster.urls[1], {"view": view})
+        for c in (a, b, v):
+            stack.callback(c.disconnect)
+        if by == "http":
+            r = http.post(f"{cluster.urls[2]}/api/docs/{doc_id}/rename", json={"id": new}, timeout=10)
+            assert r.status_code == 200 and r.json()["doc"] == new, r.text
+        else:
+            cli("rename", doc_id, new)
+        for c in (a, b):
+            message = next_event(c, "gone")
+            assert message["doc"] == doc_id and message["error"]["reason"] == "renamed"
+        ack = b.call("patch", {"doc": doc_id, "base": 1, "patch": make_patch("hi", "hi!"), "id": "op-2"},
+                     timeout=SYNC_TIMEOUT)
+        assert ack["error"]["code"] == "not_joined", ack
+        for url in cluster.urls:
+            r = http.get(f"{url}/api/docs/{doc_id}", timeout=10)
+            assert r.status_code == 410 and r.json()["error"]["reason"] == "renamed", (url, r.text)
+        # the viewer on process 1 sees what an editor of the new id writes on process 0
+        c, ack = joined(cluster.urls[0], {"doc": new, "name": "c"})
+        stack.callback(c.disconnect)
+        assert ack["version"] == 1 and ack["view"] == view
+        assert c.call("patch", {"doc": new, "base": 1, "patch": make_patch("hi", "hi!"), "id": "op-3"},
+                      timeout=SYNC_TIMEOUT)["ok"]
+        revision = next_event(v, "revision")
+        assert (revision["doc"], revision["version"]) == (view, 2)
+
+        # a new view token: the viewer of the old one is told, the editor goes on
+        if by == "http":
+            r = http.post(f"{cluster.urls[2]}/api/docs/{new}/view-token", timeout=10)
+            assert r.status_code == 200, r.text
+            rotated = r.json()["view_url"].rsplit("/", 1)[1]
+        else:
+            rotated = cli("rotate-view", new).split("/v/", 1)[1].split(";", 1)[0]
+        message = next_event(v, "gone")
+        assert message["doc"] == view and message["error"]["reason"] == "rotated"
+        for url in cluster.urls:
+            r = http.get(f"{url}/api/docs/{view}", timeout=10)
+            assert r.status_code == 410 and r.json()["error"]["reason"] == "rotated", (url, r.text)
+            assert http.get(f"{url}/api/docs/{new}/links", timeout=10).json()["view_url"].endswith(f"/v/{rotated}")
+        w, ack = joined(cluster.urls[1], {"view": rotated})
+        stack.callback(w.disconnect)
+        assert ack["version"] == 2
+        assert c.call("patch", {"doc": new, "base": 2, "patch": make_patch("hi!", "hi!!"), "id": "op-4"},
+                      timeout=SYNC_TIMEOUT)["ok"]
+        revision = next_event(w, "revision")
+        assert (revision["doc"], revision["version"]) == (rotated, 3)

@@ -478,7 +478,7 @@ def test_every_known_reason_loads_and_one_added_to_the_messages_is_known_too(goo
     ([("x", "deleted", "then")], "line 10: 'ts' must be a number, not str"),
     ([("x", "deleted", 1.0), ("x", "deleted", 2.0)], "line 11: tombstone 'x' appears twice"),
     ([("dump-a", "deleted", 1.0)], "line 10: tombstone 'dump-a' (deleted) is also document 'dump-a''s edit id in the dump"),
-    ([("{view}", "replaced", 1.0)], "line 10: tombstone '{view}' (replaced) is also document 'dump-a''s view token"),
+    ([("{view}", "rotated", 1.0)], "line 10: tombstone '{view}' (rotated) is also document 'dump-a''s view token"),
 ], ids=["unknown reason", "reason not a string", "bad name", "bad time", "twice", "clash id", "clash view"])
 def test_bad_tombstones_are_refused_before_anything_is_written(good, tmp_path, capsys, tombs, message):
     view = good[1]["document"]["view_token"]
@@ -519,10 +519,10 @@ def test_check_reports_a_tombstone_that_is_also_a_live_document(good, tmp_path, 
     assert code == 0
     store = open_store(target)
     try:
-        store.load_tombstones([Tombstone(good[8]["document"]["view_token"], "replaced", 1.0)])
+        store.load_tombstones([Tombstone(good[8]["document"]["view_token"], "rotated", 1.0)])
     finally:
         store.close()
     assert collab_main(["check", "--database", target]) == 1
     out = capsys.readouterr().out
-    assert f"CLASH   dump-empty: its view token {good[8]['document']['view_token']!r} is also a tombstone (replaced)" in out
+    assert f"CLASH   dump-empty: its view token {good[8]['document']['view_token']!r} is also a tombstone (rotated)" in out
     assert out.splitlines()[-1] == "2 documents checked, 0 corrupt, 1 clashing with a tombstone"

@@ -209,8 +209,8 @@ def test_tombstones_are_listed_loaded_and_found_by_time(store):
     store.create_document("d", "view-d", 1.0)
     store.delete_document("d", 50.0)
     assert list(store.tombstones()) == [Tombstone("d", "deleted", 50.0), Tombstone("view-d", "deleted", 50.0)]
-    loaded = [Tombstone("B-old", "replaced", 10.0), Tombstone("a-renamed", "renamed", 70.0),
-              Tombstone("d", "replaced", 99.0)]  # d is one already: it keeps its own
+    loaded = [Tombstone("B-old", "rotated", 10.0), Tombstone("a-renamed", "renamed", 70.0),
+              Tombstone("d", "rotated", 99.0)]  # d is one already: it keeps its own
     assert store.load_tombstones(loaded) == 2
     assert [t.name for t in store.tombstones()] == ["B-old", "a-renamed", "d", "view-d"], "by code point"
     assert store.tombstone("d") == Tombstone("d", "deleted", 50.0)
@@ -232,3 +232,74 @@ def test_a_store_asked_not_to_create_refuses_a_database_without_collab_tables(re
         open_store(url, create=False)
     open_store(url).close()  # made, as the server or `collab migrate` makes it
     open_store(url, create=False).close()
+
+
+def test_rename_moves_the_whole_history_and_leaves_the_old_id_as_a_tombstone(store):
+    store.create_document("old", "view-o", 1.0)
+    store.create_document("keep", "view-k", 1.0)
+    store.append([NewRevision(rev("old", 1), None), NewRevision(rev("old", 2), "snap"), NewRevision(rev("keep", 1), None)])
+    store.set_label("old", 1, "first", 2.0)
+    before = store.revisions("old", 0, 10)
+    row = store.rename_document("old", "new", 50.0)
+    assert (row.id, row.view_token, row.head, row.created) == ("new", "view-o", 2, 1.0)
+    assert store.get_document("new") == row == store.get_document_by_view("view-o")
+    assert [r.version for r in store.revisions("new", 0, 10)] == [1, 2]
+    assert [(r.patch, r.op_id, r.hash) for r in store.revisions("new", 0, 10)] == [(r.patch, r.op_id, r.hash) for r in before]
+    assert store.snapshot_versions("new") == [2] and store.latest_snapshot("new", 2) == (2, "snap")
+    assert [(lab.name, lab.version) for lab in store.labels("new")] == [("first", 1)]
+    assert store.find_op("new", "op-old-1") == 1
+    # nothing is left under the old id, which is a tombstone; the other document is untouched
+    assert store.get_document("old") is None and store.revisions("old", 0, 10) == []
+    assert store.snapshot_versions("old") == [] and store.labels("old") == [] and store.find_op("old", "op-old-1") is None
+    tomb = store.tombstone("old")
+    assert (tomb.name, tomb.reason, tomb.ts) == ("old", "renamed", 50.0) and store.tombstone("new") is None
+    assert sorted(store.document_ids()) == ["keep", "new"] and store.get_document("keep").head == 1
+    with pytest.raises(StoreConflict):  # a writer still using the old id stores nothing
+        store.append([NewRevision(rev("old", 3), None)])
+    store.append([NewRevision(rev("new", 3), None)])  # the new id takes writes
+    assert store.rename_document("old", "other", 60.0) is None and store.get_document("other") is None
+
+
+@pytest.mark.parametrize("taken", ["keep", "view-k", "view-o", "gone", "new"])
+def test_rename_to_a_taken_name_changes_nothing(store, taken):
+    """A document's id, any view token (its own too) and any tombstone are taken."""
+    store.create_document("new", "view-o", 1.0)
+    store.create_document("keep", "view-k", 1.0)
+    store.create_document("gone", "view-g", 1.0)
+    store.delete_document("gone", 2.0)
+    store.append([NewRevision(rev("new", 1), None)])
+    with pytest.raises(StoreConflict, match="taken"):
+        store.rename_document("new", taken, 50.0)
+    assert store.get_document("new").head == 1 and [r.version for r in store.revisions("new", 0, 10)] == [1]
+    assert store.tombstone("new") is None
+
+
+def test_rotating_the_view_token_keeps_the_document_and_retires_the_old_token(store):
+    store.create_document("d", "view-1", 1.0)
+    store.append([NewRevision(rev("d", 1), None)])
+    row = store.rotate_view_token("d", "view-2", 50.0)
+    assert (row.id, row.view_token, row.head) == ("d", "view-2", 1)
+    assert store.get_document("d") == row == store.get_document_by_view("view-2")
+    assert store.get_document_by_view("view-1") is None
+    tomb = store.tombstone("view-1")
+    assert (tomb.reason, tomb.ts) == ("rotated", 50.0) and store.tombstone("d") is None
+    assert [r.version for r in store.revisions("d", 0, 10)] == [1]
+    for taken in ("view-1", "view-2", "d"):  # the old token is a tombstone; the others are in use
+        with pytest.raises(StoreConflict):
+            store.rotate_view_token("d", taken, 60.0)
+    assert store.get_document("d").view_token == "view-2"
+    assert store.rotate_view_token("never", "view-3", 60.0) is None
+
+
+def test_every_table_keyed_by_a_document_is_listed(store, tmp_path):
+    """Delete and rename go through schema.DOCUMENT_TABLES: a table with a `doc` column that
+    is not listed would keep a deleted document's rows, or lose a renamed one's."""
+    from collab.storage.schema import DOCUMENT_TABLES
+
+    if hasattr(store, "_reader"):
+        tables = {r[0] for r in store._reader.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        keyed = {t for t in tables if "doc" in {c[1] for c in store._reader.execute(f"PRAGMA table_info({t})")}}
+    else:
+        keyed = {r[0] for r in store._query("SELECT table_name FROM information_schema.columns "
+                                            "WHERE table_schema = current_schema() AND column_name = 'doc'")}
+    assert keyed == set(DOCUMENT_TABLES)

@@ -1,0 +1,82 @@
+"""The Markdown preview renders what GitHub and HedgeDoc render (issue 15): tables, task lists
+whose checkboxes tick the source line as an ordinary edit, footnotes, heading anchors and a
+table of contents, with ids that never clash with the page's own."""
+from __future__ import annotations
+
+import pytest
+
+from browserkit import open_editor, server_text, wait_all_equal
+from collab.client.document import Document
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+TEXT = (
+    "[[toc]]\n\n# Status\n\nA claim[^src].\n\n## Plan é\n\n"
+    "| step | who |\n|------|-----|\n| one  | Ann |\n\n"
+    "- [ ] write it\n- [x] read it\n  - [ ] nested 😀\n\n"
+    "<input type=text value=raw> <input type=checkbox>\n\n"
+    "[^src]: Where it comes from.\n"
+)
+
+
+def test_tables_tasks_footnotes_anchors_and_a_table_of_contents(new_context, server, doc, artifacts):
+    with Document.open(server.url, doc, name="Writer") as w:
+        with w.editing():
+            w.replace(0, 0, TEXT)
+        w.wait_synced()
+    ctx = new_context(viewport={"width": 1280, "height": 800})
+    page = open_editor(ctx, f"/d/{doc}")
+    other = open_editor(new_context(), f"/d/{doc}")
+    page.click("#toggle-preview")
+    page.wait_for_selector("#preview table")
+    assert page.inner_text("#preview table td") == "one"
+    # anchors and the table of contents: ids of their own, links that stay on the page
+    assert page.locator("#status").count() == 1 and page.get_attribute("#status", "role") == "status"
+    heading = page.locator("#preview h1")
+    assert heading.get_attribute("id").startswith("md-")
+    toc_links = page.locator("#preview .toc a")
+    assert toc_links.count() == 2
+    assert toc_links.nth(0).get_attribute("href") == "#" + heading.get_attribute("id")
+    assert toc_links.nth(0).get_attribute("target") is None
+    # the footnote's reference leads to its text
+    ref = page.locator("#preview .footnote-ref a")
+    note = page.locator("#preview " + ref.get_attribute("href").replace("#", "li#"))
+    assert "Where it comes from." in note.inner_text()
+    # raw HTML form controls are dropped, a raw checkbox is inert
+    assert page.locator("#preview input[type=text]").count() == 0
+    page.screenshot(path=str(artifacts / "markdown-preview.png"))
+
+    # ticking a task is an edit of its line, saved and seen by the other editor
+    boxes = page.locator("#preview input.task-list-item-checkbox")
+    assert boxes.count() == 3 and not boxes.nth(0).is_checked() and boxes.nth(1).is_checked()
+    boxes.nth(0).click()
+    page.wait_for_function("document.querySelectorAll('#preview input.task-list-item-checkbox')[0].checked")
+    boxes.nth(2).click()  # the nested one, with an astral character after it
+    boxes.nth(1).click()
+    page.wait_for_function("!document.querySelectorAll('#preview input.task-list-item-checkbox')[1].checked")
+    expected = TEXT.replace("- [ ] write", "- [x] write").replace("- [x] read", "- [ ] read").replace("- [ ] nested", "- [x] nested")
+    assert wait_all_equal(server, doc, [page, other]) == expected
+    # one undo takes back the last tick only
+    page.click(".cm-content")
+    page.keyboard.press("Control+z")
+    wait_all_equal(server, doc, [page, other])
+    assert server_text(server, doc) == expected.replace("- [ ] read", "- [x] read")
+    # the inert raw checkbox changed nothing
+    page.locator("#preview p input[type=checkbox]").click(force=True)
+    assert wait_all_equal(server, doc, [page, other]) == expected.replace("- [ ] read", "- [x] read")
+
+
+def test_a_viewers_task_checkboxes_cannot_be_ticked(new_context, server, doc):
+    with Document.open(server.url, doc) as w:
+        with w.editing():
+            w.replace(0, 0, "- [ ] a task\n")
+        w.wait_synced()
+    editor = open_editor(new_context(), f"/d/{doc}")
+    token = editor.evaluate("fetch('/api/docs/' + document.body.dataset.doc + '/links').then((r) => r.json())")["view_url"]
+    viewer = new_context().new_page()
+    viewer.goto(token)
+    viewer.wait_for_function("window.collab && window.collab.conn.joined")
+    viewer.click("#toggle-preview")
+    box = viewer.locator("#preview input.task-list-item-checkbox")
+    box.wait_for()
+    assert box.is_disabled()
