@@ -28,7 +28,7 @@ from .service.documents import DocState, DocumentService
 from .service.observer import Observer, compose
 from .server.metrics import Metrics, bp as metrics_bp
 from .storage import Revision, StoreError, open_store
-from .server.transport import PacketGuard
+from .server.transport import PacketGuard, PollingGuard
 
 
 log = logging.getLogger("collab.app")
@@ -86,6 +86,8 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     )
     # binary packets capped before python-socketio buffers them (collab/server/transport.py)
     PacketGuard(socketio.server, max_packet_bytes=socketio.server.eio.max_http_buffer_size)
+    # long-polling POSTs that are no valid payload: 400 and the session closed (ibid.)
+    app.wsgi_app = PollingGuard(app.wsgi_app, socketio.server)  # type: ignore[method-assign]
 
     def on_commit(state: DocState, committed: list[tuple[Revision, object]]) -> None:
         realtime.broadcast_revisions(state, committed)  # (the namespace is made just below)
@@ -157,7 +159,7 @@ def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> No
     """The HTTP edge's checks (collab/server/guard.py). Wrapped around `app.wsgi_app` after
     Flask-SocketIO wrapped it, so Engine.IO's handshakes and polling pass through them too."""
     app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
-    app.wsgi_app = EdgeGuard(app.wsgi_app, settings)  # type: ignore[method-assign]
+    app.wsgi_app = EdgeGuard(app.wsgi_app, settings, app.extensions["collab.observer"])  # type: ignore[method-assign]
     if settings.proxy_hops:
         # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
         # (the per-address limits), the scheme and host (links come out https://, Host checks

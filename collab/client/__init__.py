@@ -3,6 +3,6 @@
 """
 from __future__ import annotations
 
-from .document import Document
+from .document import CollabClientError, Document, DocumentDeleted
 
-__all__ = ["Document"]
+__all__ = ["CollabClientError", "Document", "DocumentDeleted"]

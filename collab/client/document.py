@@ -32,7 +32,7 @@ import socketio
 
 from ..core import wire
 from ..core.patches import Edit, diff_edits
-from .state import ReadOnly, SyncClient
+from .state import ON_REFUSAL, ReadOnly, SyncClient
 
 log = logging.getLogger("collab.client")
 
@@ -47,6 +47,19 @@ class CollabClientError(Exception):
     def __init__(self, error: wire.Received) -> None:
         super().__init__(f"{error.get('code')}: {error.get('message')}")
         self.error = error
+
+
+class DocumentDeleted(CollabClientError):
+    """The document was deleted (code `deleted`): the client has stopped for good. Raised by
+    the constructor when the document was deleted before it opened, and by every edit and
+    wait after; `Document.deleted` holds it. The text typed stays readable."""
+
+
+def _refusal(error: wire.Received) -> CollabClientError:
+    """The exception for a refusal: DocumentDeleted for one that means the document is gone."""
+    code = error.get("code")
+    gone = isinstance(code, str) and ON_REFUSAL.get(code) == "gone"
+    return DocumentDeleted(error) if gone else CollabClientError(error)
 
 
 class _Session(requests.Session):
@@ -111,6 +124,8 @@ class Document:
         self.peers: list[wire.Received] = []  # as the last presence (or join answer) listed them
         self.you: str | None = None
         self.error: wire.Received | None = None
+        self.deleted: DocumentDeleted | None = None  # the document was deleted: stopped for good
+        self._deleted_callbacks: list[Callable[[DocumentDeleted], None]] = []
         self._joined = False
         self._closed = False
         self._sent: tuple[str, float] | None = None  # (op id, when) of the last patch sent
@@ -124,13 +139,14 @@ class Document:
         self.sio.on("revisions", self._on_revisions)
         self.sio.on("presence", self._on_presence)
         self.sio.on("cursor", self._on_cursor)
+        self.sio.on("gone", self._on_gone)
         self._connect_first()
         self._ticker = threading.Thread(target=self._tick_loop, name="collab-client-tick", daemon=True)
         self._ticker.start()
         self._wait(lambda: self.state is not None or self.error is not None, timeout, "join")
         if self.error is not None:
             self.close()
-            raise CollabClientError(self.error)
+            raise _refusal(self.error)
 
     @classmethod
     def open(cls, url: str, doc: str, **kwargs: Any) -> "Document":
@@ -176,6 +192,13 @@ class Document:
         whatever local edits are still unsent. Runs on a client thread, under the lock."""
         self._confirmed_callbacks.append(callback)
 
+    def on_deleted(self, callback: Callable[[DocumentDeleted], None]) -> None:
+        """callback(DocumentDeleted) once, when the document is deleted (a `gone` message, or
+        `deleted` answering a join, patch or sync): the client has stopped for good, nothing
+        more is sent; `text` and `unsaved` say what was typed, to be copied. Runs on a client
+        thread, under the client's lock."""
+        self._deleted_callbacks.append(callback)
+
     def on_presence(self, callback: Callable[[list[wire.Received]], None]) -> None:
         """callback(peers) when who is here changes: [{id, name, role, version}, ...]."""
         self._presence_callbacks.append(callback)
@@ -204,9 +227,12 @@ class Document:
         self.replace(pos, length, "")
 
     def replace(self, pos: int, length: int, text: str) -> None:
-        """Replace `length` code points at `pos`; CollabClientError `read_only` for a viewer."""
+        """Replace `length` code points at `pos`; CollabClientError `read_only` for a viewer,
+        DocumentDeleted once the document was deleted."""
         with self._lock:
             assert self.state is not None
+            if self.deleted is not None:
+                raise self.deleted
             try:
                 self.state.local_edit(pos, length, text)
             except ReadOnly as exc:
@@ -216,11 +242,19 @@ class Document:
     def set_text(self, text: str) -> None:
         with self._lock:
             assert self.state is not None
+            if self.deleted is not None:
+                raise self.deleted
             try:
                 self.state.set_text(text)
             except ReadOnly as exc:
                 raise CollabClientError({"code": exc.code, "message": str(exc)}) from None
             self._pump()
+
+    @property
+    def unsaved(self) -> int:
+        """Local changes not yet confirmed by the server (after a deletion: never to be)."""
+        with self._lock:
+            return self.state.unsaved if self.state is not None else 0
 
     @property
     def refusal(self) -> wire.Received | None:
@@ -231,10 +265,13 @@ class Document:
     def wait_synced(self, timeout: float = 10.0) -> None:
         """Block until every local edit is confirmed and no known revision is missing.
         Raises CollabClientError when a refusal stops progress until the text changes (a
-        too-large edit: undo or change it, and sending goes on by itself)."""
+        too-large edit: undo or change it, and sending goes on by itself); DocumentDeleted
+        when the document was deleted."""
         def done() -> bool:
+            if self.deleted is not None:
+                raise self.deleted
             if self.error is not None:
-                raise CollabClientError(self.error)
+                raise _refusal(self.error)
             if self.state is not None and self.state.stuck is not None:
                 raise CollabClientError(self.state.stuck)
             return self.state is not None and self.state.synced
@@ -340,6 +377,9 @@ class Document:
                 error = answer.get("error") if isinstance(answer, dict) else None
                 self.error = error if isinstance(error, dict) else {
                     "code": "internal", "message": f"malformed answer to join: {repr(answer)[:200]}"}
+                if self.state is not None and isinstance(_refusal(self.error), DocumentDeleted):
+                    self.state.receive_gone(self.error)  # a re-join: joining again cannot help
+                    self._after(self.state.text, (), self.state.version)
                 self._changed.notify_all()
                 return
             self.role, self.you = answer.get("role"), answer.get("you")
@@ -393,6 +433,35 @@ class Document:
             revisions = answer.get("revisions") if isinstance(answer, dict) else None
             self._after(before, [r.get("author", "") for r in revisions or [] if isinstance(r, dict)], version)
 
+    def _on_gone(self, msg: object) -> None:
+        """The document was deleted (docs/protocol.md, `gone`): the server took us out of it."""
+        with self._lock:
+            key = self._join_payload.get("view") or self._join_payload["doc"]
+            if self.state is None or not isinstance(msg, dict) or msg.get("doc") not in (key, self._key):
+                return
+            error = msg.get("error")
+            self.state.receive_gone(error if isinstance(error, dict) else
+                                    {"code": "deleted", "message": "this document was deleted"})
+            self._after(self.state.text, (), self.state.version)
+
+    def _stop_deleted(self, error: wire.Received) -> None:
+        """The state machine stopped for good (state.gone): so does the transport, once.
+        Called under the lock."""
+        if self.deleted is not None:
+            return
+        self.deleted = DocumentDeleted(error)
+        self._closed = True  # no reconnect, no rejoin, no tick: nothing can be sent again
+        log.warning("doc=%s: %s; the client stops (its text stays readable)", self._key, self.deleted)
+        self._call(self._deleted_callbacks, self.deleted)
+        # not from this thread: a Socket.IO event or ack is being handled on it
+        threading.Thread(target=self._disconnect, name="collab-client-stop", daemon=True).start()
+
+    def _disconnect(self) -> None:
+        try:
+            self.sio.disconnect()
+        except Exception:  # already gone
+            pass
+
     def _on_presence(self, msg: object) -> None:
         with self._lock:
             if isinstance(msg, dict) and isinstance(msg.get("peers"), list):
@@ -414,6 +483,8 @@ class Document:
     def _after(self, text_before: str, authors: Sequence[str] = (), version_before: int | None = None) -> None:
         assert self.state is not None
         self._last_heard = time.monotonic()
+        if self.state.gone is not None:
+            self._stop_deleted(self.state.gone)
         if self._confirmed_callbacks and self.state.version != version_before:
             self._call(self._confirmed_callbacks, self.state.version, self.state.shadow)
         if self.state.needs_rejoin() is not None and self._joined:

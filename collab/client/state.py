@@ -1,7 +1,7 @@
 """The client side of the protocol as a pure state machine (no transport, no threads, no clock).
 
 The transport (collab/client/document.py) feeds in what arrives (`receive_join`, `receive_ack`,
-`receive_revisions`, `receive_sync`), sends what `take_patch`, `take_sync` and `take_seen`
+`receive_revisions`, `receive_sync`, `receive_gone`), sends what `take_patch`, `take_sync` and `take_seen`
 return, and calls again at `wake_at()`. frontend/src/sync.js is the same algorithm with the
 same names (camelCase there), the same arguments in the same order and the same handling of
 every error code; the shared vectors in tests/vectors/ run against both. Change one, change
@@ -39,12 +39,13 @@ DEFAULT_LIMITS = {"patch": 4_194_304, "hunks": 5_000, "doc": 4_194_304}  # docs/
 CHANGE_COST = 100  # what one change costs in a patch's text beyond its escaped characters
 
 # What each refusal of a patch means for the client (docs/protocol.md, "Error codes"). Nothing
-# was applied in every case, so no refusal loses text; none stops the client for good.
+# was applied in every case, so no refusal loses text; only `gone` stops the client for good.
 #   rebase - catch up with the head the error names, then send what is left on a new op id
 #   retry  - the same op (same id: the server dedupes) again after `retry_after` or a backoff
 #   rejoin - join again and start from the server's text, keeping what was typed
 #   hold   - the content was refused: keep it in the text, send again once the text changes
 #   viewer - this client may not write: keep the text, send nothing until joined as an editor
+#   gone   - the document was deleted: stop for good (receive_gone), the text kept to be copied
 # A code the client does not know is retried, as `internal` is.
 ON_REFUSAL = {
     "conflict": "rebase",
@@ -58,6 +59,7 @@ ON_REFUSAL = {
     "bad_patch": "hold",
     "bad_request": "hold",
     "read_only": "viewer",
+    "deleted": "gone",
 }
 
 # what diff-match-patch's patch_toText leaves unescaped (as encodeURI, spaces included)
@@ -184,6 +186,7 @@ class SyncClient:
         self._sync_at = 0.0  # a failed sync is asked again from then on
         self._rejoin: str | None = None  # why a full resync (re-join) is needed
         self.error: wire.Received | None = None  # the last refusal {code, message} (code as received), until something is saved
+        self.gone: wire.Received | None = None  # the document was deleted: the error as received; for good
         self._hold_text: str | None = None  # the text whose patch was refused as content
         self._viewer = False  # joined read-only: local edits are refused, nothing is sent
         self.limits = dict(DEFAULT_LIMITS)  # as the server's join answer announced them
@@ -214,7 +217,7 @@ class SyncClient:
     @property
     def synced(self) -> bool:
         """Everything typed is confirmed and no known revision is missing."""
-        return (self.inflight is None and ops.is_noop(self.pending) and not self.held
+        return (self.gone is None and self.inflight is None and ops.is_noop(self.pending) and not self.held
                 and self._held_ack is None and not self._sync_wanted and not self._syncing
                 and self._rejoin is None)
 
@@ -243,7 +246,7 @@ class SyncClient:
         """The patch message {base, patch, id} to send now, or None. The in-flight op goes
         again (same id and base) after a reconnect or when a retry is due; otherwise a new
         patch carries what was typed since, split when one message would be over the limits."""
-        if self._rejoin is not None or self._viewer:
+        if self._rejoin is not None or self._viewer or self.gone is not None:
             return None
         f = self.inflight
         if f is not None:
@@ -289,7 +292,7 @@ class SyncClient:
 
     def needs_sync(self, now: float = 0.0) -> int | None:
         """`since` a sync should start from now, or None (none needed, or one is outstanding)."""
-        if self._syncing or now < self._sync_at:
+        if self._syncing or now < self._sync_at or self.gone is not None:
             return None
         # a pending re-join makes syncing pointless, unless an op in flight must settle first
         if self._rejoin is not None and not (self.inflight is not None and not self._resend):
@@ -306,7 +309,7 @@ class SyncClient:
 
     def take_seen(self, now: float = 0.0) -> wire.SeenFields | None:
         """The version to confirm with `seen` {version} now, or None (nothing new, too soon)."""
-        if self.version <= self._seen_sent or now - self._seen_at < SEEN_EVERY:
+        if self.version <= self._seen_sent or now - self._seen_at < SEEN_EVERY or self.gone is not None:
             return None
         self._seen_sent, self._seen_at = self.version, now
         return {"version": self.version}
@@ -317,11 +320,13 @@ class SyncClient:
         # the server applied it could double its text.
         if self._rejoin is not None and self.inflight is not None and not self._resend:
             return None
-        return self._rejoin
+        return self._rejoin if self.gone is None else None
 
     def wake_at(self) -> float | None:
         """The earliest time (seconds) at which take_patch/take_sync/take_seen may have
         something new."""
+        if self.gone is not None:
+            return None
         times = []
         if self.inflight is not None and self._resend and self._rejoin is None:
             times.append(self._retry_at)
@@ -339,7 +344,9 @@ class SyncClient:
         """The answer to `join`. The first join of a fresh client takes the server's text. A
         re-join keeps local state, resends the op in flight and syncs from `version`; if the
         server is behind us or disagrees at our version, the local edits are rebased onto its
-        text (reset_from_join)."""
+        text (reset_from_join). Ignored once the document is gone."""
+        if self.gone is not None:
+            return
         self._viewer = answer.get("role") == "viewer"
         announced = answer.get("limits")
         limits: wire.Received = announced if isinstance(announced, dict) else {}
@@ -443,6 +450,8 @@ class SyncClient:
 
     def receive_revisions(self, revisions: Iterable[object], now: float = 0.0) -> None:
         """Revisions (`revision` / `revisions` messages) in any order; early ones are held."""
+        if self.gone is not None:
+            return
         for rev in revisions or []:
             if not isinstance(rev, dict) or not isinstance(rev.get("version"), int):
                 continue
@@ -453,9 +462,15 @@ class SyncClient:
     def receive_sync(self, answer: object, now: float = 0.0) -> None:
         """The answer to `sync {since}`."""
         self._syncing = False
+        if self.gone is not None:
+            return
         if not isinstance(answer, dict) or not answer.get("ok"):
             error = answer.get("error") if isinstance(answer, dict) else None
             code = error.get("code") if isinstance(error, dict) else None
+            if isinstance(code, str) and ON_REFUSAL.get(code) == "gone":
+                assert isinstance(error, dict)
+                self.receive_gone(error)
+                return
             if isinstance(code, str) and ON_REFUSAL.get(code) == "rejoin":
                 self._rejoin = code
             self._sync_wanted = True
@@ -473,6 +488,26 @@ class SyncClient:
             head = answer.get("version")
             if isinstance(head, int) and head > self.version and self.version > before:
                 self._sync_wanted = True
+
+    def receive_gone(self, error: wire.Received) -> None:
+        """The document was deleted (a `gone` message, or `deleted` answering a join, a patch or
+        a sync): stop for good. Nothing is sent, synced, confirmed or joined again, and nothing
+        that arrives later changes the text; the op in flight (not applied, or gone with the
+        document) goes back to the local edits, so `text` and `unsaved` still say what the
+        user typed, to be copied. `gone` is `error` as received (code, message and any extra
+        field, such as `reason`), for the transport to show."""
+        if self.gone is not None:
+            return
+        self.gone = error
+        if self.inflight is not None:
+            self._drop_inflight()
+        self.held.clear()
+        self._held_ack = None
+        self._gap_since = None
+        self._sync_wanted = False
+        self._sync_target = 0
+        self._syncing = False
+        self._rejoin = None
 
     def sync_failed(self, now: float = 0.0) -> None:
         """A sync request got no answer: allow another."""
@@ -500,6 +535,9 @@ class SyncClient:
         what = ON_REFUSAL.get(code, "retry") if isinstance(code, str) else "retry"
         f = self.inflight
         assert f is not None
+        if what == "gone":
+            self.receive_gone(error)
+            return
         if what == "retry":
             # nothing was applied; the same op goes again (same id: the server dedupes)
             wait = error.get("retry_after")

@@ -22,6 +22,7 @@ from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .guard import Lookups, lookups_of
 from ..core.ids import check_doc_id, check_name, check_storable, check_version, log_id, new_doc_id, redact
 from ..service.documents import DocState, DocumentService, PatchResult
+from ..service.observer import Observer
 from .presence import LocalPresence
 from .realtime import DocumentNamespace
 
@@ -375,6 +376,9 @@ def _error(status: int, code: str, message: str, extra: ErrorExtra | None = None
     if pages.wants_page():
         title = GONE_TITLES.get(extra.get("reason", "") if extra else "") or PAGE_TITLES.get(status, "Something went wrong")
         return pages.error_page(status, title, message), headers
+    observer: Observer | None = current_app.extensions.get("collab.observer")
+    if observer is not None:
+        observer.http_error(code, status)
     return jsonify(wire.http_error(code, message, extra)), status, headers
 
 

@@ -27,6 +27,7 @@ from ..core.errors import CollabError
 from ..core.ratelimit import KeyedBuckets
 
 if TYPE_CHECKING:
+    from ..service.observer import Observer
     from ..service.documents import DocState, DocumentService
 
 Environ = dict[str, Any]  # a WSGI environ (PEP 3333): its values are whatever the server put there
@@ -124,23 +125,29 @@ class EdgeGuard:
     """WSGI middleware: refuses a foreign Host (400) and a cross-origin write (403) with the
     API's JSON error, before Flask or Engine.IO see the request."""
 
-    def __init__(self, app: WSGIApp, settings: Settings) -> None:
+    def __init__(self, app: WSGIApp, settings: Settings, observer: Observer | None = None) -> None:
         self.app = app
         self.hosts = HostRule(settings.host_names, machine_names())
         self.origins = settings.allowed_origins
+        self.observer = observer  # told of each refusal (`http_error`): /metrics counts them
 
     def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
         host = environ.get("HTTP_HOST")
         # /healthz answers load balancers under whatever name they use, and tells nothing
         if host is not None and not self.hosts.allows(host) and environ.get("PATH_INFO") not in ("/healthz", "/readyz"):
-            return _refuse(start_response, "400 BAD REQUEST", CollabError(
+            return self._refuse(start_response, "400 BAD REQUEST", CollabError(
                 "bad_request", f"this server does not answer to the host name {_host_name(host)[:100]!r}: "
                 "add it to COLLAB_ALLOWED_HOSTS"))
         why = cross_origin_refusal(environ, self.origins)
         if why is not None:
-            return _refuse(start_response, "403 FORBIDDEN", CollabError(
+            return self._refuse(start_response, "403 FORBIDDEN", CollabError(
                 "forbidden", f"{why}: send it from this site's own pages, or list the origin in COLLAB_CORS_ORIGINS"))
         return self.app(environ, start_response)
+
+    def _refuse(self, start_response: Callable[..., Any], status: str, exc: CollabError) -> list[bytes]:
+        if self.observer is not None:
+            self.observer.http_error(exc.code, int(status.split()[0]))
+        return _refuse(start_response, status, exc)
 
 
 def _refuse(start_response: Callable[..., Any], status: str, exc: CollabError) -> list[bytes]:

@@ -52,6 +52,9 @@ class Metrics(Observer):
         self.revisions_stored = 0  # revisions made durable by this process (patches, restores, reverts, imports)
         self.deliveries = 0  # revisions written to WebSocket connections as `revision(s)` messages
         self.errors = dict.fromkeys(HTTP_STATUS, 0)  # errors[code] = error acks sent
+        # http_errors[(code, status)] = JSON error answers over HTTP; every code at its usual status from 0
+        self.http_errors: dict[tuple[str, int], int] = {(code, status): 0 for code, status in HTTP_STATUS.items()}
+        self.events_rate_limited = 0  # Socket.IO events refused by their connection's rate limit
         self.messages_read = 0
         self.bytes_read = 0
         self.frames_sent = 0
@@ -91,6 +94,13 @@ class Metrics(Observer):
                 # JSON escapes every quote inside a string: the key appears once per revision
                 self.deliveries += message.count('"version":')
 
+    def rate_limited(self) -> None:
+        self.events_rate_limited += 1
+
+    def http_error(self, code: str, status: int) -> None:
+        key = (code, status)
+        self.http_errors[key] = self.http_errors.get(key, 0) + 1
+
     def committing(self, revisions: Sequence[Revision]) -> None:
         self._commit_began = time.perf_counter()  # one committer: commits never overlap
 
@@ -114,6 +124,14 @@ class Metrics(Observer):
         for code, n in self.errors.items():
             errors.add_metric([code], n)
         yield errors
+        http_errors = CounterMetricFamily("collab_http_errors", "JSON error answers of the HTTP API (and of the "
+                                          "edge's Host and Origin checks), by error code and HTTP status",
+                                          labels=["code", "status"])
+        for (code, status), n in sorted(self.http_errors.items()):
+            http_errors.add_metric([code, str(status)], n)
+        yield http_errors
+        yield CounterMetricFamily("collab_events_rate_limited", "Socket.IO events refused by their connection's "
+                                  "rate limit (COLLAB_RATE_LIMIT, COLLAB_RATE_BURST)", value=self.events_rate_limited)
         yield CounterMetricFamily("collab_websocket_messages_read", "WebSocket messages read from clients",
                                   value=self.messages_read)
         yield CounterMetricFamily("collab_websocket_read_bytes", "Payload bytes of those messages",

@@ -190,6 +190,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         """An event over the rate limit: `rate_limited`; and a connection whose refusals
         outrun their own bucket (it goes on sending at full speed whatever it is told) is
         closed, as the transport closes what it refuses (the client may reconnect)."""
+        if self.observer is not None:
+            self.observer.rate_limited()
         if not client.closing and client.refusals.take():
             client.closing = True  # its reader stops at the next message; until then, no more lines
             eio_sid = self.sio.server.manager.eio_sid_from_sid(client.sid, "/")

@@ -23,16 +23,31 @@ A refused connection is logged once (a warning, no traceback) and disconnected, 
 makes python-socketio drop its partial packet. The same guard covers WebSocket and
 long-polling, since both end in the Engine.IO `message` event.
 
+`PollingGuard` (WSGI, in front of Engine.IO) checks a long-polling POST's body before
+python-engineio reads it. python-engineio decodes the body in its request handler and did
+three things with one that was no valid payload: text that is not UTF-8, an empty packet,
+more than 16 packets, a bad base64 attachment were logged as a traceback and answered 200
+"OK", the session left open (the client told that what nobody read was delivered); a
+packet type a client never sends (`0` open, `2` ping, `6` noop, `9`) and a body over
+`max_http_buffer_size` made it close the session *and wait* until the client fetched the
+close packet, holding the POST for as long as the client did not poll (15 s and more).
+Now every one of them is answered at once `400` with one line of text, and the session
+is closed, the next poll answering it; one warning is logged, no traceback.
+
 Edge layer: imports python-socketio / python-engineio and the core's wire builders.
 """
 from __future__ import annotations
 
+import io
 import logging
+import urllib.parse
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import socketio
 from engineio import json as _json
+from engineio import packet as eio_packet
+from engineio import payload as eio_payload
 from socketio import packet
 
 from ..core import wire
@@ -219,6 +234,84 @@ class PacketGuard:
         self._pending.pop(eio_sid, None)
         # what was malformed was answered (bad_request): those answers go out before the close
         close_session(self.sio, eio_sid, close_code, reason, flush=reason == "malformed packets")
+
+
+# Engine.IO packets a client sends by long-polling (python-engineio's Socket.receive takes
+# these; any other one it refuses, closing the session and waiting for the client)
+_CLIENT_PACKETS = frozenset({eio_packet.CLOSE, eio_packet.PONG, eio_packet.MESSAGE, eio_packet.UPGRADE})
+_PACKET_TYPES = frozenset("0123456b")  # how an encoded packet starts: its type, or b for base64
+
+
+class PollingGuard:
+    """WSGI middleware: a long-polling POST (`POST /socket.io/?transport=polling&sid=...` of a
+    connected session) whose body is no valid Engine.IO payload is answered 400 with a short
+    text, and its session closed, before python-engineio sees it (see the module docstring).
+    A valid body is handed on unchanged; anything else (no session, a GET, a WebSocket) is
+    python-engineio's to answer."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], sio: socketio.Server, path: str = "socket.io") -> None:
+        self.app = app
+        self.sio = sio
+        self.prefix = f"/{path.strip('/')}/"
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or not environ.get("PATH_INFO", "").startswith(self.prefix):
+            return self.app(environ, start_response)
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        sid = (query.get("sid") or [""])[0]
+        sock = self.sio.eio.sockets.get(sid)
+        if query.get("transport") != ["polling"] or sock is None or not sock.connected or sock.upgraded:
+            return self.app(environ, start_response)
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        limit = self.sio.eio.max_http_buffer_size
+        if length > limit:
+            return self._refuse(sid, f"a body of {length:,} bytes, over the {limit:,} a POST may carry",
+                                environ, start_response)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        if len(body) < length:
+            # the body stopped coming (collab/serve.py aborts such a request): as before
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.app(environ, start_response)
+        why = invalid_payload(body) if length >= 0 else "a Content-Length that is not a number"
+        if why is not None:
+            return self._refuse(sid, why, environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(body)
+        return self.app(environ, start_response)
+
+    def _refuse(self, sid: str, why: str, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        log.warning("closing Socket.IO session %s from %s: a long-polling POST that is no valid Engine.IO "
+                    "payload (%s)", sid, environ.get("REMOTE_ADDR", "?"), why)
+        close_session(self.sio, sid, 1008, "invalid payload")
+        text = f"not a valid Engine.IO payload: {why}; the session is closed\n".encode()
+        start_response("400 BAD REQUEST", [("Content-Type", "text/plain; charset=utf-8"),
+                                           ("Content-Length", str(len(text))), ("Connection", "close")])
+        return [text]
+
+
+def invalid_payload(body: bytes) -> str | None:
+    """Why `body` is not a long-polling payload a client may send (None: it is one): decoded
+    as python-engineio decodes it, and of the packet types its Socket.receive takes."""
+    if not body:
+        return "an empty body"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"bytes that are not UTF-8 (at byte {exc.start})"
+    if not text.startswith("d="):  # (JSONP's form-encoded body: left to the decoder)
+        for encoded in text.split("\x1e"):
+            if encoded[:1] not in _PACKET_TYPES:
+                return f"a packet starting {encoded[:1]!r}, which is no Engine.IO packet type" if encoded else "an empty packet"
+    try:
+        packets = eio_payload.Payload(encoded_payload=text).packets
+    except Exception as exc:  # noqa: BLE001 - whatever python-engineio's decoder raises is the answer
+        return f"it does not decode: {str(exc)[:80] or type(exc).__name__}"
+    for pkt in packets:
+        if pkt.packet_type not in _CLIENT_PACKETS:
+            return f"a packet of type {pkt.packet_type}, which a client never sends"
+    return None
 
 
 def close_session(sio: socketio.Server, eio_sid: str, close_code: int, reason: str, flush: bool = False) -> None:

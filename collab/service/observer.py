@@ -41,6 +41,17 @@ class Observer:
         """A WebSocket message was written to a client (serve.CappedWebSocket.send): the
         Engine.IO packet as sent, e.g. '42["revision",{...}]' or an ack, '43...'."""
 
+    def rate_limited(self) -> None:
+        """A Socket.IO event was refused by its connection's rate limit
+        (realtime.DocumentNamespace.trigger_event), before any handler: answered
+        `rate_limited` when it had an ack id, dropped otherwise. `answered` does not see it."""
+
+    def http_error(self, code: str, status: int) -> None:
+        """An HTTP request was answered with a JSON error `{"error": {code, message}}` of
+        HTTP `status`: the API's one translation (server/api.py `_error`) or the edge's
+        refusals (server/guard.py `EdgeGuard`). Error pages shown to a browser are not JSON
+        and not seen here."""
+
     # -- the service: collab/service/submit.py and commits.py --------------------------------
 
     def parsed(self, op_id: str) -> None:
@@ -80,6 +91,14 @@ class Observers(Observer):
     def frame_sent(self, message: str | bytes) -> None:
         for o in self.observers:
             o.frame_sent(message)
+
+    def rate_limited(self) -> None:
+        for o in self.observers:
+            o.rate_limited()
+
+    def http_error(self, code: str, status: int) -> None:
+        for o in self.observers:
+            o.http_error(code, status)
 
     def parsed(self, op_id: str) -> None:
         for o in self.observers:

@@ -81,7 +81,8 @@ export class Connection {
       joinMessage: () => this._joinMessage(),
       onJoining: () => this._setState(this.ready ? 'reconnecting' : 'connecting'),
       onJoined: (ans, first) => this._joined(ans, first),
-      onJoinFailed: (error) => (error.code === 'deleted' ? this._gone(error) : this.o.onStatus({ state: 'error', unsaved: this.sync.unsaved, error, role: this.role })),
+      onJoinFailed: (error) => this.sync.gone || this.o.onStatus({ state: 'error', unsaved: this.sync.unsaved, error, role: this.role }),
+      onGone: (error) => this._gone(error),
       onLost: () => this._lost(),
       onIncoming: () => this._schedule('save', SAVE_EVERY_MS, () => this._save()),
       afterPump: () => this._status(),
@@ -104,8 +105,6 @@ export class Connection {
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
     s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
-    // the document was deleted (extension of v1): the server took us out of it
-    s.on('gone', (m) => this._mine(m) && this._gone(m.error || { code: 'deleted', message: 'this document was deleted' }));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
       s.disconnect();
@@ -191,8 +190,10 @@ export class Connection {
     if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
   }
 
-  /** The document was deleted: stop for good (nothing can be sent or fetched again) and say
-   * so. The text stays in the page, and unsaved edits in localStorage, for the user to copy. */
+  /** The document was deleted (the loop's onGone: a `gone` message, or `deleted` answering a
+   * join, patch or sync): stop for good (nothing can be sent or fetched again) and say so, with
+   * the server's error as it sent it (main.js picks its words by it). The text stays in the
+   * page, and unsaved edits in localStorage, for the user to copy. */
   _gone(error) {
     if (this.gone) return;
     this.gone = error;

@@ -122,6 +122,16 @@ export function createEditor(parent, o) {
     // Tab indents (indentWithTab); the page says how to leave (Esc, then Tab: CodeMirror's own)
     keymap.of([{ key: 'Tab', run: () => (o.onTab?.(), false) }, ...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
     cursorField,
+    // a file dropped on the editor is imported (main.js asks first), not pasted where it fell
+    EditorView.domEventHandlers({
+      drop(event) {
+        const file = event.dataTransfer && event.dataTransfer.files[0];
+        if (!file || !o.onDropFile) return false;
+        event.preventDefault();
+        o.onDropFile(file);
+        return true;
+      },
+    }),
     EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
     EditorView.updateListener.of((update) => {
       if (update.docChanged && markdownFor(update.state.doc.length, highlighted) !== highlighted) {

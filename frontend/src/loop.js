@@ -8,6 +8,8 @@
 // measurements), so that the driver exercises exactly what browsers run. No DOM, no storage, no
 // socket library: the caller hands in a socket.io-client socket (attach).
 
+import { ON_REFUSAL } from './sync.js';
+
 export const ACK_TIMEOUT_MS = 15000;
 const JOIN_RETRY_MS = 2000; // after a refused or unanswered join
 
@@ -28,6 +30,8 @@ export class SyncLoop {
    * @param {(ans, first) => void} [o.onJoined]  the server accepted it (first: on this loop ever)
    * @param {(error) => void} [o.onJoinFailed]  refused or unanswered ({code, message}); another
    *   try follows, unless the document id is bad or unknown, or the document was deleted
+   * @param {(error) => void} [o.onGone]  the document was deleted (the state machine's `gone`:
+   *   the server's error as it sent it): the loop has stopped for good; told once
    * @param {() => void} [o.onLost]  the connection went (the state machine was told)
    * @param {(revs) => void} [o.onRevisions]  revisions from the server, before they are applied
    * @param {(p) => void} [o.onPatch]  a patch {base, patch, id} is about to be sent
@@ -56,19 +60,24 @@ export class SyncLoop {
     socket.on('disconnect', () => this.lost());
     socket.on('revision', (rev) => mine(rev) && this.receive([rev]));
     socket.on('revisions', (m) => mine(m) && this.receive(m.revisions || []));
+    // the document was deleted (extension of v1): the server took us out of it
+    socket.on('gone', (m) => mine(m) && this.incoming(() => this.sync.receiveGone(m.error || { code: 'deleted', message: 'this document was deleted' })));
     return socket;
   }
 
   /** Join (or join again): on success the state machine takes the answer and sending starts. */
   join(why) {
+    if (this.sync.gone) return;
     this.o.onJoining?.(why);
     this.sync.joining();
     this.socket.timeout(ACK_TIMEOUT_MS).emit('join', this.o.joinMessage(), (err, ans) => {
       if (err || !ans || !ans.ok) {
         const error = (ans && ans.error) || { code: 'timeout', message: 'the server did not answer' };
+        if (ON_REFUSAL[error.code] === 'gone') this.sync.receiveGone(error);
         this.o.onJoinFailed?.(error);
-        // joining again cannot help a bad or unknown document id, nor a deleted document
-        if (!['bad_doc', 'not_found', 'deleted'].includes(error.code)) this.schedule('join', this.o.joinRetryMs ?? JOIN_RETRY_MS, () => this.socket.connected && this.join());
+        if (this._stopIfGone()) return;
+        // joining again cannot help a bad or unknown document id
+        if (!['bad_doc', 'not_found'].includes(error.code)) this.schedule('join', this.o.joinRetryMs ?? JOIN_RETRY_MS, () => this.socket.connected && this.join());
         return;
       }
       const first = !this.everJoined;
@@ -94,7 +103,7 @@ export class SyncLoop {
    */
   pump() {
     const { sync, socket: s } = this;
-    if (!this.joined) return this.o.afterPump?.();
+    if (this._stopIfGone() || !this.joined) return this.o.afterPump?.();
     const why = sync.needsRejoin();
     if (why) {
       this.joined = false;
@@ -131,6 +140,19 @@ export class SyncLoop {
     this.o.afterPump?.();
   }
 
+  /** The state machine says the document is gone: stop for good (no timer, no join, nothing
+   * sent) and tell the caller, once. Returns whether it is gone. */
+  _stopIfGone() {
+    if (!this.sync.gone) return false;
+    if (!this.gone) {
+      this.gone = this.sync.gone;
+      this.joined = false;
+      this.stop();
+      this.o.onGone?.(this.gone);
+    }
+    return true;
+  }
+
   /** `revision` / `revisions` messages from the server. */
   receive(revs) {
     this.o.onRevisions?.(revs);
@@ -145,9 +167,10 @@ export class SyncLoop {
     return r;
   }
 
-  /** Run fn after ms, unless a timer of that name is already waiting. */
+  /** Run fn after ms, unless a timer of that name is already waiting (or the loop stopped for
+   * good: the document is gone). */
   schedule(name, ms, fn) {
-    if (this._timers[name]) return;
+    if (this._timers[name] || this.gone) return;
     this._timers[name] = setTimeout(() => {
       this._timers[name] = null;
       fn();

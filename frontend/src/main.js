@@ -6,6 +6,7 @@ import { taskToggle } from './core/tasks.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
 import { distinctColors, el, nameField, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
+import { fileMenu } from './filemenu.js';
 
 function main() {
   const body = document.body;
@@ -46,12 +47,35 @@ function main() {
   );
   if (!readOnly) bar.append(copyEdit, copyView);
   bar.append(togglePreview);
+  // import, download as .md or .html, print or save as PDF
+  const loadPreview = async () => (preview = preview || (await import('./preview.js')));
+  const files = fileMenu({
+    doc: readOnly ? null : doc,
+    name: readOnly ? 'document' : doc,
+    text: () => conn.sync.text,
+    say: sayFile,
+    preview: loadPreview,
+    beforePrint: async () => {
+      await loadPreview();
+      preview.render(previewPane, conn.sync.text, { readOnly: true }); // printed even when the preview is closed
+    },
+  });
+  bar.append(files.element);
   // the history page, named the way this page names the document (a viewer never learns the edit id)
   const historyHref = readOnly ? `/v/${encodeURIComponent(view)}/history` : `/d/${encodeURIComponent(doc)}/history`;
   bar.append(el('a', { id: 'history-link', class: 'button', href: historyHref, title: 'Replay, compare, restore and export versions' }, 'History'), themeToggle());
   const editorPane = el('div', { id: 'editor', class: 'pane' });
   const previewPane = el('article', { id: 'preview', class: 'pane preview', hidden: '' });
   const notice = el('div', { id: 'notice', class: 'notice', role: 'alert', hidden: '' });
+  const fileNote = el('div', { id: 'file-note', class: 'notice', role: 'status', hidden: '' });
+  let fileNoteTimer = null;
+  function sayFile(message, { error = false, done = false } = {}) {
+    fileNote.textContent = message;
+    fileNote.dataset.kind = error ? 'error' : done ? 'done' : 'busy';
+    fileNote.hidden = false;
+    clearTimeout(fileNoteTimer);
+    if (done) fileNoteTimer = setTimeout(() => (fileNote.hidden = true), 8000);
+  }
   // Tab indents inside the editor (CodeMirror): how to leave it by keyboard, said when Tab is used
   const tabHint = el('div', { id: 'tab-hint', class: 'tab-hint', role: 'status', hidden: '' }, 'Tab indents here. To leave the editor with the keyboard, press Esc, then Tab.');
   let tabHintTimer = null;
@@ -60,7 +84,7 @@ function main() {
     clearTimeout(tabHintTimer);
     tabHintTimer = setTimeout(() => (tabHint.hidden = true), 6000);
   };
-  body.append(bar, notice, el('main', { class: 'panes' }, editorPane, previewPane), tabHint);
+  body.append(bar, notice, fileNote, el('main', { class: 'panes' }, editorPane, previewPane), tabHint);
 
   function copy(text, button) {
     const done = () => {
@@ -161,10 +185,14 @@ function main() {
     previewPane.hidden = !on;
     body.classList.toggle('with-preview', on);
     if (on) {
-      preview = preview || (await import('./preview.js'));
+      await loadPreview();
       renderPreview();
     }
   }
+  // Ctrl+P prints the rendered document too, once the preview module is here (it is by then if
+  // the File menu or the preview was used; else the text is printed as the editor shows it)
+  window.addEventListener('beforeprint', () => preview && preview.render(previewPane, conn.sync.text, { readOnly: true }));
+  window.addEventListener('afterprint', () => renderPreview());
 
   // ---- connection ----
   const conn = new Connection({
@@ -196,6 +224,7 @@ function main() {
       text,
       readOnly,
       onTab: showTabHint,
+      onDropFile: readOnly ? null : (file) => files.importFile(file),
       onLocalChange: (from, to, insert) => {
         conn.localEdit(from, to, insert);
         schedulePreview();
@@ -211,7 +240,7 @@ function main() {
         conn.sendCursor(utf16ToCp(t, anchor), utf16ToCp(t, head));
       },
     });
-    window.collab = { conn, sync: conn.sync, editor };
+    window.collab = { conn, sync: conn.sync, editor, files };
     if (!readOnly) editor.view.focus();
   }
 

@@ -1,6 +1,6 @@
 // The client side of collab's sync protocol, as a pure state machine: no transport, no DOM,
 // no timers. The connection feeds it what arrives (receiveJoin, receiveAck, receiveRevisions,
-// receiveSync) and asks it what to send (takePatch, takeSync, takeSeen) and when to ask again
+// receiveSync, receiveGone) and asks it what to send (takePatch, takeSync, takeSeen) and when to ask again
 // (wakeAt); the editor feeds it local edits and listens for changes.
 //
 // collab/client/state.py is the same algorithm, written with the same names (snake_case there), the
@@ -45,12 +45,13 @@ const CHANGE_COST = 100;
 
 /**
  * What each refusal of a patch means for the client (docs/protocol.md, "Error codes"). Nothing
- * was applied in every case, so no refusal loses text; none stops the client for good.
+ * was applied in every case, so no refusal loses text; only `gone` stops the client for good.
  *   rebase  - catch up with the head the error names, then send what is left on a new op id
  *   retry   - the same op (same id: the server dedupes) again after `retry_after` or a backoff
  *   rejoin  - join again and start from the server's text, keeping what was typed
  *   hold    - the content was refused: keep it in the text, send again once the text changes
  *   viewer  - this client may not write: keep the text, send nothing until joined as an editor
+ *   gone    - the document was deleted: stop for good (receiveGone), the text kept to be copied
  * A code the client does not know is retried, as `internal` is.
  */
 export const ON_REFUSAL = Object.freeze({
@@ -65,6 +66,7 @@ export const ON_REFUSAL = Object.freeze({
   bad_patch: 'hold',
   bad_request: 'hold',
   read_only: 'viewer',
+  deleted: 'gone',
 });
 
 /** "5.1 M", "521 k", "2,000": a count of characters as a person reads it. */
@@ -167,6 +169,7 @@ export class SyncClient {
     this._syncAt = 0; // a failed sync is asked again from then on
     this._rejoin = null; // why a full resync (re-join) is needed, or null
     this._error = null; // {code, message}: the last refusal, shown until something is saved
+    this._gone = null; // the document was deleted: the error as received; for good
     this._holdText = null; // the text whose patch was refused as content (hold): not sent again
     this._viewer = false; // joined read-only: local edits are refused, nothing is sent
     this._limits = { ...DEFAULT_LIMITS };
@@ -201,6 +204,10 @@ export class SyncClient {
   get error() {
     return this._error;
   }
+  /** The document was deleted: the error as received ({code: 'deleted', message, ...}), or null. */
+  get gone() {
+    return this._gone;
+  }
   /** Held early revisions (for diagnostics and tests). */
   get heldVersions() {
     return [...this._held.keys()].sort((a, b) => a - b);
@@ -215,7 +222,7 @@ export class SyncClient {
   }
   /** Everything typed is confirmed and no known revision is missing. */
   get synced() {
-    return !this._inflight && isNoop(this._pending) && !this._held.size && !this._heldAck && !this._syncWanted && !this._syncing && !this._rejoin;
+    return !this._gone && !this._inflight && isNoop(this._pending) && !this._held.size && !this._heldAck && !this._syncWanted && !this._syncing && !this._rejoin;
   }
 
   // ---- local edits ----
@@ -258,7 +265,7 @@ export class SyncClient {
    * was typed since, split when one message would be over the server's limits.
    */
   takePatch(now = 0) {
-    if (this._rejoin || this._viewer) return null;
+    if (this._rejoin || this._viewer || this._gone) return null;
     const f = this._inflight;
     if (f) {
       if (!this._resend || now < this._retryAt) return null;
@@ -301,7 +308,7 @@ export class SyncClient {
 
   /** `since` a sync should start from now, or null when none is needed (or one is outstanding). */
   needsSync(now = 0) {
-    if (this._syncing || now < this._syncAt) return null;
+    if (this._syncing || now < this._syncAt || this._gone) return null;
     // a pending re-join makes syncing pointless, unless an op in flight must settle first
     if (this._rejoin && !(this._inflight && !this._resend)) return null;
     if (this._syncWanted || this._syncTarget > this._version) return this._version;
@@ -316,7 +323,7 @@ export class SyncClient {
 
   /** The version to confirm with `seen` {version} now, or null (nothing new, or too soon). */
   takeSeen(now = 0) {
-    if (this._version <= this._seenSent || now - this._seenAt < SEEN_EVERY) return null;
+    if (this._version <= this._seenSent || now - this._seenAt < SEEN_EVERY || this._gone) return null;
     this._seenSent = this._version;
     this._seenAt = now;
     return { version: this._version };
@@ -327,11 +334,12 @@ export class SyncClient {
     // Wait for an in-flight op to be settled first: resetting while it is unknown whether the
     // server applied it could double its text.
     if (this._rejoin && this._inflight && !this._resend) return null;
-    return this._rejoin;
+    return this._gone ? null : this._rejoin;
   }
 
   /** The earliest time (seconds) at which takePatch/takeSync/takeSeen may have something new. */
   wakeAt() {
+    if (this._gone) return null;
     const times = [];
     if (this._inflight && this._resend && !this._rejoin) times.push(this._retryAt);
     if (!this._syncing && this._gapSince !== null) times.push(this._gapSince + (this._gapOwn ? GAP_PATIENCE : 0));
@@ -346,9 +354,10 @@ export class SyncClient {
    * The answer to `join`. The first join of a fresh client takes the server's text. A re-join
    * (or the first join of a client restored from storage) keeps local state, resends the op in
    * flight and syncs from `version`; if the server is behind us or disagrees at our version, the
-   * local edits are rebased onto its text (resetFromJoin).
+   * local edits are rebased onto its text (resetFromJoin). Ignored once the document is gone.
    */
   receiveJoin(ans, fresh = false) {
+    if (this._gone) return;
     if (fresh && typeof fresh === 'object') fresh = Boolean(fresh.fresh); // {fresh} (older callers)
     this._viewer = ans.role === 'viewer';
     const lim = ans.limits || {};
@@ -454,6 +463,7 @@ export class SyncClient {
 
   /** Revisions (`revision` / `revisions` messages) in any order; early ones are held. */
   receiveRevisions(revs, now = 0) {
+    if (this._gone) return;
     for (const rev of revs || []) {
       if (!rev || !Number.isInteger(rev.version) || rev.version <= this._version) continue;
       this._held.set(rev.version, rev);
@@ -469,8 +479,10 @@ export class SyncClient {
   /** The answer to `sync {since}`. */
   receiveSync(ans, now = 0) {
     this._syncing = false;
+    if (this._gone) return;
     if (!ans || !ans.ok) {
       const code = ans && ans.error ? ans.error.code : 'timeout';
+      if (ON_REFUSAL[code] === 'gone') return this.receiveGone(ans.error);
       if (ON_REFUSAL[code] === 'rejoin') this._rejoin = code;
       this._syncWanted = true;
       this._syncAt = now + RETRY_FIRST; // not in a tight loop
@@ -486,6 +498,27 @@ export class SyncClient {
       this._syncTarget = 0;
       if (Number.isInteger(ans.version) && ans.version > this._version && this._version > before) this._syncWanted = true;
     }
+  }
+
+  /**
+   * The document was deleted (a `gone` message, or `deleted` answering a join, a patch or a
+   * sync): stop for good. Nothing is sent, synced, confirmed or joined again, and nothing that
+   * arrives later changes the text; the op in flight (not applied, or gone with the document)
+   * goes back to the local edits, so `text` and `unsaved` still say what the user typed, to be
+   * copied. `gone` is `err` as received (code, message and any extra field, such as `reason`),
+   * for the connection to show.
+   */
+  receiveGone(err) {
+    if (this._gone) return;
+    this._gone = err;
+    if (this._inflight) this._dropInflight();
+    this._held.clear();
+    this._heldAck = null;
+    this._gapSince = null;
+    this._syncWanted = false;
+    this._syncTarget = 0;
+    this._syncing = false;
+    this._rejoin = null;
   }
 
   /** A sync request got no answer: allow another. */
@@ -520,6 +553,7 @@ export class SyncClient {
     const code = err.code;
     const what = ON_REFUSAL[code] ?? 'retry';
     const f = this._inflight;
+    if (what === 'gone') return this.receiveGone(err);
     if (what === 'retry') {
       // nothing was applied; the same op goes again (same id: the server dedupes)
       let wait = Number(err.retry_after);

@@ -146,3 +146,64 @@ test('when the state machine asks for a fresh join, the loop joins again and say
   assert.equal(sync.text, 'q');
   l.stop();
 });
+
+// The document was deleted: whichever way the client learns it, the loop stops for good (no
+// join, no patch, no sync, no timer) and hands the server's error on as it came (main.js words
+// its notice by fields such as `reason`).
+const DELETED = { code: 'deleted', message: 'this document was deleted: its links no longer work', reason: 'deleted' };
+
+function goneLoop() {
+  const gone = [];
+  const r = loop({ onGone: (error) => gone.push(error) });
+  r.socket.connect();
+  r.socket.answer('join', { ok: true, version: 1, text: 'abc' });
+  return { ...r, gone };
+}
+
+function assertStopped({ l, sync, socket, gone }, error, sent) {
+  assert.equal(gone.length, 1, 'told once');
+  assert.equal(gone[0], error, 'the error object as the server sent it');
+  assert.equal(sync.gone, error);
+  assert.ok(!l.joined);
+  assert.deepEqual(Object.values(l._timers).filter(Boolean), [], 'no timer left');
+  // a reconnect (the socket library's own) joins no more, and typing sends nothing
+  socket.connect();
+  sync.localEditUtf16(0, 0, '>');
+  l.pump();
+  assert.equal(socket.sent.length, sent, `nothing more was sent: ${JSON.stringify(socket.sent.slice(sent))}`);
+}
+
+test('a `gone` message stops the loop for good, keeping the text', () => {
+  const r = goneLoop();
+  r.sync.localEditUtf16(3, 3, '!');
+  r.l.pump();
+  const error = { ...DELETED };
+  r.socket.fire('gone', { doc: 'other', error: { code: 'deleted', message: 'not ours' } });
+  assert.equal(r.gone.length, 0, "another document's");
+  r.socket.fire('gone', { doc: 'doc1', error });
+  assert.equal(r.sync.text, 'abc!');
+  assertStopped(r, error, r.socket.sent.length);
+});
+
+test('a patch refused `deleted` stops the loop for good (not resent)', async () => {
+  const r = goneLoop();
+  r.sync.localEditUtf16(3, 3, '!');
+  r.l.pump();
+  assert.equal(r.socket.count('patch'), 1);
+  const error = { ...DELETED };
+  r.socket.answer('patch', { ok: false, error });
+  await tick();
+  assert.equal(r.sync.unsaved, 1);
+  assertStopped(r, error, r.socket.sent.length);
+});
+
+test('a join answered `deleted` stops the loop for good (not tried again)', async () => {
+  const r = goneLoop();
+  r.socket.fire('disconnect');
+  r.socket.connect();
+  const error = { ...DELETED };
+  r.socket.answer('join', { ok: false, error });
+  await tick();
+  assert.deepEqual(r.events.filter((e) => e[0] === 'failed'), [['failed', 'deleted']]);
+  assertStopped(r, error, r.socket.sent.length);
+});

@@ -92,6 +92,8 @@ class Runner {
       c.joining();
     } else if ('joined' in step) {
       c.receiveJoin({ ok: true, doc: 'd', role: 'editor', peers: [], ...step.joined });
+    } else if ('gone' in step) {
+      c.receiveGone(step.gone);
     } else if ('expect' in step) {
       for (const [key, want] of Object.entries(step.expect)) {
         assert.deepEqual(this.observe(key, want), want, key);
@@ -121,6 +123,8 @@ class Runner {
         return c.error ? c.error.code : null;
       case 'stuck':
         return c.stuck ? c.stuck.code : null;
+      case 'gone':
+        return c.gone ? c.gone.code : null;
       case 'wake_at':
         return c.wakeAt();
       case 'text_contains':

@@ -100,6 +100,8 @@ class Runner:
             s.joining()
         elif "joined" in step:
             s.receive_join(self.join_answer(step["joined"]))
+        elif "gone" in step:
+            s.receive_gone(step["gone"])
         elif "expect" in step:
             for key, want in step["expect"].items():
                 got = [t for t in want if t in s.text] if key == "text_contains" else self.observe(key)
@@ -130,6 +132,8 @@ class Runner:
             return s.error.get("code") if s.error else None
         if key == "stuck":
             return s.stuck.get("code") if s.stuck else None
+        if key == "gone":
+            return s.gone.get("code") if s.gone else None
         if key == "wake_at":
             return s.wake_at()
         raise AssertionError(f"unknown expectation {key}")

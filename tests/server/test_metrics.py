@@ -106,3 +106,40 @@ def test_only_allowed_addresses_may_read_it(make_app):
 def test_off_by_default(app):
     assert app.test_client().get("/metrics").status_code == 404
     assert "collab.metrics" not in app.extensions and app.extensions["collab.observer"] is None
+
+
+def test_counts_http_errors_by_code_and_status(make_app, doc_id):
+    """Every JSON error answer of the HTTP API, the edge's refusals included; an error page
+    shown to a browser is not JSON and not counted."""
+    app = make_app(metrics=1)
+    http = app.test_client()
+    assert http.get(f"/api/docs/{doc_id}").status_code == 404
+    assert http.post("/api/docs", data="not json", content_type="application/json").status_code == 400
+    assert http.post("/api/docs", data="x", content_type="image/png").status_code == 415
+    assert http.post("/api/docs", json={"doc": doc_id}).status_code == 201
+    assert http.delete(f"/api/docs/{doc_id}").status_code == 200
+    assert http.get(f"/api/docs/{doc_id}").status_code == 410
+    assert http.get(f"/api/docs/{doc_id}").status_code == 410
+    assert http.post("/api/docs", json={}, headers={"Origin": "http://evil.example"}).status_code == 403  # the edge
+    assert http.get("/api/docs", headers={"Host": "rebind.evil.example"}).status_code == 400  # the edge
+    assert http.get(f"/d/{doc_id}", headers={"Accept": "text/html"}).status_code == 410  # a page
+    text = scrape(app)
+    assert value(text, "collab_http_errors_total", code="not_found", status="404") == 1
+    assert value(text, "collab_http_errors_total", code="deleted", status="410") == 2
+    assert value(text, "collab_http_errors_total", code="forbidden", status="403") == 1
+    assert value(text, "collab_http_errors_total", code="bad_request", status="400") == 2
+    assert value(text, "collab_http_errors_total", code="bad_request", status="415") == 1
+    assert value(text, "collab_http_errors_total", code="conflict", status="409") == 0  # every code, from 0
+    assert doc_id not in text
+
+
+def test_counts_events_refused_by_the_rate_limit(make_app, doc_id):
+    app = make_app(metrics=1, rate_limit=1, rate_burst=3)
+    c = app.extensions["socketio"].test_client(app)
+    answers = [c.emit("sync", {"doc": doc_id, "since": 0}, callback=True) for _ in range(5)]
+    c.emit("seen", {"doc": doc_id, "version": 0})  # no ack: dropped, and counted too
+    refused = [a for a in answers if not a["ok"] and a["error"]["code"] == "rate_limited"]
+    assert len(refused) >= 2, answers
+    text = scrape(app)
+    assert value(text, "collab_events_rate_limited_total") == len(refused) + 1
+    assert value(text, "collab_errors_total", code="rate_limited") == 0  # refused before any handler

@@ -55,17 +55,19 @@ A step is an object with one of these keys (plus an optional "note"):
                                    meanwhile
     joined: {version, text, role?, limits?}
                                    the answer to that join
+    gone: {code, message, ...}     a `gone` message's error: the document was deleted
     expect: {text, shadow, version, inflight, want_sync, diverged, held, error, stuck,
-             unsaved, wake_at}     any subset; inflight/want_sync/diverged are booleans,
-                                   held the sorted versions of early revisions, error and
-                                   stuck a code or null, wake_at seconds or null
+             gone, unsaved, wake_at}
+                                   any subset; inflight/want_sync/diverged are booleans,
+                                   held the sorted versions of early revisions, error, stuck
+                                   and gone a code or null, wake_at seconds or null
 
 Each step is one call of the state machine (the runners hold no logic): edit -> local_edit,
 send -> take_patch, ack -> receive_ack, revisions -> receive_revisions, sync_request ->
 take_sync, sync -> receive_sync, seen -> take_seen, reconnect -> disconnected + joining +
 receive_join, rejoin -> joining + receive_join, disconnect -> disconnected + joining, joined ->
-receive_join; expect reads text, shadow, version, inflight, needs_sync, needs_rejoin,
-held_versions, error, stuck, unsaved, wake_at.
+receive_join, gone -> receive_gone; expect reads text, shadow, version, inflight, needs_sync,
+needs_rejoin, held_versions, error, stuck, gone, unsaved, wake_at.
 
 Strings "$inflight" and "$opN" anywhere in a step's payload (an id in a revision, a sync
 answer) are replaced by the op ids the client chose.
@@ -81,7 +83,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from collab.core import wire  # noqa: E402
-from collab.core.errors import ErrorExtra, PatchConflict  # noqa: E402
+from collab.core.errors import ErrorExtra, PatchConflict, gone_error  # noqa: E402
 from collab.core.patches import (  # noqa: E402
     Edit,
     apply_edits,
@@ -668,6 +670,47 @@ def future_base() -> Vector:
     return v.expect(version=1, shadow="ab", text="abd", diverged=False, error=None).send(1, "abd")
 
 
+def refused_deleted() -> Vector:
+    v = Vector("refused_deleted", "Refused `deleted` (the document was deleted and the `gone` "
+               "message was missed): the client stops for good. Nothing was applied; the text "
+               "and the count of unsaved changes stay, to be copied; nothing is sent, resent, "
+               "synced or confirmed again, however long it waits, and no re-join is asked for.",
+               "abc", 1)
+    v.edit(0, 0, ">").send(1, ">abc").ack(error("deleted"))
+    v.expect(gone="deleted", inflight=False, text=">abc", shadow="abc", unsaved=1, diverged=False,
+             want_sync=False, wake_at=None).send()
+    v.edit(4, 0, "!").expect(text=">abc!", unsaved=2).send().step(wait=60.0).send()
+    r2 = Server("abc", 1).commit(1, [edit("abc", 3, 0, "?")], "other-1")
+    v.revisions(r2).expect(version=1, text=">abc!", want_sync=False).step(sync_request=None)
+    return v.step(seen=None).expect(gone="deleted", diverged=False, wake_at=None)
+
+
+def sync_deleted() -> Vector:
+    s = Server("abc", 1)
+    r2 = s.commit(1, [edit("abc", 0, 0, "x")], "other-1")
+    r3 = s.commit(2, [edit("xabc", 4, 0, "y")], "other-2")
+    v = Vector("sync_deleted", "A sync answered `deleted`: the client stops for good, not asking "
+               "again a second later; its text stays, nothing is sent.", "abc", 1)
+    v.edit(3, 0, "!").revisions(r3).expect(held=[3], want_sync=True).step(sync_request={"since": 1})
+    v.step(sync=error("deleted")).expect(gone="deleted", held=[], text="abc!", unsaved=1)
+    v.step(wait=2.0).step(sync_request=None).send().expect(want_sync=False, wake_at=None)
+    return v.revisions(r2).expect(version=1, text="abc!")
+
+
+def gone_message() -> Vector:
+    s = Server("abc", 1)
+    v = Vector("gone_message", "A `gone` message while a patch is in flight: the client stops for "
+               "good; the late ack of that patch changes nothing, a re-join answer is not taken, "
+               "and the text typed stays, to be copied.", "abc", 1)
+    v.edit(3, 0, "d").send(1, "abcd").expect(inflight=True)
+    v.step(gone=wire.gone(DOC, gone_error("deleted").to_dict())["error"])
+    v.expect(gone="deleted", inflight=False, text="abcd", unsaved=1, wake_at=None).send()
+    s.commit(1, [edit("abc", 3, 0, "d")], "$op1", "me")
+    v.ack(s.ack(2), id="$op1").expect(version=1, shadow="abc", text="abcd", gone="deleted")
+    v.step(reconnect={"version": 2, "text": "abcd"}).expect(version=1, text="abcd").send()
+    return v.step(sync_request=None).step(seen=None)
+
+
 VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurrent_insert_same_position,
            replace_same_word, conflict_resend_new_id, conflict_after_revision, ack_before_revision,
            revision_early, revision_early_own_gap, sync_more, duplicate_ack_then_sync,
@@ -678,7 +721,9 @@ VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurren
            lambda: refused_hold("bad_request"), refused_undone, lambda: refused_retry("internal"),
            lambda: refused_retry("doc_corrupt"), no_answer, lambda: refused_rejoin("not_joined"),
            lambda: refused_rejoin("bad_doc"), refused_read_only, viewer_edit_refused,
-           duplicate_ack_with_patch, seen, split_paste, doc_limit]
+           duplicate_ack_with_patch, seen, split_paste, doc_limit,
+           # `deleted`: the one refusal that stops a client for good
+           refused_deleted, sync_deleted, gone_message]
 
 
 def dump(data: dict) -> str:
