@@ -22,6 +22,7 @@ from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
 from .server.queue import Outage, RedisQueue, channel
 from .server.realtime import DocumentNamespace
+from .server.tombstones import TombstoneWatch
 from .service.runtime import Runtime
 from .service.documents import DocState, DocumentService
 from .service.observer import Observer, compose
@@ -105,6 +106,13 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         presence = LocalPresence()
     realtime = DocumentNamespace(socketio, service, settings, presence, observer)
     socketio.server.register_namespace(realtime)
+    # no queue to hear of `collab delete` through: look for its tombstones (server/tombstones.py)
+    polls = settings.tombstone_poll > 0 and not settings.message_queue
+    watch = TombstoneWatch(store, realtime.tombstoned, socketio.sleep, stopped=lambda: service.closed,
+                           interval=settings.tombstone_poll) if polls else None
+    if watch is not None:
+        socketio.start_background_task(watch.run)
+    app.extensions["collab.tombstones"] = watch
     app.extensions["collab.presence"] = presence
     app.extensions["collab.queue"] = outage
     app.extensions["collab"] = service

@@ -2,7 +2,9 @@
 rename, rotate-view.
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
-WAL lets them read alongside it). Progress of long work goes to stderr.
+WAL lets them read alongside it). Those and dump, delete and copy's source never create a
+database: a URL that names none is one line and exit status 2 (NO_DATABASE). Progress of
+long work goes to stderr.
 """
 from __future__ import annotations
 
@@ -22,11 +24,12 @@ from .core.errors import CollabError
 from .core.replay import ReplayError, replay, text_at
 from .core.ids import check_doc_id, new_doc_id, new_view_token
 from .core.patches import parse_patch
-from .storage import Revision, Store, StoreConflict, StoreError, dump, open_store
+from .storage import DocumentRow, NoDatabase, Revision, Store, StoreConflict, StoreError, dump, open_store
 from .storage.schema import LATEST
 
 # `-P`: the current folder is not put on sys.path, so a folder named `collab` there cannot
 # stand in for the installed package
+NO_DATABASE = 2  # the exit status of a command given a database that does not exist
 SERVE = ("from gevent import monkey; monkey.patch_all(); from collab.serve import main; "
          "main(prog='collab serve')")
 
@@ -46,10 +49,9 @@ def fail(prog: str, exc: BaseException) -> int:
 
 
 def _store(args: argparse.Namespace) -> Store:
-    url = args.database or _default_database()
-    if url.startswith("sqlite:") and not os.path.exists(url.split("sqlite:///", 1)[-1]):
-        raise SystemExit(f"collab: no database at {url}: pass --database or set COLLAB_DATABASE_URL")
-    return open_store(url)
+    """The existing database of a command that reads or changes what is there (NoDatabase if
+    there is none: it is never created)."""
+    return open_store(args.database or _default_database(), create=False)
 
 
 def _revisions(store: Store, doc: str, since: int, until: int) -> Iterator[Revision]:
@@ -104,7 +106,8 @@ def _progress(verb: str) -> "Callable[[dump.Counts], None]":
 
 
 def _loaded(store_url: str, counts: dump.Counts, docs: list[str]) -> int:
-    print(f"{counts.documents} documents, {counts.revisions} revisions; checking them", file=sys.stderr)
+    print(f"{counts.documents} documents, {counts.revisions} revisions, {counts.tombstones} tombstones; "
+          "checking the documents", file=sys.stderr)
     return cmd_check(argparse.Namespace(database=store_url, docs=docs, verbose=False)) if docs else 0
 
 
@@ -113,13 +116,16 @@ def cmd_dump(args: argparse.Namespace) -> int:
     try:
         out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
         try:
-            counts = dump.write(dump.records(store, args.docs or None), out, _progress("dumped"))
+            # a dump of some documents is of those only; a whole dump carries the tombstones
+            counts = dump.write(dump.records(store, args.docs or None, tombstones=not args.docs), out,
+                                _progress("dumped"))
         finally:
             if out is not sys.stdout:
                 out.close()
     finally:
         store.close()
-    print(f"dumped {counts.documents} documents, {counts.revisions} revisions", file=sys.stderr)
+    print(f"dumped {counts.documents} documents, {counts.revisions} revisions, {counts.tombstones} tombstones",
+          file=sys.stderr)
     return 0
 
 
@@ -174,7 +180,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     """Delete a document for good (as DELETE /api/docs/<doc> does); with COLLAB_MESSAGE_QUEUE
-    set, the running servers are told through it, so their open editors get `gone` at once."""
+    set, the running servers are told through it, so their open editors get `gone` at once;
+    without, a running server finds the tombstones by itself (collab/server/tombstones.py)."""
     store = _store(args)
     doc = check_doc_id(args.doc)
     tomb = store.tombstone(doc)
@@ -233,11 +240,12 @@ def cmd_rotate_view(args: argparse.Namespace) -> int:
 def _tell_servers(store: Store, doc: str, view_token: str, reason: str, route: str) -> None:
     """Publish `gone` to the document's rooms through the message queue, as the server's
     own delete, rename and rotation do (collab/server/realtime.py gone_messages), so that
-    every process takes the clients of the dead name out at once."""
+    every process takes the clients of the dead name out at once. Without a queue a
+    running server finds the tombstone by itself (collab/server/tombstones.py)."""
     queue = Settings.from_env().message_queue
     if not queue:
-        print("no COLLAB_MESSAGE_QUEUE: a running server finds out at its editors' next change "
-              f"({route} on the server tells its clients at once)")
+        print("no COLLAB_MESSAGE_QUEUE: the running server finds its tombstones within a second or two "
+              f"and tells its open editors then, as {route} on the server does")
         return
     import socketio
 
@@ -324,12 +332,13 @@ def _screen(version: int, author: str, ts: float, text: str, at: int) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Replay every stored history from version 0: each revision applies exactly, its
-    hash matches, the snapshots agree, and the head is where the history ends."""
+    hash matches, the snapshots agree, and the head is where the history ends; and neither
+    of its names (edit id, view token) is also a tombstone (CLASH)."""
     store = _store(args)
     docs = args.docs or list(store.document_ids())
-    bad = 0
+    bad = clashes = 0
     for n, doc in enumerate(docs, 1):
-        problem = None
+        problem = clash = None
         try:
             doc.encode("utf-8")
         except UnicodeEncodeError:  # a damaged id (see Store.document_ids): name its bytes
@@ -343,6 +352,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         if row is None:
             problem = problem or "does not exist"
         else:
+            clash = _clash(store, row)
             try:
                 version, text = 0, ""
                 # snapshots are stored by bytes written, not every 100 revisions: check each one
@@ -358,12 +368,27 @@ def cmd_check(args: argparse.Namespace) -> int:
         if problem:
             bad += 1
             print(f"CORRUPT {doc}: {problem}")
-        elif args.verbose:
+        if clash:
+            clashes += 1
+            print(f"CLASH   {doc}: {clash}")
+        if not problem and not clash and args.verbose:
             print(f"ok      {doc}: {row.head} revisions")  # type: ignore[union-attr]
         if sys.stderr.isatty() or n % 100 == 0 or n == len(docs):
             print(f"checked {n}/{len(docs)} documents, {bad} corrupt", file=sys.stderr)
-    print(f"{len(docs)} documents checked, {bad} corrupt")
-    return 1 if bad else 0
+    print(f"{len(docs)} documents checked, {bad} corrupt" + (f", {clashes} clashing with a tombstone" if clashes else ""))
+    return 1 if bad or clashes else 0
+
+
+def _clash(store: Store, row: DocumentRow) -> str | None:
+    """What is wrong when a live document's edit id or view token is also a tombstone (a
+    restored or edited database): the server serves the document, and the tombstone says
+    the name is gone for good."""
+    for name, what in ((row.id, "edit id"), (row.view_token, "view token")):
+        tomb = store.tombstone(name)
+        if tomb is not None:
+            return (f"its {what} {name!r} is also a tombstone ({tomb.reason}): delete the document or the "
+                    "tombstone row, whichever is wrong")
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -417,6 +442,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy,
                     "delete": cmd_delete, "rename": cmd_rename, "rotate-view": cmd_rotate_view}
         return commands[args.command](args)
+    except NoDatabase as exc:
+        fail("collab", NoDatabase(f"{exc}: pass --database or set COLLAB_DATABASE_URL"))
+        return NO_DATABASE
     except (CollabError, StoreError, ReplayError, ValueError, OSError) as exc:
         return fail("collab", exc)
     except BrokenPipeError:  # e.g. `collab history DOC | head`

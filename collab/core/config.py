@@ -22,7 +22,7 @@ LOG_FORMATS = ("text", "json")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops", "metrics",
-                   "max_connections", "max_joined_per_address", "max_pinned_per_address"}
+                   "max_connections", "max_joined_per_address", "max_pinned_per_address", "tombstone_poll"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
 DATABASE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")  # COLLAB_DATABASE_URL: what storage.open_store opens
 MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
@@ -59,6 +59,9 @@ class Settings:
     ping_timeout: float = 20.0  # seconds without a pong before a client counts as gone
     presence_interval: float = 1.0  # seconds: at most one presence update per document (joins, leaves, renames, seen)
     join_timeout: float = 30.0  # seconds a connection may stay without joining a document
+    # seconds between two looks for tombstones another process made (`collab delete`, rename,
+    # rotate-view), without COLLAB_MESSAGE_QUEUE only (server/tombstones.py); 0 = never look
+    tombstone_poll: float = 1.0
     log_level: str = "INFO"
     header_timeout: float = 10.0  # seconds a connection has to send a request's line and headers (idle keep-alive included)
     body_timeout: float = 10.0  # seconds to send a request body, plus 1 s per body_min_rate bytes received

@@ -30,7 +30,7 @@ from .transport import close_session
 from ..core.ratelimit import TokenBucket
 from ..service.documents import DocState, DocumentService
 from ..service.observer import Observer
-from ..storage import Revision
+from ..storage import Revision, Tombstone
 
 log = logging.getLogger("collab.realtime")
 
@@ -466,6 +466,22 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             self.sio.server.emit("gone", message, to=room, namespace="/")
             if not self._queued:
                 self._gone_here(room, message)
+
+    def tombstoned(self, tomb: Tombstone) -> None:
+        """A tombstone made behind this server's back (`collab delete`, `rename` or
+        `rotate-view` on its database), found by the watch of a server without a queue
+        (server/tombstones.py): the clients of the dead name are told as after the same
+        change made here, by announce_gone, the path a queued `gone` takes. A name this
+        process killed itself finds nothing loaded under it any more."""
+        if tomb.reason == "rotated":  # an old view token: its document lives on under its id
+            state = self.service.loaded_by_view(tomb.name)
+            if state is not None:
+                self.announce_gone(state.id, tomb.name, tomb.reason)
+            return
+        state = self.service.loaded(tomb.name)  # None for a deleted document's view token: its id has its own
+        if state is not None:
+            log.info("doc=%s %s by another process (found its tombstone)", log_id(state.id), tomb.reason)
+            self.announce_gone(state.id, state.view_token, tomb.reason)
 
     def _gone_here(self, room: str, message: object) -> None:
         """After `gone` reached this process's clients in `room`: act on it here (see

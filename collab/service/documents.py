@@ -182,6 +182,15 @@ class DocumentService:
             raise CollabError("unavailable", "the document was reloaded meanwhile: resend", version=state.committed)
         return state
 
+    def loaded(self, doc: str) -> DocState | None:
+        """The document's open state, if it is in memory (nothing is read)."""
+        return self._docs.get(doc)
+
+    def loaded_by_view(self, token: str) -> DocState | None:
+        """The open state whose view token is `token`, if one is in memory (nothing is read;
+        one look at each open document: for the rare rotation found by the tombstone watch)."""
+        return next((s for s in self._docs.values() if s.view_token == token), None)
+
     def is_current(self, state: DocState) -> bool:
         """Whether `state` is its document's one open state."""
         return self._docs.get(state.id) is state

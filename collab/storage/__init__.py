@@ -7,23 +7,29 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError, Tombstone
+from .base import (DocumentRow, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
+                   Tombstone)
 
 
-def open_store(url: str, durability: str = "disk") -> Store:
+def open_store(url: str, durability: str = "disk", create: bool = True) -> Store:
     """The store of a database URL. `durability` is what a committed append survives:
     "disk" (it was fsynced: power loss too) or "process" (the server's own crash, not the
-    machine's: SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off)."""
+    machine's: SQLite synchronous=NORMAL, PostgreSQL synchronous_commit=off).
+
+    `create=False` is for what only reads or changes what exists (`collab dump`, `export`,
+    `check`, `delete`, ...): a URL that names no collab database is NoDatabase, and nothing
+    is made (a mistyped SQLite path used to become a new, empty database). The server,
+    `collab migrate`, `collab load` and `collab copy --to` create."""
     if durability not in ("disk", "process"):
         raise ValueError(f"durability must be 'disk' or 'process', got {durability!r}")
     if url.startswith("sqlite:"):
         from .sqlite import SQLiteStore
 
-        return SQLiteStore.from_url(url, durability)
+        return SQLiteStore.from_url(url, durability, create)
     if url.startswith(("postgresql:", "postgres:")):
         from .postgres import PostgresStore
 
-        return PostgresStore(url, durability=durability)
+        return PostgresStore(url, durability=durability, create=create)
     scheme = url.split(":", 1)[0]
     raise ValueError(
         f"COLLAB_DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///path/to/file.db "
@@ -31,4 +37,4 @@ def open_store(url: str, durability: str = "disk") -> Store:
     )
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]
+__all__ = ["DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]

@@ -16,6 +16,11 @@ class StoreError(Exception):
     """The database refused or failed a read or write (disk full, locked, gone)."""
 
 
+class NoDatabase(StoreError):
+    """Asked not to create one (open_store(create=False)), the URL names no collab database:
+    a SQLite file that does not exist, or a database without collab's tables."""
+
+
 class StoreConflict(StoreError):
     """An append lost a race: another writer (process) stored that version or op id first.
     Nothing of the batch was stored; reload and try again."""
@@ -156,5 +161,16 @@ class Store(Protocol):
 
     def tombstone(self, name: str) -> Tombstone | None:
         """The tombstone of a name (an edit id or a view token), if it is one."""
+
+    def tombstones(self) -> Iterator[Tombstone]:
+        """Every tombstone, by name (`collab dump`)."""
+
+    def tombstones_since(self, ts: float) -> list[Tombstone]:
+        """The tombstones made (or remade) at or after `ts` (unix seconds), oldest first: what
+        a server without a message queue polls for (an indexed query, schema migration 5)."""
+
+    def load_tombstones(self, rows: Iterable[Tombstone]) -> int:
+        """Store tombstones as given (`collab load`), in one durable transaction; a name that
+        is a tombstone already keeps the one it has. How many were new."""
 
     def close(self) -> None: ...

@@ -3,17 +3,22 @@
 The format is JSON Lines, one record per line, so a dump of any size is written and read
 in constant memory and can be piped, compressed or diffed:
 
-    {"collab_dump": 1, "schema": 2}                                    the header
+    {"collab_dump": 2, "schema": 5}                                    the header
     {"document": {"id", "view_token", "head", "created", "updated"}}   then, for it,
     {"revision": {"version", "patch", "author", "op_id", "ts", "hash", "attribution"},
      "snapshot": "text at that version"}                               each, in order
     {"label": {"name", "version", "ts"}}                               its labels
-    {"end": {"documents": N, "revisions": M}}                          the last line
+    {"tombstone": {"name", "reason", "ts"}}                            after the documents
+    {"end": {"documents": N, "revisions": M, "tombstones": T}}         the last line
 
-`snapshot` appears where the store holds one. A dump is checked by one `Checker`, record by
-record: every field's type, ids and tokens (core.ids, the one validator), op ids unique per
-document, ids and view tokens all distinct (in the dump and against the target), labels of
-versions that exist, the closing counts, and every document's history replayed from "" with
+`snapshot` appears where the store holds one. Format 2 added the tombstones (the names of
+deleted documents and replaced links: a restored backup must not let an old link create a
+deleted document again); a format 1 dump (no tombstones, no "tombstones" count) still loads.
+A dump is checked by one `Checker`, record by record: every field's type, ids and tokens
+(core.ids, the one validator), op ids unique per document, ids and view tokens all distinct
+(in the dump and against the target), labels of versions that exist, tombstones of a known
+reason (core.errors.GONE_MESSAGES) that name no document of the dump or the target, the
+closing counts, and every document's history replayed from "" with
 core.replay (the one replay, as `collab check` does): each revision applies exactly, its text
 has its hash, each snapshot and attribution matches that text. `validate` runs it over the
 whole dump and writes nothing; `load` runs it again as it writes, each document in one
@@ -30,18 +35,20 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..core.blame import decode as decode_attribution
-from ..core.errors import CollabError
+from ..core.errors import GONE_MESSAGES, CollabError
 from ..core.ids import check_doc_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
-from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreError
+from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreError, Tombstone
 from .schema import LATEST
 
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)  # what this collab reads: 1 is 2 without tombstones
 PAGE = 1000  # revisions read per store call
 DOC_FIELDS = ("id", "view_token", "head", "created", "updated")
 REV_FIELDS = ("version", "patch", "author", "op_id", "ts", "hash")  # and "attribution", which may be left out
 LABEL_FIELDS = ("name", "version", "ts")
-KINDS = ("document", "revision", "label", "end")  # what a record after the header is, by its one key
+TOMBSTONE_FIELDS = ("name", "reason", "ts")
+KINDS = ("document", "revision", "label", "tombstone", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -58,14 +65,16 @@ class DumpError(ValueError):
 class Counts:
     documents: int = 0
     revisions: int = 0
+    tombstones: int = 0
     ids: list[str] = field(default_factory=list)  # the documents, in order
 
 
 Progress = Callable[[Counts], None]
 
 
-def records(store: Store, docs: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
-    """The dump of `store` (of `docs` only, if given), record by record."""
+def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = True) -> Iterator[dict[str, Any]]:
+    """The dump of `store` (of `docs` only, if given), record by record; its tombstones last
+    unless `tombstones` is False."""
     yield {"collab_dump": FORMAT, "schema": LATEST}
     counts = Counts()
     for doc in (store.document_ids() if docs is None else docs):
@@ -91,7 +100,11 @@ def records(store: Store, docs: Iterable[str] | None = None) -> Iterator[dict[st
         for label in store.labels(doc):
             yield {"label": {"name": label.name, "version": label.version, "ts": label.ts}}
         counts.documents += 1
-    yield {"end": {"documents": counts.documents, "revisions": counts.revisions}}
+    if tombstones:
+        for tomb in store.tombstones():
+            yield {"tombstone": {"name": tomb.name, "reason": tomb.reason, "ts": tomb.ts}}
+            counts.tombstones += 1
+    yield {"end": {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones}}
 
 
 def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = None) -> Counts:
@@ -101,6 +114,8 @@ def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = 
         out.write(json.dumps(rec, ensure_ascii=False, separators=(",", ":")) + "\n")
         if "revision" in rec:
             counts.revisions += 1
+        elif "tombstone" in rec:
+            counts.tombstones += 1
         elif "document" in rec:
             counts.documents += 1
             if progress:
@@ -157,8 +172,8 @@ class Checker:
     """Every check of a dump, one record at a time (`feed`), in constant memory but for one
     document's op ids and every document's id and view token.
 
-    `feed` returns what the record stands for (a DocumentRow, a NewRevision or a Label;
-    None for the header and the end); `close` finishes the open document (its head);
+    `feed` returns what the record stands for (a DocumentRow, a NewRevision, a Label or a
+    Tombstone; None for the header and the end); `close` finishes the open document (its head);
     `finish`, after the last record, says whether the dump was whole. Anything wrong is a
     DumpError naming the line and, where there is one, the document and revision.
     """
@@ -168,9 +183,11 @@ class Checker:
         self.unit = unit
         self.progress = progress
         self.counts = Counts()
-        self._state = "header"  # then "body", then "end"
+        self._state = "header"  # then "body", "tombstones" (after the documents), "end"
+        self.format = FORMAT  # the header's
         self._doc: _Open | None = None
         self._keys: dict[str, tuple[str, str]] = {}  # keys[id or token] = (document, "id" | "view token")
+        self._tombs: set[str] = set()  # the tombstones' names
         self._line = 0
 
     def _error(self, n: int, reason: str) -> DumpError:
@@ -183,7 +200,7 @@ class Checker:
         except CollabError as exc:
             raise self._error(n, exc.message) from None
 
-    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | None:
+    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | Tombstone | None:
         self._line = n
         if self._state == "header":
             self._header(n, rec)
@@ -203,6 +220,8 @@ class Checker:
             return self._revision(n, rec["revision"], rec.get("snapshot"))
         if kind == "label":
             return self._label(n, rec["label"])
+        if kind == "tombstone":
+            return self._tombstone(n, rec["tombstone"])
         self._end(n, rec["end"])
         return None
 
@@ -250,8 +269,10 @@ class Checker:
     def _header(self, n: int, rec: dict[str, Any]) -> None:
         if type(rec.get("collab_dump")) is not int:
             raise self._error(n, f"not a collab dump of format {FORMAT} (the first line must be its header)")
-        if rec["collab_dump"] != FORMAT:
-            raise self._error(n, f"a collab dump of format {rec['collab_dump']}: this collab reads format {FORMAT}")
+        if rec["collab_dump"] not in FORMATS:
+            raise self._error(n, f"a collab dump of format {rec['collab_dump']}: this collab reads formats "
+                                 f"{', '.join(map(str, FORMATS))}")
+        self.format = rec["collab_dump"]
         self._fields(n, "header", rec, ("collab_dump", "schema"))
         schema = self._core(n, check_version, rec["schema"], "schema", minimum=1)
         if schema > LATEST:
@@ -260,6 +281,8 @@ class Checker:
 
     def _document(self, n: int, body: Any) -> DocumentRow:
         self.close(n)
+        if self._state == "tombstones":
+            raise self._error(n, "a document after the tombstones (they come last, before the end record)")
         self._fields(n, "document", body, DOC_FIELDS)
         doc = self._core(n, check_doc_id, body["id"], "document id")
         token = self._core(n, check_doc_id, body["view_token"], "view token")
@@ -285,6 +308,10 @@ class Checker:
                         self.target.get_document_by_view(key) is not None:
                     raise self._error(n, f"document {doc!r}: {what} {key!r} is already a document id or view "
                                          "token in the target database")
+                tomb = self.target.tombstone(key)
+                if tomb is not None:
+                    raise self._error(n, f"document {doc!r}: {what} {key!r} is a tombstone in the target database "
+                                         f"({tomb.reason}): that name may never name a document again")
         self._doc = _Open(row, Replayer("", 0))
         self.counts.documents += 1
         self.counts.ids.append(doc)
@@ -347,12 +374,44 @@ class Checker:
         doc.labels.add(name)
         return Label(version, name, self._time(n, body, "ts"))
 
+    def _tombstone(self, n: int, body: Any) -> Tombstone:
+        self.close(n)
+        if self.format < 2:
+            raise self._error(n, "a tombstone in a dump of format 1 (tombstones came with format 2)")
+        self._state = "tombstones"
+        self._fields(n, "tombstone", body, TOMBSTONE_FIELDS)
+        # a name of a document that was deleted, renamed or whose view link was replaced:
+        # the same alphabet and length as the names it stood for
+        name = self._core(n, check_doc_id, body["name"], "tombstone name")
+        reason = self._string(n, body, "reason")
+        if reason not in GONE_MESSAGES:  # one list of reasons: what a client can be told of one
+            raise self._error(n, f"tombstone {name!r}: reason {reason!r} is not one of "
+                                 f"{', '.join(sorted(GONE_MESSAGES))}")
+        if name in self._tombs:
+            raise self._error(n, f"tombstone {name!r} appears twice")
+        self._tombs.add(name)
+        # a name both dead and alive: an old link would open the live document, or the
+        # tombstone would refuse the live one
+        if name in self._keys:
+            doc, what = self._keys[name]
+            raise self._error(n, f"tombstone {name!r} ({reason}) is also document {doc!r}'s "
+                                 f"{'edit id' if what == 'id' else what} in the dump")
+        if self.target is not None and (self.target.get_document(name) is not None
+                                        or self.target.get_document_by_view(name) is not None):
+            raise self._error(n, f"tombstone {name!r} ({reason}) is a live document's edit id or view token "
+                                 "in the target database")
+        self.counts.tombstones += 1
+        return Tombstone(name, reason, self._time(n, body, "ts"))
+
     def _end(self, n: int, body: Any) -> None:
         self.close(n)
-        if not isinstance(body, dict) or (body.get("documents"), body.get("revisions")) != (
-                self.counts.documents, self.counts.revisions):
+        said = (body.get("documents"), body.get("revisions"), body.get("tombstones")) \
+            if isinstance(body, dict) else None
+        held = (self.counts.documents, self.counts.revisions, self.counts.tombstones if self.format >= 2 else None)
+        if said != held:
             raise self._error(n, f"the end record says {body}, the dump holds {self.counts.documents} "
-                                 f"documents and {self.counts.revisions} revisions")
+                                 f"documents, {self.counts.revisions} revisions and "
+                                 f"{self.counts.tombstones} tombstones")
         self._state = "end"
 
 
@@ -394,6 +453,12 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
         checker.finish()  # raises: the input ends inside a document
 
     loaded = 0
+    tombs: list[Tombstone] = []  # written a page at a time
+
+    def write_tombstones() -> None:
+        store.load_tombstones(tombs)
+        tombs.clear()
+
     try:
         while True:
             if ahead:
@@ -409,7 +474,13 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
                 loaded += 1
                 if progress:
                     progress(checker.counts)
-        return checker.finish()
+            elif isinstance(item, Tombstone):
+                tombs.append(item)
+                if len(tombs) >= PAGE:
+                    write_tombstones()
+        counts = checker.finish()
+        write_tombstones()
+        return counts
     except (DumpError, StoreError) as exc:
         raise LoadStopped(f"{exc}; the load stopped there (documents loaded whole before it: {loaded}; "
                           "nothing of it or after it)") from exc

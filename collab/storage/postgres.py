@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import time
 from typing import Any, Callable, Iterable, Iterator, Sequence
+from urllib.parse import urlparse
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from .base import DocumentRow, Label, NewRevision, Revision, StoreConflict, StoreError, Tombstone
+from .base import DocumentRow, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
@@ -38,10 +39,16 @@ def _catalog(conn: psycopg.Connection[Any]) -> Catalog:
         execute=execute)
 
 
+def _without_password(url: str) -> str:
+    parsed = urlparse(url)
+    user, at, host = parsed.netloc.rpartition("@")
+    return parsed._replace(netloc=f"{user.split(':', 1)[0]}{at}{host}").geturl()
+
+
 class PostgresStore:
     blocking = False
 
-    def __init__(self, url: str, pool_size: int = 10, durability: str = "disk") -> None:
+    def __init__(self, url: str, pool_size: int = 10, durability: str = "disk", create: bool = True) -> None:
         self.url = url
         # "process": a commit returns before PostgreSQL flushed its WAL (safe from this process's
         # death, which PostgreSQL outlives; not from PostgreSQL's own crash or a power loss)
@@ -54,12 +61,14 @@ class PostgresStore:
         try:
             with self._pool.connection() as conn, conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-                self.migrated = migrate(_catalog(conn), time.time())
+                self.migrated = migrate(_catalog(conn), time.time(), create)
         except BaseException as exc:
             self._pool.close()
             if isinstance(exc, pg_errors.InsufficientPrivilege):
                 raise StoreError(f"cannot open PostgreSQL database: {exc}: this role may not change the schema; "
                                  "run `collab migrate` once as the database's owner (docs/deploy.md)") from exc
+            if isinstance(exc, NoDatabase):
+                raise NoDatabase(f"no collab database at {_without_password(url)}: {exc}") from None
             if isinstance(exc, StoreError):
                 raise
             if isinstance(exc, Exception):
@@ -288,6 +297,27 @@ class PostgresStore:
     def tombstone(self, name: str) -> Tombstone | None:
         rows = self._query("SELECT name, reason, ts FROM tombstones WHERE name = %s", (name,))
         return Tombstone(*rows[0]) if rows else None
+
+    def tombstones(self) -> Iterator[Tombstone]:
+        # by code point, as SQLite orders: a dump of either store is the same, byte for byte
+        rows = self._query('SELECT name, reason, ts FROM tombstones ORDER BY name COLLATE "C"')
+        return iter([Tombstone(*r) for r in rows])
+
+    def tombstones_since(self, ts: float) -> list[Tombstone]:
+        rows = self._query("SELECT name, reason, ts FROM tombstones WHERE ts >= %s ORDER BY ts, name", (ts,))
+        return [Tombstone(*r) for r in rows]
+
+    def load_tombstones(self, rows: Iterable[Tombstone]) -> int:
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                new = 0
+                for t in rows:
+                    cur.execute("INSERT INTO tombstones (name, reason, ts) VALUES (%s, %s, %s) "
+                                "ON CONFLICT (name) DO NOTHING", (t.name, t.reason, t.ts))
+                    new += cur.rowcount
+                return new
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot load tombstones: {exc}") from exc
 
     def close(self) -> None:
         self._pool.close()

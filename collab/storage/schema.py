@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .base import StoreError
+from .base import NoDatabase, StoreError
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE TABLE deployment (id TEXT PRIMARY KEY)",
         "INSERT INTO deployment (id) SELECT {random_id}",
     )),
+    # a server without a message queue asks every second for the tombstones made since it
+    # last looked (collab delete from another process): by time, so through an index
+    Migration(5, "tombstones.ts indexed: a server without a queue polls for new tombstones", (
+        "CREATE INDEX tombstones_ts ON tombstones (ts)",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
@@ -136,12 +141,16 @@ def current_version(db: Catalog) -> int:
     return 2 if "attribution" in db.columns("revisions") else 1
 
 
-def migrate(db: Catalog, now: float) -> list[Migration]:
+def migrate(db: Catalog, now: float, create: bool = True) -> list[Migration]:
     """Apply what the database lacks, in order; the migrations applied (none: up to date).
+    With `create` False an empty database (version 0) is NoDatabase, and left as it is.
 
     Runs no DDL at all when the database is up to date, so a role that may read and write
     rows but not create tables (see docs/deploy.md) opens a migrated database."""
     version = current_version(db)
+    if version == 0 and not create:
+        raise NoDatabase("it holds no collab tables (a new database is made by `collab migrate`, "
+                         "`collab load` or the server)")
     if version > LATEST:
         raise StoreError(f"the database's schema is at version {version}, newer than this collab knows "
                          f"({LATEST}): upgrade collab, or open a copy made for this version")

@@ -13,10 +13,10 @@ import sqlite3
 import threading
 import time
 from typing import Callable, Iterable, Iterator, Sequence
-from urllib.parse import parse_qs, unquote, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from .base import DocumentRow, Label, NewRevision, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
-from .schema import DOCUMENT_TABLES, Catalog, migrate
+from .base import DocumentRow, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
+from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
@@ -44,25 +44,48 @@ def _insert_revision(cur: sqlite3.Cursor, item: NewRevision) -> None:
         cur.execute("INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)", (r.doc, r.version, item.snapshot))
 
 
+def _existing(path: str) -> None:
+    """NoDatabase unless `path` is a SQLite file with collab's tables: looked at read-only,
+    before the store's own connections, which would make the file (and turn it to WAL)."""
+    if not os.path.isfile(path):
+        raise NoDatabase(f"no SQLite database at {os.path.abspath(path)}")
+    try:
+        probe = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=ro", uri=True)
+        try:
+            version = current_version(_catalog(probe))
+        finally:
+            probe.close()
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open SQLite database {path!r}: {exc}") from exc
+    if version == 0:
+        raise NoDatabase(f"no collab database at {os.path.abspath(path)}: it holds no collab tables "
+                         "(a new database is made by `collab migrate`, `collab load` or the server)")
+
+
 class SQLiteStore:
     blocking = True
 
-    def __init__(self, path: str, timeout: float = 10.0, durability: str = "disk") -> None:
+    def __init__(self, path: str, timeout: float = 10.0, durability: str = "disk", create: bool = True) -> None:
         self.path = path
         self.timeout = timeout  # seconds to wait for a lock held by another process
         # WAL with synchronous=FULL fsyncs the log at every commit; NORMAL only at checkpoints:
         # a commit is then in the OS's cache, safe from the process's death but not the machine's
         self.synchronous = "FULL" if durability == "disk" else "NORMAL"
+        if path != ":memory:" and not create:
+            _existing(path)
         if path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         try:
             self._writer = self._connect()
             self._writer.execute("BEGIN IMMEDIATE")  # two processes starting together migrate once
             try:
-                self.migrated = migrate(_catalog(self._writer), time.time())
+                self.migrated = migrate(_catalog(self._writer), time.time(), create)
                 self._writer.execute("COMMIT")
-            except BaseException:
+            except BaseException as exc:
                 self._writer.execute("ROLLBACK")
+                self._writer.close()
+                if isinstance(exc, NoDatabase):
+                    raise NoDatabase(f"no collab database at {os.path.abspath(path)}: {exc}") from None
                 raise
             self._reader = self._connect()
         except sqlite3.Error as exc:
@@ -78,7 +101,7 @@ class SQLiteStore:
         return StoreError(message)
 
     @classmethod
-    def from_url(cls, url: str, durability: str = "disk") -> "SQLiteStore":
+    def from_url(cls, url: str, durability: str = "disk", create: bool = True) -> "SQLiteStore":
         parsed = urlparse(url)
         path = unquote(parsed.path)
         if url.startswith("sqlite:////"):
@@ -92,7 +115,7 @@ class SQLiteStore:
             timeout = float(query.get("timeout", ["10"])[0])
         except ValueError:
             raise ValueError("COLLAB_DATABASE_URL: timeout must be a number of seconds, e.g. ?timeout=10") from None
-        return cls(path, timeout, durability)
+        return cls(path, timeout, durability, create)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None)
@@ -380,6 +403,34 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._error("read tombstones", exc) from exc
         return Tombstone(*row) if row else None
+
+    def tombstones(self) -> Iterator[Tombstone]:
+        return iter(self._tombstones("SELECT name, reason, ts FROM tombstones ORDER BY name", ()))
+
+    def tombstones_since(self, ts: float) -> list[Tombstone]:
+        return self._tombstones("SELECT name, reason, ts FROM tombstones WHERE ts >= ? ORDER BY ts, name", (ts,))
+
+    def _tombstones(self, sql: str, params: tuple[object, ...]) -> list[Tombstone]:
+        try:
+            rows = self._reader.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read tombstones", exc) from exc
+        return [Tombstone(*row) for row in rows]
+
+    def load_tombstones(self, rows: Iterable[Tombstone]) -> int:
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                with self._committed(cur):
+                    new = 0
+                    for t in rows:
+                        cur.execute("INSERT OR IGNORE INTO tombstones (name, reason, ts) VALUES (?, ?, ?)",
+                                    (t.name, t.reason, t.ts))
+                        new += cur.rowcount
+        except sqlite3.Error as exc:
+            raise self._error("load tombstones", exc) from exc
+        return new
 
     def close(self) -> None:
         self._reader.close()

@@ -288,3 +288,47 @@ def test_a_clients_events_are_handled_in_the_order_sent(live_server: LiveServer,
     finally:
         a.disconnect()
         b.disconnect()
+
+
+def test_a_cli_delete_reaches_the_open_editors_of_a_server_without_a_queue(tmp_path, doc_id: str) -> None:
+    """`collab delete` in another process, against the SQLite file a running server without
+    COLLAB_MESSAGE_QUEUE uses: the server finds the tombstones (server/tombstones.py) and its
+    editor and viewer get `gone`, as after a delete through the server's own API. Before:
+    nothing reached them until their next change failed; an editor kept typing into a
+    deleted document."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "COLLAB_MESSAGE_QUEUE"}
+    server = LiveServer(tmp_path, env=env)
+    server.start()
+    with ExitStack() as stack:
+        stack.callback(server.stop)
+        clients = []
+        for _ in range(2):
+            c = socketio.SimpleClient()
+            c.connect(server.url, transports=["websocket"])
+            stack.callback(c.disconnect)
+            clients.append(c)
+        editor, viewer = clients
+        joined = editor.call("join", {"doc": doc_id, "name": "Ann"}, timeout=SYNC_TIMEOUT)
+        view = joined["view"]
+        assert viewer.call("join", {"view": view}, timeout=SYNC_TIMEOUT)["ok"]
+        assert editor.call("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "hi"), "id": "op-1"},
+                           timeout=SYNC_TIMEOUT)["ok"]
+        done = subprocess.run([sys.executable, "-m", "collab.cli", "delete", doc_id, "--database",
+                               server.database_url], capture_output=True, text=True, timeout=60, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "the running server finds its tombstones within a second or two" in done.stdout, done.stdout
+        for c, name in ((editor, doc_id), (viewer, view)):
+            deadline = time.monotonic() + SYNC_TIMEOUT
+            while True:  # skip presence and revisions
+                event, *args = c.receive(timeout=max(0.1, deadline - time.monotonic()))
+                if event == "gone":
+                    break
+            assert args[0]["doc"] == name and args[0]["error"]["code"] == "deleted", args
+        # taken out of the document: writing needs a join, and joining is refused
+        ack = editor.call("patch", {"doc": doc_id, "base": 1, "patch": make_patch("hi", "hi!"), "id": "op-2"},
+                          timeout=SYNC_TIMEOUT)
+        assert ack["error"]["code"] == "not_joined", ack
+        assert editor.call("join", {"doc": doc_id}, timeout=SYNC_TIMEOUT)["error"]["code"] == "deleted"

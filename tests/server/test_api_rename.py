@@ -263,8 +263,9 @@ def test_a_writer_holding_the_document_when_it_is_renamed_gets_deleted(service, 
 
 def test_another_process_renaming_is_found_by_the_next_write(make_app, doc_id):
     """Two processes on one database without a queue: the one that did not rename finds out
-    at its editors' next patch, and answers `deleted` with the reason."""
-    one, two = make_app(), make_app()
+    at its editors' next patch, and answers `deleted` with the reason (even without its
+    tombstone watch, which tests/server/test_tombstones.py tests)."""
+    one, two = make_app(), make_app(tombstone_poll=0)
     c = two.extensions["socketio"].test_client(two)
     join(c, doc=doc_id)
     assert patch(c, doc_id, 0, "", "x", "op-1")["ok"]
@@ -278,8 +279,8 @@ def test_another_process_renaming_is_found_by_the_next_write(make_app, doc_id):
 
 def test_another_process_rotating_is_found_by_a_join(make_app, doc_id):
     """Without a queue, a process that has the document open learns the new token from the
-    store when a viewer joins by it, and refuses the old one."""
-    one, two = make_app(), make_app()
+    store when a viewer joins by it, and refuses the old one (even without its tombstone watch)."""
+    one, two = make_app(), make_app(tombstone_poll=0)
     c = two.extensions["socketio"].test_client(two)
     view = join(c, doc=doc_id)["view"]
     new = token(one.test_client().post(f"/api/docs/{doc_id}/view-token").get_json()["view_url"])

@@ -20,7 +20,9 @@ import pytest
 
 from collab.cli import main as collab_main
 from collab.core.patches import make_patch, text_hash
-from collab.storage import DocumentRow, StoreConflict, StoreError, dump, open_store
+from collab.core import errors
+from collab.storage import DocumentRow, StoreConflict, StoreError, Tombstone, dump, open_store
+from collab.storage.schema import LATEST
 
 TEXTS = ["", "Ann's line.", "Ann's line. Bob's 😀 line.", "Ann's line, longer. Bob's 😀 line.", "short"]
 
@@ -52,6 +54,16 @@ def source(make_app, connect, tmp_path):
     return url
 
 
+def delete_one(url):
+    """A document made and deleted in the store: two tombstones ("dump-gone" and its view token)."""
+    store = open_store(url)
+    try:
+        store.create_document("dump-gone", "dump-gone-view", 1.0)
+        store.delete_document("dump-gone", 2.5)
+    finally:
+        store.close()
+
+
 def dumped(url, tmp_path, name):
     out = tmp_path / name
     r = cli("dump", "--database", url, "-o", str(out))
@@ -61,9 +73,13 @@ def dumped(url, tmp_path, name):
 
 @pytest.mark.e2e  # runs the `collab` command in subprocesses
 def test_dump_load_into_postgres_and_dump_again_is_the_same(source, pg_url, tmp_path):
+    delete_one(source)
     first = dumped(source, tmp_path, "first.jsonl")
     lines = [json.loads(x) for x in first.read_text(encoding="utf-8").splitlines()]
-    assert lines[-1] == {"end": {"documents": 2, "revisions": 5}}
+    assert lines[0] == {"collab_dump": 2, "schema": LATEST}
+    assert lines[-3:] == [{"tombstone": {"name": "dump-gone", "reason": "deleted", "ts": 2.5}},
+                          {"tombstone": {"name": "dump-gone-view", "reason": "deleted", "ts": 2.5}},
+                          {"end": {"documents": 2, "revisions": 5, "tombstones": 2}}]
     assert any("snapshot" in x for x in lines), "the dump carries the stored snapshots"
     assert any(x.get("revision", {}).get("attribution") for x in lines), "and the restore's attribution"
     loaded = cli("load", "--database", pg_url, str(first))
@@ -75,12 +91,14 @@ def test_dump_load_into_postgres_and_dump_again_is_the_same(source, pg_url, tmp_
     try:
         assert store.get_document("dump-a").head == 5
         assert [label.name for label in store.labels("dump-a")] == ["draft ✓"]
+        assert store.tombstone("dump-gone").reason == "deleted" and store.get_document("dump-gone") is None
     finally:
         store.close()
 
 
 @pytest.mark.e2e  # runs the `collab` command in subprocesses
 def test_copy_between_stores_and_load_from_standard_input(source, tmp_path):
+    delete_one(source)
     target = f"sqlite:///{tmp_path}/copy.db"
     r = cli("copy", "--from", source, "--to", target)
     assert r.returncode == 0, r.stderr
@@ -262,8 +280,8 @@ def test_document_ids_and_view_tokens_are_checked_by_the_one_validator(good, tmp
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"r0_collab_dump": True}, "line 1: not a collab dump of format 1"),
-    ({"r0_collab_dump": 2}, "line 1: a collab dump of format 2: this collab reads format 1"),
+    ({"r0_collab_dump": True}, "line 1: not a collab dump of format 2"),
+    ({"r0_collab_dump": 3}, "line 1: a collab dump of format 3: this collab reads formats 1, 2"),
     ({"r0_schema": DELETE}, "line 1: missing 'schema'"),
     ({"r0_schema": 0}, "line 1: schema must be a whole number >= 1"),
     ({"r0_schema": 99}, "line 1: made by a collab with schema 99"),
@@ -397,3 +415,114 @@ def test_copy_checks_the_source_as_load_checks_a_dump(source, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 1 and err.splitlines() == ["collab: record 4: document 'dump-a' revision 2: text hash does not match"]
     assert contents(target) == {}
+
+
+# ---- tombstones (format 2) ----
+
+def with_tombstones(good, *tombs):
+    """The dump with tombstone records (name, reason, ts) before its end record."""
+    recs = copy.deepcopy(good)
+    end = recs.pop()
+    recs += [{"tombstone": {"name": n, "reason": r, "ts": ts}} for n, r, ts in tombs]
+    return [*recs, {"end": dict(end["end"], tombstones=len(tombs))}]
+
+
+def test_a_restored_dump_keeps_its_tombstones_so_an_old_link_stays_deleted(good, make_app, tmp_path, capsys):
+    """Before: a dump had no tombstones, so a deleted document's old link, on a database loaded
+    from it, made an empty document of that name again."""
+    target = f"sqlite:///{tmp_path}/restored.db"
+    code, out = load_cli(tmp_path, capsys, with_tombstones(good, ("gone-doc", "deleted", 7.0),
+                                                           ("gone-view", "deleted", 7.0)), target)
+    assert code == 0, out.err
+    assert "2 documents, 5 revisions, 2 tombstones" in out.err
+    app = make_app(database_url=target)
+    http = app.test_client()
+    assert http.get("/api/docs/gone-doc").status_code == 410
+    assert http.post("/api/docs", json={"doc": "gone-doc"}).status_code == 410
+    assert http.get("/api/docs/dump-a").status_code == 200
+
+
+def test_a_format_1_dump_still_loads_and_cannot_hold_tombstones(good, tmp_path, capsys):
+    old = copy.deepcopy(good)
+    old[0]["collab_dump"] = 1
+    del old[-1]["end"]["tombstones"]
+    target = f"sqlite:///{tmp_path}/from-format-1.db"
+    code, out = load_cli(tmp_path, capsys, old, target)
+    assert code == 0 and "2 documents checked, 0 corrupt" in out.out, out.err
+    tombstoned = with_tombstones(old, ("gone-doc", "deleted", 7.0))
+    del tombstoned[-1]["end"]["tombstones"]
+    assert_refused(tmp_path, capsys, tombstoned,
+                   "line 10: a tombstone in a dump of format 1 (tombstones came with format 2)")
+
+
+def test_every_known_reason_loads_and_one_added_to_the_messages_is_known_too(good, tmp_path, capsys, monkeypatch):
+    """The reasons are core.errors.GONE_MESSAGES' keys: a reason added there (as `renamed` and
+    `rotated` are being) loads with no change here."""
+    reasons = sorted(errors.GONE_MESSAGES)
+    monkeypatch.setitem(errors.GONE_MESSAGES, "archived", "this document was archived")
+    tombs = [(f"t-{reason}", reason, 1.0) for reason in [*reasons, "archived"]]
+    target = f"sqlite:///{tmp_path}/reasons.db"
+    code, out = load_cli(tmp_path, capsys, with_tombstones(good, *tombs), target)
+    assert code == 0, out.err
+    store = open_store(target)
+    try:
+        assert list(store.tombstones()) == [Tombstone(*t) for t in sorted(tombs)]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("tombs, message", [
+    ([("x", "forgotten", 1.0)], "line 10: tombstone 'x': reason 'forgotten' is not one of deleted, "),
+    ([("x", 3, 1.0)], "line 10: 'reason' must be a string, not int"),
+    ([("../x", "deleted", 1.0)], "line 10: tombstone name '../x' is not valid"),
+    ([("x", "deleted", "then")], "line 10: 'ts' must be a number, not str"),
+    ([("x", "deleted", 1.0), ("x", "deleted", 2.0)], "line 11: tombstone 'x' appears twice"),
+    ([("dump-a", "deleted", 1.0)], "line 10: tombstone 'dump-a' (deleted) is also document 'dump-a''s edit id in the dump"),
+    ([("{view}", "rotated", 1.0)], "line 10: tombstone '{view}' (rotated) is also document 'dump-a''s view token"),
+], ids=["unknown reason", "reason not a string", "bad name", "bad time", "twice", "clash id", "clash view"])
+def test_bad_tombstones_are_refused_before_anything_is_written(good, tmp_path, capsys, tombs, message):
+    view = good[1]["document"]["view_token"]
+    tombs = [(n.format(view=view), r, ts) for n, r, ts in tombs]
+    assert_refused(tmp_path, capsys, with_tombstones(good, *tombs), message.format(view=view))
+
+
+def test_tombstones_come_after_the_documents_and_are_counted(good, tmp_path, capsys):
+    recs = with_tombstones(good, ("x", "deleted", 1.0))
+    assert_refused(tmp_path, capsys, [*recs[:8], recs[9], recs[8], recs[10]],
+                   "line 10: a document after the tombstones (they come last, before the end record)")
+    uncounted = copy.deepcopy(recs)
+    del uncounted[-1]["end"]["tombstones"]
+    assert_refused(tmp_path, capsys, uncounted, "line 11: the end record says")
+
+
+def test_a_tombstone_that_names_a_live_document_of_the_target_is_refused(good, target_url):
+    """Both ways: a tombstone of the dump that is a document in the target, and a document of
+    the dump whose name is a tombstone in the target. Nothing is written."""
+    store = open_store(target_url)
+    try:
+        store.create_document("alive", "alive-view", 1.0)
+        with pytest.raises(dump.DumpError, match=re.escape(
+                "line 10: tombstone 'alive-view' (deleted) is a live document's edit id or view token in the target")):
+            dump.validate(enumerate(with_tombstones(good, ("alive-view", "deleted", 1.0)), 1), store)
+        store.load_tombstones([Tombstone("dump-empty", "deleted", 1.0)])
+        with pytest.raises(dump.DumpError, match=re.escape(
+                "line 9: document 'dump-empty': id 'dump-empty' is a tombstone in the target database (deleted)")):
+            dump.validate(enumerate(good, 1), store)
+        assert list(store.document_ids()) == ["alive"]
+    finally:
+        store.close()
+
+
+def test_check_reports_a_tombstone_that_is_also_a_live_document(good, tmp_path, capsys):
+    target = f"sqlite:///{tmp_path}/clash.db"
+    code, _ = load_cli(tmp_path, capsys, good, target)
+    assert code == 0
+    store = open_store(target)
+    try:
+        store.load_tombstones([Tombstone(good[8]["document"]["view_token"], "rotated", 1.0)])
+    finally:
+        store.close()
+    assert collab_main(["check", "--database", target]) == 1
+    out = capsys.readouterr().out
+    assert f"CLASH   dump-empty: its view token {good[8]['document']['view_token']!r} is also a tombstone (rotated)" in out
+    assert out.splitlines()[-1] == "2 documents checked, 0 corrupt, 1 clashing with a tombstone"

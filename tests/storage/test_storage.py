@@ -202,6 +202,38 @@ def test_delete_takes_everything_of_a_document_and_leaves_its_names_as_tombstone
     assert store.revisions("d", 0, 10) == []
 
 
+def test_tombstones_are_listed_loaded_and_found_by_time(store):
+    """What `collab dump` and `collab load` carry, and what a server without a queue polls."""
+    from collab.storage import Tombstone
+
+    store.create_document("d", "view-d", 1.0)
+    store.delete_document("d", 50.0)
+    assert list(store.tombstones()) == [Tombstone("d", "deleted", 50.0), Tombstone("view-d", "deleted", 50.0)]
+    loaded = [Tombstone("B-old", "rotated", 10.0), Tombstone("a-renamed", "renamed", 70.0),
+              Tombstone("d", "rotated", 99.0)]  # d is one already: it keeps its own
+    assert store.load_tombstones(loaded) == 2
+    assert [t.name for t in store.tombstones()] == ["B-old", "a-renamed", "d", "view-d"], "by code point"
+    assert store.tombstone("d") == Tombstone("d", "deleted", 50.0)
+    assert store.tombstones_since(50.0) == [Tombstone("d", "deleted", 50.0), Tombstone("view-d", "deleted", 50.0),
+                                            Tombstone("a-renamed", "renamed", 70.0)]
+    assert store.tombstones_since(70.5) == []
+    assert store.load_tombstones([]) == 0
+
+
+def test_a_store_asked_not_to_create_refuses_a_database_without_collab_tables(request, tmp_path):
+    """open_store(create=False), for commands that only read: nothing is made."""
+    from collab.storage import NoDatabase
+
+    with pytest.raises(NoDatabase, match=f"no SQLite database at {tmp_path}/missing.db"):
+        open_store(f"sqlite:///{tmp_path}/missing.db", create=False)
+    assert not (tmp_path / "missing.db").exists()
+    url = request.getfixturevalue("pg_url")  # a fresh, empty database
+    with pytest.raises(NoDatabase, match="no collab database at postgresql://.*: it holds no collab tables"):
+        open_store(url, create=False)
+    open_store(url).close()  # made, as the server or `collab migrate` makes it
+    open_store(url, create=False).close()
+
+
 def test_rename_moves_the_whole_history_and_leaves_the_old_id_as_a_tombstone(store):
     store.create_document("old", "view-o", 1.0)
     store.create_document("keep", "view-k", 1.0)
