@@ -22,7 +22,8 @@ LOG_FORMATS = ("text", "json")
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops", "metrics",
-                   "max_connections", "max_joined_per_address", "max_pinned_per_address", "tombstone_poll"}
+                   "max_connections", "max_joined_per_address", "max_pinned_per_address", "tombstone_poll",
+                   "remote_images"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
 DATABASE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")  # COLLAB_DATABASE_URL: what storage.open_store opens
 MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
@@ -42,6 +43,10 @@ class Settings:
     host: str = "127.0.0.1"  # address run.py listens on (the default of run.py --host)
     port: int = 5000  # TCP port run.py listens on (the default of run.py --port); 0 = a free one
     frontend_dist: str = ""  # folder of the built editor (app.js, app.css); "" = frontend/dist of this checkout
+    # 1 = the preview shows images from other sites (https: only; each viewer's browser fetches
+    # them, so their sites see who reads); 0 = only this server's own and data: images, and the
+    # preview says why a remote one is not shown
+    remote_images: int = 0
     max_patch_chars: int = 4_194_304  # characters of one patch text
     max_hunks: int = 5_000  # hunks in one patch
     max_doc_chars: int = 4_194_304  # code points in one document
@@ -126,6 +131,8 @@ class Settings:
 
     def _validate_observability(self) -> None:
         """COLLAB_METRICS, COLLAB_METRICS_ALLOW, COLLAB_LOG_FORMAT."""
+        if self.remote_images not in (0, 1):
+            raise ConfigError(f"COLLAB_REMOTE_IMAGES must be 1 (show images from other sites) or 0 (off), got {self.remote_images!r}")
         if self.metrics not in (0, 1):
             raise ConfigError(f"COLLAB_METRICS must be 1 (serve /metrics) or 0 (off), got {self.metrics!r}")
         _ = self.metrics_networks  # a bad entry raises ConfigError naming COLLAB_METRICS_ALLOW

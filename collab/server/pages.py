@@ -51,12 +51,17 @@ def _not_built() -> Response:
     return Response(NOT_BUILT, status=503, mimetype="text/plain")
 
 
+def _remote_images() -> bool:
+    return bool(current_app.extensions["collab.settings"].remote_images)
+
+
 def _csp() -> str:
     # 'self' covers ws:/wss: to this host in CSP3 browsers; the explicit entries are for the others
     host = request.host
+    images = "'self' data: blob: https:" if _remote_images() else "'self' data: blob:"  # COLLAB_REMOTE_IMAGES
     return (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"img-src {images}; font-src 'self'; object-src 'none'; base-uri 'none'; "
         f"form-action 'self'; frame-ancestors 'none'; connect-src 'self' ws://{host} wss://{host}"
     )
 
@@ -78,6 +83,8 @@ def _head(title: str) -> str:
 def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
     if not _built():
         return _not_built()
+    # the preview says why it does not show an image from another site (preview.js)
+    body_attrs = {**body_attrs, "remote-images": "1" if _remote_images() else "0"}
     attrs = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in body_attrs.items())
     page = f"""{_head(title)}
 <script type="module" src="/assets/{entry}"></script>

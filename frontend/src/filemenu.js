@@ -56,7 +56,7 @@ export function fileMenu(o) {
     page.head.prepend(el('meta', { charset: 'utf-8' }), el('meta', { 'http-equiv': 'Content-Security-Policy', content: "default-src 'none'; style-src 'unsafe-inline'; img-src * data:" }));
     page.head.append(el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }), el('style', {}, css + '\n' + previewCss));
     const article = el('article', { class: 'preview export' });
-    await preview.render(article, o.text(), { readOnly: true }); // diagrams and math included
+    await preview.render(article, o.text(), { readOnly: true, keepImages: true }); // diagrams and math included
     page.body.append(article);
     download(new Blob(['<!doctype html>\n' + page.documentElement.outerHTML], { type: 'text/html;charset=utf-8' }), `${o.name}.html`);
   }

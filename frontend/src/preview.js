@@ -60,27 +60,54 @@ const loading = {}; // kind -> its promise
 
 const renders = new WeakMap(); // target -> the number of its latest render
 
-function paint(target, text, readOnly) {
+// Images from other sites: shown only where the server allows them (COLLAB_REMOTE_IMAGES: its
+// CSP then admits https:); otherwise, and for plain http: anywhere, a note says why instead of
+// a broken image. An exported page keeps them all (`keepImages`).
+function holdImages(root) {
+  const allowed = document.body.dataset.remoteImages;
+  for (const img of root.querySelectorAll('img[src]')) {
+    let url;
+    try {
+      url = new URL(img.getAttribute('src'), location.href);
+    } catch {
+      continue;
+    }
+    if (url.origin === location.origin || url.protocol === 'data:' || url.protocol === 'blob:') continue;
+    if (allowed === '1' && url.protocol === 'https:') continue;
+    const why = allowed === '1'
+      ? 'only https: images from other sites are shown'
+      : 'this server shows only its own images (its operator can allow others: COLLAB_REMOTE_IMAGES=1)';
+    const note = document.createElement('span');
+    note.className = 'image-held';
+    note.textContent = `[image from ${url.host || url.protocol} not shown: ${why}]`;
+    note.title = img.getAttribute('alt') || url.href;
+    img.replaceWith(note);
+  }
+}
+
+function paint(target, text, readOnly, keepImages) {
   const clean = DOMPurify.sanitize(md.render(text, { docId: 'md' }), { FORBID_TAGS: ['style', 'form', 'button', 'select', 'textarea'], RETURN_DOM_FRAGMENT: true });
+  if (!keepImages) holdImages(clean);
   for (const box of clean.querySelectorAll('input')) box.disabled = readOnly || !box.classList.contains('task-list-item-checkbox');
   if (loaded.code) loaded.code.highlight(clean);
   target.replaceChildren(clean);
 }
 
 /**
- * Render `text` into `target` (with `readOnly`, task checkboxes cannot be clicked). Resolves
+ * Render `text` into `target` (with `readOnly`, task checkboxes cannot be clicked; with
+ * `keepImages`, images from other sites are kept, for an exported page). Resolves
  * once everything is drawn, the extras this text needs included (an export waits for that).
  */
-export async function render(target, text, { readOnly = false } = {}) {
+export async function render(target, text, { readOnly = false, keepImages = false } = {}) {
   const seq = (renders.get(target) || 0) + 1;
   renders.set(target, seq);
   const needed = Object.keys(EXTRAS).filter((k) => EXTRAS[k].test.test(text));
-  paint(target, text, readOnly);
+  paint(target, text, readOnly, keepImages);
   const missing = needed.filter((k) => !loaded[k]);
   if (missing.length) {
     await Promise.all(missing.map((k) => (loading[k] ||= EXTRAS[k].load().then((m) => (loaded[k] = m)))));
     if (renders.get(target) !== seq) return;
-    paint(target, text, readOnly);
+    paint(target, text, readOnly, keepImages);
   }
   if (loaded.diagrams && needed.includes('diagrams')) await loaded.diagrams.renderDiagrams(target, isDark());
 }

@@ -140,3 +140,19 @@ def test_the_editor_highlights_fenced_code_in_its_language_once_a_block_names_on
     page.wait_for_function(f"({colour_of})('return') !== null")
     probe = page.evaluate("(c) => { const e = document.createElement('i'); e.style.color = c; document.body.append(e); const v = getComputedStyle(e).color; e.remove(); return v; }", keyword.strip())
     assert page.evaluate(colour_of, "return") == probe
+
+
+def test_an_image_from_another_site_is_replaced_by_a_note_saying_why(new_context, server, doc):
+    """Issue 15: with img-src 'self', remote images showed broken with no explanation. Nothing
+    is fetched from the other site (the new_context fixture fails the test if it were)."""
+    with Document.open(server.url, doc) as w:
+        with w.editing():
+            w.replace(0, 0, "![a logo](https://images.example.invalid/logo.png) and ![inline](data:image/gif;base64,R0lGODlhAQABAAAAACw=)\n")
+        w.wait_synced()
+    page = open_editor(new_context(), f"/d/{doc}")
+    page.click("#toggle-preview")
+    note = page.locator("#preview .image-held")
+    note.wait_for()
+    assert "images.example.invalid" in note.inner_text() and "COLLAB_REMOTE_IMAGES=1" in note.inner_text()
+    assert note.get_attribute("title") == "a logo"
+    assert page.locator("#preview img").count() == 1  # the data: image stays

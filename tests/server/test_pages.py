@@ -59,3 +59,12 @@ def test_503_with_instructions_when_not_built(client):
     assert r.status_code == 503
     assert "make run" in r.text and "make frontend" in r.text
     assert c.get("/assets/app.css").status_code == 503
+
+
+def test_remote_images_are_admitted_by_the_csp_only_when_the_setting_says_so(tmp_path, client):
+    c, dist = client
+    r = c.get("/d/my-doc_1")
+    assert "img-src 'self' data: blob:;" in r.headers["Content-Security-Policy"] and 'data-remote-images="0"' in r.text
+    app = create_app({"database_url": f"sqlite:///{tmp_path}/r.db", "frontend_dist": str(dist), "remote_images": 1})
+    r = app.test_client().get("/d/my-doc_1")
+    assert "img-src 'self' data: blob: https:;" in r.headers["Content-Security-Policy"] and 'data-remote-images="1"' in r.text
