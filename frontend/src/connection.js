@@ -50,7 +50,7 @@ export class Connection {
    * @param {string} [o.doc]   edit id (editor)
    * @param {string} [o.view]  view token (viewer)
    * @param {string} o.name    display name
-   * @param {(ops, origin) => void} o.onRemoteChange  the text changed under the editor
+   * @param {(ops, origin, author) => void} o.onRemoteChange  the text changed under the editor (author: a revision's)
    * @param {(status) => void} o.onStatus   {state, unsaved, error, role}
    * @param {(peers, you, counts) => void} o.onPresence  listed peers; counts {editors, viewers} when the server says
    * @param {(msg) => void} o.onCursor      another peer's cursor (extension, see PROTOCOL-EXTENSIONS.md)
@@ -73,7 +73,7 @@ export class Connection {
     this._lastCursor = null;
     const saved = this._load();
     this.restored = Boolean(saved);
-    this.sync = new SyncClient({ ...(saved || {}), onChange: (ops, origin) => o.onRemoteChange(ops, origin) });
+    this.sync = new SyncClient({ ...(saved || {}), onChange: (ops, origin, old, author) => o.onRemoteChange(ops, origin, author) });
     this.loop = new SyncLoop({
       sync: this.sync,
       key: this.key,

@@ -3,7 +3,7 @@
 //
 // Positions here are CodeMirror's (UTF-16); main.js converts to code points for the wire.
 
-import { Annotation, Compartment, EditorState, StateEffect, StateField, Transaction } from '@codemirror/state';
+import { Annotation, Compartment, EditorState, Facet, StateEffect, StateField, Transaction } from '@codemirror/state';
 import {
   Decoration,
   EditorView,
@@ -23,6 +23,35 @@ import { el, isDark, onThemeChange } from './dom.js';
 
 const remote = Annotation.define();
 const setCursors = StateEffect.define();
+const writtenBy = Annotation.define(); // {name, color} of whoever wrote a change's inserted text
+const setAuthorship = StateEffect.define(); // null (off) or [{from, to, name, color}] (UTF-16)
+
+// Authorship colours (Etherpad's): marks that follow the text as it changes; what is inserted
+// while they are on is marked for its writer (a remote revision's author, or this page). A mark
+// inside another is drawn over it (the backgrounds are opaque), so newer writing shows on top.
+const authorMarks = new Map(); // name + colour -> its mark
+function authorMark(name, color) {
+  const key = name + '\n' + color;
+  if (!authorMarks.has(key)) authorMarks.set(key, Decoration.mark({ class: 'cm-author', attributes: { style: `--author:${color}`, title: name } }));
+  return authorMarks.get(key);
+}
+const authorshipField = StateField.define({
+  create: () => null, // null: off
+  update(deco, tr) {
+    for (const e of tr.effects) {
+      if (e.is(setAuthorship)) deco = e.value && Decoration.set(e.value.filter((s) => s.to > s.from).map((s) => authorMark(s.name, s.color).range(s.from, s.to)), true);
+    }
+    if (!deco || !tr.docChanged || tr.effects.some((e) => e.is(setAuthorship))) return deco;
+    deco = deco.map(tr.changes);
+    const who = tr.annotation(writtenBy) || tr.startState.facet(localAuthor);
+    if (!who) return deco;
+    const add = [];
+    tr.changes.iterChanges((fromA, toA, fromB, toB) => toB > fromB && add.push(authorMark(who.name, who.color).range(fromB, toB)));
+    return add.length ? deco.update({ add, sort: true }) : deco;
+  },
+  provide: (f) => EditorView.decorations.from(f, (deco) => deco || Decoration.none),
+});
+const localAuthor = Facet.define({ combine: (values) => values[values.length - 1] || null });
 
 // colours are the stylesheet's (style.css), so they follow the light or dark theme
 const markdownStyle = HighlightStyle.define([
@@ -116,6 +145,7 @@ function markdownFor(length, current) {
 export function createEditor(parent, o) {
   const language = new Compartment();
   const theme = new Compartment(); // CodeMirror's own dark styles (search panel, selection) follow the page
+  const me = new Compartment(); // who this page's own typing is marked as, in authorship colours
   let highlighted = o.text.length < LARGE_DOC;
   let code = null; // editorcode.js, once a fenced block names a language
   let codeLoading = false;
@@ -141,6 +171,8 @@ export function createEditor(parent, o) {
     // Tab indents (indentWithTab); the page says how to leave (Esc, then Tab: CodeMirror's own)
     keymap.of([{ key: 'Tab', run: () => (o.onTab?.(), false) }, ...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
     cursorField,
+    authorshipField,
+    me.of(localAuthor.of(null)),
     // a file dropped on the editor is imported (main.js asks first), not pasted where it fell
     EditorView.domEventHandlers({
       drop(event) {
@@ -184,8 +216,9 @@ export function createEditor(parent, o) {
   return {
     view,
     text: () => view.state.doc.toString(),
-    /** Apply a change made elsewhere: ops (core/ops.js) on the current text. Not undoable here. */
-    applyRemote(ops, fullText) {
+    /** Apply a change made elsewhere: ops (core/ops.js) on the current text, written by `author`
+     *  ({name, color}, for authorship colours). Not undoable here. */
+    applyRemote(ops, fullText, author) {
       const changes = [];
       let pos = 0;
       let total = 0;
@@ -200,13 +233,21 @@ export function createEditor(parent, o) {
           total -= op;
         }
       }
-      const annotations = [remote.of(true), Transaction.addToHistory.of(false)];
+      const annotations = [remote.of(true), Transaction.addToHistory.of(false), writtenBy.of(author || { name: 'someone', color: '#475569' })];
       if (total !== view.state.doc.length) {
         // Out of step (should not happen): show the authoritative text rather than garbage.
         view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: fullText }, annotations });
         return;
       }
       view.dispatch({ changes, annotations });
+    },
+    /** Authorship colours: spans [{from, to, name, color}] (UTF-16) of the current text, or null (off). */
+    setAuthorship(spans) {
+      view.dispatch({ effects: setAuthorship.of(spans), annotations: [remote.of(true)] });
+    },
+    /** Who this page's own typing is marked as: {name, color}. */
+    setLocalAuthor(who) {
+      view.dispatch({ effects: me.reconfigure(localAuthor.of(who)) });
     },
     /** cursors: [{anchor, head, name, color}] in UTF-16 positions of the current text. */
     setCursors(cursors) {

@@ -4,7 +4,7 @@
 import { Connection } from './connection.js';
 import { taskToggle } from './core/tasks.js';
 import { cpToUtf16, utf16ToCp } from './core/text.js';
-import { distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
+import { colorBook, distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
 
@@ -19,6 +19,12 @@ function main() {
   const cursors = new Map(); // peer id -> {anchor, head (code points), name, color}
   let peers = [];
   let colors = new Map(); // peer id -> colour: distinct among those listed, the same on every screen
+  const authorBook = colorBook(); // authors not here now: a colour each, kept while the page is open
+  // a person's colour by name: theirs in presence while they are here, else the book's
+  const nameColor = (name) => {
+    const here = peers.find((p) => p.name === name);
+    return (here && colors.get(here.id)) || authorBook(name);
+  };
   const colorOf = (id, name) => colors.get(id) || distinctColors([[id, name || id]]).get(id);
 
   // ---- page ----
@@ -28,8 +34,17 @@ function main() {
   const peerList = el('ul', { id: 'peers', class: 'peers', 'aria-label': 'People here' });
   const peerDots = el('span', { class: 'dots', 'aria-hidden': 'true' });
   const peerCount = el('span', { id: 'people-count' }, '');
-  const people = el('details', { id: 'people', class: 'people' }, el('summary', { title: 'People here' }, peerDots, peerCount), peerList);
-  const nameInput = nameField({ onRename: (name) => conn.rename(name) }); // who this browser is, as on the history page
+  // authorship colours (Etherpad's): who wrote what, from the server's blame, then live
+  const authorsBox = el('input', { type: 'checkbox', id: 'authorship' });
+  const authorsNote = el('span', { id: 'authorship-note', class: 'muted small', role: 'status' });
+  const authorsToggle = el('label', { class: 'authors-toggle' }, authorsBox, ' Colour the text by author ', authorsNote);
+  const people = el('details', { id: 'people', class: 'people' }, el('summary', { title: 'People here' }, peerDots, peerCount), el('div', { class: 'people-panel' }, peerList, authorsToggle));
+  const nameInput = nameField({
+    onRename: (name) => {
+      conn.rename(name);
+      if (editor) editor.setLocalAuthor({ name, color: nameColor(name) }); // what is typed from now on
+    },
+  }); // who this browser is, as on the history page
   const copyEdit = el('button', { id: 'copy-edit', role: 'menuitem', title: 'Whoever has it can change the text', onclick: () => copy(location.origin + '/d/' + doc, copyEdit) }, 'Copy edit link');
   const copyView = el('button', { id: 'copy-view', role: 'menuitem', title: 'Whoever has it can read the text, live', onclick: () => viewUrl && copy(viewUrl, copyView) }, 'Copy read-only link');
   const togglePreview = el('button', { id: 'toggle-preview', 'aria-pressed': 'false', onclick: () => setPreview(togglePreview.getAttribute('aria-pressed') !== 'true') }, 'Preview');
@@ -163,6 +178,46 @@ function main() {
     editor.setCursors(list);
   }
 
+  // ---- authorship colours ----
+  const BLAME_TRIES = 5;
+  async function showAuthorship(on) {
+    if (!editor) return;
+    if (!on) {
+      editor.setAuthorship(null);
+      authorsNote.textContent = '';
+      return;
+    }
+    editor.setLocalAuthor({ name: nameInput.value, color: nameColor(nameInput.value) });
+    const key = readOnly ? view : doc;
+    for (let attempt = 0; attempt < BLAME_TRIES && authorsBox.checked; attempt++) {
+      // the spans are of the confirmed version: they fit the screen when nothing is unsaved
+      const version = conn.sync.version;
+      authorsNote.textContent = '(finding who wrote what…)';
+      try {
+        const r = await fetch(`/api/docs/${encodeURIComponent(key)}/blame?version=${version}`);
+        const body = await r.json();
+        if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
+        if (!authorsBox.checked) return;
+        if (conn.sync.version === version && !conn.sync.unsaved) {
+          const text = conn.sync.text;
+          editor.setAuthorship(body.spans.map((s) => ({ from: cpToUtf16(text, s.start), to: cpToUtf16(text, s.end), name: s.author, color: nameColor(s.author) })));
+          authorsNote.textContent = '';
+          return;
+        }
+      } catch (e) {
+        authorsNote.textContent = `(could not colour: ${e.message})`;
+        authorsBox.checked = false;
+        return;
+      }
+      await new Promise((done) => setTimeout(done, 300 * (attempt + 1))); // typing went on: look again
+    }
+    if (authorsBox.checked) {
+      authorsNote.textContent = '(the text keeps changing: try again in a moment)';
+      authorsBox.checked = false;
+    }
+  }
+  authorsBox.addEventListener('change', () => showAuthorship(authorsBox.checked));
+
   // ---- preview ----
   let previewTimer = null;
   function renderPreview() {
@@ -209,9 +264,9 @@ function main() {
       cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: m.name || (peer && peer.name) || 'someone', color: colorOf(m.peer, peer && peer.name) });
       showCursors();
     },
-    onRemoteChange: (ops) => {
+    onRemoteChange: (ops, origin, author) => {
       if (!editor) return;
-      editor.applyRemote(ops, conn.sync.text);
+      editor.applyRemote(ops, conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
       schedulePreview();
     },
     onReady: ({ view: token }) => {

@@ -144,7 +144,8 @@ export class SyncClient {
    * @param {object} [opts.inflight]     a restored in-flight op {id, base, patch}
    * @param {() => string} [opts.newId]  op id factory (tests pass a deterministic one)
    * @param {(ops: Array, origin: string) => void} [opts.onChange] told of every change to
-   *        `text` that did not come from localEdit/setText: ops on the previous text (UTF-16)
+   *        `text` that did not come from localEdit/setText: ops on the previous text (UTF-16);
+   *        then the previous text and, for a revision, its author
    */
   constructor(opts = {}) {
     this._text = opts.text ?? '';
@@ -742,7 +743,7 @@ export class SyncClient {
     this._shadow = res.text;
     this._version = rev.version;
     if (this._text === this._shadow && !this._inflight) this._unsaved = 0;
-    if (!isNoop(remote1)) this._notify(remote1, old, 'remote');
+    if (!isNoop(remote1)) this._notify(remote1, old, 'remote', rev.author);
   }
 
   /** The server's hash of the text at `version` must match our shadow; else we diverged. */
@@ -760,7 +761,7 @@ export class SyncClient {
     if (newText !== this._text) this._notify(diffOps(this._text, newText), this._text, 'reset');
   }
 
-  _notify(ops, oldText, origin) {
-    if (this.onChange) this.onChange(ops, origin, oldText);
+  _notify(ops, oldText, origin, author) {
+    if (this.onChange) this.onChange(ops, origin, oldText, author);
   }
 }

@@ -1,0 +1,55 @@
+"""Authorship colours in the editor (issue 15, Etherpad's): toggled from the people menu, they
+start from the server's blame (restored text keeps its writer) and follow the text live, each
+person in the colour presence gives them."""
+from __future__ import annotations
+
+import pytest
+
+from browserkit import open_editor, wait_all_equal
+from collab.client.document import Document
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+def marked(page, name: str) -> str:
+    return page.evaluate("(n) => [...document.querySelectorAll('.cm-author')].filter((e) => e.title === n).map((e) => e.textContent).join('')", name)
+
+
+def test_authorship_colours_start_from_blame_and_follow_the_typing(new_context, server, doc, artifacts):
+    with Document.open(server.url, doc, name="Alice") as alice:
+        with alice.editing():
+            alice.replace(0, 0, "Alice wrote this line.\n")
+        alice.wait_synced()
+    bob = open_editor(new_context(viewport={"width": 1280, "height": 600}), f"/d/{doc}", name="Bob")
+    carol = open_editor(new_context(), f"/d/{doc}", name="Carol")
+    assert bob.locator(".cm-author").count() == 0  # off until asked for
+    bob.click("#people summary")
+    bob.check("#authorship")
+    bob.wait_for_function("document.querySelectorAll('.cm-author').length > 0")
+    assert marked(bob, "Alice").startswith("Alice wrote this line.")
+
+    bob.click(".cm-content")
+    bob.keyboard.press("Control+End")
+    bob.keyboard.type("Bob adds this.")
+    carol.click(".cm-content")
+    carol.keyboard.press("Control+Home")
+    carol.keyboard.type("Carol first. ")
+    wait_all_equal(server, doc, [bob, carol])
+    bob.wait_for_function("[...document.querySelectorAll('.cm-author')].some((e) => e.title === 'Carol')")
+    assert marked(bob, "Bob") == "Bob adds this."
+    assert marked(bob, "Carol") == "Carol first. "
+    assert "Alice wrote this line." in marked(bob, "Alice")
+    # Carol's text has the colour of Carol in the people list
+    bob.wait_for_function("[...document.querySelectorAll('#peers .peer')].some((p) => p.textContent.startsWith('Carol'))")
+    dot = bob.evaluate("[...document.querySelectorAll('#peers .peer')].find((p) => p.textContent.startsWith('Carol')).querySelector('.dot').style.background")
+    mark = bob.evaluate("[...document.querySelectorAll('.cm-author')].find((e) => e.title === 'Carol').style.getPropertyValue('--author')")
+    probe = bob.evaluate("(c) => { const e = document.createElement('i'); e.style.background = c; return e.style.background; }", mark.strip())
+    assert probe == dot
+    bob.screenshot(path=str(artifacts / "authorship.png"))
+
+    # a fresh look agrees with the live one: blame from the server names the same writers
+    bob.uncheck("#authorship")
+    assert bob.locator(".cm-author").count() == 0
+    bob.check("#authorship")
+    bob.wait_for_function("[...document.querySelectorAll('.cm-author')].some((e) => e.title === 'Carol')")
+    assert (marked(bob, "Bob"), marked(bob, "Carol")) == ("Bob adds this.", "Carol first. ")
