@@ -4,31 +4,12 @@ editors and viewers get `gone` and are taken out of it."""
 import pytest
 
 from collab.core.patches import make_patch
+from socketkit import events, join, patch, written
 
 
 @pytest.fixture
 def http(app):
     return app.test_client()
-
-
-def join(client, **what):
-    return client.emit("join", what, callback=True)
-
-
-def patch(client, doc, base, old, new, op):
-    return client.emit("patch", {"doc": doc, "base": base, "patch": make_patch(old, new), "id": op}, callback=True)
-
-
-def events(client, name):
-    return [e["args"][0] for e in client.get_received() if e["name"] == name]
-
-
-def written(connect, doc, text="some text 😀"):
-    """A document with one revision; (editor client, view token)."""
-    c = connect()
-    ack = join(c, doc=doc, name="Ann")
-    assert patch(c, doc, 0, "", text, "op-1")["ok"]
-    return c, ack["view"]
 
 
 def gone(response):

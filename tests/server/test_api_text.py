@@ -5,15 +5,13 @@ broadcast to open editors, within the document limit, refused cross-site."""
 import pytest
 
 from collab.core.patches import apply_patch, make_patch, parse_patch
+from socketkit import join
 
 
 @pytest.fixture
 def http(app):
     return app.test_client()
 
-
-def join(client, **what):
-    return client.emit("join", what, callback=True)
 
 
 def revisions(client):

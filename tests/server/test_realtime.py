@@ -8,18 +8,13 @@ from collab import create_app
 from collab.core.ids import log_id
 from collab.core.patches import make_patch, text_hash
 from collab.service.observer import Observer, Observers, compose
+from socketkit import events, patch
 
 
 def join(client, doc, **extra):
     return client.emit("join", {"doc": doc, **extra}, callback=True)
 
 
-def patch(client, doc, base, old, new, op):
-    return client.emit("patch", {"doc": doc, "base": base, "patch": make_patch(old, new), "id": op}, callback=True)
-
-
-def events(client, name):
-    return [e["args"][0] for e in client.get_received() if e["name"] == name]
 
 
 def error_code(ack):

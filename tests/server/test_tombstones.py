@@ -6,6 +6,7 @@ import gevent
 
 from collab.server.tombstones import SLACK, TombstoneWatch
 from collab.storage import Tombstone, open_store
+from socketkit import events
 
 
 def test_the_watch_finds_each_new_tombstone_once_also_one_committed_late(tmp_path):
@@ -30,9 +31,6 @@ def test_the_watch_finds_each_new_tombstone_once_also_one_committed_late(tmp_pat
     finally:
         store.close()
 
-
-def events(client, name):
-    return [e["args"][0] for e in client.get_received() if e["name"] == name]
 
 
 def test_a_delete_by_another_process_reaches_the_open_editor_and_viewer(make_app, connect, db_url, doc_id):
