@@ -80,13 +80,19 @@ class Runtime:
         gevent.sleep(0)
 
     def run_blocking(self, fn: Callable[..., T], *args: Any) -> T:
-        return cast(T, self._writer.apply(fn, args))
+        """Run a blocking store call on the writer thread and wait for it."""
+        return self._on(self._writer, fn, args)
 
     def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
         """Run pure code (no gevent objects, no I/O) on a worker thread and wait for it."""
+        return self._on(self._cpu, fn, args)
+
+    @staticmethod
+    def _on(pool: ThreadPool, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         # the exception comes back as a value: gevent's pool would print the traceback of
-        # every one raised on a worker, and a `conflict` there is an ordinary answer
-        ok, value = self._cpu.apply(_outcome, (fn, args))
+        # every one raised on a worker, and a `conflict` there (a taken name, a lost race) is
+        # an ordinary answer
+        ok, value = pool.apply(_outcome, (fn, args))
         if not ok:
             raise value
         return cast(T, value)

@@ -146,6 +146,7 @@ export function createEditor(parent, o) {
   const language = new Compartment();
   const theme = new Compartment(); // CodeMirror's own dark styles (search panel, selection) follow the page
   const me = new Compartment(); // who this page's own typing is marked as, in authorship colours
+  const editable = new Compartment();
   let highlighted = o.text.length < LARGE_DOC;
   let code = null; // editorcode.js, once a fenced block names a language
   let codeLoading = false;
@@ -206,8 +207,8 @@ export function createEditor(parent, o) {
       }
     }),
   ];
-  if (o.readOnly) extensions.push(EditorState.readOnly.of(true), EditorView.editable.of(false));
-  else extensions.push(placeholder('Start typing… (Markdown)'));
+  extensions.push(editable.of(o.readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []));
+  if (!o.readOnly) extensions.push(placeholder('Start typing… (Markdown)'));
   const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
   if (!highlighted) o.onLargeDocument?.(true);
   else if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
@@ -244,6 +245,10 @@ export function createEditor(parent, o) {
     /** Authorship colours: spans [{from, to, name, color}] (UTF-16) of the current text, or null (off). */
     setAuthorship(spans) {
       view.dispatch({ effects: setAuthorship.of(spans), annotations: [remote.of(true)] });
+    },
+    /** No more typing (the document was deleted, or its link no longer works): the text stays, to be copied. */
+    setReadOnly(on) {
+      view.dispatch({ effects: editable.reconfigure(on ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []) });
     },
     /** Who this page's own typing is marked as: {name, color}. */
     setLocalAuthor(who) {

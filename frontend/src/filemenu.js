@@ -20,6 +20,7 @@ const size = (n) => (n < 1024 ? `${n} bytes` : n < 1048576 ? `${(n / 1024).toFix
  * @param {string|null} o.doc        the edit id (null on a viewer: no import)
  * @param {string} o.name            the file name to download as (without extension)
  * @param {() => string} o.text      the text on screen
+ * @param {() => number} o.maxChars  the document limit in code points (the server's)
  * @param {(message: string, opts?: {error?: boolean, done?: boolean}) => void} o.say
  * @param {() => Promise<object>} o.preview  the preview module (loaded on first use)
  * @param {() => Promise<void>} o.beforePrint  renders what print shows
@@ -56,7 +57,7 @@ export function fileMenu(o) {
     page.head.prepend(el('meta', { charset: 'utf-8' }), el('meta', { 'http-equiv': 'Content-Security-Policy', content: "default-src 'none'; style-src 'unsafe-inline'; img-src * data:" }));
     page.head.append(el('meta', { name: 'viewport', content: 'width=device-width, initial-scale=1' }), el('style', {}, css + '\n' + previewCss));
     const article = el('article', { class: 'preview export' });
-    await preview.render(article, o.text(), { readOnly: true, keepImages: true }); // diagrams and math included
+    await preview.render(article, o.text(), { readOnly: true, keepImages: true, light: true }); // diagrams and math included
     page.body.append(article);
     download(new Blob(['<!doctype html>\n' + page.documentElement.outerHTML], { type: 'text/html;charset=utf-8' }), `${o.name}.html`);
   }
@@ -68,7 +69,14 @@ export function fileMenu(o) {
       o.say(`“${file.name}” is not a text file: import takes .md and .txt files.`, { error: true });
       return;
     }
-    if (!window.confirm(`Replace the whole document with “${file.name}” (${size(file.size)})?\nThe current text stays in the history, where it can be restored.`)) return;
+    // UTF-8 takes at most 4 bytes a code point: a larger file cannot fit the document limit
+    const limit = o.maxChars();
+    if (file.size > 4 * limit) {
+      o.say(`“${file.name}” (${size(file.size)}) is larger than a document may be: ${limit.toLocaleString('en')} characters.`, { error: true });
+      return;
+    }
+    const replacing = o.text() !== '';
+    if (replacing && !window.confirm(`Replace the whole document with “${file.name}” (${size(file.size)})?\nThe current text stays in the history, where it can be restored.`)) return;
     const xhr = new XMLHttpRequest();
     xhr.open('POST', `/api/docs/${encodeURIComponent(o.doc)}/import?name=${encodeURIComponent(savedName())}`);
     xhr.setRequestHeader('Content-Type', 'text/plain');

@@ -69,11 +69,12 @@ function main() {
     doc: readOnly ? null : doc,
     name: readOnly ? 'document' : doc,
     text: () => conn.sync.text,
+    maxChars: () => conn.sync.limits.doc,
     say: sayFile,
     preview: loadPreview,
     beforePrint: async () => {
       await loadPreview();
-      await preview.render(previewPane, conn.sync.text, { readOnly: true }); // printed even when the preview is closed
+      await preview.render(previewPane, conn.sync.text, { readOnly: true, light: true }); // printed even when the preview is closed
     },
   });
   bar.append(files.element);
@@ -137,6 +138,9 @@ function main() {
       notice.textContent = `${why}${unsaved ? ' The text below holds your last changes, which were not saved: copy it if you need it.' : ''}`;
       notice.hidden = false;
       document.body.dataset.deleted = 'true';
+      if (editor) editor.setReadOnly(true); // typing here could never be saved
+      showPeers([], null, null); // its people and cursors are gone with it
+      people.hidden = true;
       if (error && error.reason) status.dataset.reason = error.reason;
     }
   }
@@ -234,7 +238,9 @@ function main() {
     e.preventDefault(); // the box shows what the text says, once re-rendered
     const item = box.closest('li[data-line]');
     const change = editor && !readOnly && item && taskToggle(editor.text(), Number(item.dataset.line));
-    if (change) editor.view.dispatch({ changes: change, userEvent: 'input.task' });
+    if (!change) return;
+    editor.view.dispatch({ changes: change, userEvent: 'input.task' });
+    editor.view.focus(); // so that Ctrl+Z takes the tick back at once
   });
   async function setPreview(on) {
     togglePreview.setAttribute('aria-pressed', String(on));
@@ -247,7 +253,7 @@ function main() {
   }
   // Ctrl+P prints the rendered document too, once the preview module is here (it is by then if
   // the File menu or the preview was used; else the text is printed as the editor shows it)
-  window.addEventListener('beforeprint', () => preview && preview.render(previewPane, conn.sync.text, { readOnly: true }));
+  window.addEventListener('beforeprint', () => preview && preview.render(previewPane, conn.sync.text, { readOnly: true, light: true }));
   window.addEventListener('afterprint', () => renderPreview());
   onThemeChange(() => renderPreview()); // diagrams are drawn in the theme's colours
 

@@ -95,10 +95,11 @@ function paint(target, text, readOnly, keepImages) {
 
 /**
  * Render `text` into `target` (with `readOnly`, task checkboxes cannot be clicked; with
- * `keepImages`, images from other sites are kept, for an exported page). Resolves
+ * `keepImages`, images from other sites are kept, for an exported page; with `light`, diagrams
+ * are drawn light whatever the theme, for print). Resolves
  * once everything is drawn, the extras this text needs included (an export waits for that).
  */
-export async function render(target, text, { readOnly = false, keepImages = false } = {}) {
+export async function render(target, text, { readOnly = false, keepImages = false, light = false } = {}) {
   const seq = (renders.get(target) || 0) + 1;
   renders.set(target, seq);
   const needed = Object.keys(EXTRAS).filter((k) => EXTRAS[k].test.test(text));
@@ -109,5 +110,5 @@ export async function render(target, text, { readOnly = false, keepImages = fals
     if (renders.get(target) !== seq) return;
     paint(target, text, readOnly, keepImages);
   }
-  if (loaded.diagrams && needed.includes('diagrams')) await loaded.diagrams.renderDiagrams(target, isDark());
+  if (loaded.diagrams && needed.includes('diagrams')) await loaded.diagrams.renderDiagrams(target, !light && isDark());
 }

@@ -24,6 +24,11 @@ def test_an_open_editor_shows_that_its_document_was_deleted(new_context, server,
     assert "deleted" in page.inner_text("#notice") and page.is_visible("#notice")
     assert page.is_hidden("#retry")
     assert editor_text(page) == "soon gone"  # what was there stays, to be copied
+    # ... but takes no more typing, which could never be saved (the stranger's "LOST?"), and
+    # the people menu is gone with the document
+    page.click(".cm-content")
+    page.keyboard.type("LOST?")
+    assert editor_text(page) == "soon gone" and page.is_hidden("#people")
     # stopped for good: the socket is closed and nothing is scheduled (no join or retry to come)
     assert page.evaluate("!window.collab.conn.socket.connected && !window.collab.conn.socket.active")
     assert page.evaluate("Object.values(window.collab.conn.loop._timers).every((t) => !t)")

@@ -73,6 +73,10 @@ def test_files_import_refuses_are_said_and_change_nothing(new_context, server, d
     page.set_input_files("#import-file", files=[{"name": "latin1.txt", "mimeType": "text/plain", "buffer": "café".encode("latin-1")}])
     message = note(page)
     assert message.startswith("Could not import “latin1.txt”") and "UTF-8" in message, message
+    # larger than any document may be (4 bytes a code point): said before anything is sent
+    page.set_input_files("#import-file", files=[{"name": "huge.txt", "mimeType": "text/plain", "buffer": b"a" * (4 * 4_194_304 + 1)}])
+    message = note(page)
+    assert "is larger than a document may be: 4,194,304 characters" in message, message
     assert server_text(server, doc) == "keep me"
     # a viewer has no import
     token = page.evaluate("fetch('/api/docs/' + document.body.dataset.doc + '/links').then((r) => r.json())")["view_url"]

@@ -42,6 +42,17 @@ def test_the_bar_keeps_one_row_with_three_people_at_1280_px(new_context, doc, ar
     alice.wait_for_function("document.querySelector('#people-count').textContent === 'Only you'")
 
 
+def test_the_menus_open_inside_a_phone_screen(new_context, doc, artifacts):
+    """The stranger's 390 px phone: Share and the people menu opened 160 px off the left edge."""
+    page = open_editor(new_context(viewport={"width": 390, "height": 844}), f"/d/{doc}", name="Alice")
+    for menu, inside in (("#share", "#share .menu-items"), ("#people", "#people .people-panel"), ("#file-menu", "#file-menu .menu-items")):
+        page.click(f"{menu} summary")
+        box = page.locator(inside).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, (menu, box)
+        page.screenshot(path=str(artifacts / f"layout-390-{menu[1:]}.png"))
+        page.click(f"{menu} summary")
+
+
 def test_a_remote_cursor_label_on_the_first_line_is_not_cut_off(new_context, doc, artifacts):
     alice = open_editor(new_context(viewport=WIDE), f"/d/{doc}", name="Alice")
     alice.click(".cm-content")

@@ -123,6 +123,22 @@ def test_code_math_and_diagrams_load_only_when_used_and_keep_the_csp(new_context
     assert page.locator("#preview figure.diagram svg script, #preview figure.diagram [onclick], #preview b").count() == 0
     page.screenshot(path=str(artifacts / "markdown-extras.png"))
     assert "Start" in page.inner_text("#preview figure.diagram")
+
+    # a diagram's directive cannot bring CSS that fetches (the fixture fails on any foreign
+    # request), nor a layout that freezes the tab: past 150 edges a diagram is refused
+    hostile = ("```mermaid\n%%{init: {\"themeCSS\": \".node{background:url(http://127.0.0.1:1/leak)}\"}}%%\ngraph TD\n  A-->B\n```\n\n"
+               "```mermaid\ngraph TD\n" + "".join(f"  N{i}-->N{i + 1}\n" for i in range(200)) + "```\n")
+    with Document.open(server.url, f"{doc}-hostile") as w:
+        with w.editing():
+            w.replace(0, 0, hostile)
+        w.wait_synced()
+    page.goto(f"/d/{doc}-hostile")
+    page.wait_for_selector(".cm-content")
+    page.click("#toggle-preview")
+    page.wait_for_selector("#preview figure.diagram:not(.diagram-error) svg")
+    page.wait_for_selector("#preview figure.diagram-error")
+    assert "leak" not in page.inner_html("#preview figure.diagram")
+    assert not [u for u in fetched if ":1/" in u]
     assert all(any(c in u for u in fetched) for c in EXTRA_CHUNKS)
     page.screenshot(path=str(artifacts / "markdown-extras.png"))
     assert refused == []

@@ -62,3 +62,23 @@ def test_one_address_cannot_fill_the_queue(lane):
     gate.set()
     gevent.joinall([busy, *mine, other], timeout=30, raise_error=True)
     assert other.value == [0]
+
+
+def test_an_exception_on_the_writer_thread_is_raised_here_and_printed_nowhere(capfd):
+    """A rename to a taken name is StoreConflict on the writer thread: an ordinary answer (409),
+    which gevent's pool printed as a traceback (the stranger's log filled with them)."""
+    from collab.storage import StoreConflict
+
+    def taken() -> None:
+        raise StoreConflict("cannot rename document: 'x' is taken")
+
+    runtime = Runtime()
+    try:
+        with pytest.raises(StoreConflict):
+            runtime.run_blocking(taken)
+        assert runtime.run_blocking(lambda: 7) == 7
+        gevent.sleep(0.05)  # the hub would print a worker's error on its next turn
+    finally:
+        runtime.close()
+    err = capfd.readouterr().err
+    assert "Traceback" not in err and "StoreConflict" not in err, err
