@@ -226,24 +226,16 @@ class PostgresStore:
         return self._write("DELETE FROM labels WHERE doc = %s AND name = %s", (doc, name), "delete label") == 1
 
     def delete_document(self, doc: str, now: float) -> DocumentRow | None:
-        try:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                # the row locked first: an append racing with the delete waits, then finds no
-                # document (a lost race: the writer's retry finds the tombstone)
-                cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s FOR UPDATE", (doc,))
-                found = cur.fetchone()
-                if found is None:
-                    return None
-                row = DocumentRow(*found)
-                cur.executemany("INSERT INTO tombstones (name, reason, ts) VALUES (%s, 'deleted', %s) "
-                                "ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, ts = excluded.ts",
-                                [(row.id, now), (row.view_token, now)])
-                for table in DOCUMENT_TABLES:
-                    cur.execute(f"DELETE FROM {table} WHERE doc = %s", (doc,))
-                cur.execute("DELETE FROM documents WHERE id = %s", (doc,))
-                return row
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot delete document: {exc}") from exc
+        def delete(cur: psycopg.Cursor[Any], row: DocumentRow) -> DocumentRow:
+            cur.executemany("INSERT INTO tombstones (name, reason, ts) VALUES (%s, 'deleted', %s) "
+                            "ON CONFLICT (name) DO UPDATE SET reason = excluded.reason, ts = excluded.ts",
+                            [(row.id, now), (row.view_token, now)])
+            for table in DOCUMENT_TABLES:
+                cur.execute(f"DELETE FROM {table} WHERE doc = %s", (doc,))
+            cur.execute("DELETE FROM documents WHERE id = %s", (doc,))
+            return row
+
+        return self._with_row(doc, delete, "delete document")
 
     def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
         def rename(cur: psycopg.Cursor[Any], row: DocumentRow) -> None:
@@ -269,25 +261,34 @@ class PostgresStore:
         """Give the document a new name by `change`, in one transaction (rename, rotate):
         StoreConflict if `name` is taken (a document's id or view token, a tombstone); the
         row after the change, or None when there is no document `doc`."""
+        def renamed(cur: psycopg.Cursor[Any], row: DocumentRow) -> DocumentRow:
+            cur.execute("SELECT 1 FROM documents WHERE id = %s OR view_token = %s "
+                        "UNION ALL SELECT 1 FROM tombstones WHERE name = %s", (name, name, name))
+            if cur.fetchone() is not None:
+                raise StoreConflict(f"cannot {what}: {name!r} is taken")
+            change(cur, row)
+            cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s OR view_token = %s", (name, name))
+            changed = cur.fetchone()
+            assert changed is not None
+            return DocumentRow(*changed)
+
         try:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                # the row locked first, as delete_document does: an append racing with the
-                # change waits, then finds no document of that id (rename) and retries
-                cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s FOR UPDATE", (doc,))
-                found = cur.fetchone()
-                if found is None:
-                    return None
-                cur.execute("SELECT 1 FROM documents WHERE id = %s OR view_token = %s "
-                            "UNION ALL SELECT 1 FROM tombstones WHERE name = %s", (name, name, name))
-                if cur.fetchone() is not None:
-                    raise StoreConflict(f"cannot {what}: {name!r} is taken")
-                change(cur, DocumentRow(*found))
-                cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s OR view_token = %s", (name, name))
-                changed = cur.fetchone()
-                assert changed is not None
-                return DocumentRow(*changed)
+            return self._with_row(doc, renamed, what)
         except pg_errors.UniqueViolation as exc:  # taken meanwhile by another transaction
             raise StoreConflict(f"cannot {what}: {name!r} is taken") from exc
+
+    def _with_row(self, doc: str, change: Callable[[psycopg.Cursor[Any], DocumentRow], DocumentRow],
+                  what: str) -> DocumentRow | None:
+        """`change(cursor, row)` of the document `doc`, its row locked first (an append racing
+        with a delete or rename waits, then finds no document of that id and retries), in one
+        transaction; what it answers, or None when there is no such document."""
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = %s FOR UPDATE", (doc,))
+                found = cur.fetchone()
+                return None if found is None else change(cur, DocumentRow(*found))
+        except pg_errors.UniqueViolation:
+            raise
         except psycopg.Error as exc:
             raise StoreError(f"cannot {what}: {exc}") from exc
 

@@ -333,22 +333,15 @@ class SQLiteStore:
         return cur.rowcount == 1
 
     def delete_document(self, doc: str, now: float) -> DocumentRow | None:
-        try:
-            with self._write_lock:
-                cur = self._writer.cursor()
-                with self._committed(cur):
-                    cur.execute("BEGIN IMMEDIATE")
-                    found = cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc,)).fetchone()
-                    if found is not None:
-                        row = DocumentRow(*found)
-                        cur.executemany("INSERT OR REPLACE INTO tombstones (name, reason, ts) VALUES (?, 'deleted', ?)",
-                                        [(row.id, now), (row.view_token, now)])
-                        for table in DOCUMENT_TABLES:
-                            cur.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
-                        cur.execute("DELETE FROM documents WHERE id = ?", (doc,))
-        except sqlite3.Error as exc:
-            raise self._error("delete document", exc) from exc
-        return None if found is None else row
+        def delete(cur: sqlite3.Cursor, row: DocumentRow) -> DocumentRow:
+            cur.executemany("INSERT OR REPLACE INTO tombstones (name, reason, ts) VALUES (?, 'deleted', ?)",
+                            [(row.id, now), (row.view_token, now)])
+            for table in DOCUMENT_TABLES:
+                cur.execute(f"DELETE FROM {table} WHERE doc = ?", (doc,))
+            cur.execute("DELETE FROM documents WHERE id = ?", (doc,))
+            return row
+
+        return self._with_row(doc, delete, "delete document")
 
     def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
         def rename(cur: sqlite3.Cursor, row: DocumentRow) -> None:
@@ -372,23 +365,29 @@ class SQLiteStore:
         """Give the document a new name by `change`, in one transaction (rename, rotate):
         StoreConflict if `name` is taken (a document's id or view token, a tombstone); the
         row after the change, or None when there is no document `doc`."""
+        def renamed(cur: sqlite3.Cursor, row: DocumentRow) -> DocumentRow:
+            if cur.execute("SELECT 1 FROM documents WHERE id = ? OR view_token = ? "
+                           "UNION ALL SELECT 1 FROM tombstones WHERE name = ?", (name, name, name)).fetchone():
+                raise StoreConflict(f"cannot {what}: {name!r} is taken")
+            change(cur, row)
+            return DocumentRow(*cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE view_token = ? OR id = ?",
+                                            (name, name)).fetchone())
+
+        return self._with_row(doc, renamed, what)
+
+    def _with_row(self, doc: str, change: Callable[[sqlite3.Cursor, DocumentRow], DocumentRow],
+                  what: str) -> DocumentRow | None:
+        """`change(cursor, row)` of the document `doc`, in one write transaction (delete,
+        rename, rotate); what it answers, or None when there is no such document."""
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
                 with self._committed(cur):
                     cur.execute("BEGIN IMMEDIATE")
                     found = cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id = ?", (doc,)).fetchone()
-                    if found is None:
-                        return None
-                    if cur.execute("SELECT 1 FROM documents WHERE id = ? OR view_token = ? "
-                                   "UNION ALL SELECT 1 FROM tombstones WHERE name = ?", (name, name, name)).fetchone():
-                        raise StoreConflict(f"cannot {what}: {name!r} is taken")
-                    change(cur, DocumentRow(*found))
-                    changed = cur.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE view_token = ? OR id = ?",
-                                          (name, name)).fetchone()
+                    return None if found is None else change(cur, DocumentRow(*found))
         except sqlite3.Error as exc:
             raise self._error(what, exc) from exc
-        return DocumentRow(*changed)
 
     def deployment_id(self) -> str:
         try:
