@@ -39,7 +39,17 @@ md.core.ruler.push('source_lines', (state) => {
   for (const t of state.tokens) if (t.type === 'list_item_open' && t.map) t.attrSet('data-line', String(t.map[0]));
 });
 
+// ids and names the document brings in raw HTML get the prefix too (its own headings' and
+// footnotes' already have it), so nothing in a document can take an id of the page's own
+// (the document's Markdown only: a diagram's SVG refers to its own ids, and DOMPurify's hooks
+// are shared with previewdiagrams.js)
+const OWN_ID = /^(md-|fn-md-|fnref-md-)/;
+let documentHtml = false; // set while the document's rendered Markdown is sanitised
 DOMPurify.addHook('afterSanitizeAttributes', (node) => {
+  for (const attr of documentHtml ? ['id', 'name'] : []) {
+    const value = node.getAttribute(attr);
+    if (value && !OWN_ID.test(value)) node.setAttribute(attr, 'md-' + value);
+  }
   const href = node.tagName === 'A' && node.getAttribute('href');
   if (href && !href.startsWith('#')) {
     node.setAttribute('target', '_blank');
@@ -86,7 +96,14 @@ function holdImages(root) {
 }
 
 function paint(target, text, readOnly, keepImages) {
-  const clean = DOMPurify.sanitize(md.render(text, { docId: 'md' }), { FORBID_TAGS: ['style', 'form', 'button', 'select', 'textarea'], RETURN_DOM_FRAGMENT: true });
+  const html = md.render(text, { docId: 'md' });
+  documentHtml = true;
+  let clean;
+  try {
+    clean = DOMPurify.sanitize(html, { FORBID_TAGS: ['style', 'form', 'button', 'select', 'textarea'], RETURN_DOM_FRAGMENT: true });
+  } finally {
+    documentHtml = false;
+  }
   if (!keepImages) holdImages(clean);
   for (const box of clean.querySelectorAll('input')) box.disabled = readOnly || !box.classList.contains('task-list-item-checkbox');
   if (loaded.code) loaded.code.highlight(clean);

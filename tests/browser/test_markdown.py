@@ -14,7 +14,7 @@ TEXT = (
     "[[toc]]\n\n# Status\n\nA claim[^src].\n\n## Plan é\n\n"
     "| step | who |\n|------|-----|\n| one  | Ann |\n\n"
     "- [ ] write it\n- [x] read it\n  - [ ] nested 😀\n\n"
-    "<input type=text value=raw> <input type=checkbox>\n\n"
+    "<input type=text value=raw> <input type=checkbox>\n\n<p id=\"theme\">raw</p> <a name=\"share\">a</a>\n\n"
     "[^src]: Where it comes from.\n"
 )
 
@@ -32,6 +32,9 @@ def test_tables_tasks_footnotes_anchors_and_a_table_of_contents(new_context, ser
     assert page.inner_text("#preview table td") == "one"
     # anchors and the table of contents: ids of their own, links that stay on the page
     assert page.locator("#status").count() == 1 and page.get_attribute("#status", "role") == "status"
+    # nor can raw HTML take one of the page's ids (the stranger's <p id="theme">)
+    assert page.locator("#theme").count() == 1 and page.locator("#preview #md-theme").count() == 1
+    assert page.locator("#preview [name=share]").count() == 0
     heading = page.locator("#preview h1")
     assert heading.get_attribute("id").startswith("md-")
     toc_links = page.locator("#preview .toc a")
@@ -123,6 +126,9 @@ def test_code_math_and_diagrams_load_only_when_used_and_keep_the_csp(new_context
     assert page.locator("#preview figure.diagram svg script, #preview figure.diagram [onclick], #preview b").count() == 0
     page.screenshot(path=str(artifacts / "markdown-extras.png"))
     assert "Start" in page.inner_text("#preview figure.diagram")
+    # the diagram's own ids are left as they are: its arrows and styles refer to them
+    svg_id = page.get_attribute("#preview figure.diagram svg", "id")
+    assert svg_id.startswith("mermaid-") and f"#{svg_id}" in page.inner_html("#preview figure.diagram style")
 
     # a diagram's directive cannot bring CSS that fetches (the fixture fails on any foreign
     # request), nor a layout that freezes the tab: past 150 edges a diagram is refused
