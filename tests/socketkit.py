@@ -25,3 +25,15 @@ def written(connect: Callable[[], Any], doc: str, text: str = "some text 😀") 
     ack = join(c, doc=doc, name="Ann")
     assert patch(c, doc, 0, "", text, "op-1")["ok"]
     return c, ack["view"]
+
+
+def editor_other_and_viewer(connect: Callable[[], Any], doc: str) -> tuple[Any, Any, Any, str]:
+    """written(), then a second editor and a viewer joined, their inboxes emptied:
+    (editor, other editor, viewer, view token)."""
+    editor, view = written(connect, doc)
+    other, viewer = connect(), connect()
+    join(other, doc=doc, name="Bo")
+    join(viewer, view=view)
+    for c in (editor, other, viewer):
+        c.get_received()
+    return editor, other, viewer, view

@@ -13,7 +13,7 @@ import shutil
 import threading
 import time
 from contextlib import ExitStack
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 import requests
@@ -234,6 +234,27 @@ def test_the_peers_of_a_killed_process_leave_every_screen_by_themselves(cluster,
                  "the killed process's editor gone from presence")
 
 
+def _joined(url: str, what: dict) -> tuple[Any, dict]:
+    """A Socket.IO client on `url` (WebSocket) and its join answer."""
+    import socketio
+
+    c = socketio.SimpleClient()
+    c.connect(url, transports=["websocket"])
+    return c, c.call("join", what, timeout=SYNC_TIMEOUT)
+
+
+def _written_on_two_processes(cluster: Any, doc_id: str) -> tuple[Any, Any, Any, str]:
+    """Editor a on process 0 writes "hi"; editor b and a viewer join on process 1: (a, b, v, view token)."""
+    from collab.core.patches import make_patch
+
+    a, ack = _joined(cluster.urls[0], {"doc": doc_id, "name": "a"})
+    assert a.call("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "hi"), "id": "op-1"},
+                  timeout=SYNC_TIMEOUT)["ok"]
+    b, _ = _joined(cluster.urls[1], {"doc": doc_id, "name": "b"})
+    v, _ = _joined(cluster.urls[1], {"view": ack["view"]})
+    return a, b, v, ack["view"]
+
+
 @pytest.mark.parametrize("by", ["http", "cli"])
 def test_a_delete_reaches_the_editors_of_every_process(cluster, doc_id, pg_url, by):
     """DELETE on process 2 (or `collab delete` with COLLAB_MESSAGE_QUEUE): the editors on
@@ -245,23 +266,11 @@ def test_a_delete_reaches_the_editors_of_every_process(cluster, doc_id, pg_url, 
 
     import queue
 
-    import socketio
-
     from collab.core.patches import make_patch
-
-    def joined(url: str, what: dict) -> tuple[socketio.SimpleClient, dict]:
-        c = socketio.SimpleClient()
-        c.connect(url, transports=["websocket"])
-        return c, c.call("join", what, timeout=SYNC_TIMEOUT)
 
     with ExitStack() as stack, requests.Session() as http:
         clients, seen = [], queue.Queue()
-        a, ack = joined(cluster.urls[0], {"doc": doc_id, "name": "a"})
-        view = ack["view"]
-        assert a.call("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "hi"), "id": "op-1"},
-                      timeout=SYNC_TIMEOUT)["ok"]
-        b, _ = joined(cluster.urls[1], {"doc": doc_id, "name": "b"})
-        v, _ = joined(cluster.urls[1], {"view": view})
+        a, b, v, view = _written_on_two_processes(cluster, doc_id)
         for c in (a, b, v):
             clients.append(c)
             stack.callback(c.disconnect)
@@ -346,11 +355,6 @@ def test_a_rename_and_a_new_view_token_reach_every_process(cluster, doc_id, pg_u
 
     from collab.core.patches import make_patch
 
-    def joined(url: str, what: dict) -> tuple[socketio.SimpleClient, dict]:
-        c = socketio.SimpleClient()
-        c.connect(url, transports=["websocket"])
-        return c, c.call("join", what, timeout=SYNC_TIMEOUT)
-
     def next_event(c: socketio.SimpleClient, name: str) -> dict:
         deadline = time.monotonic() + SYNC_TIMEOUT
         while True:  # skip presence and the like
@@ -367,12 +371,7 @@ def test_a_rename_and_a_new_view_token_reach_every_process(cluster, doc_id, pg_u
 
     new = doc_id + "-renamed"
     with ExitStack() as stack, requests.Session() as http:
-        a, ack = joined(cluster.urls[0], {"doc": doc_id, "name": "a"})
-        view = ack["view"]
-        assert a.call("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "hi"), "id": "op-1"},
-                      timeout=SYNC_TIMEOUT)["ok"]
-        b, _ = joined(cluster.urls[1], {"doc": doc_id, "name": "b"})
-        v, _ = joined(cluster.urls[1], {"view": view})
+        a, b, v, view = _written_on_two_processes(cluster, doc_id)
         for c in (a, b, v):
             stack.callback(c.disconnect)
         if by == "http":
@@ -390,7 +389,7 @@ def test_a_rename_and_a_new_view_token_reach_every_process(cluster, doc_id, pg_u
             r = http.get(f"{url}/api/docs/{doc_id}", timeout=10)
             assert r.status_code == 410 and r.json()["error"]["reason"] == "renamed", (url, r.text)
         # the viewer on process 1 sees what an editor of the new id writes on process 0
-        c, ack = joined(cluster.urls[0], {"doc": new, "name": "c"})
+        c, ack = _joined(cluster.urls[0], {"doc": new, "name": "c"})
         stack.callback(c.disconnect)
         assert ack["version"] == 1 and ack["view"] == view
         assert c.call("patch", {"doc": new, "base": 1, "patch": make_patch("hi", "hi!"), "id": "op-3"},
@@ -411,7 +410,7 @@ def test_a_rename_and_a_new_view_token_reach_every_process(cluster, doc_id, pg_u
             r = http.get(f"{url}/api/docs/{view}", timeout=10)
             assert r.status_code == 410 and r.json()["error"]["reason"] == "rotated", (url, r.text)
             assert http.get(f"{url}/api/docs/{new}/links", timeout=10).json()["view_url"].endswith(f"/v/{rotated}")
-        w, ack = joined(cluster.urls[1], {"view": rotated})
+        w, ack = _joined(cluster.urls[1], {"view": rotated})
         stack.callback(w.disconnect)
         assert ack["version"] == 2
         assert c.call("patch", {"doc": new, "base": 2, "patch": make_patch("hi!", "hi!!"), "id": "op-4"},

@@ -4,7 +4,7 @@ editors and viewers get `gone` and are taken out of it."""
 import pytest
 
 from collab.core.patches import make_patch
-from socketkit import events, join, patch, written
+from socketkit import editor_other_and_viewer, events, join, patch, written
 
 
 @pytest.fixture
@@ -60,12 +60,7 @@ def test_the_history_is_gone_from_the_database_and_the_tombstones_survive_a_rest
 
 
 def test_open_editors_and_viewers_are_told_and_taken_out(connect, http, doc_id):
-    editor, view = written(connect, doc_id)
-    other, viewer = connect(), connect()
-    join(other, doc=doc_id, name="Bo")
-    join(viewer, view=view)
-    for c in (editor, other, viewer):
-        c.get_received()
+    editor, other, viewer, view = editor_other_and_viewer(connect, doc_id)
     assert http.delete(f"/api/docs/{doc_id}").status_code == 200
     for c, name in ((editor, doc_id), (other, doc_id), (viewer, view)):
         (message,) = events(c, "gone")

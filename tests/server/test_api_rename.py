@@ -9,7 +9,7 @@ import gevent
 import pytest
 
 from collab.core.patches import make_patch
-from socketkit import events, join, patch, written
+from socketkit import editor_other_and_viewer, events, join, patch, written
 
 
 @pytest.fixture
@@ -105,12 +105,7 @@ def test_a_chosen_name_costs_a_lookup_as_creating_by_name_does(make_app, doc_id)
 
 
 def test_open_editors_are_told_and_taken_out_and_viewers_stay(http, connect, doc_id):
-    editor, view = written(connect, doc_id)
-    other, viewer = connect(), connect()
-    join(other, doc=doc_id, name="Bo")
-    join(viewer, view=view)
-    for c in (editor, other, viewer):
-        c.get_received()
+    editor, other, viewer, view = editor_other_and_viewer(connect, doc_id)
     new = doc_id + "-b"
     assert http.post(f"/api/docs/{doc_id}/rename", json={"id": new}).status_code == 200
     for c in (editor, other):
