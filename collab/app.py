@@ -54,8 +54,6 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         MAX_CONTENT_LENGTH=settings.max_body_bytes,  # an import may carry a whole document
         JSON_SORT_KEYS=False,
     )
-    if database_url.startswith(("postgresql:", "postgres:")):
-        _reach_postgres(database_url)
     store = open_store(database_url, settings.durability)
     log.info("database: %s", _describe(database_url, "--database / COLLAB_DATABASE_URL" if settings.database_url else why))
     # the processes of this database, and only they, share a channel (server/queue.py)
@@ -190,18 +188,6 @@ def _sqlite_path(url: str) -> str:
     if url.startswith("sqlite:////"):
         return "/" + path.lstrip("/")
     return path[1:] if url.startswith("sqlite:///") else path
-
-
-def _reach_postgres(url: str) -> None:
-    """One plain connection before the pool: a server that cannot be reached stops the start
-    in a moment with its own reason (refused, unknown host, authentication failed), where the
-    pool would retry for 10 s, log a warning per try and then say only that it timed out."""
-    import psycopg
-
-    try:
-        psycopg.connect(url, connect_timeout=10).close()
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the database, {_describe(url, '')}: {exc}") from exc
 
 
 def _describe(url: str, why: str) -> str:

@@ -287,3 +287,32 @@ def test_commands_that_write_a_new_database_still_create_it(tmp_path):
     copied = tmp_path / "copied.db"
     r = collab("copy", "--from", f"sqlite:///{made}", "--to", f"sqlite:///{copied}")
     assert r.returncode == 0 and copied.is_file(), r.stderr
+
+
+@pytest.mark.parametrize("option", ["--database", "--from", "--to"])
+def test_a_bare_path_for_a_database_says_the_url_it_means(option, tmp_path):
+    """Before: "COLLAB_DATABASE_URL scheme '/tmp/x.db' is not supported", naming a variable
+    the user never set and no URL to write instead."""
+    path = str(tmp_path / "notes.db")
+    args = {"--database": ["check", "--database", path],
+            "--from": ["copy", "--from", path, "--to", f"sqlite:///{tmp_path}/to.db"],
+            "--to": ["copy", "--from", f"sqlite:///{tmp_path}/from.db", "--to", path]}[option]
+    if option == "--to":
+        assert collab("migrate", "--database", f"sqlite:///{tmp_path}/from.db").returncode == 0
+    r = collab(*args)
+    assert r.returncode == 1
+    assert r.stderr.strip() == (f"collab: database {path!r} is not a URL: for a SQLite file write sqlite:///{path} "
+                                "(three slashes, then the path: four before an absolute one); for PostgreSQL "
+                                "postgresql://user@host/dbname")
+    assert "COLLAB_DATABASE_URL" not in r.stderr and not (tmp_path / "notes.db").exists()
+
+
+@pytest.mark.parametrize("url", ["postgresql://collab:secret@127.0.0.1:1/x", "postgres://no-such-host.invalid/x"])
+def test_an_unreachable_postgresql_is_one_line_with_its_reason(url):
+    """Before: the pool's warning per retry (8 lines over 10 s), then only "couldn't get a
+    connection after 10.00 sec"."""
+    r = collab("check", "--database", url)
+    assert r.returncode == 1
+    [line] = r.stderr.splitlines()
+    assert line.startswith("collab: cannot reach the database, PostgreSQL ") and "secret" not in line
+    assert ("Connection refused" in line) if ":1/" in url else ("resolve host" in line), line

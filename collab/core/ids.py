@@ -59,12 +59,25 @@ def redact(text: str, keys: Iterable[object]) -> str:
 
 
 def check_doc_id(doc: object, field: str = "doc") -> str:
-    if not isinstance(doc, str) or not DOC_ID_RE.fullmatch(doc):
-        shown = doc if isinstance(doc, str) and len(doc) <= 80 else type(doc).__name__
-        raise CollabError(
-            "bad_doc", f"{field} {shown!r} is not valid: use 1-64 of A-Z a-z 0-9 _ -"
-        )
+    if not isinstance(doc, str):
+        raise CollabError("bad_doc", f"{field} must be a string of 1-64 of A-Z a-z 0-9 _ -, not {_json_type(doc)}")
+    if not DOC_ID_RE.fullmatch(doc):
+        shown = repr(doc) if len(doc) <= 80 else f"of {len(doc)} characters"
+        raise CollabError("bad_doc", f"{field} {shown} is not valid: use 1-64 of A-Z a-z 0-9 _ -")
     return doc
+
+
+def _json_type(value: object) -> str:
+    """What a JSON value is, in the words of JSON (for messages about a client's fields)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__
 
 
 def check_version(value: object, field: str = "version", *, minimum: int = 0, text: bool = False) -> int:

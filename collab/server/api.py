@@ -215,9 +215,12 @@ def _new_name(body: dict[str, object], field: str) -> str:
     """A name for a new document (or a renamed one): the chosen one in `field`, valid and
     free (409 `conflict` when a document has it; 410 when it is a tombstone), else a
     generated id. A chosen name is a guess as much as a lookup: it costs a token."""
-    if body.get(field) is None:
+    if body.get(field) is None:  # absent or null: none chosen
         return new_doc_id()
-    doc = check_doc_id(body[field], field)
+    try:
+        doc = check_doc_id(body[field], field)
+    except CollabError as exc:  # a field of the body, not the address: 400, not 404
+        raise CollabError("bad_request", exc.message) from None
     lookups, address = _lookups()
     try:
         lookups.open(address, doc)

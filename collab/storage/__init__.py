@@ -30,11 +30,18 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
         from .postgres import PostgresStore
 
         return PostgresStore(url, durability=durability, create=create)
+    raise ValueError(_not_a_url(url))
+
+
+def _not_a_url(url: str) -> str:
+    """What to say of a database URL of no scheme collab opens (whichever of --database,
+    --from, --to or COLLAB_DATABASE_URL it came from: the message names the value only)."""
+    if "://" not in url:  # a bare path: say the URL it most likely means
+        return (f"database {url!r} is not a URL: for a SQLite file write sqlite:///{url} (three slashes, "
+                "then the path: four before an absolute one); for PostgreSQL postgresql://user@host/dbname")
     scheme = url.split(":", 1)[0]
-    raise ValueError(
-        f"COLLAB_DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///path/to/file.db "
-        "or postgresql://user@host/dbname"
-    )
+    return (f"database URL scheme {scheme[:20]!r} is not supported: use sqlite:///path/to/file.db "
+            "or postgresql://user@host/dbname")
 
 
 __all__ = ["DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]

@@ -53,6 +53,14 @@ class PostgresStore:
         # "process": a commit returns before PostgreSQL flushed its WAL (safe from this process's
         # death, which PostgreSQL outlives; not from PostgreSQL's own crash or a power loss)
         options = {} if durability == "disk" else {"options": "-c synchronous_commit=off"}
+        # one plain connection before the pool: a server that cannot be reached stops the
+        # server's start or a command in a moment with its own reason (refused, unknown host,
+        # authentication failed), where the pool retries for 10 s, logs a warning per try and
+        # then says only that it timed out
+        try:
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach the database, PostgreSQL {_without_password(url)}: {exc}") from exc
         try:
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
                                         kwargs={"autocommit": True, **options}, timeout=10, name="collab")

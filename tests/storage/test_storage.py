@@ -94,8 +94,10 @@ def test_data_survives_reopening(request, tmp_path, backend):
 
 
 def test_unsupported_urls_name_the_fix():
-    with pytest.raises(ValueError, match="COLLAB_DATABASE_URL"):
+    with pytest.raises(ValueError, match="use sqlite:///path/to/file.db or postgresql://"):
         open_store("mysql://localhost/x")
+    with pytest.raises(ValueError, match="is not a URL: for a SQLite file write sqlite:///notes.db"):
+        open_store("notes.db")
 
 
 def test_labels_name_versions_per_document(store):
