@@ -17,6 +17,7 @@ from .server import pages
 from .server import history_api
 from . import data_dir
 from .core.config import ConfigError, Settings, unknown_variables
+from .server.buckets import SharedBuckets
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
@@ -124,7 +125,12 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics
         app.register_blueprint(metrics_bp)
-    _guard_edges(app, service, settings)
+    # with a queue, one bucket per address for every process (a guesser spread over N processes
+    # by nginx got N bursts); without, this process's
+    shared = (SharedBuckets(settings.message_queue, settings.lookup_rate, settings.lookup_burst, deployment, outage)
+              if settings.message_queue else None)
+    app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst, buckets=shared)
+    _guard_edges(app, settings)
     return app
 
 
@@ -153,10 +159,9 @@ def _library_logger() -> logging.Logger:
     return logger
 
 
-def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> None:
+def _guard_edges(app: Flask, settings: Settings) -> None:
     """The HTTP edge's checks (collab/server/guard.py). Wrapped around `app.wsgi_app` after
     Flask-SocketIO wrapped it, so Engine.IO's handshakes and polling pass through them too."""
-    app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
     app.wsgi_app = EdgeGuard(app.wsgi_app, settings, app.extensions["collab.observer"])  # type: ignore[method-assign]
     if settings.proxy_hops:
         # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address

@@ -28,6 +28,7 @@ from ..core.ratelimit import KeyedBuckets
 
 if TYPE_CHECKING:
     from ..service.observer import Observer
+    from .buckets import SharedBuckets
     from ..service.documents import DocState, DocumentService
 
 Environ = dict[str, Any]  # a WSGI environ (PEP 3333): its values are whatever the server put there
@@ -182,9 +183,10 @@ class Lookups:
     would tell a guesser which names exist by the answers that are not refused."""
 
     def __init__(self, service: "DocumentService", rate: float, burst: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, buckets: "SharedBuckets | None" = None) -> None:
         self.service = service
-        self.buckets = KeyedBuckets(rate, burst, MAX_ADDRESSES, clock)  # buckets[address]
+        # buckets[address]: this process's, or with a message queue the deployment's (buckets.py)
+        self.buckets: "KeyedBuckets | SharedBuckets" = buckets or KeyedBuckets(rate, burst, MAX_ADDRESSES, clock)
 
     def check(self, address: str) -> None:
         """Refuse (rate_limited, with retry_after) while `address` has no token left."""
