@@ -7,6 +7,8 @@ import { cpToUtf16, utf16ToCp } from './core/text.js';
 import { colorBook, distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
+import { titleOf } from './core/title.js';
+import { forget, remember } from './recent.js';
 
 function main() {
   const body = document.body;
@@ -142,6 +144,7 @@ function main() {
       showPeers([], null, null); // its people and cursors are gone with it
       people.hidden = true;
       if (error && error.reason) status.dataset.reason = error.reason;
+      forget(here); // not offered again on the start page: it cannot open
     }
   }
 
@@ -222,6 +225,24 @@ function main() {
   }
   authorsBox.addEventListener('change', () => showAuthorship(authorsBox.checked));
 
+  // ---- title: the first heading, in the tab, the bar and this device's recent list ----
+  const here = readOnly ? `/v/${view}` : `/d/${doc}`;
+  let titleTimer = null;
+  let shownTitle = null;
+  function showTitle() {
+    titleTimer = null;
+    const t = titleOf(conn.sync.text);
+    if (t === shownTitle) return;
+    shownTitle = t;
+    document.title = `${t || (readOnly ? 'Read-only' : doc)} · collab`;
+    title.textContent = t || (readOnly ? 'Read-only' : doc);
+    title.title = readOnly ? `${t ? t + ' — ' : ''}read-only` : t ? `${t} — ${doc}` : doc;
+    if (document.body.dataset.deleted !== 'true') remember(here, t, readOnly);
+  }
+  function scheduleTitle() {
+    if (!titleTimer) titleTimer = setTimeout(showTitle, 1000);
+  }
+
   // ---- preview ----
   let previewTimer = null;
   function renderPreview() {
@@ -274,6 +295,7 @@ function main() {
       if (!editor) return;
       editor.applyRemote(ops, conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
       schedulePreview();
+      scheduleTitle();
     },
     onReady: ({ view: token }) => {
       if (token) viewUrl = `${location.origin}/v/${token}`;
@@ -291,6 +313,7 @@ function main() {
       onLocalChange: (from, to, insert) => {
         conn.localEdit(from, to, insert);
         schedulePreview();
+        scheduleTitle();
       },
       onLargeDocument: (large) => {
         // shown as a tooltip on the status and as a data attribute (styled in style.css)
@@ -304,6 +327,7 @@ function main() {
       },
     });
     window.collab = { conn, sync: conn.sync, editor, files };
+    showTitle();
     if (!readOnly) editor.view.focus();
   }
 
