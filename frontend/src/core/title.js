@@ -1,6 +1,7 @@
+// core/: pure. No DOM, no socket, no storage, no network.
 // A document's title, as people would name it: its first heading (`# Plan`, or a line
 // underlined with === or ---), else its first line of text; Markdown's marks taken off,
-// at most TITLE_MAX characters. Pure. Only the first SCAN characters are read, so a
+// at most TITLE_MAX characters. Only the first SCAN characters are read, so a
 // keystroke in a 4 M character document costs the same as in a small one.
 
 export const TITLE_MAX = 80;
