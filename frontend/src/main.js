@@ -236,6 +236,7 @@ function main() {
     shownTitle = t;
     document.title = `${t || (readOnly ? 'Read-only' : doc)} · collab`;
     title.textContent = t || (readOnly ? 'Read-only' : doc);
+    title.classList.toggle('titled', Boolean(t));
     title.title = readOnly ? `${t ? t + ' — ' : ''}read-only` : t ? `${t} — ${doc}` : doc;
     if (document.body.dataset.deleted !== 'true') remember(here, t, readOnly);
   }

@@ -22,6 +22,11 @@ def test_titles_in_the_tab_and_the_start_pages_recent_list(new_context, server, 
     page.wait_for_function("document.title === 'Team plan for 2027 · collab'", timeout=WAIT_MS)
     assert page.inner_text(".bar .docname") == "Team plan for 2027"
     wait_all_equal(server, doc, [page])
+    history = ctx.new_page()
+    history.goto(f"/d/{doc}/history")
+    history.wait_for_function("document.title === 'Team plan for 2027 · history · collab'", timeout=WAIT_MS)
+    assert history.inner_text(".bar .docname") == "Team plan for 2027"
+    history.close()
     # a second document, opened by its read-only link only
     other = requests.post(f"{server.url}/api/docs", json={"text": "Shopping list\n- milk"}, timeout=10).json()
     view_path = "/v/" + other["view_url"].rsplit("/v/", 1)[1]
