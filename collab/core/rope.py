@@ -9,7 +9,8 @@ shares the rest with the text before it, so versions in memory at once (the comm
 the head, the texts waiting for their commit) cost one tree plus a few paths, like strings.
 
 Like `str`: `len(rope)`, `rope[a:b]` (a `str`), `str(rope)` (the whole text: O(n), for joins,
-snapshots and reads, never the keystroke path). Changes make a new rope: `replace`, `edit`.
+snapshots and reads, never the keystroke path). Changes make a new rope: `replace`, `edit`,
+and `apply` (a patch's hunks, applied exactly as patches.apply_patch does).
 
 Pure: no I/O.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 from .crc32 import combine, crc32
-from .patches import Edit
+from .patches import Edit, Hunk, apply_patch, patch_span
 
 CHUNK = 4_096  # code points per chunk, about: a keystroke re-encodes and re-hashes one
 MAX_CHUNK = 2 * CHUNK  # a chunk grown past this is cut in two
@@ -273,6 +274,14 @@ class Rope:
         for e in reversed(edits):  # from the end: each edit's position stays right
             rope = rope.replace(e.pos, e.end, e.insert)
         return rope
+
+    def apply(self, hunks: Sequence[Hunk]) -> tuple[Rope, list[Edit]]:
+        """patches.apply_patch on this text: the new rope and the edits (on this text).
+        Reads only the part of the text patch_span gives and copies only the chunks the
+        edits touch; raises as apply_patch does, with the same messages."""
+        lo, hi = patch_span(hunks, len(self))
+        _, edits = apply_patch(self[lo:hi], hunks, lo)
+        return self.edit(edits), edits
 
     def chunks(self) -> int:
         """How many chunks hold the text (for tests and the benchmark)."""
