@@ -6,13 +6,17 @@ import zlib
 
 import pytest
 
+from diff_match_patch import diff_match_patch
+
 from collab.core import rope as rope_module
 from collab.core.crc32 import combine
-from collab.core.patches import Edit, text_hash
+from collab.core.errors import CollabError
+from collab.core.patches import Edit, apply_patch, make_patch, parse_patch, text_hash
 from collab.core.rope import CHUNK, MAX_CHUNK, MIN_CHUNK, Rope
 
 # edits per seed: make check runs fewer (COLLAB_FUZZ_EXAMPLES=100), make test 4 x 1,400
 STEPS = 2 * int(os.environ.get("COLLAB_FUZZ_EXAMPLES", "700"))
+dmp = diff_match_patch()
 ALPHABET = "ab \n" + "éß" + "日本語" + "😀🎉" + "\u0301"  # ASCII, 2-, 3- and 4-byte UTF-8, a combining mark
 
 
@@ -124,3 +128,43 @@ def test_out_of_range_replace_is_refused():
         Rope("abc").replace(2, 4, "")
     with pytest.raises(ValueError):
         Rope("abc")[::2]
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except CollabError as exc:
+        return type(exc), exc.message
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_a_patch_applied_to_a_rope_is_the_patch_applied_to_the_whole_text(seed):
+    """Rope.apply reads only patch_span's part: the same edits, text and refusals (with the
+    same messages, positions and all) as apply_patch on the whole text, for canonical patches,
+    diff-match-patch's own (hunks whose contexts reach back) and patches that do not fit."""
+    rng = random.Random(seed)
+    for case in range(STEPS // 10):
+        text = "".join(rng.choices(ALPHABET, k=rng.choice([0, 5, 3 * CHUNK])))
+        new = text
+        for _ in range(rng.randint(1, 4)):
+            pos = rng.randint(0, len(new))
+            new = new[:pos] + rng.choice(["", "x", "ab😀" * rng.randint(1, 50)]) + new[pos + rng.randint(0, 20):]
+        patch = make_patch(text, new) if rng.random() < 0.5 else dmp.patch_toText(dmp.patch_make(text, new))
+        try:
+            hunks = parse_patch(patch)
+        except CollabError:
+            continue
+        if hunks and rng.random() < 0.3:  # moved: a conflict, or past the end
+            k = rng.randrange(len(hunks))
+            hunks[k] = hunks[k].moved(max(0, hunks[k].start + rng.choice([-2, 1, 5, len(text)])))
+        if not hunks:
+            continue
+        whole = _outcome(lambda: apply_patch(text, hunks))
+        rope = Rope(text)
+        result = _outcome(lambda: rope.apply(hunks))
+        if isinstance(whole, tuple) and isinstance(whole[0], str):
+            assert isinstance(result, tuple) and isinstance(result[0], Rope), (seed, case, result)
+            assert (str(result[0]), result[1]) == whole, (seed, case)
+            assert result[0].hash() == text_hash(whole[0])
+        else:
+            assert result == whole, (seed, case)
