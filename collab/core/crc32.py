@@ -8,8 +8,8 @@ CRC-32 is linear over GF(2): crc(A + B) = crc(A) moved over len(B) zero bytes, X
 "Moving over n zero bytes" is a 32x32 bit matrix (an operator); zlib's crc32_combine
 (crc32.c, Mark Adler) builds the operator for one zero bit from the polynomial and squares
 it to get those for 2, 4, 8, ... bits, then applies the ones of the set bits of n. Here the
-operator for 2**k bytes is built once per k (on first use) and kept as four tables of 256
-entries, one per byte of the CRC, so applying it is four lookups instead of 32 steps of
+operator for 2**k bytes is built once per k (at import, ~10 ms on an idle core) and kept as four tables of
+256 entries, one per byte of the CRC, so applying it is four lookups instead of 32 steps of
 pure Python. Python 3.11's zlib has no crc32_combine, and no maintained pure-Python package
 does this (crcmod, crc32c compute, but do not combine): it is these few lines.
 
@@ -59,24 +59,26 @@ def _one_byte() -> Matrix:
     return bit
 
 
-_matrices: list[Matrix] = [_one_byte()]  # _matrices[k]: the operator for 2**k zero bytes
-_tables: list[list[int]] = []  # _tables[k]: _matrices[k] as byte tables (built on first use)
+def _all_tables(levels: int) -> list[list[int]]:
+    """The operators for 1, 2, 4, ... 2**(levels - 1) zero bytes, as byte tables."""
+    matrix, tables = _one_byte(), []
+    for _ in range(levels):
+        tables.append(_byte_tables(matrix))
+        matrix = _square(matrix)
+    return tables
 
 
-def _grow(count: int) -> None:
-    """Make the tables up to _tables[count - 1]."""
-    while len(_tables) < count:
-        n = len(_tables)
-        while len(_matrices) <= n:
-            _matrices.append(_square(_matrices[-1]))
-        _tables.append(_byte_tables(_matrices[n]))
+LEVELS = 36  # texts up to 2**36 bytes (64 GiB): far past any document
+# made once, at import: made on first use instead, two threads (the event loop and a write
+# offloaded to a worker) could each append the same level, and every CRC after was wrong
+_TABLES = _all_tables(LEVELS)
 
 
 def shift(crc: int, nbytes: int) -> int:
     """The CRC register `crc` moved over `nbytes` zero bytes (what combine needs)."""
-    if nbytes.bit_length() > len(_tables):
-        _grow(nbytes.bit_length())
-    tables = _tables
+    if nbytes >> LEVELS:
+        raise ValueError(f"{nbytes} bytes is past what crc32.shift supports (2**{LEVELS})")
+    tables = _TABLES
     while nbytes:
         low = nbytes & -nbytes  # one operator per set bit of nbytes, each four lookups
         nbytes ^= low

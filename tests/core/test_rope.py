@@ -1,7 +1,10 @@
 """The chunked text (core/rope.py) and its CRC-32 (core/crc32.py): always the text a str
 would be, and exactly zlib.crc32 of its UTF-8, over thousands of seeded random edits."""
+import importlib
 import os
 import random
+import sys
+import threading
 import zlib
 
 import pytest
@@ -168,3 +171,32 @@ def test_a_patch_applied_to_a_rope_is_the_patch_applied_to_the_whole_text(seed):
             assert result[0].hash() == text_hash(whole[0])
         else:
             assert result == whole, (seed, case)
+
+
+def test_combine_is_right_on_several_threads_from_a_fresh_import():
+    """Found by tests/e2e/test_e2e.py (every hash wrong after some version): the shift tables
+    were made on first use, and the event loop and a write offloaded to a worker thread
+    could both append the same one, putting every later table one place off. They are made
+    at import now."""
+    crc32_module = importlib.reload(importlib.import_module("collab.core.crc32"))
+    sizes = [1 << k for k in range(21)] + [(1 << k) + 3 for k in range(21)]
+    blobs = {n: (bytes(range(256)) * (n // 256 + 1))[:n] for n in sizes}
+    head = b"head \xf0\x9f\x98\x80"
+    wrong = []
+
+    def work():
+        for n in reversed(sizes):
+            if crc32_module.combine(zlib.crc32(head), zlib.crc32(blobs[n]), n) != zlib.crc32(head + blobs[n]):
+                wrong.append(n)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads switch as often as they can
+    try:
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not wrong
