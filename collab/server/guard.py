@@ -242,6 +242,29 @@ class Lookups:
         raise CollabError("not_found", f"document {key!r} does not exist")
 
 
+NEWCOMER = "collab.newcomer"  # the environ key of a WebSocket connection's `Newcomer`
+
+
+class Newcomer:
+    """A WebSocket connection that has not joined a document yet: the server (serve.py,
+    `NewcomerLane`) reads its messages in the newcomers' turns until realtime's join
+    settles it. Kept in the connection's environ, which Flask-SocketIO copies (shallowly)
+    for Socket.IO: both copies hold this one object."""
+
+    __slots__ = ("settled",)
+
+    def __init__(self) -> None:
+        self.settled = False
+
+
+def settle(environ: Environ) -> None:
+    """The connection whose environ this is has joined a document: from now on its
+    messages are an established client's, read at once."""
+    newcomer = environ.get(NEWCOMER)
+    if newcomer is not None:
+        newcomer.settled = True
+
+
 def lookups_of(environ: Environ) -> tuple[Lookups, str]:
     """The app's `Lookups` and the client's address, from a request's (or a Socket.IO
     connection's) WSGI environ; Flask-SocketIO puts the app there."""
