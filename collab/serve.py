@@ -8,8 +8,10 @@ their status code, a deadline for a request's headers and one for its body, a li
 open connections per client address and one in all; and what one message costs the event
 loop: a large WebSocket message is read in slices that each give the loop back, within a
 server-wide budget of large messages at once, and a connection gives the loop back every
-few messages however fast they come (docs/deploy.md, docs/reliability.md). A WebSocket
-handshake is answered 101 only once the application takes the socket, so that a refused
+few messages however fast they come, and a connection not yet in a document reads and
+handles its messages in turns, one per pass of the loop, so that a crowd joining at once
+does not go before everyone else (`NewcomerLane`; docs/deploy.md, docs/reliability.md).
+A WebSocket handshake is answered 101 only once the application takes the socket, so that a refused
 one gets its HTTP answer (400 and why); and a connection closed for flooding gets the
 answers already due to it before its close frame.
 """
@@ -28,8 +30,8 @@ import time
 import weakref
 from collections import Counter, deque
 from dataclasses import dataclass
-from urllib.parse import parse_qs
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Sequence
+from urllib.parse import parse_qs
 
 import gevent
 from gevent import pywsgi

@@ -9,6 +9,8 @@
 - `Lookups`: per client address, a token bucket of lookups of documents that do not exist
   (and of documents created by name), so that names cannot be guessed at speed. Every HTTP
   route and socket `join` that names a document goes through it.
+- `Newcomer` and `settle`: whether a WebSocket connection has joined a document yet (the
+  server reads a newcomer's messages in turns: serve.py, `NewcomerLane`).
 
 An edge module: imports the core, werkzeug and the service's types; nothing imports it
 but the other edges and `create_app`.
