@@ -11,7 +11,7 @@ import gevent
 import gevent.socket
 import pytest
 
-from collab.serve import _frame_writer
+from collab.serve import NewcomerLane, _frame_writer
 
 
 def test_a_frame_bigger_than_the_socket_buffer_arrives_whole_and_in_order():
@@ -39,6 +39,43 @@ def test_a_frame_bigger_than_the_socket_buffer_arrives_whole_and_in_order():
     assert bytes(received) == big + small
     a.close()
     b.close()
+
+
+def test_newcomers_take_turns_in_order_and_an_established_reader_goes_between():
+    """Ten newcomers wait in the lane; in its turn each sends a byte to an established
+    connection's reader. The turns come in arrival order, and every byte is read before
+    the second turn after the one that sent it: the loop polls between turns (without the
+    lane, all ten would run before the reader). A newcomer killed while waiting loses its
+    place and the others are served."""
+    lane = NewcomerLane()
+    a, b = gevent.socket.socketpair()
+    log: list[str] = []
+
+    def reader() -> None:
+        while (data := b.recv(1)) != b"!":
+            log.append("read " + data.decode())
+
+    def newcomer(k: int) -> None:
+        lane.wait()
+        log.append(f"turn {k}")
+        a.sendall(str(k).encode())
+
+    established = gevent.spawn(reader)
+    gevent.sleep(0.01)  # the reader waits for its socket
+    waiting = [gevent.spawn(newcomer, k) for k in range(10)]
+    killed = gevent.spawn(newcomer, 99)
+    gevent.sleep(0)  # all eleven are in the lane
+    killed.kill()
+    gevent.joinall(waiting, timeout=5)
+    a.sendall(b"!")
+    established.join(timeout=5)
+    a.close()
+    b.close()
+    turns = [e for e in log if e.startswith("turn")]
+    assert turns == [f"turn {k}" for k in range(10)], log
+    for k in range(8):
+        assert log.index(f"read {k}") < log.index(f"turn {k + 2}"), log
+    assert lane.granted == 10
 
 
 def test_the_websocket_calls_the_observer_for_each_message_read_and_sent():

@@ -9,6 +9,8 @@
 - `Lookups`: per client address, a token bucket of lookups of documents that do not exist
   (and of documents created by name), so that names cannot be guessed at speed. Every HTTP
   route and socket `join` that names a document goes through it.
+- `Newcomer` and `settle`: whether a WebSocket connection has joined a document yet (the
+  server reads a newcomer's messages in turns: serve.py, `NewcomerLane`).
 
 An edge module: imports the core, werkzeug and the service's types; nothing imports it
 but the other edges and `create_app`.
@@ -242,6 +244,29 @@ class Lookups:
                 raise
         self.miss(address)
         raise CollabError("not_found", f"document {key!r} does not exist")
+
+
+NEWCOMER = "collab.newcomer"  # the environ key of a WebSocket connection's `Newcomer`
+
+
+class Newcomer:
+    """A WebSocket connection that has not joined a document yet: the server (serve.py,
+    `NewcomerLane`) reads its messages in the newcomers' turns until realtime's join
+    settles it. Kept in the connection's environ, which Flask-SocketIO copies (shallowly)
+    for Socket.IO: both copies hold this one object."""
+
+    __slots__ = ("settled",)
+
+    def __init__(self) -> None:
+        self.settled = False
+
+
+def settle(environ: Environ) -> None:
+    """The connection whose environ this is has joined a document: from now on its
+    messages are an established client's, read at once."""
+    newcomer = environ.get(NEWCOMER)
+    if newcomer is not None:
+        newcomer.settled = True
 
 
 def lookups_of(environ: Environ) -> tuple[Lookups, str]:
