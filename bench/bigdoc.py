@@ -7,7 +7,8 @@ temporary folder (as `make run` stores), an `on_commit` that builds and JSON-enc
 revision's broadcast as the Socket.IO edge does (`core/wire.revision`). A document of
 mixed text (ASCII, accented Latin, CJK, emoji: astral code points) is imported, then
 typed into one character at a time, each patch made as the browser makes it (a canonical
-hunk with 4 code points of context each side):
+hunk with 4 code points of context each side), the sizes taking turns a round at a time
+(so that the machine's load weighs on each alike):
 
   head start/middle/end  a keystroke at the head version at the start, middle, end
   stale 1-3 (moved)      two people typing: a patch made 1-3 revisions behind the head,
@@ -82,9 +83,37 @@ class Typist:
         return took
 
 
-def run_size(size: int, patches: int, profile: bool) -> dict[str, list[float]]:
-    rng = random.Random(size)
-    times: dict[str, list[float]] = {}
+def one_round(typist: Typist, times: dict[str, list[float]], profiler: cProfile.Profile | None) -> None:
+    """One round of every case on one document, each case's CPU time added to `times`."""
+    for case in ("head start", "head middle", "head end"):
+        n = len(typist.text)
+        pos = {"head start": 0, "head middle": n // 2, "head end": n}[case]
+        patch = typist.patch_at(typist.text, pos)
+        if profiler is not None:
+            profiler.enable()
+        times.setdefault(case, []).append(typist.submit(typist.version, patch))
+        if profiler is not None:
+            profiler.disable()
+    for behind in (1, 2, 3):
+        # a patch made at `base`, then `behind` revisions from someone else first
+        base, old = typist.version, typist.text
+        mine = typist.patch_at(old, len(old) // 3)
+        for k in range(behind):
+            other = typist.patch_at(typist.text, len(typist.text) * 2 // 3 + k)
+            typist.submit(typist.version, other)
+        times.setdefault(f"stale {behind} (moved)", []).append(typist.submit(base, mine))
+    # a concurrent keystroke right next to the other person's: merged
+    base, old = typist.version, typist.text
+    pos = len(old) // 4
+    mine = typist.patch_at(old, pos)
+    typist.submit(typist.version, typist.patch_at(typist.text, pos + 1))
+    times.setdefault("stale 1 (merged)", []).append(typist.submit(base, mine))
+
+
+def run(sizes: list[int], rounds: int, profile: int) -> dict[int, dict[str, list[float]]]:
+    """Every size's document imported, then typed into a round at a time, the sizes taking
+    turns (so that the machine's load weighs on each alike)."""
+    times: dict[int, dict[str, list[float]]] = {size: {} for size in sizes}
     with tempfile.TemporaryDirectory(prefix="collab-bigdoc-") as work:
         encoded = [0]
 
@@ -93,41 +122,25 @@ def run_size(size: int, patches: int, profile: bool) -> dict[str, list[float]]:
             for rev, _ in committed:
                 encoded[0] += len(json.dumps(wire.revision(state.id, rev), ensure_ascii=False))
 
-        service = DocumentService(open_store(f"sqlite:///{work}/bench.db"), Settings(), on_commit=on_commit)
+        services, typists = [], {}
         try:
-            state = service.open(f"big{size}", create=True)
-            text = mixed_text(size)
-            service.rewrite(state, "bench", "import", lambda _v, _t: text)
-            typist = Typist(service, state, rng)
+            for size in sizes:
+                service = DocumentService(open_store(f"sqlite:///{work}/bench{size}.db"), Settings(),
+                                          on_commit=on_commit)
+                services.append(service)
+                state = service.open(f"big{size}", create=True)
+                text = mixed_text(size)
+                service.rewrite(state, "bench", "import", lambda _v, _t: text)
+                typists[size] = Typist(service, state, random.Random(size))
             profiler = cProfile.Profile(time.process_time) if profile else None
-            for _ in range(patches):
-                for case in ("head start", "head middle", "head end"):
-                    n = len(typist.text)
-                    pos = {"head start": 0, "head middle": n // 2, "head end": n}[case]
-                    patch = typist.patch_at(typist.text, pos)
-                    if profiler is not None:
-                        profiler.enable()
-                    times.setdefault(case, []).append(typist.submit(typist.version, patch))
-                    if profiler is not None:
-                        profiler.disable()
-                for behind in (1, 2, 3):
-                    # a patch made at `base`, then `behind` revisions from someone else first
-                    base, old = typist.version, typist.text
-                    mine = typist.patch_at(old, len(old) // 3)
-                    for k in range(behind):
-                        other = typist.patch_at(typist.text, len(typist.text) * 2 // 3 + k)
-                        typist.submit(typist.version, other)
-                    times.setdefault(f"stale {behind} (moved)", []).append(typist.submit(base, mine))
-                # a concurrent keystroke right next to the other person's: merged
-                base, old = typist.version, typist.text
-                pos = len(old) // 4
-                mine = typist.patch_at(old, pos)
-                typist.submit(typist.version, typist.patch_at(typist.text, pos + 1))
-                times.setdefault("stale 1 (merged)", []).append(typist.submit(base, mine))
+            for _ in range(rounds):
+                for size in sizes:
+                    one_round(typists[size], times[size], profiler if size == profile else None)
             if profiler is not None:
                 pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(25)
         finally:
-            service.close()
+            for service in services:
+                service.close()
     return times
 
 
@@ -138,7 +151,7 @@ def pct(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--patches", type=int, default=100, help="rounds of keystrokes per size (default 100)")
+    parser.add_argument("--patches", type=int, default=100, help="rounds of every case per size (default 100)")
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="document sizes in code points")
     parser.add_argument("--profile", type=int, default=0, help="cProfile the head keystrokes at this size")
     args = parser.parse_args(argv)
@@ -147,8 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# {os.cpu_count()} cores, load average {open('/proc/loadavg').read().split()[:3]}")
     print(f"{'code points':>12} {'case':20} {'patches':>8} {'p50 us':>9} {'p99 us':>9}")
     p50: dict[tuple[int, str], float] = {}
-    for size in sizes:
-        for case, values in run_size(size, args.patches, args.profile == size).items():
+    for size, cases in run(sizes, args.patches, args.profile).items():
+        for case, values in cases.items():
             p50[size, case] = pct(values, 0.5)
             print(f"{size:12,} {case:20} {len(values):8d} {pct(values, 0.5) * 1e6:9.0f} "
                   f"{pct(values, 0.99) * 1e6:9.0f}", flush=True)
