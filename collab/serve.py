@@ -927,6 +927,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "run.py") -> None:
         parser.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL, else collab.db "
                             "in the data folder: COLLAB_DATA_DIR, a checkout's instance/ or the user data folder)")
         args = parser.parse_args(argv)
+        if args.database is not None and not args.database.strip():  # before: the default, silently
+            raise ValueError("--database is empty: give a database URL, or leave the option out for the default")
         listener = listen(args.host, args.port)
         config = {"database_url": args.database} if args.database else {}
         app = create_app(config)

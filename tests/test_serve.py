@@ -162,7 +162,15 @@ BAD_STARTS = {
     "not a number": ({"COLLAB_MAX_PATCH_CHARS": "abc"}, "COLLAB_MAX_PATCH_CHARS must be a whole number, got 'abc'"),
     "negative": ({"COLLAB_RATE_BURST": "-5"}, "COLLAB_RATE_BURST must be a positive number, got -5"),
     "queue scheme": ({"COLLAB_MESSAGE_QUEUE": "foo://"}, "COLLAB_MESSAGE_QUEUE must be a Redis URL"),
-    "database scheme": ({"COLLAB_DATABASE_URL": "mysql://db/x"}, "COLLAB_DATABASE_URL must be sqlite:///"),
+    "database scheme": ({"COLLAB_DATABASE_URL": "mysql://db/x"},
+                        "--database / COLLAB_DATABASE_URL: database URL scheme 'mysql' is not supported: use sqlite:///"),
+    "database bare path": ({"COLLAB_DATABASE_URL": "/srv/x.db"},
+                           "database '/srv/x.db' is not a URL: for a SQLite file write sqlite:////srv/x.db"),
+    # nan passed every check (nan < 0 is False) and turned the header timeout and the lookup
+    # throttle off; inf is no limit either
+    "nan": ({"COLLAB_HEADER_TIMEOUT": "nan"}, "COLLAB_HEADER_TIMEOUT must be a positive number, got nan"),
+    "inf": ({"COLLAB_LOOKUP_RATE": "inf"}, "COLLAB_LOOKUP_RATE must be a positive number, got inf"),
+    "huge": ({"COLLAB_RATE_LIMIT": "1e400"}, "COLLAB_RATE_LIMIT must be a positive number, got inf"),
     "postgres unreachable": ({"COLLAB_DATABASE_URL": "postgresql://collab:s3cret@127.0.0.1:1/x"},
                              'cannot reach the database, PostgreSQL postgresql://collab@127.0.0.1:1/x: '
                              'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused'),
@@ -187,6 +195,15 @@ def test_a_start_that_cannot_go_on_says_why_in_one_line(launcher, case, tmp_path
     assert reason.format(tmp=tmp_path) in line
     assert "s3cret" not in line  # a password in the URL is not repeated
     assert not (tmp_path / "tpyo").exists() and not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_an_empty_database_option_is_refused_not_the_default(launcher, tmp_path):
+    """Before: `--database ''` started on the default database without a word."""
+    line = failed_start(launcher, clean_env(tmp_path), "--database", "")
+    assert "--database is empty" in line
+    assert not (tmp_path / "collab.db").exists()
 
 
 @pytest.mark.e2e

@@ -2,7 +2,7 @@
 
 It imports only the standard library and its database drivers: no framework, no gevent, nothing
 else of collab (but dump.py, which checks a dump with the pure core's replay and id checks before
-loading it). `open_store(url)` picks the backend from the database URL; every backend passes
+loading it, and open_store, which words a URL it cannot open as the settings do). `open_store(url)` picks the backend from the database URL; every backend passes
 the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
@@ -30,18 +30,10 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
         from .postgres import PostgresStore
 
         return PostgresStore(url, durability=durability, create=create)
-    raise ValueError(_not_a_url(url))
+    from ..core.config import not_a_database_url  # the one wording, for the server's settings too
 
+    raise ValueError(not_a_database_url(url))
 
-def _not_a_url(url: str) -> str:
-    """What to say of a database URL of no scheme collab opens (whichever of --database,
-    --from, --to or COLLAB_DATABASE_URL it came from: the message names the value only)."""
-    if "://" not in url:  # a bare path: say the URL it most likely means
-        return (f"database {url!r} is not a URL: for a SQLite file write sqlite:///{url} (three slashes, "
-                "then the path: four before an absolute one); for PostgreSQL postgresql://user@host/dbname")
-    scheme = url.split(":", 1)[0]
-    return (f"database URL scheme {scheme[:20]!r} is not supported: use sqlite:///path/to/file.db "
-            "or postgresql://user@host/dbname")
 
 
 __all__ = ["DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]
