@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -50,12 +51,18 @@ def error_body(exc: CollabError) -> bytes:
 # -- Host and Origin ---------------------------------------------------------------
 
 
-def _host_name(host: str) -> str:
-    """`Host` without its port, lower case; IPv6 keeps its brackets."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+# a Host header: a name or an IPv4 address, or an IPv6 one in brackets, then an optional port
+HOST_RE = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?)(?::([0-9]{1,5}))?")
+
+
+def _host_name(host: str) -> str | None:
+    """`Host` without its port, lower case (IPv6 keeps its brackets); None when it is no
+    host name at all (`example.com:1@evil.com`, `127.0.0.1:80/x`, a port over 65535): those
+    were read as their part before the last colon, and served."""
+    m = HOST_RE.fullmatch(host.strip().lower())
+    if m is None or (m.group(2) is not None and int(m.group(2)) > 65_535):
+        return None
+    return m.group(1)
 
 
 def _is_ip(name: str) -> bool:
@@ -83,12 +90,14 @@ class HostRule:
 
     def __init__(self, configured: list[str], defaults: set[str]) -> None:
         self.any = "*" in configured
-        self.names = {_host_name(h) for h in configured if h != "*" and not h.startswith(".")} or defaults
+        self.names = {_host_name(h) or h for h in configured if h != "*" and not h.startswith(".")} or defaults
         self.suffixes = tuple(h for h in configured if h.startswith("."))
         self.configured = bool(configured)
 
     def allows(self, host: str) -> bool:
         name = _host_name(host)
+        if name is None:
+            return False
         if self.any or name in self.names or _is_ip(name):
             return True
         if not self.configured and name.endswith(".localhost"):
@@ -138,9 +147,10 @@ class EdgeGuard:
         host = environ.get("HTTP_HOST")
         # /healthz answers load balancers under whatever name they use, and tells nothing
         if host is not None and not self.hosts.allows(host) and environ.get("PATH_INFO") not in ("/healthz", "/readyz"):
-            return self._refuse(start_response, "400 BAD REQUEST", CollabError(
-                "bad_request", f"this server does not answer to the host name {_host_name(host)[:100]!r}: "
-                "add it to COLLAB_ALLOWED_HOSTS"))
+            name = _host_name(host)
+            return self._refuse(start_response, "400 BAD REQUEST", CollabError("bad_request", (
+                f"this server does not answer to the host name {name[:100]!r}: add it to COLLAB_ALLOWED_HOSTS"
+                if name is not None else f"the Host header {host[:100]!r} is not a host name (and port)")))
         why = cross_origin_refusal(environ, self.origins)
         if why is not None:
             return self._refuse(start_response, "403 FORBIDDEN", CollabError(

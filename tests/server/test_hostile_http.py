@@ -209,6 +209,19 @@ def test_allowed_hosts_names_the_served_names(make_app, doc_id):
     assert http.get("/healthz", headers={"Host": "lb-check.internal"}).status_code == 200  # any name
 
 
+@pytest.mark.parametrize("host", ["collab.example.com:1@evil.example", "127.0.0.1:5001/evil", "127.0.0.1:abc",
+                                  "collab.example.com:99999", "collab.example.com:443:1", "[::1", "a b", ""])
+def test_a_host_header_that_is_no_host_name_is_refused(make_app, doc_id, host):
+    """Found from outside: each was read as its part before the last colon (or as an IP
+    address) and served; a document created under it had links with no host
+    ("https:///d/...")."""
+    http = make_app(allowed_hosts="collab.example.com").test_client()
+    for method, path in (("GET", f"/api/docs/{doc_id}"), ("POST", "/api/docs")):
+        r = http.open(path, method=method, headers={"Host": host})
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request", (host, r.get_json())
+    assert http.get(f"/api/docs/{doc_id}", headers={"Host": "collab.example.com:8443"}).status_code == 404
+
+
 def test_dns_rebinding_against_the_real_server(live_server, doc_id):  # noqa: F811
     """The attack as it arrives: a browser at http://rebind.evil.example:PORT (resolved to
     127.0.0.1) posting a text/plain import and opening a Socket.IO session."""
