@@ -181,6 +181,12 @@ def _check_folders(settings: Settings, folder: str, database_url: str) -> None:
             os.makedirs(folder, exist_ok=True)
         elif not os.path.isdir(folder):
             raise ConfigError(f"COLLAB_DATA_DIR {folder} is not a folder that exists: create it, or fix the path")
+    dist = settings.frontend_dist
+    if dist and not (os.path.isfile(os.path.join(dist, "app.js")) and os.path.isfile(os.path.join(dist, "app.css"))):
+        # before: the server started, /healthz said 200, and every page answered 503 "run make run"
+        what = "is not a folder that exists" if not os.path.isdir(dist) else "holds no built editor (app.js, app.css)"
+        raise ConfigError(f"COLLAB_FRONTEND_DIST {os.path.abspath(dist)} {what}: point it at the folder "
+                          "`make frontend` builds (frontend/dist), or leave it unset for the editor the package carries")
     path = _sqlite_path(settings.database_url) if settings.database_url.startswith("sqlite:") else ""
     if path and path != ":memory:" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise ConfigError(f"the SQLite database {os.path.abspath(path)} would be in a folder that does not exist: "

@@ -179,6 +179,8 @@ BAD_STARTS = {
     "sqlite folder missing": ({"COLLAB_DATABASE_URL": "sqlite:///{tmp}/tpyo/collab.db"},
                               "the SQLite database {tmp}/tpyo/collab.db would be in a folder that does not exist"),
     "data folder missing": ({"COLLAB_DATA_DIR": "{tmp}/nowhere"}, "COLLAB_DATA_DIR {tmp}/nowhere is not a folder that exists"),
+    "editor folder missing": ({"COLLAB_FRONTEND_DIST": "{tmp}/nodir"}, "COLLAB_FRONTEND_DIST {tmp}/nodir is not a folder that exists"),
+    "editor folder empty": ({"COLLAB_FRONTEND_DIST": "{tmp}"}, "COLLAB_FRONTEND_DIST {tmp} holds no built editor (app.js, app.css)"),
 }
 
 

@@ -32,8 +32,9 @@ bp = Blueprint("pages", __name__)
 PACKAGED_DIST = Path(__file__).resolve().parents[1] / "frontend_dist"
 DEFAULT_DIST = PACKAGED_DIST if PACKAGED_DIST.is_dir() else Path(__file__).resolve().parents[2] / "frontend" / "dist"
 NOT_BUILT = (
-    "The editor is not built yet: run `make run` (builds it and starts the server) or "
-    "`make frontend` (npm ci + esbuild into frontend/dist), then reload this page.\n"
+    "The editor is not built yet. In a checkout: run `make run` (builds it and starts the server) or "
+    "`make frontend` (npm ci + esbuild into frontend/dist), then reload this page. An installed package "
+    "carries its editor: reinstall it from a wheel built by `pip wheel .` (docs/deploy.md).\n"
 )
 
 
