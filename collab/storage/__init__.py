@@ -7,7 +7,7 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (DocumentRow, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
+from .base import (DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
                    Tombstone)
 
 
@@ -44,4 +44,4 @@ def _not_a_url(url: str) -> str:
             "or postgresql://user@host/dbname")
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]
+__all__ = ["DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]

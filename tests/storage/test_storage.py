@@ -1,4 +1,6 @@
 """The storage contract: every backend passes these (SQLite here; PostgreSQL joins later)."""
+import dataclasses
+
 import pytest
 
 from collab.storage import NewRevision, Revision, StoreConflict, StoreError, open_store
@@ -305,3 +307,62 @@ def test_every_table_keyed_by_a_document_is_listed(store, tmp_path):
         keyed = {r[0] for r in store._query("SELECT table_name FROM information_schema.columns "
                                             "WHERE table_schema = current_schema() AND column_name = 'doc'")}
     assert keyed == set(DOCUMENT_TABLES)
+
+
+# ---- images (schema migration 6) ----
+
+def image(doc, image_id, data=b"\x89PNG\r\n\x1a\n-bytes-", created=5.0):
+    import hashlib
+
+    from collab.storage import Image
+
+    return Image(image_id, doc, "image/png", len(data), hashlib.sha256(data).hexdigest(), created, data)
+
+
+def test_images_are_stored_beside_their_document_within_its_quota(store):
+    store.create_document("d", "view-d", 1.0)
+    first, second = image("d", "img1", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4), image("d", "img2")
+    assert store.add_image(first, 2000) == 0
+    assert store.add_image(second, 2000) == first.size
+    assert store.image("img1") == first and isinstance(store.image("img1").data, bytes)
+    described = [dataclasses.replace(first, data=None), dataclasses.replace(second, data=None)]
+    assert store.images("d") == described  # by id, without their bytes
+    assert store.image("nope") is None and store.images("nope") == []
+    # one more would pass the quota: refused, nothing stored, and the total so far told
+    third = image("d", "img3", b"\x89PNG\r\n\x1a\n" + b"x" * 1000)
+    assert store.add_image(third, 2000) == first.size + second.size
+    assert store.image("img3") is None and [i.id for i in store.images("d")] == ["img1", "img2"]
+    # no such document: nothing stored
+    assert store.add_image(image("ghost", "img4"), 2000) is None and store.image("img4") is None
+    with pytest.raises(StoreConflict):  # an id is one image's
+        store.add_image(image("d", "img1"), 10_000)
+
+
+def test_deleting_a_document_removes_its_images_and_renaming_moves_them(store):
+    store.create_document("d", "view-d", 1.0)
+    store.create_document("keep", "view-k", 1.0)
+    store.add_image(image("d", "img1"), 10_000)
+    store.add_image(image("keep", "img2"), 10_000)
+    store.rename_document("d", "new", 2.0)
+    assert store.image("img1").doc == "new" and [i.id for i in store.images("new")] == ["img1"]
+    assert store.images("d") == []
+    store.delete_document("new", 3.0)
+    assert store.image("img1") is None and store.images("new") == []
+    assert store.image("img2").doc == "keep"  # another document's stay
+
+
+def test_a_loaded_document_carries_its_images(store):
+    from collab.storage import DocumentRow, Label
+
+    row = DocumentRow("loaded", "view-l", 1, 1.0, 2.0)
+    pic = image("loaded", "img9", created=1.5)
+    store.load_document(row, [NewRevision(rev("loaded", 1), "x"), Label(1, "one", 1.0), pic])
+    assert store.image("img9") == pic and [i.id for i in store.images("loaded")] == ["img9"]
+
+    def failing():
+        yield image("broken", "img10")
+        raise StoreError("the dump went bad")
+
+    with pytest.raises(StoreError):
+        store.load_document(DocumentRow("broken", "view-b", 0, 1.0, 1.0), failing())
+    assert store.image("img10") is None and store.get_document("broken") is None
