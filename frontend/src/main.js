@@ -311,6 +311,7 @@ function main() {
       readOnly,
       onTab: showTabHint,
       onDropFile: readOnly ? null : (file) => files.importFile(file),
+      onImages: readOnly ? null : addImages,
       onLocalChange: (from, to, insert) => {
         conn.localEdit(from, to, insert);
         schedulePreview();
@@ -330,6 +331,23 @@ function main() {
     window.collab = { conn, sync: conn.sync, editor, files };
     showTitle();
     if (!readOnly) editor.view.focus();
+  }
+
+  // images pasted or dropped: uploaded one after another (images.js, loaded on first use), each
+  // then named in the text where it was put, which follows the typing meanwhile
+  let images = null;
+  async function addImages(list, pos) {
+    images = images || (await import('./images.js'));
+    const at = editor.track(pos);
+    const maxBytes = Number(body.dataset.maxImageBytes) || 0;
+    try {
+      for (const file of list) {
+        const stored = await images.upload(doc, file, { say: sayFile, maxBytes });
+        if (stored && !body.dataset.deleted) editor.insertAt(at, images.markdown(file.name, stored.url) + (list.length > 1 ? '\n' : ''));
+      }
+    } finally {
+      editor.untrack(at);
+    }
   }
 
   async function fetchViewUrl() {
