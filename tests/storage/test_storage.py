@@ -366,3 +366,67 @@ def test_a_loaded_document_carries_its_images(store):
     with pytest.raises(StoreError):
         store.load_document(DocumentRow("broken", "view-b", 0, 1.0, 1.0), failing())
     assert store.image("img10") is None and store.get_document("broken") is None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_uploads_from_two_processes_never_pass_the_quota_together(request, tmp_path, backend):
+    """Two stores (as two server processes) each add images of one document at once, with a
+    quota for half of them: the quota holds exactly, whoever wins each race."""
+    import threading
+
+    url = f"sqlite:///{tmp_path}/race.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    stores = [open_store(url), open_store(url)]
+    try:
+        stores[0].create_document("d", "view-d", 1.0)
+        one = image("d", "x").size
+        start = threading.Barrier(2)
+
+        def add(n):
+            start.wait()
+            for i in range(60):
+                stores[n].add_image(image("d", f"img-{n}-{i}"), 60 * one)
+
+        threads = [threading.Thread(target=add, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(stores[1].images("d")) == 60 and sum(i.size for i in stores[0].images("d")) == 60 * one
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_postgres_an_upload_waits_for_another_transaction_on_its_document_and_then_counts_its_images(pg_url):
+    """Another process's upload holds the document's row with an image that fills the quota,
+    not yet committed: this upload waits for it (the row lock), then sees the quota full and
+    stores nothing. Without the lock it summed the committed images only and passed the quota."""
+    import threading
+    import time as clock
+
+    import psycopg
+
+    store = open_store(pg_url)
+    try:
+        store.create_document("d", "view-d", 1.0)
+        filler, late = image("d", "filler"), image("d", "late")
+        answers = []
+        with psycopg.connect(pg_url) as other:
+            other.execute("SELECT 1 FROM documents WHERE id = 'd' FOR UPDATE")
+            other.execute("INSERT INTO images (id, doc, type, size, sha256, created, data) VALUES "
+                          "(%s, %s, %s, %s, %s, %s, %s)", (filler.id, "d", filler.type, filler.size,
+                                                           filler.sha256, filler.created, filler.data))
+            t = threading.Thread(target=lambda: answers.append(store.add_image(late, filler.size)))
+            t.start()
+            while t.is_alive():  # until the upload waits for the row (or, unlocked, has finished)
+                waiting = other.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                        "AND datname = current_database()").fetchone()[0]
+                if waiting:
+                    break
+                clock.sleep(0.01)
+            other.commit()
+        t.join()
+        assert answers == [filler.size]  # it counted the filler: nothing stored
+        assert [i.id for i in store.images("d")] == ["filler"]
+    finally:
+        store.close()
