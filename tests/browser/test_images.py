@@ -95,6 +95,16 @@ def test_a_pasted_png_is_uploaded_named_in_the_text_and_shown_to_a_viewer_at_128
     assert shown_image(viewer, 240) == {"src": url, "complete": True, "width": 240, "alt": "chart"}
     assert doc not in viewer.content()
     viewer.screenshot(path=str(artifacts / "images-viewer-1280.png"))
+    # with the page's service worker in control, the image still comes (the worker leaves /images/ alone)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not viewer.evaluate("Boolean(navigator.serviceWorker && navigator.serviceWorker.controller)"):
+        assert time.monotonic() < deadline, "the service worker never took the page"
+        viewer.wait_for_timeout(100)
+    viewer.reload()
+    viewer.wait_for_selector(".cm-content")
+    assert viewer.evaluate("Boolean(navigator.serviceWorker.controller)")
+    viewer.click("#toggle-preview")
+    assert shown_image(viewer, 240)["src"] == url
     assert not page.errors and not viewer.errors
 
 
