@@ -337,10 +337,10 @@ function main() {
   // then named in the text where it was put, which follows the typing meanwhile
   let images = null;
   async function addImages(list, pos) {
-    images = images || (await import('./images.js'));
-    const at = editor.track(pos);
+    const at = editor.track(pos); // before anything is awaited: typing may go on meanwhile
     const maxBytes = Number(body.dataset.maxImageBytes) || 0;
     try {
+      images = images || (await import('./images.js'));
       for (const file of list) {
         const stored = await images.upload(doc, file, { say: sayFile, maxBytes });
         if (stored && !body.dataset.deleted) editor.insertAt(at, images.markdown(file.name, stored.url) + (list.length > 1 ? '\n' : ''));
