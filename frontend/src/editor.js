@@ -274,16 +274,6 @@ export function createEditor(parent, o) {
     untrack(t) {
       trackers.delete(t);
     },
-    /** Type `text` at a tracked position, as a paste would (undoable, sent); the position moves past it. */
-    insertAt(t, text) {
-      const from = Math.min(t.pos, view.state.doc.length);
-      const cursor = view.state.selection.main;
-      const spec = { changes: { from, insert: text }, userEvent: 'input.paste' };
-      // a cursor still where the image was put goes past it, as after a paste of text
-      if (cursor.empty && cursor.head === from) spec.selection = { anchor: from + text.length };
-      view.dispatch(spec);
-      t.pos = from + text.length;
-    },
     /** Authorship colours: spans [{from, to, name, color}] (UTF-16) of the current text, or null (off). */
     setAuthorship(spans) {
       view.dispatch({ effects: setAuthorship.of(spans), annotations: [remote.of(true)] });

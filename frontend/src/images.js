@@ -64,3 +64,33 @@ export function upload(doc, file, o) {
     xhr.send(file);
   });
 }
+
+/** Type `text` at a tracked position `at` as a paste would (undoable, sent); `at` moves past it,
+ *  and so does a cursor still there. */
+function insertAt(view, at, text) {
+  const from = Math.min(at.pos, view.state.doc.length);
+  const cursor = view.state.selection.main;
+  const spec = { changes: { from, insert: text }, userEvent: 'input.paste' };
+  if (cursor.empty && cursor.head === from) spec.selection = { anchor: from + text.length };
+  view.dispatch(spec);
+  at.pos = from + text.length;
+}
+
+/**
+ * Upload `list` one after another and name each that was stored at `at` (editor.js `track`),
+ * in order; then stop tracking it. Nothing is typed once the document is gone (deleted).
+ * @param {{view: object, untrack: (at: object) => void}} editor
+ * @param {{pos: number}} at
+ * @param {File[]} list
+ * @param {{doc: string, say: Function, maxBytes: number}} o
+ */
+export async function addImages(editor, at, list, o) {
+  try {
+    for (const file of list) {
+      const stored = await upload(o.doc, file, o);
+      if (stored && document.body.dataset.deleted !== 'true') insertAt(editor.view, at, markdown(file.name, stored.url) + (list.length > 1 ? '\n' : ''));
+    }
+  } finally {
+    editor.untrack(at);
+  }
+}

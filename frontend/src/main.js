@@ -333,21 +333,11 @@ function main() {
     if (!readOnly) editor.view.focus();
   }
 
-  // images pasted or dropped: uploaded one after another (images.js, loaded on first use), each
-  // then named in the text where it was put, which follows the typing meanwhile
-  let images = null;
-  async function addImages(list, pos) {
-    const at = editor.track(pos); // before anything is awaited: typing may go on meanwhile
-    const maxBytes = Number(body.dataset.maxImageBytes) || 0;
-    try {
-      images = images || (await import('./images.js'));
-      for (const file of list) {
-        const stored = await images.upload(doc, file, { say: sayFile, maxBytes });
-        if (stored && !body.dataset.deleted) editor.insertAt(at, images.markdown(file.name, stored.url) + (list.length > 1 ? '\n' : ''));
-      }
-    } finally {
-      editor.untrack(at);
-    }
+  // images pasted or dropped: uploaded by images.js (loaded on first use), each then named in
+  // the text where it was put, a position tracked from now on (typing may go on meanwhile)
+  function addImages(list, pos) {
+    const at = editor.track(pos);
+    import('./images.js').then((m) => m.addImages(editor, at, list, { doc, say: sayFile, maxBytes: Number(body.dataset.maxImageBytes) }));
   }
 
   async function fetchViewUrl() {
