@@ -316,3 +316,24 @@ def test_an_unreachable_postgresql_is_one_line_with_its_reason(url):
     [line] = r.stderr.splitlines()
     assert line.startswith("collab: cannot reach the database, PostgreSQL ") and "secret" not in line
     assert ("Connection refused" in line) if ":1/" in url else ("resolve host" in line), line
+
+
+def test_check_verifies_each_images_size_hash_and_sniffed_type(app, db_url, tmp_path):
+    from imagekit import png
+
+    http = app.test_client()
+    docs = {}
+    for name in ("img-size", "img-hash", "img-type", "img-good"):
+        http.post("/api/docs", json={"doc": name})
+        docs[name] = http.post(f"/api/docs/{name}/images", data=png(), content_type="image/png").get_json()["id"]
+    assert collab("check", "--database", db_url).returncode == 0
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE images SET size = size + 1 WHERE id = ?", (docs["img-size"],))
+    db.execute("UPDATE images SET data = ? WHERE id = ?", (png()[:-1] + b"?", docs["img-hash"]))  # one byte changed
+    db.execute("UPDATE images SET type = 'image/jpeg' WHERE id = ?", (docs["img-type"],))
+    r = collab("check", "--database", db_url)
+    assert r.returncode == 1 and "4 documents checked, 3 corrupt" in r.stdout, r.stdout
+    assert f"CORRUPT img-size: image {docs['img-size']!r} has {len(png())} bytes, its size says {len(png()) + 1}" in r.stdout
+    assert f"CORRUPT img-hash: image {docs['img-hash']!r} does not have its SHA-256" in r.stdout
+    assert f"CORRUPT img-type: image {docs['img-type']!r} is image/png, its type says image/jpeg" in r.stdout
+    assert "img-good" not in r.stdout

@@ -48,6 +48,8 @@ class Settings:
     # them, so their sites see who reads); 0 = only this server's own and data: images, and the
     # preview says why a remote one is not shown
     remote_images: int = 0
+    max_image_bytes: int = 5_242_880  # bytes of one uploaded image (5 MiB)
+    max_images_bytes: int = 52_428_800  # bytes of all the images of one document, its image quota (50 MiB)
     max_patch_chars: int = 4_194_304  # characters of one patch text
     max_hunks: int = 5_000  # hunks in one patch
     max_doc_chars: int = 4_194_304  # code points in one document
@@ -165,8 +167,9 @@ class Settings:
     @property
     def max_body_bytes(self) -> int:
         """The largest HTTP request body: a patch, or an import that carries a whole document
-        (up to 4 UTF-8 bytes for each of its max_doc_chars code points), plus MESSAGE_SLACK."""
-        return max(self.max_patch_chars, 4 * self.max_doc_chars) + MESSAGE_SLACK
+        (up to 4 UTF-8 bytes for each of its max_doc_chars code points) or an image upload
+        (max_image_bytes), plus MESSAGE_SLACK."""
+        return max(self.max_patch_chars, 4 * self.max_doc_chars, self.max_image_bytes) + MESSAGE_SLACK
 
     def database(self, data_dir: str) -> str:
         """The database URL: COLLAB_DATABASE_URL, else the SQLite file collab.db in `data_dir`

@@ -202,7 +202,9 @@ def _checked_token(token: str) -> str:
 
 @bp.get("/d/<doc>")
 def editor(doc: str) -> Response:
-    return _page(f"{_checked_doc(doc)} · collab", {"page": "editor", "doc": doc}, "app.js")
+    # the largest image an upload may be: the editor refuses a larger one before sending it
+    limit = str(current_app.extensions["collab.settings"].max_image_bytes)  # COLLAB_MAX_IMAGE_BYTES
+    return _page(f"{_checked_doc(doc)} · collab", {"page": "editor", "doc": doc, "max-image-bytes": limit}, "app.js")
 
 
 @bp.get("/v/<token>")

@@ -7,7 +7,7 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (DocumentRow, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
+from .base import (DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
                    Tombstone)
 
 
@@ -36,4 +36,4 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
 
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]
+__all__ = ["DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]

@@ -311,6 +311,7 @@ function main() {
       readOnly,
       onTab: showTabHint,
       onDropFile: readOnly ? null : (file) => files.importFile(file),
+      onImages: readOnly ? null : addImages,
       onLocalChange: (from, to, insert) => {
         conn.localEdit(from, to, insert);
         schedulePreview();
@@ -330,6 +331,13 @@ function main() {
     window.collab = { conn, sync: conn.sync, editor, files };
     showTitle();
     if (!readOnly) editor.view.focus();
+  }
+
+  // images pasted or dropped: uploaded by images.js (loaded on first use), each then named in
+  // the text where it was put, a position tracked from now on (typing may go on meanwhile)
+  function addImages(list, pos) {
+    const at = editor.track(pos);
+    import('./images.js').then((m) => m.addImages(editor, at, list, { doc, say: sayFile, maxBytes: Number(body.dataset.maxImageBytes) }));
   }
 
   async function fetchViewUrl() {
