@@ -130,27 +130,20 @@ const cursorField = StateField.define({
  * @param {(from, to, insert) => void} o.onLocalChange  UTF-16 range in the text before the change
  * @param {(anchor, head) => void} o.onSelection
  */
-// Above this many UTF-16 units the Markdown parser is switched off: it re-parses a whole
-// paragraph per keystroke, and a huge unbroken paragraph (a log, a dump) would make every
-// keystroke cost 100+ ms. Back on below LARGE_DOC_OFF (hysteresis, so no flapping).
-export const LARGE_DOC = 400_000;
+// Markdown highlighting is on whatever the document's size (until issue 15 it went off above
+// 400k characters): lezer's parse is incremental and CodeMirror runs it only as far as the
+// screen shows (the rest in idle time), so a keystroke in a 4 M code point document costs
+// about what it costs in 1 KB (bench/keystroke.py, docs/performance.md).
 const FENCED = /^ {0,3}(```|~~~)[ \t]*[\w+#.-]+/; // a line opening a code block that names its language
 const FENCED_ANYWHERE = new RegExp(FENCED.source, 'm');
-const LARGE_DOC_OFF = 350_000;
-
-function markdownFor(length, current) {
-  return current ? length < LARGE_DOC : length < LARGE_DOC_OFF;
-}
-
 export function createEditor(parent, o) {
   const language = new Compartment();
   const theme = new Compartment(); // CodeMirror's own dark styles (search panel, selection) follow the page
   const me = new Compartment(); // who this page's own typing is marked as, in authorship colours
   const editable = new Compartment();
-  let highlighted = o.text.length < LARGE_DOC;
   let code = null; // editorcode.js, once a fenced block names a language
   let codeLoading = false;
-  const markdownSupport = () => (highlighted ? [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)] : []);
+  const markdownSupport = () => [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)];
   const wantCode = (line) => {
     if (code || codeLoading || !FENCED.test(line)) return;
     codeLoading = true;
@@ -186,11 +179,6 @@ export function createEditor(parent, o) {
     }),
     EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
     EditorView.updateListener.of((update) => {
-      if (update.docChanged && markdownFor(update.state.doc.length, highlighted) !== highlighted) {
-        highlighted = !highlighted;
-        queueMicrotask(() => update.view.dispatch({ effects: language.reconfigure(markdownSupport()) }));
-        o.onLargeDocument?.(!highlighted);
-      }
       if (update.docChanged && !code) update.changes.iterChangedRanges((fromA, toA, fromB) => wantCode(update.state.doc.lineAt(fromB).text));
       if (update.docChanged) {
         for (const tr of update.transactions) {
@@ -210,8 +198,7 @@ export function createEditor(parent, o) {
   extensions.push(editable.of(o.readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []));
   if (!o.readOnly) extensions.push(placeholder('Start typing… (Markdown)'));
   const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
-  if (!highlighted) o.onLargeDocument?.(true);
-  else if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
+  if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
   onThemeChange((dark) => view.dispatch({ effects: theme.reconfigure(EditorView.darkTheme.of(dark)) }));
 
   return {

@@ -3,7 +3,6 @@
 
 import { Connection } from './connection.js';
 import { taskToggle } from './core/tasks.js';
-import { cpToUtf16, utf16ToCp } from './core/text.js';
 import { colorBook, distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
@@ -177,8 +176,8 @@ function main() {
 
   function showCursors() {
     if (!editor) return;
-    const text = conn.sync.text;
-    const list = [...cursors.values()].map((c) => ({ ...c, anchor: cpToUtf16(text, c.anchor), head: cpToUtf16(text, c.head) }));
+    const sync = conn.sync; // its offsets come from its text's chunks: no pass over the document
+    const list = [...cursors.values()].map((c) => ({ ...c, anchor: sync.toUtf16(c.anchor), head: sync.toUtf16(c.head) }));
     editor.setCursors(list);
   }
 
@@ -203,8 +202,8 @@ function main() {
         if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
         if (!authorsBox.checked) return;
         if (conn.sync.version === version && !conn.sync.unsaved) {
-          const text = conn.sync.text;
-          editor.setAuthorship(body.spans.map((s) => ({ from: cpToUtf16(text, s.start), to: cpToUtf16(text, s.end), name: s.author, color: nameColor(s.author) })));
+          const sync = conn.sync;
+          editor.setAuthorship(body.spans.map((s) => ({ from: sync.toUtf16(s.start), to: sync.toUtf16(s.end), name: s.author, color: nameColor(s.author) })));
           authorsNote.textContent = '';
           return;
         }
@@ -292,15 +291,9 @@ function main() {
         conn.localEdit(from, to, insert);
         schedulePreview();
       },
-      onLargeDocument: (large) => {
-        // shown as a tooltip on the status and as a data attribute (styled in style.css)
-        document.body.dataset.large = String(large);
-        status.title = large ? 'Large document: Markdown highlighting is off to keep typing fast' : '';
-      },
       onSelection: (anchor, head) => {
         if (readOnly) return;
-        const t = conn.sync.text;
-        conn.sendCursor(utf16ToCp(t, anchor), utf16ToCp(t, head));
+        conn.sendCursor(conn.sync.toCodePoints(anchor), conn.sync.toCodePoints(head));
       },
     });
     window.collab = { conn, sync: conn.sync, editor, files };

@@ -24,12 +24,12 @@
 //
 // Must not import: socket.io-client, CodeMirror, anything that touches the DOM or the network.
 
-import { crc32Hex } from './core/crc32.js';
+import { ChunkedText } from './core/chunked.js';
 import { diffOps } from './core/diff.js';
 import { randomId } from './core/ids.js';
 import { applyOps, baseLength, compose, del, insert, isNoop, retain, transform } from './core/ops.js';
 import { applyPatchExact, makePatchFromOps } from './core/patch.js';
-import { cpLength, cpToUtf16, escapedLength, wellFormed } from './core/text.js';
+import { cpLength, escapedLength, wellFormed } from './core/text.js';
 
 /** Seconds a version gap that our own ack may fill stays open before we ask with `sync`. */
 export const GAP_PATIENCE = 1.0;
@@ -151,6 +151,10 @@ export class SyncClient {
     this._text = opts.text ?? '';
     this._shadow = opts.shadow ?? this._text;
     this._version = opts.version ?? 0;
+    // the shadow and the text in chunks (core/chunked.js): the shadow's hash and both texts'
+    // code point offsets without a pass over the whole document per keystroke
+    this._shadowIndex = new ChunkedText(this._shadow);
+    this._textIndex = new ChunkedText(this._text);
     this._newId = opts.newId ?? (() => randomId());
     this.onChange = opts.onChange ?? null;
     this._inflight = opts.inflight ? this._restoreInflight(opts.inflight) : null;
@@ -198,7 +202,7 @@ export class SyncClient {
   }
   /** Number of local changes not yet confirmed by the server. */
   get unsaved() {
-    if (!this._inflight && this._text === this._shadow) return 0;
+    if (!this._inflight && (isNoop(this._pending) || this._text === this._shadow)) return 0;
     return Math.max(this._unsaved, 1);
   }
   /** The last refusal {code, message}, until something is saved again; null when all is well. */
@@ -230,9 +234,19 @@ export class SyncClient {
 
   /** Replace `delete_` code points at code point `pos` with `insText`. */
   localEdit(pos, delete_, insText) {
-    const from = cpToUtf16(this._text, pos);
-    const to = cpToUtf16(this._text, pos + delete_, from, pos);
+    const from = this._textIndex.cpToUtf16(pos);
+    const to = this._textIndex.cpToUtf16(pos + delete_);
     this.localEditUtf16(from, to, insText);
+  }
+
+  /** UTF-16 index in `text` of code point offset `cp` (clamped to its end). */
+  toUtf16(cp) {
+    return this._textIndex.cpToUtf16(cp);
+  }
+
+  /** Code point offset in `text` of UTF-16 index `u`. */
+  toCodePoints(u) {
+    return this._textIndex.utf16ToCp(u);
   }
 
   /** Replace UTF-16 range [from, to) of the text (the editor's unit) with `insText`. */
@@ -291,7 +305,7 @@ export class SyncClient {
     if (this._pendingCost(lim) > Math.floor(lim.patch / 2)) {
       [op, rest] = splitOp(op, this._shadow, Math.floor(lim.patch / 2), Math.floor(lim.hunks / 2));
     }
-    const patch = makePatchFromOps(this._shadow, op);
+    const patch = makePatchFromOps(this._shadow, op, this._shadowIndex);
     if (!patch) return null;
     this._inflight = { id: this._newId(), base: this._version, patch, op, edits: this._unsaved };
     this._pending = rest ?? retain([], this._text.length);
@@ -375,6 +389,7 @@ export class SyncClient {
       this._setConfirmed(ans.version, ans.text);
       this._emitReplace(ans.text);
       this._text = ans.text;
+      this._textIndex.reset(ans.text);
       this._inflight = null;
       this._pending = retain([], ans.text.length);
       this._unsaved = 0;
@@ -414,6 +429,7 @@ export class SyncClient {
     const [remote1, local1] = transform(remote, local);
     const old = this._text;
     this._text = applyOps(ans.text, local1);
+    this._textIndex.reset(this._text);
     this._pending = local1;
     this._setConfirmed(ans.version, ans.text);
     this._inflight = null;
@@ -427,7 +443,7 @@ export class SyncClient {
     this._syncing = false;
     this._rejoin = null;
     this._holdText = null;
-    if (this._text === this._shadow) this._unsaved = 0;
+    if (isNoop(this._pending) || this._text === this._shadow) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'reset');
   }
 
@@ -547,6 +563,7 @@ export class SyncClient {
   _local(op, text) {
     this._pending = compose(this._pending, op);
     this._text = text;
+    this._textIndex.edit(op);
     this._unsaved++;
   }
 
@@ -589,7 +606,7 @@ export class SyncClient {
   _overDocLimit() {
     const limit = this._limits.doc;
     if (this._text.length <= limit) return false; // UTF-16 units >= code points
-    const size = cpLength(this._text);
+    const size = this._textIndex.cpLength();
     if (size <= limit) return false;
     let inserted = 0;
     for (const o of this._pending) if (typeof o === 'string') inserted += cpLength(o);
@@ -700,23 +717,26 @@ export class SyncClient {
     const f = this._inflight;
     let res;
     try {
-      res = applyPatchExact(this._shadow, patch);
+      res = applyPatchExact(this._shadow, patch, this._shadowIndex);
     } catch {
       this._rejoin = 'apply_failed'; // cannot happen with a correct server; the text is kept
       return;
     }
-    const expected = applyOps(this._shadow, f.op);
-    if (res.text !== expected) {
+    // our own patch on the shadow it was made from gives what our op gives (no need to compare
+    // two copies of the document)
+    const asSent = patch === f.patch && f.base === this._version;
+    if (!asSent && res.text !== applyOps(this._shadow, f.op)) {
       // the server placed our change otherwise than we did: what is left to send is whatever
       // separates its text from ours
       this._pending = diffOps(res.text, this._text);
     }
     this._shadow = res.text;
+    this._shadowIndex.edit(res.ops);
     this._version = version;
     this._inflight = null;
     this._resend = false;
     this._unsaved = Math.max(0, this._unsaved - f.edits);
-    if (this._text === this._shadow) this._unsaved = 0;
+    if (isNoop(this._pending) || this._text === this._shadow) this._unsaved = 0;
   }
 
   _applyRevision(rev) {
@@ -727,7 +747,7 @@ export class SyncClient {
     }
     let res;
     try {
-      res = applyPatchExact(this._shadow, rev.patch);
+      res = applyPatchExact(this._shadow, rev.patch, this._shadowIndex);
     } catch {
       this._rejoin = 'apply_failed';
       return;
@@ -740,20 +760,23 @@ export class SyncClient {
     this._pending = pending1;
     const old = this._text;
     this._text = applyOps(old, remote1);
+    this._textIndex.edit(remote1);
     this._shadow = res.text;
+    this._shadowIndex.edit(res.ops);
     this._version = rev.version;
-    if (this._text === this._shadow && !this._inflight) this._unsaved = 0;
+    if (!this._inflight && (isNoop(this._pending) || this._text === this._shadow)) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'remote', rev.author);
   }
 
   /** The server's hash of the text at `version` must match our shadow; else we diverged. */
   _check(hash) {
-    if (hash && !this._rejoin && crc32Hex(this._shadow) !== String(hash).toLowerCase()) this._rejoin = 'hash_mismatch';
+    if (hash && !this._rejoin && this._shadowIndex.hash() !== String(hash).toLowerCase()) this._rejoin = 'hash_mismatch';
   }
 
   _setConfirmed(version, text) {
     this._version = version;
     this._shadow = text;
+    this._shadowIndex.reset(text);
     this._seenSent = Math.min(this._seenSent, version);
   }
 

@@ -1,0 +1,148 @@
+// A text kept beside its string as chunks of a few thousand UTF-16 units, each with its CRC-32,
+// UTF-8 length and code point count measured once (and again only when an edit touches it):
+// what a keystroke must not cost the whole document. The text's CRC-32 (the wire's hash: of
+// its UTF-8 bytes, exactly zlib's) is the chunks' CRCs combined (crc32.js's crc32Combine), and
+// code point <-> UTF-16 offsets are found by skipping whole chunks; an edit re-measures the
+// chunk or two it touches. Chunk boundaries never fall inside a surrogate pair, so each chunk's
+// UTF-8 is exactly its share of the text's.
+//
+// core/: pure. No DOM, no socket, no storage, no network; imports only other core/ modules and
+// diff-match-patch (frontend/test/layers.test.js enforces it).
+
+import { crc32Bytes, crc32Combine, crcHex, shiftFor } from './crc32.js';
+import { cpLength, cpToUtf16, utf16ToCp } from './text.js';
+
+/** Units a chunk is cut to; an edited chunk is split past twice this and merged below a quarter. */
+export const CHUNK = 4096;
+
+const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
+
+// one chunk: its text and, once measured, {crc, shift (for its UTF-8 length), cps}
+function chunk(s) {
+  return { s, crc: 0, shift: 0, cps: -1 };
+}
+
+function measure(c) {
+  if (c.cps < 0) {
+    const [crc, bytes] = crc32Bytes(c.s);
+    c.crc = crc;
+    c.shift = shiftFor(bytes);
+    c.cps = cpLength(c.s);
+  }
+  return c;
+}
+
+/** `s` in chunks of about CHUNK units, none ending between the two halves of a pair. */
+function cut(s, size) {
+  const out = [];
+  for (let i = 0; i < s.length; ) {
+    let j = Math.min(s.length, i + size);
+    if (j < s.length && isHigh(s.charCodeAt(j - 1)) && isLow(s.charCodeAt(j))) j++;
+    out.push(chunk(s.slice(i, j)));
+    i = j;
+  }
+  return out;
+}
+
+export class ChunkedText {
+  /** @param {string} text  @param {number} [size] units per chunk (tests use small ones) */
+  constructor(text = '', size = CHUNK) {
+    this._size = size;
+    this.reset(text);
+  }
+
+  /** Start again from `text` (a join, a reset): the only step that costs the whole text. */
+  reset(text) {
+    this._chunks = cut(text, this._size);
+    this._length = text.length;
+  }
+
+  /** Apply ops (core/ops.js: UTF-16 units on this text, pairs whole). */
+  edit(ops) {
+    // the changes in this text's coordinates, applied from the last so earlier ones keep their place
+    const changes = [];
+    let pos = 0;
+    for (const o of ops) {
+      if (typeof o === 'string') changes.push([pos, 0, o]);
+      else if (o > 0) pos += o;
+      else changes.push([pos, -o, '']), (pos -= o);
+    }
+    if (pos !== this._length) throw new Error(`operation covers ${pos} units, text has ${this._length}`);
+    for (let k = changes.length - 1; k >= 0; k--) this._replace(...changes[k]);
+  }
+
+  /** Replace `n` units at `pos` by `ins`. */
+  _replace(pos, n, ins) {
+    const chunks = this._chunks;
+    if (!chunks.length) chunks.push(chunk(''));
+    // the first chunk whose end is at or past pos, and the one past pos + n
+    let i = 0;
+    let start = 0;
+    while (i < chunks.length - 1 && start + chunks[i].s.length < pos) start += chunks[i++].s.length;
+    let j = i;
+    let startJ = start;
+    while (j < chunks.length - 1 && startJ + chunks[j].s.length < pos + n) startJ += chunks[j++].s.length;
+    let s = chunks[i].s.slice(0, pos - start) + ins + chunks[j].s.slice(pos + n - startJ);
+    // too small a chunk goes with the next (so deletes cannot leave thousands of tiny chunks)
+    if (s.length < this._size / 4 && j + 1 < chunks.length) s += chunks[++j].s;
+    const made = s.length > 2 * this._size ? cut(s, this._size) : s || j - i + 1 === chunks.length ? [chunk(s)] : [];
+    chunks.splice(i, j - i + 1, ...made);
+    this._length += ins.length - n;
+    // a pair cut by an edit that split it (ops never do; lone surrogates may meet): keep it in one chunk
+    this._mend(i - 1);
+    this._mend(i + made.length - 1);
+  }
+
+  /** If chunk k ends with a high surrogate and chunk k + 1 starts with a low one, move the low one. */
+  _mend(k) {
+    const a = this._chunks[k];
+    const b = this._chunks[k + 1];
+    if (!a || !b || !a.s || !b.s || !isHigh(a.s.charCodeAt(a.s.length - 1)) || !isLow(b.s.charCodeAt(0))) return;
+    this._chunks[k] = chunk(a.s + b.s[0]);
+    if (b.s.length > 1) this._chunks[k + 1] = chunk(b.s.slice(1));
+    else this._chunks.splice(k + 1, 1);
+  }
+
+  /** CRC-32 of the text's UTF-8 bytes, as the wire writes it (= crc32Hex(text)). */
+  hash() {
+    let crc = 0;
+    for (const c of this._chunks) {
+      measure(c);
+      crc = crc32Combine(crc, c.crc, c.shift);
+    }
+    return crcHex(crc);
+  }
+
+  /** Code points in the text. */
+  cpLength() {
+    let n = 0;
+    for (const c of this._chunks) n += measure(c).cps;
+    return n;
+  }
+
+  /** UTF-16 index of code point offset `cp` (clamped to the end), as text.js's cpToUtf16. */
+  cpToUtf16(cp) {
+    let units = 0;
+    let cps = 0;
+    for (const c of this._chunks) {
+      measure(c);
+      if (cps + c.cps >= cp) return units + cpToUtf16(c.s, cp - cps);
+      units += c.s.length;
+      cps += c.cps;
+    }
+    return units;
+  }
+
+  /** Code point offset of UTF-16 index `u`, as text.js's utf16ToCp. */
+  utf16ToCp(u) {
+    let units = 0;
+    let cps = 0;
+    for (const c of this._chunks) {
+      if (units + c.s.length >= u) return cps + utf16ToCp(c.s, u - units);
+      units += c.s.length;
+      cps += measure(c).cps;
+    }
+    return cps;
+  }
+}
