@@ -205,7 +205,8 @@ export function createEditor(parent, o) {
     view,
     text: () => view.state.doc.toString(),
     /** Apply a change made elsewhere: ops (core/ops.js) on the current text, written by `author`
-     *  ({name, color}, for authorship colours). Not undoable here. */
+     *  ({name, color}, for authorship colours). Not undoable here. `fullText()`: the text they
+     *  make, asked for only if the editor is out of step (building it costs the document). */
     applyRemote(ops, fullText, author) {
       const changes = [];
       let pos = 0;
@@ -224,7 +225,7 @@ export function createEditor(parent, o) {
       const annotations = [remote.of(true), Transaction.addToHistory.of(false), writtenBy.of(author || { name: 'someone', color: '#475569' })];
       if (total !== view.state.doc.length) {
         // Out of step (should not happen): show the authoritative text rather than garbage.
-        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: fullText }, annotations });
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: fullText() }, annotations });
         return;
       }
       view.dispatch({ changes, annotations });

@@ -271,7 +271,7 @@ function main() {
     },
     onRemoteChange: (ops, origin, author) => {
       if (!editor) return;
-      editor.applyRemote(ops, conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
+      editor.applyRemote(ops, () => conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
       schedulePreview();
     },
     onReady: ({ view: token }) => {

@@ -81,9 +81,9 @@ def test_a_four_million_code_point_document_is_highlighted_edited_by_two_and_che
       const needs = s.needsRejoin.bind(s);
       s.needsRejoin = () => { const why = needs(); if (why) window.__why.push(why); return why; };
       const m = Math.floor(s.shadow.length / 3);
-      const was = s._shadow;
+      const was = s.shadow;
       const other = was[m] === 'Z' ? 'Y' : 'Z';
-      s._shadow = was.slice(0, m) + other + was.slice(m + 1);
+      s._shadowStr = was.slice(0, m) + other + was.slice(m + 1);
       s._shadowIndex.edit([m, other, -1, was.length - m - 1]);
     }""")
     a.keyboard.type("!")

@@ -18,18 +18,14 @@ export const CHUNK = 4096;
 const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
 const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
 
-// one chunk: its text and, once measured, {crc, shift (for its UTF-8 length), cps}
+// one chunk: its text and, once asked for, its code points (cps) and {crc, shift (for its
+// UTF-8 length)}: a text's chunks are counted, a shadow's also hashed
 function chunk(s) {
-  return { s, crc: 0, shift: 0, cps: -1 };
+  return { s, crc: 0, shift: -1, cps: -1 };
 }
 
 function measure(c) {
-  if (c.cps < 0) {
-    const [crc, bytes] = crc32Bytes(c.s);
-    c.crc = crc;
-    c.shift = shiftFor(bytes);
-    c.cps = cpLength(c.s);
-  }
+  if (c.cps < 0) c.cps = cpLength(c.s);
   return c;
 }
 
@@ -58,6 +54,29 @@ export class ChunkedText {
     this._length = text.length;
   }
 
+  /** Length in UTF-16 units. */
+  get length() {
+    return this._length;
+  }
+
+  /** The text, joined (costs the whole text: only when a string is asked for). */
+  text() {
+    return this._chunks.map((c) => c.s).join('');
+  }
+
+  /** Units [from, to) of the text, as String.prototype.slice (0 <= from <= to). */
+  slice(from, to) {
+    let out = '';
+    let start = 0;
+    for (const c of this._chunks) {
+      const end = start + c.s.length;
+      if (end > from && start < to) out += c.s.slice(Math.max(0, from - start), to - start);
+      if (end >= to) break;
+      start = end;
+    }
+    return out;
+  }
+
   /** Apply ops (core/ops.js: UTF-16 units on this text, pairs whole). */
   edit(ops) {
     // the changes in this text's coordinates, applied from the last so earlier ones keep their place
@@ -68,7 +87,6 @@ export class ChunkedText {
       else if (o > 0) pos += o;
       else changes.push([pos, -o, '']), (pos -= o);
     }
-    if (pos !== this._length) throw new Error(`operation covers ${pos} units, text has ${this._length}`);
     for (let k = changes.length - 1; k >= 0; k--) this._replace(...changes[k]);
   }
 
@@ -88,37 +106,24 @@ export class ChunkedText {
     if (s.length < this._size / 4 && j + 1 < chunks.length) s += chunks[++j].s;
     const made = s.length > 2 * this._size ? cut(s, this._size) : s || j - i + 1 === chunks.length ? [chunk(s)] : [];
     chunks.splice(i, j - i + 1, ...made);
+    // Ops never split a pair (core/ops.js) and the server takes no lone surrogates, so no edit
+    // puts a cut between the halves of one; if one did, that chunk's UTF-8 would differ from
+    // the text's, the hash would not match, and the re-join that follows cuts afresh (reset).
     this._length += ins.length - n;
-    // a pair cut by an edit that split it (ops never do; lone surrogates may meet): keep it in one chunk
-    this._mend(i - 1);
-    this._mend(i + made.length - 1);
-  }
-
-  /** If chunk k ends with a high surrogate and chunk k + 1 starts with a low one, move the low one. */
-  _mend(k) {
-    const a = this._chunks[k];
-    const b = this._chunks[k + 1];
-    if (!a || !b || !a.s || !b.s || !isHigh(a.s.charCodeAt(a.s.length - 1)) || !isLow(b.s.charCodeAt(0))) return;
-    this._chunks[k] = chunk(a.s + b.s[0]);
-    if (b.s.length > 1) this._chunks[k + 1] = chunk(b.s.slice(1));
-    else this._chunks.splice(k + 1, 1);
   }
 
   /** CRC-32 of the text's UTF-8 bytes, as the wire writes it (= crc32Hex(text)). */
   hash() {
     let crc = 0;
     for (const c of this._chunks) {
-      measure(c);
+      if (c.shift < 0) {
+        const [value, bytes] = crc32Bytes(c.s);
+        c.crc = value;
+        c.shift = shiftFor(bytes);
+      }
       crc = crc32Combine(crc, c.crc, c.shift);
     }
     return crcHex(crc);
-  }
-
-  /** Code points in the text. */
-  cpLength() {
-    let n = 0;
-    for (const c of this._chunks) n += measure(c).cps;
-    return n;
   }
 
   /** UTF-16 index of code point offset `cp` (clamped to the end), as text.js's cpToUtf16. */

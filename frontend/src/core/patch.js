@@ -8,7 +8,7 @@
 import DiffMatchPatch from 'diff-match-patch';
 
 import { DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, diff, dmp } from './diff.js';
-import { compose, del, insert, retain } from './ops.js';
+import { applyOps, compose, del, insert, retain } from './ops.js';
 import { commonPrefix, commonSuffix, cpLength, cpToUtf16, makeCodec } from './text.js';
 
 
@@ -36,6 +36,7 @@ export const PATCH_WINDOW = 1024;
  * until it is unique within the window rather than within the whole text.
  */
 export function makePatchFromOps(text, ops, index = null) {
+  const length = text === null ? index.length : text.length; // text null: the index's
   let first = -1; // where the first change starts and the last one ends (units of `text`)
   let last = 0;
   let i = 0;
@@ -47,12 +48,13 @@ export function makePatchFromOps(text, ops, index = null) {
       last = i;
     }
   }
-  if (i !== text.length) throw new Error(`operation covers ${i} units, text has ${text.length}`);
-  if (index && first >= 0 && text.length > 4 * (last - first + 2 * PATCH_WINDOW)) {
+  if (i !== length) throw new Error(`operation covers ${i} units, text has ${length}`);
+  if (index && first >= 0 && length > 4 * (last - first + 2 * PATCH_WINDOW)) {
     let from = Math.max(0, first - PATCH_WINDOW);
-    let to = Math.min(text.length, last + PATCH_WINDOW);
-    if (isLow(text.charCodeAt(from))) from--; // never inside a pair (ops keep them whole)
-    if (to < text.length && isLow(text.charCodeAt(to))) to++;
+    let to = Math.min(length, last + PATCH_WINDOW);
+    const unit = (k) => (text === null ? index.slice(k, k + 1) : text[k] || '').charCodeAt(0);
+    if (isLow(unit(from))) from--; // never inside a pair (ops keep them whole)
+    if (to < length && isLow(unit(to))) to++;
     const near = retain([], first - from);
     let at = 0;
     for (const o of ops) {
@@ -65,8 +67,10 @@ export function makePatchFromOps(text, ops, index = null) {
       else retain(near, o);
     }
     retain(near, to - last);
-    return patchText(text.slice(from, to), diffsOf(text.slice(from, to), near), index.utf16ToCp(from));
+    const part = text === null ? index.slice(from, to) : text.slice(from, to);
+    return patchText(part, diffsOf(part, near), index.utf16ToCp(from));
   }
+  if (text === null) text = index.text();
   return patchText(text, diffsOf(text, ops));
 }
 
@@ -129,40 +133,47 @@ export class PatchError extends Error {
  * Apply a patch exactly: each hunk (rolling context, as patch_make produces) must find its
  * context and deleted text at `start2` of the text produced by the hunks before it.
  * Returns `{text, ops}`: the new text and the change as ops on the old text. Throws PatchError.
- * `index` (a core/chunked.js ChunkedText of `text`), when given, finds the hunks' places
- * without counting the code points of everything before them.
+ * `index` (a core/chunked.js ChunkedText of the text), when given, finds the hunks' places
+ * and their text without counting the code points of everything before them; with `text`
+ * null, the text is the index's and is not built either (the result's `text` is null: apply
+ * `ops` to the index).
  */
 export function applyPatchExact(text, patch, index = null) {
   const hunks = typeof patch === 'string' ? parsePatch(patch) : patch;
-  let cur = text;
-  let ops = cur.length ? [cur.length] : [];
+  let cur = text; // the text so far (null: not built)
+  let length = text === null ? index.length : text.length;
+  let ops = length ? [length] : [];
   // what the hunks before made longer, in code points and units, and where the last one ended
-  // (code points of `text`): a later hunk's place in `text` is its start2 less the shift
+  // (code points of the old text): a later hunk's place there is its start2 less the shift
   let shiftCp = 0;
   let shiftUnits = 0;
   let doneCp = 0;
   for (const h of hunks) {
-    let at;
-    const old = h.start2 - shiftCp;
-    if (index && old >= doneCp) {
-      at = index.cpToUtf16(old) + shiftUnits;
-      if (index.utf16ToCp(at - shiftUnits) !== old) {
-        throw new PatchError('conflict', `hunk at ${h.start2} is past the end of the text`);
-      }
-    } else {
-      index = null; // hunks out of order (no patch_make makes them): count as before
-      at = cpToUtf16(cur, h.start2);
-      if (cpLength(cur.slice(0, at)) !== h.start2) {
-        throw new PatchError('conflict', `hunk at ${h.start2} is past the end of the text`);
-      }
-    }
     let expect = '';
     let result = '';
     for (const [op, t] of h.diffs) {
       if (op !== DIFF_INSERT) expect += t;
       if (op !== DIFF_DELETE) result += t;
     }
-    if (cur.slice(at, at + expect.length) !== expect) {
+    let at;
+    let found;
+    const old = h.start2 - shiftCp;
+    if (index && old >= doneCp) {
+      const oldAt = index.cpToUtf16(old);
+      if (index.utf16ToCp(oldAt) !== old) throw new PatchError('conflict', `hunk at ${h.start2} is past the end of the text`);
+      at = oldAt + shiftUnits;
+      found = index.slice(oldAt, oldAt + expect.length);
+    } else {
+      // hunks out of order (no patch_make makes them): count in the text so far
+      if (cur === null) cur = applyOps(index.text(), ops);
+      index = null;
+      at = cpToUtf16(cur, h.start2);
+      if (cpLength(cur.slice(0, at)) !== h.start2) {
+        throw new PatchError('conflict', `hunk at ${h.start2} is past the end of the text`);
+      }
+      found = cur.slice(at, at + expect.length);
+    }
+    if (found !== expect) {
       throw new PatchError('conflict', `hunk at ${h.start2} does not match the text`);
     }
     // The change as the hunk states it (each run of deletes and inserts between context is one
@@ -193,8 +204,9 @@ export function applyPatchExact(text, patch, index = null) {
       }
     }
     flush();
-    retain(hop, cur.length - at - expect.length);
-    cur = cur.slice(0, at) + result + cur.slice(at + expect.length);
+    retain(hop, length - at - expect.length);
+    if (cur !== null) cur = cur.slice(0, at) + result + cur.slice(at + expect.length);
+    length += result.length - expect.length;
     ops = compose(ops, hop);
     const expectCp = cpLength(expect);
     doneCp = old + expectCp;
