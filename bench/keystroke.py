@@ -67,7 +67,14 @@ PROBE_B = """() => {
 }"""
 PROBE_A = """() => {
   window.__keys = [];
+  window.__sent = []; // when each patch left page A (socket.emit)
   document.addEventListener('keydown', () => window.__keys.push(performance.timeOrigin + performance.now()), true);
+  const socket = window.collab.conn.socket;
+  const emit = socket.emit.bind(socket);
+  socket.emit = (name, ...rest) => {
+    if (name === 'patch') window.__sent.push(performance.timeOrigin + performance.now());
+    return emit(name, ...rest);
+  };
 }"""
 
 
@@ -199,10 +206,17 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
         # keydowns of Control and Home/End are stamped too; keys go one at a time, so each
         # arrival belongs to the latest keydown before it
         all_keys = a.evaluate("window.__keys")
+        sent = a.evaluate("window.__sent")
+        in_a = []  # keydown to the patch leaving page A
+        after_a = []  # the patch leaving A to B's editor showing it (socket, server, page B)
         for applied, shown in arrivals:
             k = max(t for t in all_keys if t <= applied)
+            out = min((t for t in sent if k <= t <= applied), default=None)
             lat_applied.append(applied - k)
             lat_screen.append(shown - k)
+            if out is not None:
+                in_a.append(out - k)
+                after_a.append(applied - out)
         main = [{k: total[k] * 1000 / typed for k in names} for total in busy]
         same = a.evaluate("window.collab.editor.text()") == b.evaluate("window.collab.editor.text()")
         return {
@@ -210,6 +224,7 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
             "highlighted": highlighted,
             "screen_p50": pct(lat_screen, 50), "screen_p99": pct(lat_screen, 99),
             "applied_p50": pct(lat_applied, 50), "applied_p99": pct(lat_applied, 99),
+            "in_a_p50": pct(in_a, 50), "after_a_p50": pct(after_a, 50),
             "main_a_ms": main[0], "main_b_ms": main[1], "server_cpu_ms": cpu * 1000 / typed,
             "top": [top_functions(p) for p in profiles],
         }
@@ -244,10 +259,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd = "python -m bench.keystroke " + " ".join(argv if argv is not None else sys.argv[1:])
     print(f"\n$ {cmd.strip()}")
     print(f"{os.cpu_count()} cores, load average before {' '.join(load)}, after {' '.join(load_after)}")
-    print("| code points | keys | to B's screen p50 / p99 (ms) | B applied p50 / p99 (ms) | main thread A / B per key (ms, task) | script A / B (ms) | server CPU per key (ms) | highlighting A, B |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("| code points | keys | to B's screen p50 / p99 (ms) | B applied p50 / p99 (ms) | key to patch sent in A, p50 (ms) | sent to B applied, p50 (ms) | main thread A / B per key (ms, task) | script A / B (ms) | server CPU per key (ms) | highlighting A, B |")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in results:
         print(f"| {r['size']:,} | {r['keys']} | {r['screen_p50']:.1f} / {r['screen_p99']:.1f} | {r['applied_p50']:.1f} / {r['applied_p99']:.1f} "
+              f"| {r['in_a_p50']:.1f} | {r['after_a_p50']:.1f} "
               f"| {r['main_a_ms']['TaskDuration']:.1f} / {r['main_b_ms']['TaskDuration']:.1f} "
               f"| {r['main_a_ms']['ScriptDuration']:.1f} / {r['main_b_ms']['ScriptDuration']:.1f} "
               f"| {r['server_cpu_ms']:.1f} | {'on' if r['highlighted'][0] else 'off'}, {'on' if r['highlighted'][1] else 'off'} |")

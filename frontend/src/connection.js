@@ -17,7 +17,6 @@ import { io } from 'socket.io-client';
 
 import { SyncLoop } from './loop.js';
 import { SyncClient } from './sync.js';
-import { diffOps } from './core/diff.js';
 import { randomId } from './core/ids.js';
 import { applyOps } from './core/ops.js';
 
@@ -275,8 +274,8 @@ export class Connection {
         localStorage.removeItem(this.storageKey);
         return;
       }
-      const started = performance.now();
-      const state = { v: 1, version: sync.version, shadow: sync.shadow, ops: diffOps(sync.shadow, sync.text), inflight: sync.inflight, t: Date.now() };
+      const started = performance.now(); // (the edits as they were made: no text built, no diff)
+      const state = { v: 1, version: sync.version, shadow: sync.shadow, ops: sync.localOps, inflight: sync.inflight, t: Date.now() };
       localStorage.setItem(this.storageKey, JSON.stringify(state));
       this._saveCost = performance.now() - started;
     } catch (e) {

@@ -214,6 +214,10 @@ export class SyncClient {
     const f = this._inflight;
     return f ? { id: f.id, base: f.base, patch: f.patch, op: f.op } : null;
   }
+  /** The local edits not yet confirmed (in flight and pending): ops on `shadow` that give `text`. */
+  get localOps() {
+    return this._localOps();
+  }
   /** Number of local changes not yet confirmed by the server. */
   get unsaved() {
     if (!this._inflight && this._same()) return 0;

@@ -52,7 +52,7 @@ export function makePatchFromOps(text, ops, index = null) {
   if (index && first >= 0 && length > 4 * (last - first + 2 * PATCH_WINDOW)) {
     let from = Math.max(0, first - PATCH_WINDOW);
     let to = Math.min(length, last + PATCH_WINDOW);
-    const unit = (k) => (text === null ? index.slice(k, k + 1) : text[k] || '').charCodeAt(0);
+    const unit = (k) => index.slice(k, k + 1).charCodeAt(0);
     if (isLow(unit(from))) from--; // never inside a pair (ops keep them whole)
     if (to < length && isLow(unit(to))) to++;
     const near = retain([], first - from);
@@ -67,7 +67,7 @@ export function makePatchFromOps(text, ops, index = null) {
       else retain(near, o);
     }
     retain(near, to - last);
-    const part = text === null ? index.slice(from, to) : text.slice(from, to);
+    const part = index.slice(from, to);
     return patchText(part, diffsOf(part, near), index.utf16ToCp(from));
   }
   if (text === null) text = index.text();
