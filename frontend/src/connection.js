@@ -22,9 +22,10 @@ import { applyOps } from './core/ops.js';
 
 const SAVE_EVERY_MS = 300;
 // ... or more: a save writes the whole shadow (JSON, localStorage), hundreds of ms for a 4 M
-// document, so the next one waits SAVE_COST_FACTOR times as long as the last took (at most a
-// tenth of the page's time). Leaving the page, going offline or losing the socket saves at once.
-const SAVE_COST_FACTOR = 10;
+// document, so the next one waits SAVE_COST_FACTOR times as long as the last took (at most 3 %
+// of the page's time; ~10 s apart at 4 M, when a crash could lose that much typing). Leaving
+// the page, going offline or losing the socket saves at once, whatever the size.
+const SAVE_COST_FACTOR = 30;
 const CURSOR_EVERY_MS = 80;
 const ALIVE_EVERY_MS = 2000; // without Web Locks: how often a tab says it is still open
 // ... and after how long without it a tab counts as gone (a hidden tab's timers may run only
