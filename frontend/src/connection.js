@@ -276,7 +276,7 @@ export class Connection {
         return;
       }
       const started = performance.now(); // (the edits as they were made: no text built, no diff)
-      const state = { v: 1, version: sync.version, shadow: sync.shadow, ops: sync.localOps, inflight: sync.inflight, t: Date.now() };
+      const state = { v: 1, version: sync.version, shadow: sync.shadow, ops: sync._localOps(), inflight: sync.inflight, t: Date.now() };
       localStorage.setItem(this.storageKey, JSON.stringify(state));
       this._saveCost = performance.now() - started;
     } catch (e) {

@@ -133,7 +133,9 @@ const cursorField = StateField.define({
 // Markdown highlighting is on whatever the document's size (until issue 15 it went off above
 // 400k characters): lezer's parse is incremental and CodeMirror runs it only as far as the
 // screen shows (the rest in idle time), so a keystroke in a 4 M code point document costs
-// about what it costs in 1 KB (bench/keystroke.py, docs/performance.md).
+// about what it costs in 1 KB (bench/keystroke.py, docs/performance.md). Except in a paragraph
+// of 100k+ characters, which it re-parses whole: a text that has one when the page opens
+// turns it off for the page (editorlarge.js, loaded only for long texts).
 const FENCED = /^ {0,3}(```|~~~)[ \t]*[\w+#.-]+/; // a line opening a code block that names its language
 const FENCED_ANYWHERE = new RegExp(FENCED.source, 'm');
 export function createEditor(parent, o) {
@@ -143,7 +145,8 @@ export function createEditor(parent, o) {
   const editable = new Compartment();
   let code = null; // editorcode.js, once a fenced block names a language
   let codeLoading = false;
-  const markdownSupport = () => [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)];
+  // language.off: a paragraph of 100k+ units, no highlighting on this page (editorlarge.js)
+  const markdownSupport = () => (language.off ? [] : [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)]);
   const wantCode = (line) => {
     if (code || codeLoading || !FENCED.test(line)) return;
     codeLoading = true;
@@ -199,6 +202,7 @@ export function createEditor(parent, o) {
   if (!o.readOnly) extensions.push(placeholder('Start typing… (Markdown)'));
   const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
   if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
+  if (o.text.length > 1e5) import('./editorlarge.js').then((m) => m.check(view, language, o.text));
   onThemeChange((dark) => view.dispatch({ effects: theme.reconfigure(EditorView.darkTheme.of(dark)) }));
 
   return {

@@ -177,7 +177,7 @@ function main() {
   function showCursors() {
     if (!editor) return;
     const sync = conn.sync; // its offsets come from its text's chunks: no pass over the document
-    const list = [...cursors.values()].map((c) => ({ ...c, anchor: sync.toUtf16(c.anchor), head: sync.toUtf16(c.head) }));
+    const list = [...cursors.values()].map((c) => ({ ...c, anchor: sync.textIndex.cpToUtf16(c.anchor), head: sync.textIndex.cpToUtf16(c.head) }));
     editor.setCursors(list);
   }
 
@@ -203,7 +203,7 @@ function main() {
         if (!authorsBox.checked) return;
         if (conn.sync.version === version && !conn.sync.unsaved) {
           const sync = conn.sync;
-          editor.setAuthorship(body.spans.map((s) => ({ from: sync.toUtf16(s.start), to: sync.toUtf16(s.end), name: s.author, color: nameColor(s.author) })));
+          editor.setAuthorship(body.spans.map((s) => ({ from: sync.textIndex.cpToUtf16(s.start), to: sync.textIndex.cpToUtf16(s.end), name: s.author, color: nameColor(s.author) })));
           authorsNote.textContent = '';
           return;
         }
@@ -293,7 +293,7 @@ function main() {
       },
       onSelection: (anchor, head) => {
         if (readOnly) return;
-        conn.sendCursor(conn.sync.toCodePoints(anchor), conn.sync.toCodePoints(head));
+        conn.sendCursor(conn.sync.textIndex.utf16ToCp(anchor), conn.sync.textIndex.utf16ToCp(head));
       },
     });
     window.collab = { conn, sync: conn.sync, editor, files };

@@ -202,6 +202,11 @@ export class SyncClient {
   get text() {
     return this._text;
   }
+  /** `text` in chunks (core/chunked.js): its code point <-> UTF-16 offsets (cpToUtf16,
+   * utf16ToCp) without a pass over the text. Read only. */
+  get textIndex() {
+    return this._textIndex;
+  }
   get shadow() {
     return this._shadow;
   }
@@ -213,10 +218,6 @@ export class SyncClient {
   get inflight() {
     const f = this._inflight;
     return f ? { id: f.id, base: f.base, patch: f.patch, op: f.op } : null;
-  }
-  /** The local edits not yet confirmed (in flight and pending): ops on `shadow` that give `text`. */
-  get localOps() {
-    return this._localOps();
   }
   /** Number of local changes not yet confirmed by the server. */
   get unsaved() {
@@ -257,15 +258,6 @@ export class SyncClient {
     this.localEditUtf16(from, to, insText);
   }
 
-  /** UTF-16 index in `text` of code point offset `cp` (clamped to its end). */
-  toUtf16(cp) {
-    return this._textIndex.cpToUtf16(cp);
-  }
-
-  /** Code point offset in `text` of UTF-16 index `u`. */
-  toCodePoints(u) {
-    return this._textIndex.utf16ToCp(u);
-  }
 
   /** Replace UTF-16 range [from, to) of the text (the editor's unit) with `insText`. */
   localEditUtf16(from, to, insText) {
@@ -664,7 +656,8 @@ export class SyncClient {
     return this._inflight ? applyOps(this._shadow, this._inflight.op) : this._shadow;
   }
 
-  /** The local edits not yet confirmed, in flight and pending: an op shadow -> text. */
+  /** The local edits not yet confirmed, in flight and pending: an op shadow -> text (what
+   * connection.js keeps in localStorage). */
   _localOps() {
     return this._inflight ? compose(this._inflight.op, this._pending) : this._pending;
   }
