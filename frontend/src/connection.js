@@ -17,11 +17,15 @@ import { io } from 'socket.io-client';
 
 import { SyncLoop } from './loop.js';
 import { SyncClient } from './sync.js';
-import { diffOps } from './core/diff.js';
 import { randomId } from './core/ids.js';
 import { applyOps } from './core/ops.js';
 
 const SAVE_EVERY_MS = 300;
+// ... or more: a save writes the whole shadow (JSON, localStorage), hundreds of ms for a 4 M
+// document, so the next one waits SAVE_COST_FACTOR times as long as the last took (at most 3 %
+// of the page's time; ~10 s apart at 4 M, when a crash could lose that much typing). Leaving
+// the page, going offline or losing the socket saves at once, whatever the size.
+const SAVE_COST_FACTOR = 30;
 const CURSOR_EVERY_MS = 80;
 const ALIVE_EVERY_MS = 2000; // without Web Locks: how often a tab says it is still open
 // ... and after how long without it a tab counts as gone (a hidden tab's timers may run only
@@ -84,7 +88,7 @@ export class Connection {
       onJoinFailed: (error) => this.sync.gone || this.o.onStatus({ state: 'error', unsaved: this.sync.unsaved, error, role: this.role }),
       onGone: (error) => this._gone(error),
       onLost: () => this._lost(),
-      onIncoming: () => this._schedule('save', SAVE_EVERY_MS, () => this._save()),
+      onIncoming: () => this._schedule('save', this._saveEvery(), () => this._save()),
       afterPump: () => this._status(),
     });
   }
@@ -139,7 +143,7 @@ export class Connection {
   localEdit(from, to, insert) {
     this.sync.localEditUtf16(from, to, insert);
     this._schedule('pump', 0, () => this.pump());
-    this._schedule('save', SAVE_EVERY_MS, () => this._save());
+    this._schedule('save', this._saveEvery(), () => this._save());
     this._status();
   }
 
@@ -244,6 +248,11 @@ export class Connection {
 
   // ---- localStorage: unsaved edits survive a reload ----
 
+  /** Milliseconds from an edit to its save: SAVE_EVERY_MS, or more after a costly save. */
+  _saveEvery() {
+    return Math.max(SAVE_EVERY_MS, SAVE_COST_FACTOR * (this._saveCost || 0));
+  }
+
   _load() {
     if (!this.storageKey) return null;
     try {
@@ -266,8 +275,10 @@ export class Connection {
         localStorage.removeItem(this.storageKey);
         return;
       }
-      const state = { v: 1, version: sync.version, shadow: sync.shadow, ops: diffOps(sync.shadow, sync.text), inflight: sync.inflight, t: Date.now() };
+      const started = performance.now(); // (the edits as they were made: no text built, no diff)
+      const state = { v: 1, version: sync.version, shadow: sync.shadow, ops: sync._localOps(), inflight: sync.inflight, t: Date.now() };
       localStorage.setItem(this.storageKey, JSON.stringify(state));
+      this._saveCost = performance.now() - started;
     } catch (e) {
       console.warn('collab: could not keep unsaved edits in localStorage', e);
     }

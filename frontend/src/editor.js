@@ -131,18 +131,14 @@ const cursorField = StateField.define({
  * @param {(anchor, head) => void} o.onSelection
  * @param {((files: File[], pos: number) => void)|null} o.onImages  images pasted or dropped at pos (UTF-16)
  */
-// Above this many UTF-16 units the Markdown parser is switched off: it re-parses a whole
-// paragraph per keystroke, and a huge unbroken paragraph (a log, a dump) would make every
-// keystroke cost 100+ ms. Back on below LARGE_DOC_OFF (hysteresis, so no flapping).
-export const LARGE_DOC = 400_000;
+// Markdown highlighting is on whatever the document's size (until issue 15 it went off above
+// 400k characters): lezer's parse is incremental and CodeMirror runs it only as far as the
+// screen shows (the rest in idle time), so a keystroke in a 4 M code point document costs
+// about what it costs in 1 KB (bench/keystroke.py, docs/performance.md). Except in a paragraph
+// of 100k+ characters, which it re-parses whole: a text that has one when the page opens
+// turns it off for the page (editorlarge.js, loaded only for long texts).
 const FENCED = /^ {0,3}(```|~~~)[ \t]*[\w+#.-]+/; // a line opening a code block that names its language
 const FENCED_ANYWHERE = new RegExp(FENCED.source, 'm');
-const LARGE_DOC_OFF = 350_000;
-
-function markdownFor(length, current) {
-  return current ? length < LARGE_DOC : length < LARGE_DOC_OFF;
-}
-
 // what a pasted or dropped file must be to be uploaded as an image (the server sniffs its bytes)
 const IMAGE_NAME = /\.(png|jpe?g|gif|webp|svg)$/i;
 export const isImage = (file) => /^image\//.test(file.type) || IMAGE_NAME.test(file.name || '');
@@ -152,10 +148,10 @@ export function createEditor(parent, o) {
   const theme = new Compartment(); // CodeMirror's own dark styles (search panel, selection) follow the page
   const me = new Compartment(); // who this page's own typing is marked as, in authorship colours
   const editable = new Compartment();
-  let highlighted = o.text.length < LARGE_DOC;
   let code = null; // editorcode.js, once a fenced block names a language
   let codeLoading = false;
-  const markdownSupport = () => (highlighted ? [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)] : []);
+  // language.off: a paragraph of 100k+ units, no highlighting on this page (editorlarge.js)
+  const markdownSupport = () => (language.off ? [] : [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)]);
   const wantCode = (line) => {
     if (code || codeLoading || !FENCED.test(line)) return;
     codeLoading = true;
@@ -208,11 +204,6 @@ export function createEditor(parent, o) {
     EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
     EditorView.updateListener.of((update) => {
       if (update.docChanged) for (const t of trackers) t.pos = update.changes.mapPos(t.pos, -1);
-      if (update.docChanged && markdownFor(update.state.doc.length, highlighted) !== highlighted) {
-        highlighted = !highlighted;
-        queueMicrotask(() => update.view.dispatch({ effects: language.reconfigure(markdownSupport()) }));
-        o.onLargeDocument?.(!highlighted);
-      }
       if (update.docChanged && !code) update.changes.iterChangedRanges((fromA, toA, fromB) => wantCode(update.state.doc.lineAt(fromB).text));
       if (update.docChanged) {
         for (const tr of update.transactions) {
@@ -232,15 +223,16 @@ export function createEditor(parent, o) {
   extensions.push(editable.of(o.readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []));
   if (!o.readOnly) extensions.push(placeholder('Start typing… (Markdown)'));
   const view = new EditorView({ state: EditorState.create({ doc: o.text, extensions }), parent });
-  if (!highlighted) o.onLargeDocument?.(true);
-  else if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
+  if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
+  if (o.text.length > 1e5) import('./editorlarge.js').then((m) => m.check(view, language, o.text));
   onThemeChange((dark) => view.dispatch({ effects: theme.reconfigure(EditorView.darkTheme.of(dark)) }));
 
   return {
     view,
     text: () => view.state.doc.toString(),
     /** Apply a change made elsewhere: ops (core/ops.js) on the current text, written by `author`
-     *  ({name, color}, for authorship colours). Not undoable here. */
+     *  ({name, color}, for authorship colours). Not undoable here. `fullText()`: the text they
+     *  make, asked for only if the editor is out of step (building it costs the document). */
     applyRemote(ops, fullText, author) {
       const changes = [];
       let pos = 0;
@@ -259,7 +251,7 @@ export function createEditor(parent, o) {
       const annotations = [remote.of(true), Transaction.addToHistory.of(false), writtenBy.of(author || { name: 'someone', color: '#475569' })];
       if (total !== view.state.doc.length) {
         // Out of step (should not happen): show the authoritative text rather than garbage.
-        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: fullText }, annotations });
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: fullText() }, annotations });
         return;
       }
       view.dispatch({ changes, annotations });

@@ -3,7 +3,6 @@
 
 import { Connection } from './connection.js';
 import { taskToggle } from './core/tasks.js';
-import { cpToUtf16, utf16ToCp } from './core/text.js';
 import { colorBook, distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
@@ -180,8 +179,8 @@ function main() {
 
   function showCursors() {
     if (!editor) return;
-    const text = conn.sync.text;
-    const list = [...cursors.values()].map((c) => ({ ...c, anchor: cpToUtf16(text, c.anchor), head: cpToUtf16(text, c.head) }));
+    const sync = conn.sync; // its offsets come from its text's chunks: no pass over the document
+    const list = [...cursors.values()].map((c) => ({ ...c, anchor: sync.textIndex.cpToUtf16(c.anchor), head: sync.textIndex.cpToUtf16(c.head) }));
     editor.setCursors(list);
   }
 
@@ -206,8 +205,8 @@ function main() {
         if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
         if (!authorsBox.checked) return;
         if (conn.sync.version === version && !conn.sync.unsaved) {
-          const text = conn.sync.text;
-          editor.setAuthorship(body.spans.map((s) => ({ from: cpToUtf16(text, s.start), to: cpToUtf16(text, s.end), name: s.author, color: nameColor(s.author) })));
+          const sync = conn.sync;
+          editor.setAuthorship(body.spans.map((s) => ({ from: sync.textIndex.cpToUtf16(s.start), to: sync.textIndex.cpToUtf16(s.end), name: s.author, color: nameColor(s.author) })));
           authorsNote.textContent = '';
           return;
         }
@@ -294,7 +293,7 @@ function main() {
     },
     onRemoteChange: (ops, origin, author) => {
       if (!editor) return;
-      editor.applyRemote(ops, conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
+      editor.applyRemote(ops, () => conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
       schedulePreview();
       scheduleTitle();
     },
@@ -317,15 +316,9 @@ function main() {
         schedulePreview();
         scheduleTitle();
       },
-      onLargeDocument: (large) => {
-        // shown as a tooltip on the status and as a data attribute (styled in style.css)
-        document.body.dataset.large = String(large);
-        status.title = large ? 'Large document: Markdown highlighting is off to keep typing fast' : '';
-      },
       onSelection: (anchor, head) => {
         if (readOnly) return;
-        const t = conn.sync.text;
-        conn.sendCursor(utf16ToCp(t, anchor), utf16ToCp(t, head));
+        conn.sendCursor(conn.sync.textIndex.utf16ToCp(anchor), conn.sync.textIndex.utf16ToCp(head));
       },
     });
     window.collab = { conn, sync: conn.sync, editor, files };

@@ -24,12 +24,12 @@
 //
 // Must not import: socket.io-client, CodeMirror, anything that touches the DOM or the network.
 
-import { crc32Hex } from './core/crc32.js';
+import { ChunkedText } from './core/chunked.js';
 import { diffOps } from './core/diff.js';
 import { randomId } from './core/ids.js';
 import { applyOps, baseLength, compose, del, insert, isNoop, retain, transform } from './core/ops.js';
 import { applyPatchExact, makePatchFromOps } from './core/patch.js';
-import { cpLength, cpToUtf16, escapedLength, wellFormed } from './core/text.js';
+import { cpLength, escapedLength, wellFormed } from './core/text.js';
 
 /** Seconds a version gap that our own ack may fill stays open before we ask with `sync`. */
 export const GAP_PATIENCE = 1.0;
@@ -145,11 +145,18 @@ export class SyncClient {
    * @param {() => string} [opts.newId]  op id factory (tests pass a deterministic one)
    * @param {(ops: Array, origin: string) => void} [opts.onChange] told of every change to
    *        `text` that did not come from localEdit/setText: ops on the previous text (UTF-16);
-   *        then the previous text and, for a revision, its author
+   *        then the previous text (null when it was not built: see `_text`) and, for a
+   *        revision, its author
    */
   constructor(opts = {}) {
-    this._text = opts.text ?? '';
-    this._shadow = opts.shadow ?? this._text;
+    // The shadow and the text are kept in chunks (core/chunked.js): the shadow's hash, both
+    // texts' code point offsets and the edits of a keystroke cost a chunk or two, not the
+    // document. As strings (`_text`, `_shadow`) they are built when asked for and kept until
+    // they change (null: not built).
+    this._textStr = opts.text ?? '';
+    this._shadowStr = opts.shadow ?? this._textStr;
+    this._shadowIndex = new ChunkedText(this._shadowStr);
+    this._textIndex = new ChunkedText(this._textStr);
     this._version = opts.version ?? 0;
     this._newId = opts.newId ?? (() => randomId());
     this.onChange = opts.onChange ?? null;
@@ -181,8 +188,24 @@ export class SyncClient {
 
   // ---- state ----
 
+  get _text() {
+    return this._textStr ?? (this._textStr = this._textIndex.text());
+  }
+  get _shadow() {
+    return this._shadowStr ?? (this._shadowStr = this._shadowIndex.text());
+  }
+  /** text === shadow (with nothing in flight), without building either when it can be told otherwise. */
+  _same() {
+    return isNoop(this._pending) || (this._textIndex.length === this._shadowIndex.length && this._text === this._shadow);
+  }
+
   get text() {
     return this._text;
+  }
+  /** `text` in chunks (core/chunked.js): its code point <-> UTF-16 offsets (cpToUtf16,
+   * utf16ToCp) without a pass over the text. Read only. */
+  get textIndex() {
+    return this._textIndex;
   }
   get shadow() {
     return this._shadow;
@@ -198,7 +221,7 @@ export class SyncClient {
   }
   /** Number of local changes not yet confirmed by the server. */
   get unsaved() {
-    if (!this._inflight && this._text === this._shadow) return 0;
+    if (!this._inflight && this._same()) return 0;
     return Math.max(this._unsaved, 1);
   }
   /** The last refusal {code, message}, until something is saved again; null when all is well. */
@@ -230,15 +253,17 @@ export class SyncClient {
 
   /** Replace `delete_` code points at code point `pos` with `insText`. */
   localEdit(pos, delete_, insText) {
-    const from = cpToUtf16(this._text, pos);
-    const to = cpToUtf16(this._text, pos + delete_, from, pos);
+    const from = this._textIndex.cpToUtf16(pos);
+    const to = this._textIndex.cpToUtf16(pos + delete_);
     this.localEditUtf16(from, to, insText);
   }
 
+
   /** Replace UTF-16 range [from, to) of the text (the editor's unit) with `insText`. */
   localEditUtf16(from, to, insText) {
-    if (from < 0 || to < from || to > this._text.length) {
-      throw new RangeError(`edit ${from}..${to} outside text of length ${this._text.length}`);
+    const length = this._textIndex.length;
+    if (from < 0 || to < from || to > length) {
+      throw new RangeError(`edit ${from}..${to} outside text of length ${length}`);
     }
     if (from === to && !insText) return;
     this._writable();
@@ -246,8 +271,8 @@ export class SyncClient {
     const op = retain([], from);
     insert(op, ins);
     del(op, to - from);
-    retain(op, this._text.length - to);
-    this._local(op, this._text.slice(0, from) + ins + this._text.slice(to));
+    retain(op, length - to);
+    this._local(op, null);
   }
 
   /** Set the whole visible text (the change is found by diffing). */
@@ -291,10 +316,10 @@ export class SyncClient {
     if (this._pendingCost(lim) > Math.floor(lim.patch / 2)) {
       [op, rest] = splitOp(op, this._shadow, Math.floor(lim.patch / 2), Math.floor(lim.hunks / 2));
     }
-    const patch = makePatchFromOps(this._shadow, op);
+    const patch = makePatchFromOps(this._shadowStr, op, this._shadowIndex);
     if (!patch) return null;
     this._inflight = { id: this._newId(), base: this._version, patch, op, edits: this._unsaved };
-    this._pending = rest ?? retain([], this._text.length);
+    this._pending = rest ?? retain([], this._textIndex.length);
     return { base: this._version, patch, id: this._inflight.id };
   }
 
@@ -374,7 +399,8 @@ export class SyncClient {
     if (fresh) {
       this._setConfirmed(ans.version, ans.text);
       this._emitReplace(ans.text);
-      this._text = ans.text;
+      this._textStr = ans.text;
+      this._textIndex.reset(ans.text);
       this._inflight = null;
       this._pending = retain([], ans.text.length);
       this._unsaved = 0;
@@ -413,7 +439,8 @@ export class SyncClient {
     const remote = diffOps(this._shadow, ans.text);
     const [remote1, local1] = transform(remote, local);
     const old = this._text;
-    this._text = applyOps(ans.text, local1);
+    this._textStr = applyOps(ans.text, local1);
+    this._textIndex.reset(this._textStr);
     this._pending = local1;
     this._setConfirmed(ans.version, ans.text);
     this._inflight = null;
@@ -427,7 +454,7 @@ export class SyncClient {
     this._syncing = false;
     this._rejoin = null;
     this._holdText = null;
-    if (this._text === this._shadow) this._unsaved = 0;
+    if (this._same()) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'reset');
   }
 
@@ -544,9 +571,11 @@ export class SyncClient {
     }
   }
 
+  /** A local edit: `op` on the text, giving `text` (null: not built). */
   _local(op, text) {
     this._pending = compose(this._pending, op);
-    this._text = text;
+    this._textStr = text;
+    this._textIndex.edit(op);
     this._unsaved++;
   }
 
@@ -588,8 +617,8 @@ export class SyncClient {
   /** The document would be over the limit: refuse locally, keeping the text, and say why. */
   _overDocLimit() {
     const limit = this._limits.doc;
-    if (this._text.length <= limit) return false; // UTF-16 units >= code points
-    const size = cpLength(this._text);
+    if (this._textIndex.length <= limit) return false; // UTF-16 units >= code points
+    const size = cpLength(this._text); // rare: only past the limit in units
     if (size <= limit) return false;
     let inserted = 0;
     for (const o of this._pending) if (typeof o === 'string') inserted += cpLength(o);
@@ -604,7 +633,7 @@ export class SyncClient {
 
   /** Escaped patch characters the pending edits would take (an upper bound of a patch's text). */
   _pendingCost(lim) {
-    const base = this._shadowAfterInflight();
+    const base = this._inflight ? this._shadowAfterInflight() : this._shadowIndex; // (both have slice)
     let cost = 0;
     let changes = 0;
     let i = 0;
@@ -627,7 +656,8 @@ export class SyncClient {
     return this._inflight ? applyOps(this._shadow, this._inflight.op) : this._shadow;
   }
 
-  /** The local edits not yet confirmed, in flight and pending: an op shadow -> text. */
+  /** The local edits not yet confirmed, in flight and pending: an op shadow -> text (what
+   * connection.js keeps in localStorage). */
   _localOps() {
     return this._inflight ? compose(this._inflight.op, this._pending) : this._pending;
   }
@@ -700,23 +730,27 @@ export class SyncClient {
     const f = this._inflight;
     let res;
     try {
-      res = applyPatchExact(this._shadow, patch);
+      res = applyPatchExact(null, patch, this._shadowIndex);
     } catch {
       this._rejoin = 'apply_failed'; // cannot happen with a correct server; the text is kept
       return;
     }
-    const expected = applyOps(this._shadow, f.op);
-    if (res.text !== expected) {
+    // our own patch on the shadow it was made from gives what our op gives (no need to compare
+    // two copies of the document)
+    const asSent = patch === f.patch && f.base === this._version;
+    const old = asSent ? null : this._shadow;
+    this._shadowIndex.edit(res.ops);
+    this._shadowStr = null;
+    if (!asSent && this._shadow !== applyOps(old, f.op)) {
       // the server placed our change otherwise than we did: what is left to send is whatever
       // separates its text from ours
-      this._pending = diffOps(res.text, this._text);
+      this._pending = diffOps(this._shadow, this._text);
     }
-    this._shadow = res.text;
     this._version = version;
     this._inflight = null;
     this._resend = false;
     this._unsaved = Math.max(0, this._unsaved - f.edits);
-    if (this._text === this._shadow) this._unsaved = 0;
+    if (this._same()) this._unsaved = 0;
   }
 
   _applyRevision(rev) {
@@ -727,7 +761,7 @@ export class SyncClient {
     }
     let res;
     try {
-      res = applyPatchExact(this._shadow, rev.patch);
+      res = applyPatchExact(null, rev.patch, this._shadowIndex);
     } catch {
       this._rejoin = 'apply_failed';
       return;
@@ -738,22 +772,25 @@ export class SyncClient {
     if (f) [remote, f.op] = transform(remote, f.op);
     const [remote1, pending1] = transform(remote, this._pending);
     this._pending = pending1;
-    const old = this._text;
-    this._text = applyOps(old, remote1);
-    this._shadow = res.text;
+    const old = this._textStr;
+    this._textIndex.edit(remote1);
+    this._textStr = null;
+    this._shadowIndex.edit(res.ops);
+    this._shadowStr = null;
     this._version = rev.version;
-    if (this._text === this._shadow && !this._inflight) this._unsaved = 0;
+    if (!this._inflight && this._same()) this._unsaved = 0;
     if (!isNoop(remote1)) this._notify(remote1, old, 'remote', rev.author);
   }
 
   /** The server's hash of the text at `version` must match our shadow; else we diverged. */
   _check(hash) {
-    if (hash && !this._rejoin && crc32Hex(this._shadow) !== String(hash).toLowerCase()) this._rejoin = 'hash_mismatch';
+    if (hash && !this._rejoin && this._shadowIndex.hash() !== String(hash).toLowerCase()) this._rejoin = 'hash_mismatch';
   }
 
   _setConfirmed(version, text) {
     this._version = version;
-    this._shadow = text;
+    this._shadowStr = text;
+    this._shadowIndex.reset(text);
     this._seenSent = Math.min(this._seenSent, version);
   }
 

@@ -26,7 +26,8 @@ const [T0, T1, T2, T3, T4, T5, T6, T7] = TABLES;
 const encoder = new TextEncoder();
 let buffer = new Uint8Array(4096);
 
-export function crc32Hex(text) {
+/** CRC-32 of `text`'s UTF-8 bytes and their number: [crc (unsigned), bytes]. */
+export function crc32Bytes(text) {
   if (buffer.length < text.length * 3) buffer = new Uint8Array(text.length * 3 + 4096); // 3 bytes per UTF-16 unit at most
   const b = buffer;
   const n = encoder.encodeInto(text, b).written;
@@ -38,5 +39,51 @@ export function crc32Hex(text) {
       ^ T3[b[i + 4]] ^ T2[b[i + 5]] ^ T1[b[i + 6]] ^ T0[b[i + 7]];
   }
   for (; i < n; i++) c = T0[(c ^ b[i]) & 0xff] ^ (c >>> 8);
-  return ((c ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0');
+  return [(c ^ 0xffffffff) >>> 0, n];
+}
+
+/** A CRC-32 as the wire writes it: 8 lowercase hex digits. */
+export function crcHex(crc) {
+  return (crc >>> 0).toString(16).padStart(8, '0');
+}
+
+export function crc32Hex(text) {
+  return crcHex(crc32Bytes(text)[0]);
+}
+
+// ---- combining: the CRC of A + B from those of A and B (zlib's crc32_combine) ----
+// A CRC is a polynomial over GF(2) (bit-reflected: the top bit is x^0); appending n zero bytes
+// multiplies it by x^(8n) modulo the CRC's polynomial, so crc(A + B) = crc(A) * x^(8|B|) ^ crc(B).
+
+const POLY = 0xedb88320;
+
+/** a * b modulo the CRC-32 polynomial (both reflected). */
+export function multModP(a, b) {
+  let p = 0;
+  for (let m = 0x80000000; m; m >>>= 1) {
+    if (a & m) p ^= b;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+// X2N[k] = x^(2^k) modulo the polynomial
+const X2N = (() => {
+  const t = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 32; k++) t[k] = p = multModP(p, p);
+  return t;
+})();
+
+/** x^(8 * bytes) modulo the polynomial: what appending `bytes` bytes multiplies a CRC by. */
+export function shiftFor(bytes) {
+  let p = 0x80000000; // x^0
+  for (let k = 3; bytes; bytes = Math.floor(bytes / 2), k++) if (bytes % 2) p = multModP(X2N[k & 31], p);
+  return p;
+}
+
+/** CRC-32 of A + B, given crc(A), crc(B) and shiftFor(|B| in bytes). */
+export function crc32Combine(crcA, crcB, shiftB) {
+  return (multModP(shiftB, crcA) ^ crcB) >>> 0;
 }

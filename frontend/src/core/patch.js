@@ -8,7 +8,7 @@
 import DiffMatchPatch from 'diff-match-patch';
 
 import { DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT, diff, dmp } from './diff.js';
-import { compose, del, insert, retain } from './ops.js';
+import { applyOps, compose, del, insert, retain } from './ops.js';
 import { commonPrefix, commonSuffix, cpLength, cpToUtf16, makeCodec } from './text.js';
 
 
@@ -23,8 +23,60 @@ export function makePatch(a, b, { cleanup = true } = {}) {
   return patchText(a, diff(a, b, { cleanup }));
 }
 
-/** diff-match-patch patch_toText of `ops` (UTF-16 units, pairs whole) applied to `text`. */
-export function makePatchFromOps(text, ops) {
+/** Units of text kept on each side of the changes when a patch is made from a window of a long
+ * text; a hunk's context is at most 32 characters (diff-match-patch's Match_MaxBits). */
+export const PATCH_WINDOW = 1024;
+
+/**
+ * diff-match-patch patch_toText of `ops` (UTF-16 units, pairs whole) applied to `text`.
+ * With `index` (a core/chunked.js ChunkedText of `text`) and a text much longer than the span
+ * of the changes, the patch is made from a window of PATCH_WINDOW units around them, its
+ * offsets moved to the window's place: a keystroke does not cost the whole document. The one
+ * difference from the whole text's patch: a hunk's context grows (up to its maximum) only
+ * until it is unique within the window rather than within the whole text.
+ */
+export function makePatchFromOps(text, ops, index = null) {
+  const length = text === null ? index.length : text.length; // text null: the index's
+  let first = -1; // where the first change starts and the last one ends (units of `text`)
+  let last = 0;
+  let i = 0;
+  for (const o of ops) {
+    if (typeof o === 'number' && o > 0) i += o;
+    else {
+      if (first < 0) first = i;
+      if (typeof o === 'number') i -= o;
+      last = i;
+    }
+  }
+  if (i !== length) throw new Error(`operation covers ${i} units, text has ${length}`);
+  if (index && first >= 0 && length > 4 * (last - first + 2 * PATCH_WINDOW)) {
+    let from = Math.max(0, first - PATCH_WINDOW);
+    let to = Math.min(length, last + PATCH_WINDOW);
+    const unit = (k) => index.slice(k, k + 1).charCodeAt(0);
+    if (isLow(unit(from))) from--; // never inside a pair (ops keep them whole)
+    if (to < length && isLow(unit(to))) to++;
+    const near = retain([], first - from);
+    let at = 0;
+    for (const o of ops) {
+      const was = at;
+      at += typeof o === 'number' ? Math.abs(o) : 0;
+      if (at <= first && typeof o === 'number') continue; // the retain before the first change
+      if (was >= last && typeof o === 'number') break; // the retain after the last one
+      if (typeof o === 'string') insert(near, o);
+      else if (o < 0) del(near, -o);
+      else retain(near, o);
+    }
+    retain(near, to - last);
+    const part = index.slice(from, to);
+    return patchText(part, diffsOf(part, near), index.utf16ToCp(from));
+  }
+  if (text === null) text = index.text();
+  return patchText(text, diffsOf(text, ops));
+}
+
+const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
+
+function diffsOf(text, ops) {
   const diffs = [];
   let i = 0;
   for (const o of ops) {
@@ -32,17 +84,21 @@ export function makePatchFromOps(text, ops) {
     else if (o > 0) diffs.push([DIFF_EQUAL, text.slice(i, (i += o))]);
     else diffs.push([DIFF_DELETE, text.slice(i, (i -= o))]);
   }
-  if (i !== text.length) throw new Error(`operation covers ${i} units, text has ${text.length}`);
-  return patchText(text, diffs);
+  return diffs;
 }
 
 /** patch_toText of diff tuples on `text` (pairs whole): patch_make runs on the codec's copy, in
- * which each astral code point is one character, so its offsets are code points. */
-function patchText(text, diffs) {
+ * which each astral code point is one character, so its offsets are code points (moved on by
+ * `shift` code points: `text` is a window that starts there). */
+function patchText(text, diffs, shift = 0) {
   const codec = makeCodec([text, ...diffs.map((d) => d[1])]);
   const enc = (t) => (codec ? codec.encode(t) : t);
   const patches = dmp.patch_make(enc(text), diffs.map(([op, t]) => new DiffMatchPatch.Diff(op, enc(t))));
-  if (codec) for (const p of patches) for (const d of p.diffs) d[1] = codec.decode(d[1]);
+  for (const p of patches) {
+    if (codec) for (const d of p.diffs) d[1] = codec.decode(d[1]);
+    p.start1 += shift;
+    p.start2 += shift;
+  }
   return dmp.patch_toText(patches);
 }
 
@@ -77,23 +133,47 @@ export class PatchError extends Error {
  * Apply a patch exactly: each hunk (rolling context, as patch_make produces) must find its
  * context and deleted text at `start2` of the text produced by the hunks before it.
  * Returns `{text, ops}`: the new text and the change as ops on the old text. Throws PatchError.
+ * `index` (a core/chunked.js ChunkedText of the text), when given, finds the hunks' places
+ * and their text without counting the code points of everything before them; with `text`
+ * null, the text is the index's and is not built either (the result's `text` is null: apply
+ * `ops` to the index).
  */
-export function applyPatchExact(text, patch) {
+export function applyPatchExact(text, patch, index = null) {
   const hunks = typeof patch === 'string' ? parsePatch(patch) : patch;
-  let cur = text;
-  let ops = cur.length ? [cur.length] : [];
+  let cur = text; // the text so far (null: not built)
+  let length = text === null ? index.length : text.length;
+  let ops = length ? [length] : [];
+  // what the hunks before made longer, in code points and units, and where the last one ended
+  // (code points of the old text): a later hunk's place there is its start2 less the shift
+  let shiftCp = 0;
+  let shiftUnits = 0;
+  let doneCp = 0;
   for (const h of hunks) {
-    const at = cpToUtf16(cur, h.start2);
-    if (cpLength(cur.slice(0, at)) !== h.start2) {
-      throw new PatchError('conflict', `hunk at ${h.start2} is past the end of the text`);
-    }
     let expect = '';
     let result = '';
     for (const [op, t] of h.diffs) {
       if (op !== DIFF_INSERT) expect += t;
       if (op !== DIFF_DELETE) result += t;
     }
-    if (cur.slice(at, at + expect.length) !== expect) {
+    let at;
+    let found;
+    const old = h.start2 - shiftCp;
+    if (index && old >= doneCp) {
+      const oldAt = index.cpToUtf16(old);
+      if (index.utf16ToCp(oldAt) !== old) throw new PatchError('conflict', `hunk at ${h.start2} is past the end of the text`);
+      at = oldAt + shiftUnits;
+      found = index.slice(oldAt, oldAt + expect.length);
+    } else {
+      // hunks out of order (no patch_make makes them): count in the text so far
+      if (cur === null) cur = applyOps(index.text(), ops);
+      index = null;
+      at = cpToUtf16(cur, h.start2);
+      if (cpLength(cur.slice(0, at)) !== h.start2) {
+        throw new PatchError('conflict', `hunk at ${h.start2} is past the end of the text`);
+      }
+      found = cur.slice(at, at + expect.length);
+    }
+    if (found !== expect) {
       throw new PatchError('conflict', `hunk at ${h.start2} does not match the text`);
     }
     // The change as the hunk states it (each run of deletes and inserts between context is one
@@ -124,9 +204,14 @@ export function applyPatchExact(text, patch) {
       }
     }
     flush();
-    retain(hop, cur.length - at - expect.length);
-    cur = cur.slice(0, at) + result + cur.slice(at + expect.length);
+    retain(hop, length - at - expect.length);
+    if (cur !== null) cur = cur.slice(0, at) + result + cur.slice(at + expect.length);
+    length += result.length - expect.length;
     ops = compose(ops, hop);
+    const expectCp = cpLength(expect);
+    doneCp = old + expectCp;
+    shiftCp += cpLength(result) - expectCp;
+    shiftUnits += result.length - expect.length;
   }
   return { text: cur, ops };
 }

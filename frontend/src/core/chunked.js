@@ -1,0 +1,153 @@
+// A text kept beside its string as chunks of a few thousand UTF-16 units, each with its CRC-32,
+// UTF-8 length and code point count measured once (and again only when an edit touches it):
+// what a keystroke must not cost the whole document. The text's CRC-32 (the wire's hash: of
+// its UTF-8 bytes, exactly zlib's) is the chunks' CRCs combined (crc32.js's crc32Combine), and
+// code point <-> UTF-16 offsets are found by skipping whole chunks; an edit re-measures the
+// chunk or two it touches. Chunk boundaries never fall inside a surrogate pair, so each chunk's
+// UTF-8 is exactly its share of the text's.
+//
+// core/: pure. No DOM, no socket, no storage, no network; imports only other core/ modules and
+// diff-match-patch (frontend/test/layers.test.js enforces it).
+
+import { crc32Bytes, crc32Combine, crcHex, shiftFor } from './crc32.js';
+import { cpLength, cpToUtf16, utf16ToCp } from './text.js';
+
+/** Units a chunk is cut to; an edited chunk is split past twice this and merged below a quarter. */
+export const CHUNK = 4096;
+
+const isHigh = (c) => c >= 0xd800 && c <= 0xdbff;
+const isLow = (c) => c >= 0xdc00 && c <= 0xdfff;
+
+// one chunk: its text and, once asked for, its code points (cps) and {crc, shift (for its
+// UTF-8 length)}: a text's chunks are counted, a shadow's also hashed
+function chunk(s) {
+  return { s, crc: 0, shift: -1, cps: -1 };
+}
+
+function measure(c) {
+  if (c.cps < 0) c.cps = cpLength(c.s);
+  return c;
+}
+
+/** `s` in chunks of about CHUNK units, none ending between the two halves of a pair. */
+function cut(s, size) {
+  const out = [];
+  for (let i = 0; i < s.length; ) {
+    let j = Math.min(s.length, i + size);
+    if (j < s.length && isHigh(s.charCodeAt(j - 1)) && isLow(s.charCodeAt(j))) j++;
+    out.push(chunk(s.slice(i, j)));
+    i = j;
+  }
+  return out;
+}
+
+export class ChunkedText {
+  /** @param {string} text  @param {number} [size] units per chunk (tests use small ones) */
+  constructor(text = '', size = CHUNK) {
+    this._size = size;
+    this.reset(text);
+  }
+
+  /** Start again from `text` (a join, a reset): the only step that costs the whole text. */
+  reset(text) {
+    this._chunks = cut(text, this._size);
+    this._length = text.length;
+  }
+
+  /** Length in UTF-16 units. */
+  get length() {
+    return this._length;
+  }
+
+  /** The text, joined (costs the whole text: only when a string is asked for). */
+  text() {
+    return this._chunks.map((c) => c.s).join('');
+  }
+
+  /** Units [from, to) of the text, as String.prototype.slice (0 <= from <= to). */
+  slice(from, to) {
+    let out = '';
+    let start = 0;
+    for (const c of this._chunks) {
+      const end = start + c.s.length;
+      if (end > from && start < to) out += c.s.slice(Math.max(0, from - start), to - start);
+      if (end >= to) break;
+      start = end;
+    }
+    return out;
+  }
+
+  /** Apply ops (core/ops.js: UTF-16 units on this text, pairs whole). */
+  edit(ops) {
+    // the changes in this text's coordinates, applied from the last so earlier ones keep their place
+    const changes = [];
+    let pos = 0;
+    for (const o of ops) {
+      if (typeof o === 'string') changes.push([pos, 0, o]);
+      else if (o > 0) pos += o;
+      else changes.push([pos, -o, '']), (pos -= o);
+    }
+    for (let k = changes.length - 1; k >= 0; k--) this._replace(...changes[k]);
+  }
+
+  /** Replace `n` units at `pos` by `ins`. */
+  _replace(pos, n, ins) {
+    const chunks = this._chunks;
+    if (!chunks.length) chunks.push(chunk(''));
+    // the first chunk whose end is at or past pos, and the one past pos + n
+    let i = 0;
+    let start = 0;
+    while (i < chunks.length - 1 && start + chunks[i].s.length < pos) start += chunks[i++].s.length;
+    let j = i;
+    let startJ = start;
+    while (j < chunks.length - 1 && startJ + chunks[j].s.length < pos + n) startJ += chunks[j++].s.length;
+    let s = chunks[i].s.slice(0, pos - start) + ins + chunks[j].s.slice(pos + n - startJ);
+    // too small a chunk goes with the next (so deletes cannot leave thousands of tiny chunks)
+    if (s.length < this._size / 4 && j + 1 < chunks.length) s += chunks[++j].s;
+    const made = s.length > 2 * this._size ? cut(s, this._size) : s || j - i + 1 === chunks.length ? [chunk(s)] : [];
+    chunks.splice(i, j - i + 1, ...made);
+    // Ops never split a pair (core/ops.js) and the server takes no lone surrogates, so no edit
+    // puts a cut between the halves of one; if one did, that chunk's UTF-8 would differ from
+    // the text's, the hash would not match, and the re-join that follows cuts afresh (reset).
+    this._length += ins.length - n;
+  }
+
+  /** CRC-32 of the text's UTF-8 bytes, as the wire writes it (= crc32Hex(text)). */
+  hash() {
+    let crc = 0;
+    for (const c of this._chunks) {
+      if (c.shift < 0) {
+        const [value, bytes] = crc32Bytes(c.s);
+        c.crc = value;
+        c.shift = shiftFor(bytes);
+      }
+      crc = crc32Combine(crc, c.crc, c.shift);
+    }
+    return crcHex(crc);
+  }
+
+  /** UTF-16 index of code point offset `cp` (clamped to the end), as text.js's cpToUtf16. */
+  cpToUtf16(cp) {
+    let units = 0;
+    let cps = 0;
+    for (const c of this._chunks) {
+      measure(c);
+      if (cps + c.cps >= cp) return units + cpToUtf16(c.s, cp - cps);
+      units += c.s.length;
+      cps += c.cps;
+    }
+    return units;
+  }
+
+  /** Code point offset of UTF-16 index `u`, as text.js's utf16ToCp. */
+  utf16ToCp(u) {
+    let units = 0;
+    let cps = 0;
+    for (const c of this._chunks) {
+      if (units + c.s.length >= u) return cps + utf16ToCp(c.s, u - units);
+      units += c.s.length;
+      cps += measure(c).cps;
+    }
+    return cps;
+  }
+}
