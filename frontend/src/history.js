@@ -16,7 +16,6 @@ import { comparePanel, makeApi, revertPanel } from './historypanels.js';
 import { player } from './historyplayer.js';
 import { labelsPanel, restorePanel } from './historyside.js';
 import { versionView } from './historyview.js';
-import { titleOf } from './core/title.js';
 import { RevisionPages, VersionTexts, clamp, parseHash, versionHash } from './timeline.js';
 
 const POLL_MS = 5000; // how often to look for new revisions
@@ -123,7 +122,7 @@ function main() {
       head = -1;
       setHead(d.version);
       texts.put(d.version, d.text);
-      showTitle(titleOf(d.text)); // the document's title now (its first heading)
+      import('./core/title.js').then(({ titleOf }) => showTitle(titleOf(d.text))); // its first heading (loaded apart)
       const wanted = parseHash(location.hash);
       const v = wanted === null ? head : clamp(wanted, 0, head);
       if (wanted !== null && wanted > head) messages.say(`Version ${wanted} does not exist yet: the newest is v${head}.`, { error: true });

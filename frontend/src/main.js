@@ -6,8 +6,6 @@ import { taskToggle } from './core/tasks.js';
 import { colorBook, distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
-import { titleOf } from './core/title.js';
-import { forget, remember } from './recent.js';
 
 function main() {
   const body = document.body;
@@ -143,7 +141,7 @@ function main() {
       showPeers([], null, null); // its people and cursors are gone with it
       people.hidden = true;
       if (error && error.reason) status.dataset.reason = error.reason;
-      forget(here); // not offered again on the start page: it cannot open
+      import('./recent.js').then((r) => r.forget(here)); // not offered again on the start page: it cannot open
     }
   }
 
@@ -228,9 +226,12 @@ function main() {
   const here = readOnly ? `/v/${view}` : `/d/${doc}`;
   let titleTimer = null;
   let shownTitle = null;
-  function showTitle() {
+  // loaded after the first paint (the title can wait a moment; the first load cannot grow)
+  const titling = Promise.all([import('./core/title.js'), import('./recent.js')]);
+  async function showTitle() {
     titleTimer = null;
-    const t = titleOf(conn.sync.text);
+    const [{ titleOf, TITLE_SCAN }, { remember }] = await titling;
+    const t = titleOf(conn.sync.textIndex.slice(0, TITLE_SCAN)); // its start only: no copy of a 4 M text
     if (t === shownTitle) return;
     shownTitle = t;
     document.title = `${t || (readOnly ? 'Read-only' : doc)} · collab`;

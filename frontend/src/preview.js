@@ -21,7 +21,7 @@ import toc from 'markdown-it-toc-done-right';
 
 import { isDark } from './dom.js';
 
-// its stylesheet, once, when the preview is first used (an exported page inlines it: filemenu.js)
+// its stylesheet, once, when the preview is first used (an exported page inlines it: fileactions.js)
 if (typeof document !== 'undefined' && !document.querySelector('link[href="/assets/preview.css"]')) {
   document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/assets/preview.css' }));
 }

@@ -9,7 +9,8 @@
 // core/: pure. No DOM, no socket, no storage, no network; imports only other core/ modules and
 // diff-match-patch (frontend/test/layers.test.js enforces it).
 
-import { crc32Bytes, crc32Combine, crcHex, shiftFor } from './crc32.js';
+import { crc32Bytes, crcHex } from './crc32.js';
+import { crc32Combine, shiftFor } from './crc32combine.js';
 import { cpLength, cpToUtf16, utf16ToCp } from './text.js';
 
 /** Units a chunk is cut to; an edited chunk is split past twice this and merged below a quarter. */

@@ -1,11 +1,11 @@
 // core/: pure. No DOM, no socket, no storage, no network.
 // A document's title, as people would name it: its first heading (`# Plan`, or a line
 // underlined with === or ---), else its first line of text; Markdown's marks taken off,
-// at most TITLE_MAX characters. Only the first SCAN characters are read, so a
+// at most TITLE_MAX characters. Only the first TITLE_SCAN characters are read, so a
 // keystroke in a 4 M character document costs the same as in a small one.
 
 export const TITLE_MAX = 80;
-const SCAN = 65536;
+export const TITLE_SCAN = 65536; // what is read of a text
 
 function plain(line) {
   return line
@@ -22,7 +22,7 @@ function clip(s) {
 }
 
 export function titleOf(text) {
-  const lines = text.slice(0, SCAN).split('\n');
+  const lines = text.slice(0, TITLE_SCAN).split('\n');
   let first = '';
   let fence = false;
   for (let i = 0; i < lines.length; i++) {
