@@ -22,7 +22,7 @@ from .server.buckets import SharedBuckets
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
-from .server.queue import Outage, RedisQueue, channel
+from .server.queue import Outage, RedisQueue, SlicedDelivery, channel
 from .server.realtime import DocumentNamespace
 from .server.tombstones import TombstoneWatch
 from .service.runtime import Runtime
@@ -64,6 +64,8 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     queue: dict[str, Any] = {}
     if settings.message_queue:
         queue["client_manager"] = RedisQueue(settings.message_queue, outage, deployment)
+    else:  # presence to a crowd in slices (server/queue.py)
+        queue["client_manager"] = SlicedDelivery()
     socketio = SocketIO(
         app,
         async_mode="gevent",

@@ -274,3 +274,29 @@ def test_an_installed_package_keeps_its_data_in_the_user_data_folder(tmp_path):
                              "move it)") for line in lines), lines
     assert (folder / "collab.db").is_file() and (folder / "secret_key").is_file()
     assert not (site / "instance").exists()
+
+
+def test_an_established_clients_departure_waits_for_a_turn_of_the_lane():
+    """A close frame or the end of the stream from a client in a document waits for a turn
+    of the newcomers' lane, as a newcomer's message does: a crowd closing at once was
+    otherwise handled in one pass of the loop (1,000 departures, 1.5 s before anyone else's
+    message was read: docs/reliability.md). Its other messages are read at once."""
+    import io
+
+    from geventwebsocket.exceptions import WebSocketError
+    from test_hostile_frames import _Wire, client_frame, websocket
+
+    lane = NewcomerLane()
+    for ending in (client_frame((1000).to_bytes(2, "big"), opcode=8), b""):
+        wire = _Wire()
+        wire.rfile = io.BufferedReader(io.BytesIO(client_frame(b"hello") + ending))
+        ws = websocket(wire)
+        ws.environ["collab.lane"] = lane
+        granted = lane.granted
+        assert ws.read_message() == "hello" and lane.granted == granted  # no turn for a message
+        if ending:
+            assert ws.read_message() is None
+        else:
+            with pytest.raises(WebSocketError):  # the end of the stream, after the turn
+                ws.read_message()
+        assert lane.granted == granted + 1

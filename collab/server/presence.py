@@ -185,6 +185,8 @@ class Roster:
     shown: set[str] = field(default_factory=set)
     sent_at: float = float("-inf")  # monotonic time of the last message
     due: bool = False  # a message is scheduled
+    sending: bool = False  # a message is going out (in slices: realtime.py)
+    queued: bool = False  # the scheduled one came due meanwhile: sent when that one is through
 
     def view(self, peers: list[Peer]) -> tuple[list[Peer], Counts]:
         """The capped list and the counts for `peers` (everyone in the document)."""

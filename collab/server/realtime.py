@@ -25,7 +25,7 @@ from .pins import AddressPins
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
-from .queue import RedisQueue
+from .queue import RedisQueue, SlicedDelivery
 from .transport import close_session
 from ..core.ratelimit import TokenBucket
 from ..service.documents import DocState, DocumentService
@@ -89,6 +89,9 @@ def _editors(doc: str) -> str:
 
 def _viewers(doc: str) -> str:
     return "v:" + doc
+
+
+PRESENCE_ROOMS: Final = ("pfe:", "pfv:", "pde:", "pdv:")  # what _presence_room's names start with
 
 
 def _presence_room(doc: str, role: wire.Role, deltas: bool) -> str:
@@ -164,6 +167,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self._queued = isinstance(manager, RedisQueue)
         if self._queued:
             manager.after_emit["gone"] = self._gone_here
+        if isinstance(manager, SlicedDelivery):  # presence to a crowd in slices (queue.py)
+            manager.sliced_rooms = PRESENCE_ROOMS
 
     # -- connection -------------------------------------------------------------
 
@@ -580,20 +585,36 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         """A join, leave, rename or `seen` changed a peer. Presence goes out at most once per
         COLLAB_PRESENCE_INTERVAL per document: at once after a quiet interval, otherwise
         one message at the end of it carries every change made meanwhile. (Sent per change,
-        a crowd of N joining cost N messages of N peers to N clients.)"""
+        a crowd of N joining cost N messages of N peers to N clients.) A message to more
+        clients than a slice is sent by a task of its own, not by the handler: delivered in
+        slices (queue.py) it yields, and a join or leave would wait for all of it."""
         roster = self._roster(state)
         roster.touched.add(peer)
         if roster.due:
             return
         wait = roster.sent_at + self.settings.presence_interval - time.monotonic()
-        if wait <= 0:
+        if wait <= 0 and not roster.sending and len(self.members.get(state.id, ())) <= SlicedDelivery.SLICE:
             self._send_presence(state)
         else:
             roster.due = True
-            self.sio.start_background_task(self._presence_later, state, wait)
+            self.sio.start_background_task(self._presence_later, state, max(wait, 0.0))
 
     def _send_presence(self, state: DocState) -> None:
         roster = self._roster(state)
+        # one message per document in flight: sent in slices, a later one started meanwhile
+        # could reach some clients first (a delta applied out of order); it waits its turn
+        assert not roster.sending, "presence of one document sent twice at once"
+        roster.sending = True
+        try:
+            self._send_presence_now(state, roster)
+        finally:
+            roster.sending = False
+        if roster.queued:  # changes came while it went out: the next message, as one
+            roster.queued = roster.due = False
+            if self._rosters.get(state.id) is roster:  # (else nobody of ours is left)
+                self._send_presence(state)
+
+    def _send_presence_now(self, state: DocState, roster: Roster) -> None:
         roster.sent_at = time.monotonic()
         update = roster.update(self.presence.peers(state.id))
         if state.id not in self.members:  # nobody of ours is left: forget what they were told
@@ -622,6 +643,10 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     def _presence_later(self, state: DocState, wait: float) -> None:
         self.sio.sleep(wait)
         roster = self._rosters.get(state.id)
-        if roster is not None:
-            roster.due = False
-            self._send_presence(state)
+        if roster is None:
+            return
+        if roster.sending:  # the message in flight sends this one when it is through
+            roster.queued = True
+            return
+        roster.due = False
+        self._send_presence(state)

@@ -1,6 +1,8 @@
 """What presence sends (collab/server/presence.py `Roster`, pure): a capped list, exact
 counts, only what changed, and nothing about peers no client was shown. The crowd tests
 against the real server are tests/e2e/test_hostile_presence.py."""
+from socketkit import events
+
 from collab.server.presence import Roster
 
 
@@ -35,3 +37,141 @@ def test_peers_beyond_the_cap_are_never_announced_as_gone():
     roster.answer(listed + crowd)  # a newcomer's join answer: the capped list only
     roster.touched.update(p["id"] for p in crowd)  # every one of them renamed, then half left
     assert roster.update(listed + crowd[:500]) == (listed, [], [], {"editors": 502, "viewers": 0})
+
+
+# -- a crowd's presence against the in-process server (python-socketio's test client) ----
+
+CROWD = 300
+SLICE = 50  # presence frames written one after another at most (collab/server/queue.py)
+
+
+def _crowd(make_app, connect, doc, *, interval, deltas=False):
+    """An app and CROWD editors joined to `doc`, every presence message of the joins out and
+    their inboxes emptied."""
+    import gevent
+
+    app = make_app(presence_interval=interval, presence_max_peers=20, max_connections_per_address=0,
+                   max_joined_per_address=0)
+    crowd = [connect(app) for _ in range(CROWD)]
+    answers = []
+    for i, c in enumerate(crowd):
+        ack = c.emit("join", {"doc": doc, "name": f"c{i:03}", **({"presence": "delta"} if deltas and i % 2 else {})},
+                     callback=True)
+        assert ack["ok"], ack
+        answers.append(ack)
+    gevent.sleep(interval + 0.2)  # (the last join's message, throttled)
+    # a delta member's list: its join answer's, with every delta since applied
+    lists = [{p["id"]: p for p in a["peers"]} for a in answers]
+    for c, listed in zip(crowd, lists):
+        for m in events(c, "presence"):
+            _apply(listed, m)
+    return app, crowd, lists
+
+
+def _apply(listed, message):
+    """What a client does with a presence message (docs/protocol.md)."""
+    if message.get("delta"):
+        for pid in message["gone"]:
+            listed.pop(pid, None)
+        listed.update({p["id"]: p for p in message["peers"]})
+    else:
+        listed.clear()
+        listed.update({p["id"]: p for p in message["peers"]})
+
+
+def _record(app, log):
+    """Log every frame the server writes, in order: ("presence", eio sid) or ("ack", eio sid)."""
+    server = app.extensions["socketio"].server
+    send_eio, send = server._send_eio_packet, server._send_packet
+
+    def eio_packet(eio_sid, pkt):
+        log.append(("presence" if '"presence"' in str(pkt.data)[:20] else "other", eio_sid))
+        send_eio(eio_sid, pkt)
+
+    def packet(eio_sid, pkt):
+        log.append(("ack" if pkt.packet_type == 3 else "other", eio_sid))  # 3: Socket.IO ACK
+        send(eio_sid, pkt)
+
+    server._send_eio_packet, server._send_packet = eio_packet, packet
+
+
+def test_an_answer_is_written_between_slices_of_a_crowds_presence(make_app, connect, doc_id):
+    """One presence message to a room of 300 wakes 300 writers; an editor of another document
+    whose answer is due meanwhile must not wait for all of them (before: the leave's message
+    went to all 299 in one go, the honest answers only after it). Its answers go out between
+    slices of at most SLICE presence frames."""
+    import gevent
+
+    app, crowd, _ = _crowd(make_app, connect, doc_id, interval=0.001)
+    honest = connect(app)
+    assert honest.emit("join", {"doc": doc_id + "-b", "name": "Hon"}, callback=True)["ok"]
+    log: list[tuple[str, str]] = []
+    _record(app, log)
+    done = False
+
+    def round_trips():
+        while not done:
+            assert honest.emit("sync", {"doc": doc_id + "-b", "since": 0}, callback=True)["ok"]
+            gevent.sleep(0)
+
+    looper = gevent.spawn(round_trips)
+    gevent.sleep(0)  # its first round trip
+    assert crowd[0].emit("leave", {"doc": doc_id}, callback=True) == {"ok": True}
+    for _ in range(500):
+        if sum(kind == "presence" for kind, _ in log) >= CROWD - 1:
+            break
+        gevent.sleep(0.01)
+    done = True
+    looper.join(timeout=5)
+    presence = [i for i, (kind, _) in enumerate(log) if kind == "presence"]
+    assert len(presence) == CROWD - 1  # one message, to every other member
+    honest_acks = [i for i, (kind, sid) in enumerate(log) if kind == "ack" and sid == honest.eio_sid]
+    # answers written while the message went out, not only before or after it
+    between = [i for i in honest_acks if presence[0] < i < presence[-1]]
+    assert len(between) >= (CROWD - 1) // SLICE - 1, (len(between), len(honest_acks))
+    runs, run = [], 0  # presence frames written one after another, nothing between
+    for kind, _ in log:
+        run = run + 1 if kind == "presence" else 0
+        runs.append(run)
+    assert max(runs) <= SLICE
+
+
+def test_a_crowds_presence_messages_go_out_one_at_a_time_in_order(make_app, connect, doc_id):
+    """Sent in slices, a message must not be overtaken by the next one of its document: with
+    no throttle to speak of (1 ms) ten leaves, one after another while a message is going
+    out. Every member gets the same messages in the same order, and the delta
+    members end with the same list as the full-list ones; the ten leaves became fewer messages
+    (those that came during one message went out together in the next)."""
+    import gevent
+
+    app, crowd, lists = _crowd(make_app, connect, doc_id, interval=0.001, deltas=True)
+    log: list[tuple[str, str]] = []
+    _record(app, log)
+
+    def leave(k, c):  # the k-th leaves once 30 k frames of presence went out: mid-message
+        while sum(kind == "presence" for kind, _ in log) < 30 * k:
+            gevent.sleep(0)
+        assert c.emit("leave", {"doc": doc_id}, callback=True) == {"ok": True}
+
+    for k, c in enumerate(crowd[:10]):  # ten of the twenty listed
+        gevent.spawn(leave, k, c)
+    stay, got, lists = crowd[10:], [[] for _ in crowd[10:]], lists[10:]
+    for _ in range(500):
+        gevent.sleep(0.01)
+        for i, c in enumerate(stay):
+            got[i].extend(events(c, "presence"))
+        if all(g and g[-1]["editors"] == CROWD - 10 for g in got):
+            break
+    sequences: dict[bool, list[int]] = {}
+    for i, messages in enumerate(got):
+        counts = [m["editors"] for m in messages]
+        assert counts == sorted(counts, reverse=True) and counts[-1] == CROWD - 10, counts
+        assert counts == sequences.setdefault(bool(i % 2), counts)  # the same messages, in the same order
+        for m in messages:
+            _apply(lists[i], m)
+    assert 1 <= len(sequences[False]) < 10  # coalesced
+    late = connect(app).emit("join", {"doc": doc_id, "name": "late"}, callback=True)
+    final = [p["id"] for p in late["peers"] if p["name"] != "late"]
+    assert len(final) == 20
+    for listed in lists:  # full-list and delta members alike: the list there is now
+        assert sorted(listed) == sorted(final)
