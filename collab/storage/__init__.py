@@ -7,8 +7,8 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (DocumentRow, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
-                   Tombstone)
+from .base import (Accounts, DocumentRow, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
+                   Tombstone, User)
 
 
 def open_store(url: str, durability: str = "disk", create: bool = True) -> Store:
@@ -44,4 +44,4 @@ def _not_a_url(url: str) -> str:
             "or postgresql://user@host/dbname")
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]
+__all__ = ["Accounts", "DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "User", "open_store"]
