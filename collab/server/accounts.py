@@ -15,6 +15,7 @@ An edge module: flask, the core, the account service; pages.py for the page's he
 from __future__ import annotations
 
 import html
+import math
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -218,6 +219,14 @@ def _next() -> str:
     return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
 
 
+def _form_failed(kind: str, exc: CollabError, email: str, name: str = "") -> Response:
+    """The form again, saying why (and when to retry, after too many failures)."""
+    resp = _form_page(kind, exc.http_status, exc.message, email=email, name=name)
+    if "retry_after" in exc.extra:
+        resp.headers["Retry-After"] = str(max(1, math.ceil(exc.extra["retry_after"])))
+    return resp
+
+
 def _form_page(kind: str, status: int = 200, message: str = "", email: str = "", name: str = "") -> Response:
     """The sign-in or sign-up page: a plain form (no script), posted to itself."""
     sign_up = kind == "signup"
@@ -269,7 +278,7 @@ def sign_in_page() -> BaseResponse:
     try:
         _sign_in(_authenticate(email, request.form.get("password", "")))
     except CollabError as exc:
-        return _form_page("signin", exc.http_status, exc.message, email=email)
+        return _form_failed("signin", exc, email)
     return redirect(_next(), 303)
 
 
@@ -284,7 +293,7 @@ def sign_up_page() -> BaseResponse:
     try:
         _sign_in(_sign_up(email, name, request.form.get("password", "")))
     except CollabError as exc:
-        return _form_page("signup", exc.http_status, exc.message, email=email, name=name)
+        return _form_failed("signup", exc, email, name)
     return redirect(_next(), 303)
 
 

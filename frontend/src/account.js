@@ -26,6 +26,8 @@ export async function accountControls(nameInput, onAccount = () => {}) {
     nameInput.value = account.name;
     nameInput.readOnly = true;
     nameInput.title = `Signed in as ${account.email}: your revisions carry this account's name`;
+    // another tab's guest name (dom.js follows it) does not replace the account's here
+    window.addEventListener('storage', () => (nameInput.value = account.name));
   } else {
     box.append(el('span', { id: 'signed-in-as', class: 'muted' }, account.name, ' '));
   }

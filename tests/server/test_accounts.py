@@ -253,3 +253,17 @@ def test_a_guest_connects_when_sign_in_is_on(signin_app, connect, doc_id):
     guest = connect(signin_app)
     ack = guest.emit("join", {"doc": doc_id, "name": "Cy"}, callback=True)
     assert ack["ok"] and [p["name"] for p in ack["peers"]] == ["Cy"]
+
+
+def test_the_sign_in_form_says_when_to_retry_after_too_many_failures(signin_app, http):
+    for _ in range(3):
+        http.post("/signin", data={"email": "ann@example.org", "password": "wrong password"}, headers=ORIGIN)
+    r = http.post("/signin", data={"email": "ann@example.org", "password": "wrong password"}, headers=ORIGIN)
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1 and b"too many failed sign-ins" in r.data
+
+
+def test_a_socket_whose_session_cannot_be_looked_up_is_refused_not_made_a_guest(signin_app, connect, http):
+    sign_up(http)
+    signin_app.extensions["collab"].store._reader.close()  # the database stops answering reads
+    s = connect(signin_app, flask_test_client=http)
+    assert not s.is_connected()
