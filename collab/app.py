@@ -114,7 +114,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     if watch is not None:
         socketio.start_background_task(watch.run)
     if settings.sign_in:  # accounts (server/accounts.py); off: no cookie, no route but /api/me
-        accounts_edge.install(app, AccountService(store.accounts, settings.session_days, runtime.run_cpu), settings)
+        accounts_edge.install(app, AccountService(store.accounts, settings.session_days, runtime.run_hash), settings)
         if settings.session_check > 0:
             socketio.start_background_task(realtime.watch_sessions)
     app.extensions["collab.tombstones"] = watch

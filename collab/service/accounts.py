@@ -64,7 +64,7 @@ class AccountService:
                  run_cpu: Callable[..., Any] = _direct, clock: Callable[[], float] = time.time) -> None:
         self.accounts = accounts
         self.lifetime = session_days * 86_400.0  # seconds a session lasts unused
-        self.run_cpu = run_cpu  # runs a password hash (~50 ms of CPU) off the event loop
+        self.run_cpu = run_cpu  # runs a password hash (Runtime.run_hash: its own thread) off the event loop
         self.clock = clock
         self.hasher = PasswordHasher()
         # what an unknown email's password is checked against: the same parameters, the same work

@@ -12,6 +12,7 @@ import requests
 
 from bench.liveserver import LiveServer
 from browserkit import wait_all_equal
+from test_history_author import slide
 from test_theme import low_contrast
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
@@ -76,6 +77,17 @@ def test_sign_up_type_see_the_account_in_the_history_and_sign_out(new_context, s
         page.wait_for_selector("#step-author[data-account^='u_']")
         assert "Ann Account" in page.text_content("#step-author")
         page.screenshot(path=str(artifacts / f"signin-history-{width}.png"))
+        if width == 1280:  # a restore from the history page is the account's too
+            page.wait_for_selector("#name[readonly]")  # (account.js asks /api/me first)
+            assert page.input_value("#name") == "Ann Account"
+            slide(page, 1)
+            page.click("#restore")
+            assert "by Ann Account?" in page.text_content("body")
+            page.click("#restore-confirm")
+            page.wait_for_selector("#hist-notice:has-text('Restored v1 as')")
+            last = requests.get(f"{server.url}/api/docs/{doc}/revisions", timeout=10).json()["revisions"][-1]
+            assert last["id"].startswith("restore-") and last["author"] == "Ann Account"
+            assert last["account"] == revisions[0]["account"]
 
         page.goto(f"/d/{doc}")
         page.wait_for_selector("#sign-out")
