@@ -19,7 +19,7 @@ import math
 from typing import Any, cast
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, Response, current_app, g, jsonify, redirect, request, session
+from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, redirect, request, session
 from werkzeug.wrappers import Response as BaseResponse
 from flask.sessions import SecureCookieSessionInterface
 
@@ -112,9 +112,7 @@ def socket_user(environ: Environ) -> tuple[User, str] | None:
     accounts: AccountService | None = app.extensions.get("collab.accounts")
     if accounts is None:
         return None
-    from flask import Request  # (the handshake's environ as a request: its cookies)
-
-    cookie = app.session_interface.open_session(app, Request(environ))
+    cookie = app.session_interface.open_session(app, Request(environ))  # (the handshake as a request: its cookies)
     token = cookie.get(TOKEN) if cookie is not None else None
     user = accounts.session_user(token)
     return (user, token_hash(token)) if user is not None and isinstance(token, str) else None
