@@ -12,6 +12,7 @@ from pythonjsonlogger.json import JsonFormatter
 from flask_socketio import SocketIO
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from .server import accounts as accounts_edge
 from .server import api
 from .server import pages
 from .server import history_api
@@ -25,6 +26,7 @@ from .server.presence import LocalPresence, RedisPresence
 from .server.queue import Outage, RedisQueue, SlicedDelivery, channel
 from .server.realtime import DocumentNamespace
 from .server.tombstones import TombstoneWatch
+from .service.accounts import AccountService
 from .service.runtime import Runtime
 from .service.documents import DocState, DocumentService
 from .service.observer import Observer, compose
@@ -114,6 +116,10 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
                            interval=settings.tombstone_poll) if polls else None
     if watch is not None:
         socketio.start_background_task(watch.run)
+    if settings.sign_in:  # accounts (server/accounts.py); off: no cookie, no route but /api/me
+        accounts_edge.install(app, AccountService(store.accounts, settings.session_days, runtime.run_hash), settings)
+        if settings.session_check > 0:
+            socketio.start_background_task(realtime.watch_sessions)
     app.extensions["collab.tombstones"] = watch
     app.extensions["collab.presence"] = presence
     app.extensions["collab.queue"] = outage
@@ -125,6 +131,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     app.register_blueprint(images.bp)
     api.register_errors(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(accounts_edge.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics

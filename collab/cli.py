@@ -1,5 +1,5 @@
 """The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy, delete,
-rename, rotate-view.
+rename, rotate-view, user (add, reset-password, disable, list: COLLAB_SIGN_IN=local accounts).
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
 WAL lets them read alongside it). Those and dump, delete and copy's source never create a
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import getpass
 import os
 import shutil
 import sys
@@ -27,6 +28,7 @@ from .core.images import digest, sniff
 from .core.patches import parse_patch
 from .storage import DocumentRow, NoDatabase, Revision, Store, StoreConflict, StoreError, dump, open_store
 from .storage.schema import LATEST
+from .service.accounts import AccountService
 
 # `-P`: the current folder is not put on sys.path, so a folder named `collab` there cannot
 # stand in for the installed package
@@ -411,6 +413,58 @@ def _clash(store: Store, row: DocumentRow) -> str | None:
     return None
 
 
+def _password(args: argparse.Namespace) -> str:
+    """A new password: one line of standard input (--password-stdin), else asked twice on
+    the terminal, never echoed."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("New password: ")
+    if getpass.getpass("Again: ") != first:
+        raise ValueError("the two passwords differ: nothing was changed")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Local accounts (COLLAB_SIGN_IN=local). A password reset or a disable ends every session
+    of the account; a running server disconnects their sockets within COLLAB_SESSION_CHECK."""
+    # `add` may make the database (an admin's first account before the first start); the others need one
+    store = open_store(args.database or _default_database(), create=args.action == "add")
+    accounts = AccountService(store.accounts)
+    if args.action == "list":
+        for u in store.accounts.users():
+            when = dt.datetime.fromtimestamp(u.created, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+            print(f"{u.id}  {u.email:32}  {u.name[:24]:24}  {when}" + ("  disabled" if u.disabled else ""))
+        return 0
+    if args.action == "add":
+        user = accounts.add(args.email, args.name, _password(args))
+        print(f"added {user.email} as {user.name!r} ({user.id})")
+    elif args.action == "reset-password":
+        accounts.find(args.email)  # before asking for a password
+        user = accounts.set_password(args.email, _password(args))
+        print(f"new password for {user.email}; every session of the account was ended")
+    else:
+        user = accounts.disable(args.email)
+        print(f"disabled {user.email}: it may not sign in; every session of the account was ended")
+    return 0
+
+
+def _user_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    p = sub.add_parser("user", help="local accounts (COLLAB_SIGN_IN=local): add, reset-password, disable, list")
+    actions = p.add_subparsers(dest="action", required=True)
+    for name, help_ in (("add", "make an account (asks the password twice, or --password-stdin)"),
+                        ("reset-password", "give an account a new password and end its sessions"),
+                        ("disable", "stop an account from signing in and end its sessions"),
+                        ("list", "list the accounts")):
+        a = actions.add_parser(name, help=help_)
+        a.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the data folder's SQLite file)")
+        if name != "list":
+            a.add_argument("email")
+        if name == "add":
+            a.add_argument("--name", help="display name: the author of their revisions (default: the email's user part)")
+        if name in ("add", "reset-password"):
+            a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="collab", description="collab: real-time collaborative documents")
     parser.add_argument("--version", action="version", version=f"collab {__version__}")
@@ -452,6 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             p.add_argument("--to", dest="end", type=int, help="last version shown (default: the latest)")
             p.add_argument("--speed", type=float,
                            help="revisions per second (default 50 on a terminal; 0 or not a terminal: no waiting)")
+    _user_parser(sub)
     args, rest = parser.parse_known_args(argv)
     if args.command == "serve":
         return cmd_serve(args, rest)
@@ -460,7 +515,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay,
                     "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy,
-                    "delete": cmd_delete, "rename": cmd_rename, "rotate-view": cmd_rotate_view}
+                    "delete": cmd_delete, "rename": cmd_rename, "rotate-view": cmd_rotate_view, "user": cmd_user}
         return commands[args.command](args)
     except NoDatabase as exc:
         fail("collab", NoDatabase(f"{exc}: pass --database or set COLLAB_DATABASE_URL"))

@@ -337,3 +337,46 @@ def test_check_verifies_each_images_size_hash_and_sniffed_type(app, db_url, tmp_
     assert f"CORRUPT img-hash: image {docs['img-hash']!r} does not have its SHA-256" in r.stdout
     assert f"CORRUPT img-type: image {docs['img-type']!r} is image/png, its type says image/jpeg" in r.stdout
     assert "img-good" not in r.stdout
+
+
+def collab_in(stdin, *args):
+    return subprocess.run([sys.executable, "-m", "collab.cli", *args], capture_output=True, text=True,
+                          encoding="utf-8", timeout=60, input=stdin)
+
+
+def test_user_add_list_reset_and_disable(tmp_path, make_app):
+    url = f"sqlite:///{tmp_path}/users.db"
+    r = collab_in("first password\n", "user", "add", "Ann@Example.org", "--name", "Ann", "--password-stdin",
+                  "--database", url)
+    assert r.returncode == 0 and "added Ann@Example.org as 'Ann'" in r.stdout, r.stderr
+    again = collab_in("other password\n", "user", "add", "ann@example.org", "--password-stdin", "--database", url)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    short = collab_in("short\n", "user", "add", "bo@example.org", "--password-stdin", "--database", url)
+    assert short.returncode == 1 and "8 to 1024 characters" in short.stderr
+    listed = collab_in("", "user", "list", "--database", url)
+    assert listed.returncode == 0 and "Ann@Example.org" in listed.stdout and "disabled" not in listed.stdout
+
+    app = make_app(database_url=url, sign_in="local")
+    accounts = app.extensions["collab.accounts"]
+    token = accounts.start_session(accounts.authenticate("ann@example.org", "first password"))
+    r = collab_in("second password\n", "user", "reset-password", "ann@example.org", "--password-stdin",
+                  "--database", url)
+    assert r.returncode == 0 and "every session of the account was ended" in r.stdout
+    assert accounts.session_user(token) is None  # the session the server gave is over
+    assert accounts.authenticate("ann@example.org", "second password").name == "Ann"
+    nobody = collab_in("x" * 10 + "\n", "user", "reset-password", "nobody@example.org", "--password-stdin",
+                       "--database", url)
+    assert nobody.returncode == 1 and "no account has the email" in nobody.stderr
+
+    token = accounts.start_session(accounts.authenticate("ann@example.org", "second password"))
+    r = collab_in("", "user", "disable", "ann@example.org", "--database", url)
+    assert r.returncode == 0 and accounts.session_user(token) is None
+    assert "disabled" in collab_in("", "user", "list", "--database", url).stdout
+    with pytest.raises(Exception, match="do not match"):
+        accounts.authenticate("ann@example.org", "second password")
+
+
+def test_user_commands_other_than_add_never_make_a_database(tmp_path):
+    r = collab_in("", "user", "list", "--database", f"sqlite:///{tmp_path}/none.db")
+    assert r.returncode == 2 and "no SQLite database" in r.stderr
+    assert not (tmp_path / "none.db").exists()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from typing import Iterable, Iterator, Sequence, TypedDict
+from typing import Iterable, Iterator, NotRequired, Sequence, TypedDict
 
 from .errors import CollabError
 from .replay import ReplayError, RevisionLike
@@ -33,6 +33,7 @@ class Span(TypedDict):
     end: int
     version: int  # the revision that first wrote this text
     author: str
+    account: NotRequired[str]  # the author's account id, when they were signed in (COLLAB_SIGN_IN)
 
 
 def encode(runs: Iterable[IdRun]) -> str:
@@ -199,6 +200,19 @@ def blame(revisions: Iterable[RevisionLike]) -> list[Span]:
     """Spans of the text after `revisions` (versions 1, 2, ... in order, from ""), each
     with the version and author of the revision that first wrote it. Adjacent code points
     first written by the same revision form one span; the spans cover the text exactly."""
-    ids, authors = identities(revisions)
+    accounts: dict[int, str] = {}
+
+    def noted(revisions: Iterable[RevisionLike]) -> Iterator[RevisionLike]:
+        for rev in revisions:
+            account = getattr(rev, "account", None)  # (storage.Revision has it; not every RevisionLike)
+            if account is not None:
+                accounts[rev.version] = account
+            yield rev
+
+    ids, authors = identities(noted(revisions))
     spans = _runs(x >> SHIFT for x in ids.values())
-    return [Span(start=s, end=e, version=v, author=authors[v]) for s, e, v in spans]
+    out = [Span(start=s, end=e, version=v, author=authors[v]) for s, e, v in spans]
+    for span in out:
+        if span["version"] in accounts:  # only then: a guest's span is as before accounts
+            span["account"] = accounts[span["version"]]
+    return out

@@ -20,11 +20,12 @@ class ConfigError(ValueError):
 
 DURABILITY = ("disk", "process")
 LOG_FORMATS = ("text", "json")
+SIGN_IN_MODES = ("", "local")  # COLLAB_SIGN_IN: "" = capability links only (no accounts); later "oidc", "proxy"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops", "metrics",
                    "max_connections", "max_joined_per_address", "max_pinned_per_address", "tombstone_poll",
-                   "remote_images"}
+                   "remote_images", "sign_up", "session_check"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
 DATABASE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")  # COLLAB_DATABASE_URL: what storage.open_store opens
 MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
@@ -94,6 +95,16 @@ class Settings:
     metrics: int = 0  # 1 = count, and serve Prometheus metrics at /metrics to metrics_allow; 0 = neither
     metrics_allow: str = "127.0.0.0/8,::1"  # comma-separated addresses or networks (CIDR) that may read /metrics
     log_format: str = "text"  # "text": one line per record; "json": one JSON object per line
+    # accounts (issue 14; docs/deploy.md, "Sign-in"): "" = none, links are the only credential
+    # (the default, unchanged); "local" = accounts of this server (email and password) may sign in
+    sign_in: str = ""
+    sign_up: int = 0  # 1 = anyone may make an account at /signup; 0 = only an admin, `collab user add`
+    session_days: float = 30.0  # days a sign-in lasts (then the person signs in again)
+    # seconds between two looks at whether the sessions of this process's sockets still exist
+    # (ended by `collab user reset-password` or `disable`, or a sign-out, in another process); 0 = never
+    session_check: float = 5.0
+    sign_in_rate: float = 0.05  # failed sign-ins per second per client address and per account, sustained
+    sign_in_burst: int = 10  # failed sign-ins per client address and per account allowed in a burst
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -133,6 +144,12 @@ class Settings:
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ConfigError(f"COLLAB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         self._validate_observability()
+        if self.sign_in not in SIGN_IN_MODES:
+            raise ConfigError(f"COLLAB_SIGN_IN must be empty (links only) or local (accounts of this server), "
+                              f"got {self.sign_in!r}")
+        if self.sign_up not in (0, 1):
+            raise ConfigError(f"COLLAB_SIGN_UP must be 1 (anyone may make an account) or 0 (only `collab user add`), "
+                              f"got {self.sign_up!r}")
 
     def _validate_observability(self) -> None:
         """COLLAB_METRICS, COLLAB_METRICS_ALLOW, COLLAB_LOG_FORMAT."""

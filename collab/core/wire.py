@@ -173,6 +173,7 @@ class RevisionMessage(TypedDict):
     version: int
     patch: str  # canonical: applies exactly to the text at version - 1
     author: str
+    account: NotRequired[str]  # the author's account id, when signed in (COLLAB_SIGN_IN); absent: a guest
     id: str  # the author's op id
     ts: float  # commit time, Unix seconds
     hash: str  # CRC-32 of the text after it, 8 hex digits
@@ -227,8 +228,12 @@ class GoneMessage(TypedDict):
 
 
 def revision(doc: str, r: StoredRevision) -> RevisionMessage:
-    return {"doc": doc, "version": r.version, "patch": r.patch, "author": r.author,
-            "id": r.op_id, "ts": r.ts, "hash": r.hash}
+    message: RevisionMessage = {"doc": doc, "version": r.version, "patch": r.patch, "author": r.author,
+                                "id": r.op_id, "ts": r.ts, "hash": r.hash}
+    account = getattr(r, "account", None)  # (storage.Revision has it; the tests' fakes may not)
+    if account is not None:  # only then: a guest's revision is byte for byte as before accounts
+        message["account"] = account
+    return message
 
 
 def revisions(doc: str, messages: list[RevisionMessage]) -> RevisionsMessage:

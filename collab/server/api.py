@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
-from typing import Mapping, cast
+from typing import Mapping, NamedTuple, cast
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
@@ -21,6 +21,7 @@ from . import openapi, pages
 from .bodies import json_object, raw_body
 from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
+from .accounts import current_user
 from .guard import Lookups, lookups_of
 from ..core.ids import check_doc_id, check_name, check_storable, check_version, log_id, new_doc_id, redact
 from ..service.documents import DocState, DocumentService, PatchResult
@@ -198,9 +199,18 @@ def _text(body: dict[str, object], required: bool = True) -> str | None:
     return text
 
 
-def _author(body: Mapping[str, object]) -> str:
-    """The display name of whoever makes the change (`name`, as in `join`)."""
-    return check_name(body.get("name"))
+class Author(NamedTuple):
+    name: str  # the display name the revision carries
+    account: str | None  # the signed-in person's account id; None: a guest
+
+
+def _author(body: Mapping[str, object]) -> Author:
+    """Whoever makes the change: the signed-in person (their account's name, whatever `name`
+    says), else a guest by the `name` they give, as in `join`."""
+    user = current_user()
+    if user is not None:
+        return Author(user.name, user.id)
+    return Author(check_name(body.get("name")), None)
 
 
 def _new_document(body: dict[str, object], field: str = "doc") -> tuple[str, DocState]:
@@ -236,10 +246,10 @@ def _new_name(body: dict[str, object], field: str) -> str:
                                   "answers an existing document's links)")
 
 
-def _set(state: DocState, author: str, kind: str, text: str) -> PatchResult | None:
+def _set(state: DocState, author: Author, kind: str, text: str) -> PatchResult | None:
     """Make `text` the document's text: one ordinary revision through the socket patches'
     write path (service.rewrite -> submit), broadcast to the open editors; None: unchanged."""
-    return _service().rewrite(state, author, kind, lambda _v, _t: text)
+    return _service().rewrite(state, author.name, kind, lambda _v, _t: text, account=author.account)
 
 
 @bp.post("/api/docs")
@@ -287,7 +297,8 @@ def post_append(doc: str) -> tuple[Response, int]:
     assert text is not None
     if not text:
         raise CollabError("bad_request", "text is empty: nothing to append")
-    result = _service().rewrite(state, _author(body), "append", lambda _v, head: head + text)
+    author = _author(body)
+    result = _service().rewrite(state, author.name, "append", lambda _v, head: head + text, account=author.account)
     return _written(doc, result, state)
 
 

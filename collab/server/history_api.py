@@ -148,7 +148,8 @@ def post_restore(doc: str) -> tuple[Response, int]:
     state = _edit(doc)
     body = _body()
     version = check_version(body.get("version"))
-    result = _service().restore(state, version, _author(body))
+    author = _author(body)
+    result = _service().restore(state, version, author.name, account=author.account)
     return _written(doc, result, state, restored_from=version)
 
 
@@ -163,7 +164,8 @@ def post_revert(doc: str) -> tuple[Response, int]:
         r = first if head == first.version else _revert(state, author, since, head)
         return Rewrite(r.text, r.attribution)
 
-    result = _service().rewrite(state, _author(body), "revert", target)
+    by = _author(body)
+    result = _service().rewrite(state, by.name, "revert", target, account=by.account)
     return _written(doc, result, state)
 
 
@@ -306,5 +308,6 @@ def post_import(doc: str) -> tuple[Response, int]:
         raise CollabError(
             "too_large", f"the file has {len(text)} code points; at most {service.settings.max_doc_chars} are allowed"
         )
-    result = service.rewrite(state, check_name(request.args.get("name")), "import", lambda _v, _t: text)
+    by = _author({"name": request.args.get("name")})  # (the body is the file: the name is in the query)
+    result = service.rewrite(state, by.name, "import", lambda _v, _t: text, account=by.account)
     return _written(doc, result, state)

@@ -22,7 +22,8 @@ def _json(schema: Spec, description: str) -> Spec:
 
 def _errors(*statuses: int) -> Spec:
     """The error answers a route may give (always the Error body)."""
-    what = {400: "bad input", 403: "read_only (a view token), or forbidden (a cross-site write)",
+    what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email)",
+            403: "read_only (a view token), or forbidden (a cross-site write; sign-up off)",
             404: "not_found or bad_doc", 409: "conflict (a taken id)", 410: "deleted: the name is a tombstone",
             413: "too_large", 415: "a body type the route does not read", 429: "rate_limited (retry_after)",
             500: "internal or doc_corrupt", 503: "unavailable (retry_after)"}
@@ -151,6 +152,20 @@ PATHS: Spec = {
                                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                                        "multipart/form-data": {"schema": {"type": "object", "properties": {
                                            "file": {"type": "string", "format": "binary"}}}}}})},
+    # accounts (COLLAB_SIGN_IN=local; server/accounts.py): 404 while sign-in is off, but /api/me
+    "/api/me": {"get": _op("Who this browser is signed in as, and what the server offers", {
+        "200": _json(_ref("Me"), "{sign_in, sign_up, account (null: a guest)}"), **_errors()})},
+    "/api/signin": {"post": _op("Sign in with an email and password (a new session cookie)", {
+        "200": _json(_ref("Me"), "{account}"), **_errors(400, 401, 403, 404)}, None,
+        _body({"type": "object", "required": ["email", "password"], "properties": {
+            "email": {"type": "string"}, "password": {"type": "string"}}}))},
+    "/api/signup": {"post": _op("Make an account and sign in (COLLAB_SIGN_UP=1)", {
+        "201": _json(_ref("Me"), "{account}"), **_errors(400, 403, 404, 409)}, None,
+        _body({"type": "object", "required": ["email", "password"], "properties": {
+            "email": {"type": "string"}, "name": {"type": "string", "maxLength": 64},
+            "password": {"type": "string", "minLength": 8}}}))},
+    "/api/signout": {"post": _op("End this browser's session and its sockets", {
+        "200": _json(_ref("Me"), "{account: null}"), **_errors(403, 404)})},
 }
 
 SPEC: Spec = {
@@ -176,6 +191,10 @@ SPEC: Spec = {
             "url": {"type": "string", "description": "/images/{id}, on this server"}, "id": {"type": "string"},
             "bytes": {"type": "integer"},
             "type": {"type": "string", "enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]}}},
+        "Me": {"type": "object", "properties": {
+            "sign_in": {"type": "string", "enum": ["", "local"]}, "sign_up": {"type": "boolean"},
+            "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
         "Written": {"type": "object", "required": ["doc", "version"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "unchanged": {"type": "boolean"},
             "restored_from": {"type": "integer"}}},

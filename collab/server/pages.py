@@ -86,6 +86,9 @@ def _page(title: str, body_attrs: dict[str, str], entry: str) -> Response:
         return _not_built()
     # the preview says why it does not show an image from another site (preview.js)
     body_attrs = {**body_attrs, "remote-images": "1" if _remote_images() else "0"}
+    sign_in = current_app.extensions["collab.settings"].sign_in  # COLLAB_SIGN_IN: the page asks /api/me who is here
+    if sign_in:
+        body_attrs["sign-in"] = sign_in
     attrs = "".join(f' data-{k}="{html.escape(v, quote=True)}"' for k, v in body_attrs.items())
     page = f"""{_head(title)}
 <script type="module" src="/assets/{entry}"></script>

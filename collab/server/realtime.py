@@ -20,6 +20,7 @@ from flask_socketio import SocketIO
 from ..core.config import Settings
 from ..core import wire
 from ..core.errors import CollabError, gone_error
+from .accounts import socket_user
 from .guard import Environ, lookups_of, settle
 from .pins import AddressPins
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
@@ -30,7 +31,7 @@ from .transport import close_session
 from ..core.ratelimit import TokenBucket
 from ..service.documents import DocState, DocumentService
 from ..service.observer import Observer
-from ..storage import Revision, Tombstone
+from ..storage import Revision, StoreError, Tombstone
 
 log = logging.getLogger("collab.realtime")
 
@@ -63,6 +64,11 @@ class Client:
     joined: dict[str, Membership] = field(default_factory=dict)  # joined[key] = membership
     limited: bool = False  # it has been refused an event (logged once)
     closing: bool = False  # closed for flooding (the transport ends it)
+    # signed in (COLLAB_SIGN_IN), from the handshake's session cookie: the account id (its
+    # revisions carry it; `name` is then its display name, whatever `join` says) and the
+    # session's token hash (a sign-out ends every socket of the session); None: a guest
+    account: str | None = None
+    session: str | None = None
 
 
 def gone_messages(doc_id: str, view_token: str, reason: str = "deleted") -> list[tuple[str, wire.GoneMessage]]:
@@ -212,11 +218,55 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         return wire.error_ack("rate_limited", f"too many messages; retry in {wait:.2f} s",
                               {"retry_after": round(wait, 3)})
 
-    def on_connect(self, sid: str, environ: Environ, auth: object = None) -> None:
+    def on_connect(self, sid: str, environ: Environ, auth: object = None) -> bool | None:
+        """Who connects: with sign-in on, the signed-in person of the handshake's session
+        cookie, or a guest without one (documents still open by their links). A session
+        that cannot be looked up (the database is down) is refused, as Flask-SocketIO
+        teaches (return False), rather than let its person in as a guest."""
         s = self.settings
-        self.clients[sid] = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
-                                   TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
+        identity = None
+        if s.sign_in:
+            try:
+                identity = socket_user(environ)
+            except StoreError as exc:
+                log.warning("refusing client=%s: its session cannot be looked up: %s", sid, exc)
+                return False
+        client = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
+                        TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
+        if identity is not None:
+            user, client.session = identity
+            client.account, client.name = user.id, user.name
+        self.clients[sid] = client
         self.sio.start_background_task(self._close_if_idle, sid)
+        return None
+
+    def end_sessions(self, session: str | None = None, account: str | None = None) -> int:
+        """Disconnect every socket of this process signed in with `session` (a token hash)
+        or as `account`: a sign-out, a password reset, a disabled account. How many."""
+        ended = [c.sid for c in self.clients.values()
+                 if (session is not None and c.session == session) or (account is not None and c.account == account)]
+        for sid in ended:
+            self.sio.server.disconnect(sid, namespace="/")
+        if ended:
+            log.info("ended %d socket(s) of a session that ended", len(ended))
+        return len(ended)
+
+    def watch_sessions(self) -> None:
+        """Every COLLAB_SESSION_CHECK seconds, disconnect the sockets whose session no longer
+        exists (ended by `collab user reset-password` or `disable`, by a sign-out on another
+        process, or expired): one query for the sessions of this process's sockets."""
+        while not self.service.closed:
+            self.sio.sleep(self.settings.session_check)
+            sessions = {c.session for c in self.clients.values() if c.session is not None}
+            if not sessions:
+                continue
+            try:
+                live = self.service.store.accounts.live_sessions(sorted(sessions), time.time())
+            except StoreError as exc:
+                log.warning("cannot check the sessions of signed-in sockets: %s", exc)
+                continue
+            for ended in sessions - live:
+                self.end_sessions(session=ended)
 
     def _close_if_idle(self, sid: str) -> None:
         """A connection that has not joined any document after COLLAB_JOIN_TIMEOUT is closed:
@@ -263,7 +313,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     @_guard("join")
     def on_join(self, sid: str, data: wire.Received) -> wire.JoinAck:
         client = self._client(sid)
-        name = check_name(data.get("name"))
+        # a signed-in person is their account's name, whatever they send (they cannot write
+        # under another name); a guest names themselves
+        name = client.name if client.account is not None else check_name(data.get("name"))
         # unknown names cost the client's address a token: guessing names is throttled
         environ = self.sio.server.get_environ(sid)
         lookups, address = lookups_of(environ)
@@ -358,7 +410,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                 raise
             result = known
         else:
-            result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid)
+            result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid,
+                                         account=client.account)
         # the canonical revision goes back when the author cannot derive it
         return wire.patch_ack(result.version, result.hash, result.patch if result.rebased or result.duplicate else None,
                               duplicate=result.duplicate)
@@ -383,7 +436,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if m.role != EDITOR:
             raise CollabError("read_only", "this link is read-only")
         version = check_version(data.get("version"))
-        result = self.service.restore(m.state, version, client.name)
+        result = self.service.restore(m.state, version, client.name, account=client.account)
         if result is None:  # already the text of that version
             head, text = self.service.snapshot(m.state)
             return wire.restore_ack(head, text_hash(text))

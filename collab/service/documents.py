@@ -415,9 +415,10 @@ class DocumentService:
         """`head`'s text with `author`'s changes since `since` taken out (versions.revert)."""
         return versions.revert(self, state, author, since, head)
 
-    def restore(self, state: DocState, version: int, author: str, origin: object = None) -> PatchResult | None:
+    def restore(self, state: DocState, version: int, author: str, origin: object = None,
+                account: str | None = None) -> PatchResult | None:
         """Make `version`'s text the text again, keeping its authors (versions.restore)."""
-        return versions.restore(self, state, version, author, origin)
+        return versions.restore(self, state, version, author, origin, account)
 
     # -- named versions ---------------------------------------------------------
 
@@ -438,21 +439,22 @@ class DocumentService:
     # -- writes ----------------------------------------------------------------
 
     def submit(self, state: DocState, base: int, patch_text: object, op_id: str, author: str,
-               origin: object = None) -> PatchResult:
-        """Apply a client's patch as the next revision; return once it is durable.
+               origin: object = None, account: str | None = None) -> PatchResult:
+        """Apply a client's patch as the next revision; return once it is durable. `author`
+        is a display name, `account` the signed-in author's account id (None: a guest).
 
         Raises CollabError with the contract's codes; on any error nothing was applied.
         """
-        return SubmitRequest(self, state, base, op_id, author, origin).submit(patch_text)
+        return SubmitRequest(self, state, base, op_id, author, origin, account=account).submit(patch_text)
 
     def find_op(self, state: DocState, op_id: str, base: int | None = None) -> PatchResult | None:
         """The result of an op id applied before (waiting for it to be durable), or None."""
         return find_op(self, state, op_id, base)
 
     def rewrite(self, state: DocState, author: str, kind: str, target: Callable[[int, str], str | Rewrite],
-                origin: object = None) -> PatchResult | None:
+                origin: object = None, account: str | None = None) -> PatchResult | None:
         """Make `target(version, text)` the text, as one new revision (versions.rewrite)."""
-        return versions.rewrite(self, state, author, kind, target, origin)
+        return versions.rewrite(self, state, author, kind, target, origin, account)
 
     def offload(self, cost: int, fn: Callable[..., T], *args: object) -> T:
         """Run pure work on a worker thread when it would stall other clients: `cost` is its

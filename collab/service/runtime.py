@@ -62,6 +62,10 @@ class Runtime:
         # threads for long pure computations (big patches, blame, diffs of whole versions):
         # the interpreter switches threads every few ms, so the event loop keeps running
         self._cpu = ThreadPool(2)
+        # password hashes (COLLAB_SIGN_IN: ~0.1-1 s of CPU and 64 MiB each, Argon2id), one at a
+        # time on a thread of their own: a flood of sign-ins queues here, holding neither the
+        # threads of document work nor more than one hash's memory
+        self._hashes = ThreadPool(1)
         # a worker thread running pure Python keeps the interpreter lock until asked to let
         # go, which the event loop's thread does after the switch interval (5 ms by default),
         # each time it wakes: a round trip wakes it several times. 1 ms cuts that wait
@@ -86,6 +90,10 @@ class Runtime:
     def run_cpu(self, fn: Callable[..., T], *args: Any) -> T:
         """Run pure code (no gevent objects, no I/O) on a worker thread and wait for it."""
         return self._on(self._cpu, fn, args)
+
+    def run_hash(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a password hash or check on the hashing thread and wait for it."""
+        return self._on(self._hashes, fn, args)
 
     @staticmethod
     def _on(pool: ThreadPool, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -155,3 +163,4 @@ class Runtime:
             self._read_process.close()
         self._writer.kill()
         self._cpu.kill()
+        self._hashes.kill()

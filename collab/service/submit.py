@@ -78,12 +78,13 @@ class SubmitRequest:
     """
 
     def __init__(self, service: DocumentService, state: DocState, base: int, op_id: str, author: str,
-                 origin: object = None, attribution: str | None = None) -> None:
+                 origin: object = None, attribution: str | None = None, account: str | None = None) -> None:
         self.service = service
         self.state = state
         self.base = base
         self.op_id = op_id
         self.author = author
+        self.account = account  # the signed-in author's account id (None: a guest)
         self.origin = origin
         self.attribution = attribution
         self.attempts = 0  # applies tried (another process won the race for the others)
@@ -204,7 +205,7 @@ class SubmitRequest:
             state.last_used = time.monotonic()
             revision = Revision(
                 doc=state.id, version=head + 1, patch=canonical, author=self.author, op_id=self.op_id,
-                ts=time.time(), hash=digest, attribution=self.attribution,
+                ts=time.time(), hash=digest, attribution=self.attribution, account=self.account,
             )
             applied = Applied(revision, edits, self.origin)
             state.head, state.head_rope = revision.version, new_text

@@ -88,7 +88,7 @@ def revert(service: DocumentService, state: DocState, author: str, since: int, h
 
 
 def restore(service: DocumentService, state: DocState, version: int, author: str,
-            origin: object = None) -> PatchResult | None:
+            origin: object = None, account: str | None = None) -> PatchResult | None:
     """Make the text of `version` the text again, as a new revision by `author` whose text
     keeps the identity (and so the author) of whoever first wrote it."""
     text = service.text_at(state, version)  # also checks that the version exists
@@ -97,7 +97,7 @@ def restore(service: DocumentService, state: DocState, version: int, author: str
         attribution = service.offload_read(_weave_cost(revisions), attribution_at, revisions)
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
-    return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin)
+    return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin, account)
 
 
 def _revert_with_patch(revisions: list[Revision], author: str, since: int) -> Reverted:
@@ -117,7 +117,8 @@ def _render_blame(version: int, length: int, revisions: list[Revision], render: 
 
 
 def rewrite(service: DocumentService, state: DocState, author: str, kind: str,
-            target: Callable[[int, str], str | Rewrite], origin: object = None) -> PatchResult | None:
+            target: Callable[[int, str], str | Rewrite], origin: object = None,
+            account: str | None = None) -> PatchResult | None:
     """Make the text `target(version, text)` (computed from the latest committed version)
     as one ordinary new revision by `author`, with a server-made op id "<kind>-<random>":
     restore, revert and import never rewrite history. None when nothing would change.
@@ -141,7 +142,7 @@ def rewrite(service: DocumentService, state: DocState, author: str, kind: str,
         # which bounds a client's message, not the server's own revision
         patch = service.offload(diff_cost(text, new_text), make_patch, text, new_text)
         hunks = service.offload(len(patch) * PARSE_WEIGHT, parse_patch, patch)
-        request = SubmitRequest(service, state, base, server_op_id(kind), author, origin, attribution)
+        request = SubmitRequest(service, state, base, server_op_id(kind), author, origin, attribution, account)
         try:
             return request.run(hunks)
         except CollabError as exc:

@@ -7,8 +7,8 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
-                   Tombstone)
+from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict,
+                   StoreError, Tombstone, User)
 
 
 def open_store(url: str, durability: str = "disk", create: bool = True) -> Store:
@@ -36,4 +36,6 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
 
 
 
-__all__ = ["DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]
+
+__all__ = ["Accounts", "DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy",
+           "StoreConflict", "StoreError", "Tombstone", "User", "open_store"]

@@ -52,6 +52,9 @@ class Revision:
     # a restore's or a revert's: who first wrote each code point of the text after it
     # (collab.blame.encode); None for an ordinary revision, whose inserts are its own
     attribution: str | None = None
+    # the id of the account of a signed-in author (schema migration 7); None: a guest's, or
+    # made before accounts. Set by the server from the session, never by a client
+    account: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,53 @@ class Image:
 
 
 @dataclass(frozen=True, slots=True)
+class User:
+    """A local account (COLLAB_SIGN_IN=local; schema migration 7)."""
+
+    id: str  # "u_" + random: what revisions store in `account`
+    email: str  # as given; unique ignoring case
+    name: str  # display name: the author of this person's revisions
+    password: str  # the Argon2id hash (PHC string), never the password
+    created: float  # unix seconds
+    disabled: bool = False  # may not sign in; its sessions were ended
+
+
+class Accounts(Protocol):
+    """Users and their sessions: `store.accounts` (storage/accounts.py writes it once for
+    every backend). A session is stored by the hash of its token, never the token."""
+
+    def add_user(self, user: User) -> None:
+        """StoreConflict if the email (ignoring case) or id is taken."""
+
+    def user(self, user_id: str) -> User | None: ...
+
+    def user_by_email(self, email: str) -> User | None:
+        """The account of an email, ignoring case."""
+
+    def users(self) -> list[User]:
+        """Every account, by email."""
+
+    def set_password(self, user_id: str, password_hash: str) -> bool:
+        """False when there is no such account."""
+
+    def set_disabled(self, user_id: str, disabled: bool) -> bool: ...
+
+    def start_session(self, token_hash: str, user_id: str, now: float, expires: float) -> None: ...
+
+    def session_user(self, token_hash: str, now: float) -> User | None:
+        """The account of a live session (not expired; its account not disabled), else None."""
+
+    def end_session(self, token_hash: str) -> None: ...
+
+    def end_sessions(self, user_id: str) -> int:
+        """End every session of an account (a password reset, a disabled account): how many."""
+
+    def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
+        """Those of `token_hashes` that are still live sessions (what the server's sockets
+        are checked against)."""
+
+
+@dataclass(frozen=True, slots=True)
 class NewRevision:
     revision: Revision
     snapshot: str | None  # the full text after it, stored when a snapshot is due
@@ -102,6 +152,7 @@ class Store(Protocol):
     blocking: bool
     # the schema migrations opening this store applied (storage/schema.py), oldest first
     migrated: "list[Migration]"
+    accounts: Accounts  # users and sessions (COLLAB_SIGN_IN)
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers (cheap: for every health check)."""

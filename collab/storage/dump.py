@@ -5,14 +5,15 @@ in constant memory and can be piped, compressed or diffed:
 
     {"collab_dump": 2, "schema": 5}                                    the header
     {"document": {"id", "view_token", "head", "created", "updated"}}   then, for it,
-    {"revision": {"version", "patch", "author", "op_id", "ts", "hash", "attribution"},
+    {"revision": {"version", "patch", "author", "op_id", "ts", "hash", "attribution"[, "account"]},
      "snapshot": "text at that version"}                               each, in order
     {"label": {"name", "version", "ts"}}                               its labels
     {"image": {"id", "type", "size", "sha256", "created", "data"}}     its images, data in base64
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
     {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I}}   the last line
 
-`snapshot` appears where the store holds one. Format 2 added the tombstones (the names of
+`snapshot` appears where the store holds one, `account` (the author's account id, schema 7)
+where the revision has one. Format 2 added the tombstones (the names of
 deleted documents and replaced links: a restored backup must not let an old link create a
 deleted document again); format 3 the images uploaded into documents, one line each, read
 from the store and written one at a time (a line holds one image, at most
@@ -102,6 +103,8 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
                 record: dict[str, Any] = {"revision": {
                     "version": rev.version, "patch": rev.patch, "author": rev.author, "op_id": rev.op_id,
                     "ts": rev.ts, "hash": rev.hash, "attribution": rev.attribution}}
+                if rev.account is not None:  # only then: a dump without accounts is as before
+                    record["revision"]["account"] = rev.account
                 if rev.version in snapshots:
                     record["snapshot"] = store.latest_snapshot(doc, rev.version)[1]
                 yield record
@@ -347,7 +350,7 @@ class Checker:
 
     def _revision(self, n: int, body: Any, snapshot: Any) -> NewRevision:
         doc = self._open(n, "revision")
-        self._fields(n, "revision", body, REV_FIELDS, optional=("attribution",))
+        self._fields(n, "revision", body, REV_FIELDS, optional=("attribution", "account"))
         version = self._core(n, check_version, body["version"], "version", minimum=1)
         patch, author, hash_ = (self._string(n, body, name) for name in ("patch", "author", "hash"))
         for text, what in ((patch, "patch"), (author, "author")):
@@ -356,13 +359,17 @@ class Checker:
         attribution = body.get("attribution")
         if attribution is not None and not isinstance(attribution, str):
             raise self._error(n, f"'attribution' must be a string or null, not {type(attribution).__name__}")
+        account = body.get("account")
+        if account is not None and not (isinstance(account, str) and 0 < len(account) <= 64):
+            raise self._error(n, "'account' must be an account id (a string of 1-64 characters) or null")
         if snapshot is not None and not isinstance(snapshot, str):
             raise self._error(n, f"'snapshot' must be a string, not {type(snapshot).__name__}")
         name = f"document {doc.row.id!r} revision {version}"
         if op_id in doc.ops:
             raise self._error(n, f"{name}: op id {op_id!r} is already revision {doc.ops[op_id]}'s "
                                  "(op ids are unique in a document)")
-        rev = Revision(doc.row.id, version, patch, author, op_id, self._time(n, body, "ts"), hash_, attribution)
+        rev = Revision(doc.row.id, version, patch, author, op_id, self._time(n, body, "ts"), hash_, attribution,
+                       account)
         try:
             doc.replayer.apply(rev)
             text = doc.replayer.text()  # checks the hash

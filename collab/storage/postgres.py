@@ -15,13 +15,14 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from .base import DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
+from .accounts import AccountTable
+from .base import Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
-_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
+_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution, account"
 _IMAGE_COLUMNS = "id, doc, type, size, sha256, created"  # and data
 _INSERT_IMAGE = f"INSERT INTO images ({_IMAGE_COLUMNS}, data) VALUES (%s, %s, %s, %s, %s, %s, %s)"
 
@@ -88,6 +89,19 @@ class PostgresStore:
             if isinstance(exc, Exception):
                 raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
             raise
+        self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
+
+    def _read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        return self._query(sql.replace("?", "%s"), params, "read accounts")
+
+    def _write_rows(self, sql: str, params: Sequence[Any]) -> int:
+        try:
+            with self._pool.connection() as conn:
+                return conn.execute(sql.replace("?", "%s"), params).rowcount
+        except pg_errors.UniqueViolation as exc:
+            raise StoreConflict(f"cannot store the account: {exc}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot write accounts: {exc}") from exc
 
     def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple[Any, ...]]:
         try:
@@ -131,7 +145,7 @@ class PostgresStore:
         labels: list[tuple[str, str, int, float]] = []
 
         def flush(cur: psycopg.Cursor[Any]) -> None:
-            for sql, rows in ((f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            for sql, rows in ((f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                                revisions),
                               ("INSERT INTO snapshots (doc, version, text) VALUES (%s, %s, %s)", snapshots),
                               ("INSERT INTO labels (doc, name, version, ts) VALUES (%s, %s, %s, %s)", labels)):
@@ -154,7 +168,7 @@ class PostgresStore:
                         continue
                     r = item.revision
                     assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)
-                    revisions.append((r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution))
+                    revisions.append((r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution, r.account))
                     if item.snapshot is not None:
                         snapshots.append((r.doc, r.version, item.snapshot))
                     version = r.version
@@ -193,8 +207,8 @@ class PostgresStore:
                     if cur.rowcount != 1:
                         raise StoreConflict(f"document {doc!r} is missing or not at version {first - 1}")
                 cur.executemany(
-                    f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                    [(r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution)
+                    f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                    [(r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution, r.account)
                      for r in (item.revision for item in batch)],
                 )
                 snapshots = [(i.revision.doc, i.revision.version, i.snapshot) for i in batch if i.snapshot is not None]

@@ -107,6 +107,29 @@ MIGRATIONS: tuple[Migration, ...] = (
         )""",
         "CREATE INDEX images_doc ON images (doc)",
     )),
+    # COLLAB_SIGN_IN=local (issue 14): accounts, their sessions, and the account of each
+    # revision a signed-in person made (NULL: a guest's, or made before accounts). `email_key`
+    # is the email folded to lower case: unique, so Ann@x and ann@x are one account. A session
+    # is stored by the SHA-256 of its token only: a copy of the database signs nobody in
+    Migration(7, "users, sessions and revisions.account: local accounts and who signed each revision", (
+        """CREATE TABLE users (
+            id TEXT PRIMARY KEY,
+            email TEXT NOT NULL,
+            email_key TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            password TEXT NOT NULL,
+            created {real} NOT NULL,
+            disabled {int} NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id TEXT NOT NULL,
+            created {real} NOT NULL,
+            expires {real} NOT NULL
+        ){table_end}""",
+        "CREATE INDEX sessions_user ON sessions (user_id)",
+        "ALTER TABLE revisions ADD COLUMN account TEXT",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what

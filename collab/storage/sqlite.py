@@ -15,7 +15,9 @@ import time
 from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from .base import DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
+from .accounts import AccountTable
+from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict,
+                   StoreError, Tombstone)
 from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
 
@@ -24,7 +26,7 @@ _DOC_COLUMNS = "id, view_token, head, created, updated"
 # operator acts, so ping() fails from then on
 _BROKEN = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN}
 PROBE_BYTES = 65_536  # written (and replaced) by probe_write: a write that needs real space
-_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
+_REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution, account"
 _IMAGE_COLUMNS = "id, doc, type, size, sha256, created"  # and data
 
 
@@ -39,8 +41,8 @@ def _catalog(conn: sqlite3.Connection) -> Catalog:
 def _insert_revision(cur: sqlite3.Cursor, item: NewRevision) -> None:
     """One revision's row, and its snapshot's when it has one (in the caller's transaction)."""
     r = item.revision
-    cur.execute(f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution))
+    cur.execute(f"INSERT INTO revisions ({_REV_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution, r.account))
     if item.snapshot is not None:
         cur.execute("INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)", (r.doc, r.version, item.snapshot))
 
@@ -99,6 +101,23 @@ class SQLiteStore:
         self._write_lock = threading.Lock()  # the writer connection is used by one thread at a time
         self._waits = True  # the writer's busy timeout is `timeout` (else 0: append(wait=False))
         self._broken: str | None = None  # why the file is damaged, once an operation found it
+        self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
+
+    def _read_rows(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
+        try:
+            return self._reader.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read accounts", exc) from exc
+
+    def _write_rows(self, sql: str, params: Sequence[object]) -> int:
+        """One statement in its own transaction: the rows it changed."""
+        try:
+            with self._write_lock:
+                return self._writer.execute(sql, params).rowcount
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflict(f"cannot store the account: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise self._error("write accounts", exc) from exc
 
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
         message = f"cannot {what}: {exc}"

@@ -184,6 +184,9 @@ function exportLinks(base) {
 function layout(body, p) {
   const { key, editId, canWrite } = p;
   const back = el('a', { id: 'back', href: editId ? `/d/${encodeURIComponent(editId)}` : `/v/${encodeURIComponent(key)}`, class: 'button' }, canWrite ? '← Back to the editor' : '← Back to the document');
+  const whoAmI = nameField();
+  // signed in (COLLAB_SIGN_IN): the account's name, read-only, and Sign out (account.js)
+  if (canWrite && document.body.dataset.signIn) import('./account.js').then(({ accountControls }) => accountControls(whoAmI)).then((box) => box && whoAmI.parentElement && whoAmI.parentElement.after(box));
   const bar = el(
     'header',
     { class: 'bar' },
@@ -195,7 +198,7 @@ function layout(body, p) {
     ...p.exports.elements,
     back,
     // who restores and reverts: the editor's name, the same field (dom.js)
-    canWrite ? el('label', { class: 'name', title: 'Restores and reverts you make are credited to this name' }, 'Your name ', nameField()) : null,
+    canWrite ? el('label', { class: 'name', title: 'Restores and reverts you make are credited to this name' }, 'Your name ', whoAmI) : null,
     themeToggle(),
   );
   const stepInfo = el('div', { id: 'step-info', class: 'step-info' }, p.view.stepAuthor, p.view.stepTime, p.messages.busy);

@@ -4,6 +4,13 @@
 
 import { el, savedName } from './dom.js';
 
+// the account's name when signed in (account.js made the field read-only: the server credits
+// the account, whatever the request's `name`), else this browser's guest name
+const whoRestores = () => {
+  const field = document.getElementById('name');
+  return field && field.readOnly ? field.value : savedName();
+};
+
 /**
  * Restore: asks first, then makes the slider's version the current text as a new version.
  * @param {import('./historypanels.js').Context} ctx
@@ -16,7 +23,7 @@ export function restorePanel(ctx) {
   const ask = el('div', { id: 'restore-ask', class: 'ask', hidden: true }, question, ' ', confirm, cancel);
 
   button.addEventListener('click', () => {
-    question.textContent = `Make the text of v${ctx.current()} the current text again, as a new version v${ctx.head() + 1} by ${savedName()}? Nothing is lost: history stays.`;
+    question.textContent = `Make the text of v${ctx.current()} the current text again, as a new version v${ctx.head() + 1} by ${whoRestores()}? Nothing is lost: history stays.`;
     ask.hidden = false;
     confirm.dataset.version = String(ctx.current());
     confirm.focus();

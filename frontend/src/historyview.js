@@ -42,8 +42,12 @@ export function versionView(ctx, { onAuthors }) {
     } else {
       const rev = pages.get(v);
       if (rev) {
-        stepAuthor.replaceChildren(dot(rev.author), rev.author);
-        stepAuthor.title = `op ${rev.id}`;
+        // with sign-in on (COLLAB_SIGN_IN): a signed-in author's revision carries `account`, set
+        // by the server; a guest's does not, and says so
+        const guest = document.body.dataset.signIn && !rev.account;
+        stepAuthor.replaceChildren(dot(rev.author), rev.author, guest ? el('span', { class: 'muted' }, ' (guest)') : '');
+        if (document.body.dataset.signIn) stepAuthor.dataset.account = rev.account || '';
+        stepAuthor.title = rev.account ? `signed in (account ${rev.account}) · op ${rev.id}` : `op ${rev.id}`;
         stepTime.textContent = formatTime(rev.ts);
       } else {
         stepAuthor.replaceChildren('…');

@@ -59,6 +59,9 @@ function main() {
     people,
     el('label', { class: 'name' }, 'Name ', nameInput),
   );
+  // signed in: the account's name, read-only, and Sign out (account.js; only with COLLAB_SIGN_IN)
+  // loaded only then: a server without sign-in sends not a byte more
+  if (body.dataset.signIn) import('./account.js').then(({ accountControls }) => accountControls(nameInput, (name) => editor && editor.setLocalAuthor({ name, color: nameColor(name) }))).then((box) => box && nameInput.parentElement.after(box));
   // the two links, in one menu: the bar keeps one row at 1280 px
   if (!readOnly) bar.append(el('details', { id: 'share', class: 'menu' }, el('summary', {}, 'Share'), el('div', { class: 'menu-items', role: 'menu' }, copyEdit, copyView)));
   bar.append(togglePreview);

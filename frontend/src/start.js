@@ -1,6 +1,7 @@
 // The start page: create a new document, open one by name, or one opened before in this
 // browser (recent.js: the list never leaves the device).
 
+import { accountControls } from './account.js';
 import { el, themeToggle } from './dom.js';
 import { forget, forgetAll, recentList } from './recent.js';
 
@@ -74,8 +75,10 @@ search.addEventListener('input', () => {
 showRecent();
 window.addEventListener('storage', () => showRecent(search.value)); // another tab opened one
 
+const startBar = el('header', { class: 'start-bar' }, themeToggle());
+accountControls(null).then((box) => box && startBar.prepend(box)); // with COLLAB_SIGN_IN only
 document.body.append(
-  el('header', { class: 'start-bar' }, themeToggle()),
+  startBar,
   el('main', { class: 'start' },
     el('h1', {}, 'collab'),
     el('p', {}, 'Write together, in real time. Share the edit link with people who may change the text, the read-only link with everyone else.'),

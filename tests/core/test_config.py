@@ -200,3 +200,17 @@ def test_the_data_folder_holds_the_database_and_the_secret(tmp_path, monkeypatch
         assert app.config["SECRET_KEY"] == (tmp_path / "secret_key").read_text()
     finally:
         app.extensions["collab"].close()
+
+
+@pytest.mark.parametrize("key,value,fix", [
+    ("COLLAB_SIGN_IN", "oidc", "empty \\(links only\\) or local"), ("COLLAB_SIGN_UP", "2", "1 \\(anyone"),
+    ("COLLAB_SIGN_IN_RATE", "0", "a positive number"), ("COLLAB_SESSION_DAYS", "0", "a positive number"),
+])
+def test_bad_sign_in_settings_name_the_key_and_the_fix(key, value, fix):
+    with pytest.raises(ConfigError, match=f"{key} must be {fix}"):
+        Settings.from_env({key: value})
+
+
+def test_sign_in_is_off_by_default():
+    s = Settings.from_env({})
+    assert (s.sign_in, s.sign_up) == ("", 0)

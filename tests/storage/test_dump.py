@@ -526,3 +526,38 @@ def test_check_reports_a_tombstone_that_is_also_a_live_document(good, tmp_path, 
     out = capsys.readouterr().out
     assert f"CLASH   dump-empty: its view token {good[8]['document']['view_token']!r} is also a tombstone (rotated)" in out
     assert out.splitlines()[-1] == "2 documents checked, 0 corrupt, 1 clashing with a tombstone"
+
+
+def test_a_revision_s_account_goes_through_a_dump_and_a_guest_s_has_none(make_app, connect, tmp_path):
+    url = f"sqlite:///{tmp_path}/accounts.db"
+    app = make_app(database_url=url, sign_in="local", sign_up=1)
+    http = app.test_client()
+    r = http.post("/api/signup", json={"email": "ann@example.org", "name": "Ann", "password": "long password"},
+                  headers={"Origin": "http://localhost"})
+    account = r.get_json()["account"]["id"]
+    ann, guest = connect(app, flask_test_client=http), connect(app)
+    for c in (ann, guest):
+        assert c.emit("join", {"doc": "dump-acc", "name": "Bo"}, callback=True)["ok"]
+    for v, who in ((1, ann), (2, guest)):
+        ack = who.emit("patch", {"doc": "dump-acc", "base": v - 1, "patch": make_patch("x" * (v - 1), "x" * v),
+                                 "id": f"op-{v}"}, callback=True)
+        assert ack["ok"], ack
+    app.extensions["collab"].close()
+    store = open_store(url)
+    try:
+        recs = list(dump.records(store))
+    finally:
+        store.close()
+    revs = [r["revision"] for r in recs if "revision" in r]
+    assert revs[0]["account"] == account and "account" not in revs[1]
+    target = open_store(f"sqlite:///{tmp_path}/loaded.db")
+    try:
+        dump.load(enumerate(recs, 1), target)
+        assert [(r.author, r.account) for r in target.revisions("dump-acc", 0, 10)] == [("Ann", account),
+                                                                                      ("Bo", None)]
+    finally:
+        target.close()
+    bad = copy.deepcopy(recs)
+    next(r for r in bad if "revision" in r)["revision"]["account"] = 7
+    with pytest.raises(dump.DumpError, match="'account' must be an account id"):
+        dump.validate(enumerate(bad, 1))

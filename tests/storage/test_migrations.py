@@ -182,3 +182,19 @@ def test_a_postgres_role_that_may_not_create_tables_works_on_a_migrated_database
         admin.execute(f"DROP OWNED BY {role}")
         admin.execute(f"DROP ROLE IF EXISTS {role}")
         admin.close()
+
+
+def test_migration_6_keeps_every_revision_a_guest_s(url):
+    """Revisions made before accounts have no account; the new tables start empty."""
+    build_at(url, 5)
+    store = open_store(url)
+    try:
+        (only,) = store.revisions(store_doc(store), 0, 10)
+        assert only.account is None and store.accounts.users() == []
+    finally:
+        store.close()
+
+
+def store_doc(store):
+    (doc,) = list(store.document_ids())
+    return doc

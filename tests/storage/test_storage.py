@@ -430,3 +430,46 @@ def test_postgres_an_upload_waits_for_another_transaction_on_its_document_and_th
         assert [i.id for i in store.images("d")] == ["filler"]
     finally:
         store.close()
+
+
+# -- accounts (schema migration 7) ---------------------------------------------------------
+
+
+def test_a_revision_keeps_its_account_and_a_guest_has_none(store):
+    store.create_document("da", "tok-da", 1.0)
+    signed = Revision("da", 1, "@@ -0,0 +1,1 @@\n+x\n", "Ann", "op-1", 2.0, "0000abcd", account="u_ann")
+    store.append([NewRevision(signed, None), NewRevision(rev("da", 2), None)])
+    assert [r.account for r in store.revisions("da", 0, 10)] == ["u_ann", None]
+
+
+def test_users_are_one_per_email_whatever_its_case(store):
+    from collab.storage import User
+
+    ann = User("u_1", "Ann@Example.org", "Ann", "$argon2id$x", 5.0)
+    store.accounts.add_user(ann)
+    with pytest.raises(StoreConflict):
+        store.accounts.add_user(User("u_2", "ann@example.ORG", "Other", "$argon2id$y", 6.0))
+    assert store.accounts.user_by_email("ANN@example.org") == ann and store.accounts.user("u_1") == ann
+    store.accounts.add_user(User("u_3", "bo@example.org", "Bo", "$argon2id$z", 7.0))
+    assert [u.id for u in store.accounts.users()] == ["u_1", "u_3"]
+    assert store.accounts.set_password("u_1", "$argon2id$new") and not store.accounts.set_password("u_9", "h")
+    assert store.accounts.user("u_1").password == "$argon2id$new"
+
+
+def test_sessions_live_until_ended_expired_or_their_account_disabled(store):
+    from collab.storage import User
+
+    for uid, email in (("u_1", "a@x.org"), ("u_2", "b@x.org")):
+        store.accounts.add_user(User(uid, email, uid, "h", 1.0))
+    accounts = store.accounts
+    accounts.start_session("h1", "u_1", 10.0, 100.0)
+    accounts.start_session("h2", "u_1", 10.0, 100.0)
+    accounts.start_session("h3", "u_2", 10.0, 50.0)
+    assert accounts.session_user("h1", 20.0).id == "u_1" and accounts.session_user("nope", 20.0) is None
+    assert accounts.session_user("h3", 60.0) is None  # expired
+    assert accounts.live_sessions(["h1", "h2", "h3", "nope"], 60.0) == {"h1", "h2"}
+    accounts.end_session("h1")
+    assert accounts.live_sessions(["h1", "h2"], 20.0) == {"h2"}
+    assert accounts.set_disabled("u_2", True)
+    assert accounts.session_user("h3", 20.0) is None and accounts.user("u_2").disabled
+    assert accounts.end_sessions("u_1") == 1 and accounts.live_sessions(["h2"], 20.0) == set()

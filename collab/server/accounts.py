@@ -1,0 +1,301 @@
+"""Sign-in, sign-up and sign-out (COLLAB_SIGN_IN=local): pages, JSON routes and `/api/me`.
+
+Thin: the accounts and sessions are service/accounts.py's. This edge keeps the session's
+token in Flask's signed session cookie (`SessionCookies`: HttpOnly, SameSite=Lax, Secure
+when the request came by https, through ProxyFix behind a proxy), gives every sign-in a new
+token (so a session id planted before it is worth nothing: no fixation), and throttles
+failed sign-ins per client address and per account (KeyedBuckets). The Origin check of
+every POST is guard.py's (EdgeGuard), before any route here runs.
+
+With COLLAB_SIGN_IN empty (the default) every route here but `/api/me` is 404, no cookie is
+ever set, and `current_user()` is None without reading one.
+
+An edge module: flask, the core, the account service; pages.py for the page's head.
+"""
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, cast
+from urllib.parse import quote
+
+from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, redirect, request, session
+from werkzeug.wrappers import Response as BaseResponse
+from flask.sessions import SecureCookieSessionInterface
+
+from ..core.config import Settings
+from ..core.errors import CollabError
+from ..core.ratelimit import KeyedBuckets
+from ..service.accounts import AccountService, token_hash
+from ..storage import User
+from ..storage.accounts import email_key
+from . import pages
+from .guard import MAX_ADDRESSES, Environ, client_address
+
+bp = Blueprint("accounts", __name__)
+COOKIE = "collab_session"
+TOKEN = "t"  # the session cookie's key holding the session token
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed cookie, Secure whenever the request itself is https (ProxyFix makes a
+    proxied one so from X-Forwarded-Proto), so that one setting serves TLS and plain
+    localhost alike."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or request.is_secure
+
+
+class Throttle:
+    """Failed sign-ins, per client address and per account (the email, case folded): both
+    must have a token left, whatever the password, for a sign-in to be tried at all."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.addresses = KeyedBuckets(settings.sign_in_rate, settings.sign_in_burst, MAX_ADDRESSES)
+        self.accounts = KeyedBuckets(settings.sign_in_rate, settings.sign_in_burst, MAX_ADDRESSES)
+        # sign-ups per address, at the same rate: every one costs a token (no accounts in bulk)
+        self.sign_ups = KeyedBuckets(settings.sign_in_rate, settings.sign_in_burst, MAX_ADDRESSES)
+
+    def check(self, address: str, email: object) -> None:
+        key = email_key(email) if isinstance(email, str) else ""
+        wait = max(self.addresses.wait(address), self.accounts.wait(key) if key else 0.0)
+        if wait:
+            raise CollabError("rate_limited", f"too many failed sign-ins; retry in {wait:.0f} s",
+                              retry_after=round(wait, 3))
+
+    def failed(self, address: str, email: object) -> None:
+        self.addresses.spend(address)
+        if isinstance(email, str):
+            self.accounts.spend(email_key(email))
+
+
+def install(app: Flask, accounts: AccountService, settings: Settings) -> None:
+    """What create_app adds when sign-in is on: the cookie's settings, the service, the throttle."""
+    app.session_interface = SessionCookies()
+    app.config.update(SESSION_COOKIE_NAME=COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      PERMANENT_SESSION_LIFETIME=int(settings.session_days * 86_400))
+    app.extensions["collab.accounts"] = accounts
+    app.extensions["collab.sign_in_throttle"] = Throttle(settings)
+
+
+@bp.before_request
+def _only_when_on() -> None:
+    """Sign-in off (COLLAB_SIGN_IN empty): every route here is 404, but /api/me."""
+    if request.endpoint != "accounts.me":
+        _accounts()
+
+
+def _settings() -> Settings:
+    return cast(Settings, current_app.extensions["collab.settings"])
+
+
+def _accounts() -> AccountService:
+    accounts = current_app.extensions.get("collab.accounts")
+    if accounts is None:
+        raise CollabError("not_found", "sign-in is off on this server (COLLAB_SIGN_IN)")
+    return cast(AccountService, accounts)
+
+
+def current_user() -> User | None:
+    """The signed-in person of this request, or None (a guest; sign-in off: always)."""
+    if "collab.accounts" not in current_app.extensions:
+        return None
+    if "user" not in g:
+        g.user = _accounts().session_user(session.get(TOKEN))
+    return cast("User | None", g.user)
+
+
+def socket_user(environ: Environ) -> tuple[User, str] | None:
+    """The signed-in person of a Socket.IO connection's handshake and their session's token
+    hash, from the same cookie: None for a guest. StoreError when it cannot be known."""
+    app: Flask = environ["flask.app"]
+    accounts: AccountService | None = app.extensions.get("collab.accounts")
+    if accounts is None:
+        return None
+    cookie = app.session_interface.open_session(app, Request(environ))  # (the handshake as a request: its cookies)
+    token = cookie.get(TOKEN) if cookie is not None else None
+    user = accounts.session_user(token)
+    return (user, token_hash(token)) if user is not None and isinstance(token, str) else None
+
+
+def account_body(user: User | None) -> dict[str, Any] | None:
+    return None if user is None else {"id": user.id, "name": user.name, "email": user.email}
+
+
+def _sign_in(user: User) -> None:
+    """A fresh session for `user`: whatever the cookie held before (a planted id, another
+    person's session) is dropped, and its session ended."""
+    accounts = _accounts()
+    accounts.end_session(session.get(TOKEN))
+    session.clear()
+    session[TOKEN] = accounts.start_session(user)
+    session.permanent = True
+    g.user = user
+
+
+def _sign_out() -> None:
+    token = session.get(TOKEN)
+    _accounts().end_session(token)
+    session.clear()
+    g.user = None
+    if isinstance(token, str):  # every socket of this session, on this process now (others: session_check)
+        realtime = current_app.extensions["socketio"].server.namespace_handlers["/"]
+        realtime.end_sessions(session=token_hash(token))
+
+
+def _authenticate(email: object, password: object) -> User:
+    throttle: Throttle = current_app.extensions["collab.sign_in_throttle"]
+    address = client_address(request.environ)
+    throttle.check(address, email)
+    try:
+        return _accounts().authenticate(email, password)
+    except CollabError:
+        throttle.failed(address, email)
+        raise
+
+
+def _sign_up(email: object, name: object, password: object) -> User:
+    if not _settings().sign_up:
+        raise CollabError("forbidden", "sign-up is off on this server: an admin makes accounts (`collab user add`)")
+    throttle: Throttle = current_app.extensions["collab.sign_in_throttle"]
+    address = client_address(request.environ)
+    wait = throttle.sign_ups.take(address)
+    if wait:
+        raise CollabError("rate_limited", f"too many accounts made from this address; retry in {wait:.0f} s",
+                          retry_after=round(wait, 3))
+    return _accounts().add(email, name, password)
+
+
+# -- JSON ------------------------------------------------------------------------
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise CollabError("bad_request", "body must be a JSON object")
+    return body
+
+
+@bp.get("/api/me")
+def me() -> Response:
+    """Who this browser is signed in as (`account`: null for a guest), and what the server offers."""
+    settings = _settings()
+    resp = jsonify({"sign_in": settings.sign_in, "sign_up": bool(settings.sign_in and settings.sign_up),
+                    "account": account_body(current_user())})
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/api/signin")
+def api_sign_in() -> Response:
+    body = _json_body()
+    user = _authenticate(body.get("email"), body.get("password"))
+    _sign_in(user)
+    return jsonify({"account": account_body(user)})
+
+
+@bp.post("/api/signup")
+def api_sign_up() -> tuple[Response, int]:
+    body = _json_body()
+    user = _sign_up(body.get("email"), body.get("name"), body.get("password"))
+    _sign_in(user)
+    return jsonify({"account": account_body(user)}), 201
+
+
+@bp.post("/api/signout")
+def api_sign_out() -> Response:
+    _sign_out()
+    return jsonify({"account": None})
+
+
+# -- pages -------------------------------------------------------------------------
+
+
+def _next() -> str:
+    """Where to go after signing in: a path of this site only (never //host or a URL)."""
+    target = request.values.get("next", "/")
+    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+
+
+def _form_failed(kind: str, exc: CollabError, email: str, name: str = "") -> Response:
+    """The form again, saying why (and when to retry, after too many failures)."""
+    resp = _form_page(kind, exc.http_status, exc.message, email=email, name=name)
+    if "retry_after" in exc.extra:
+        resp.headers["Retry-After"] = str(max(1, math.ceil(exc.extra["retry_after"])))
+    return resp
+
+
+def _form_page(kind: str, status: int = 200, message: str = "", email: str = "", name: str = "") -> Response:
+    """The sign-in or sign-up page: a plain form (no script), posted to itself."""
+    sign_up = kind == "signup"
+    title = "Create an account" if sign_up else "Sign in"
+    nxt = html.escape(_next(), quote=True)
+    name_field = (f'<label for="name">Display name</label>\n<input id="name" name="name" autocomplete="name" '
+                  f'maxlength="64" value="{html.escape(name, quote=True)}">\n') if sign_up else ""
+    other = (f'<p>Have an account? <a href="/signin?next={quote(_next())}">Sign in</a></p>' if sign_up
+             else f'<p>No account yet? <a href="/signup?next={quote(_next())}">Create one</a></p>'
+             if _settings().sign_up else "")
+    error = f'<p id="form-error" class="form-error" role="alert">{html.escape(message)}</p>' if message else ""
+    # Referrer-Policy same-origin, not the other pages' no-referrer: under no-referrer a browser
+    # sends `Origin: null` with a form's POST, which the Origin check (guard.py) refuses. Nothing
+    # leaves the site either way (`next`, which may hold an edit link, goes to no other origin)
+    head = pages._head(f"{title} · collab").replace('content="no-referrer"', 'content="same-origin"')
+    page = f"""{head}
+</head>
+<body data-page="{kind}">
+<main class="start account-form">
+<h1>{title}</h1>
+{error}
+<form method="post" action="/{kind}">
+<input type="hidden" name="next" value="{nxt}">
+<label for="email">Email</label>
+<input id="email" name="email" type="email" autocomplete="email" required value="{html.escape(email, quote=True)}">
+{name_field}<label for="password">Password</label>
+<input id="password" name="password" type="password" required minlength="{8 if sign_up else 1}"
+ autocomplete="{"new-password" if sign_up else "current-password"}">
+<p><button class="primary" type="submit" id="submit">{title}</button></p>
+</form>
+{other}
+<p><a href="/">Start page</a></p>
+</main>
+</body>
+</html>
+"""
+    resp = Response(page, status=status, mimetype="text/html")
+    pages._secure(resp)
+    resp.headers["Referrer-Policy"] = "same-origin"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.route("/signin", methods=["GET", "POST"])
+def sign_in_page() -> BaseResponse:
+    if request.method == "GET":
+        return _form_page("signin")
+    email = request.form.get("email", "")
+    try:
+        _sign_in(_authenticate(email, request.form.get("password", "")))
+    except CollabError as exc:
+        return _form_failed("signin", exc, email)
+    return redirect(_next(), 303)
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def sign_up_page() -> BaseResponse:
+    if not _settings().sign_up:
+        return pages.error_page(403, "Sign-up is off", "accounts on this server are made by an admin",
+                                [("/signin", "Sign in"), ("/", "Start page")])
+    if request.method == "GET":
+        return _form_page("signup")
+    email, name = request.form.get("email", ""), request.form.get("name", "")
+    try:
+        _sign_in(_sign_up(email, name, request.form.get("password", "")))
+    except CollabError as exc:
+        return _form_failed("signup", exc, email, name)
+    return redirect(_next(), 303)
+
+
+@bp.post("/signout")
+def sign_out_page() -> BaseResponse:
+    _sign_out()
+    return redirect("/", 303)

@@ -1,0 +1,147 @@
+"""Accounts and sessions: the one session model of every way to sign in (issue 14).
+
+A sign-in of any kind ends in `start_session(user)`: a random token that the browser keeps
+in Flask's signed session cookie and the database keeps only as its SHA-256
+(`sessions.token_hash`), so a copy of the database or a log line signs nobody in, and
+ending a session (sign-out, a password reset, a disabled account) is deleting rows. Local
+accounts (COLLAB_SIGN_IN=local) reach it through `authenticate(email, password)`; OpenID
+Connect and a trusted proxy header will reach it by finding or making the `User` of their
+identity and calling `start_session` the same way (docs/architecture.md, "Accounts").
+
+Passwords are hashed with Argon2id (argon2-cffi's defaults). A sign-in that names no account
+verifies the password against a dummy hash all the same, so that a wrong password and an
+unknown email cost the same work and give the same answer.
+
+Imports the storage interface and argon2; no flask, socketio or gevent (the edges hand it
+`run_cpu`, which moves the hashing off the event loop).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import time
+from typing import Any, Callable, TypeVar
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from ..core.errors import CollabError
+from ..core.ids import check_name
+from ..storage import Accounts, StoreConflict, User
+
+T = TypeVar("T")
+MIN_PASSWORD = 8  # characters
+MAX_PASSWORD = 1_024  # characters: Argon2 hashes any length, but a megabyte is not a password
+MAX_EMAIL = 254  # RFC 5321
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")  # one @, something on each side: the mail server says the rest
+BAD_CREDENTIALS = "this email and password do not match an account that may sign in"
+
+
+def token_hash(token: str) -> str:
+    """What the database keeps of a session token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_email(email: object) -> str:
+    if not isinstance(email, str) or len(email) > MAX_EMAIL or not EMAIL_RE.match(email.strip()):
+        raise CollabError("bad_request", "email must be an address like ann@example.org")
+    return email.strip()
+
+
+def check_password(password: object) -> str:
+    if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise CollabError("bad_request", f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+    return password
+
+
+def _direct(fn: Callable[..., T], *args: Any) -> T:
+    return fn(*args)
+
+
+class AccountService:
+    def __init__(self, accounts: Accounts, session_days: float = 30.0,
+                 run_cpu: Callable[..., Any] = _direct, clock: Callable[[], float] = time.time) -> None:
+        self.accounts = accounts
+        self.lifetime = session_days * 86_400.0  # seconds a session lasts unused
+        self.run_cpu = run_cpu  # runs a password hash (Runtime.run_hash: its own thread) off the event loop
+        self.clock = clock
+        self.hasher = PasswordHasher()
+        # what an unknown email's password is checked against: the same parameters, the same work
+        self._dummy = self.hasher.hash(secrets.token_hex(16))
+
+    # -- accounts ------------------------------------------------------------
+
+    def add(self, email: object, name: object, password: object) -> User:
+        """A new account; `conflict` when the email (ignoring case) has one."""
+        address = check_email(email)
+        display = check_name(name if name else address.split("@", 1)[0])
+        secret = check_password(password)
+        user = User("u_" + secrets.token_hex(8), address, display, self.run_cpu(self.hasher.hash, secret),
+                    self.clock())
+        try:
+            self.accounts.add_user(user)
+        except StoreConflict:
+            raise CollabError("conflict", "an account with this email exists already") from None
+        return user
+
+    def find(self, email: str) -> User:
+        user = self.accounts.user_by_email(email)
+        if user is None:
+            raise CollabError("not_found", f"no account has the email {email[:MAX_EMAIL]!r}")
+        return user
+
+    def set_password(self, email: str, password: object) -> User:
+        """A new password, and every session of the account ended (`collab user reset-password`)."""
+        user = self.find(email)
+        self.accounts.set_password(user.id, self.run_cpu(self.hasher.hash, check_password(password)))
+        self.accounts.end_sessions(user.id)
+        return user
+
+    def disable(self, email: str) -> User:
+        """The account may no longer sign in; its sessions are ended."""
+        user = self.find(email)
+        self.accounts.set_disabled(user.id, True)
+        self.accounts.end_sessions(user.id)
+        return user
+
+    # -- sign-in -------------------------------------------------------------
+
+    def authenticate(self, email: object, password: object) -> User:
+        """The account of a right email and password; `bad_credentials` otherwise, with the
+        same message and the same Argon2 work whether the email is unknown, the account
+        disabled or the password wrong."""
+        secret = password if isinstance(password, str) and len(password) <= MAX_PASSWORD else ""
+        user = self.accounts.user_by_email(email) if isinstance(email, str) and len(email) <= MAX_EMAIL else None
+        stored = user.password if user is not None else self._dummy
+        ok = self.run_cpu(self._verify, stored, secret)
+        if user is None or user.disabled or not ok:
+            raise CollabError("bad_credentials", BAD_CREDENTIALS)
+        if self.hasher.check_needs_rehash(user.password):  # argon2-cffi's parameters grew since
+            self.accounts.set_password(user.id, self.run_cpu(self.hasher.hash, secret))
+        return user
+
+    def _verify(self, stored: str, password: str) -> bool:
+        try:
+            return self.hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    # -- sessions ------------------------------------------------------------
+
+    def start_session(self, user: User) -> str:
+        """A new session of `user`: its token, for the cookie (never stored as such)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        self.accounts.start_session(token_hash(token), user.id, now, now + self.lifetime)
+        return token
+
+    def session_user(self, token: object) -> User | None:
+        """The signed-in account of a session token, or None (ended, expired, disabled)."""
+        if not isinstance(token, str) or not token or len(token) > 128:
+            return None
+        return self.accounts.session_user(token_hash(token), self.clock())
+
+    def end_session(self, token: object) -> None:
+        if isinstance(token, str) and token:
+            self.accounts.end_session(token_hash(token))

@@ -1,0 +1,81 @@
+"""Users and sessions (schema migration 7), written once for every backend.
+
+A store hands `AccountTable` two functions: `read(sql, params)` (rows) and `write(sql,
+params)` (rows changed; StoreConflict when a UNIQUE key is taken, StoreError otherwise),
+both with `?` parameters (the PostgreSQL store rewrites them). Plain blocking code like the
+rest of storage: no framework, no gevent, nothing of collab but base.py.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from .base import User
+
+Read = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
+Write = Callable[[str, Sequence[Any]], int]
+_USER_COLUMNS = "id, email, name, password, created, disabled"
+IN_BATCH = 500  # token hashes asked about per query (SQLite takes up to 32,766 parameters)
+
+
+def email_key(email: str) -> str:
+    """What makes two emails one account: case folded (Ann@Example.org is ann@example.org)."""
+    return email.strip().casefold()
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    return User(row[0], row[1], row[2], row[3], float(row[4]), bool(row[5]))
+
+
+class AccountTable:
+    def __init__(self, read: Read, write: Write) -> None:
+        self._read = read
+        self._write = write
+
+    def add_user(self, user: User) -> None:
+        self._write(f"INSERT INTO users ({_USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (user.id, user.email, user.name, user.password, user.created, int(user.disabled),
+                     email_key(user.email)))
+
+    def user(self, user_id: str) -> User | None:
+        rows = self._read(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ?", (user_id,))
+        return _user(rows[0]) if rows else None
+
+    def user_by_email(self, email: str) -> User | None:
+        rows = self._read(f"SELECT {_USER_COLUMNS} FROM users WHERE email_key = ?", (email_key(email),))
+        return _user(rows[0]) if rows else None
+
+    def users(self) -> list[User]:
+        return [_user(r) for r in self._read(f"SELECT {_USER_COLUMNS} FROM users ORDER BY email_key", ())]
+
+    def set_password(self, user_id: str, password_hash: str) -> bool:
+        return self._write("UPDATE users SET password = ? WHERE id = ?", (password_hash, user_id)) == 1
+
+    def set_disabled(self, user_id: str, disabled: bool) -> bool:
+        return self._write("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), user_id)) == 1
+
+    def start_session(self, token_hash: str, user_id: str, now: float, expires: float) -> None:
+        self._write("INSERT INTO sessions (token_hash, user_id, created, expires) VALUES (?, ?, ?, ?)",
+                    (token_hash, user_id, now, expires))
+
+    def session_user(self, token_hash: str, now: float) -> User | None:
+        rows = self._read("SELECT u.id, u.email, u.name, u.password, u.created, u.disabled FROM sessions s "
+                          "JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND s.expires > ? "
+                          "AND u.disabled = 0", (token_hash, now))
+        return _user(rows[0]) if rows else None
+
+    def end_session(self, token_hash: str) -> None:
+        self._write("DELETE FROM sessions WHERE token_hash = ?", (token_hash,))
+
+    def end_sessions(self, user_id: str) -> int:
+        return self._write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+
+    def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
+        live: set[str] = set()
+        hashes = list(dict.fromkeys(token_hashes))
+        for i in range(0, len(hashes), IN_BATCH):
+            batch = hashes[i:i + IN_BATCH]
+            marks = ", ".join("?" * len(batch))
+            live.update(r[0] for r in self._read(
+                f"SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id "
+                f"WHERE s.token_hash IN ({marks}) AND s.expires > ? AND u.disabled = 0", (*batch, now)))
+        return live
