@@ -21,8 +21,10 @@ fsync, not durable): the difference from collab is what the durable commit costs
 Beside the suite: `python -m bench.profile` (py-spy on the server under a workload),
 `python -m bench.timeline` (each step of the patch path, timed inside the server, and each
 patch end to end with the driver's timestamps), `python -m bench.disk` (fdatasync and
-collab's SQLite commits on this disk), `python -m bench.history`, `python -m bench.pgdriver`
-and `python -m bench.soak`.
+collab's SQLite commits on this disk), `python -m bench.history`, `python -m bench.pgdriver`,
+`python -m bench.soak`, `python -m bench.bigdoc` (server CPU per keystroke at 1 KB, 1 MB
+and 4 M code points) and `python -m bench.images` (uploaded images: upload, fetch, and what
+of them runs on the event loop).
 """
 from __future__ import annotations
 

@@ -10,7 +10,8 @@ all send `join` to one document at once; a share of them ask for presence deltas
 client counts the presence frames it receives and their bytes (the Socket.IO payload),
 answers Engine.IO pings, and watches the `editors` count until it says N. Meanwhile an
 honest editor of another document does `sync` round trips (bench/probes.py RoundTrips):
-its worst round trip is what the storm cost everyone else. Prints one table; the test
+its worst round trip is what the storm cost everyone else, printed for the joins and, apart,
+for the crowd leaving at once when the bench ends. Prints one table; the test
 harness stopped near 400 connections, hence a bench with its own processes.
 """
 from __future__ import annotations
@@ -161,20 +162,23 @@ def main(argv: list[str] | None = None) -> int:
         ready.wait(timeout=300)  # every connection open
         with RoundTrips(server.url, probe_doc, timeout=60, pace=0.01) as honest:
             time.sleep(1.0)  # quiet round trips first
-            quiet = len(honest.times)
             t0, cpu0 = time.monotonic(), _cpu_seconds(server)
+            go_at = time.perf_counter()  # (the clock of honest.spans)
             go.set()
             while settled.value < args.processes and time.monotonic() < t0 + args.timeout:
                 time.sleep(0.05)
             took, cpu = time.monotonic() - t0, _cpu_seconds(server) - cpu0
             time.sleep(2.0)  # the presence messages coalesced after the last join
-            stop.set()
+            stop_at = time.perf_counter()
+            stop.set()  # the crowd leaves: every member closes its connection
             rows = [row for _ in procs for row in results.get(timeout=120)]
-        storm = sorted(honest.times[quiet:]) or [float("nan")]
+            time.sleep(1.0)
+        storm = sorted(b - a for a, b in honest.spans if go_at <= b and a < stop_at) or [float("nan")]
+        leaving = sorted(b - a for a, b in honest.spans if stop_at <= b) or [float("nan")]
         for p in procs:
             p.join(timeout=30)
         blocked = server.log_path.read_text(errors="replace").count("appears to be blocked")
-    _print(args, rows, took, settled.value == args.processes, storm, honest)
+    _print(args, rows, took, settled.value == args.processes, storm, leaving, honest)
     if os.environ.get("GEVENT_MONITOR_THREAD_ENABLE"):
         print(f"gevent's monitor (GEVENT_MAX_BLOCKING_TIME={os.environ.get('GEVENT_MAX_BLOCKING_TIME', '0.1')} s): "
               f"{blocked} greenlets reported blocking the server's event loop")
@@ -191,7 +195,7 @@ def _cpu_seconds(server: LiveServer) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _print(args, rows, took, settled, storm, honest) -> None:  # type: ignore[no-untyped-def]
+def _print(args, rows, took, settled, storm, leaving, honest) -> None:  # type: ignore[no-untyped-def]
     joined = [r for r in rows if r[0] is not None and r[6] is None]
     refused = Counter(r[6] for r in rows if r[6] is not None)
     if not settled:
@@ -210,8 +214,10 @@ def _print(args, rows, took, settled, storm, honest) -> None:  # type: ignore[no
         frames, size = sum(r[1] for r in group), sum(r[2] for r in group)
         print(f"{label:<12} {len(group):5d} {frames:8d} {size:12,d} {frames / len(group):14.1f} "
               f"{max(r[2] for r in group):17,d} {sum(r[5] for r in group):13,d}")
-    print(f"honest client during the storm: {len(storm)} round trips, median {1000 * storm[len(storm) // 2]:.1f} ms, "
-          f"worst {1000 * storm[-1]:.1f} ms; failures: {honest.failures[:3] or 'none'}")
+    for what, ts in (("the joins (until 2 s after the last)", storm), ("the crowd leaving", leaving)):
+        print(f"honest client during {what}: {len(ts)} round trips, median {1000 * ts[len(ts) // 2]:.1f} ms, "
+              f"worst {1000 * ts[-1]:.1f} ms")
+    print(f"honest client's failures: {honest.failures[:3] or 'none'}")
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from .server import api
 from .server import pages
 from .server import history_api
+from .server import images
 from . import data_dir
 from .core.config import ConfigError, Settings, unknown_variables
+from .server.buckets import SharedBuckets
 from .server.guard import EdgeGuard, Lookups
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
@@ -54,8 +56,6 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         MAX_CONTENT_LENGTH=settings.max_body_bytes,  # an import may carry a whole document
         JSON_SORT_KEYS=False,
     )
-    if database_url.startswith(("postgresql:", "postgres:")):
-        _reach_postgres(database_url)
     store = open_store(database_url, settings.durability)
     log.info("database: %s", _describe(database_url, "--database / COLLAB_DATABASE_URL" if settings.database_url else why))
     # the processes of this database, and only they, share a channel (server/queue.py)
@@ -120,13 +120,19 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     app.extensions["collab.observer"] = observer  # the WebSocket's hooks find it here (serve.py)
     app.register_blueprint(api.bp)
     app.register_blueprint(history_api.bp)
+    app.register_blueprint(images.bp)
     api.register_errors(app)
     app.register_blueprint(pages.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics
         app.register_blueprint(metrics_bp)
-    _guard_edges(app, service, settings)
+    # with a queue, one bucket per address for every process (a guesser spread over N processes
+    # by nginx got N bursts); without, this process's
+    shared = (SharedBuckets(settings.message_queue, settings.lookup_rate, settings.lookup_burst, deployment, outage)
+              if settings.message_queue else None)
+    app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst, buckets=shared)
+    _guard_edges(app, settings)
     return app
 
 
@@ -155,10 +161,9 @@ def _library_logger() -> logging.Logger:
     return logger
 
 
-def _guard_edges(app: Flask, service: DocumentService, settings: Settings) -> None:
+def _guard_edges(app: Flask, settings: Settings) -> None:
     """The HTTP edge's checks (collab/server/guard.py). Wrapped around `app.wsgi_app` after
     Flask-SocketIO wrapped it, so Engine.IO's handshakes and polling pass through them too."""
-    app.extensions["collab.lookups"] = Lookups(service, settings.lookup_rate, settings.lookup_burst)
     app.wsgi_app = EdgeGuard(app.wsgi_app, settings, app.extensions["collab.observer"])  # type: ignore[method-assign]
     if settings.proxy_hops:
         # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
@@ -178,6 +183,12 @@ def _check_folders(settings: Settings, folder: str, database_url: str) -> None:
             os.makedirs(folder, exist_ok=True)
         elif not os.path.isdir(folder):
             raise ConfigError(f"COLLAB_DATA_DIR {folder} is not a folder that exists: create it, or fix the path")
+    dist = settings.frontend_dist
+    if dist and not (os.path.isfile(os.path.join(dist, "app.js")) and os.path.isfile(os.path.join(dist, "app.css"))):
+        # before: the server started, /healthz said 200, and every page answered 503 "run make run"
+        what = "is not a folder that exists" if not os.path.isdir(dist) else "holds no built editor (app.js, app.css)"
+        raise ConfigError(f"COLLAB_FRONTEND_DIST {os.path.abspath(dist)} {what}: point it at the folder "
+                          "`make frontend` builds (frontend/dist), or leave it unset for the editor the package carries")
     path = _sqlite_path(settings.database_url) if settings.database_url.startswith("sqlite:") else ""
     if path and path != ":memory:" and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
         raise ConfigError(f"the SQLite database {os.path.abspath(path)} would be in a folder that does not exist: "
@@ -190,18 +201,6 @@ def _sqlite_path(url: str) -> str:
     if url.startswith("sqlite:////"):
         return "/" + path.lstrip("/")
     return path[1:] if url.startswith("sqlite:///") else path
-
-
-def _reach_postgres(url: str) -> None:
-    """One plain connection before the pool: a server that cannot be reached stops the start
-    in a moment with its own reason (refused, unknown host, authentication failed), where the
-    pool would retry for 10 s, log a warning per try and then say only that it timed out."""
-    import psycopg
-
-    try:
-        psycopg.connect(url, connect_timeout=10).close()
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot reach the database, {_describe(url, '')}: {exc}") from exc
 
 
 def _describe(url: str, why: str) -> str:

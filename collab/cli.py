@@ -23,6 +23,7 @@ from .core.config import Settings
 from .core.errors import CollabError
 from .core.replay import ReplayError, replay, text_at
 from .core.ids import check_doc_id, new_doc_id, new_view_token
+from .core.images import digest, sniff
 from .core.patches import parse_patch
 from .storage import DocumentRow, NoDatabase, Revision, Store, StoreConflict, StoreError, dump, open_store
 from .storage.schema import LATEST
@@ -106,8 +107,8 @@ def _progress(verb: str) -> "Callable[[dump.Counts], None]":
 
 
 def _loaded(store_url: str, counts: dump.Counts, docs: list[str]) -> int:
-    print(f"{counts.documents} documents, {counts.revisions} revisions, {counts.tombstones} tombstones; "
-          "checking the documents", file=sys.stderr)
+    print(f"{counts.documents} documents, {counts.revisions} revisions, {counts.images} images, "
+          f"{counts.tombstones} tombstones; checking the documents", file=sys.stderr)
     return cmd_check(argparse.Namespace(database=store_url, docs=docs, verbose=False)) if docs else 0
 
 
@@ -124,8 +125,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
                 out.close()
     finally:
         store.close()
-    print(f"dumped {counts.documents} documents, {counts.revisions} revisions, {counts.tombstones} tombstones",
-          file=sys.stderr)
+    print(f"dumped {counts.documents} documents, {counts.revisions} revisions, {counts.images} images, "
+          f"{counts.tombstones} tombstones", file=sys.stderr)
     return 0
 
 
@@ -332,7 +333,8 @@ def _screen(version: int, author: str, ts: float, text: str, at: int) -> None:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Replay every stored history from version 0: each revision applies exactly, its
-    hash matches, the snapshots agree, and the head is where the history ends; and neither
+    hash matches, the snapshots agree, and the head is where the history ends; each image's
+    bytes have its size, SHA-256 and sniffed type; and neither
     of its names (edit id, view token) is also a tombstone (CLASH)."""
     store = _store(args)
     docs = args.docs or list(store.document_ids())
@@ -363,6 +365,7 @@ def cmd_check(args: argparse.Namespace) -> int:
                         raise ReplayError(version, "snapshot differs from the replayed text")
                 if version != row.head:
                     problem = f"history ends at version {version} but the head is {row.head}"
+                problem = problem or _image_problem(store, doc)
             except (ReplayError, StoreError) as exc:  # StoreError: e.g. a row that is not UTF-8
                 problem = str(exc)
         if problem:
@@ -377,6 +380,23 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"checked {n}/{len(docs)} documents, {bad} corrupt", file=sys.stderr)
     print(f"{len(docs)} documents checked, {bad} corrupt" + (f", {clashes} clashing with a tombstone" if clashes else ""))
     return 1 if bad or clashes else 0
+
+
+def _image_problem(store: Store, doc: str) -> str | None:
+    """What is wrong with the first damaged image of a document: bytes that are not the
+    size, the SHA-256 or the sniffed type stored with them (read one at a time)."""
+    for described in store.images(doc):
+        image = store.image(described.id)
+        data = image.data if image is not None else None
+        if data is None:
+            return f"image {described.id!r} went while it was checked"
+        if len(data) != described.size:
+            return f"image {described.id!r} has {len(data)} bytes, its size says {described.size}"
+        if digest(data) != described.sha256:
+            return f"image {described.id!r} does not have its SHA-256 (damaged bytes)"
+        if sniff(data) != described.type:
+            return f"image {described.id!r} is {sniff(data) or 'no image collab takes'}, its type says {described.type}"
+    return None
 
 
 def _clash(store: Store, row: DocumentRow) -> str | None:

@@ -8,8 +8,10 @@ their status code, a deadline for a request's headers and one for its body, a li
 open connections per client address and one in all; and what one message costs the event
 loop: a large WebSocket message is read in slices that each give the loop back, within a
 server-wide budget of large messages at once, and a connection gives the loop back every
-few messages however fast they come (docs/deploy.md, docs/reliability.md). A WebSocket
-handshake is answered 101 only once the application takes the socket, so that a refused
+few messages however fast they come, and a connection not yet in a document reads and
+handles its messages in turns, one per pass of the loop, so that a crowd joining at once
+does not go before everyone else (`NewcomerLane`; docs/deploy.md, docs/reliability.md).
+A WebSocket handshake is answered 101 only once the application takes the socket, so that a refused
 one gets its HTTP answer (400 and why); and a connection closed for flooding gets the
 answers already due to it before its close frame.
 """
@@ -29,10 +31,12 @@ import weakref
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO, Callable, Iterator, Sequence
+from urllib.parse import parse_qs
 
 import gevent
 from gevent import pywsgi
 from gevent.event import Event
+from gevent.hub import Waiter, get_hub
 from geventwebsocket.exceptions import ProtocolError, WebSocketError
 from geventwebsocket.handler import WebSocketHandler
 from geventwebsocket.websocket import MSG_SOCKET_DEAD, Header, WebSocket
@@ -47,6 +51,7 @@ except ImportError as exc:  # gunicorn is optional (pip install 'collab-editor[d
 from . import create_app
 from .cli import fail
 from .core.config import Settings
+from .server.guard import NEWCOMER, Newcomer
 from .storage import StoreError
 
 if TYPE_CHECKING:  # flask is imported by create_app, after a gevent worker has monkey-patched
@@ -83,6 +88,11 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         _release_budget(env)  # the previous message is handled (on this greenlet): its budget goes back
         if "collab.close" in env:  # closing (close_when_sent): what the client sent since is not read
             return None
+        newcomer: Newcomer | None = env.get(NEWCOMER)
+        if newcomer is not None and not newcomer.settled:
+            # not in a document yet (realtime's join settles it): its bytes are waited for
+            # as before, and then its turn (so reading and handling the message both wait)
+            self._wait_turn(env["collab.lane"])
         read = env["collab.read"] = env.get("collab.read", 0) + 1
         if read % YIELD_EVERY == 0:
             # a client's events run on this greenlet, one after another, and reading a frame
@@ -141,6 +151,21 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         if observer is not None:
             observer.message_read(size)
         return "".join(parts) if decoder is not None else b"".join(parts)
+
+    def _wait_turn(self, lane: "NewcomerLane") -> None:
+        """Wait until the client's next bytes have arrived (read into the buffer, not
+        consumed), then for a turn of the newcomers' lane. Nothing arrived (the client
+        closed, or the connection was closed meanwhile): no turn, the read says so."""
+        ws: Any = self  # its slots are gevent-websocket's, which has no type hints
+        rfile = getattr(ws.handler, "rfile", None)
+        try:
+            arrived = rfile is not None and rfile.peek(1)
+        except (OSError, ValueError):  # reset, or the file closed under the wait
+            arrived = False
+        if arrived:
+            lane.wait()
+        if ws.stream is None or ws.closed:  # closed by another greenlet while this one waited
+            raise WebSocketError("closed while waiting to be read")
 
     def send(self, message: str | bytes, binary: bool | None = None) -> None:
         """As gevent-websocket's, written out rather than wrapped (no extra call per frame),
@@ -336,6 +361,56 @@ class FrameBudget:
             granted.set()
 
 
+class NewcomerLane:
+    """The messages of connections not yet in a document, one per pass of the event loop,
+    first come first served; established connections' messages never wait here.
+
+    gevent serves every connection whose bytes have arrived one after another in a single
+    pass of its loop, and polls for I/O again only after the last: 1,000 joins arriving at
+    once (a crowd reconnecting after a restart) were read and handled (0.4-1 ms each) before
+    an established editor's message that came in meanwhile was even read, and its answer
+    was written after the joins' answers: a 0.4-2 s wait (docs/reliability.md, issue 13).
+    Here a newcomer's reader waits for its bytes as before, then for its turn: a timer
+    grants one turn per pass, and libev runs a timer only after it has polled, so between
+    two newcomers' messages the loop reads and handles what everyone else sent, and writes
+    what is due. Every waiting newcomer is served in order, one per pass however busy the
+    loop (no starvation); with nobody waiting, a newcomer waits one pass (microseconds)."""
+
+    def __init__(self) -> None:
+        self._waiting: deque[Waiter] = deque()  # first come first served
+        self._timer: Any = None  # the loop's timer that grants the next turn, while one is due
+        self.granted = 0  # turns granted (for tests and instruments)
+
+    def wait(self) -> None:
+        """Return in this greenlet's turn."""
+        waiter = Waiter()
+        self._waiting.append(waiter)
+        self._arm()
+        try:
+            waiter.get()
+        except BaseException:  # killed while waiting: its place goes
+            if waiter in self._waiting:
+                self._waiting.remove(waiter)
+            raise
+
+    def _arm(self) -> None:
+        if self._timer is None and self._waiting:
+            self._timer = get_hub().loop.timer(0.0)
+            self._timer.start(self._grant)
+
+    def _grant(self) -> None:
+        """In the hub, after a poll: the first newcomer runs (until it waits for something),
+        then the next turn is due at the next pass."""
+        self._timer.close()
+        self._timer = None
+        try:
+            if self._waiting:
+                self.granted += 1
+                self._waiting.popleft().switch(None)
+        finally:
+            self._arm()
+
+
 def _accept(env: dict[str, Any] | None) -> None:
     """Send the handshake's 101 answer if it has not gone out yet (NoDelayHandler.run_websocket).
     The first of the reader and the writer greenlets to use the WebSocket sends it; the
@@ -415,6 +490,7 @@ class _Served:
         self.by_address: Counter[str] = Counter()  # by_address[address] = open connections from it
         self.cap = connection_cap(limits.max_connections)
         self.frames = FrameBudget(limits.large_frames_budget)
+        self.newcomers = NewcomerLane()
         if self.cap != limits.max_connections:
             log.info("at most %d open connections (the file limit less %d; COLLAB_MAX_CONNECTIONS=%d)",
                      self.cap, FILE_RESERVE, limits.max_connections)
@@ -750,7 +826,13 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
         if ws is not None:
             self.environ["collab.max_message"] = max_message(self.application)
             self.environ["collab.limits"] = self.limits
-            self.environ["collab.frame_budget"] = _served[self.server].frames
+            served = _served[self.server]
+            self.environ["collab.frame_budget"] = served.frames
+            if "sid" not in parse_qs(self.environ.get("QUERY_STRING", "")):
+                # a new Engine.IO session (not the upgrade of a long-polling one, whose
+                # environ realtime does not see): its messages wait their turn until it joins
+                self.environ["collab.lane"] = served.newcomers
+                self.environ[NEWCOMER] = Newcomer()
             self.environ["collab.observer"] = getattr(self.application, "extensions", {}).get("collab.observer")
             ws.__class__ = CappedWebSocket
             ws.raw_write = _frame_writer(self.socket)
@@ -845,6 +927,8 @@ def main(argv: Sequence[str] | None = None, prog: str = "run.py") -> None:
         parser.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL, else collab.db "
                             "in the data folder: COLLAB_DATA_DIR, a checkout's instance/ or the user data folder)")
         args = parser.parse_args(argv)
+        if args.database is not None and not args.database.strip():  # before: the default, silently
+            raise ValueError("--database is empty: give a database URL, or leave the option out for the default")
         listener = listen(args.host, args.port)
         config = {"database_url": args.database} if args.database else {}
         app = create_app(config)

@@ -287,3 +287,53 @@ def test_commands_that_write_a_new_database_still_create_it(tmp_path):
     copied = tmp_path / "copied.db"
     r = collab("copy", "--from", f"sqlite:///{made}", "--to", f"sqlite:///{copied}")
     assert r.returncode == 0 and copied.is_file(), r.stderr
+
+
+@pytest.mark.parametrize("option", ["--database", "--from", "--to"])
+def test_a_bare_path_for_a_database_says_the_url_it_means(option, tmp_path):
+    """Before: "COLLAB_DATABASE_URL scheme '/tmp/x.db' is not supported", naming a variable
+    the user never set and no URL to write instead."""
+    path = str(tmp_path / "notes.db")
+    args = {"--database": ["check", "--database", path],
+            "--from": ["copy", "--from", path, "--to", f"sqlite:///{tmp_path}/to.db"],
+            "--to": ["copy", "--from", f"sqlite:///{tmp_path}/from.db", "--to", path]}[option]
+    if option == "--to":
+        assert collab("migrate", "--database", f"sqlite:///{tmp_path}/from.db").returncode == 0
+    r = collab(*args)
+    assert r.returncode == 1
+    assert r.stderr.strip() == (f"collab: database {path!r} is not a URL: for a SQLite file write sqlite:///{path} "
+                                "(three slashes, then the path: four before an absolute one); for PostgreSQL "
+                                "postgresql://user@host/dbname")
+    assert "COLLAB_DATABASE_URL" not in r.stderr and not (tmp_path / "notes.db").exists()
+
+
+@pytest.mark.parametrize("url", ["postgresql://collab:secret@127.0.0.1:1/x", "postgres://no-such-host.invalid/x"])
+def test_an_unreachable_postgresql_is_one_line_with_its_reason(url):
+    """Before: the pool's warning per retry (8 lines over 10 s), then only "couldn't get a
+    connection after 10.00 sec"."""
+    r = collab("check", "--database", url)
+    assert r.returncode == 1
+    [line] = r.stderr.splitlines()
+    assert line.startswith("collab: cannot reach the database, PostgreSQL ") and "secret" not in line
+    assert ("Connection refused" in line) if ":1/" in url else ("resolve host" in line), line
+
+
+def test_check_verifies_each_images_size_hash_and_sniffed_type(app, db_url, tmp_path):
+    from imagekit import png
+
+    http = app.test_client()
+    docs = {}
+    for name in ("img-size", "img-hash", "img-type", "img-good"):
+        http.post("/api/docs", json={"doc": name})
+        docs[name] = http.post(f"/api/docs/{name}/images", data=png(), content_type="image/png").get_json()["id"]
+    assert collab("check", "--database", db_url).returncode == 0
+    db = sqlite3.connect(tmp_path / "collab.db", isolation_level=None)
+    db.execute("UPDATE images SET size = size + 1 WHERE id = ?", (docs["img-size"],))
+    db.execute("UPDATE images SET data = ? WHERE id = ?", (png()[:-1] + b"?", docs["img-hash"]))  # one byte changed
+    db.execute("UPDATE images SET type = 'image/jpeg' WHERE id = ?", (docs["img-type"],))
+    r = collab("check", "--database", db_url)
+    assert r.returncode == 1 and "4 documents checked, 3 corrupt" in r.stdout, r.stdout
+    assert f"CORRUPT img-size: image {docs['img-size']!r} has {len(png())} bytes, its size says {len(png()) + 1}" in r.stdout
+    assert f"CORRUPT img-hash: image {docs['img-hash']!r} does not have its SHA-256" in r.stdout
+    assert f"CORRUPT img-type: image {docs['img-type']!r} is image/png, its type says image/jpeg" in r.stdout
+    assert "img-good" not in r.stdout

@@ -11,7 +11,7 @@ import gevent
 import gevent.socket
 import pytest
 
-from collab.serve import _frame_writer
+from collab.serve import NewcomerLane, _frame_writer
 
 
 def test_a_frame_bigger_than_the_socket_buffer_arrives_whole_and_in_order():
@@ -39,6 +39,43 @@ def test_a_frame_bigger_than_the_socket_buffer_arrives_whole_and_in_order():
     assert bytes(received) == big + small
     a.close()
     b.close()
+
+
+def test_newcomers_take_turns_in_order_and_an_established_reader_goes_between():
+    """Ten newcomers wait in the lane; in its turn each sends a byte to an established
+    connection's reader. The turns come in arrival order, and every byte is read before
+    the second turn after the one that sent it: the loop polls between turns (without the
+    lane, all ten would run before the reader). A newcomer killed while waiting loses its
+    place and the others are served."""
+    lane = NewcomerLane()
+    a, b = gevent.socket.socketpair()
+    log: list[str] = []
+
+    def reader() -> None:
+        while (data := b.recv(1)) != b"!":
+            log.append("read " + data.decode())
+
+    def newcomer(k: int) -> None:
+        lane.wait()
+        log.append(f"turn {k}")
+        a.sendall(str(k).encode())
+
+    established = gevent.spawn(reader)
+    gevent.sleep(0.01)  # the reader waits for its socket
+    waiting = [gevent.spawn(newcomer, k) for k in range(10)]
+    killed = gevent.spawn(newcomer, 99)
+    gevent.sleep(0)  # all eleven are in the lane
+    killed.kill()
+    gevent.joinall(waiting, timeout=5)
+    a.sendall(b"!")
+    established.join(timeout=5)
+    a.close()
+    b.close()
+    turns = [e for e in log if e.startswith("turn")]
+    assert turns == [f"turn {k}" for k in range(10)], log
+    for k in range(8):
+        assert log.index(f"read {k}") < log.index(f"turn {k + 2}"), log
+    assert lane.granted == 10
 
 
 def test_the_websocket_calls_the_observer_for_each_message_read_and_sent():
@@ -125,7 +162,15 @@ BAD_STARTS = {
     "not a number": ({"COLLAB_MAX_PATCH_CHARS": "abc"}, "COLLAB_MAX_PATCH_CHARS must be a whole number, got 'abc'"),
     "negative": ({"COLLAB_RATE_BURST": "-5"}, "COLLAB_RATE_BURST must be a positive number, got -5"),
     "queue scheme": ({"COLLAB_MESSAGE_QUEUE": "foo://"}, "COLLAB_MESSAGE_QUEUE must be a Redis URL"),
-    "database scheme": ({"COLLAB_DATABASE_URL": "mysql://db/x"}, "COLLAB_DATABASE_URL must be sqlite:///"),
+    "database scheme": ({"COLLAB_DATABASE_URL": "mysql://db/x"},
+                        "--database / COLLAB_DATABASE_URL: database URL scheme 'mysql' is not supported: use sqlite:///"),
+    "database bare path": ({"COLLAB_DATABASE_URL": "/srv/x.db"},
+                           "database '/srv/x.db' is not a URL: for a SQLite file write sqlite:////srv/x.db"),
+    # nan passed every check (nan < 0 is False) and turned the header timeout and the lookup
+    # throttle off; inf is no limit either
+    "nan": ({"COLLAB_HEADER_TIMEOUT": "nan"}, "COLLAB_HEADER_TIMEOUT must be a positive number, got nan"),
+    "inf": ({"COLLAB_LOOKUP_RATE": "inf"}, "COLLAB_LOOKUP_RATE must be a positive number, got inf"),
+    "huge": ({"COLLAB_RATE_LIMIT": "1e400"}, "COLLAB_RATE_LIMIT must be a positive number, got inf"),
     "postgres unreachable": ({"COLLAB_DATABASE_URL": "postgresql://collab:s3cret@127.0.0.1:1/x"},
                              'cannot reach the database, PostgreSQL postgresql://collab@127.0.0.1:1/x: '
                              'connection failed: connection to server at "127.0.0.1", port 1 failed: Connection refused'),
@@ -134,6 +179,8 @@ BAD_STARTS = {
     "sqlite folder missing": ({"COLLAB_DATABASE_URL": "sqlite:///{tmp}/tpyo/collab.db"},
                               "the SQLite database {tmp}/tpyo/collab.db would be in a folder that does not exist"),
     "data folder missing": ({"COLLAB_DATA_DIR": "{tmp}/nowhere"}, "COLLAB_DATA_DIR {tmp}/nowhere is not a folder that exists"),
+    "editor folder missing": ({"COLLAB_FRONTEND_DIST": "{tmp}/nodir"}, "COLLAB_FRONTEND_DIST {tmp}/nodir is not a folder that exists"),
+    "editor folder empty": ({"COLLAB_FRONTEND_DIST": "{tmp}"}, "COLLAB_FRONTEND_DIST {tmp} holds no built editor (app.js, app.css)"),
 }
 
 
@@ -150,6 +197,15 @@ def test_a_start_that_cannot_go_on_says_why_in_one_line(launcher, case, tmp_path
     assert reason.format(tmp=tmp_path) in line
     assert "s3cret" not in line  # a password in the URL is not repeated
     assert not (tmp_path / "tpyo").exists() and not (tmp_path / "nowhere").exists()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("launcher", sorted(LAUNCHERS))
+def test_an_empty_database_option_is_refused_not_the_default(launcher, tmp_path):
+    """Before: `--database ''` started on the default database without a word."""
+    line = failed_start(launcher, clean_env(tmp_path), "--database", "")
+    assert "--database is empty" in line
+    assert not (tmp_path / "collab.db").exists()
 
 
 @pytest.mark.e2e

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import os
 from dataclasses import dataclass, fields
 from typing import Mapping
@@ -47,6 +48,8 @@ class Settings:
     # them, so their sites see who reads); 0 = only this server's own and data: images, and the
     # preview says why a remote one is not shown
     remote_images: int = 0
+    max_image_bytes: int = 5_242_880  # bytes of one uploaded image (5 MiB)
+    max_images_bytes: int = 52_428_800  # bytes of all the images of one document, its image quota (50 MiB)
     max_patch_chars: int = 4_194_304  # characters of one patch text
     max_hunks: int = 5_000  # hunks in one patch
     max_doc_chars: int = 4_194_304  # code points in one document
@@ -111,7 +114,10 @@ class Settings:
             value = getattr(self, f.name)
             if isinstance(f.default, (int, float)):
                 zero_ok = f.name in _ZERO_MEANS_OFF | _ZERO_MEANS_ANY
-                if not isinstance(value, (int, float)) or value < 0 or (value == 0 and not zero_ok):
+                # nan passes every comparison test (nan < 0 is False) and turned timeouts and
+                # rate limits off; inf is no limit either: only finite numbers
+                if (not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0
+                        or (value == 0 and not zero_ok)):
                     kind = ("a number >= 0 (0 turns it off)" if f.name in _ZERO_MEANS_OFF
                             else "a number >= 0 (0 picks a free one)" if zero_ok else "a positive number")
                     raise ConfigError(f"COLLAB_{f.name.upper()} must be {kind}, got {value!r}")
@@ -119,8 +125,7 @@ class Settings:
             raise ConfigError(f"COLLAB_MESSAGE_QUEUE must be a Redis URL (redis://host:6379/0, rediss:// for TLS), "
                               f"got {self.message_queue.split(':', 1)[0]!r}:...")
         if self.database_url and not self.database_url.startswith(DATABASE_SCHEMES):
-            raise ConfigError(f"COLLAB_DATABASE_URL must be sqlite:///path/to/file.db or postgresql://user@host/dbname, "
-                              f"got {self.database_url.split(':', 1)[0]!r}:...")
+            raise ConfigError(f"--database / COLLAB_DATABASE_URL: {not_a_database_url(self.database_url)}")
         if self.durability not in DURABILITY:
             raise ConfigError(f"COLLAB_DURABILITY must be disk or process, got {self.durability!r}")
         if self.port > 65_535:
@@ -162,8 +167,9 @@ class Settings:
     @property
     def max_body_bytes(self) -> int:
         """The largest HTTP request body: a patch, or an import that carries a whole document
-        (up to 4 UTF-8 bytes for each of its max_doc_chars code points), plus MESSAGE_SLACK."""
-        return max(self.max_patch_chars, 4 * self.max_doc_chars) + MESSAGE_SLACK
+        (up to 4 UTF-8 bytes for each of its max_doc_chars code points) or an image upload
+        (max_image_bytes), plus MESSAGE_SLACK."""
+        return max(self.max_patch_chars, 4 * self.max_doc_chars, self.max_image_bytes) + MESSAGE_SLACK
 
     def database(self, data_dir: str) -> str:
         """The database URL: COLLAB_DATABASE_URL, else the SQLite file collab.db in `data_dir`
@@ -221,6 +227,17 @@ def unknown_variables(env: Mapping[str, str] | None = None) -> list[str]:
                 else f"did you mean COLLAB_{close[0]}?" if close else "no setting has this name (docs/deploy.md lists them)")
         warnings.append(f"{key} is not a setting and is ignored: {hint}")
     return warnings
+
+
+def not_a_database_url(url: str) -> str:
+    """What to say of a database URL of no scheme collab opens (for --database, --from, --to
+    and COLLAB_DATABASE_URL alike: storage.open_store says the same)."""
+    if "://" not in url:  # a bare path: say the URL it most likely means
+        return (f"database {url[:200]!r} is not a URL: for a SQLite file write sqlite:///{url[:200]} (three "
+                "slashes, then the path: four before an absolute one); for PostgreSQL postgresql://user@host/dbname")
+    scheme = url.split(":", 1)[0]
+    return (f"database URL scheme {scheme[:20]!r} is not supported: use sqlite:///path/to/file.db "
+            "or postgresql://user@host/dbname")
 
 
 def _parse(key: str, raw: str, default: object) -> object:

@@ -16,6 +16,8 @@ BASE62 = string.ascii_letters + string.digits
 DOC_ID_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 GENERATED_ID_LENGTH = 16  # ~95 bits: unguessable, the id is the edit capability
 VIEW_TOKEN_LENGTH = 24  # ~143 bits; never derived from the edit id
+IMAGE_ID_LENGTH = 24  # ~143 bits: an image's URL is the capability to see it, as a view token is
+IMAGE_ID_RE = re.compile(rf"[A-Za-z0-9]{{{IMAGE_ID_LENGTH}}}")
 MAX_OP_ID = 128
 MAX_NAME = 64
 # lone surrogates cannot be encoded as UTF-8 and NUL breaks every store
@@ -33,6 +35,11 @@ def new_doc_id() -> str:
 
 def new_view_token() -> str:
     return random_base62(VIEW_TOKEN_LENGTH)
+
+
+def new_image_id() -> str:
+    """An uploaded image's id: random, so its URL tells nothing of the document's names."""
+    return random_base62(IMAGE_ID_LENGTH)
 
 
 def log_id(key: object) -> str:
@@ -59,12 +66,33 @@ def redact(text: str, keys: Iterable[object]) -> str:
 
 
 def check_doc_id(doc: object, field: str = "doc") -> str:
-    if not isinstance(doc, str) or not DOC_ID_RE.fullmatch(doc):
-        shown = doc if isinstance(doc, str) and len(doc) <= 80 else type(doc).__name__
-        raise CollabError(
-            "bad_doc", f"{field} {shown!r} is not valid: use 1-64 of A-Z a-z 0-9 _ -"
-        )
+    if not isinstance(doc, str):
+        raise CollabError("bad_doc", f"{field} must be a string of 1-64 of A-Z a-z 0-9 _ -, not {_json_type(doc)}")
+    if not DOC_ID_RE.fullmatch(doc):
+        shown = repr(doc) if len(doc) <= 80 else f"of {len(doc)} characters"
+        raise CollabError("bad_doc", f"{field} {shown} is not valid: use 1-64 of A-Z a-z 0-9 _ -")
     return doc
+
+
+def _json_type(value: object) -> str:
+    """What a JSON value is, in the words of JSON (for messages about a client's fields)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    return "an object" if isinstance(value, dict) else type(value).__name__
+
+
+def check_image_id(value: object, field: str = "image id") -> str:
+    """An uploaded image's id, as new_image_id makes them: IMAGE_ID_LENGTH base62 characters."""
+    if not isinstance(value, str) or not IMAGE_ID_RE.fullmatch(value):
+        shown = value if isinstance(value, str) and len(value) <= 80 else type(value).__name__
+        raise CollabError("not_found", f"{field} {shown!r} is not valid: {IMAGE_ID_LENGTH} of A-Z a-z 0-9")
+    return value
 
 
 def check_version(value: object, field: str = "version", *, minimum: int = 0, text: bool = False) -> int:

@@ -14,7 +14,7 @@ import urllib.parse
 import zlib
 from bisect import bisect_left
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from diff_match_patch import diff_match_patch, patch_obj
 
@@ -63,6 +63,14 @@ class Hunk:
 
     def moved(self, start: int) -> "Hunk":
         return Hunk(start, self.ops, self.text1, self.text2)
+
+
+class TextLike(Protocol):
+    """What patch_from_edits reads of a text: its length and slices (a str, a rope.Rope)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: slice, /) -> str: ...
 
 
 def text_hash(text: str) -> str:
@@ -177,7 +185,7 @@ class _Group:
         return self.new_start + (self.base_end - self.base_start) + self.growth
 
 
-def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
+def apply_patch(text: str, hunks: Sequence[Hunk], offset: int = 0) -> tuple[str, list[Edit]]:
     """Apply hunks exactly, in order, as diff-match-patch defines their positions.
 
     Returns the new text and the change as sorted, non-overlapping edits on `text`.
@@ -186,6 +194,10 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
     the hunks before it wrote (dmp grows a context until it is unique, so it can reach
     over a short hunk before it); further back is BadPatch. Linear in len(text) + patch
     size, however many hunks.
+
+    With `offset`, `text` is the part of a document from that code point on, at least the
+    part `patch_span` gives (apply_patch reads nothing else): the hunks' starts, the edits
+    returned and the errors' positions are the document's; the text returned is the part's.
     """
     out: list[str] = []  # the new text so far
     out_len = 0
@@ -193,7 +205,7 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
     cur = 0  # the rest of the current text is pending + text[cur:]
     groups: list[_Group] = []
     for n, h in enumerate(hunks, 1):
-        s = h.start
+        s = h.start - offset
         if s < out_len:
             # dmp adds each hunk's context after applying the earlier ones, so a context
             # may reach back into what earlier hunks wrote: reopen that tail, and make the
@@ -221,7 +233,7 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
             else:
                 rest = gap - len(pending)
                 if cur + rest > len(text):
-                    raise PatchConflict(f"hunk {n} starts at {s}, past the end of the text")
+                    raise PatchConflict(f"hunk {n} starts at {h.start}, past the end of the text")
                 out.append(pending)
                 out.append(text[cur : cur + rest])
                 pending, cur = "", cur + rest
@@ -236,7 +248,7 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
             found = pending + text[cur : cur + rest]
             pending, cur = "", cur + rest
         if found != h.text1:
-            raise PatchConflict(f"hunk {n} does not apply at {s}: its context or deleted text differs")
+            raise PatchConflict(f"hunk {n} does not apply at {h.start}: its context or deleted text differs")
         out.append(h.text2)
         out_len += len(h.text2)
         change = len(h.text2) - len(h.text1)
@@ -250,7 +262,26 @@ def apply_patch(text: str, hunks: Sequence[Hunk]) -> tuple[str, list[Edit]]:
     out.append(pending)
     out.append(text[cur:])
     new_text = "".join(out)
-    return new_text, _group_edits(text, new_text, groups)
+    edits = _group_edits(text, new_text, groups)
+    return new_text, edits if not offset else [Edit(e.pos + offset, e.delete, e.insert) for e in edits]
+
+
+def patch_span(hunks: Sequence[Hunk], length: int) -> tuple[int, int]:
+    """The code points [lo, hi) of a text of `length` that apply_patch reads for `hunks`:
+    hand it text[lo:hi] with offset=lo and it does what it does on the whole text, in the
+    time of the part (a keystroke in a 4 M code point document reads about a thousand).
+
+    Each hunk reads the text it was made on up to its start there (its start less what the
+    hunks before it grew the text) plus its context and deleted text; a hunk reaching back
+    reads what the hunks before it wrote, at most REACH_BACK code points before the first
+    one's start. Everything before that and after the furthest read is only copied."""
+    if not hunks:
+        return 0, 0
+    drift, end = 0, 0
+    for h in hunks:
+        end = max(end, h.start + drift + len(h.text1))
+        drift += len(h.text1) - len(h.text2)
+    return min(length, max(0, hunks[0].start - REACH_BACK)), min(length, end)
 
 
 def _pop_tail(out: list[str], need: int) -> str:
@@ -441,8 +472,9 @@ def apply_edits(text: str, edits: Sequence[Edit]) -> str:
     return "".join(out)
 
 
-def patch_from_edits(old: str, edits: Sequence[Edit]) -> str:
-    """The canonical patch_toText of `edits` on `old`: applies exactly to `old`.
+def patch_from_edits(old: TextLike, edits: Sequence[Edit]) -> str:
+    """The canonical patch_toText of `edits` on `old`: applies exactly to `old`. Reads only
+    the few code points of context around each edit (so `old` may be a rope).
 
     Built directly rather than with dmp.patch_make, which copies the whole text once per
     diff and searches it once per hunk (quadratic on large documents).

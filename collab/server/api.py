@@ -8,6 +8,7 @@ throttle of unknown names (guard.Lookups).
 """
 from __future__ import annotations
 
+
 import math
 import time
 import traceback
@@ -17,6 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, UnsupportedMediaType
 
 from . import openapi, pages
+from .bodies import json_object, raw_body
 from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .guard import Lookups, lookups_of
@@ -169,15 +171,12 @@ def _body() -> dict[str, object]:
     if not request.content_length and not request.data and kind in ("", "application/json", "text/plain"):
         return dict(request.args)
     if kind == "application/json":
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise CollabError("bad_request", "the body must be a JSON object")
-        return body
+        return json_object()
     if kind == "text/plain":
         charset = request.mimetype_params.get("charset", "utf-8").lower()
         if charset not in ("utf-8", "utf8"):
             raise UnsupportedMediaType(f"the body says charset={charset[:40]}: send UTF-8 text")
-        raw = request.get_data(cache=False, parse_form_data=False)
+        raw = raw_body()
         try:
             return {**request.args, "text": raw.decode("utf-8")}
         except UnicodeDecodeError as exc:
@@ -208,16 +207,24 @@ def _new_document(body: dict[str, object], field: str = "doc") -> tuple[str, Doc
     """A new document: by the chosen name in `field` (409 `conflict` when it is taken), or
     by a generated id."""
     doc = _new_name(body, field)
-    return doc, _service().open(doc, create=True)
+    try:
+        return doc, _service().open(doc, create=True)
+    except CollabError as exc:
+        if exc.code != "bad_doc":  # the name is a document's view token: taken, as rename says
+            raise
+        raise CollabError("conflict", exc.message) from None
 
 
 def _new_name(body: dict[str, object], field: str) -> str:
     """A name for a new document (or a renamed one): the chosen one in `field`, valid and
     free (409 `conflict` when a document has it; 410 when it is a tombstone), else a
     generated id. A chosen name is a guess as much as a lookup: it costs a token."""
-    if body.get(field) is None:
+    if body.get(field) is None:  # absent or null: none chosen
         return new_doc_id()
-    doc = check_doc_id(body[field], field)
+    try:
+        doc = check_doc_id(body[field], field)
+    except CollabError as exc:  # a field of the body, not the address: 400, not 404
+        raise CollabError("bad_request", exc.message) from None
     lookups, address = _lookups()
     try:
         lookups.open(address, doc)
@@ -329,6 +336,12 @@ def rename_document(doc: str) -> Response:
     out of it (they hold the old link); its viewers stay. Answers its links, as creation."""
     state = _edit(doc)
     body = _body()
+    # a rename cannot be undone: a body it does not understand (`{"doc": ...}`, a text/plain
+    # name) is refused, not read as "a generated id"
+    unknown = sorted(set(body) - {"id"})
+    if unknown:
+        raise CollabError("bad_request", f"a rename reads only the field `id` (the new edit id), not "
+                                         f"{', '.join(repr(k[:40]) for k in unknown[:5])}: nothing was changed")
     try:
         new = _new_name(body, "id")
     except CollabError as exc:

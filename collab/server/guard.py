@@ -9,6 +9,8 @@
 - `Lookups`: per client address, a token bucket of lookups of documents that do not exist
   (and of documents created by name), so that names cannot be guessed at speed. Every HTTP
   route and socket `join` that names a document goes through it.
+- `Newcomer` and `settle`: whether a WebSocket connection has joined a document yet (the
+  server reads a newcomer's messages in turns: serve.py, `NewcomerLane`).
 
 An edge module: imports the core, werkzeug and the service's types; nothing imports it
 but the other edges and `create_app`.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import socket
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -28,6 +31,7 @@ from ..core.ratelimit import KeyedBuckets
 
 if TYPE_CHECKING:
     from ..service.observer import Observer
+    from .buckets import SharedBuckets
     from ..service.documents import DocState, DocumentService
 
 Environ = dict[str, Any]  # a WSGI environ (PEP 3333): its values are whatever the server put there
@@ -47,12 +51,18 @@ def error_body(exc: CollabError) -> bytes:
 # -- Host and Origin ---------------------------------------------------------------
 
 
-def _host_name(host: str) -> str:
-    """`Host` without its port, lower case; IPv6 keeps its brackets."""
-    host = host.strip().lower()
-    if host.startswith("["):
-        return host[: host.find("]") + 1] if "]" in host else host
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+# a Host header: a name or an IPv4 address, or an IPv6 one in brackets, then an optional port
+HOST_RE = re.compile(r"(\[[0-9a-f:.]+\]|[a-z0-9_](?:[a-z0-9_.-]{0,251}[a-z0-9_])?)(?::([0-9]{1,5}))?")
+
+
+def _host_name(host: str) -> str | None:
+    """`Host` without its port, lower case (IPv6 keeps its brackets); None when it is no
+    host name at all (`example.com:1@evil.com`, `127.0.0.1:80/x`, a port over 65535): those
+    were read as their part before the last colon, and served."""
+    m = HOST_RE.fullmatch(host.strip().lower())
+    if m is None or (m.group(2) is not None and int(m.group(2)) > 65_535):
+        return None
+    return m.group(1)
 
 
 def _is_ip(name: str) -> bool:
@@ -80,12 +90,14 @@ class HostRule:
 
     def __init__(self, configured: list[str], defaults: set[str]) -> None:
         self.any = "*" in configured
-        self.names = {_host_name(h) for h in configured if h != "*" and not h.startswith(".")} or defaults
+        self.names = {_host_name(h) or h for h in configured if h != "*" and not h.startswith(".")} or defaults
         self.suffixes = tuple(h for h in configured if h.startswith("."))
         self.configured = bool(configured)
 
     def allows(self, host: str) -> bool:
         name = _host_name(host)
+        if name is None:
+            return False
         if self.any or name in self.names or _is_ip(name):
             return True
         if not self.configured and name.endswith(".localhost"):
@@ -135,9 +147,10 @@ class EdgeGuard:
         host = environ.get("HTTP_HOST")
         # /healthz answers load balancers under whatever name they use, and tells nothing
         if host is not None and not self.hosts.allows(host) and environ.get("PATH_INFO") not in ("/healthz", "/readyz"):
-            return self._refuse(start_response, "400 BAD REQUEST", CollabError(
-                "bad_request", f"this server does not answer to the host name {_host_name(host)[:100]!r}: "
-                "add it to COLLAB_ALLOWED_HOSTS"))
+            name = _host_name(host)
+            return self._refuse(start_response, "400 BAD REQUEST", CollabError("bad_request", (
+                f"this server does not answer to the host name {name[:100]!r}: add it to COLLAB_ALLOWED_HOSTS"
+                if name is not None else f"the Host header {host[:100]!r} is not a host name (and port)")))
         why = cross_origin_refusal(environ, self.origins)
         if why is not None:
             return self._refuse(start_response, "403 FORBIDDEN", CollabError(
@@ -182,9 +195,10 @@ class Lookups:
     would tell a guesser which names exist by the answers that are not refused."""
 
     def __init__(self, service: "DocumentService", rate: float, burst: float,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, buckets: "SharedBuckets | None" = None) -> None:
         self.service = service
-        self.buckets = KeyedBuckets(rate, burst, MAX_ADDRESSES, clock)  # buckets[address]
+        # buckets[address]: this process's, or with a message queue the deployment's (buckets.py)
+        self.buckets: "KeyedBuckets | SharedBuckets" = buckets or KeyedBuckets(rate, burst, MAX_ADDRESSES, clock)
 
     def check(self, address: str) -> None:
         """Refuse (rate_limited, with retry_after) while `address` has no token left."""
@@ -240,6 +254,29 @@ class Lookups:
                 raise
         self.miss(address)
         raise CollabError("not_found", f"document {key!r} does not exist")
+
+
+NEWCOMER = "collab.newcomer"  # the environ key of a WebSocket connection's `Newcomer`
+
+
+class Newcomer:
+    """A WebSocket connection that has not joined a document yet: the server (serve.py,
+    `NewcomerLane`) reads its messages in the newcomers' turns until realtime's join
+    settles it. Kept in the connection's environ, which Flask-SocketIO copies (shallowly)
+    for Socket.IO: both copies hold this one object."""
+
+    __slots__ = ("settled",)
+
+    def __init__(self) -> None:
+        self.settled = False
+
+
+def settle(environ: Environ) -> None:
+    """The connection whose environ this is has joined a document: from now on its
+    messages are an established client's, read at once."""
+    newcomer = environ.get(NEWCOMER)
+    if newcomer is not None:
+        newcomer.settled = True
 
 
 def lookups_of(environ: Environ) -> tuple[Lookups, str]:

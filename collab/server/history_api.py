@@ -21,6 +21,7 @@ from ..core import wire
 from ..core.blame import Span
 from ..core.errors import CollabError
 from ..core.exports import export
+from .bodies import json_object, raw_body
 from .guard import client_address
 from ..core.ids import check_name, check_version
 from ..core.patches import Edit, diff_edits, patch_from_edits
@@ -70,10 +71,7 @@ def _json(body: str) -> Response:
 
 
 def _body() -> wire.Received:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise CollabError("bad_request", "body must be a JSON object")
-    return body
+    return json_object()
 
 
 # -- reads ----------------------------------------------------------------------
@@ -282,7 +280,7 @@ def _import_bytes() -> bytes:
     if coding:
         # what the document may hold, in UTF-8 bytes (4 per code point at most, and a BOM)
         return _inflate(coding, 4 * _service().settings.max_doc_chars + len(BOM))
-    return request.get_data(cache=False, parse_form_data=False)
+    return raw_body()
 
 
 @bp.post("/api/docs/<doc>/import")

@@ -142,6 +142,15 @@ PATHS: Spec = {
         {"required": True, "content": {"text/plain": {"schema": {"type": "string"}},
                                        "multipart/form-data": {"schema": {"type": "object", "properties": {
                                            "file": {"type": "string", "format": "binary"}}}}}})},
+    "/api/docs/{doc}/images": {"post": _op(
+        "Upload an image (PNG, JPEG, GIF or WebP, by its content) into the document; it is served to anyone "
+        "with its URL at /images/{id} (a random id, never the document's), and deleted with the document", {
+            "201": _json(_ref("ImageStored"), "its URL, id, size and sniffed type"),
+            **_errors(400, 403, 404, 410, 413, 415)}, [EDIT],
+        {"required": True, "content": {"image/png": {"schema": {"type": "string", "format": "binary"}},
+                                       "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                                       "multipart/form-data": {"schema": {"type": "object", "properties": {
+                                           "file": {"type": "string", "format": "binary"}}}}}})},
 }
 
 SPEC: Spec = {
@@ -163,6 +172,10 @@ SPEC: Spec = {
         "Document": {"type": "object", "required": ["doc", "version", "text"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "text": {"type": "string"},
             "created": {"type": "number"}, "updated": {"type": "number"}}},
+        "ImageStored": {"type": "object", "required": ["url", "id", "bytes", "type"], "properties": {
+            "url": {"type": "string", "description": "/images/{id}, on this server"}, "id": {"type": "string"},
+            "bytes": {"type": "integer"},
+            "type": {"type": "string", "enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]}}},
         "Written": {"type": "object", "required": ["doc", "version"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "unchanged": {"type": "boolean"},
             "restored_from": {"type": "integer"}}},

@@ -32,8 +32,9 @@ bp = Blueprint("pages", __name__)
 PACKAGED_DIST = Path(__file__).resolve().parents[1] / "frontend_dist"
 DEFAULT_DIST = PACKAGED_DIST if PACKAGED_DIST.is_dir() else Path(__file__).resolve().parents[2] / "frontend" / "dist"
 NOT_BUILT = (
-    "The editor is not built yet: run `make run` (builds it and starts the server) or "
-    "`make frontend` (npm ci + esbuild into frontend/dist), then reload this page.\n"
+    "The editor is not built yet. In a checkout: run `make run` (builds it and starts the server) or "
+    "`make frontend` (npm ci + esbuild into frontend/dist), then reload this page. An installed package "
+    "carries its editor: reinstall it from a wheel built by `pip wheel .` (docs/deploy.md).\n"
 )
 
 
@@ -201,7 +202,9 @@ def _checked_token(token: str) -> str:
 
 @bp.get("/d/<doc>")
 def editor(doc: str) -> Response:
-    return _page(f"{_checked_doc(doc)} · collab", {"page": "editor", "doc": doc}, "app.js")
+    # the largest image an upload may be: the editor refuses a larger one before sending it
+    limit = str(current_app.extensions["collab.settings"].max_image_bytes)  # COLLAB_MAX_IMAGE_BYTES
+    return _page(f"{_checked_doc(doc)} · collab", {"page": "editor", "doc": doc, "max-image-bytes": limit}, "app.js")
 
 
 @bp.get("/v/<token>")

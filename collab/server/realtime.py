@@ -20,7 +20,7 @@ from flask_socketio import SocketIO
 from ..core.config import Settings
 from ..core import wire
 from ..core.errors import CollabError, gone_error
-from .guard import Environ, lookups_of
+from .guard import Environ, lookups_of, settle
 from .pins import AddressPins
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
 from ..core.patches import text_hash
@@ -260,7 +260,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         client = self._client(sid)
         name = check_name(data.get("name"))
         # unknown names cost the client's address a token: guessing names is throttled
-        lookups, address = lookups_of(self.sio.server.get_environ(sid))
+        environ = self.sio.server.get_environ(sid)
+        lookups, address = lookups_of(environ)
         role: wire.Role
         view = data.get("view") is not None
         key = check_doc_id(data["view"], "view") if view else check_doc_id(data.get("doc"))
@@ -308,6 +309,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         settings = self.service.settings
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", log_id(state.id), client.sid, client.peer, role,
                  version)
+        settle(environ)  # its next messages are an established client's, read at once (serve.py)
         # `limits`, an extension of v1: what one patch and the document may hold, so that a
         # client splits a large paste into patches the server accepts (docs/protocol.md);
         # `view` for an editor's "copy the read-only link"

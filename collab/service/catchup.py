@@ -48,13 +48,13 @@ def catch_up(state: DocState, store: Store, page: int) -> None:
     state.stale = False
     if row.head <= state.committed:
         return
-    replayer = Replayer(state.committed_text, state.committed)
+    replayer = Replayer(state.committed_rope, state.committed)
     loaded: list[Applied] = []
     for rev in stored_revisions(store, state.id, state.committed, row.head, page):
         applied = Applied(rev, replayer.apply(rev))
         applied.done.set()  # committed (by another process): the state holds its text
         loaded.append(applied)
-    text = replayer.text()  # checked against the last revision's hash
+    text = replayer.rope()  # checked against the last revision's hash
     for applied in loaded:
         rev = applied.revision
         state.committed = state.head = rev.version
@@ -62,4 +62,4 @@ def catch_up(state: DocState, store: Store, page: int) -> None:
         state.keep_recent(applied)
         state.remember_op(rev.op_id, rev.version)
         state.updated = rev.ts
-    state.committed_text = state.text = text
+    state.committed_rope = state.head_rope = text

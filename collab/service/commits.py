@@ -22,6 +22,7 @@ from typing import Callable, TypeVar
 from ..core.config import Settings
 from ..core.errors import CollabError
 from ..core.ids import log_id, redact
+from ..core.rope import Rope
 from ..core.snapshots import revision_cost, snapshot_due
 from ..storage import NewRevision, Revision, Store, StoreBusy, StoreConflict, StoreError
 from .faults import Faults
@@ -46,7 +47,7 @@ class Pending:
 
     state: DocState
     applied: Applied
-    text: str
+    text: Rope
 
 
 class Commits:
@@ -72,7 +73,7 @@ class Commits:
         self.write_error: str | None = None
         self.write_probe_at = 0.0  # when a health check may probe the store with a write
 
-    def enqueue(self, state: DocState, applied: Applied, text: str) -> None:
+    def enqueue(self, state: DocState, applied: Applied, text: Rope) -> None:
         # (the submit request checked that the state is the document's one and we are open)
         self._queue.append(Pending(state, applied, text))
         if self._committer is None:
@@ -127,7 +128,7 @@ class Commits:
             count, written = count + 1, written + revision_cost(rev.patch)
             due = snapshot_due(count, written, len(p.text), self.settings.snapshot_every)
             since[state.id] = (0, 0) if due else (count, written)
-            rows.append(NewRevision(rev, p.text if due else None))
+            rows.append(NewRevision(rev, str(p.text) if due else None))  # (the whole text: only then)
         return rows
 
     def _commit(self, batch: list[Pending]) -> None:
@@ -159,7 +160,7 @@ class Commits:
             assert rev.version == state.committed + 1, "revisions commit in version order"
             # the state keeps the committed text; the recent revisions keep only their
             # edits (a full text each would be 1,000 copies of the document)
-            state.committed, state.committed_text, state.updated = rev.version, p.text, rev.ts
+            state.committed, state.committed_rope, state.updated = rev.version, p.text, rev.ts
             if row.snapshot is not None:
                 state.snap_version, state.snap_written = rev.version, 0
             else:
@@ -286,7 +287,7 @@ class Commits:
             p.applied.error, p.applied.lost_race = error, lost_race
             p.state.ops.pop(p.applied.revision.op_id, None)
         for state in docs.values():
-            state.head, state.text = state.committed, state.committed_text
+            state.head, state.head_rope = state.committed, state.committed_rope
             # another writer stored versions we have not seen (another process, or the last
             # commit of a process killed mid-commit landing late): catch up before retrying
             state.stale = state.stale or lost_race

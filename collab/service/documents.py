@@ -24,7 +24,8 @@ from ..core.blame import Span
 from ..core.config import Settings
 from ..core.errors import CollabError, gone_error
 from ..core.ids import check_doc_id, check_name, check_version, log_id, new_view_token, redact
-from ..core.replay import CHUNK, ReplayError, text_at
+from ..core.replay import ReplayError, text_at
+from ..core.rope import CHUNK, Rope
 from ..core.revert import Reverted
 from ..storage import DocumentRow, Label, Revision, Store, StoreConflict, StoreError, Tombstone
 from . import versions
@@ -201,9 +202,10 @@ class DocumentService:
 
     def _load(self, row: DocumentRow) -> DocState:
         version, text, snap, written = self._replay(row.id, row.head, self.offload)
+        rope = Rope(text)
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
-            committed=version, committed_text=text, head=version, text=text, ops_floor=version,
+            committed=version, committed_rope=rope, head=version, head_rope=rope, ops_floor=version,
             snap_version=snap, snap_written=written,
         )
 

@@ -13,6 +13,7 @@ import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
+from ..core.rope import MAX_CHUNK, Rope
 from .runtime import Lock
 from .submit import Applied
 
@@ -33,9 +34,9 @@ class DocState:
     created: float
     updated: float
     committed: int  # last durable version; joins and reads see this
-    committed_text: str
+    committed_rope: Rope  # its text (core/rope.py: chunks; a keystroke copies one and a path)
     head: int  # last applied version (>= committed); patches apply to this
-    text: str
+    head_rope: Rope  # its text (sharing all but the chunks changed since with committed_rope)
     lock: Lock = field(default_factory=Lock)
     recent: deque[Applied] = field(default_factory=deque)  # in version order (see keep_recent)
     recent_bytes: int = 0  # sum of their sizes
@@ -49,10 +50,17 @@ class DocState:
     snap_written: int = 0  # revision_cost of the committed revisions since it
 
     @property
+    def committed_text(self) -> str:
+        """The committed text as one str: O(text), for joins and reads, never for a keystroke."""
+        return str(self.committed_rope)
+
+    @property
     def size(self) -> int:
-        """Memory it holds, counted in code points (texts, recent revisions, op ids)."""
-        extra = len(self.committed_text) if self.committed_text is not self.text else 0
-        return DOC_OVERHEAD + len(self.text) + extra + self.recent_bytes + OP_BYTES * len(self.ops)
+        """Memory it holds, counted in code points (texts, recent revisions, op ids). The head
+        and the committed text share their chunks but those changed since (a chunk or so per
+        revision still committing)."""
+        extra = min(len(self.committed_rope), MAX_CHUNK * (self.head - self.committed))
+        return DOC_OVERHEAD + len(self.head_rope) + extra + self.recent_bytes + OP_BYTES * len(self.ops)
 
     def keep_recent(self, applied: Applied | None = None) -> None:
         """Add a revision to the recent ones, then forget the oldest committed ones past

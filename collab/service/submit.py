@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Sequence
 
 from ..core.errors import CollabError, PatchConflict
 from ..core.ids import random_base62
-from ..core.merge import MERGE_WINDOW, merge_stale
-from ..core.patches import Edit, Hunk, apply_patch, move_hunks, parse_patch, patch_edits, patch_from_edits, text_hash
+from ..core.merge import MERGE_WINDOW, merge_span, merge_stale
+from ..core.patches import Edit, Hunk, move_hunks, parse_patch, patch_edits, patch_from_edits, patch_span
 from ..core.replay import Replayer, ReplayError
+from ..core.rope import CHUNK, Rope
 from ..storage import Revision
 from .runtime import Event
 
@@ -178,9 +179,17 @@ class SubmitRequest:
                 raise CollabError("conflict", "the document changed meanwhile; try again", version=state.committed)
             try:
                 moves = self._moves(head) if self.rebased else None
-                new_text, edits, canonical, digest = service.offload(
-                    _revise_cost(state.text, hunks, moves), _revise, state.text, hunks, moves,
-                    service.settings.max_doc_chars)
+                rope, limit = state.head_rope, service.settings.max_doc_chars
+                try:
+                    new_text, edits, canonical, digest = service.offload(
+                        _revise_cost(rope, hunks, moves), _revise, rope, hunks, moves, limit, False)
+                except PatchConflict:
+                    # a revision since the base touched a hunk: merge exactly when the base
+                    # is near (costed apart: it reads all the revisions since cover)
+                    if moves is None or len(moves) > MERGE_WINDOW:
+                        raise
+                    new_text, edits, canonical, digest = service.offload(
+                        _merge_cost(rope, hunks, moves), _revise, rope, hunks, moves, limit, True)
             except CollabError as exc:
                 if exc.code == "conflict":
                     exc.extra["version"] = state.committed
@@ -198,7 +207,7 @@ class SubmitRequest:
                 ts=time.time(), hash=digest, attribution=self.attribution,
             )
             applied = Applied(revision, edits, self.origin)
-            state.head, state.text = revision.version, new_text
+            state.head, state.head_rope = revision.version, new_text
             state.keep_recent(applied)
             state.remember_op(self.op_id, applied)
             service.commits.enqueue(state, applied, new_text)
@@ -222,7 +231,7 @@ class SubmitRequest:
         try:
             out = service.offload(cost, _canonical_edits, stored)
             if out is None:  # an old history: replay the texts as well
-                cost += len(stored) * REPLAY_WEIGHT * len(state.text)
+                cost += len(stored) * REPLAY_WEIGHT * len(state.head_rope)
                 out = service.offload(cost, _replayed_edits, service.text_at(state, base), base, stored)
         except ReplayError as exc:
             raise service.corrupt(state.id, str(exc)) from None
@@ -271,34 +280,42 @@ def server_op_id(kind: str) -> str:
     return f"{kind}-{random_base62(16)}"
 
 
-def _revise(text: str, hunks: list[Hunk], moves: Sequence[Sequence[Edit]] | None,
-            max_chars: int) -> tuple[str, list[Edit], str, str]:
-    """Pure: apply hunks (moved over `moves` first) to text; the new text, its edits, the
-    canonical patch and the hash."""
-    try:
-        moved = hunks if moves is None else move_hunks(hunks, moves)
-        new_text, edits = apply_patch(text, moved)
-    except PatchConflict:
-        # a revision since the base touched a hunk: merge exactly when the base is near
-        if moves is None or len(moves) > MERGE_WINDOW:
-            raise
-        new_text, edits = merge_stale(text, moves, hunks)
+def _revise(text: Rope, hunks: list[Hunk], moves: Sequence[Sequence[Edit]] | None, max_chars: int,
+            merge: bool) -> tuple[Rope, list[Edit], str, str]:
+    """Pure: apply hunks, moved over `moves` first (or, with `merge`, merged over them:
+    core/merge.py), to text; the new text, its edits, the canonical patch and the hash.
+    Reads only the part of the text the hunks (merged: and the revisions) cover, and copies
+    only the chunks the edits touch: a keystroke costs the same in a 4 M code point
+    document as in a 1 KB one (the hash is the rope's CRC-32, kept per chunk, core/rope.py)."""
+    if merge:
+        assert moves is not None
+        lo, hi = merge_span(len(text), moves, hunks)
+        _, edits = merge_stale(text[lo:hi], moves, hunks, lo)
+        new_text = text.edit(edits)
+    else:
+        new_text, edits = text.apply(hunks if moves is None else move_hunks(hunks, moves))
     if len(new_text) > max_chars:
         raise CollabError("too_large", f"this change makes the document {len(new_text):,} characters long, "
                                        f"over its {max_chars:,} limit")
-    return new_text, edits, patch_from_edits(text, edits), text_hash(new_text)
+    return new_text, edits, patch_from_edits(text, edits), new_text.hash()
 
 
-def _revise_cost(text: str, hunks: Sequence[Hunk], moves: Sequence[Sequence[Edit]] | None) -> int:
-    """What _revise costs, in code points copied: the text and the patch once each, a step
-    per hunk; when moved, a step per hunk per revision and per edit moved over, and (in case
-    a hunk conflicts and the patch is merged) undoing each revision within MERGE_WINDOW."""
-    cost = len(text) + sum(STEP + len(h.text1) + len(h.text2) for h in hunks)
+def _revise_cost(text: Rope, hunks: Sequence[Hunk], moves: Sequence[Sequence[Edit]] | None) -> int:
+    """What _revise costs, in code points copied: the part of the text the patch reads, a
+    chunk per hunk (each edit copies and re-hashes one), the patch once, a step per hunk;
+    when moved, a step per hunk per revision and per edit moved over."""
+    lo, hi = patch_span(hunks, len(text))
+    cost = hi - lo + sum(STEP + CHUNK + len(h.text1) + len(h.text2) for h in hunks)
     if moves:
         cost += STEP * (len(hunks) * len(moves) + sum(len(m) for m in moves))
-        if len(moves) <= MERGE_WINDOW:
-            cost += len(moves) * (2 * len(text) + STEP)
     return cost
+
+
+def _merge_cost(text: Rope, hunks: Sequence[Hunk], moves: Sequence[Sequence[Edit]]) -> int:
+    """What a merging _revise costs: undoing each revision on the part of the text they
+    and the patch cover (merge_span), besides what moving would."""
+    lo, hi = merge_span(len(text), moves, hunks)
+    return _revise_cost(text, hunks, moves) + len(moves) * (2 * (hi - lo) + STEP)
 
 
 def _canonical_edits(revisions: Sequence[Revision]) -> list[Sequence[Edit]] | None:

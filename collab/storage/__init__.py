@@ -2,12 +2,12 @@
 
 It imports only the standard library and its database drivers: no framework, no gevent, nothing
 else of collab (but dump.py, which checks a dump with the pure core's replay and id checks before
-loading it). `open_store(url)` picks the backend from the database URL; every backend passes
+loading it, and open_store, which words a URL it cannot open as the settings do). `open_store(url)` picks the backend from the database URL; every backend passes
 the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (DocumentRow, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
+from .base import (DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict, StoreError,
                    Tombstone)
 
 
@@ -30,11 +30,10 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
         from .postgres import PostgresStore
 
         return PostgresStore(url, durability=durability, create=create)
-    scheme = url.split(":", 1)[0]
-    raise ValueError(
-        f"COLLAB_DATABASE_URL scheme {scheme!r} is not supported: use sqlite:///path/to/file.db "
-        "or postgresql://user@host/dbname"
-    )
+    from ..core.config import not_a_database_url  # the one wording, for the server's settings too
+
+    raise ValueError(not_a_database_url(url))
 
 
-__all__ = ["DocumentRow", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]
+
+__all__ = ["DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "open_store"]

@@ -76,6 +76,21 @@ TOMBSTONE_REASONS = ("deleted", "rotated", "renamed")
 
 
 @dataclass(frozen=True, slots=True)
+class Image:
+    """An image uploaded into a document, stored beside its history (schema migration 6).
+    Its id is random and names no document: its URL (/images/<id>) keeps working when the
+    document is renamed, and tells a viewer nothing of the edit id."""
+
+    id: str
+    doc: str  # the document's edit id
+    type: str  # sniffed from the bytes when uploaded: one of core.images.TYPES
+    size: int  # bytes
+    sha256: str  # of the bytes, hex
+    created: float  # unix seconds
+    data: bytes | None = None  # None where only the description was read (Store.images)
+
+
+@dataclass(frozen=True, slots=True)
 class NewRevision:
     revision: Revision
     snapshot: str | None  # the full text after it, stored when a snapshot is due
@@ -98,9 +113,10 @@ class Store(Protocol):
         """Create the document unless it exists; return the stored row either way.
         StoreConflict if another document has this view token."""
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label]) -> None:
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image]) -> None:
         """Store a whole document as given (`collab load`): its row, then its revisions
-        (versions 1..row.head, in order) and labels as `history` yields them, in one durable
+        (versions 1..row.head, in order), labels and images (with their data) as `history`
+        yields them, in one durable
         transaction or none of it. An exception from `history` rolls it back; a document or
         view token that exists already is StoreConflict."""
 
@@ -138,13 +154,13 @@ class Store(Protocol):
         """Remove a label; False when the document has no label of that name."""
 
     def delete_document(self, doc: str, now: float) -> DocumentRow | None:
-        """Delete a document and everything of it (revisions, snapshots, labels) in one
+        """Delete a document and everything of it (revisions, snapshots, labels, images) in one
         transaction, leaving its edit id and view token as tombstones; the row it had, or
         None (nothing changed) when there is no such document."""
 
     def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
         """Give a document a new edit id, in one transaction: its row and everything of it
-        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels) move to `new`,
+        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels, images) move to `new`,
         and `doc` becomes a tombstone ("renamed"). The moved row, or None (nothing changed)
         when there is no such document. StoreConflict, changing nothing, when `new` names a
         document, a view token or a tombstone."""
@@ -154,6 +170,20 @@ class Store(Protocol):
         tombstone ("rotated"). The changed row, or None when there is no such document.
         StoreConflict, changing nothing, when `token` names a document, a view token or a
         tombstone."""
+
+    def add_image(self, image: Image, quota: int) -> int | None:
+        """Store an uploaded image (with its data) of an existing document, unless the
+        document's images would then hold more than `quota` bytes, in one transaction that
+        concurrent uploads and a delete or rename of the document wait for. The bytes the
+        document's images held before: it was stored if that plus image.size is at most
+        `quota`, else nothing changed. None (nothing stored) when there is no such document."""
+
+    def image(self, image_id: str) -> Image | None:
+        """An image with its data, by its id; None when there is none (never was, or its
+        document was deleted)."""
+
+    def images(self, doc: str) -> list[Image]:
+        """The descriptions of a document's images (data None), by id."""
 
     def deployment_id(self) -> str:
         """This database's random id (schema migration 4): what its processes' Redis

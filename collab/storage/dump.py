@@ -8,15 +8,20 @@ in constant memory and can be piped, compressed or diffed:
     {"revision": {"version", "patch", "author", "op_id", "ts", "hash", "attribution"},
      "snapshot": "text at that version"}                               each, in order
     {"label": {"name", "version", "ts"}}                               its labels
+    {"image": {"id", "type", "size", "sha256", "created", "data"}}     its images, data in base64
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
-    {"end": {"documents": N, "revisions": M, "tombstones": T}}         the last line
+    {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I}}   the last line
 
 `snapshot` appears where the store holds one. Format 2 added the tombstones (the names of
 deleted documents and replaced links: a restored backup must not let an old link create a
-deleted document again); a format 1 dump (no tombstones, no "tombstones" count) still loads.
+deleted document again); format 3 the images uploaded into documents, one line each, read
+from the store and written one at a time (a line holds one image, at most
+COLLAB_MAX_IMAGE_BYTES of it, never the dump). A format 1 dump (no tombstones, no
+"tombstones" count) and a format 2 one (no images, no "images" count) still load.
 A dump is checked by one `Checker`, record by record: every field's type, ids and tokens
 (core.ids, the one validator), op ids unique per document, ids and view tokens all distinct
-(in the dump and against the target), labels of versions that exist, tombstones of a known
+(in the dump and against the target), labels of versions that exist, images whose data is base64 of the size, SHA-256 and
+sniffed type they state with ids unique in the dump and the target, tombstones of a known
 reason (core.errors.GONE_MESSAGES) that name no document of the dump or the target, the
 closing counts, and every document's history replayed from "" with
 core.replay (the one replay, as `collab check` does): each revision applies exactly, its text
@@ -29,6 +34,8 @@ Of collab, imports only the pure core (tests/test_layers.py: the one storage mod
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import math
 from dataclasses import dataclass, field
@@ -36,19 +43,21 @@ from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from ..core.blame import decode as decode_attribution
 from ..core.errors import GONE_MESSAGES, CollabError
-from ..core.ids import check_doc_id, check_name, check_op_id, check_storable, check_version
+from ..core.images import TYPES as IMAGE_TYPES, digest, sniff
+from ..core.ids import check_doc_id, check_image_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
-from .base import DocumentRow, Label, NewRevision, Revision, Store, StoreError, Tombstone
+from .base import DocumentRow, Image, Label, NewRevision, Revision, Store, StoreError, Tombstone
 from .schema import LATEST
 
-FORMAT = 2
-FORMATS = (1, 2)  # what this collab reads: 1 is 2 without tombstones
+FORMAT = 3
+FORMATS = (1, 2, 3)  # what this collab reads: 1 is 2 without tombstones, 2 is 3 without images
 PAGE = 1000  # revisions read per store call
 DOC_FIELDS = ("id", "view_token", "head", "created", "updated")
 REV_FIELDS = ("version", "patch", "author", "op_id", "ts", "hash")  # and "attribution", which may be left out
 LABEL_FIELDS = ("name", "version", "ts")
 TOMBSTONE_FIELDS = ("name", "reason", "ts")
-KINDS = ("document", "revision", "label", "tombstone", "end")  # what a record after the header is, by its one key
+IMAGE_FIELDS = ("id", "type", "size", "sha256", "created", "data")
+KINDS = ("document", "revision", "label", "image", "tombstone", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -66,6 +75,7 @@ class Counts:
     documents: int = 0
     revisions: int = 0
     tombstones: int = 0
+    images: int = 0
     ids: list[str] = field(default_factory=list)  # the documents, in order
 
 
@@ -99,12 +109,20 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
             counts.revisions += len(page)
         for label in store.labels(doc):
             yield {"label": {"name": label.name, "version": label.version, "ts": label.ts}}
+        for described in store.images(doc):  # one image's bytes in memory at a time
+            image = store.image(described.id)
+            if image is None or image.data is None:
+                raise StoreError(f"document {doc!r}: image {described.id!r} went while it was dumped")
+            yield {"image": {"id": image.id, "type": image.type, "size": image.size, "sha256": image.sha256,
+                             "created": image.created, "data": base64.b64encode(image.data).decode("ascii")}}
+            counts.images += 1
         counts.documents += 1
     if tombstones:
         for tomb in store.tombstones():
             yield {"tombstone": {"name": tomb.name, "reason": tomb.reason, "ts": tomb.ts}}
             counts.tombstones += 1
-    yield {"end": {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones}}
+    yield {"end": {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones,
+                   "images": counts.images}}
 
 
 def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = None) -> Counts:
@@ -116,6 +134,8 @@ def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = 
             counts.revisions += 1
         elif "tombstone" in rec:
             counts.tombstones += 1
+        elif "image" in rec:
+            counts.images += 1
         elif "document" in rec:
             counts.documents += 1
             if progress:
@@ -172,8 +192,8 @@ class Checker:
     """Every check of a dump, one record at a time (`feed`), in constant memory but for one
     document's op ids and every document's id and view token.
 
-    `feed` returns what the record stands for (a DocumentRow, a NewRevision, a Label or a
-    Tombstone; None for the header and the end); `close` finishes the open document (its head);
+    `feed` returns what the record stands for (a DocumentRow, a NewRevision, a Label, an
+    Image or a Tombstone; None for the header and the end); `close` finishes the open document (its head);
     `finish`, after the last record, says whether the dump was whole. Anything wrong is a
     DumpError naming the line and, where there is one, the document and revision.
     """
@@ -188,6 +208,7 @@ class Checker:
         self._doc: _Open | None = None
         self._keys: dict[str, tuple[str, str]] = {}  # keys[id or token] = (document, "id" | "view token")
         self._tombs: set[str] = set()  # the tombstones' names
+        self._images: set[str] = set()  # the images' ids
         self._line = 0
 
     def _error(self, n: int, reason: str) -> DumpError:
@@ -200,7 +221,7 @@ class Checker:
         except CollabError as exc:
             raise self._error(n, exc.message) from None
 
-    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | Tombstone | None:
+    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | Image | Tombstone | None:
         self._line = n
         if self._state == "header":
             self._header(n, rec)
@@ -220,6 +241,8 @@ class Checker:
             return self._revision(n, rec["revision"], rec.get("snapshot"))
         if kind == "label":
             return self._label(n, rec["label"])
+        if kind == "image":
+            return self._image(n, rec["image"])
         if kind == "tombstone":
             return self._tombstone(n, rec["tombstone"])
         self._end(n, rec["end"])
@@ -374,6 +397,35 @@ class Checker:
         doc.labels.add(name)
         return Label(version, name, self._time(n, body, "ts"))
 
+    def _image(self, n: int, body: Any) -> Image:
+        doc = self._open(n, "image")
+        if self.format < 3:
+            raise self._error(n, f"an image in a dump of format {self.format} (images came with format 3)")
+        self._fields(n, "image", body, IMAGE_FIELDS)
+        image_id = self._core(n, check_image_id, body["id"])
+        name = f"document {doc.row.id!r} image {image_id!r}"
+        kind, sha256, data = (self._string(n, body, f) for f in ("type", "sha256", "data"))
+        size = self._core(n, check_version, body["size"], "image size", minimum=1)
+        if kind not in IMAGE_TYPES:
+            raise self._error(n, f"{name}: type {kind[:40]!r} is not one of {', '.join(IMAGE_TYPES)}")
+        try:
+            raw = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise self._error(n, f"{name}: its data is not base64") from None
+        if len(raw) != size:
+            raise self._error(n, f"{name}: its data has {len(raw)} bytes, its size says {size}")
+        if digest(raw) != sha256:
+            raise self._error(n, f"{name}: its data does not have its SHA-256 (damaged?)")
+        if sniff(raw) != kind:
+            raise self._error(n, f"{name}: its data is {sniff(raw) or 'no image collab takes'}, its type says {kind}")
+        if image_id in self._images:
+            raise self._error(n, f"image {image_id!r} appears twice")
+        if self.target is not None and self.target.image(image_id) is not None:
+            raise self._error(n, f"{name}: an image of that id exists in the target database")
+        self._images.add(image_id)
+        self.counts.images += 1
+        return Image(image_id, doc.row.id, kind, size, sha256, self._time(n, body, "created"), raw)
+
     def _tombstone(self, n: int, body: Any) -> Tombstone:
         self.close(n)
         if self.format < 2:
@@ -405,13 +457,14 @@ class Checker:
 
     def _end(self, n: int, body: Any) -> None:
         self.close(n)
-        said = (body.get("documents"), body.get("revisions"), body.get("tombstones")) \
+        said = (body.get("documents"), body.get("revisions"), body.get("tombstones"), body.get("images")) \
             if isinstance(body, dict) else None
-        held = (self.counts.documents, self.counts.revisions, self.counts.tombstones if self.format >= 2 else None)
+        held = (self.counts.documents, self.counts.revisions, self.counts.tombstones if self.format >= 2 else None,
+                self.counts.images if self.format >= 3 else None)
         if said != held:
             raise self._error(n, f"the end record says {body}, the dump holds {self.counts.documents} "
-                                 f"documents, {self.counts.revisions} revisions and "
-                                 f"{self.counts.tombstones} tombstones")
+                                 f"documents, {self.counts.revisions} revisions, "
+                                 f"{self.counts.tombstones} tombstones and {self.counts.images} images")
         self._state = "end"
 
 
@@ -439,16 +492,16 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
     stream = iter(recs)
     ahead: list[tuple[int, dict[str, Any]]] = []  # the record after a document's history
 
-    def history() -> Iterator[NewRevision | Label]:
-        """The open document's revisions and labels, checked, up to the record after them.
+    def history() -> Iterator[NewRevision | Label | Image]:
+        """The open document's revisions, labels and images, checked, up to the record after them.
         Consumed inside the document's transaction: what it raises rolls the document back."""
         for n, rec in stream:
-            if "revision" not in rec and "label" not in rec:
+            if "revision" not in rec and "label" not in rec and "image" not in rec:
                 checker.close(n)
                 ahead.append((n, rec))
                 return
             item = checker.feed(n, rec)
-            assert isinstance(item, (NewRevision, Label))
+            assert isinstance(item, (NewRevision, Label, Image))
             yield item
         checker.finish()  # raises: the input ends inside a document
 

@@ -15,13 +15,19 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from .base import DocumentRow, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
+from .base import DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
 
 _DOC_COLUMNS = "id, view_token, head, created, updated"
 _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
+_IMAGE_COLUMNS = "id, doc, type, size, sha256, created"  # and data
+_INSERT_IMAGE = f"INSERT INTO images ({_IMAGE_COLUMNS}, data) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+
+
+def _image_row(image: Image) -> tuple[Any, ...]:
+    return (image.id, image.doc, image.type, image.size, image.sha256, image.created, image.data)
 
 
 def _catalog(conn: psycopg.Connection[Any]) -> Catalog:
@@ -53,6 +59,14 @@ class PostgresStore:
         # "process": a commit returns before PostgreSQL flushed its WAL (safe from this process's
         # death, which PostgreSQL outlives; not from PostgreSQL's own crash or a power loss)
         options = {} if durability == "disk" else {"options": "-c synchronous_commit=off"}
+        # one plain connection before the pool: a server that cannot be reached stops the
+        # server's start or a command in a moment with its own reason (refused, unknown host,
+        # authentication failed), where the pool retries for 10 s, logs a warning per try and
+        # then says only that it timed out
+        try:
+            psycopg.connect(url, connect_timeout=10).close()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach the database, PostgreSQL {_without_password(url)}: {exc}") from exc
         try:
             self._pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=True,
                                         kwargs={"autocommit": True, **options}, timeout=10, name="collab")
@@ -111,7 +125,7 @@ class PostgresStore:
         assert row is not None
         return row
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label]) -> None:
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image]) -> None:
         revisions: list[tuple[Any, ...]] = []
         snapshots: list[tuple[str, int, str]] = []
         labels: list[tuple[str, str, int, float]] = []
@@ -133,6 +147,10 @@ class PostgresStore:
                 for item in history:
                     if isinstance(item, Label):
                         labels.append((row.id, item.name, item.version, item.ts))
+                        continue
+                    if isinstance(item, Image):  # megabytes each: one at a time, never held
+                        assert item.doc == row.id and item.data is not None, (item.doc, row.id)
+                        cur.execute(_INSERT_IMAGE, _image_row(item))
                         continue
                     r = item.revision
                     assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)
@@ -291,6 +309,39 @@ class PostgresStore:
             raise
         except psycopg.Error as exc:
             raise StoreError(f"cannot {what}: {exc}") from exc
+
+    def add_image(self, image: Image, quota: int) -> int | None:
+        assert image.data is not None and len(image.data) == image.size, image.id
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                # the document's row locked first: concurrent uploads count one after the other,
+                # and a delete or rename (which lock it too) comes before or after, never between
+                cur.execute("SELECT 1 FROM documents WHERE id = %s FOR UPDATE", (image.doc,))
+                if cur.fetchone() is None:
+                    return None
+                cur.execute("SELECT COALESCE(SUM(size), 0) FROM images WHERE doc = %s", (image.doc,))
+                found = cur.fetchone()
+                used = int(found[0]) if found else 0
+                if used + image.size <= quota:
+                    cur.execute(_INSERT_IMAGE, _image_row(image))
+                return used
+        except pg_errors.UniqueViolation as exc:
+            raise StoreConflict(f"cannot store image: {exc}") from exc
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot store image: {exc}") from exc
+
+    def image(self, image_id: str) -> Image | None:
+        rows = self._query(f"SELECT {_IMAGE_COLUMNS}, data FROM images WHERE id = %s", (image_id,), "read image")
+        if not rows:
+            return None
+        r = rows[0]
+        return Image(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6]))
+
+    def images(self, doc: str) -> list[Image]:
+        # by code point, as SQLite orders: a dump of either store is the same
+        rows = self._query(f'SELECT {_IMAGE_COLUMNS} FROM images WHERE doc = %s ORDER BY id COLLATE "C"', (doc,),
+                           "read images")
+        return [Image(*row) for row in rows]
 
     def deployment_id(self) -> str:
         return str(self._query("SELECT id FROM deployment", ())[0][0])

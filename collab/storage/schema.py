@@ -6,7 +6,7 @@ take one at a time (`collab migrate` does the same and says what it did). A data
 before this table existed is recognised by its columns and recorded as such, without any
 change to its rows. A database newer than this code is refused rather than written to.
 
-The statements are written once; `{int}`, `{real}`, `{table_end}`, `{probe_pad}` and
+The statements are written once; `{int}`, `{real}`, `{blob}`, `{table_end}`, `{probe_pad}` and
 `{random_id}` (32 random hex digits) are filled in per dialect (SQLite keeps its tables WITHOUT ROWID, PostgreSQL uses BIGINT for
 versions; only SQLite's write probe needs a padding column, to need real disk space).
 """
@@ -91,19 +91,35 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "tombstones.ts indexed: a server without a queue polls for new tombstones", (
         "CREATE INDEX tombstones_ts ON tombstones (ts)",
     )),
+    # images pasted or dropped into a document, stored beside its history and removed with
+    # it; named by a random id of their own, never the document's, so that a viewer who sees
+    # one learns no edit id and a rename breaks no image. A table with rowids in SQLite too:
+    # WITHOUT ROWID suits small rows, not blobs of megabytes
+    Migration(6, "images: uploaded images of documents, by a random id, with their bytes", (
+        """CREATE TABLE images (
+            id TEXT PRIMARY KEY,
+            doc TEXT NOT NULL,
+            type TEXT NOT NULL,
+            size {int} NOT NULL,
+            sha256 TEXT NOT NULL,
+            created {real} NOT NULL,
+            data {blob} NOT NULL
+        )""",
+        "CREATE INDEX images_doc ON images (doc)",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
 # deleting a document removes and renaming it moves (a test checks that every table with a
 # `doc` column is listed, so that a new one is not forgotten)
-DOCUMENT_TABLES = ("revisions", "snapshots", "labels")
+DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images")
 UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {
     "sqlite": {"int": "INTEGER", "real": "REAL", "table_end": " WITHOUT ROWID", "probe_pad": ",\n pad BLOB",
-               "random_id": "lower(hex(randomblob(16)))"},
+               "random_id": "lower(hex(randomblob(16)))", "blob": "BLOB"},
     "postgres": {"int": "BIGINT", "real": "DOUBLE PRECISION", "table_end": "", "probe_pad": "",
-                 "random_id": "md5(random()::text || clock_timestamp()::text)"},
+                 "random_id": "md5(random()::text || clock_timestamp()::text)", "blob": "BYTEA"},
 }
 VERSIONS_TABLE = """CREATE TABLE schema_migrations (
     version INTEGER PRIMARY KEY,

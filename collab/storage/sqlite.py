@@ -15,7 +15,7 @@ import time
 from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
-from .base import DocumentRow, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
+from .base import DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict, StoreError, Tombstone
 from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
 
@@ -25,6 +25,7 @@ _DOC_COLUMNS = "id, view_token, head, created, updated"
 _BROKEN = {sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CANTOPEN}
 PROBE_BYTES = 65_536  # written (and replaced) by probe_write: a write that needs real space
 _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution"
+_IMAGE_COLUMNS = "id, doc, type, size, sha256, created"  # and data
 
 
 def _catalog(conn: sqlite3.Connection) -> Catalog:
@@ -42,6 +43,11 @@ def _insert_revision(cur: sqlite3.Cursor, item: NewRevision) -> None:
                 (r.doc, r.version, r.patch, r.author, r.op_id, r.ts, r.hash, r.attribution))
     if item.snapshot is not None:
         cur.execute("INSERT INTO snapshots (doc, version, text) VALUES (?, ?, ?)", (r.doc, r.version, item.snapshot))
+
+
+def _insert_image(cur: sqlite3.Cursor, image: Image) -> None:
+    cur.execute(f"INSERT INTO images ({_IMAGE_COLUMNS}, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (image.id, image.doc, image.type, image.size, image.sha256, image.created, image.data))
 
 
 def _existing(path: str) -> None:
@@ -183,7 +189,7 @@ class SQLiteStore:
             raise StoreConflict(f"cannot create document {doc!r}: its view token is another document's")
         return DocumentRow(*row)
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label]) -> None:
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image]) -> None:
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
@@ -196,6 +202,10 @@ class SQLiteStore:
                         if isinstance(item, Label):
                             cur.execute("INSERT INTO labels (doc, name, version, ts) VALUES (?, ?, ?, ?)",
                                         (row.id, item.name, item.version, item.ts))
+                            continue
+                        if isinstance(item, Image):
+                            assert item.doc == row.id and item.data is not None, (item.doc, row.id)
+                            _insert_image(cur, item)
                             continue
                         r = item.revision
                         assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)
@@ -388,6 +398,41 @@ class SQLiteStore:
                     return None if found is None else change(cur, DocumentRow(*found))
         except sqlite3.Error as exc:
             raise self._error(what, exc) from exc
+
+    def add_image(self, image: Image, quota: int) -> int | None:
+        assert image.data is not None and len(image.data) == image.size, image.id
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                with self._committed(cur):
+                    if cur.execute("SELECT 1 FROM documents WHERE id = ?", (image.doc,)).fetchone() is None:
+                        return None
+                    used = int(cur.execute("SELECT COALESCE(SUM(size), 0) FROM images WHERE doc = ?",
+                                           (image.doc,)).fetchone()[0])
+                    if used + image.size <= quota:
+                        _insert_image(cur, image)
+                    return used
+        except sqlite3.IntegrityError as exc:
+            raise StoreConflict(f"cannot store image: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise self._error("store image", exc) from exc
+
+    def image(self, image_id: str) -> Image | None:
+        try:
+            row = self._reader.execute(f"SELECT {_IMAGE_COLUMNS}, data FROM images WHERE id = ?",
+                                       (image_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error("read image", exc) from exc
+        return Image(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6])) if row else None
+
+    def images(self, doc: str) -> list[Image]:
+        try:
+            rows = self._reader.execute(f"SELECT {_IMAGE_COLUMNS} FROM images WHERE doc = ? ORDER BY id",
+                                        (doc,)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read images", exc) from exc
+        return [Image(*row) for row in rows]
 
     def deployment_id(self) -> str:
         try:

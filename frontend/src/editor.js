@@ -129,6 +129,7 @@ const cursorField = StateField.define({
  * @param {boolean} o.readOnly
  * @param {(from, to, insert) => void} o.onLocalChange  UTF-16 range in the text before the change
  * @param {(anchor, head) => void} o.onSelection
+ * @param {((files: File[], pos: number) => void)|null} o.onImages  images pasted or dropped at pos (UTF-16)
  */
 // Markdown highlighting is on whatever the document's size (until issue 15 it went off above
 // 400k characters): lezer's parse is incremental and CodeMirror runs it only as far as the
@@ -138,6 +139,10 @@ const cursorField = StateField.define({
 // turns it off for the page (editorlarge.js, loaded only for long texts).
 const FENCED = /^ {0,3}(```|~~~)[ \t]*[\w+#.-]+/; // a line opening a code block that names its language
 const FENCED_ANYWHERE = new RegExp(FENCED.source, 'm');
+// what a pasted or dropped file must be to be uploaded as an image (the server sniffs its bytes)
+const IMAGE_NAME = /\.(png|jpe?g|gif|webp|svg)$/i;
+export const isImage = (file) => /^image\//.test(file.type) || IMAGE_NAME.test(file.name || '');
+
 export function createEditor(parent, o) {
   const language = new Compartment();
   const theme = new Compartment(); // CodeMirror's own dark styles (search panel, selection) follow the page
@@ -155,6 +160,7 @@ export function createEditor(parent, o) {
       view.dispatch({ effects: language.reconfigure(markdownSupport()) });
     });
   };
+  const trackers = new Set(); // positions kept through every change (where an uploading image goes)
   const extensions = [
     EditorState.lineSeparator.of('\n'), // keep "\r" as text: the document is exactly the server's
     history(),
@@ -170,18 +176,34 @@ export function createEditor(parent, o) {
     cursorField,
     authorshipField,
     me.of(localAuthor.of(null)),
-    // a file dropped on the editor is imported (main.js asks first), not pasted where it fell
+    // an image pasted or dropped is uploaded and named where it was put (o.onImages); another
+    // file dropped on the editor is imported (main.js asks first), not pasted where it fell
     EditorView.domEventHandlers({
-      drop(event) {
-        const file = event.dataTransfer && event.dataTransfer.files[0];
-        if (!file || !o.onDropFile) return false;
+      drop(event, view) {
+        const files = [...((event.dataTransfer && event.dataTransfer.files) || [])];
+        const images = files.filter(isImage);
+        if (images.length && o.onImages) {
+          event.preventDefault();
+          const at = view.posAtCoords({ x: event.clientX, y: event.clientY });
+          o.onImages(images, at === null ? view.state.selection.main.head : at);
+          return true;
+        }
+        if (!files.length || !o.onDropFile) return false;
         event.preventDefault();
-        o.onDropFile(file);
+        o.onDropFile(files[0]);
+        return true;
+      },
+      paste(event, view) {
+        const images = [...((event.clipboardData && event.clipboardData.files) || [])].filter(isImage);
+        if (!images.length || !o.onImages) return false;
+        event.preventDefault();
+        o.onImages(images, view.state.selection.main.head);
         return true;
       },
     }),
     EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
     EditorView.updateListener.of((update) => {
+      if (update.docChanged) for (const t of trackers) t.pos = update.changes.mapPos(t.pos, -1);
       if (update.docChanged && !code) update.changes.iterChangedRanges((fromA, toA, fromB) => wantCode(update.state.doc.lineAt(fromB).text));
       if (update.docChanged) {
         for (const tr of update.transactions) {
@@ -233,6 +255,16 @@ export function createEditor(parent, o) {
         return;
       }
       view.dispatch({ changes, annotations });
+    },
+    /** A position (UTF-16) that follows the text through every change, local or remote, until
+     *  `untrack`: {pos}. Text typed exactly there goes after it. */
+    track(pos) {
+      const t = { pos: Math.max(0, Math.min(pos, view.state.doc.length)) };
+      trackers.add(t);
+      return t;
+    },
+    untrack(t) {
+      trackers.delete(t);
     },
     /** Authorship colours: spans [{from, to, name, color}] (UTF-16) of the current text, or null (off). */
     setAuthorship(spans) {

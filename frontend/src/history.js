@@ -16,6 +16,7 @@ import { comparePanel, makeApi, revertPanel } from './historypanels.js';
 import { player } from './historyplayer.js';
 import { labelsPanel, restorePanel } from './historyside.js';
 import { versionView } from './historyview.js';
+import { titleOf } from './core/title.js';
 import { RevisionPages, VersionTexts, clamp, parseHash, versionHash } from './timeline.js';
 
 const POLL_MS = 5000; // how often to look for new revisions
@@ -61,7 +62,15 @@ function main() {
   const view = versionView(ctx, { onAuthors: (names) => revert.setAuthors(names) });
   const timeline = player(ctx, { ticks: labels.ticks, onPause: () => view.scheduleBlame() });
   const exports = exportLinks(base);
-  layout(body, { key, editId, canWrite, messages, compare, revert, restore, labels, view, timeline, exports });
+  const docname = el('span', { class: 'docname', title: canWrite ? key : 'read-only' }, canWrite ? key : 'Read-only');
+  const showTitle = (t) => {
+    if (!t) return;
+    document.title = `${t} · history · collab`;
+    docname.textContent = t;
+    docname.classList.add('titled');
+    docname.title = canWrite ? `${t} — ${key}` : `${t} — read-only`;
+  };
+  layout(body, { key, editId, canWrite, messages, compare, revert, restore, labels, view, timeline, exports, docname });
 
   function setHead(h) {
     if (typeof h !== 'number' || h <= head) return;
@@ -114,6 +123,7 @@ function main() {
       head = -1;
       setHead(d.version);
       texts.put(d.version, d.text);
+      showTitle(titleOf(d.text)); // the document's title now (its first heading)
       const wanted = parseHash(location.hash);
       const v = wanted === null ? head : clamp(wanted, 0, head);
       if (wanted !== null && wanted > head) messages.say(`Version ${wanted} does not exist yet: the newest is v${head}.`, { error: true });
@@ -179,7 +189,7 @@ function layout(body, p) {
     'header',
     { class: 'bar' },
     el('a', { href: '/', class: 'brand' }, 'collab'),
-    el('span', { class: 'docname', title: canWrite ? key : 'read-only' }, canWrite ? key : 'Read-only'),
+    p.docname,
     el('strong', {}, 'History'),
     el('span', { class: 'spacer' }),
     el('span', { class: 'muted' }, 'Export'),

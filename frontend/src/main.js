@@ -6,6 +6,8 @@ import { taskToggle } from './core/tasks.js';
 import { colorBook, distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
+import { titleOf } from './core/title.js';
+import { forget, remember } from './recent.js';
 
 function main() {
   const body = document.body;
@@ -141,6 +143,7 @@ function main() {
       showPeers([], null, null); // its people and cursors are gone with it
       people.hidden = true;
       if (error && error.reason) status.dataset.reason = error.reason;
+      forget(here); // not offered again on the start page: it cannot open
     }
   }
 
@@ -221,6 +224,25 @@ function main() {
   }
   authorsBox.addEventListener('change', () => showAuthorship(authorsBox.checked));
 
+  // ---- title: the first heading, in the tab, the bar and this device's recent list ----
+  const here = readOnly ? `/v/${view}` : `/d/${doc}`;
+  let titleTimer = null;
+  let shownTitle = null;
+  function showTitle() {
+    titleTimer = null;
+    const t = titleOf(conn.sync.text);
+    if (t === shownTitle) return;
+    shownTitle = t;
+    document.title = `${t || (readOnly ? 'Read-only' : doc)} · collab`;
+    title.textContent = t || (readOnly ? 'Read-only' : doc);
+    title.classList.toggle('titled', Boolean(t));
+    title.title = readOnly ? `${t ? t + ' — ' : ''}read-only` : t ? `${t} — ${doc}` : doc;
+    if (document.body.dataset.deleted !== 'true') remember(here, t, readOnly);
+  }
+  function scheduleTitle() {
+    if (!titleTimer) titleTimer = setTimeout(showTitle, 1000);
+  }
+
   // ---- preview ----
   let previewTimer = null;
   function renderPreview() {
@@ -273,6 +295,7 @@ function main() {
       if (!editor) return;
       editor.applyRemote(ops, () => conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
       schedulePreview();
+      scheduleTitle();
     },
     onReady: ({ view: token }) => {
       if (token) viewUrl = `${location.origin}/v/${token}`;
@@ -287,9 +310,11 @@ function main() {
       readOnly,
       onTab: showTabHint,
       onDropFile: readOnly ? null : (file) => files.importFile(file),
+      onImages: readOnly ? null : addImages,
       onLocalChange: (from, to, insert) => {
         conn.localEdit(from, to, insert);
         schedulePreview();
+        scheduleTitle();
       },
       onSelection: (anchor, head) => {
         if (readOnly) return;
@@ -297,7 +322,15 @@ function main() {
       },
     });
     window.collab = { conn, sync: conn.sync, editor, files };
+    showTitle();
     if (!readOnly) editor.view.focus();
+  }
+
+  // images pasted or dropped: uploaded by images.js (loaded on first use), each then named in
+  // the text where it was put, a position tracked from now on (typing may go on meanwhile)
+  function addImages(list, pos) {
+    const at = editor.track(pos);
+    import('./images.js').then((m) => m.addImages(editor, at, list, { doc, say: sayFile, maxBytes: Number(body.dataset.maxImageBytes) }));
   }
 
   async function fetchViewUrl() {

@@ -105,6 +105,8 @@ function paint(target, text, readOnly, keepImages) {
     documentHtml = false;
   }
   if (!keepImages) holdImages(clean);
+  // an exported page is opened elsewhere: this server's own images (uploads, /images/<id>) keep its address
+  else for (const img of clean.querySelectorAll('img[src^="/"]:not([src^="//"])')) img.setAttribute('src', new URL(img.getAttribute('src'), location.href).href);
   for (const box of clean.querySelectorAll('input')) box.disabled = readOnly || !box.classList.contains('task-list-item-checkbox');
   if (loaded.code) loaded.code.highlight(clean);
   target.replaceChildren(clean);

@@ -1,6 +1,8 @@
-// The start page: create a new document, or open one by name.
+// The start page: create a new document, open one by name, or one opened before in this
+// browser (recent.js: the list never leaves the device).
 
 import { el, themeToggle } from './dom.js';
+import { forget, forgetAll, recentList } from './recent.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -33,6 +35,45 @@ form.addEventListener('submit', (e) => {
   location.assign('/d/' + doc);
 });
 
+// ---- recent on this device ----
+const recentBox = el('section', { id: 'recent', class: 'recent', 'aria-labelledby': 'recent-title' });
+const ago = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+function when(at) {
+  const s = (at - Date.now()) / 1000;
+  for (const [unit, size] of [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]]) {
+    if (Math.abs(s) >= size) return ago.format(Math.round(s / size), unit);
+  }
+  return 'just now';
+}
+function showRecent(filter = '') {
+  const all = recentList();
+  recentBox.hidden = all.length === 0;
+  if (!all.length) return recentBox.replaceChildren();
+  const needle = filter.trim().toLowerCase();
+  const shown = all.filter((d) => !needle || (d.title || d.path).toLowerCase().includes(needle));
+  const items = shown.map((d) => {
+    const name = d.title || (d.readOnly ? 'Untitled (read-only link)' : d.path.slice(3));
+    return el('li', { class: 'recent-item' },
+      el('a', { href: d.path, title: d.readOnly ? 'Read-only link' : d.path.slice(3) }, name),
+      d.readOnly ? el('span', { class: 'tag' }, 'read-only') : '',
+      el('span', { class: 'muted small' }, when(d.at)),
+      el('button', { class: 'link forget', type: 'button', title: 'Remove from this list (the document stays)', 'aria-label': `Remove ${name} from this list`, onclick: () => { forget(d.path); showRecent(search.value); } }, '×'));
+  });
+  recentBox.replaceChildren(
+    el('h2', { id: 'recent-title' }, 'Recent on this device'),
+    all.length > 5 ? search : '',
+    items.length ? el('ul', { class: 'recent-list' }, ...items) : el('p', { class: 'muted' }, 'No title matches.'),
+    el('button', { id: 'recent-clear', class: 'link', type: 'button', onclick: () => { forgetAll(); showRecent(); } }, 'Clear this list'),
+  );
+}
+const search = el('input', { id: 'recent-search', type: 'search', placeholder: 'Search by title', 'aria-label': 'Search recent documents by title' });
+search.addEventListener('input', () => {
+  showRecent(search.value);
+  search.focus();
+});
+showRecent();
+window.addEventListener('storage', () => showRecent(search.value)); // another tab opened one
+
 document.body.append(
   el('header', { class: 'start-bar' }, themeToggle()),
   el('main', { class: 'start' },
@@ -46,5 +87,6 @@ document.body.append(
       'A name you choose can be guessed, and whoever guesses it can read and change the document. ',
       'For anything private, use New document: its link has a random id that cannot be guessed.'),
     error,
+    recentBox,
   ),
 );

@@ -80,8 +80,12 @@ def test_database_defaults_to_the_data_folder():
 def test_message_limits_follow_the_patch_and_document_limits(make_app):
     s = Settings.from_env({"COLLAB_MAX_PATCH_CHARS": "1000", "COLLAB_MAX_DOC_CHARS": "3000"})
     assert s.max_message_bytes == 1000 + 1_048_576
-    assert s.max_body_bytes == 4 * 3000 + 1_048_576
-    app = make_app(max_patch_chars=1000, max_doc_chars=3000)
+    assert s.max_body_bytes == 5 * 1_048_576 + 1_048_576  # an image upload's limit is the larger here
+    small = Settings.from_env({"COLLAB_MAX_DOC_CHARS": "3000", "COLLAB_MAX_IMAGE_BYTES": "1000"})
+    assert small.max_body_bytes == 4_194_304 + 1_048_576  # the patch limit's default is then the largest
+    s = Settings.from_env({"COLLAB_MAX_PATCH_CHARS": "1000", "COLLAB_MAX_DOC_CHARS": "3000000"})
+    assert s.max_body_bytes == 4 * 3_000_000 + 1_048_576  # an import of the whole document
+    app = make_app(max_patch_chars=1000, max_doc_chars=3000000)
     assert app.config["MAX_CONTENT_LENGTH"] == s.max_body_bytes
     assert app.extensions["socketio"].server.eio.max_http_buffer_size == s.max_message_bytes
     from collab.serve import max_message

@@ -1,10 +1,11 @@
 """Pure tests of merging a stale patch whose hunks overlap the revisions since its base."""
+import os
 import random
 
 import pytest
 
 from collab.core.errors import CollabError
-from collab.core.merge import merge_stale, undo
+from collab.core.merge import merge_span, merge_stale, undo
 from collab.core.patches import (
     Edit, apply_edits, apply_patch, diff_edits, make_patch, move_hunks, parse_patch, patch_from_edits,
 )
@@ -79,3 +80,43 @@ def _mutate(rng, text, alphabet):
             pos = rng.randint(0, len(out))
             out[pos:pos] = rng.choice(alphabet) * rng.randint(1, 2)
     return "".join(out)
+
+
+def _outcome(fn):
+    try:
+        return fn()
+    except CollabError as exc:
+        return type(exc), exc.message
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_merging_on_the_part_merge_span_gives_is_merging_on_the_whole_text(seed):
+    """The service merges on the part of the head the revisions and the patch cover: the
+    same edits (in the whole text's positions) and the same refusals as on the whole text."""
+    rng = random.Random(seed)
+    alphabet = "ab \n😀é日"
+    for case in range(int(os.environ.get("COLLAB_FUZZ_EXAMPLES", "700")) // 5):  # make check: 20
+        base = "".join(rng.choice(alphabet) for _ in range(rng.choice([0, 30, 3000])))
+        texts, revisions = [base], []
+        for _ in range(rng.randint(1, 3)):  # revisions since the patch's base, near each other or not
+            old = texts[-1]
+            pos = rng.randint(0, len(old))
+            edit = Edit(pos, old[pos:pos + rng.choice([0, 0, 1, 3])], rng.choice(["", "x", "yz😀"]))
+            revisions.append([edit])
+            texts.append(apply_edits(old, [edit]))
+        head = texts[-1]
+        pos = rng.randint(0, len(base))
+        mine = [Edit(pos, base[pos:pos + rng.choice([0, 1, 2])], rng.choice(["Q", "", "日本"]))]
+        hunks = parse_patch(patch_from_edits(base, mine))
+        if rng.random() < 0.2 and hunks:  # a patch that does not fit its base
+            h = hunks[0]
+            hunks = [h.moved(max(0, h.start + rng.choice([-3, 1, 7])))] + hunks[1:]
+        if not hunks:
+            continue
+        whole = _outcome(lambda: merge_stale(head, revisions, hunks)[1])
+        lo, hi = merge_span(len(head), revisions, hunks)
+        assert 0 <= lo <= hi <= len(head)
+        part = _outcome(lambda: merge_stale(head[lo:hi], revisions, hunks, lo)[1])
+        assert part == whole, (seed, case)
+        if isinstance(whole, list):
+            assert apply_edits(head, whole) == merge_stale(head, revisions, hunks)[0]

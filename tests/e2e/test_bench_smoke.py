@@ -83,3 +83,18 @@ def test_disk_times_fdatasync_and_real_commits(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "bench.disk", "--dir", str(tmp_path / "nope")],
                          cwd=DRIVER_DIR.parent.parent, capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "not a directory" in bad.stderr
+
+
+def test_images_times_uploads_fetches_and_the_event_loops_part():
+    """bench.images uploads real images to a real server and prints one row per measure."""
+    import re
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "bench.images", "--mib", "0.25", "--n", "2"],
+                         cwd=DRIVER_DIR.parent.parent, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows = re.findall(r"^(upload over HTTP|fetch over HTTP|SHA-256 \(event loop\)|read of its row \(event loop\)|"
+                      r"durable write \(writer\))\s+[\d.]+\s+[\d.]+$", out.stdout, re.M)
+    assert len(rows) == 5, out.stdout
+    assert "command: python -m bench.images --mib 0.25 --n 2" in out.stdout

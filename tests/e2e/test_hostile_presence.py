@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,10 @@ import pytest
 import socketio
 
 from bench.liveserver import LiveServer, RedisServer
+from bench.presence import Member
+from bench.probes import ws_frame, ws_open
+from collab.core import wire
+from collab.core.patches import make_patch
 from skips import missing
 
 CAP = 20  # COLLAB_PRESENCE_MAX_PEERS for these tests: small, so that a modest crowd passes it
@@ -233,6 +238,67 @@ def test_a_join_storm_and_a_rename_loop_cost_linear_presence(tmp_path, doc_id):
         assert spent["new"] <= 300 * RENAMES, spent
         assert old.names() == new.names()
         assert storm_bytes  # (kept for the printout above)
+
+
+NEWCOMERS = 150  # raw WebSockets from this one address (the per-address limit is 256)
+
+
+def answers(members: list[Member], want: int) -> dict[Member, dict]:
+    """Read every member's socket until `want` of them have their Socket.IO ack (a `43` frame,
+    the first each gets); Engine.IO pings are answered."""
+    sel = selectors.DefaultSelector()
+    for m in members:
+        sel.register(m.s, selectors.EVENT_READ, m)
+    got: dict[Member, dict] = {}
+    deadline = time.monotonic() + WAIT
+    while len(got) < want:
+        assert time.monotonic() < deadline, f"{len(got)} of {want} answers in {WAIT:.0f} s"
+        for key, _ in sel.select(timeout=1.0):
+            m = key.data
+            chunk = m.s.recv(262_144)
+            assert chunk, f"{m.name}'s connection closed"
+            m.buf += chunk
+            for payload in m.frames_in():
+                if payload == b"2":
+                    m.s.sendall(ws_frame(b"3"))
+                elif payload.startswith(b"43") and m not in got:
+                    got[m] = json.loads(payload[payload.index(b"["):])[0]
+    sel.close()
+    return got
+
+
+def test_an_editors_patch_is_not_queued_behind_a_crowd_of_joins(tmp_path, doc_id):
+    """NEWCOMERS connections (Socket.IO connected, in no document yet) send `join` for the
+    document an editor is in, all at once, and right after them the editor sends a patch.
+    A join answer carries the version the join saw: 0 for the joins served before the
+    patch was committed. A newcomer's message waits its turn, one per pass of the event
+    loop, while the editor's is read at the next pass: only the joins served while the
+    crowd was still sending, and a few more, go before it. (Before: the loop served every
+    join that had arrived before it read the patch, all 150 or nearly, and committed the
+    patch after the last of them.)"""
+    env = {**os.environ, "COLLAB_JOIN_TIMEOUT": "600"}
+    with LiveServer(tmp_path, env=env) as server, ExitStack() as stack:
+        editor = Member(ws_open(server.port, confirm=True, timeout=WAIT), "editor")
+        stack.callback(editor.s.close)
+        editor.s.sendall(ws_frame(b"421" + json.dumps(["join", wire.join_request(doc_id, name="editor")]).encode()))
+        assert answers([editor], 1)[editor]["version"] == 0
+        crowd = []
+        for k in range(NEWCOMERS):
+            crowd.append(Member(ws_open(server.port, confirm=True, timeout=WAIT), f"n{k}"))
+            stack.callback(crowd[-1].s.close)
+        joins = [ws_frame(b"421" + json.dumps(["join", wire.join_request(doc_id, name=m.name)]).encode())
+                 for m in crowd]
+        patch = ws_frame(b"422" + json.dumps(["patch", wire.patch_request(doc_id, 0, make_patch("", "x"), "op-1")]).encode())
+        for m, frame in zip(crowd, joins):
+            m.s.sendall(frame)
+        editor.s.sendall(patch)
+        got = answers([editor, *crowd], NEWCOMERS + 1)
+        ack = got.pop(editor)
+        assert ack["ok"] and ack["version"] == 1, ack
+        assert all(a["ok"] for a in got.values()), [a for a in got.values() if not a["ok"]][:3]
+        before = sum(1 for a in got.values() if a["version"] == 0)
+        print(f"{before} of {NEWCOMERS} joins were served before the editor's patch, sent after them all")
+        assert before <= NEWCOMERS // 3, f"{before} of {NEWCOMERS} joins went before the editor's patch"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ redis-server on this machine (skipped with the reason when absent, failed under 
 """
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -161,6 +162,13 @@ def test_nginx_in_front(cluster, doc_id, tmp_path):
         # routed by document: both clients of the document reached the same process
         joined = [s for s in cluster.servers if f"join doc={log_id(doc_id)} " in s.log_text()]
         assert len(joined) == 1, [s.url for s in joined]
+        # a body the server takes is not refused by nginx first: 2.1 M CJK code points are 6.3 MB
+        # of UTF-8 (before: client_max_body_size 6m, nginx's HTML 413)
+        big = "漢" * 2_100_000
+        r = http.post(f"{url}/api/docs", data=json.dumps({"doc": f"{doc_id}-big", "text": big}, ensure_ascii=False).encode(),
+                      headers={"Content-Type": "application/json", "Origin": url}, timeout=120)
+        assert r.status_code == 201, (r.status_code, r.text[:200])
+        assert http.get(f"{url}/api/docs/{doc_id}-big", timeout=60).json()["text"] == big
 
 
 def test_many_documents_saturated_from_every_process_converge(cluster, doc_id):

@@ -76,9 +76,13 @@ def test_rename_refuses_taken_names_and_changes_nothing(http, connect, doc_id):
     for taken in (doc_id + "-o", token(other["view_url"]), view, doc_id + "-del", doc_id + "-x", doc_id):
         r = http.post(f"/api/docs/{doc_id}/rename", json={"id": taken})
         assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict", (taken, r.get_json())
-    r = http.post(f"/api/docs/{doc_id}/rename", json={"id": "not/valid"})
-    assert r.status_code == 404 and r.get_json()["error"]["code"] == "bad_doc"
-    assert http.post(f"/api/docs/{doc_id}/rename", json={"id": 7}).status_code == 404
+    # a field of the body is a bad request (before: 404 bad_doc, and `7` was "id 'int'")
+    for bad, message in (("not/valid", "id 'not/valid' is not valid: use 1-64 of A-Z a-z 0-9 _ -"),
+                         ("x" * 90, "id of 90 characters is not valid: use 1-64 of A-Z a-z 0-9 _ -"),
+                         (7, "id must be a string of 1-64 of A-Z a-z 0-9 _ -, not a number"),
+                         (["a"], "id must be a string of 1-64 of A-Z a-z 0-9 _ -, not an array")):
+        r = http.post(f"/api/docs/{doc_id}/rename", json={"id": bad})
+        assert r.status_code == 400 and r.get_json()["error"] == {"code": "bad_request", "message": message}, bad
     assert http.get(f"/api/docs/{doc_id}").get_json()["text"] == "some text 😀"
     assert http.post("/api/docs/never-was/rename", json={"id": doc_id + "-z"}).status_code == 404
 

@@ -209,6 +209,19 @@ def test_allowed_hosts_names_the_served_names(make_app, doc_id):
     assert http.get("/healthz", headers={"Host": "lb-check.internal"}).status_code == 200  # any name
 
 
+@pytest.mark.parametrize("host", ["collab.example.com:1@evil.example", "127.0.0.1:5001/evil", "127.0.0.1:abc",
+                                  "collab.example.com:99999", "collab.example.com:443:1", "[::1", "a b", ""])
+def test_a_host_header_that_is_no_host_name_is_refused(make_app, doc_id, host):
+    """Found from outside: each was read as its part before the last colon (or as an IP
+    address) and served; a document created under it had links with no host
+    ("https:///d/...")."""
+    http = make_app(allowed_hosts="collab.example.com").test_client()
+    for method, path in (("GET", f"/api/docs/{doc_id}"), ("POST", "/api/docs")):
+        r = http.open(path, method=method, headers={"Host": host})
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request", (host, r.get_json())
+    assert http.get(f"/api/docs/{doc_id}", headers={"Host": "collab.example.com:8443"}).status_code == 404
+
+
 def test_dns_rebinding_against_the_real_server(live_server, doc_id):  # noqa: F811
     """The attack as it arrives: a browser at http://rebind.evil.example:PORT (resolved to
     127.0.0.1) posting a text/plain import and opening a Socket.IO session."""
@@ -410,3 +423,58 @@ def test_error_pages_carry_the_page_headers(app):
     resp = app.test_client().get("/v/nothing-here-at-all", headers={"Accept": BROWSER_PAGE})
     assert "script-src 'self'" in resp.headers["Content-Security-Policy"]
     assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Referrer-Policy"] == "no-referrer"
+
+
+# -- bodies: found from outside (2026-12-03) ----------------------------------------------
+
+
+@pytest.mark.parametrize("route", ["/api/docs", "/api/docs/{doc}/restore"])
+def test_json_nested_too_deeply_is_a_bad_request_not_a_500(app, doc_id, route):
+    """Before: RecursionError in json.loads, a traceback in the log and 500 `internal`."""
+    http = app.test_client()
+    http.post("/api/docs", json={"doc": doc_id})
+    body = '{"text": ' + "[" * 200_000 + "]" * 200_000 + "}"
+    r = http.post(route.format(doc=doc_id), data=body, content_type="application/json")
+    assert r.status_code == 400 and r.get_json()["error"] == {"code": "bad_request", "message": "the body is nested too deeply"}
+
+
+def test_a_chunked_body_over_the_limit_is_413_not_read_cut_off(app, doc_id):
+    """Before: werkzeug stopped reading a chunked body at the limit and handed back what it
+    had read, so a body over the limit was parsed cut off ("the body must be a JSON object",
+    or an import of the first 17 MiB)."""
+    import io
+
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    http = app.test_client()
+    http.post("/api/docs", json={"doc": doc_id})
+    chunked = {"headers": {"Transfer-Encoding": "chunked"}, "environ_overrides": {"wsgi.input_terminated": True}}
+    for route, kind, body in (("/api/docs", "application/json", b'{"text": "' + b"x" * 2000 + b'"}'),
+                              (f"/api/docs/{doc_id}/import", "text/plain", b"y" * 2000)):
+        r = http.post(route, input_stream=io.BytesIO(body), content_type=kind, **chunked)
+        assert r.status_code == 413 and r.get_json()["error"]["code"] == "too_large", (route, r.get_json())
+    # within the limit, chunked is read whole
+    r = http.post(f"/api/docs/{doc_id}/import", input_stream=io.BytesIO(b"z" * 999), content_type="text/plain", **chunked)
+    assert r.status_code == 201 and http.get(f"/api/docs/{doc_id}").get_json()["text"] == "z" * 999
+
+
+def test_a_rename_refuses_a_body_it_does_not_read_and_changes_nothing(app, doc_id):
+    """Before: `{"doc": "new"}` (create's field name) or a text/plain name were ignored and
+    the document got a generated id, the old one a tombstone for good."""
+    http = app.test_client()
+    http.post("/api/docs", json={"doc": doc_id, "text": "kept"})
+    for kwargs in ({"json": {"doc": doc_id + "-new"}}, {"data": "newname", "content_type": "text/plain"},
+                   {"json": {"id": doc_id + "-new", "force": True}}):
+        r = http.post(f"/api/docs/{doc_id}/rename", **kwargs)
+        assert r.status_code == 400 and "nothing was changed" in r.get_json()["error"]["message"], kwargs
+    assert http.get(f"/api/docs/{doc_id}").get_json()["text"] == "kept"
+    assert http.get(f"/api/docs/{doc_id}-new").status_code == 404
+
+
+def test_a_view_token_as_a_new_name_is_409_as_for_rename(app, doc_id):
+    """Before: create and copy answered 404 `bad_doc` "is taken", rename 409 `conflict`."""
+    http = app.test_client()
+    view = http.post("/api/docs", json={"doc": doc_id}).get_json()["view_url"].rsplit("/v/", 1)[1]
+    for route, body in (("/api/docs", {"doc": view}), (f"/api/docs/{doc_id}/copy", {"to": view}),
+                        (f"/api/docs/{doc_id}/rename", {"id": view})):
+        r = http.post(route, json=body)
+        assert r.status_code == 409 and r.get_json()["error"]["code"] == "conflict", (route, r.get_json())

@@ -8,7 +8,8 @@ import pytest
 
 from collab.core.config import Settings
 from collab.core.errors import CollabError
-from collab.core.patches import make_patch
+from collab.core.patches import Edit, make_patch, patch_from_edits, text_hash
+from collab.core.rope import _leaves
 from collab.service.documents import DocumentService
 from collab.storage import open_store
 
@@ -308,3 +309,22 @@ def test_a_patch_over_the_message_limit_is_refused_in_the_users_units(make_app):
     assert f"which take {escaped:,} once escaped" in str(refused.value)
     spans = re.findall(r"this patch spans ([\d,]+) characters", str(refused.value))
     assert spans and int(spans[0].replace(",", "")) >= 1_000, str(refused.value)
+
+
+def test_a_keystroke_in_a_large_document_makes_one_chunk_again(make_service):
+    """Issue 15: the head is a rope; a one-character patch copies the chunk it lands in (and
+    the path to it), shares every other chunk with the text before, and its hash is the
+    CRC-32 of the whole new text."""
+    service = make_service()
+    state = service.open("bigtext", create=True)
+    text = "ab😀 日本\n" * 100_000
+    service.rewrite(state, "me", "import", lambda _v, _t: text)
+    before = state.committed_rope
+    for n, pos in enumerate((400_000, 0, len(text))):
+        result = service.submit(state, state.committed, patch_from_edits(state.committed_rope, [Edit(pos, "", "x")]),
+                                f"key{n}", "me")
+        text = text[:pos] + "x" + text[pos:]
+        assert result.hash == text_hash(text) == state.committed_rope.hash()
+    assert state.committed_text == text
+    made_again = {id(c) for c in _leaves(state.committed_rope._root)} - {id(c) for c in _leaves(before._root)}
+    assert len(made_again) == 3, "one chunk per keystroke"

@@ -76,10 +76,10 @@ def test_dump_load_into_postgres_and_dump_again_is_the_same(source, pg_url, tmp_
     delete_one(source)
     first = dumped(source, tmp_path, "first.jsonl")
     lines = [json.loads(x) for x in first.read_text(encoding="utf-8").splitlines()]
-    assert lines[0] == {"collab_dump": 2, "schema": LATEST}
+    assert lines[0] == {"collab_dump": 3, "schema": LATEST}
     assert lines[-3:] == [{"tombstone": {"name": "dump-gone", "reason": "deleted", "ts": 2.5}},
                           {"tombstone": {"name": "dump-gone-view", "reason": "deleted", "ts": 2.5}},
-                          {"end": {"documents": 2, "revisions": 5, "tombstones": 2}}]
+                          {"end": {"documents": 2, "revisions": 5, "tombstones": 2, "images": 0}}]
     assert any("snapshot" in x for x in lines), "the dump carries the stored snapshots"
     assert any(x.get("revision", {}).get("attribution") for x in lines), "and the restore's attribution"
     loaded = cli("load", "--database", pg_url, str(first))
@@ -280,8 +280,8 @@ def test_document_ids_and_view_tokens_are_checked_by_the_one_validator(good, tmp
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"r0_collab_dump": True}, "line 1: not a collab dump of format 2"),
-    ({"r0_collab_dump": 3}, "line 1: a collab dump of format 3: this collab reads formats 1, 2"),
+    ({"r0_collab_dump": True}, "line 1: not a collab dump of format 3"),
+    ({"r0_collab_dump": 4}, "line 1: a collab dump of format 4: this collab reads formats 1, 2, 3"),
     ({"r0_schema": DELETE}, "line 1: missing 'schema'"),
     ({"r0_schema": 0}, "line 1: schema must be a whole number >= 1"),
     ({"r0_schema": 99}, "line 1: made by a collab with schema 99"),
@@ -434,7 +434,7 @@ def test_a_restored_dump_keeps_its_tombstones_so_an_old_link_stays_deleted(good,
     code, out = load_cli(tmp_path, capsys, with_tombstones(good, ("gone-doc", "deleted", 7.0),
                                                            ("gone-view", "deleted", 7.0)), target)
     assert code == 0, out.err
-    assert "2 documents, 5 revisions, 2 tombstones" in out.err
+    assert "2 documents, 5 revisions, 0 images, 2 tombstones" in out.err
     app = make_app(database_url=target)
     http = app.test_client()
     assert http.get("/api/docs/gone-doc").status_code == 410
@@ -445,7 +445,7 @@ def test_a_restored_dump_keeps_its_tombstones_so_an_old_link_stays_deleted(good,
 def test_a_format_1_dump_still_loads_and_cannot_hold_tombstones(good, tmp_path, capsys):
     old = copy.deepcopy(good)
     old[0]["collab_dump"] = 1
-    del old[-1]["end"]["tombstones"]
+    del old[-1]["end"]["tombstones"], old[-1]["end"]["images"]
     target = f"sqlite:///{tmp_path}/from-format-1.db"
     code, out = load_cli(tmp_path, capsys, old, target)
     assert code == 0 and "2 documents checked, 0 corrupt" in out.out, out.err

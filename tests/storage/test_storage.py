@@ -1,4 +1,6 @@
 """The storage contract: every backend passes these (SQLite here; PostgreSQL joins later)."""
+import dataclasses
+
 import pytest
 
 from collab.storage import NewRevision, Revision, StoreConflict, StoreError, open_store
@@ -94,8 +96,10 @@ def test_data_survives_reopening(request, tmp_path, backend):
 
 
 def test_unsupported_urls_name_the_fix():
-    with pytest.raises(ValueError, match="COLLAB_DATABASE_URL"):
+    with pytest.raises(ValueError, match="use sqlite:///path/to/file.db or postgresql://"):
         open_store("mysql://localhost/x")
+    with pytest.raises(ValueError, match="is not a URL: for a SQLite file write sqlite:///notes.db"):
+        open_store("notes.db")
 
 
 def test_labels_name_versions_per_document(store):
@@ -303,3 +307,126 @@ def test_every_table_keyed_by_a_document_is_listed(store, tmp_path):
         keyed = {r[0] for r in store._query("SELECT table_name FROM information_schema.columns "
                                             "WHERE table_schema = current_schema() AND column_name = 'doc'")}
     assert keyed == set(DOCUMENT_TABLES)
+
+
+# ---- images (schema migration 6) ----
+
+def image(doc, image_id, data=b"\x89PNG\r\n\x1a\n-bytes-", created=5.0):
+    import hashlib
+
+    from collab.storage import Image
+
+    return Image(image_id, doc, "image/png", len(data), hashlib.sha256(data).hexdigest(), created, data)
+
+
+def test_images_are_stored_beside_their_document_within_its_quota(store):
+    store.create_document("d", "view-d", 1.0)
+    first, second = image("d", "img1", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4), image("d", "img2")
+    assert store.add_image(first, 2000) == 0
+    assert store.add_image(second, 2000) == first.size
+    assert store.image("img1") == first and isinstance(store.image("img1").data, bytes)
+    described = [dataclasses.replace(first, data=None), dataclasses.replace(second, data=None)]
+    assert store.images("d") == described  # by id, without their bytes
+    assert store.image("nope") is None and store.images("nope") == []
+    # one more would pass the quota: refused, nothing stored, and the total so far told
+    third = image("d", "img3", b"\x89PNG\r\n\x1a\n" + b"x" * 1000)
+    assert store.add_image(third, 2000) == first.size + second.size
+    assert store.image("img3") is None and [i.id for i in store.images("d")] == ["img1", "img2"]
+    # no such document: nothing stored
+    assert store.add_image(image("ghost", "img4"), 2000) is None and store.image("img4") is None
+    with pytest.raises(StoreConflict):  # an id is one image's
+        store.add_image(image("d", "img1"), 10_000)
+
+
+def test_deleting_a_document_removes_its_images_and_renaming_moves_them(store):
+    store.create_document("d", "view-d", 1.0)
+    store.create_document("keep", "view-k", 1.0)
+    store.add_image(image("d", "img1"), 10_000)
+    store.add_image(image("keep", "img2"), 10_000)
+    store.rename_document("d", "new", 2.0)
+    assert store.image("img1").doc == "new" and [i.id for i in store.images("new")] == ["img1"]
+    assert store.images("d") == []
+    store.delete_document("new", 3.0)
+    assert store.image("img1") is None and store.images("new") == []
+    assert store.image("img2").doc == "keep"  # another document's stay
+
+
+def test_a_loaded_document_carries_its_images(store):
+    from collab.storage import DocumentRow, Label
+
+    row = DocumentRow("loaded", "view-l", 1, 1.0, 2.0)
+    pic = image("loaded", "img9", created=1.5)
+    store.load_document(row, [NewRevision(rev("loaded", 1), "x"), Label(1, "one", 1.0), pic])
+    assert store.image("img9") == pic and [i.id for i in store.images("loaded")] == ["img9"]
+
+    def failing():
+        yield image("broken", "img10")
+        raise StoreError("the dump went bad")
+
+    with pytest.raises(StoreError):
+        store.load_document(DocumentRow("broken", "view-b", 0, 1.0, 1.0), failing())
+    assert store.image("img10") is None and store.get_document("broken") is None
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_concurrent_uploads_from_two_processes_never_pass_the_quota_together(request, tmp_path, backend):
+    """Two stores (as two server processes) each add images of one document at once, with a
+    quota for half of them: the quota holds exactly, whoever wins each race."""
+    import threading
+
+    url = f"sqlite:///{tmp_path}/race.db" if backend == "sqlite" else request.getfixturevalue("pg_url")
+    stores = [open_store(url), open_store(url)]
+    try:
+        stores[0].create_document("d", "view-d", 1.0)
+        one = image("d", "x").size
+        start = threading.Barrier(2)
+
+        def add(n):
+            start.wait()
+            for i in range(60):
+                stores[n].add_image(image("d", f"img-{n}-{i}"), 60 * one)
+
+        threads = [threading.Thread(target=add, args=(n,)) for n in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(stores[1].images("d")) == 60 and sum(i.size for i in stores[0].images("d")) == 60 * one
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_postgres_an_upload_waits_for_another_transaction_on_its_document_and_then_counts_its_images(pg_url):
+    """Another process's upload holds the document's row with an image that fills the quota,
+    not yet committed: this upload waits for it (the row lock), then sees the quota full and
+    stores nothing. Without the lock it summed the committed images only and passed the quota."""
+    import threading
+    import time as clock
+
+    import psycopg
+
+    store = open_store(pg_url)
+    try:
+        store.create_document("d", "view-d", 1.0)
+        filler, late = image("d", "filler"), image("d", "late")
+        answers = []
+        with psycopg.connect(pg_url) as other:
+            other.execute("SELECT 1 FROM documents WHERE id = 'd' FOR UPDATE")
+            other.execute("INSERT INTO images (id, doc, type, size, sha256, created, data) VALUES "
+                          "(%s, %s, %s, %s, %s, %s, %s)", (filler.id, "d", filler.type, filler.size,
+                                                           filler.sha256, filler.created, filler.data))
+            t = threading.Thread(target=lambda: answers.append(store.add_image(late, filler.size)))
+            t.start()
+            while t.is_alive():  # until the upload waits for the row (or, unlocked, has finished)
+                waiting = other.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                        "AND datname = current_database()").fetchone()[0]
+                if waiting:
+                    break
+                clock.sleep(0.01)
+            other.commit()
+        t.join()
+        assert answers == [filler.size]  # it counted the filler: nothing stored
+        assert [i.id for i in store.images("d")] == ["filler"]
+    finally:
+        store.close()

@@ -1,0 +1,36 @@
+// The documents opened in this browser ("recent on this device"), kept in localStorage:
+// [{path: "/d/<id>" or "/v/<token>", title, readOnly, at (ms)}], the newest first, at most
+// MAX. Nothing leaves the browser. Unreadable or full storage: the list is simply empty.
+
+const KEY = 'collab:recent:v1';
+export const MAX = 50;
+
+export function recentList() {
+  try {
+    const list = JSON.parse(localStorage.getItem(KEY) || '[]');
+    return Array.isArray(list) ? list.filter((d) => d && typeof d.path === 'string' && /^\/[dv]\/[A-Za-z0-9_-]{1,64}$/.test(d.path)) : [];
+  } catch {
+    return [];
+  }
+}
+
+function save(list) {
+  try {
+    localStorage.setItem(KEY, JSON.stringify(list.slice(0, MAX)));
+  } catch {
+    /* storage full or off: nothing remembered */
+  }
+}
+
+export function remember(path, title, readOnly) {
+  const old = recentList().filter((d) => d.path !== path);
+  save([{ path, title: String(title || ''), readOnly: Boolean(readOnly), at: Date.now() }, ...old]);
+}
+
+export function forget(path) {
+  save(recentList().filter((d) => d.path !== path));
+}
+
+export function forgetAll() {
+  save([]);
+}
