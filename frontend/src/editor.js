@@ -14,7 +14,6 @@ import {
   placeholder,
 } from '@codemirror/view';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
-import { highlightSelectionMatches, search, searchKeymap } from '@codemirror/search';
 import { HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language';
 import { markdownLanguage } from '@codemirror/lang-markdown';
 import { tags } from '@lezer/highlight';
@@ -160,6 +159,26 @@ export function createEditor(parent, o) {
       view.dispatch({ effects: language.reconfigure(markdownSupport()) });
     });
   };
+  // search (editorsearch.js) comes just after the editor shows; until it is here, its keys
+  // load it and then do what they do
+  const searching = new Compartment();
+  let searchLoad = null;
+  let searchHere = false; // then its own keymap (above these) has the keys
+  const loadSearch = () =>
+    (searchLoad = searchLoad || import('./editorsearch.js').then((m) => {
+      searchHere = true;
+      view.dispatch({ effects: searching.reconfigure(m.searchSupport()) });
+      return m;
+    }));
+  const early = (key, shift) => (v) => {
+    if (searchHere) return false;
+    loadSearch().then((m) => {
+      const b = m.searchKeymap.find((k) => k.key === key);
+      (shift ? b.shift : b.run)(v);
+    });
+    return true;
+  };
+  const earlyKeys = ['Mod-f', 'F3', 'Mod-g', 'Mod-Shift-l', 'Mod-Alt-g', 'Mod-d'].map((key) => ({ key, run: early(key), shift: key === 'F3' || key === 'Mod-g' ? early(key, true) : undefined }));
   const trackers = new Set(); // positions kept through every change (where an uploading image goes)
   const extensions = [
     EditorState.lineSeparator.of('\n'), // keep "\r" as text: the document is exactly the server's
@@ -169,10 +188,10 @@ export function createEditor(parent, o) {
     EditorView.lineWrapping,
     language.of(markdownSupport()),
     theme.of(EditorView.darkTheme.of(isDark())),
-    search({ top: true }),
-    highlightSelectionMatches(),
+    searching.of([]),
     // Tab indents (indentWithTab); the page says how to leave (Esc, then Tab: CodeMirror's own)
-    keymap.of([{ key: 'Tab', run: () => (o.onTab?.(), false) }, ...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+    keymap.of([{ key: 'Tab', run: () => (o.onTab?.(), false) }, ...defaultKeymap, ...historyKeymap, indentWithTab]),
+    keymap.of(earlyKeys), // below the search's own keymap once that is here
     cursorField,
     authorshipField,
     me.of(localAuthor.of(null)),
@@ -226,6 +245,7 @@ export function createEditor(parent, o) {
   if (FENCED_ANYWHERE.test(o.text)) wantCode('```x');
   if (o.text.length > 1e5) import('./editorlarge.js').then((m) => m.check(view, language, o.text));
   onThemeChange((dark) => view.dispatch({ effects: theme.reconfigure(EditorView.darkTheme.of(dark)) }));
+  setTimeout(loadSearch, 0);
 
   return {
     view,

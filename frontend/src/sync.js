@@ -28,7 +28,8 @@ import { ChunkedText } from './core/chunked.js';
 import { diffOps } from './core/diff.js';
 import { randomId } from './core/ids.js';
 import { applyOps, baseLength, compose, del, insert, isNoop, retain, transform } from './core/ops.js';
-import { applyPatchExact, makePatchFromOps } from './core/patch.js';
+import { makePatchFromOps } from './core/opspatch.js';
+import { applyPatchExact } from './core/patch.js';
 import { cpLength, escapedLength, wellFormed } from './core/text.js';
 
 /** Seconds a version gap that our own ack may fill stays open before we ask with `sync`. */

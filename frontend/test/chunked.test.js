@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ChunkedText, CHUNK } from '../src/core/chunked.js';
+import { ChunkedText, CHUNK, crc32Combine, shiftFor } from '../src/core/chunked.js';
 import { crc32Bytes, crc32Hex, crcHex } from '../src/core/crc32.js';
-import { crc32Combine, shiftFor } from '../src/core/crc32combine.js';
 import { applyOps, del, insert, retain } from '../src/core/ops.js';
-import { applyPatchExact, makePatchFromOps } from '../src/core/patch.js';
+import { makePatchFromOps } from '../src/core/opspatch.js';
+import { applyPatchExact } from '../src/core/patch.js';
 import { cpLength, cpToUtf16, utf16ToCp } from '../src/core/text.js';
 import { mulberry32, randomText } from './helpers.js';
 

@@ -1,7 +1,7 @@
 // A text kept beside its string as chunks of a few thousand UTF-16 units, each with its CRC-32,
 // UTF-8 length and code point count measured once (and again only when an edit touches it):
 // what a keystroke must not cost the whole document. The text's CRC-32 (the wire's hash: of
-// its UTF-8 bytes, exactly zlib's) is the chunks' CRCs combined (crc32.js's crc32Combine), and
+// its UTF-8 bytes, exactly zlib's) is the chunks' CRCs combined (crc32Combine, below: zlib's), and
 // code point <-> UTF-16 offsets are found by skipping whole chunks; an edit re-measures the
 // chunk or two it touches. Chunk boundaries never fall inside a surrogate pair, so each chunk's
 // UTF-8 is exactly its share of the text's.
@@ -10,7 +10,6 @@
 // diff-match-patch (frontend/test/layers.test.js enforces it).
 
 import { crc32Bytes, crcHex } from './crc32.js';
-import { crc32Combine, shiftFor } from './crc32combine.js';
 import { cpLength, cpToUtf16, utf16ToCp } from './text.js';
 
 /** Units a chunk is cut to; an edited chunk is split past twice this and merged below a quarter. */
@@ -40,6 +39,43 @@ function cut(s, size) {
     i = j;
   }
   return out;
+}
+
+// ---- combining: the CRC of A + B from those of A and B (zlib's crc32_combine) ----
+// A CRC is a polynomial over GF(2) (bit-reflected: the top bit is x^0); appending n zero bytes
+// multiplies it by x^(8n) modulo the CRC's polynomial, so crc(A + B) = crc(A) * x^(8|B|) ^ crc(B).
+
+const POLY = 0xedb88320;
+
+/** a * b modulo the CRC-32 polynomial (both reflected). */
+export function multModP(a, b) {
+  let p = 0;
+  for (let m = 0x80000000; m; m >>>= 1) {
+    if (a & m) p ^= b;
+    b = b & 1 ? (b >>> 1) ^ POLY : b >>> 1;
+  }
+  return p >>> 0;
+}
+
+// X2N[k] = x^(2^k) modulo the polynomial
+const X2N = (() => {
+  const t = new Uint32Array(32);
+  let p = 0x40000000; // x^1
+  t[0] = p;
+  for (let k = 1; k < 32; k++) t[k] = p = multModP(p, p);
+  return t;
+})();
+
+/** x^(8 * bytes) modulo the polynomial: what appending `bytes` bytes multiplies a CRC by. */
+export function shiftFor(bytes) {
+  let p = 0x80000000; // x^0
+  for (let k = 3; bytes; bytes = Math.floor(bytes / 2), k++) if (bytes % 2) p = multModP(X2N[k & 31], p);
+  return p;
+}
+
+/** CRC-32 of A + B, given crc(A), crc(B) and shiftFor(|B| in bytes). */
+export function crc32Combine(crcA, crcB, shiftB) {
+  return (multModP(shiftB, crcA) ^ crcB) >>> 0;
 }
 
 export class ChunkedText {

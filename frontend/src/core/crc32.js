@@ -5,9 +5,9 @@
 // diff-match-patch (frontend/test/layers.test.js enforces it).
 //
 // Slice-by-8 (Intel's, as zlib does it): eight tables, eight bytes a step, 2-3x faster than a
-// byte at a time; every client hashes the whole text once per message it receives, so this is
-// what a keystroke costs every browser in a room on a large document. The UTF-8 bytes go into
-// one reused buffer (encodeInto), not a new copy per call.
+// byte at a time. The sync client hashes its shadow by chunks (chunked.js, which combines
+// them), the history page whole versions. The UTF-8 bytes go into one reused buffer
+// (encodeInto), not a new copy per call.
 
 const TABLES = (() => {
   const t = Array.from({ length: 8 }, () => new Uint32Array(256));
