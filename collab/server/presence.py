@@ -14,6 +14,7 @@ process's own peers are still shown, and the outage is logged once (server/queue
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -54,6 +55,9 @@ class LocalPresence:
 class RedisPresence(LocalPresence):
     HEARTBEAT = 5.0  # seconds between heartbeats
     TTL = 15  # seconds after the last heartbeat a process counts as gone
+    # a document's hash lives this long after the last process serving it beat (a killed
+    # process's peers were kept for good: one key leaked per document per crash)
+    KEY_TTL = 4 * TTL
 
     def __init__(self, url: str, spawn: Callable[..., Any], sleep: Callable[[float], None],
                  process_id: str, outage: Outage | None = None, namespace: str = "collab") -> None:
@@ -78,7 +82,9 @@ class RedisPresence(LocalPresence):
         self._on_gone = on_gone
 
     def _key(self, doc: str) -> str:
-        return f"{self._namespace}:presence:{doc}"
+        """A document's peers, by a hash of its edit id: Redis may be shared, and whoever can
+        list its keys would else read every open document's edit link (the edit capability)."""
+        return f"{self._namespace}:presence:{hashlib.sha256(doc.encode()).hexdigest()[:32]}"
 
     def _alive_key(self, process: str) -> str:
         return f"{self._namespace}:process:{process}"
@@ -86,7 +92,10 @@ class RedisPresence(LocalPresence):
     def set(self, doc: str, peer: Peer) -> None:
         super().set(doc, peer)
         try:
-            self.redis.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
+            pipe = self.redis.pipeline()
+            pipe.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
+            pipe.expire(self._key(doc), self.KEY_TTL)
+            pipe.execute()
         except self._errors as exc:
             self.outage.failed("presence", exc)
 
@@ -133,6 +142,7 @@ class RedisPresence(LocalPresence):
                 for doc, peers in self._peers.items():
                     for peer in peers.values():
                         pipe.hset(self._key(doc), peer["id"], json.dumps({**peer, "process": self.process}))
+                    pipe.expire(self._key(doc), self.KEY_TTL)
                 pipe.execute()
                 for doc in list(self._peers):
                     self._sweep(doc)

@@ -175,3 +175,30 @@ def test_a_crowds_presence_messages_go_out_one_at_a_time_in_order(make_app, conn
     assert len(final) == 20
     for listed in lists:  # full-list and delta members alike: the list there is now
         assert sorted(listed) == sorted(final)
+
+
+def test_shared_presence_names_no_edit_id_in_redis_and_expires(redis_url):
+    """Found from outside: the Redis hash of a document's peers was named by its edit id (the
+    edit capability, readable by whoever can list a shared Redis's keys) and never expired (a
+    killed process's peers stayed for good: a key leaked per document per crash)."""
+    import secrets
+
+    import redis
+
+    from collab.core import wire
+    from collab.server.presence import RedisPresence
+
+    namespace = "t" + secrets.token_hex(8)
+    doc = "edit-" + secrets.token_hex(8)
+    presence = RedisPresence(redis_url, spawn=lambda *_: None, sleep=lambda _: None, process_id="p1", namespace=namespace)
+    presence.set(doc, wire.peer("peer-1", "Ann", "editor", 0))
+    client = redis.Redis.from_url(redis_url)
+    keys = [k.decode() for k in client.scan_iter(f"{namespace}:*")]
+    try:
+        assert keys and not any(doc in k for k in keys), keys
+        [key] = keys
+        assert 0 < client.ttl(key) <= RedisPresence.KEY_TTL
+        assert [p["name"] for p in presence.peers(doc)] == ["Ann"]
+    finally:
+        if keys:
+            client.delete(*keys)
