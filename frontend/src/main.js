@@ -6,6 +6,7 @@ import { taskToggle } from './core/tasks.js';
 import { colorBook, distinctColors, el, nameField, onThemeChange, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
+import { PART_LIMIT, previewPart } from './core/previewpart.js';
 
 function main() {
   const body = document.body;
@@ -251,10 +252,17 @@ function main() {
   let previewTimer = null;
   function renderPreview() {
     previewTimer = null;
-    if (preview && !previewPane.hidden) preview.render(previewPane, conn.sync.text, { readOnly });
+    if (!preview || previewPane.hidden) return;
+    const index = conn.sync.textIndex;
+    const part = previewPart(index.length, (a, b) => index.slice(a, b), editor ? editor.view.state.selection.main.head : 0);
+    if (!part) return preview.render(previewPane, conn.sync.text, { readOnly });
+    const note = `This document is long (${index.length.toLocaleString('en')} characters): the preview shows the part around the cursor, characters ${part.from.toLocaleString('en')}–${part.to.toLocaleString('en')}. Move the cursor to see another part.`;
+    preview.render(previewPane, part.text, { readOnly, lineOffset: part.lineOffset, note });
   }
   function schedulePreview() {
-    if (!previewTimer && !previewPane.hidden) previewTimer = setTimeout(renderPreview, 120);
+    // a long document's part: less often (each render reads the text up to the cursor)
+    const wait = conn.sync.textIndex.length > PART_LIMIT ? 800 : 120;
+    if (!previewTimer && !previewPane.hidden) previewTimer = setTimeout(renderPreview, wait);
   }
   // a task's checkbox in the preview ticks its line in the source: an ordinary edit (undoable, sent)
   previewPane.addEventListener('click', (e) => {
@@ -321,6 +329,7 @@ function main() {
         scheduleTitle();
       },
       onSelection: (anchor, head) => {
+        if (conn.sync.textIndex.length > PART_LIMIT) schedulePreview(); // the part shown follows the cursor
         if (readOnly) return;
         conn.sendCursor(conn.sync.textIndex.utf16ToCp(anchor), conn.sync.textIndex.utf16ToCp(head));
       },

@@ -36,7 +36,7 @@ const md = new MarkdownIt({ html: true, linkify: true, breaks: false })
 
 // every list item says which source line it starts on: a task's checkbox toggles that line
 md.core.ruler.push('source_lines', (state) => {
-  for (const t of state.tokens) if (t.type === 'list_item_open' && t.map) t.attrSet('data-line', String(t.map[0]));
+  for (const t of state.tokens) if (t.type === 'list_item_open' && t.map) t.attrSet('data-line', String(t.map[0] + (state.env.lineOffset || 0)));
 });
 
 // ids and names the document brings in raw HTML get the prefix too (its own headings' and
@@ -95,8 +95,8 @@ function holdImages(root) {
   }
 }
 
-function paint(target, text, readOnly, keepImages) {
-  const html = md.render(text, { docId: 'md' });
+function paint(target, text, readOnly, keepImages, lineOffset, note) {
+  const html = md.render(text, { docId: 'md', lineOffset });
   documentHtml = true;
   let clean;
   try {
@@ -109,25 +109,27 @@ function paint(target, text, readOnly, keepImages) {
   else for (const img of clean.querySelectorAll('img[src^="/"]:not([src^="//"])')) img.setAttribute('src', new URL(img.getAttribute('src'), location.href).href);
   for (const box of clean.querySelectorAll('input')) box.disabled = readOnly || !box.classList.contains('task-list-item-checkbox');
   if (loaded.code) loaded.code.highlight(clean);
+  if (note) clean.prepend(Object.assign(document.createElement('p'), { className: 'preview-part', textContent: note }));
   target.replaceChildren(clean);
 }
 
 /**
  * Render `text` into `target` (with `readOnly`, task checkboxes cannot be clicked; with
  * `keepImages`, images from other sites are kept, for an exported page; with `light`, diagrams
- * are drawn light whatever the theme, for print). Resolves
+ * are drawn light whatever the theme, for print; `lineOffset`: the source line `text` starts on,
+ * for a part of a document; `note`: said above it). Resolves
  * once everything is drawn, the extras this text needs included (an export waits for that).
  */
-export async function render(target, text, { readOnly = false, keepImages = false, light = false } = {}) {
+export async function render(target, text, { readOnly = false, keepImages = false, light = false, lineOffset = 0, note = '' } = {}) {
   const seq = (renders.get(target) || 0) + 1;
   renders.set(target, seq);
   const needed = Object.keys(EXTRAS).filter((k) => EXTRAS[k].test.test(text));
-  paint(target, text, readOnly, keepImages);
+  paint(target, text, readOnly, keepImages, lineOffset, note);
   const missing = needed.filter((k) => !loaded[k]);
   if (missing.length) {
     await Promise.all(missing.map((k) => (loading[k] ||= EXTRAS[k].load().then((m) => (loaded[k] = m)))));
     if (renders.get(target) !== seq) return;
-    paint(target, text, readOnly, keepImages);
+    paint(target, text, readOnly, keepImages, lineOffset, note);
   }
   if (loaded.diagrams && needed.includes('diagrams')) await loaded.diagrams.renderDiagrams(target, !light && isDark());
 }

@@ -94,4 +94,12 @@ def test_a_four_million_code_point_document_is_highlighted_edited_by_two_and_che
     expected = format(zlib.crc32(final.encode("utf-8")), "08x")
     assert b.evaluate("window.collab.sync._shadowIndex.hash()") == expected
     assert a.evaluate("window.collab.sync._shadowIndex.hash()") == expected
+    # the preview shows the part around the cursor, and says so (before: markdown-it rendered
+    # the whole 4 M in one go, and again per keystroke: the tab froze for 37 s a time)
+    b.keyboard.press("Control+End")
+    b.click("#toggle-preview")
+    b.wait_for_selector("#preview .preview-part", timeout=WAIT_MS * 3)
+    shown = b.evaluate("document.querySelector('#preview').textContent.length")
+    assert shown < 400_000, shown
+    assert "the preview shows the part around the cursor" in b.inner_text("#preview .preview-part")
     assert not a.errors and not b.errors
