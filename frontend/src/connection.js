@@ -107,6 +107,14 @@ export class Connection {
     const s = this.loop.attach(io({ autoConnect: false, forceNew: Boolean(this.o.storageKey), transports: ['websocket'], reconnectionDelayMax: 4000, query: { doc: this.key } }));
     const on = { signal: this._listeners.signal };
     s.on('connect_error', () => this._setState(navigator.onLine === false ? 'offline' : 'reconnecting'));
+    // the server ended this socket (a sign-out or an ended session: a deleted document says
+    // `gone` first): Socket.IO does not reconnect by itself after that, and the page stayed
+    // on "Reconnecting…" with its edits unsaved. Connect again, as whoever the cookie says now.
+    s.on('disconnect', (reason) => {
+      if (reason !== 'io server disconnect' || this.gone) return;
+      this.o.onServerDisconnect?.();
+      setTimeout(() => !this.gone && !s.connected && s.connect(), 1000);
+    });
     s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
     // Browsers know before the socket does: stop at once, come back as soon as we can.

@@ -62,7 +62,21 @@ function main() {
   );
   // signed in: the account's name, read-only, and Sign out (account.js; only with COLLAB_SIGN_IN)
   // loaded only then: a server without sign-in sends not a byte more
-  if (body.dataset.signIn) import('./account.js').then(({ accountControls }) => accountControls(nameInput, (name) => editor && editor.setLocalAuthor({ name, color: nameColor(name) }))).then((box) => box && nameInput.parentElement.after(box));
+  const showAccount = () => import('./account.js').then(({ accountControls }) => accountControls(nameInput, (name) => editor && editor.setLocalAuthor({ name, color: nameColor(name) }))).then((box) => box && nameInput.parentElement.after(box));
+  if (body.dataset.signIn) showAccount();
+  // the server ended the socket: signed out (in another tab, or the session ended)? Then say
+  // so, and what is typed from now on is a guest's
+  async function checkAccount() {
+    if (!document.querySelector('#sign-out')) return;
+    const me = await fetch('/api/me', { headers: { Accept: 'application/json' } }).then((r) => r.json()).catch(() => null);
+    if (!me || me.account) return;
+    document.querySelector('#account')?.remove();
+    nameInput.readOnly = false;
+    nameInput.title = '';
+    notice.textContent = 'You were signed out (in another tab, or your session ended): what you type now is saved as a guest. Sign in again to write under your account.';
+    notice.hidden = false;
+    showAccount();
+  }
   // the two links, in one menu: the bar keeps one row at 1280 px
   if (!readOnly) bar.append(el('details', { id: 'share', class: 'menu' }, el('summary', {}, 'Share'), el('div', { class: 'menu-items', role: 'menu' }, copyEdit, copyView)));
   bar.append(togglePreview);
@@ -303,6 +317,7 @@ function main() {
       cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: m.name || (peer && peer.name) || 'someone', color: colorOf(m.peer, peer && peer.name) });
       showCursors();
     },
+    onServerDisconnect: () => body.dataset.signIn && checkAccount(),
     onRemoteChange: (ops, origin, author) => {
       if (!editor) return;
       editor.applyRemote(ops, () => conn.sync.text, author ? { name: author, color: nameColor(author) } : null);

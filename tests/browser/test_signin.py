@@ -66,6 +66,8 @@ def test_sign_up_type_see_the_account_in_the_history_and_sign_out(new_context, s
         page.keyboard.type(f"typed at {width} px. ")
         page.wait_for_function(f"window.collab.editor.text().includes('typed at {width} px. ')")
         assert f"typed at {width} px." in wait_all_equal(server, doc, [page])
+        page.keyboard.type("Again. ")  # a second revision, whatever the typing's batching: v1 is not the head
+        assert wait_all_equal(server, doc, [page]).endswith("Again. ")
         page.screenshot(path=str(artifacts / f"signin-editor-{width}.png"))
 
         revisions = requests.get(f"{server.url}/api/docs/{doc}/revisions", timeout=10).json()["revisions"]
@@ -107,3 +109,29 @@ def test_the_sign_in_page_meets_aa_contrast(new_context, scheme):
     page.click("#submit")
     page.wait_for_selector("#form-error")
     assert low_contrast(page) == [], "sign-in page with its error"
+
+
+def test_signed_out_in_another_tab_the_editor_says_so_and_goes_on_saving(new_context, server, doc):
+    """Found from outside: the server ends a signed-out session's sockets, Socket.IO does not
+    reconnect after a server's disconnect, and the tab stayed on "Reconnecting…" with its
+    edits unsaved, still showing the account's name and Sign out."""
+    email = f"cat-{secrets.token_hex(3)}@example.org"
+    ctx = new_context()
+    page = ctx.new_page()
+    page.goto(f"/signup?next=/d/{doc}")
+    fill_form(page, email, PASSWORD, name="Cat")
+    page.wait_for_selector("#sign-out")
+    page.wait_for_function("window.collab && window.collab.conn.joined")
+    page.click(".cm-content")
+    page.keyboard.type("signed in ")
+    wait_all_equal(server, doc, [page])
+    other = ctx.new_page()  # the same browser: one cookie
+    other.goto("/")
+    assert other.evaluate("fetch('/api/signout', {method: 'POST', headers: {Accept: 'application/json'}}).then((r) => r.status)") == 200
+    page.wait_for_selector("#notice:has-text('You were signed out')")
+    page.wait_for_selector("#sign-in")
+    assert not page.locator("#sign-out").count()
+    page.keyboard.type("then a guest")
+    assert wait_all_equal(server, doc, [page]) == "signed in then a guest"
+    revisions = requests.get(f"{server.url}/api/docs/{doc}/revisions", timeout=10).json()["revisions"]
+    assert revisions[0].get("account") and not revisions[-1].get("account")  # the last ones are a guest's
