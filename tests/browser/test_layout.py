@@ -83,3 +83,17 @@ def test_tab_in_the_editor_says_how_to_leave_it(new_context, doc):
     page.keyboard.press("Escape")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('.cm-editor') === null")
+
+
+def test_a_long_unbroken_word_in_the_preview_wraps_on_a_phone(new_context, server, doc, artifacts):
+    """Found from outside: a heading with a long word ran off the right edge at 390 px."""
+    import requests
+
+    word = "onerror=alert('title')>" + "x" * 80
+    requests.post(f"{server.url}/api/docs", json={"doc": doc, "text": f"# Title {word}\n\nSee {word} here.\n"}, timeout=10)
+    page = open_editor(new_context(viewport={"width": 390, "height": 780}), f"/d/{doc}")
+    page.click("#toggle-preview")
+    page.wait_for_selector("#preview h1")
+    overflow = page.evaluate("(() => { const p = document.querySelector('#preview'); return p.scrollWidth - p.clientWidth; })()")
+    assert overflow <= 0, overflow
+    page.screenshot(path=str(artifacts / "preview-long-word-390.png"))
