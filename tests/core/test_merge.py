@@ -3,6 +3,7 @@ import os
 import random
 
 import pytest
+from test_rope import _outcome  # what a call gives, or the error it raises
 
 from collab.core.errors import CollabError
 from collab.core.merge import merge_span, merge_stale, undo
@@ -80,13 +81,6 @@ def _mutate(rng, text, alphabet):
             pos = rng.randint(0, len(out))
             out[pos:pos] = rng.choice(alphabet) * rng.randint(1, 2)
     return "".join(out)
-
-
-def _outcome(fn):
-    try:
-        return fn()
-    except CollabError as exc:
-        return type(exc), exc.message
 
 
 @pytest.mark.parametrize("seed", range(6))

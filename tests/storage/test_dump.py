@@ -150,14 +150,19 @@ def test_a_document_already_in_the_target_is_never_overwritten(source, tmp_path)
 
 # ---- in-process: what `collab load` refuses, and what it leaves behind ----
 
-def records_of(url):
+def dump_text(url):
+    """What `collab dump` writes of the database at `url`."""
     store = open_store(url)
     try:
         out = io.StringIO()
         dump.write(dump.records(store), out)
     finally:
         store.close()
-    return [json.loads(x) for x in out.getvalue().splitlines()]
+    return out.getvalue()
+
+
+def records_of(url):
+    return [json.loads(x) for x in dump_text(url).splitlines()]
 
 
 @pytest.fixture

@@ -6,15 +6,15 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
-import io
 import json
 import secrets
 
 import pytest
 
 from collab.cli import main as collab_main
-from collab.storage import dump, open_store
+from collab.storage import open_store
 from imagekit import GIF, png
+from test_dump import dump_text, records_of
 
 
 @pytest.fixture
@@ -35,16 +35,6 @@ def pictured(make_app, tmp_path):
     return url, ids
 
 
-def records_of(url):
-    store = open_store(url)
-    try:
-        out = io.StringIO()
-        dump.write(dump.records(store), out)
-    finally:
-        store.close()
-    return out.getvalue()
-
-
 def load(tmp_path, capsys, text, target=None):
     target = target or f"sqlite:///{tmp_path}/t-{secrets.token_hex(4)}.db"
     path = tmp_path / f"in-{secrets.token_hex(4)}.jsonl"
@@ -55,7 +45,7 @@ def load(tmp_path, capsys, text, target=None):
 
 def test_images_go_sqlite_to_postgres_and_back_byte_for_byte(pictured, pg_url, tmp_path, capsys):
     url, ids = pictured
-    text = records_of(url)
+    text = dump_text(url)
     recs = [json.loads(x) for x in text.splitlines()]
     assert recs[0]["collab_dump"] == 3 and recs[-1]["end"]["images"] == 3
     kinds = [next(iter(r)) for r in recs]
@@ -66,7 +56,7 @@ def test_images_go_sqlite_to_postgres_and_back_byte_for_byte(pictured, pg_url, t
     code, out, _ = load(tmp_path, capsys, text, pg_url)
     assert code == 0 and "3 documents checked, 0 corrupt" in out.out, out.err
     assert "3 images" in out.err
-    assert records_of(pg_url) == text
+    assert dump_text(pg_url) == text
     store = open_store(pg_url)
     try:
         assert [i.id for i in store.images("pic-a")] == sorted(ids["pic-a"])
@@ -79,12 +69,12 @@ def test_collab_copy_carries_the_images(pictured, tmp_path, capsys):
     url, ids = pictured
     target = f"sqlite:///{tmp_path}/copied.db"
     assert collab_main(["copy", "--from", url, "--to", target]) == 0
-    assert records_of(target) == records_of(url)
+    assert dump_text(target) == dump_text(url)
 
 
 def test_a_format_2_dump_still_loads_and_cannot_hold_images(pictured, tmp_path, capsys):
     url, _ = pictured
-    recs = [json.loads(x) for x in records_of(url).splitlines()]
+    recs = records_of(url)
     old = [r for r in copy.deepcopy(recs) if "image" not in r]
     old[0]["collab_dump"] = 2
     del old[-1]["end"]["images"]
@@ -118,7 +108,7 @@ def _changed(recs, change):
 ], ids=["base64", "size", "hash", "type", "svg", "html", "id", "field", "count"])
 def test_a_bad_image_is_refused_before_anything_is_written(pictured, tmp_path, capsys, change, message):
     url, _ = pictured
-    recs = [json.loads(x) for x in records_of(url).splitlines()]
+    recs = records_of(url)
     code, out, target = load(tmp_path, capsys, _changed(recs, change))
     assert code == 1 and message in out.err, out.err
     store = open_store(target)
@@ -130,7 +120,7 @@ def test_a_bad_image_is_refused_before_anything_is_written(pictured, tmp_path, c
 
 def test_an_image_id_twice_or_already_in_the_target_is_refused(pictured, tmp_path, capsys):
     url, ids = pictured
-    recs = [json.loads(x) for x in records_of(url).splitlines()]
+    recs = records_of(url)
     twice = copy.deepcopy(recs)
     images = [r for r in twice if "image" in r]
     images[1]["image"] = dict(images[0]["image"])
@@ -148,5 +138,5 @@ def test_an_image_id_twice_or_already_in_the_target_is_refused(pictured, tmp_pat
         store.add_image(Image(first["id"], "other", first["type"], len(data), first["sha256"], 1.0, data), 10**6)
     finally:
         store.close()
-    code, out, _ = load(tmp_path, capsys, records_of(url), target)
+    code, out, _ = load(tmp_path, capsys, dump_text(url), target)
     assert code == 1 and "an image of that id exists in the target database" in out.err, out.err
