@@ -16,8 +16,9 @@ HTTP_STATUS = {
     "deleted": 410,  # the document was deleted, renamed or its view link rotated: the name is a tombstone
     "not_joined": 409,
     "read_only": 403,
-    "forbidden": 403,
-    "bad_credentials": 401,  # a sign-in's email and password match no account that may sign in  # a browser request from another origin (collab/server/guard.py)
+    "forbidden": 403,  # a browser request from another origin (collab/server/guard.py); a person a document's access does not admit
+    "sign_in_required": 401,  # a guest a document's access does not admit: signing in may (service/access.py)
+    "bad_credentials": 401,  # a sign-in's email and password match no account that may sign in
     "bad_patch": 400,
     "conflict": 409,
     "future_base": 409,
