@@ -563,6 +563,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         is read-only from now on, its next patch refused `read_only`), and its presence
         says so."""
         doc_id = room[len(_access_room("")):]
+        self.service.access_changed(doc_id)  # (what this process kept of it is stale)
         here = list(self.members.get(doc_id, {}).items())
         if not here:
             return

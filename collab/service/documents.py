@@ -125,20 +125,38 @@ class DocumentService:
     # -- access (service/access.py decides; these read and write what it decides on) -----
 
     def access(self, state: DocState) -> Access:
-        """Who may do what with the document, as stored now (every process's changes)."""
-        return self.store.access.get(state.id)
+        """Who may do what with the document, as stored now. Read from the store each time
+        when processes share it (a message queue: another process may have changed it, and
+        an outage of the queue must not leave a revoked person in); a server alone keeps it
+        with the open document, since every change goes through it (`access_changed`)."""
+        if state.access is not None and not self.shared:
+            return state.access
+        access = self.store.access.get(state.id)
+        if not self.shared and self._docs.get(state.id) is state:
+            state.access = access
+        return access
+
+    def access_changed(self, doc: str) -> None:
+        """The document's access was changed (here, or by another process): read it again."""
+        state = self._docs.get(doc)
+        if state is not None:
+            state.access = None
 
     def set_policies(self, state: DocState, edit: str, view: str) -> Access:
         self.store.access.set_policies(state.id, edit, view)
+        self.access_changed(state.id)
         return self.access(state)
 
     def set_member(self, state: DocState, user: str, role: str) -> Access:
         self.store.access.set_member(state.id, user, role, time.time())
+        self.access_changed(state.id)
         return self.access(state)
 
     def remove_member(self, state: DocState, user: str) -> Access | None:
         """The access after `user` is no longer invited; None when they were not."""
-        return self.access(state) if self.store.access.remove_member(state.id, user) else None
+        removed = self.store.access.remove_member(state.id, user)
+        self.access_changed(state.id)
+        return self.access(state) if removed else None
 
     def _free_token(self) -> str:
         """A new view token that names nothing, not even a tombstone."""
