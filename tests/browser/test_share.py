@@ -27,12 +27,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield s
 
 
-def signed_up(new_context: Any, name: str, next_path: str) -> tuple[Any, str]:
+def signed_up(new_context: Any, name: str, next_path: str, lands: str = "#sign-out") -> tuple[Any, str]:
     email = f"{name.lower()}-{secrets.token_hex(3)}@example.org"
     page = new_context(viewport={"width": 1280, "height": 800}).new_page()
     page.goto(f"/signup?next={next_path}")
     fill_form(page, email, PASSWORD, name=name)
-    page.wait_for_selector("#sign-out")
+    page.wait_for_selector(lands)
     return page, email
 
 
@@ -112,3 +112,33 @@ def test_the_owner_shares_by_invitation_and_a_downgrade_is_live(new_context, ser
     assert bea.get_attribute("body", "data-role") == "viewer" and not bea.locator("#notice:visible").count()
     owner.click("#share-close")
     assert errors == []
+
+
+def test_the_share_dialog_fits_a_phone_and_a_stranger_is_told_to_ask_the_owner(new_context, server, doc, artifacts):
+    owner, _ = signed_up(new_context, "Olga", f"/d/{doc}")
+    owner.set_viewport_size({"width": 390, "height": 780})
+    owner.wait_for_function("window.collab && window.collab.conn.joined")
+    owner.click("#file-menu summary")
+    owner.click("#share-permissions")
+    owner.wait_for_selector("#share-dialog[open]")
+    owner.select_option("#share-edit", "invited")
+    owner.wait_for_selector("#share-message:has-text('Saved')")
+    owner.select_option("#share-view", "invited")
+    owner.wait_for_function("document.querySelector('#share-message').textContent.startsWith('Saved')")
+    box = owner.locator("#share-dialog").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    assert owner.evaluate("document.querySelector('#share-dialog').scrollWidth <= document.querySelector('#share-dialog').clientWidth")
+    owner.screenshot(path=str(artifacts / "share-dialog-390.png"))
+    # a signed-in stranger with the link: a page that says so, naming nothing of the document
+    stranger, _ = signed_up(new_context, "Sam", f"/d/{doc}", lands="body[data-page=error]")
+    assert stranger.get_attribute("body", "data-status") == "403"
+    said = stranger.text_content("body")
+    assert "ask its owner to invite you" in said and "Olga" not in said
+    stranger.screenshot(path=str(artifacts / "share-stranger-refused-1280.png"))
+    # a guest: asked to sign in, with a link that comes back here
+    guest = new_context(viewport={"width": 1280, "height": 800}).new_page()
+    view = owner.input_value("#share-view-link").rsplit("/", 1)[1]
+    guest.goto(f"/v/{view}")
+    guest.wait_for_selector("body[data-page=error]")
+    assert guest.get_attribute("body", "data-status") == "401"
+    assert guest.locator(f"a[href='/signin?next=/v/{view}']").count() == 1
