@@ -17,6 +17,7 @@ from .server import api
 from .server import pages
 from .server import history_api
 from .server import images
+from .server import mydocs
 from . import data_dir
 from .core.config import ConfigError, Settings, unknown_variables
 from .server.buckets import SharedBuckets
@@ -132,6 +133,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     api.register_errors(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(accounts_edge.bp)
+    app.register_blueprint(mydocs.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics

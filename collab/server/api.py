@@ -361,6 +361,9 @@ def rename_document(doc: str) -> Response:
         raise CollabError("conflict", f"document id {body['id']!r} named a document before: choose another") from None
     row, _ = _service().rename(state, new)
     _realtime().announce_gone(state.id, row.view_token, "renamed")
+    user = current_user()
+    if user is not None:  # the renamer's list follows to the new link ("my documents")
+        _service().visits.opened(_service().open(new), user.id, new, "edit", wait=True)
     return jsonify(wire.created(new, f"{request.host_url}d/{new}", f"{request.host_url}v/{row.view_token}"))
 
 

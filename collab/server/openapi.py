@@ -22,7 +22,8 @@ def _json(schema: Spec, description: str) -> Spec:
 
 def _errors(*statuses: int) -> Spec:
     """The error answers a route may give (always the Error body)."""
-    what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email)",
+    what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email); "
+                                   "sign_in_required (a guest asking for what is a signed-in person's)",
             403: "read_only (a view token), or forbidden (a cross-site write; sign-up off)",
             404: "not_found or bad_doc", 409: "conflict (a taken id)", 410: "deleted: the name is a tombstone",
             413: "too_large", 415: "a body type the route does not read", 429: "rate_limited (retry_after)",
@@ -166,6 +167,17 @@ PATHS: Spec = {
             "password": {"type": "string", "minLength": 8}}}))},
     "/api/signout": {"post": _op("End this browser's session and its sockets", {
         "200": _json(_ref("Me"), "{account: null}"), **_errors(403, 404)})},
+    # "my documents" (server/mydocs.py): signed in only
+    "/api/me/docs": {"get": _op("The documents this person opened, by the links they used, with their titles", {
+        "200": _json(_ref("MyDocuments"), "{docs}"), **_errors(400, 401, 404)},
+        [_query("q", "keep the titles holding this (ignoring case; at most 200 characters)", "string"),
+         _query("sort", "changed (default), opened or title", "string")])},
+    "/api/me/docs/{kind}/{link}": {"delete": _op("Take a document off the list (the document stays)", {
+        "204": {"description": "off the list"}, **_errors(400, 401, 403, 404)},
+        [{"name": "kind", "in": "path", "required": True, "description": "d (an edit id) or v (a view token)",
+          "schema": {"type": "string", "enum": ["d", "v"]}},
+         {"name": "link", "in": "path", "required": True, "description": "the id or token of its URL",
+          "schema": {"type": "string"}}])},
 }
 
 SPEC: Spec = {
@@ -195,6 +207,12 @@ SPEC: Spec = {
             "sign_in": {"type": "string", "enum": ["", "local"]}, "sign_up": {"type": "boolean"},
             "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
+        "MyDocuments": {"type": "object", "required": ["docs"], "properties": {"docs": {"type": "array", "items": {
+            "type": "object", "required": ["title", "url", "role", "opened", "changed", "created", "version"],
+            "properties": {"title": {"type": "string"}, "url": {"type": "string"},
+                           "role": {"type": "string", "enum": ["editor", "viewer"]}, "opened": {"type": "number"},
+                           "changed": {"type": "number"}, "created": {"type": "number"},
+                           "version": {"type": "integer"}}}}}},
         "Written": {"type": "object", "required": ["doc", "version"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "unchanged": {"type": "boolean"},
             "restored_from": {"type": "integer"}}},

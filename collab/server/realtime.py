@@ -367,6 +367,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", log_id(state.id), client.sid, client.peer, role,
                  version)
         settle(environ)  # its next messages are an established client's, read at once (serve.py)
+        if client.account is not None and other is None:  # for "my documents", in the background
+            self.service.visits.opened(state, client.account, key, "view" if view else "edit")
         # `limits`, an extension of v1: what one patch and the document may hold, so that a
         # client splits a large paste into patches the server accepts (docs/protocol.md);
         # `view` for an editor's "copy the read-only link"
@@ -392,6 +394,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.leave_room(client.sid, _presence_room(m.state.id, m.role, m.deltas))
         self.leave_room(client.sid, _editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id))
         log.info("leave doc=%s client=%s peer=%s", log_id(m.state.id), client.sid, client.peer)
+        if self.settings.sign_in:  # the title "my documents" shows, if it changed
+            self.service.visits.left(m.state)
         self._presence_changed(m.state, client.peer)
 
     @_guard("patch")

@@ -105,6 +105,38 @@ class User:
     disabled: bool = False  # may not sign in; its sessions were ended
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A document a signed-in person opened (schema migration 8), with what "my documents"
+    shows of it."""
+
+    link: str  # the edit id or the view token it was opened by
+    kind: str  # the link's: "edit" (an edit id) or "view" (a view token)
+    opened: float  # last opened, unix seconds
+    doc: str  # its edit id (never shown to a viewer)
+    view_token: str
+    created: float
+    updated: float  # its last change
+    head: int
+    title: str  # as last stored (the service has the live one of an open document)
+
+
+class Visits(Protocol):
+    """What each signed-in person opened, and documents' titles: `store.visits`
+    (storage/visits.py writes it once for every backend)."""
+
+    def visit(self, user_id: str, link: str, kind: str, now: float) -> None: ...
+
+    def forget(self, user_id: str, link: str) -> bool: ...
+
+    def visits(self, user_id: str) -> list[Visit]:
+        """The person's visits whose link still names its document, the latest first."""
+
+    def forget_gone(self, user_id: str) -> int: ...
+
+    def set_title(self, doc: str, title: str, now: float) -> None: ...
+
+
 class Accounts(Protocol):
     """Users and their sessions: `store.accounts` (storage/accounts.py writes it once for
     every backend). A session is stored by the hash of its token, never the token."""
@@ -153,6 +185,7 @@ class Store(Protocol):
     # the schema migrations opening this store applied (storage/schema.py), oldest first
     migrated: "list[Migration]"
     accounts: Accounts  # users and sessions (COLLAB_SIGN_IN)
+    visits: Visits  # what signed-in people opened, and titles ("my documents")
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers (cheap: for every health check)."""
@@ -211,7 +244,7 @@ class Store(Protocol):
 
     def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
         """Give a document a new edit id, in one transaction: its row and everything of it
-        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels, images) move to `new`,
+        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels, images, titles) move to `new`,
         and `doc` becomes a tombstone ("renamed"). The moved row, or None (nothing changed)
         when there is no such document. StoreConflict, changing nothing, when `new` names a
         document, a view token or a tombstone."""
