@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from .errors import CollabError
+
 TITLE_MAX = 80
 TITLE_SCAN = 65536  # UTF-16 code units read of a text, as String.prototype.slice counts
 
@@ -59,6 +61,24 @@ def scanned(text: str) -> str:
     if head.isascii() or len(head.encode("utf-16-le", "surrogatepass")) <= 2 * TITLE_SCAN:
         return head
     return head.encode("utf-16-le", "surrogatepass")[:2 * TITLE_SCAN].decode("utf-16-le", "surrogatepass")
+
+
+_UNFIT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # controls, and what UTF-8 cannot hold
+
+
+def check_chosen(value: object) -> str | None:
+    """A title chosen for a document: None (or only spaces) gives it back its first heading;
+    else at most TITLE_MAX code points, without control characters, spaces around it taken off."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise CollabError("bad_request", "title must be a string, or null for the document's first heading")
+    chosen = _trim(value)
+    if _UNFIT.search(chosen):
+        raise CollabError("bad_request", "a title cannot hold control characters or lone surrogates")
+    if len(chosen) > TITLE_MAX:
+        raise CollabError("bad_request", f"a title is at most {TITLE_MAX} characters, not {len(chosen):,}")
+    return chosen or None
 
 
 def title_of(text: str) -> str:

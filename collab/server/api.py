@@ -132,7 +132,7 @@ def get_openapi() -> Response:
 def get_document(doc: str) -> Response:
     state, _ = _resolve(doc)
     version, text = _service().snapshot(state)
-    return jsonify(wire.document_body(doc, version, text, state.created, state.updated))
+    return jsonify(wire.document_body(doc, version, text, state.created, state.updated, state.chosen_title))
 
 
 @bp.get("/api/docs/<doc>/revisions")
@@ -337,6 +337,20 @@ def delete_document(doc: str) -> Response:
     ts = _service().delete(state)
     _realtime().announce_gone(state.id, state.view_token, "deleted")
     return jsonify(wire.document_deleted(doc, ts))
+
+
+@bp.put("/api/docs/<doc>/title")
+def choose_title(doc: str) -> Response:
+    """The title its editors chose (body `{"title": "..."}`; null or "" gives it back its
+    first heading): stored, then told to everyone in the document. Edit id only."""
+    state = _edit(doc)
+    body = _body()
+    unknown = sorted(set(body) - {"title"})
+    if "title" not in body or unknown:
+        raise CollabError("bad_request", "the body is {\"title\": \"...\"} (or null for the document's first heading)")
+    chosen = _service().visits.choose(state, body["title"])
+    _realtime().announce_title(state, chosen)
+    return jsonify({"doc": doc, "title": chosen})
 
 
 @bp.post("/api/docs/<doc>/rename")

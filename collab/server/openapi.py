@@ -84,6 +84,13 @@ PATHS: Spec = {
     "/api/docs/{doc}/view-token": {"post": _op(
         "A new view token: the old read-only link becomes a tombstone (410, reason rotated)",
         {"200": _json(_ref("Created"), "its links, with the new view_url"), **_errors(403, 404, 410)}, [EDIT])},
+    "/api/docs/{doc}/title": {"put": _op(
+        "Choose the document's title for everyone (null: its first heading again)",
+        {"200": _json({"type": "object", "required": ["doc", "title"], "properties": {
+            "doc": {"type": "string"}, "title": {"type": "string", "nullable": True}}}, "the title now"),
+         **_errors(400, 403, 404, 410, 415)}, [EDIT],
+        _body({"type": "object", "required": ["title"], "properties": {
+            "title": {"type": "string", "nullable": True, "maxLength": 80}}}))},
     "/api/docs/{doc}/links": {"get": _op("An existing document's edit and view links", {
         "200": _json(_ref("Created"), "its links"), **_errors(403, 404, 410)}, [EDIT])},
     "/api/docs/{doc}/revisions": {"get": _op("Revisions since+1.., in pages", {
@@ -198,7 +205,7 @@ SPEC: Spec = {
             "version": {"type": "integer"}, "copied_from": {"type": "integer"}}},
         "Document": {"type": "object", "required": ["doc", "version", "text"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "text": {"type": "string"},
-            "created": {"type": "number"}, "updated": {"type": "number"}}},
+            "created": {"type": "number"}, "updated": {"type": "number"}, "title": {"type": "string"}}},
         "ImageStored": {"type": "object", "required": ["url", "id", "bytes", "type"], "properties": {
             "url": {"type": "string", "description": "/images/{id}, on this server"}, "id": {"type": "string"},
             "bytes": {"type": "integer"},

@@ -173,6 +173,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self._queued = isinstance(manager, RedisQueue)
         if self._queued:
             manager.after_emit["gone"] = self._gone_here
+            manager.after_emit["title"] = self._title_here
         if isinstance(manager, SlicedDelivery):  # presence to a crowd in slices (queue.py)
             manager.sliced_rooms = PRESENCE_ROOMS
 
@@ -374,7 +375,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         # `view` for an editor's "copy the read-only link"
         return wire.join_ack(key, version, text, role, peers, counts, client.peer,
                              wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars),
-                             view=state.view_token if role == EDITOR else None)
+                             view=state.view_token if role == EDITOR else None, title=state.chosen_title)
 
     @_guard("leave")
     def on_leave(self, sid: str, data: wire.Received) -> wire.OkAck:
@@ -530,6 +531,21 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             self.sio.server.emit("gone", message, to=room, namespace="/")
             if not self._queued:
                 self._gone_here(room, message)
+
+    def announce_title(self, state: DocState, title: str | None) -> None:
+        """Its editors chose a title (None: its first heading again): everyone in the
+        document, on every process, is told (`title`, named as each client named it), and
+        each process that has it open keeps the new one for the joins to come."""
+        self.sio.server.emit("title", wire.title_message(state.id, title), to=_editors(state.id), namespace="/")
+        self.sio.server.emit("title", wire.title_message(state.view_token, title), to=_viewers(state.id),
+                             namespace="/")
+
+    def _title_here(self, room: str, message: object) -> None:
+        """After `title` reached this process's editors of a document: its state here has it."""
+        if room.startswith("e:") and isinstance(message, dict):
+            state = self.service.loaded(room[2:])
+            if state is not None:
+                state.chosen_title = message.get("title")
 
     def tombstoned(self, tomb: Tombstone) -> None:
         """A tombstone made behind this server's back (`collab delete`, `rename` or

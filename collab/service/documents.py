@@ -208,7 +208,7 @@ class DocumentService:
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
             committed=version, committed_rope=rope, head=version, head_rope=rope, ops_floor=version,
-            snap_version=snap, snap_written=written,
+            snap_version=snap, snap_written=written, chosen_title=self.store.visits.chosen_title(row.id),
         )
 
     def _replay(self, doc: str, version: int,

@@ -52,6 +52,7 @@ class DocState:
     # ("my documents": service/visits.py); None: not worked out, or not stored, yet
     title_at: "tuple[int, str] | None" = None
     title_stored: str | None = None
+    chosen_title: str | None = None  # the title its editors chose, if any (titles.chosen)
 
     @property
     def committed_text(self) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..core.ids import log_id
-from ..core.title import TITLE_SCAN, title_of
+from ..core.title import TITLE_SCAN, check_chosen, title_of
 from ..storage.base import StoreError, Visit
 
 if TYPE_CHECKING:
@@ -81,6 +81,14 @@ class Visits:
         except StoreError as exc:
             log.warning("cannot %s doc=%s: %s", what, log_id(state.id), exc)
 
+    def choose(self, state: "DocState", chosen: object) -> str | None:
+        """Give the document the title its editor chose (None or "": its first heading again),
+        stored before it is answered: what it is now."""
+        value = check_chosen(chosen)
+        self.service.commits.store_write(self.service.store.visits.choose_title, state.id, value, time.time())
+        state.chosen_title = value
+        return value
+
     def listing(self, user_id: str) -> list[Listed]:
         """The person's documents, the latest opened first: each open one with its live title.
         A title worked out again costs up to ~5 ms (core/title.py reads 64 K): the loop is
@@ -95,7 +103,8 @@ class Visits:
                 title(state)
                 self.service.runtime.yield_now()
             known = state.title_at if state is not None else None
-            listed.append(Listed(visit, known[1] if known is not None else visit.title))
+            chosen = state.chosen_title if state is not None else visit.chosen
+            listed.append(Listed(visit, chosen or (known[1] if known is not None else visit.title)))
         return listed
 
     def _prune(self, user_id: str) -> None:

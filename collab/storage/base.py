@@ -118,7 +118,8 @@ class Visit:
     created: float
     updated: float  # its last change
     head: int
-    title: str  # as last stored (the service has the live one of an open document)
+    title: str  # its first heading, as last stored (the service has the live one of an open document)
+    chosen: str | None = None  # the title its editors chose instead (None: none)
 
 
 class Visits(Protocol):
@@ -135,6 +136,11 @@ class Visits(Protocol):
     def forget_gone(self, user_id: str) -> int: ...
 
     def set_title(self, doc: str, title: str, now: float) -> None: ...
+
+    def choose_title(self, doc: str, chosen: str | None, now: float) -> None:
+        """The title its editors chose (None: its first heading again)."""
+
+    def chosen_title(self, doc: str) -> str | None: ...
 
 
 class Accounts(Protocol):

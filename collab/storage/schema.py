@@ -132,7 +132,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     )),
     # "my documents" (issue 14): what each signed-in person opened, by the link they used
     # (storage/visits.py says why not by the document), and each document's title as the
-    # server last saw it (core/title.py), for the documents that are not open
+    # server last saw it (core/title.py), for the documents that are not open, and the one
+    # its editors chose (`chosen`; NULL: its first heading is its title)
     Migration(8, "visits and titles: the documents each person opened, for \"my documents\"", (
         """CREATE TABLE visits (
             user_id TEXT NOT NULL,
@@ -144,7 +145,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         """CREATE TABLE titles (
             doc TEXT PRIMARY KEY,
             title TEXT NOT NULL,
-            ts {real} NOT NULL
+            ts {real} NOT NULL,
+            chosen TEXT
         ){table_end}""",
     )),
 )

@@ -36,11 +36,12 @@ class VisitTable:
         """The person's visits whose link still names a document: an edit id (kind "edit") or
         a view token (kind "view") that is still the document's."""
         rows = self._read(
-            "SELECT v.link, v.kind, v.ts, d.id, d.view_token, d.created, d.updated, d.head, t.title FROM visits v "
+            "SELECT v.link, v.kind, v.ts, d.id, d.view_token, d.created, d.updated, d.head, t.title, t.chosen "
+            "FROM visits v "
             "JOIN documents d ON (v.kind = 'edit' AND d.id = v.link) OR (v.kind = 'view' AND d.view_token = v.link) "
             "LEFT JOIN titles t ON t.doc = d.id WHERE v.user_id = ? ORDER BY v.ts DESC LIMIT ?",
             (user_id, MAX_VISITS))
-        return [Visit(r[0], r[1], float(r[2]), r[3], r[4], float(r[5]), float(r[6]), int(r[7]), r[8] or "")
+        return [Visit(r[0], r[1], float(r[2]), r[3], r[4], float(r[5]), float(r[6]), int(r[7]), r[8] or "", r[9])
                 for r in rows]
 
     def forget_gone(self, user_id: str) -> int:
@@ -54,3 +55,11 @@ class VisitTable:
     def set_title(self, doc: str, title: str, now: float) -> None:
         if not self._write("UPDATE titles SET title = ?, ts = ? WHERE doc = ?", (title, now, doc)):
             self._write("INSERT INTO titles (doc, title, ts) VALUES (?, ?, ?)", (doc, title, now))
+
+    def choose_title(self, doc: str, chosen: str | None, now: float) -> None:
+        if not self._write("UPDATE titles SET chosen = ?, ts = ? WHERE doc = ?", (chosen, now, doc)):
+            self._write("INSERT INTO titles (doc, title, ts, chosen) VALUES (?, '', ?, ?)", (doc, now, chosen))
+
+    def chosen_title(self, doc: str) -> str | None:
+        rows = self._read("SELECT chosen FROM titles WHERE doc = ?", (doc,))
+        return rows[0][0] if rows else None

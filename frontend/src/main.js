@@ -99,6 +99,7 @@ function main() {
     name: readOnly ? 'document' : doc,
     text: () => conn.sync.text,
     maxChars: () => conn.sync.limits.doc,
+    title: () => ({ shown: shownTitle || '', chosen: chosenTitle }),
     say: sayFile,
     preview: loadPreview,
     beforePrint: async () => {
@@ -256,12 +257,13 @@ function main() {
   const here = readOnly ? `/v/${view}` : `/d/${doc}`;
   let titleTimer = null;
   let shownTitle = null;
+  let chosenTitle = null; // the title its editors chose (the join's `title`, then `title` messages)
   // loaded after the first paint (the title can wait a moment; the first load cannot grow)
   const titling = Promise.all([import('./core/title.js'), import('./recent.js')]);
   async function showTitle() {
     titleTimer = null;
     const [{ titleOf, TITLE_SCAN }, { remember }] = await titling;
-    const t = titleOf(conn.sync.textIndex.slice(0, TITLE_SCAN)); // its start only: no copy of a 4 M text
+    const t = chosenTitle || titleOf(conn.sync.textIndex.slice(0, TITLE_SCAN)); // its start only: no copy of a 4 M text
     if (t === shownTitle) return;
     shownTitle = t;
     document.title = `${t || (readOnly ? 'Read-only' : doc)} · collab`;
@@ -330,6 +332,12 @@ function main() {
       showCursors();
     },
     onServerDisconnect: () => body.dataset.signIn && checkAccount(),
+    onTitle: (t) => {
+      if (t === chosenTitle) return;
+      chosenTitle = t;
+      title.dataset.chosen = t ? 'true' : 'false';
+      showTitle();
+    },
     onRemoteChange: (ops, origin, author) => {
       if (!editor) return;
       editor.applyRemote(ops, () => conn.sync.text, author ? { name: author, color: nameColor(author) } : null);
