@@ -130,6 +130,21 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sessions_user ON sessions (user_id)",
         "ALTER TABLE revisions ADD COLUMN account TEXT",
     )),
+    # COLLAB_SIGN_IN=oidc and proxy (issue 14): a person signed in by someone else is the
+    # pair (issuer, subject) -- an OpenID provider's issuer URL and its `sub`, or "proxy" and
+    # the proxy's user header -- never their email, which a provider may let anyone claim.
+    # Each pair names one `users` row (made at the first sign-in, with a password no password
+    # verifies), so sessions, revisions and the CLI treat them as any account
+    Migration(8, "identities: accounts signed in by an OpenID provider or a trusted proxy", (
+        """CREATE TABLE identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created {real} NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        ){table_end}""",
+        "CREATE INDEX identities_user ON identities (user_id)",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what

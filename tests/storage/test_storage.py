@@ -473,3 +473,22 @@ def test_sessions_live_until_ended_expired_or_their_account_disabled(store):
     assert accounts.set_disabled("u_2", True)
     assert accounts.session_user("h3", 20.0) is None and accounts.user("u_2").disabled
     assert accounts.end_sessions("u_1") == 1 and accounts.live_sessions(["h2"], 20.0) == set()
+
+
+def test_an_identity_names_one_account_made_once(store):
+    """OpenID Connect and proxy sign-ins (migration 8): (issuer, subject) -> one account; a
+    second first sign-in of the same identity (a race) gets the first one's account."""
+    from collab.storage import User
+
+    accounts = store.accounts
+    ann = User("u_1", "ann@example.org", "Ann", "!external", 1.0)
+    assert accounts.add_identity_user(ann, "https://id.example", "sub-1", "ann@example.org") == ann
+    assert accounts.user_by_identity("https://id.example", "sub-1") == ann
+    assert accounts.user_by_identity("https://other.example", "sub-1") is None
+    late = User("u_2", "ann@example.org", "Ann again", "!external", 2.0)
+    assert accounts.add_identity_user(late, "https://id.example", "sub-1", "https://id.example sub-1") == ann
+    assert accounts.user("u_2") is None  # not kept
+    assert accounts.identities("u_1") == [("https://id.example", "sub-1")]
+    with pytest.raises(StoreConflict):  # the email key is taken
+        accounts.add_identity_user(User("u_3", "ann@example.org", "X", "!external", 3.0), "proxy", "x", "ann@example.org")
+    assert accounts.user("u_3") is None and accounts.user_by_identity("proxy", "x") is None
