@@ -268,3 +268,15 @@ def test_settings_are_checked_at_start(settings, words):
     with pytest.raises(ConfigError, match=words):
         Settings.from_env({}, sign_in="oidc", **settings)
     Settings.from_env({}, sign_in="oidc", oidc_issuer="http://localhost:8080/realms/x", oidc_client_id="c")
+
+
+def test_a_disabled_account_cannot_sign_in_by_the_provider(oidc_app, provider):
+    provider.set_user("ike", name="Ike", email="ike@example.org", email_verified=True)
+    http = oidc_app.test_client()
+    sign_in(http, provider, "ike")
+    # what `collab user disable ike@example.org` does: the account's sessions end with it
+    oidc_app.extensions["collab.accounts"].disable("ike@example.org")
+    assert me(http) is None
+    again = oidc_app.test_client()
+    refused(back(again, provider.authorize(start(again), "ike")), 403, "disabled")
+    assert me(again) is None

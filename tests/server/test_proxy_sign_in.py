@@ -189,3 +189,12 @@ def test_forwarded_headers_from_any_peer_when_no_proxy_is_listed(make_app):
     """As before COLLAB_TRUSTED_PROXIES: COLLAB_PROXY_HOPS alone believes whoever is connected."""
     app = make_app(proxy_hops=1)
     assert isinstance(app.wsgi_app, ProxyFix)
+
+
+def test_a_disabled_account_named_by_the_proxy_is_refused(proxy_app, connect):
+    http = client(proxy_app)
+    assert me(http).status_code == 200
+    proxy_app.extensions["collab.accounts"].disable("pat@example.org")  # `collab user disable`
+    r = me(http)
+    assert r.status_code == 403 and "disabled" in r.get_json()["error"]["message"]
+    assert not connect(proxy_app, flask_test_client=client(proxy_app), headers=PAT).is_connected()
