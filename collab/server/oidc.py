@@ -39,6 +39,7 @@ PROVIDER = "oidc"  # Authlib's name of the client; its state keys are _state_oid
 NEXT = "oidc_next"  # the session cookie's key: where to go after the callback
 TIMEOUT = 10.0  # seconds for each request to the provider (discovery, JWKS, token)
 DISCOVERY = "/.well-known/openid-configuration"
+ENDPOINTS = ("authorization_endpoint", "token_endpoint", "jwks_uri")  # what the flow needs of it
 # what the provider sends back in `error` (RFC 6749 4.1.2.1, OpenID Connect 3.1.2.6) that the
 # person did (or may fix by signing in at the provider), as against a broken configuration
 REFUSED = {"access_denied", "login_required", "consent_required", "interaction_required",
@@ -68,10 +69,14 @@ def _issuer(client: FlaskOAuth2App) -> str:
     """The provider's issuer from its discovery document, which must be the configured one
     (OpenID Connect Discovery 4.3): tokens are then checked against exactly it."""
     configured = cast(Settings, current_app.extensions["collab.settings"]).oidc_issuer_url
-    issuer = client.load_server_metadata().get("issuer")
+    metadata = client.load_server_metadata()
+    issuer = metadata.get("issuer")
     if not isinstance(issuer, str) or issuer.rstrip("/") != configured:
         raise _ProviderError(f"the provider's discovery document names the issuer {str(issuer)[:100]!r}, "
                              f"not COLLAB_OIDC_ISSUER {configured!r}")
+    lacking = [k for k in ENDPOINTS if not isinstance(metadata.get(k), str)]
+    if lacking:
+        raise _ProviderError(f"the provider's discovery document has no {', '.join(lacking)}")
     return issuer
 
 
@@ -92,7 +97,7 @@ def start() -> BaseResponse:
     client = _client()
     try:
         _issuer(client)
-    except (requests.RequestException, ValueError, _ProviderError) as exc:
+    except (requests.RequestException, ValueError, TypeError, _ProviderError) as exc:  # (TypeError: not an object)
         log.warning("OpenID sign-in cannot start: the provider's discovery failed: %s", exc)
         return _failed(502, "The sign-in provider cannot be reached",
                        "this server could not read the sign-in provider's configuration; try again in a moment, "
@@ -122,7 +127,7 @@ def callback() -> BaseResponse:
         log.warning("OpenID sign-in refused: the id token is not valid for this server: %s", exc)
         return _failed(400, "Sign-in failed", "the sign-in provider's answer could not be verified, so nobody "
                                               "was signed in; try again")
-    except (requests.RequestException, ValueError, _ProviderError) as exc:
+    except (requests.RequestException, ValueError, TypeError, _ProviderError) as exc:
         log.warning("OpenID sign-in failed: the provider cannot be used: %s", exc)
         return _failed(502, "The sign-in provider cannot be reached",
                        "the sign-in provider did not answer as it should, so nobody was signed in; try again "

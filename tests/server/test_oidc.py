@@ -280,3 +280,32 @@ def test_a_disabled_account_cannot_sign_in_by_the_provider(oidc_app, provider):
     again = oidc_app.test_client()
     refused(back(again, provider.authorize(start(again), "ike")), 403, "disabled")
     assert me(again) is None
+
+
+@pytest.fixture
+def bad_provider():
+    """An HTTP server on 127.0.0.1 whose discovery document is whatever the test puts in `body`."""
+    import threading
+
+    import werkzeug.serving
+
+    served = {"body": b""}
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [served["body"]]
+
+    server = werkzeug.serving.make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    served["issuer"] = f"http://127.0.0.1:{server.server_port}"
+    yield served
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("body", ["<html>a login page</html>", "[1, 2]", '{"issuer": "%(issuer)s"}'],
+                         ids=["not-json", "not-an-object", "no-endpoints"])
+def test_a_broken_discovery_document_gives_a_page(make_app, bad_provider, body):
+    bad_provider["body"] = (body % bad_provider).encode()
+    app = make_app(sign_in="oidc", oidc_issuer=bad_provider["issuer"], oidc_client_id=CLIENT)
+    refused(app.test_client().get("/sign-in/oidc"), 502, "cannot be reached")
