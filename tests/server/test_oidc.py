@@ -81,6 +81,22 @@ def test_the_authorization_request_has_state_nonce_and_pkce(oidc_app, provider):
     assert query(start(oidc_app.test_client()))["state"] != q["state"]  # a new one for every sign-in
 
 
+def test_the_pkce_challenge_is_the_s256_of_a_verifier_kept_for_the_callback(oidc_app, provider):
+    import base64
+    import hashlib
+
+    http = oidc_app.test_client()
+    q = query(start(http))
+    with oidc_app.test_request_context(headers={"Cookie": f"{COOKIE}={http.get_cookie(COOKIE).value}"}):
+        from flask import session
+
+        kept = session[f"_state_oidc_{q['state']}"]["data"]  # (Authlib's place for it)
+    verifier = kept["code_verifier"]
+    assert len(verifier) >= 43 and kept["nonce"] == q["nonce"]
+    digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    assert digest == q["code_challenge"]
+
+
 def test_a_person_signs_in_and_is_known_by_issuer_and_subject_not_email(oidc_app, provider):
     provider.set_user("alice-sub", email="alice@example.org", email_verified=True, name="Alice Liddell")
     http = oidc_app.test_client()
@@ -240,12 +256,22 @@ def test_a_provider_that_is_down_gives_a_page_not_a_500(make_app):
     assert http.get_cookie(COOKIE) is None or me(http) is None
 
 
-def test_a_discovery_document_of_another_issuer_is_refused(make_app, provider):
-    # the provider names itself by the Host it is asked with: localhost, not the configured 127.0.0.1
-    app = make_app(sign_in="oidc", oidc_issuer=provider.issuer.replace("127.0.0.1", "localhost"),
-                   oidc_client_id=CLIENT)
-    app.extensions["collab.oidc"].server_metadata.update(issuer=provider.issuer, _loaded_at=0)
-    refused(app.test_client().get("/sign-in/oidc"), 502, "cannot be reached")
+def test_an_id_token_signed_by_another_key_is_refused(oidc_app, provider):
+    """Another provider (its own signing key) issues a token that says it is this issuer's, for
+    this client, with this sign-in's nonce: only the signature gives it away."""
+    gen = run_provider()
+    other = next(gen)
+    try:
+        other.set_user("ivan", name="Ivan", iss=provider.issuer)
+        http = oidc_app.test_client()
+        url = start(http)  # discovery read from the configured provider, its keys with it
+        client = oidc_app.extensions["collab.oidc"]
+        client.server_metadata["token_endpoint"] = other.issuer + "/oauth2/token"  # the code goes to the other
+        callback = other.authorize(url.replace(provider.issuer, other.issuer), "ivan")
+        refused(back(http, callback), 400, "could not be verified")
+        assert me(http) is None
+    finally:
+        gen.close()
 
 
 def test_sign_in_by_oidc_is_404_in_the_other_modes(app, make_app):
@@ -303,8 +329,12 @@ def bad_provider():
     server.server_close()
 
 
-@pytest.mark.parametrize("body", ["<html>a login page</html>", "[1, 2]", '{"issuer": "%(issuer)s"}'],
-                         ids=["not-json", "not-an-object", "no-endpoints"])
+ENDPOINTS = '"authorization_endpoint": "%(issuer)s/a", "token_endpoint": "%(issuer)s/t", "jwks_uri": "%(issuer)s/k"'
+
+
+@pytest.mark.parametrize("body", ["<html>a login page</html>", "[1, 2]", '{"issuer": "%(issuer)s"}',
+                                  '{"issuer": "https://evil.example", ' + ENDPOINTS + '}'],
+                         ids=["not-json", "not-an-object", "no-endpoints", "another-issuer"])
 def test_a_broken_discovery_document_gives_a_page(make_app, bad_provider, body):
     bad_provider["body"] = (body % bad_provider).encode()
     app = make_app(sign_in="oidc", oidc_issuer=bad_provider["issuer"], oidc_client_id=CLIENT)
