@@ -13,7 +13,6 @@ from flask_socketio import SocketIO
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .server import accounts as accounts_edge
-from .server import oidc as oidc_edge
 from .server import api
 from .server import pages
 from .server import history_api
@@ -119,8 +118,11 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         socketio.start_background_task(watch.run)
     if settings.sign_in:  # accounts (server/accounts.py); off: no cookie, no route but /api/me
         accounts_edge.install(app, AccountService(store.accounts, settings.session_days, runtime.run_hash), settings)
-        if settings.sign_in == "oidc":  # the provider's client (server/oidc.py)
+        if settings.sign_in == "oidc":  # the provider's client and its routes (server/oidc.py)
+            from .server import oidc as oidc_edge  # Authlib: imported by the servers that use it only
+
             oidc_edge.install(app, settings)
+            app.register_blueprint(oidc_edge.bp)
         if settings.session_check > 0:
             socketio.start_background_task(realtime.watch_sessions)
     app.extensions["collab.tombstones"] = watch
@@ -135,7 +137,6 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     api.register_errors(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(accounts_edge.bp)
-    app.register_blueprint(oidc_edge.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics
