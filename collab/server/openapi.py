@@ -160,7 +160,8 @@ PATHS: Spec = {
                                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                                        "multipart/form-data": {"schema": {"type": "object", "properties": {
                                            "file": {"type": "string", "format": "binary"}}}}}})},
-    # accounts (COLLAB_SIGN_IN=local; server/accounts.py): 404 while sign-in is off, but /api/me
+    # accounts (COLLAB_SIGN_IN; server/accounts.py): 404 while sign-in is off, but /api/me; the
+    # password routes 404 but with COLLAB_SIGN_IN=local
     "/api/me": {"get": _op("Who this browser is signed in as, and what the server offers", {
         "200": _json(_ref("Me"), "{sign_in, sign_up, account (null: a guest)}"), **_errors()})},
     "/api/signin": {"post": _op("Sign in with an email and password (a new session cookie)", {
@@ -173,7 +174,7 @@ PATHS: Spec = {
             "email": {"type": "string"}, "name": {"type": "string", "maxLength": 64},
             "password": {"type": "string", "minLength": 8}}}))},
     "/api/signout": {"post": _op("End this browser's session and its sockets", {
-        "200": _json(_ref("Me"), "{account: null}"), **_errors(403, 404)})},
+        "200": _json(_ref("Me"), "{account: null, next?}"), **_errors(403, 404)})},
     # "my documents" (server/mydocs.py): signed in only
     "/api/me/docs": {"get": _op("The documents this person opened, by the links they used, with their titles", {
         "200": _json(_ref("MyDocuments"), "{docs}"), **_errors(400, 401, 404)},
@@ -211,7 +212,9 @@ SPEC: Spec = {
             "bytes": {"type": "integer"},
             "type": {"type": "string", "enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]}}},
         "Me": {"type": "object", "properties": {
-            "sign_in": {"type": "string", "enum": ["", "local"]}, "sign_up": {"type": "boolean"},
+            "sign_in": {"type": "string", "enum": ["", "local", "oidc", "proxy"]}, "sign_up": {"type": "boolean"},
+            # /api/signout, COLLAB_SIGN_IN=proxy with COLLAB_PROXY_SIGN_OUT_URL: where the browser goes next
+            "next": {"type": "string"},
             "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
         "MyDocuments": {"type": "object", "required": ["docs"], "properties": {"docs": {"type": "array", "items": {

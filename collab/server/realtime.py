@@ -232,6 +232,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             except StoreError as exc:
                 log.warning("refusing client=%s: its session cannot be looked up: %s", sid, exc)
                 return False
+            except CollabError as exc:  # COLLAB_SIGN_IN=proxy: a malformed user header
+                log.warning("refusing client=%s: %s", sid, exc.message)
+                return False
         client = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
                         TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
         if identity is not None:

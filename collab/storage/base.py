@@ -95,7 +95,8 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A local account (COLLAB_SIGN_IN=local; schema migration 7)."""
+    """An account (schema migration 7): local (COLLAB_SIGN_IN=local), or of an identity an
+    OpenID provider or a trusted proxy vouches for (migration 8; its password verifies nothing)."""
 
     id: str  # "u_" + random: what revisions store in `account`
     email: str  # as given; unique ignoring case
@@ -107,7 +108,7 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Visit:
-    """A document a signed-in person opened (schema migration 8), with what "my documents"
+    """A document a signed-in person opened (schema migration 9), with what "my documents"
     shows of it."""
 
     link: str  # the edit id or the view token it was opened by
@@ -162,6 +163,16 @@ class Accounts(Protocol):
         """False when there is no such account."""
 
     def set_disabled(self, user_id: str, disabled: bool) -> bool: ...
+
+    def user_by_identity(self, issuer: str, subject: str) -> User | None:
+        """The account of an identity signed in by an OpenID provider or a proxy (migration 8)."""
+
+    def add_identity_user(self, user: User, issuer: str, subject: str, key: str) -> User:
+        """Store `user` under the email key `key`, as the account of (issuer, subject); the
+        account another sign-in stored for it first, when one did. StoreConflict if `key` is taken."""
+
+    def identities(self, user_id: str) -> list[tuple[str, str]]:
+        """The (issuer, subject) pairs that sign in as this account."""
 
     def start_session(self, token_hash: str, user_id: str, now: float, expires: float) -> None: ...
 

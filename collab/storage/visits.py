@@ -1,4 +1,4 @@
-"""The documents each signed-in person opened, and the titles of documents (migration 8):
+"""The documents each signed-in person opened, and the titles of documents (migration 9):
 what "my documents" lists. Written once for every backend, as storage/accounts.py is: a
 store hands `VisitTable` its `read(sql, params)` and `write(sql, params)`.
 

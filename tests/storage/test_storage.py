@@ -505,3 +505,22 @@ def test_visits_list_a_document_while_the_link_used_still_names_it(store):
     assert [(x.doc, x.title) for x in v.visits("u1")] == [("a2", "Renamed title")]  # the title moved with it
     assert v.forget("u1", "a2") and not v.forget("u1", "a2")
     assert v.visits("u1") == []
+
+
+def test_an_identity_names_one_account_made_once(store):
+    """OpenID Connect and proxy sign-ins (migration 8): (issuer, subject) -> one account; a
+    second first sign-in of the same identity (a race) gets the first one's account."""
+    from collab.storage import User
+
+    accounts = store.accounts
+    ann = User("u_1", "ann@example.org", "Ann", "!external", 1.0)
+    assert accounts.add_identity_user(ann, "https://id.example", "sub-1", "ann@example.org") == ann
+    assert accounts.user_by_identity("https://id.example", "sub-1") == ann
+    assert accounts.user_by_identity("https://other.example", "sub-1") is None
+    late = User("u_2", "ann@example.org", "Ann again", "!external", 2.0)
+    assert accounts.add_identity_user(late, "https://id.example", "sub-1", "https://id.example sub-1") == ann
+    assert accounts.user("u_2") is None  # not kept
+    assert accounts.identities("u_1") == [("https://id.example", "sub-1")]
+    with pytest.raises(StoreConflict):  # the email key is taken
+        accounts.add_identity_user(User("u_3", "ann@example.org", "X", "!external", 3.0), "proxy", "x", "ann@example.org")
+    assert accounts.user("u_3") is None and accounts.user_by_identity("proxy", "x") is None
