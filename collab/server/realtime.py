@@ -258,19 +258,24 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     def watch_sessions(self) -> None:
         """Every COLLAB_SESSION_CHECK seconds, disconnect the sockets whose session no longer
         exists (ended by `collab user reset-password` or `disable`, by a sign-out on another
-        process, or expired): one query for the sessions of this process's sockets."""
+        process, or expired), and those signed in without a session (a proxy's header on the
+        handshake of a client without the cookie) whose account was disabled: one query for
+        the sessions of this process's sockets, one for those accounts."""
+        accounts = self.service.store.accounts
         while not self.service.closed:
             self.sio.sleep(self.settings.session_check)
             sessions = {c.session for c in self.clients.values() if c.session is not None}
-            if not sessions:
-                continue
+            bare = {c.account for c in self.clients.values() if c.session is None and c.account is not None}
             try:
-                live = self.service.store.accounts.live_sessions(sorted(sessions), time.time())
+                live = accounts.live_sessions(sorted(sessions), time.time()) if sessions else set()
+                enabled = accounts.enabled_users(sorted(bare)) if bare else set()
             except StoreError as exc:
                 log.warning("cannot check the sessions of signed-in sockets: %s", exc)
                 continue
             for ended in sessions - live:
                 self.end_sessions(session=ended)
+            for account in bare - enabled:
+                self.end_sessions(account=account)
 
     def _close_if_idle(self, sid: str) -> None:
         """A connection that has not joined any document after COLLAB_JOIN_TIMEOUT is closed:

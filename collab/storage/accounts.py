@@ -96,6 +96,16 @@ class AccountTable:
     def end_sessions(self, user_id: str) -> int:
         return self._write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
+    def enabled_users(self, user_ids: Sequence[str]) -> set[str]:
+        enabled: set[str] = set()
+        ids = list(dict.fromkeys(user_ids))
+        for i in range(0, len(ids), IN_BATCH):
+            batch = ids[i:i + IN_BATCH]
+            marks = ", ".join("?" * len(batch))
+            enabled.update(r[0] for r in self._read(
+                f"SELECT id FROM users WHERE id IN ({marks}) AND disabled = 0", tuple(batch)))
+        return enabled
+
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
         live: set[str] = set()
         hashes = list(dict.fromkeys(token_hashes))

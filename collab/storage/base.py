@@ -184,6 +184,10 @@ class Accounts(Protocol):
     def end_sessions(self, user_id: str) -> int:
         """End every session of an account (a password reset, a disabled account): how many."""
 
+    def enabled_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` that are accounts not disabled (the sockets signed in without a
+        session, by a proxy's header, are checked against it)."""
+
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
         """Those of `token_hashes` that are still live sessions (what the server's sockets
         are checked against)."""
