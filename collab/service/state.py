@@ -52,6 +52,11 @@ class DocState:
     # who may do what (storage.Access), as last read: kept only by a server that is the one
     # writer of access (no message queue: DocumentService.access); None: read it again
     access: Access | None = None
+    # its title (core/title.py) as of a committed version, and the one the store holds
+    # ("my documents": service/visits.py); None: not worked out, or not stored, yet
+    title_at: "tuple[int, str] | None" = None
+    title_stored: str | None = None
+    chosen_title: str | None = None  # the title its editors chose, if any (titles.chosen)
 
     @property
     def committed_text(self) -> str:

@@ -1,4 +1,4 @@
-"""Documents' owners, policies and invited people (schema migration 9), written once for
+"""Documents' owners, policies and invited people (schema migration 10), written once for
 every backend, as storage/accounts.py is: a store hands `AccessTable` its `read(sql,
 params)` and `write(sql, params)` functions (`?` parameters; the PostgreSQL store rewrites
 them). `load_statements` gives what `collab load` writes of a document's access inside the

@@ -15,8 +15,8 @@ in constant memory and can be piped, compressed or diffed:
     {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I}}   the last line
 
 `snapshot` appears where the store holds one, `account` (the author's account id, schema 7)
-where the revision has one, `access` (schema 9) where the document has an owner, a
-policy other than `link` or invited people (a collab older than schema 9 refuses the dump by
+where the revision has one, `access` (schema 10) where the document has an owner, a
+policy other than `link` or invited people (a collab older than schema 10 refuses the dump by
 its header's schema, rather than load the document open to anyone with its link). Format 2 added the tombstones (the names of
 deleted documents and replaced links: a restored backup must not let an old link create a
 deleted document again); format 3 the images uploaded into documents, one line each, read

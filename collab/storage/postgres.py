@@ -17,7 +17,9 @@ from psycopg_pool import ConnectionPool
 
 from .access import AccessTable, load_statements
 from .accounts import AccountTable
-from .base import Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
+from .visits import VisitTable
+from .base import (Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict,
+                   StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
@@ -92,6 +94,7 @@ class PostgresStore:
             raise
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
         self.access: AccessRows = AccessTable(self._read_rows, self._write_rows)
+        self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._query(sql.replace("?", "%s"), params, "read accounts or access")

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from .access import AccessTable, load_statements
 from .accounts import AccountTable
-from .base import (Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict,
-                   StoreError, Tombstone)
+from .visits import VisitTable
+from .base import (Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy,
+                   StoreConflict, StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
 
@@ -104,6 +105,7 @@ class SQLiteStore:
         self._broken: str | None = None  # why the file is damaged, once an operation found it
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
         self.access: AccessRows = AccessTable(self._read_rows, self._write_rows)
+        self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:

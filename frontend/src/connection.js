@@ -60,6 +60,7 @@ export class Connection {
    * @param {(msg) => void} o.onCursor      another peer's cursor (extension, see PROTOCOL-EXTENSIONS.md)
    * @param {(msg) => void} o.onReady       first join answered: {text, role, view}
    * @param {(role) => void} [o.onRole]     what this page may do, at each join and when the owner changes it
+   * @param {(title: string|null) => void} [o.onTitle]  the title its editors chose (null: none), on each join and when it changes
    * @param {string} [o.storageKey]  (adopting a closed tab's entry) the entry to restore from
    * @param {() => void} [o.onSaved] (adopting) everything of that entry is acknowledged
    */
@@ -120,6 +121,7 @@ export class Connection {
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
     // the owner changed who may edit (extension of v1): read-only, or writable again, with no join
     s.on('role', (m) => this._mine(m) && this._role(m.role));
+    s.on('title', (m) => this._mine(m) && this.o.onTitle?.(typeof m.title === 'string' ? m.title : null));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
       s.disconnect();
@@ -202,6 +204,7 @@ export class Connection {
     this._setState('connected');
     if (first) this.o.onReady({ text: this.sync.text, role: ans.role, view: ans.view });
     this.o.onRole?.(ans.role);
+    this.o.onTitle?.(typeof ans.title === 'string' ? ans.title : null); // chosen while this page was away, or not
     this._presence({ peers: ans.peers, editors: ans.editors, viewers: ans.viewers });
     if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
   }

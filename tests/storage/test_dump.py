@@ -569,7 +569,7 @@ def test_a_revision_s_account_goes_through_a_dump_and_a_guest_s_has_none(make_ap
 
 
 def test_a_documents_access_goes_through_dump_and_load(tmp_path, capsys):
-    """Owner, policies and invited people (schema 9) are carried, whole; a document open by
+    """Owner, policies and invited people (schema 10) are carried, whole; a document open by
     its links dumps as before (no access line), and a bad access line is refused."""
     from collab.storage import Access, Member
 
