@@ -434,3 +434,31 @@ def test_rename_and_delete_take_the_access_along(world):
     assert store.access.get(doc.id).owner is None
     assert owner.delete(f"/api/docs/{new}", headers=ORIGIN).status_code == 200
     assert store.access.get(new).owner is None and store.access.get(new).members == ()
+
+
+def test_my_documents_lists_only_what_the_access_still_admits(world):
+    """A person taken out of a document no longer finds it (nor its title) on their list."""
+    import time
+
+    import gevent
+
+    doc = make_doc(world, "invited", "invited")
+    editor = _connect(world, "editor")
+    assert editor.emit("join", {"doc": doc.id}, callback=True)["role"] == "editor"
+    mine = world.http["editor"]
+
+    def listed() -> list[str]:
+        return [d["url"] for d in mine.get("/api/me/docs").get_json()["docs"]]
+
+    deadline = time.monotonic() + 10
+    while f"/d/{doc.id}" not in listed() and time.monotonic() < deadline:
+        gevent.sleep(0.05)  # the visit is written in the background
+    assert f"/d/{doc.id}" in listed()
+    owner = world.http["owner"]
+    assert owner.post(f"/api/docs/{doc.id}/members", json={"person": "Editor", "role": "viewer"},
+                      headers=ORIGIN).status_code == 201
+    [entry] = [d for d in mine.get("/api/me/docs").get_json()["docs"] if d["url"] == f"/d/{doc.id}"]
+    assert entry["role"] == "viewer"
+    assert owner.delete(f"/api/docs/{doc.id}/members/{world.ids['editor']}", headers=ORIGIN).status_code == 200
+    assert f"/d/{doc.id}" not in listed()
+    editor.disconnect()
