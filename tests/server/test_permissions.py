@@ -175,6 +175,7 @@ ROUTES = [
     _r("DELETE", "/api/docs/{key}/labels/v1", "editor"),
     _r("POST", "/api/docs/{key}/import", "editor", data={"file": None}, content_type="multipart/form-data"),
     _r("POST", "/api/docs/{key}/images", "editor", png=True),
+    _r("PUT", "/api/docs/{key}/title", "editor", json={"title": "Chosen"}),
     _r("DELETE", "/api/docs/{key}", "editor", fresh=True),
     _r("POST", "/api/docs/{key}/rename", "editor", fresh=True, json={}),
     _r("POST", "/api/docs/{key}/view-token", "editor", fresh=True),
