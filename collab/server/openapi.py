@@ -130,11 +130,14 @@ PATHS: Spec = {
     "/api/docs/{doc}/revert": {
         "get": _op("Preview taking out an author's changes since a version", {
             "200": _json({"type": "object"}, "{doc, version, text, patch, edits}"), **_errors(400, 404, 410)},
-            [DOC, _query("author", "whose changes", "string", True), _query("since", "after this version", required=True)]),
+            [DOC, _query("author", "whose changes: a guest's name (or give account)", "string"),
+             _query("account", "whose changes: a signed-in author's account id", "string"),
+             _query("since", "after this version", required=True)]),
         "post": _op("Take out an author's changes since a version, as a new revision", {
             "201": WRITTEN, "200": UNCHANGED, **_errors(400, 403, 404, 410, 413)}, [EDIT],
-            _body({"type": "object", "required": ["author", "since"], "properties": {
-                "author": {"type": "string"}, "since": {"type": "integer"}, "name": {"type": "string"}}}))},
+            _body({"type": "object", "required": ["since"], "properties": {
+                "author": {"type": "string"}, "account": {"type": "string"}, "since": {"type": "integer"},
+                "name": {"type": "string"}}}))},
     "/api/docs/{doc}/labels": {
         "get": _op("Named versions", {"200": _json({"type": "object"}, "{doc, labels}"), **_errors(404, 410)}, [DOC]),
         "post": _op("Name a version", {"201": _json({"type": "object"}, "{doc, version, name, ts}"),

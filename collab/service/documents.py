@@ -452,9 +452,10 @@ class DocumentService:
         """`render(text at a, text at b)`, off the event loop by what differs (versions.diff)."""
         return versions.diff(self, state, a, b, render)
 
-    def revert(self, state: DocState, author: str, since: int, head: int) -> Reverted:
-        """`head`'s text with `author`'s changes since `since` taken out (versions.revert)."""
-        return versions.revert(self, state, author, since, head)
+    def revert(self, state: DocState, author: str, since: int, head: int, account: str | None = None) -> Reverted:
+        """`head`'s text with the changes since `since` of `account`, or of the guest `author`,
+        taken out (versions.revert)."""
+        return versions.revert(self, state, author, since, head, account)
 
     def restore(self, state: DocState, version: int, author: str, origin: object = None,
                 account: str | None = None) -> PatchResult | None:
