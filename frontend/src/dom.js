@@ -34,23 +34,14 @@ export function colorFor(key) {
   return COLORS[colorIndex(key)];
 }
 
-/**
- * Colours for people seen together (those present in a document, the authors of its blame), in
- * the order every screen sees them: each gets its name's colour (colorFor) unless someone earlier
- * has it, then the next free one, so no two share a colour while there are colours left.
- * `people`: [[key, name], ...]; returns Map key -> colour.
- */
-export function distinctColors(people) {
-  const book = colorBook();
-  return new Map(people.map(([key, name]) => [key, book(key, name)]));
-}
+export { COLORS }; // (colors.js: the colours of people present, and the one picked)
 
 /**
  * `colorOf(key, name)`: the colour `key` got when first asked for, chosen as distinctColors
  * chooses (for a page that meets people one by one: the authors of a history, as it loads).
+ * `taken`: indexes of colours already given (distinctColors: the picked ones).
  */
-export function colorBook() {
-  const taken = new Set();
+export function colorBook(taken = new Set()) {
   const colors = new Map();
   return (key, name = key) => {
     if (!colors.has(key)) {
