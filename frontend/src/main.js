@@ -382,7 +382,7 @@ function main() {
         conn.sendCursor(conn.sync.textIndex.utf16ToCp(anchor), conn.sync.textIndex.utf16ToCp(head));
       },
     });
-    window.collab = { conn, sync: conn.sync, editor, files };
+    window.collab = { conn, sync: conn.sync, editor, files, preview: () => preview }; // (preview: its module, once loaded)
     showTitle();
     if (!readOnly) editor.view.focus();
   }
