@@ -193,3 +193,20 @@ def test_the_client_sends_its_colour_and_refuses_one_not_in_the_palette(small_se
             given = {p["name"]: p.get("color") for p in b.peers}
             assert given == {"first": PALETTE[3], "second": PALETTE[4]}  # the later gives way
             wait_until(lambda: {p["name"]: p.get("color") for p in a.peers} == given, 10, "presence reaching the first")
+
+
+def test_the_python_client_knows_the_chosen_title(live_server, doc_id):
+    """`Document.title`: the title the editors chose, from the join answer and from `title`
+    messages (None when the first heading is the title), for an editor and a viewer."""
+    with Document(live_server.url, doc_id, name="writer") as d:
+        d.set_text("# heading\n")
+        d.wait_synced()
+        assert d.title is None
+        view = requests.get(f"{live_server.url}/api/docs/{doc_id}/links", timeout=10).json()["view_url"].rsplit("/", 1)[1]
+        r = requests.put(f"{live_server.url}/api/docs/{doc_id}/title", json={"title": "Chosen"}, timeout=10)
+        assert r.status_code == 200, r.text
+        wait_until(lambda: d.title == "Chosen", 10, "the editor told the title")
+        with Document(live_server.url, view=view) as viewer:
+            assert viewer.title == "Chosen"
+            requests.put(f"{live_server.url}/api/docs/{doc_id}/title", json={"title": None}, timeout=10)
+            wait_until(lambda: viewer.title is None and d.title is None, 10, "both told it is the heading again")
