@@ -51,6 +51,10 @@ def test_a_picked_colour_is_kept_shown_everywhere_and_never_shared(new_context, 
     width = bob.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the page is {width} px wide on a 390 px screen"
     bob.screenshot(path=str(artifacts / "colors-390.png"))
+    bob.evaluate("document.querySelector('#theme').click()")  # the same panel in the dark theme (the open panel covers the button)
+    bob.wait_for_function("document.documentElement.dataset.theme === 'dark'")
+    bob.screenshot(path=str(artifacts / "colors-390-dark.png"))
+    bob.evaluate("document.querySelector('#theme').click()")
 
     # his cursor and his text on Ann's screen are orange too
     bob.click(".cm-content")
