@@ -369,7 +369,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.enter_room(sid, _editors(state.id) if role == EDITOR else _viewers(state.id))
         self.service.refresh(state)
         m.seen = state.committed
-        m.color = self._place_color(state, client.peer, pick)
+        m.color = self._place_color(state, client.peer, pick) if role == EDITOR else None  # viewers are never listed
         self._publish_peer(client, m)
         # the answer is the list as it is now; the next `presence` (full or delta) follows
         # on from it, and carries this join to the others
@@ -657,7 +657,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         (dom.js distinctColors, in the list's order) keeps them apart on screen even then."""
         if pick is None:
             return None
-        taken = [p["color"] for p in self.presence.peers(state.id) if p["id"] != peer and "color" in p]
+        taken = [p["color"] for p in self.presence.peers(state.id)
+                 if p["id"] != peer and "color" in p and p["role"] != VIEWER]
         return nearest_free(pick, taken)
 
     def _publish_peer(self, client: Client, m: Membership) -> None:

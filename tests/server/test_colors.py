@@ -149,3 +149,18 @@ def test_a_colour_another_process_wrote_is_checked_again(redis_url):
         assert "color" not in peers["x"] and peers["y"]["color"] == PINK
     finally:
         client.delete(*client.scan_iter(f"{namespace}:*"))
+
+
+def test_a_viewers_pick_is_checked_but_takes_no_colour(make_app, connect, doc_id):
+    """Viewers are counted, never listed: their pick would keep a colour from an editor for
+    nobody to see. It is still checked (a bad one is refused)."""
+    app = make_app()
+    c = functools.partial(connect, app)
+    _join(c, doc_id, "Ed")
+    token = app.extensions["collab"].open(doc_id).view_token
+    viewer = c()
+    bad = viewer.emit("join", {"view": token, "name": "Vi", "color": "red"}, callback=True)
+    assert bad["ok"] is False and bad["error"]["code"] == "bad_request"
+    assert viewer.emit("join", {"view": token, "name": "Vi", "color": RED}, callback=True)["ok"]
+    _, later = _join(c, doc_id, "Al", RED)
+    assert {p["name"]: p.get("color") for p in later["peers"]}["Al"] == RED
