@@ -103,3 +103,19 @@ PNG_EXIF = png_chunk(b"eXIf", exif()[10:])  # the TIFF data of an EXIF segment
 
 
 JPEG = jpeg()  # (a real one: the strip walks its segments, and a browser shows it)
+
+
+def webp_with(*extra: tuple[bytes, bytes], flags: int = 0x0C) -> bytes:
+    """An extended WebP (a VP8X header saying `flags`, then WEBP's VP8L image) with the chunks
+    `extra` ((FourCC, body), e.g. EXIF and XMP) after its image, the RIFF size right."""
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return kind + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) & 1 else b"")
+
+    vp8x = chunk(b"VP8X", bytes([flags, 0, 0, 0]) + (0).to_bytes(3, "little") + (0).to_bytes(3, "little"))
+    image = WEBP[12:]  # its VP8L chunk
+    body = b"WEBP" + vp8x + image + b"".join(chunk(k, b) for k, b in extra)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+WEBP_EXIF = (b"EXIF", exif()[10:])
+WEBP_XMP = (b"XMP ", b"<x:xmpmeta><exif:GPSLatitude>48,51N</exif:GPSLatitude></x:xmpmeta>")

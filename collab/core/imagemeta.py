@@ -14,11 +14,13 @@ bytes, and cost a decoder's attack surface). What is kept is what decoding needs
   minimal EXIF segment, since a phone's photo is stored sideways and says so there: without
   it the photo would show sideways.
 - PNG: every chunk but tEXt, iTXt, zTXt (text, often XMP) and eXIf, and nothing after IEND.
+- WebP: every chunk but EXIF and XMP (their flags in the extended header cleared), and
+  nothing after the RIFF's end.
 
 The structure is checked while it is walked: a segment or chunk whose length runs past the
 end, a missing start or end, a PNG chunk whose CRC is wrong, are refused (`Malformed`, with
-what and where), never passed on half-read. GIF and WebP are stored as they came (their
-metadata blocks are rare in what browsers paste; see docs/architecture.md).
+what and where), never passed on half-read. GIF is stored as it came (its comment and
+application blocks sit among LZW data sub-blocks; they are rare in what browsers paste).
 
 Pure: no I/O, no framework imports.
 """
@@ -184,11 +186,48 @@ def strip_png(data: bytes) -> bytes:
             return b"".join(out)  # what follows IEND is dropped
 
 
+# -- WebP ---------------------------------------------------------------------------------
+
+WEBP_DROPPED = {b"EXIF", b"XMP "}
+VP8X_EXIF, VP8X_XMP = 0x08, 0x04  # the extended header's flags that say those chunks are there
+
+
+def strip_webp(data: bytes) -> bytes:
+    """`data` without its EXIF and XMP chunks, its extended header's flags for them cleared and
+    the RIFF size made right; Malformed if it is broken. Nothing after the RIFF's end is kept."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WEBP":
+        raise Malformed("the WebP does not start with its RIFF header")
+    (size,) = struct.unpack_from("<I", data, 4)
+    end = 8 + size
+    if end > len(data):
+        raise Malformed(f"the WebP says it is {end} bytes long, but the file ends at byte {len(data)} (truncated)")
+    chunks = []
+    at = 12
+    while at < end:
+        if at + 8 > end:
+            raise Malformed(f"the WebP ends inside the header of a chunk at byte {at} (truncated)")
+        kind, length = data[at:at + 4], struct.unpack_from("<I", data, at + 4)[0]
+        stop = at + 8 + length + (length & 1)  # (a chunk of odd length is padded)
+        if at + 8 + length > end:
+            raise Malformed(f"the WebP's {kind!r} chunk at byte {at} says it holds {length} bytes, but the file "
+                            f"ends {end - at - 8} bytes after its header (truncated or damaged)")
+        chunk = data[at:min(stop, end)]
+        if kind == b"VP8X" and length >= 1:
+            chunk = chunk[:8] + bytes([chunk[8] & ~(VP8X_EXIF | VP8X_XMP) & 0xFF]) + chunk[9:]
+        if kind not in WEBP_DROPPED:
+            chunks.append(chunk)
+        at = stop
+    body = b"WEBP" + b"".join(chunks)
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
 def strip_metadata(data: bytes, kind: str) -> bytes:
     """An image of type `kind` (core.images.TYPES, as sniffed) without what it says about
-    whoever made it; Malformed when its structure is broken. GIF and WebP: as they are."""
+    whoever made it; Malformed when its structure is broken. GIF: as it is."""
     if kind == "image/jpeg":
         return strip_jpeg(data)
     if kind == "image/png":
         return strip_png(data)
+    if kind == "image/webp":
+        return strip_webp(data)
     return data

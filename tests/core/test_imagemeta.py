@@ -7,9 +7,9 @@ import struct
 
 import pytest
 
-from collab.core.imagemeta import Malformed, _orientation, strip_jpeg, strip_metadata, strip_png
-from imagekit import (COMMENT, GIF, GPS_ITXT, GPS_TEXT, GPS_ZTXT, ICC, IPTC, PNG_EXIF, WEBP, XMP, exif, jpeg, png,
-                      png_chunk, png_with, segment)
+from collab.core.imagemeta import Malformed, _orientation, strip_jpeg, strip_metadata, strip_png, strip_webp
+from imagekit import (COMMENT, GIF, GPS_ITXT, GPS_TEXT, GPS_ZTXT, ICC, IPTC, PNG_EXIF, WEBP, WEBP_EXIF, WEBP_XMP, XMP, exif,
+                      jpeg, png, png_chunk, png_with, segment, webp_with)
 
 PRIVATE = [b"PhoneCo", b"GPS", b"Jane Doe", b"Rue Example", b"xmpmeta", b"home address"]
 
@@ -63,17 +63,25 @@ def test_a_pngs_text_and_exif_chunks_go_and_the_rest_is_byte_for_byte():
     assert strip_png(png(5, 5)) == png(5, 5)
 
 
-def test_gif_and_webp_are_stored_as_they_came():
-    assert strip_metadata(GIF, "image/gif") == GIF and strip_metadata(WEBP, "image/webp") == WEBP
+def test_a_webps_exif_and_xmp_chunks_go_and_its_header_says_so():
+    tagged = webp_with(WEBP_EXIF, WEBP_XMP, flags=0x0C | 0x10)  # EXIF, XMP and alpha flags
+    stripped = strip_webp(tagged + b"trailing")
+    assert not [p for p in PRIVATE if p in stripped]
+    assert stripped == webp_with(flags=0x10)  # the alpha flag kept, the size right
+    assert strip_webp(WEBP) == WEBP and strip_metadata(WEBP, "image/webp") == WEBP
+
+
+def test_gif_is_stored_as_it_came():
+    assert strip_metadata(GIF, "image/gif") == GIF
 
 
 @pytest.mark.parametrize("image, strip", [(jpeg(16, 16, before=[exif(), ICC]), strip_jpeg),
-                                          (png_with(GPS_TEXT), strip_png)])
+                                          (png_with(GPS_TEXT), strip_png), (webp_with(WEBP_EXIF), strip_webp)])
 def test_every_truncation_is_refused_clearly(image, strip):
     for n in range(len(image)):
         with pytest.raises(Malformed) as refused:
             strip(image[:n])
-        assert refused.value.args[0].startswith(("the JPEG", "the PNG")), refused.value
+        assert refused.value.args[0].startswith(("the JPEG", "the PNG", "the WebP")), refused.value
 
 
 def test_lengths_that_lie_and_damaged_chunks_are_refused_naming_where():
@@ -98,7 +106,8 @@ def test_random_damage_is_refused_or_stripped_never_a_crash():
     """Seeded: flipped, inserted and removed bytes anywhere. Whatever comes back is itself
     well formed (stripping it again changes nothing)."""
     rng = random.Random(15)
-    for image, strip in [(jpeg(16, 16, before=[exif(), XMP, ICC]), strip_jpeg), (png_with(GPS_TEXT, PNG_EXIF), strip_png)]:
+    for image, strip in [(jpeg(16, 16, before=[exif(), XMP, ICC]), strip_jpeg), (png_with(GPS_TEXT, PNG_EXIF), strip_png),
+                         (webp_with(WEBP_EXIF, WEBP_XMP), strip_webp)]:
         for _ in range(3000):
             data = bytearray(image)
             for _ in range(rng.randint(1, 4)):
