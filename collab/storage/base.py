@@ -129,7 +129,8 @@ class Visits(Protocol):
 
     def visit(self, user_id: str, link: str, kind: str, now: float) -> None: ...
 
-    def forget(self, user_id: str, link: str) -> bool: ...
+    def forget(self, user_id: str, link: str, kind: str) -> bool:
+        """Take `link` ("edit" or "view" `kind`) off the person's list: whether it was there."""
 
     def visits(self, user_id: str) -> list[Visit]:
         """The person's visits whose link still names its document, the latest first."""

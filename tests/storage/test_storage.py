@@ -539,7 +539,8 @@ def test_visits_list_a_document_while_the_link_used_still_names_it(store):
     assert v.forget_gone("u1") == 4 and v.forget_gone("u1") == 0
     v.visit("u1", "a2", "edit", 40.0)
     assert [(x.doc, x.title) for x in v.visits("u1")] == [("a2", "Renamed title")]  # the title moved with it
-    assert v.forget("u1", "a2") and not v.forget("u1", "a2")
+    assert not v.forget("u1", "a2", "view")  # the edit id is not the person's view link
+    assert v.forget("u1", "a2", "edit") and not v.forget("u1", "a2", "edit")
     assert v.visits("u1") == []
 
 
