@@ -13,7 +13,7 @@ An edge module, as api.py: parses, calls the store through the service's writer,
 from __future__ import annotations
 
 import time
-from typing import cast
+from typing import Callable, Iterator, cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -34,6 +34,9 @@ IMAGE_CSP = "default-src 'none'; sandbox"
 # an image never changes under its id: cached for a year, by the browser only (`private`), so
 # that deleting its document takes it off every shared cache at once
 IMAGE_CACHE = "private, max-age=31536000, immutable"
+# bytes of an image answer written at a time, the loop given back between: a 5 MiB answer
+# written whole to a client that reads fast never waits for the socket, so never yields
+IMAGE_SLICE = 256 * 1024
 
 
 def _service() -> DocumentService:
@@ -103,17 +106,20 @@ def post_image(doc: str) -> tuple[Response, int]:
 
 @bp.get("/images/<image_id>")
 def get_image(image_id: str) -> Response:
-    """An image by its id, to anyone who has its URL; 404 when there is none (its document
+    """An image by its id, to anyone who has its URL (read off the loop, DocumentService.image,
+    and written IMAGE_SLICE at a time); 404 when there is none (its document
     was deleted, or it never was). An unknown id costs the address a lookup token, as an
     unknown document does (guard.Lookups)."""
     lookups, address = _lookups()
     lookups.check(address)
-    found = _service().store.image(image_id) if IMAGE_ID_RE.fullmatch(image_id) else None
+    found = _service().image(image_id) if IMAGE_ID_RE.fullmatch(image_id) else None
     if found is None or found.data is None:
         lookups.miss(address)
         raise CollabError("not_found", "there is no such image (the document it was uploaded into may have been "
                                        "deleted)")
-    resp = Response(found.data, mimetype=found.type)
+    sleep = current_app.extensions["socketio"].sleep
+    resp = Response(_slices(found.data, sleep), mimetype=found.type)
+    resp.headers["Content-Length"] = str(len(found.data))
     # every stored type is raster (SVG is never stored): shown inline, saved under a plain name
     resp.headers["Content-Disposition"] = f'inline; filename="image-{found.id}.{EXTENSIONS[found.type]}"'
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -123,3 +129,10 @@ def get_image(image_id: str) -> Response:
     resp.set_etag(found.sha256)
     resp.make_conditional(request)  # 304 when the browser holds it (its ETag is its SHA-256)
     return resp
+
+
+def _slices(data: bytes, sleep: Callable[[float], object]) -> Iterator[bytes]:
+    """`data`, IMAGE_SLICE bytes at a time, the event loop given back after each."""
+    for at in range(0, len(data), IMAGE_SLICE):
+        yield data[at:at + IMAGE_SLICE]
+        sleep(0)

@@ -17,12 +17,12 @@ from typing import Iterator
 from ..core.errors import gone_error
 from ..core.replay import Replayer, ReplayError
 from ..core.snapshots import revision_cost
-from ..storage import Revision, Store
+from ..storage import Reads, Revision, Store
 from .state import DocState
 from .submit import Applied
 
 
-def stored_revisions(store: Store, doc: str, since: int, until: int, page: int) -> Iterator[Revision]:
+def stored_revisions(store: Store | Reads, doc: str, since: int, until: int, page: int) -> Iterator[Revision]:
     """Stored revisions since+1..until, in order, read `page` at a time; ReplayError if one
     is missing."""
     while since < until:

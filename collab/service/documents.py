@@ -27,13 +27,13 @@ from ..core.ids import check_doc_id, check_name, check_version, log_id, new_view
 from ..core.replay import ReplayError, text_at
 from ..core.rope import CHUNK, Rope
 from ..core.revert import Reverted
-from ..storage import DocumentRow, Label, Revision, Store, StoreConflict, StoreError, Tombstone
-from . import versions
+from ..storage import DocumentRow, Image, Label, Revision, Store, StoreConflict, StoreError, Tombstone
+from . import reads, versions
 from .catchup import catch_up, stored_revisions
 from .commits import Commits, OnCommit
 from .faults import Faults
 from .observer import Observer
-from .runtime import Runtime
+from .runtime import Lock, Runtime
 from .state import DocState
 from .submit import OFFLOAD_OVER, PARSE_WEIGHT, STEP, PatchResult, SubmitRequest, find_op
 from .versions import Rewrite
@@ -80,6 +80,7 @@ class DocumentService:
         # several processes write to the store: reads catch up with it first
         self.shared = bool(settings.message_queue)
         self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
+        self._loading: dict[str, Lock] = {}  # loading[doc_id]: held while the document loads
 
     @property
     def settings(self) -> Settings:
@@ -110,10 +111,10 @@ class DocumentService:
                 if self.store.get_document_by_view(doc) is not None:
                     raise CollabError("bad_doc", f"document id {doc!r} is taken: choose another")
                 row = self.commits.store_write(self.store.create_document, doc, self._free_token(), time.time())
-            loaded = self._load(row)
-            # loading yields (PostgreSQL I/O): another greenlet may have loaded the document
-            # meanwhile. Keep exactly one state per document: two would each apply and commit
-            # on their own text, interleaving versions that do not chain.
+            loaded = self._load_once(row)
+            # loading yields (a worker thread, PostgreSQL I/O): another greenlet may have loaded
+            # the document meanwhile. Keep exactly one state per document: two would each apply
+            # and commit on their own text, interleaving versions that do not chain.
             state = self._docs.setdefault(doc, loaded)
             self._evict_idle(keep=state)
         state.last_used = time.monotonic()
@@ -200,8 +201,30 @@ class DocumentService:
         """Memory held by the open documents, as DocState.size counts it."""
         return sum(s.size for s in self._docs.values())
 
+    def _load_once(self, row: DocumentRow) -> DocState:
+        """`_load`, once at a time per document: the greenlets that ask for a cold document
+        while it loads wait for that load instead of each reading it again (four viewers
+        of a large document just restarted made four loads)."""
+        lock: Lock = self._loading.setdefault(row.id, Lock())
+        try:
+            with lock:
+                return self._docs.get(row.id) or self._load(row)
+        finally:
+            if not lock.locked() and self._loading.get(row.id) is lock:
+                del self._loading[row.id]
+
     def _load(self, row: DocumentRow) -> DocState:
-        version, text, snap, written = self._replay(row.id, row.head, self.offload)
+        url = self.store.reader_url()
+        if url is None:
+            version, text, snap, written = self._replay(row.id, row.head, self.offload)
+        else:
+            # read and replayed on a worker thread with its own connection (service/reads.py):
+            # a snapshot and up to 999 revisions, each up to a whole text (61 revisions of 2 MB
+            # read here held the loop 0.4 s, once per greenlet asking for the cold document)
+            try:
+                version, text, snap, written = self.runtime.run_cpu(reads.replay, url, row.id, row.head)
+            except ReplayError as exc:
+                raise self.corrupt(row.id, str(exc)) from None
         rope = Rope(text)
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
@@ -212,8 +235,9 @@ class DocumentService:
     def _replay(self, doc: str, version: int,
                 offload: Callable[..., tuple[int, str, int]]) -> tuple[int, str, int, int]:
         """The text at `version`: (version, text, the snapshot's version, revision_cost of the
-        revisions since). The nearest snapshot, then the stored revisions after it, read here
-        (the store's connection belongs to the event loop's thread) yielding between pages,
+        revisions since), for a store that cannot be read from another connection (else
+        reads.replay does all of it off the loop). The nearest snapshot, then the stored
+        revisions after it, read here yielding between pages,
         and replayed by core.replay.text_at through `offload` (`self.offload` for writers,
         `self.offload_read` for readers): off the loop when long, linear in what it reads, at
         most one snapshot plus MAX_GAP_FACTOR x COLLAB_SNAPSHOT_EVERY revisions."""
@@ -381,7 +405,39 @@ class DocumentService:
         self.check_version(state, version)
         if version == state.committed:
             return state.committed_text
-        return self._replay(state.id, version, self.offload_read)[1]
+        url = self.store.reader_url()
+        if url is None:
+            return self._replay(state.id, version, self.offload_read)[1]
+        # its snapshot and revisions (up to 999, each up to a whole text) read and replayed
+        # on the read lane (service/reads.py): their size is known only once read
+        try:
+            return self.runtime.run_read(reads.replay, url, state.id, version)[1]
+        except ReplayError as exc:
+            raise self.corrupt(state.id, str(exc)) from None
+
+    def on_history(self, state: DocState, version: int, cost: Callable[[list[Revision]], int],
+                   fn: Callable[..., T], *args: object) -> T:
+        """`fn(revisions 1..version, *args)` for a reader (blame, revert, restore). Where
+        another connection can read the store, the revisions are read and `fn` computed on
+        the read lane (reads.on_revisions), whatever their number: a history's size is known
+        only once read, and reading and pickling 100,000 revisions here held the loop for
+        0.4 s at a time. Else they are read here a page at a time and `fn` is offloaded by
+        `cost(revisions)`. Raises ReplayError for a stored history that does not replay."""
+        self.check_version(state, version)
+        url = self.store.reader_url()
+        if url is not None:
+            computed: T = self.runtime.run_read(reads.on_revisions, url, state.id, 0, version, fn, *args)
+            return computed
+        revisions = self.read_all(self.stored_revisions(state.id, 0, version))
+        return self.offload_read(cost(revisions), fn, revisions, *args)
+
+    def image(self, image_id: str) -> Image | None:
+        """An uploaded image with its bytes, read on a store-read thread (megabytes in one
+        row: 5 MiB read on the loop held it for tens of ms, 16 at once for more)."""
+        url = self.store.reader_url()
+        if url is None:
+            return self.store.image(image_id)
+        return self.runtime.run_store_read(reads.image, url, image_id)
 
     def check_version(self, state: DocState, version: int) -> None:
         if not 0 <= version <= state.committed:
