@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from functools import partial
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..core.blame import Span
@@ -55,6 +56,12 @@ def _check_label(name: object) -> str:
     return check_name(name)
 
 
+
+
+def _catch_up_cost(revisions: list[Revision]) -> int:
+    """What catchup.replay_stored costs: per revision a step, a chunk copied and its patch
+    parsed; the hash check is the rope's (nothing joined)."""
+    return sum(STEP + CHUNK + PARSE_WEIGHT * len(r.patch) for r in revisions)
 
 
 def _replay_cost(text: str, revisions: list[Revision]) -> int:
@@ -431,6 +438,24 @@ class DocumentService:
         revisions = self.read_all(self.stored_revisions(state.id, 0, version))
         return self.offload_read(cost(revisions), fn, revisions, *args)
 
+    def on_stored(self, state: DocState, since: int, until: int, cost: Callable[[list[Revision]], int],
+                  fn: Callable[..., T], *args: object) -> T:
+        """`fn(revisions since+1..until, *args)` for a writer (a stale patch moved over
+        revisions older than memory; catch_up's revisions of other processes): read and
+        computed on a write-lane thread with its own connection where the store allows
+        (reads.on_revisions); else read here a page at a time and `fn` offloaded by
+        `cost(revisions)`. ReplayError if one is missing."""
+        url = self.store.reader_url()
+        if url is not None:
+            computed: T = self.runtime.run_cpu(reads.on_revisions, url, state.id, since, until, fn, *args)
+            return computed
+        revisions = self.read_all(self.stored_revisions(state.id, since, until))
+        return self.offload(cost(revisions), fn, revisions, *args)
+
+    def _read_stored(self, state: DocState, since: int, until: int, fn: Callable[..., T], *args: object) -> T:
+        """catchup's `read`: `on_stored`, costed as a replay of those revisions."""
+        return self.on_stored(state, since, until, _catch_up_cost, fn, *args)
+
     def image(self, image_id: str) -> Image | None:
         """An uploaded image with its bytes, read on a store-read thread (megabytes in one
         row: 5 MiB read on the loop held it for tens of ms, 16 at once for more)."""
@@ -538,7 +563,7 @@ class DocumentService:
     def catch_up(self, state: DocState) -> None:
         """catchup.catch_up, its errors as `doc_corrupt` (the caller holds the lock)."""
         try:
-            catch_up(state, self.store, self.settings.sync_limit)
+            catch_up(state, self.store, partial(self._read_stored, state))
         except (ReplayError, CollabError) as exc:
             if isinstance(exc, CollabError) and exc.code == "deleted":  # by another process
                 self.forget(state.id, exc.extra.get("reason", "deleted"))

@@ -1,6 +1,7 @@
 """Reads of the store whose rows can be megabytes are not done on the event loop's
 connection (issue 13, item 3): a whole history (blame, revert, restore), an old version's
-snapshot and revisions (versions, export, diff), an image.
+snapshot and revisions (versions, export, diff), the revisions a stale patch is moved
+over, an image.
 
 On the event loop they held it for as long as SQLite and Python took to make the rows
 (100,000 revisions for a blame: read, then pickled for the read worker in one call, 0.4 s;
@@ -38,7 +39,8 @@ class LoopReads:
         self.conn.set_trace_callback(None)
 
     def of(self, table: str) -> list[str]:
-        return [s for s in self.statements if f"FROM {table} " in s + " "]
+        """The statements that read rows of `table` (an op id's version is not one)."""
+        return [s for s in self.statements if f"FROM {table} " in s + " " and not s.startswith("SELECT version FROM")]
 
 
 def _seed(db_url: str, doc: str, n: int) -> list[str]:
@@ -96,6 +98,21 @@ def test_a_restore_of_a_long_history_reads_it_off_the_event_loops_connection(app
     spans = http.get(f"/api/docs/{doc_id}/blame").get_json()["spans"]
     assert spans[-1] == {"start": 1_199, "end": 1_200, "version": 1_200, "author": "seed0"}
     assert loop.of("revisions") == [] and loop.of("snapshots") == [], loop.statements
+
+
+def test_a_stale_patch_older_than_memory_reads_its_revisions_off_the_event_loops_connection(
+        app, connect, db_url, doc_id):
+    """A patch whose base is 2,490 revisions behind, on a document just loaded (memory holds
+    none of them): they are read to move the patch over their edits."""
+    texts = _seed(db_url, doc_id, 2_500)
+    client = connect()
+    assert client.emit("join", {"doc": doc_id}, callback=True)["version"] == 2_500
+    patch = patch_from_edits(texts[10], [Edit(0, "", "Z")])
+    with LoopReads(app) as loop:
+        ack = client.emit("patch", {"doc": doc_id, "base": 10, "patch": patch, "id": "stale-z"}, callback=True)
+    assert ack["ok"] and ack["version"] == 2_501, ack
+    assert app.extensions["collab"].text_at(app.extensions["collab"].open(doc_id), 2_501) == "Z" + texts[2_500]
+    assert loop.of("revisions") == [], loop.statements
 
 
 def test_an_image_is_read_off_the_event_loops_connection(app, http):
