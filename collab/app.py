@@ -17,10 +17,11 @@ from .server import api
 from .server import pages
 from .server import history_api
 from .server import images
+from .server import mydocs
 from . import data_dir
 from .core.config import ConfigError, Settings, unknown_variables
 from .server.buckets import SharedBuckets
-from .server.guard import EdgeGuard, Lookups
+from .server.guard import EdgeGuard, Lookups, TrustedProxies, TrustedProxyFix
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
 from .server.queue import Outage, RedisQueue, SlicedDelivery, channel
@@ -118,6 +119,11 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         socketio.start_background_task(watch.run)
     if settings.sign_in:  # accounts (server/accounts.py); off: no cookie, no route but /api/me
         accounts_edge.install(app, AccountService(store.accounts, settings.session_days, runtime.run_hash), settings)
+        if settings.sign_in == "oidc":  # the provider's client and its routes (server/oidc.py)
+            from .server import oidc as oidc_edge  # Authlib: imported by the servers that use it only
+
+            oidc_edge.install(app, settings)
+            app.register_blueprint(oidc_edge.bp)
         if settings.session_check > 0:
             socketio.start_background_task(realtime.watch_sessions)
     app.extensions["collab.tombstones"] = watch
@@ -132,6 +138,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     api.register_errors(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(accounts_edge.bp)
+    app.register_blueprint(mydocs.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics
@@ -178,8 +185,13 @@ def _guard_edges(app: Flask, settings: Settings) -> None:
         # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
         # (the per-address limits), the scheme and host (links come out https://, Host checks
         # see the public name); outermost, so the guard and Engine.IO see it too
+        # (from the COLLAB_TRUSTED_PROXIES only, when they are listed: guard.TrustedProxyFix)
         hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        fixed = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        if settings.trusted_networks:
+            app.wsgi_app = TrustedProxyFix(app.wsgi_app, fixed, TrustedProxies(settings.trusted_networks))  # type: ignore[method-assign]
+        else:
+            app.wsgi_app = fixed  # type: ignore[method-assign]
 
 
 def _check_folders(settings: Settings, folder: str, database_url: str) -> None:

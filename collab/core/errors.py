@@ -18,6 +18,7 @@ HTTP_STATUS = {
     "read_only": 403,
     "forbidden": 403,
     "bad_credentials": 401,  # a sign-in's email and password match no account that may sign in  # a browser request from another origin (collab/server/guard.py)
+    "sign_in_required": 401,  # what was asked is a signed-in person's: sign in first
     "bad_patch": 400,
     "conflict": 409,
     "future_base": 409,

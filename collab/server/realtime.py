@@ -173,6 +173,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self._queued = isinstance(manager, RedisQueue)
         if self._queued:
             manager.after_emit["gone"] = self._gone_here
+            manager.after_emit["title"] = self._title_here
         if isinstance(manager, SlicedDelivery):  # presence to a crowd in slices (queue.py)
             manager.sliced_rooms = PRESENCE_ROOMS
 
@@ -231,6 +232,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             except StoreError as exc:
                 log.warning("refusing client=%s: its session cannot be looked up: %s", sid, exc)
                 return False
+            except CollabError as exc:  # COLLAB_SIGN_IN=proxy: a malformed user header
+                log.warning("refusing client=%s: %s", sid, exc.message)
+                return False
         client = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
                         TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
         if identity is not None:
@@ -254,19 +258,24 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     def watch_sessions(self) -> None:
         """Every COLLAB_SESSION_CHECK seconds, disconnect the sockets whose session no longer
         exists (ended by `collab user reset-password` or `disable`, by a sign-out on another
-        process, or expired): one query for the sessions of this process's sockets."""
+        process, or expired), and those signed in without a session (a proxy's header on the
+        handshake of a client without the cookie) whose account was disabled: one query for
+        the sessions of this process's sockets, one for those accounts."""
+        accounts = self.service.store.accounts
         while not self.service.closed:
             self.sio.sleep(self.settings.session_check)
             sessions = {c.session for c in self.clients.values() if c.session is not None}
-            if not sessions:
-                continue
+            bare = {c.account for c in self.clients.values() if c.session is None and c.account is not None}
             try:
-                live = self.service.store.accounts.live_sessions(sorted(sessions), time.time())
+                live = accounts.live_sessions(sorted(sessions), time.time()) if sessions else set()
+                enabled = accounts.enabled_users(sorted(bare)) if bare else set()
             except StoreError as exc:
                 log.warning("cannot check the sessions of signed-in sockets: %s", exc)
                 continue
             for ended in sessions - live:
                 self.end_sessions(session=ended)
+            for account in bare - enabled:
+                self.end_sessions(account=account)
 
     def _close_if_idle(self, sid: str) -> None:
         """A connection that has not joined any document after COLLAB_JOIN_TIMEOUT is closed:
@@ -367,12 +376,14 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", log_id(state.id), client.sid, client.peer, role,
                  version)
         settle(environ)  # its next messages are an established client's, read at once (serve.py)
+        if client.account is not None and other is None:  # for "my documents", in the background
+            self.service.visits.opened(state, client.account, key, "view" if view else "edit")
         # `limits`, an extension of v1: what one patch and the document may hold, so that a
         # client splits a large paste into patches the server accepts (docs/protocol.md);
         # `view` for an editor's "copy the read-only link"
         return wire.join_ack(key, version, text, role, peers, counts, client.peer,
                              wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars),
-                             view=state.view_token if role == EDITOR else None)
+                             view=state.view_token if role == EDITOR else None, title=state.chosen_title)
 
     @_guard("leave")
     def on_leave(self, sid: str, data: wire.Received) -> wire.OkAck:
@@ -392,6 +403,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.leave_room(client.sid, _presence_room(m.state.id, m.role, m.deltas))
         self.leave_room(client.sid, _editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id))
         log.info("leave doc=%s client=%s peer=%s", log_id(m.state.id), client.sid, client.peer)
+        if self.settings.sign_in:  # the title "my documents" shows, if it changed
+            self.service.visits.left(m.state)
         self._presence_changed(m.state, client.peer)
 
     @_guard("patch")
@@ -526,6 +539,21 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             self.sio.server.emit("gone", message, to=room, namespace="/")
             if not self._queued:
                 self._gone_here(room, message)
+
+    def announce_title(self, state: DocState, title: str | None) -> None:
+        """Its editors chose a title (None: its first heading again): everyone in the
+        document, on every process, is told (`title`, named as each client named it), and
+        each process that has it open keeps the new one for the joins to come."""
+        self.sio.server.emit("title", wire.title_message(state.id, title), to=_editors(state.id), namespace="/")
+        self.sio.server.emit("title", wire.title_message(state.view_token, title), to=_viewers(state.id),
+                             namespace="/")
+
+    def _title_here(self, room: str, message: object) -> None:
+        """After `title` reached this process's editors of a document: its state here has it."""
+        if room.startswith("e:") and isinstance(message, dict):
+            state = self.service.loaded(room[2:])
+            if state is not None:
+                state.chosen_title = message.get("title")
 
     def tombstoned(self, tomb: Tombstone) -> None:
         """A tombstone made behind this server's back (`collab delete`, `rename` or

@@ -38,6 +38,7 @@ from .runtime import Lock, Runtime
 from .state import DocState
 from .submit import OFFLOAD_OVER, PARSE_WEIGHT, STEP, PatchResult, SubmitRequest, find_op
 from .versions import Rewrite
+from .visits import Visits
 
 log = logging.getLogger("collab.service")
 T = TypeVar("T")
@@ -88,6 +89,7 @@ class DocumentService:
         self.shared = bool(settings.message_queue)
         self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
         self._loading: dict[str, Lock] = {}  # loading[doc_id]: held while the document loads
+        self.visits = Visits(self)  # "my documents" (COLLAB_SIGN_IN)
 
     @property
     def settings(self) -> Settings:
@@ -236,7 +238,7 @@ class DocumentService:
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
             committed=version, committed_rope=rope, head=version, head_rope=rope, ops_floor=version,
-            snap_version=snap, snap_written=written,
+            snap_version=snap, snap_written=written, chosen_title=self.store.visits.chosen_title(row.id),
         )
 
     def _replay(self, doc: str, version: int,
@@ -492,9 +494,10 @@ class DocumentService:
         """`render(text at a, text at b)`, off the event loop by what differs (versions.diff)."""
         return versions.diff(self, state, a, b, render)
 
-    def revert(self, state: DocState, author: str, since: int, head: int) -> Reverted:
-        """`head`'s text with `author`'s changes since `since` taken out (versions.revert)."""
-        return versions.revert(self, state, author, since, head)
+    def revert(self, state: DocState, author: str, since: int, head: int, account: str | None = None) -> Reverted:
+        """`head`'s text with the changes since `since` of `account`, or of the guest `author`,
+        taken out (versions.revert)."""
+        return versions.revert(self, state, author, since, head, account)
 
     def restore(self, state: DocState, version: int, author: str, origin: object = None,
                 account: str | None = None) -> PatchResult | None:

@@ -95,7 +95,8 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A local account (COLLAB_SIGN_IN=local; schema migration 7)."""
+    """An account (schema migration 7): local (COLLAB_SIGN_IN=local), or of an identity an
+    OpenID provider or a trusted proxy vouches for (migration 8; its password verifies nothing)."""
 
     id: str  # "u_" + random: what revisions store in `account`
     email: str  # as given; unique ignoring case
@@ -103,6 +104,44 @@ class User:
     password: str  # the Argon2id hash (PHC string), never the password
     created: float  # unix seconds
     disabled: bool = False  # may not sign in; its sessions were ended
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A document a signed-in person opened (schema migration 9), with what "my documents"
+    shows of it."""
+
+    link: str  # the edit id or the view token it was opened by
+    kind: str  # the link's: "edit" (an edit id) or "view" (a view token)
+    opened: float  # last opened, unix seconds
+    doc: str  # its edit id (never shown to a viewer)
+    view_token: str
+    created: float
+    updated: float  # its last change
+    head: int
+    title: str  # its first heading, as last stored (the service has the live one of an open document)
+    chosen: str | None = None  # the title its editors chose instead (None: none)
+
+
+class Visits(Protocol):
+    """What each signed-in person opened, and documents' titles: `store.visits`
+    (storage/visits.py writes it once for every backend)."""
+
+    def visit(self, user_id: str, link: str, kind: str, now: float) -> None: ...
+
+    def forget(self, user_id: str, link: str) -> bool: ...
+
+    def visits(self, user_id: str) -> list[Visit]:
+        """The person's visits whose link still names its document, the latest first."""
+
+    def forget_gone(self, user_id: str) -> int: ...
+
+    def set_title(self, doc: str, title: str, now: float) -> None: ...
+
+    def choose_title(self, doc: str, chosen: str | None, now: float) -> None:
+        """The title its editors chose (None: its first heading again)."""
+
+    def chosen_title(self, doc: str) -> str | None: ...
 
 
 class Accounts(Protocol):
@@ -125,6 +164,16 @@ class Accounts(Protocol):
 
     def set_disabled(self, user_id: str, disabled: bool) -> bool: ...
 
+    def user_by_identity(self, issuer: str, subject: str) -> User | None:
+        """The account of an identity signed in by an OpenID provider or a proxy (migration 8)."""
+
+    def add_identity_user(self, user: User, issuer: str, subject: str, key: str) -> User:
+        """Store `user` under the email key `key`, as the account of (issuer, subject); the
+        account another sign-in stored for it first, when one did. StoreConflict if `key` is taken."""
+
+    def identities(self, user_id: str) -> list[tuple[str, str]]:
+        """The (issuer, subject) pairs that sign in as this account."""
+
     def start_session(self, token_hash: str, user_id: str, now: float, expires: float) -> None: ...
 
     def session_user(self, token_hash: str, now: float) -> User | None:
@@ -134,6 +183,10 @@ class Accounts(Protocol):
 
     def end_sessions(self, user_id: str) -> int:
         """End every session of an account (a password reset, a disabled account): how many."""
+
+    def enabled_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` that are accounts not disabled (the sockets signed in without a
+        session, by a proxy's header, are checked against it)."""
 
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
         """Those of `token_hashes` that are still live sessions (what the server's sockets
@@ -167,6 +220,7 @@ class Store(Protocol):
     # the schema migrations opening this store applied (storage/schema.py), oldest first
     migrated: "list[Migration]"
     accounts: Accounts  # users and sessions (COLLAB_SIGN_IN)
+    visits: Visits  # what signed-in people opened, and titles ("my documents")
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers (cheap: for every health check)."""
@@ -230,7 +284,7 @@ class Store(Protocol):
 
     def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
         """Give a document a new edit id, in one transaction: its row and everything of it
-        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels, images) move to `new`,
+        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels, images, titles) move to `new`,
         and `doc` becomes a tombstone ("renamed"). The moved row, or None (nothing changed)
         when there is no such document. StoreConflict, changing nothing, when `new` names a
         document, a view token or a tombstone."""
