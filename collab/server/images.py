@@ -13,7 +13,7 @@ An edge module, as api.py: parses, calls the store through the service's writer,
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterator, cast
+from typing import cast
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.exceptions import UnsupportedMediaType
@@ -24,6 +24,7 @@ from ..core.images import EXTENSIONS, digest, human, refusal, sniff
 from ..service.documents import DocumentService
 from ..storage import Image
 from .api import _edit, _lookups
+from .bodies import sliced
 from .history_api import READ_BYTES, _rate_limit
 
 bp = Blueprint("images", __name__)
@@ -34,9 +35,6 @@ IMAGE_CSP = "default-src 'none'; sandbox"
 # an image never changes under its id: cached for a year, by the browser only (`private`), so
 # that deleting its document takes it off every shared cache at once
 IMAGE_CACHE = "private, max-age=31536000, immutable"
-# bytes of an image answer written at a time, the loop given back between: a 5 MiB answer
-# written whole to a client that reads fast never waits for the socket, so never yields
-IMAGE_SLICE = 256 * 1024
 
 
 def _service() -> DocumentService:
@@ -107,7 +105,7 @@ def post_image(doc: str) -> tuple[Response, int]:
 @bp.get("/images/<image_id>")
 def get_image(image_id: str) -> Response:
     """An image by its id, to anyone who has its URL (read off the loop, DocumentService.image,
-    and written IMAGE_SLICE at a time); 404 when there is none (its document
+    and written a slice at a time, bodies.sliced); 404 when there is none (its document
     was deleted, or it never was). An unknown id costs the address a lookup token, as an
     unknown document does (guard.Lookups)."""
     lookups, address = _lookups()
@@ -117,9 +115,7 @@ def get_image(image_id: str) -> Response:
         lookups.miss(address)
         raise CollabError("not_found", "there is no such image (the document it was uploaded into may have been "
                                        "deleted)")
-    sleep = current_app.extensions["socketio"].sleep
-    resp = Response(_slices(found.data, sleep), mimetype=found.type)
-    resp.headers["Content-Length"] = str(len(found.data))
+    resp = sliced(found.data, found.type)
     # every stored type is raster (SVG is never stored): shown inline, saved under a plain name
     resp.headers["Content-Disposition"] = f'inline; filename="image-{found.id}.{EXTENSIONS[found.type]}"'
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -130,9 +126,3 @@ def get_image(image_id: str) -> Response:
     resp.make_conditional(request)  # 304 when the browser holds it (its ETag is its SHA-256)
     return resp
 
-
-def _slices(data: bytes, sleep: Callable[[float], object]) -> Iterator[bytes]:
-    """`data`, IMAGE_SLICE bytes at a time, the event loop given back after each."""
-    for at in range(0, len(data), IMAGE_SLICE):
-        yield data[at:at + IMAGE_SLICE]
-        sleep(0)
