@@ -32,6 +32,7 @@ ATTACKS = [
     "tests/e2e/test_hostile_reads.py::test_blame_over_100k_revisions",
     "tests/e2e/test_hostile_reads.py::test_old_versions_behind_large_revisions_at_once",
     "tests/e2e/test_hostile_reads.py::test_large_images_at_once",
+    "tests/e2e/test_hostile_reads.py::test_html_exports_of_a_large_document_at_once",
 ]
 # the line each attack prints (test_hostile_stalls._record), e.g.
 # "GET /blame over 10,000 revisions: 200 in 180 ms; other client: round trips 40, median 4.1 ms, worst 58.0 ms"
