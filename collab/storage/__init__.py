@@ -7,7 +7,8 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Reads, Revision, Store, StoreBusy, StoreConflict,
+from .base import (POLICIES, ROLES, Access, AccessRows, Accounts, DocumentRow, Member, Image, Label, NewRevision, NoDatabase,
+                   Reads, Revision, Store, StoreBusy, StoreConflict,
                    StoreError, Tombstone, User)
 
 
@@ -47,5 +48,6 @@ def open_reader(url: str) -> Reads:
 
 
 
-__all__ = ["Accounts", "DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Reads", "Revision", "Store",
-           "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "User", "open_reader", "open_store"]
+__all__ = ["POLICIES", "ROLES", "Access", "AccessRows", "Member", "Accounts", "DocumentRow", "Image", "Label", "NewRevision",
+           "NoDatabase", "Reads", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "User",
+           "open_reader", "open_store"]

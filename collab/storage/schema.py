@@ -164,12 +164,33 @@ MIGRATIONS: tuple[Migration, ...] = (
             chosen TEXT
         ){table_end}""",
     )),
+    # per-document permissions (issue 14): who owns a document (the signed-in person who made
+    # it; NULL: a guest's, or made before this), who may edit and view it (`link`: anyone with
+    # the link, as before; `signed_in`; `invited`), and the people invited, as editor or
+    # viewer. A document without a `doc_access` row is `link`/`link` with no owner: every
+    # document made before this behaves as it did. Both tables are DOCUMENT_TABLES
+    Migration(10, "doc_access and doc_members: a document's owner, who may edit and view it, and who is invited", (
+        """CREATE TABLE doc_access (
+            doc TEXT PRIMARY KEY,
+            owner TEXT,
+            edit_policy TEXT NOT NULL DEFAULT 'link',
+            view_policy TEXT NOT NULL DEFAULT 'link'
+        ){table_end}""",
+        """CREATE TABLE doc_members (
+            doc TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            added {real} NOT NULL,
+            PRIMARY KEY (doc, user_id)
+        ){table_end}""",
+        "CREATE INDEX doc_members_user ON doc_members (user_id)",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
 # deleting a document removes and renaming it moves (a test checks that every table with a
 # `doc` column is listed, so that a new one is not forgotten)
-DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images", "titles")
+DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images", "titles", "doc_access", "doc_members")
 UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {
