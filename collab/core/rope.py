@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Iterator, Sequence
 
 from .crc32 import combine, crc32
-from .patches import Edit, Hunk, apply_patch, patch_span
+from .patches import Edit, Hunk, apply_edits, apply_patch, patch_span
 
 CHUNK = 4_096  # code points per chunk, about: a keystroke re-encodes and re-hashes one
 MAX_CHUNK = 2 * CHUNK  # a chunk grown past this is cut in two
@@ -269,7 +269,16 @@ class Rope:
         return Rope._of(_join(_join(before, _build(_chunks(middle))), after))
 
     def edit(self, edits: Sequence[Edit]) -> Rope:
-        """A rope with sorted, non-overlapping `edits` (made on this text) applied."""
+        """A rope with sorted, non-overlapping `edits` (made on this text) applied, the
+        cheaper of two ways by what they cost: each edit on its own copies a chunk and the
+        path to it (~CHUNK code points of work), the span they cover made again once costs
+        its length. A hunk of 650,000 alternating lines took 47 s the first way (one replace
+        per edit); a few keystrokes far apart in a large text stay a chunk each."""
+        if not edits:
+            return self
+        lo, hi = edits[0].pos, edits[-1].end
+        if len(edits) > 1 and hi - lo < len(edits) * CHUNK:
+            return self.replace(lo, hi, apply_edits(self[lo:hi], [Edit(e.pos - lo, e.delete, e.insert) for e in edits]))
         rope = self
         for e in reversed(edits):  # from the end: each edit's position stays right
             rope = rope.replace(e.pos, e.end, e.insert)
