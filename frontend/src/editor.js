@@ -223,7 +223,15 @@ export function createEditor(parent, o) {
     EditorView.contentAttributes.of({ 'aria-label': 'Document text', spellcheck: 'true' }),
     EditorView.updateListener.of((update) => {
       if (update.docChanged) for (const t of trackers) t.pos = update.changes.mapPos(t.pos, -1);
-      if (update.docChanged && !code) update.changes.iterChangedRanges((fromA, toA, fromB) => wantCode(update.state.doc.lineAt(fromB).text));
+      // the line an edit is on (a fence typed), and every line a paste or a remote change
+      // brought (a whole document pasted at once starts on its first line: its code blocks
+      // stayed plain until a reload)
+      if (update.docChanged && !code) {
+        update.changes.iterChanges((fromA, toA, fromB, toB, inserted) => {
+          wantCode(update.state.doc.lineAt(fromB).text);
+          if (inserted.lines > 1) wantCode(FENCED_ANYWHERE.test(inserted.toString()) ? '```x' : '');
+        });
+      }
       if (update.docChanged) {
         for (const tr of update.transactions) {
           if (tr.annotation(remote) || !tr.docChanged) continue;

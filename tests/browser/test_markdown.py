@@ -164,6 +164,27 @@ def test_the_editor_highlights_fenced_code_in_its_language_once_a_block_names_on
     assert page.evaluate(colour_of, "return") == probe
 
 
+@pytest.mark.parametrize("how", ["paste", "remote"])
+def test_code_in_a_document_pasted_whole_or_written_elsewhere_is_highlighted(new_context, server, doc, how):
+    """A paste (or another editor's change) of a whole document starts on its first line,
+    and only the line an edit started on was looked at: its code blocks stayed plain until a
+    reload (found making README's screenshot)."""
+    page = open_editor(new_context(), f"/d/{doc}")
+    text = "# Notes\n\nSome text.\n\n```python\ndef f():\n    return None\n```\n"
+    if how == "paste":
+        page.click(".cm-content")
+        page.keyboard.insert_text(text)
+    else:
+        with Document.open(server.url, doc) as w:
+            with w.editing():
+                w.replace(0, 0, text)
+            w.wait_synced()
+    keyword = page.evaluate("getComputedStyle(document.documentElement).getPropertyValue('--code-keyword')")
+    probe = page.evaluate("(c) => { const e = document.createElement('i'); e.style.color = c; document.body.append(e); const v = getComputedStyle(e).color; e.remove(); return v; }", keyword.strip())
+    page.wait_for_function("""(want) => [...document.querySelectorAll('.cm-content span')]
+        .some((e) => e.textContent === 'return' && getComputedStyle(e).color === want)""", arg=probe)
+
+
 def test_an_image_from_another_site_is_replaced_by_a_note_saying_why(new_context, server, doc):
     """Issue 15: with img-src 'self', remote images showed broken with no explanation. Nothing
     is fetched from the other site (the new_context fixture fails the test if it were)."""
