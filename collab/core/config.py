@@ -210,10 +210,10 @@ class Settings:
 
 
 # COLLAB_* variables that are not settings, so not fields of Settings: COLLAB_TEST_FAULT
-# (fault_spec below) and those that the test suite and the benchmarks read (tests/, bench/;
+# (fault_spec below), COLLAB_TOKEN (the Python client's access token: client_token below) and those that the test suite and the benchmarks read (tests/, bench/;
 # tests/core/test_config.py finds every one they read here). A server started by the tests
 # inherits them and must not warn about them.
-OTHER_VARIABLES = ("COLLAB_TEST_FAULT", "COLLAB_TEST_POSTGRES", "COLLAB_TEST_REDIS", "COLLAB_TEST_SEEDS",
+OTHER_VARIABLES = ("COLLAB_TEST_FAULT", "COLLAB_TOKEN", "COLLAB_TEST_POSTGRES", "COLLAB_TEST_REDIS", "COLLAB_TEST_SEEDS",
                    "COLLAB_FUZZ_EXAMPLES", "COLLAB_E2E_SEED", "COLLAB_CHROMIUM")
 # what a COLLAB_ name that is not a setting may have meant: the transport limits follow from others
 _DERIVED = {"COLLAB_MAX_MESSAGE_BYTES": "COLLAB_MAX_PATCH_CHARS (the WebSocket message limit is it + 1 MiB)",
@@ -276,3 +276,10 @@ def fault_spec(env: Mapping[str, str] | None = None) -> str:
     parses it). Not a Settings field: it belongs to the process, not to one app, is never set
     in production, and create_app's overrides must not be able to set it."""
     return (os.environ if env is None else env).get("COLLAB_TEST_FAULT", "")
+
+
+def client_token(env: Mapping[str, str] | None = None) -> str | None:
+    """COLLAB_TOKEN, the access token the Python client sends (`Authorization: Bearer`) when
+    it is given none; None when unset or empty. Not a Settings field: it is a client's, not a
+    server's."""
+    return (os.environ if env is None else env).get("COLLAB_TOKEN") or None

@@ -377,7 +377,7 @@ def rotate_view_token(doc: str) -> Response:
 
 # what a browser sees as the title of an error page, by status
 PAGE_TITLES = {
-    400: "This address is not valid", 403: "Not allowed", 404: "Nothing here", 405: "Not allowed",
+    400: "This address is not valid", 401: "Sign in first", 403: "Not allowed", 404: "Nothing here", 405: "Not allowed",
     410: "This document was deleted",
     413: "Too large", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable",
 }
@@ -397,6 +397,8 @@ def _error(status: int, code: str, message: str, extra: ErrorExtra | None = None
     headers = {}
     if extra and "retry_after" in extra:  # rate_limited, unavailable: when to try again
         headers["Retry-After"] = str(max(1, math.ceil(extra["retry_after"])))
+    if status == 401 and code in ("bad_token", "sign_in_required"):  # RFC 6750: how to authenticate
+        headers["WWW-Authenticate"] = _challenge(code, message)
     if pages.wants_page():
         title = GONE_TITLES.get(extra.get("reason", "") if extra else "") or PAGE_TITLES.get(status, "Something went wrong")
         return pages.error_page(status, title, message), headers
@@ -404,6 +406,15 @@ def _error(status: int, code: str, message: str, extra: ErrorExtra | None = None
     if observer is not None:
         observer.http_error(code, status)
     return jsonify(wire.http_error(code, message, extra)), status, headers
+
+
+def _challenge(code: str, message: str) -> str:
+    """The `WWW-Authenticate` of a 401 (RFC 6750, section 3): a wrong token is
+    `invalid_token` with the reason; a request that brought none is told the scheme only."""
+    if code != "bad_token":
+        return 'Bearer realm="collab"'
+    why = "".join(c for c in message[:200] if c.isascii() and c.isprintable() and c not in '"\\')
+    return f'Bearer realm="collab", error="invalid_token", error_description="{why}"'
 
 
 def register_errors(app: Flask) -> None:

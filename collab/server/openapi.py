@@ -22,8 +22,10 @@ def _json(schema: Spec, description: str) -> Spec:
 
 def _errors(*statuses: int) -> Spec:
     """The error answers a route may give (always the Error body)."""
-    what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email)",
-            403: "read_only (a view token), or forbidden (a cross-site write; sign-up off)",
+    what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email), "
+                                 "bad_token (a wrong, revoked or expired Bearer token: WWW-Authenticate says "
+                                 "invalid_token), or sign_in_required",
+            403: "read_only (a view token), or forbidden (a cross-site write; sign-up off; not an admin)",
             404: "not_found or bad_doc", 409: "conflict (a taken id)", 410: "deleted: the name is a tombstone",
             413: "too_large", 415: "a body type the route does not read", 429: "rate_limited (retry_after)",
             500: "internal or doc_corrupt", 503: "unavailable (retry_after)"}
@@ -166,6 +168,21 @@ PATHS: Spec = {
             "password": {"type": "string", "minLength": 8}}}))},
     "/api/signout": {"post": _op("End this browser's session and its sockets", {
         "200": _json(_ref("Me"), "{account: null}"), **_errors(403, 404)})},
+    "/api/me/tokens": {
+        "get": _op("The signed-in person's access tokens (never their secrets)", {
+            "200": _json({"type": "object", "properties": {"tokens": {"type": "array", "items": _ref("Token")}}},
+                         "{tokens}"), **_errors(401, 404)}),
+        "post": _op("Make an access token (with a signed-in browser, not a token): its secret is in this answer only", {
+            "201": _json({"allOf": [_ref("Token"), {"type": "object", "required": ["token"], "properties": {
+                "token": {"type": "string", "description": "the secret: send it as Authorization: Bearer <token>"}}}]},
+                "the token, with its secret"), **_errors(400, 401, 403, 404, 409)}, None,
+            _body({"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "maxLength": 64},
+                "expires_days": {"type": "number", "description": "days it lasts; absent: until revoked"}}}))},
+    "/api/me/tokens/{token_id}": {"delete": _op("Revoke an access token: refused from now on, its sockets ended", {
+        "200": _json({"type": "object", "properties": {"id": {"type": "string"}, "revoked": {"type": "boolean"}}},
+                     "revoked"), **_errors(401, 404)},
+        [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
 }
 
 SPEC: Spec = {
@@ -195,6 +212,10 @@ SPEC: Spec = {
             "sign_in": {"type": "string", "enum": ["", "local"]}, "sign_up": {"type": "boolean"},
             "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
+        "Token": {"type": "object", "required": ["id", "name", "created"], "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "number"},
+            "last_used": {"type": "number", "nullable": True, "description": "coarse: to the hour"},
+            "expires": {"type": "number", "nullable": True}, "expired": {"type": "boolean"}}},
         "Written": {"type": "object", "required": ["doc", "version"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "unchanged": {"type": "boolean"},
             "restored_from": {"type": "integer"}}},

@@ -220,7 +220,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
 
     def on_connect(self, sid: str, environ: Environ, auth: object = None) -> bool | None:
         """Who connects: with sign-in on, the signed-in person of the handshake's session
-        cookie, or a guest without one (documents still open by their links). A session
+        cookie or access token (`Authorization: Bearer`; a wrong one is refused, the connect
+        error `{message, data: {code, message}}`), or a guest without one (documents still open by
+        their links). A session
         that cannot be looked up (the database is down) is refused, as Flask-SocketIO
         teaches (return False), rather than let its person in as a guest."""
         s = self.settings
@@ -231,6 +233,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             except StoreError as exc:
                 log.warning("refusing client=%s: its session cannot be looked up: %s", sid, exc)
                 return False
+            except CollabError as exc:  # a wrong access token (bad_token, rate_limited): refused, never a guest
+                log.info("refusing client=%s: %s", sid, exc.message)
+                raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from None
         client = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
                         TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
         if identity is not None:

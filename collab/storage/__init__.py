@@ -8,7 +8,7 @@ the same contract suite (tests/storage/test_storage.py).
 from __future__ import annotations
 
 from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict,
-                   StoreError, Tombstone, User)
+                   StoreError, Token, Tombstone, User)
 
 
 def open_store(url: str, durability: str = "disk", create: bool = True) -> Store:
@@ -38,4 +38,4 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
 
 
 __all__ = ["Accounts", "DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy",
-           "StoreConflict", "StoreError", "Tombstone", "User", "open_store"]
+           "StoreConflict", "StoreError", "Token", "Tombstone", "User", "open_store"]

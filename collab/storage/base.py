@@ -105,6 +105,20 @@ class User:
     disabled: bool = False  # may not sign in; its sessions were ended
 
 
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A personal access token (schema migration 10): what `Authorization: Bearer` signs in
+    as. The secret itself is shown once, when it is made, and never stored."""
+
+    id: str  # "t_" + random: how a list and a revocation name it
+    user_id: str  # whose: the token may do what this person may, no more
+    name: str  # what it is for ("CI backup"), given by its person
+    token_hash: str  # SHA-256 of the secret, hex
+    created: float  # unix seconds
+    expires: float | None = None  # unix seconds; None: until revoked
+    last_used: float | None = None  # unix seconds, coarse (to the hour); None: never used
+
+
 class Accounts(Protocol):
     """Users and their sessions: `store.accounts` (storage/accounts.py writes it once for
     every backend). A session is stored by the hash of its token, never the token."""
@@ -136,8 +150,24 @@ class Accounts(Protocol):
         """End every session of an account (a password reset, a disabled account): how many."""
 
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
-        """Those of `token_hashes` that are still live sessions (what the server's sockets
-        are checked against)."""
+        """Those of `token_hashes` that are still live sessions or live access tokens (what
+        the server's sockets are checked against: a revoked token's sockets end too)."""
+
+    def add_token(self, token: Token) -> None:
+        """StoreConflict if its id or hash is taken."""
+
+    def tokens(self, user_id: str | None = None) -> list[Token]:
+        """The tokens of an account (None: of every account, for `collab dump`), oldest first."""
+
+    def token_user(self, token_hash: str) -> tuple[User, Token] | None:
+        """The token of a hash and its account, whatever their state (expired, disabled:
+        the caller says which it refuses, and why); None: no such token."""
+
+    def touch_token(self, token_id: str, now: float) -> None:
+        """Record that a token was used (`last_used`)."""
+
+    def revoke_token(self, user_id: str, token_id: str) -> bool:
+        """Delete a token of an account; False when the account has no such token."""
 
 
 @dataclass(frozen=True, slots=True)

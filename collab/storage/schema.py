@@ -130,6 +130,23 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sessions_user ON sessions (user_id)",
         "ALTER TABLE revisions ADD COLUMN account TEXT",
     )),
+    # personal access tokens (issue 14): `Authorization: Bearer` for the HTTP API and the
+    # Python client, each a person's, named, with an optional expiry. Stored by the SHA-256
+    # of the secret only, as sessions are; `id` is what lists and revocations name (never the
+    # secret). `last_used` is coarse (written at most once an hour per token), so using a
+    # token costs no write per request. Revoking deletes the row
+    Migration(10, "tokens: personal access tokens (Bearer), by the SHA-256 of their secret", (
+        """CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created {real} NOT NULL,
+            expires {real},
+            last_used {real}
+        ){table_end}""",
+        "CREATE INDEX tokens_user ON tokens (user_id)",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
