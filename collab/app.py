@@ -13,6 +13,7 @@ from flask_socketio import SocketIO
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .server import accounts as accounts_edge
+from .server import admin
 from .server import api
 from .server import pages
 from .server import history_api
@@ -132,6 +133,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     api.register_errors(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(accounts_edge.bp)
+    app.register_blueprint(admin.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics

@@ -20,6 +20,7 @@ class ConfigError(ValueError):
 
 DURABILITY = ("disk", "process")
 LOG_FORMATS = ("text", "json")
+CREATE_MODES = ("anyone", "signed_in")  # COLLAB_CREATE: who may create documents
 SIGN_IN_MODES = ("", "local")  # COLLAB_SIGN_IN: "" = capability links only (no accounts); later "oidc", "proxy"
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
@@ -105,6 +106,12 @@ class Settings:
     session_check: float = 5.0
     sign_in_rate: float = 0.05  # failed sign-ins per second per client address and per account, sustained
     sign_in_burst: int = 10  # failed sign-ins per client address and per account allowed in a burst
+    # comma-separated emails of the admins (with COLLAB_SIGN_IN): they may list every document
+    # (GET /api/admin/docs) and delete any; "" = none
+    admins: str = ""
+    # who may create documents: "anyone" (whoever opens a new link; the default) or "signed_in"
+    # (with COLLAB_SIGN_IN: a guest still opens existing documents by their links, but makes none)
+    create: str = "anyone"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -147,9 +154,29 @@ class Settings:
         if self.sign_in not in SIGN_IN_MODES:
             raise ConfigError(f"COLLAB_SIGN_IN must be empty (links only) or local (accounts of this server), "
                               f"got {self.sign_in!r}")
+        self._validate_people()
         if self.sign_up not in (0, 1):
             raise ConfigError(f"COLLAB_SIGN_UP must be 1 (anyone may make an account) or 0 (only `collab user add`), "
                               f"got {self.sign_up!r}")
+
+    def _validate_people(self) -> None:
+        """COLLAB_ADMINS and COLLAB_CREATE: both name signed-in people, so need COLLAB_SIGN_IN."""
+        for email in self.admin_emails:
+            if email.count("@") != 1 or email.startswith("@") or email.endswith("@") or " " in email:
+                raise ConfigError(f"COLLAB_ADMINS must be comma-separated emails of accounts "
+                                  f"(ann@example.org,bo@example.org), got {email[:80]!r}")
+        if self.admin_emails and not self.sign_in:
+            raise ConfigError("COLLAB_ADMINS names accounts, but sign-in is off: set COLLAB_SIGN_IN=local too")
+        if self.create not in CREATE_MODES:
+            raise ConfigError(f"COLLAB_CREATE must be anyone (the default) or signed_in (only signed-in people "
+                              f"create documents), got {self.create!r}")
+        if self.create == "signed_in" and not self.sign_in:
+            raise ConfigError("COLLAB_CREATE=signed_in needs accounts to sign in with: set COLLAB_SIGN_IN=local too")
+
+    @property
+    def admin_emails(self) -> frozenset[str]:
+        """COLLAB_ADMINS, each email case folded (as accounts are matched)."""
+        return frozenset(e.strip().casefold() for e in self.admins.split(",") if e.strip())
 
     def _validate_observability(self) -> None:
         """COLLAB_METRICS, COLLAB_METRICS_ALLOW, COLLAB_LOG_FORMAT."""

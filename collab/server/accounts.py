@@ -263,8 +263,10 @@ def _json_body() -> dict[str, Any]:
 def me() -> Response:
     """Who this browser is signed in as (`account`: null for a guest), and what the server offers."""
     settings = _settings()
+    user = current_user()
     resp = jsonify({"sign_in": settings.sign_in, "sign_up": bool(settings.sign_in and settings.sign_up),
-                    "account": account_body(current_user())})
+                    "account": account_body(user),
+                    **({"admin": True} if user is not None and user.email.casefold() in settings.admin_emails else {})})
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

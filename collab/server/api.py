@@ -22,7 +22,7 @@ from .bodies import json_object, raw_body
 from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .accounts import current_user
-from .guard import Lookups, lookups_of
+from .guard import Lookups, check_create, lookups_of
 from ..core.ids import check_doc_id, check_name, check_storable, check_version, log_id, new_doc_id, redact
 from ..service.documents import DocState, DocumentService, PatchResult
 from ..service.observer import Observer
@@ -215,7 +215,8 @@ def _author(body: Mapping[str, object]) -> Author:
 
 def _new_document(body: dict[str, object], field: str = "doc") -> tuple[str, DocState]:
     """A new document: by the chosen name in `field` (409 `conflict` when it is taken), or
-    by a generated id."""
+    by a generated id. Only by a signed-in person under COLLAB_CREATE=signed_in."""
+    check_create(_service().settings, current_user() is not None)
     doc = _new_name(body, field)
     try:
         return doc, _service().open(doc, create=True)

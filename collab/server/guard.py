@@ -185,6 +185,21 @@ def _refuse(start_response: Callable[..., Any], status: str, exc: CollabError) -
     return [body]
 
 
+# -- who may create --------------------------------------------------------------------
+
+
+CREATE_REFUSED = ("only signed-in people may create documents on this server (COLLAB_CREATE=signed_in): "
+                  "sign in, then try again; an existing document still opens by its link")
+
+
+def check_create(settings: Settings, signed_in: bool) -> None:
+    """Refuse a guest's creation of a document when COLLAB_CREATE=signed_in (401
+    `sign_in_required`); every creating edge asks: socket `join` of a new name, `POST
+    /api/docs`, `copy`, the editor page of a new name."""
+    if settings.create == "signed_in" and not signed_in:
+        raise CollabError("sign_in_required", CREATE_REFUSED)
+
+
 # -- lookups of unknown documents ------------------------------------------------------
 
 

@@ -179,6 +179,15 @@ PATHS: Spec = {
             _body({"type": "object", "required": ["name"], "properties": {
                 "name": {"type": "string", "maxLength": 64},
                 "expires_days": {"type": "number", "description": "days it lasts; absent: until revoked"}}}))},
+    "/api/admin/docs": {"get": _op("Every document, by id, a page at a time (admins only: COLLAB_ADMINS)", {
+        "200": _json({"type": "object", "properties": {
+            "docs": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "created": {"type": "number"}, "updated": {"type": "number"},
+                "head": {"type": "integer"}}}},
+            "next": {"type": "string", "nullable": True, "description": "the `after` of the next page"}}},
+            "{docs, next}"), **_errors(400, 401, 403, 404)},
+        [_query("after", "the `next` of the page before (default: from the first)", "string"),
+         _query("limit", "documents per page (default 100, at most 1,000)")])},
     "/api/me/tokens/{token_id}": {"delete": _op("Revoke an access token: refused from now on, its sockets ended", {
         "200": _json({"type": "object", "properties": {"id": {"type": "string"}, "revoked": {"type": "boolean"}}},
                      "revoked"), **_errors(401, 404)},

@@ -21,7 +21,7 @@ from ..core.config import Settings
 from ..core import wire
 from ..core.errors import CollabError, gone_error
 from .accounts import socket_user
-from .guard import Environ, lookups_of, settle
+from .guard import Environ, check_create, lookups_of, settle
 from .pins import AddressPins
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
 from ..core.patches import text_hash
@@ -332,7 +332,14 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if view:
             state, role = lookups.open_view(address, key), VIEWER
         else:
-            state, role = lookups.open(address, key, create=True), EDITOR
+            # COLLAB_CREATE=signed_in: a guest opens what exists, and creates nothing
+            creates = self.settings.create != "signed_in" or client.account is not None
+            try:
+                state, role = lookups.open(address, key, create=creates), EDITOR
+            except CollabError as exc:
+                if exc.code == "not_found" and not creates:
+                    check_create(self.settings, signed_in=False)
+                raise
         other = client.joined.get(key)
         if other is not None and other.state.id != state.id:
             raise CollabError("bad_request", f"{key!r} names two documents on this connection")

@@ -225,6 +225,10 @@ class Store(Protocol):
 
     def document_ids(self) -> Iterator[str]: ...
 
+    def documents_page(self, after: str, limit: int) -> list[DocumentRow]:
+        """At most `limit` documents whose ids come after `after` ("": from the first), by id
+        (byte order on every backend): what an admin's list pages through."""
+
     def set_label(self, doc: str, version: int, name: str, ts: float) -> None:
         """Name a version; a name already used in the document moves to this version."""
 
