@@ -10,15 +10,25 @@ in constant memory and can be piped, compressed or diffed:
     {"label": {"name", "version", "ts"}}                               its labels
     {"image": {"id", "type", "size", "sha256", "created", "data"}}     its images, data in base64
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
-    {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I}}   the last line
+    {"user": {"id", "email", "name", "password", "created", "disabled"}}   then the accounts
+    {"token": {"id", "user_id", "name", "token_hash", "created", "expires", "last_used"}}
+    {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I[, "users": U, "tokens": K]}}
 
 `snapshot` appears where the store holds one, `account` (the author's account id, schema 7)
 where the revision has one. Format 2 added the tombstones (the names of
 deleted documents and replaced links: a restored backup must not let an old link create a
 deleted document again); format 3 the images uploaded into documents, one line each, read
 from the store and written one at a time (a line holds one image, at most
-COLLAB_MAX_IMAGE_BYTES of it, never the dump). A format 1 dump (no tombstones, no
-"tombstones" count) and a format 2 one (no images, no "images" count) still load.
+COLLAB_MAX_IMAGE_BYTES of it, never the dump); format 4 the accounts (COLLAB_SIGN_IN: each
+user with their password's Argon2 hash, each access token by its SHA-256, so that scripts
+keep working on a restored or copied server), after the tombstones. A database without
+accounts is dumped as format 3, exactly as before, so an older collab still loads it.
+Sessions are never carried: a sign-in lives in a browser's cookie, signed with the source
+server's secret key (which a dump does not hold), and a backup restored must not bring back
+sign-ins ended since; people sign in again. A dump with accounts holds password hashes and
+every edit link: keep it as secret as the database. A format 1 dump (no tombstones, no
+"tombstones" count), a format 2 one (no images, no "images" count) and a format 3 one (no
+accounts, no "users" and "tokens" counts) still load.
 A dump is checked by one `Checker`, record by record: every field's type, ids and tokens
 (core.ids, the one validator), op ids unique per document, ids and view tokens all distinct
 (in the dump and against the target), labels of versions that exist, images whose data is base64 of the size, SHA-256 and
@@ -47,18 +57,21 @@ from ..core.errors import GONE_MESSAGES, CollabError
 from ..core.images import TYPES as IMAGE_TYPES, digest, sniff
 from ..core.ids import check_doc_id, check_image_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
-from .base import DocumentRow, Image, Label, NewRevision, Revision, Store, StoreError, Tombstone
+from .base import DocumentRow, Image, Label, NewRevision, Revision, Store, StoreError, Token, Tombstone, User
 from .schema import LATEST
 
-FORMAT = 3
-FORMATS = (1, 2, 3)  # what this collab reads: 1 is 2 without tombstones, 2 is 3 without images
+FORMAT = 4
+FORMATS = (1, 2, 3, 4)  # what this collab reads: 1 is 2 without tombstones, 2 is 3 without images, 3 is 4 without accounts
+NO_ACCOUNTS = 3  # the format of a dump of a database without accounts: as before they existed
 PAGE = 1000  # revisions read per store call
 DOC_FIELDS = ("id", "view_token", "head", "created", "updated")
 REV_FIELDS = ("version", "patch", "author", "op_id", "ts", "hash")  # and "attribution", which may be left out
 LABEL_FIELDS = ("name", "version", "ts")
 TOMBSTONE_FIELDS = ("name", "reason", "ts")
 IMAGE_FIELDS = ("id", "type", "size", "sha256", "created", "data")
-KINDS = ("document", "revision", "label", "image", "tombstone", "end")  # what a record after the header is, by its one key
+USER_FIELDS = ("id", "email", "name", "password", "created", "disabled")
+TOKEN_FIELDS = ("id", "user_id", "name", "token_hash", "created", "expires", "last_used")
+KINDS = ("document", "revision", "label", "image", "tombstone", "user", "token", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -77,16 +90,21 @@ class Counts:
     revisions: int = 0
     tombstones: int = 0
     images: int = 0
+    users: int = 0
+    tokens: int = 0
     ids: list[str] = field(default_factory=list)  # the documents, in order
 
 
 Progress = Callable[[Counts], None]
 
 
-def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = True) -> Iterator[dict[str, Any]]:
-    """The dump of `store` (of `docs` only, if given), record by record; its tombstones last
-    unless `tombstones` is False."""
-    yield {"collab_dump": FORMAT, "schema": LATEST}
+def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = True,
+            accounts: bool | None = None) -> Iterator[dict[str, Any]]:
+    """The dump of `store` (of `docs` only, if given), record by record; its tombstones
+    unless `tombstones` is False, then its accounts unless `accounts` is False (default: as
+    `tombstones`: a whole dump carries them, one of some documents does not)."""
+    users = store.accounts.users() if (tombstones if accounts is None else accounts) else []
+    yield {"collab_dump": FORMAT if users else NO_ACCOUNTS, "schema": LATEST}
     counts = Counts()
     for doc in (store.document_ids() if docs is None else docs):
         row = store.get_document(doc)
@@ -124,8 +142,15 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
         for tomb in store.tombstones():
             yield {"tombstone": {"name": tomb.name, "reason": tomb.reason, "ts": tomb.ts}}
             counts.tombstones += 1
-    yield {"end": {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones,
-                   "images": counts.images}}
+    for user in users:
+        yield {"user": {f: getattr(user, f) for f in USER_FIELDS}}
+        counts.users += 1
+    for token in store.accounts.tokens() if users else []:
+        yield {"token": {f: getattr(token, f) for f in TOKEN_FIELDS}}
+        counts.tokens += 1
+    end = {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones,
+           "images": counts.images}
+    yield {"end": {**end, "users": counts.users, "tokens": counts.tokens} if users else end}
 
 
 def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = None) -> Counts:
@@ -139,6 +164,10 @@ def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = 
             counts.tombstones += 1
         elif "image" in rec:
             counts.images += 1
+        elif "user" in rec:
+            counts.users += 1
+        elif "token" in rec:
+            counts.tokens += 1
         elif "document" in rec:
             counts.documents += 1
             if progress:
@@ -206,12 +235,15 @@ class Checker:
         self.unit = unit
         self.progress = progress
         self.counts = Counts()
-        self._state = "header"  # then "body", "tombstones" (after the documents), "end"
+        self._state = "header"  # then "body", "tombstones" (after the documents), "accounts", "end"
         self.format = FORMAT  # the header's
         self._doc: _Open | None = None
         self._keys: dict[str, tuple[str, str]] = {}  # keys[id or token] = (document, "id" | "view token")
         self._tombs: set[str] = set()  # the tombstones' names
         self._images: set[str] = set()  # the images' ids
+        self._users: set[str] = set()  # the users' ids
+        self._emails: set[str] = set()  # ... and their emails, case folded
+        self._tokens: set[str] = set()  # the tokens' ids and hashes
         self._line = 0
 
     def _error(self, n: int, reason: str) -> DumpError:
@@ -224,7 +256,7 @@ class Checker:
         except CollabError as exc:
             raise self._error(n, exc.message) from None
 
-    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | Image | Tombstone | None:
+    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | Image | Tombstone | User | Token | None:
         self._line = n
         if self._state == "header":
             self._header(n, rec)
@@ -248,6 +280,10 @@ class Checker:
             return self._image(n, rec["image"])
         if kind == "tombstone":
             return self._tombstone(n, rec["tombstone"])
+        if kind == "user":
+            return self._user(n, rec["user"])
+        if kind == "token":
+            return self._token(n, rec["token"])
         self._end(n, rec["end"])
         return None
 
@@ -309,6 +345,8 @@ class Checker:
         self.close(n)
         if self._state == "tombstones":
             raise self._error(n, "a document after the tombstones (they come last, before the end record)")
+        if self._state == "accounts":
+            raise self._error(n, "a document after the accounts (they come last, before the end record)")
         self._fields(n, "document", body, DOC_FIELDS)
         doc = self._core(n, check_doc_id, body["id"], "document id")
         token = self._core(n, check_doc_id, body["view_token"], "view token")
@@ -437,6 +475,8 @@ class Checker:
         self.close(n)
         if self.format < 2:
             raise self._error(n, "a tombstone in a dump of format 1 (tombstones came with format 2)")
+        if self._state == "accounts":
+            raise self._error(n, "a tombstone after the accounts (they come after the tombstones)")
         self._state = "tombstones"
         self._fields(n, "tombstone", body, TOMBSTONE_FIELDS)
         # a name of a document that was deleted, renamed or whose view link was replaced:
@@ -462,16 +502,73 @@ class Checker:
         self.counts.tombstones += 1
         return Tombstone(name, reason, self._time(n, body, "ts"))
 
+    def _accounts(self, n: int, what: str) -> None:
+        self.close(n)
+        if self.format < 4:
+            raise self._error(n, f"a {what} in a dump of format {self.format} (accounts came with format 4)")
+        self._state = "accounts"
+
+    def _user(self, n: int, body: Any) -> User:
+        self._accounts(n, "user")
+        self._fields(n, "user", body, USER_FIELDS)
+        user_id, email, name, password = (self._string(n, body, f) for f in ("id", "email", "name", "password"))
+        if not 0 < len(user_id) <= 64 or not user_id.isascii() or not user_id.isprintable():
+            raise self._error(n, f"user id {user_id[:80]!r} is not valid: 1-64 printable ASCII characters")
+        if len(email) > 254 or email.count("@") != 1 or email.strip() != email or " " in email:
+            raise self._error(n, f"user {user_id!r}: email {email[:80]!r} is not an address like ann@example.org")
+        if not name.strip() or self._core(n, check_name, name) != name:
+            raise self._error(n, f"user {user_id!r}: display name {name[:80]!r} is not valid (1-64 characters)")
+        if not password.startswith("$") or len(password) > 1_024:
+            raise self._error(n, f"user {user_id!r}: password must be a password hash (a PHC string, $argon2id$...), "
+                                 "never a password")
+        if not isinstance(body["disabled"], bool):
+            raise self._error(n, f"user {user_id!r}: 'disabled' must be true or false")
+        key = email.casefold()
+        if user_id in self._users or key in self._emails:
+            raise self._error(n, f"user {user_id!r} ({email}) appears twice")
+        if self.target is not None and (self.target.accounts.user(user_id) is not None
+                                        or self.target.accounts.user_by_email(email) is not None):
+            raise self._error(n, f"user {user_id!r} ({email}): an account of that id or email exists in the "
+                                 "target database")
+        self._users.add(user_id)
+        self._emails.add(key)
+        self.counts.users += 1
+        return User(user_id, email, name, password, self._time(n, body, "created"), body["disabled"])
+
+    def _token(self, n: int, body: Any) -> Token:
+        self._accounts(n, "token")
+        self._fields(n, "token", body, TOKEN_FIELDS)
+        token_id, user_id, name, digest_ = (self._string(n, body, f) for f in ("id", "user_id", "name", "token_hash"))
+        if not 0 < len(token_id) <= 64 or not token_id.isascii() or not token_id.isprintable():
+            raise self._error(n, f"token id {token_id[:80]!r} is not valid: 1-64 printable ASCII characters")
+        if user_id not in self._users:
+            raise self._error(n, f"token {token_id!r} is of user {user_id[:80]!r}, who is not in the dump before it")
+        if len(digest_) != 64 or any(c not in "0123456789abcdef" for c in digest_):
+            raise self._error(n, f"token {token_id!r}: token_hash must be a SHA-256 in 64 lower-case hex digits "
+                                 "(a token is never stored itself)")
+        if not name.strip() or self._core(n, check_name, name) != name:
+            raise self._error(n, f"token {token_id!r}: name {name[:80]!r} is not valid (1-64 characters)")
+        expires, last_used = (None if body[f] is None else self._time(n, body, f) for f in ("expires", "last_used"))
+        if token_id in self._tokens or digest_ in self._tokens:
+            raise self._error(n, f"token {token_id!r} appears twice")
+        if self.target is not None and self.target.accounts.token_user(digest_) is not None:
+            raise self._error(n, f"token {token_id!r}: that token exists in the target database")
+        self._tokens.update((token_id, digest_))
+        self.counts.tokens += 1
+        return Token(token_id, user_id, name, digest_, self._time(n, body, "created"), expires, last_used)
+
     def _end(self, n: int, body: Any) -> None:
         self.close(n)
-        said = (body.get("documents"), body.get("revisions"), body.get("tombstones"), body.get("images")) \
-            if isinstance(body, dict) else None
-        held = (self.counts.documents, self.counts.revisions, self.counts.tombstones if self.format >= 2 else None,
-                self.counts.images if self.format >= 3 else None)
+        keys = ("documents", "revisions", "tombstones", "images", "users", "tokens")
+        said = tuple(body.get(k) for k in keys) if isinstance(body, dict) else None
+        c = self.counts
+        held = (c.documents, c.revisions, c.tombstones if self.format >= 2 else None,
+                c.images if self.format >= 3 else None, c.users if self.format >= 4 else None,
+                c.tokens if self.format >= 4 else None)
         if said != held:
-            raise self._error(n, f"the end record says {body}, the dump holds {self.counts.documents} "
-                                 f"documents, {self.counts.revisions} revisions, "
-                                 f"{self.counts.tombstones} tombstones and {self.counts.images} images")
+            raise self._error(n, f"the end record says {body}, the dump holds {c.documents} "
+                                 f"documents, {c.revisions} revisions, {c.tombstones} tombstones, "
+                                 f"{c.images} images, {c.users} users and {c.tokens} tokens")
         self._state = "end"
 
 
@@ -538,6 +635,11 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
                 tombs.append(item)
                 if len(tombs) >= PAGE:
                     write_tombstones()
+            elif isinstance(item, User):  # (after every tombstone: they come before the accounts)
+                write_tombstones()
+                store.accounts.add_user(item)
+            elif isinstance(item, Token):
+                store.accounts.add_token(item)
         counts = checker.finish()
         write_tombstones()
         return counts
