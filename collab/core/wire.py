@@ -189,6 +189,7 @@ class Peer(TypedDict):
     name: str
     role: str  # a Role (as read back from another process: what it wrote)
     version: int  # the last version it confirmed with `seen`
+    account: NotRequired[str]  # a signed-in person's account id (COLLAB_SIGN_IN); absent: a guest
 
 
 class Counts(TypedDict):
@@ -218,6 +219,7 @@ class CursorMessage(TypedDict):
     name: str
     anchor: int
     head: int
+    account: NotRequired[str]  # as in Peer
 
 
 class GoneMessage(TypedDict):
@@ -240,8 +242,11 @@ def revisions(doc: str, messages: list[RevisionMessage]) -> RevisionsMessage:
     return {"doc": doc, "revisions": messages}
 
 
-def peer(id: str, name: str, role: str, version: int) -> Peer:
-    return {"id": id, "name": name, "role": role, "version": version}
+def peer(id: str, name: str, role: str, version: int, account: str | None = None) -> Peer:
+    p: Peer = {"id": id, "name": name, "role": role, "version": version}
+    if account is not None:  # only then: a guest's entry is as before accounts
+        p["account"] = account
+    return p
 
 
 def presence(doc: str, peers: list[Peer], counts: Counts) -> PresenceMessage:
@@ -253,8 +258,11 @@ def presence_delta(doc: str, changed: list[Peer], gone: list[str], counts: Count
             "editors": counts["editors"], "viewers": counts["viewers"]}
 
 
-def cursor(doc: str, peer: str, name: str, anchor: int, head: int) -> CursorMessage:
-    return {"doc": doc, "peer": peer, "name": name, "anchor": anchor, "head": head}
+def cursor(doc: str, peer: str, name: str, anchor: int, head: int, account: str | None = None) -> CursorMessage:
+    m: CursorMessage = {"doc": doc, "peer": peer, "name": name, "anchor": anchor, "head": head}
+    if account is not None:
+        m["account"] = account
+    return m
 
 
 def gone(doc: str, error: ErrorBody) -> GoneMessage:

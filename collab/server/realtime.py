@@ -491,10 +491,10 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             return
         state = m.state
         server = self.sio.server
-        server.emit("cursor", wire.cursor(state.id, client.peer, client.name, anchor, head), to=_editors(state.id),
-                    skip_sid=client.sid, namespace="/")
+        server.emit("cursor", wire.cursor(state.id, client.peer, client.name, anchor, head, client.account),
+                    to=_editors(state.id), skip_sid=client.sid, namespace="/")
         if self._has_viewers(state):
-            server.emit("cursor", wire.cursor(state.view_token, client.peer, client.name, anchor, head),
+            server.emit("cursor", wire.cursor(state.view_token, client.peer, client.name, anchor, head, client.account),
                         to=_viewers(state.id), namespace="/")
 
     # -- outbound -----------------------------------------------------------------
@@ -629,7 +629,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         return self.service.shared or any(m.role == VIEWER for m in self.members.get(state.id, {}).values())
 
     def _publish_peer(self, client: Client, m: Membership) -> None:
-        self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen))
+        self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen, client.account))
         self._presence_changed(m.state, client.peer)
 
     def _roster(self, state: DocState) -> Roster:
