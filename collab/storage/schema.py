@@ -210,10 +210,15 @@ def migrate(db: Catalog, now: float, create: bool = True) -> list[Migration]:
     if version > LATEST:
         raise StoreError(f"the database's schema is at version {version}, newer than this collab knows "
                          f"({LATEST}): upgrade collab, or open a copy made for this version")
-    if version == LATEST and "schema_migrations" in db.tables():
+    versioned = "schema_migrations" in db.tables()
+    # every migration the database has not recorded, not only those above its newest: numbers
+    # are taken by branches that land in any order, so a database can hold 10 without 8 and 9
+    recorded = {r[0] for r in db.execute("SELECT version FROM schema_migrations", ())} if versioned else set()
+    applied = ([m for m in MIGRATIONS if m.version not in recorded] if versioned
+               else [m for m in MIGRATIONS if m.version > version])
+    if versioned and not applied:
         return []
-    applied = [m for m in MIGRATIONS if m.version > version]
-    if "schema_migrations" not in db.tables():
+    if not versioned:
         if version:
             # an older collab created every table it knew with CREATE TABLE IF NOT EXISTS at
             # each start: one that predates a table lacks it
