@@ -61,3 +61,16 @@ def test_a_wrong_token_fails_the_client_instead_of_a_guest_join(server, doc_id):
         Document(server.url, doc_id, name="guest?", token="collab_pat_" + "x" * 43, timeout=5)
     assert refused.value.error["code"] == "bad_token"
     assert requests.get(f"{server.url}/api/docs/{doc_id}", timeout=10).status_code == 404  # nothing was created
+
+
+@pytest.mark.parametrize("size", [300, 8_000, 65_536, 1_000_000])
+def test_a_huge_authorization_header_is_refused_and_the_server_goes_on(server, size):
+    """Through the real HTTP server (gevent's): a long token is 401 `bad_token` without a
+    lookup, a header past the server's own line limit is 400; never a guest, never a 500."""
+    r = requests.get(f"{server.url}/api/me", headers={"Authorization": "Bearer " + "a" * size}, timeout=10)
+    assert r.status_code in (400, 401), r.status_code
+    if r.status_code == 401:
+        assert r.json()["error"]["code"] == "bad_token" and "invalid_token" in r.headers["WWW-Authenticate"]
+    assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+    me = requests.get(f"{server.url}/api/me", headers={"Authorization": f"Bearer {server.token}"}, timeout=10)
+    assert me.json()["account"]["name"] == "Ann"
