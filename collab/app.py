@@ -119,6 +119,9 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         socketio.start_background_task(watch.run)
     if settings.sign_in:  # accounts (server/accounts.py); off: no cookie, no route but /api/me
         accounts_edge.install(app, AccountService(store.accounts, settings.session_days, runtime.run_hash), settings)
+        for email in sorted(settings.admin_emails):  # a typo here would leave nobody an admin, silently
+            if store.accounts.user_by_email(email) is None:
+                log.warning("COLLAB_ADMINS names %s, which has no account (yet): `collab user add %s`", email, email)
         if settings.session_check > 0:
             socketio.start_background_task(realtime.watch_sessions)
     app.extensions["collab.tombstones"] = watch

@@ -68,7 +68,7 @@ PATHS: Spec = {
     "/api/docs": {"post": _op(
         "Create a document, by a generated id or a chosen one, optionally with a text",
         {"201": _json(_ref("Created"), "its links (and `version` when a text was given)"),
-         **_errors(400, 404, 409, 410, 413, 415)},
+         **_errors(400, 401, 404, 409, 410, 413, 415)},
         body=_body({"type": "object", "properties": {"doc": {"type": "string"}, "text": {"type": "string"},
                                                      "name": {"type": "string"}}}, plain=True, required=False))},
     "/api/docs/{doc}": {
@@ -100,7 +100,7 @@ PATHS: Spec = {
         "201": WRITTEN, **_errors(400, 403, 404, 410, 413, 415)}, [EDIT], _body(TEXT_FIELDS, plain=True))},
     "/api/docs/{doc}/copy": {"post": _op("Copy the text of a version into a new document", {
         "201": _json(_ref("Created"), "the copy's links, `version`, `copied_from`"),
-        **_errors(400, 403, 404, 409, 410, 413, 415)}, [EDIT],
+        **_errors(400, 401, 403, 404, 409, 410, 413, 415)}, [EDIT],
         _body({"type": "object", "properties": {"version": {"type": "integer", "minimum": 0},
                                                 "to": {"type": "string"}, "name": {"type": "string"}}},
               required=False))},
@@ -198,7 +198,9 @@ SPEC: Spec = {
     "openapi": "3.0.3",
     "info": {"title": "collab HTTP API", "version": "1",
              "description": "Documents, their history and their text over HTTP (docs/protocol.md). "
-                            "A state-changing request from a browser must come from the server's own origin."},
+                            "A state-changing request from a browser must come from the server's own origin. "
+                            "With sign-in on, `Authorization: Bearer <token>` (a personal access token) "
+                            "makes a request its token's person."},
     "paths": PATHS,
     "components": {"schemas": {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -219,6 +221,7 @@ SPEC: Spec = {
             "type": {"type": "string", "enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]}}},
         "Me": {"type": "object", "properties": {
             "sign_in": {"type": "string", "enum": ["", "local"]}, "sign_up": {"type": "boolean"},
+            "admin": {"type": "boolean", "description": "present (true) for an admin (COLLAB_ADMINS) only"},
             "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
         "Token": {"type": "object", "required": ["id", "name", "created"], "properties": {

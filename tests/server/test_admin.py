@@ -134,3 +134,9 @@ def test_the_pages_offer_a_guest_sign_in_instead_of_new_documents(closed_app, ma
     ann.post("/api/docs", json={"doc": doc_id}, headers=ORIGIN)
     assert guest.get(f"/d/{doc_id}", headers=HTML).status_code == 200  # it exists now: a guest opens it
     assert b"data-create" not in make_app().test_client().get("/").data  # the default: anyone creates
+
+
+def test_an_admin_without_an_account_is_warned_of_at_start(make_app, caplog):
+    with caplog.at_level("WARNING", logger="collab.app"):
+        make_app(sign_in="local", admins="ghost@example.org")
+    assert any("COLLAB_ADMINS names ghost@example.org, which has no account" in r.getMessage() for r in caplog.records)
