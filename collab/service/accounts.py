@@ -165,9 +165,9 @@ class AccountService:
     def add_token(self, user: User, name: object, days: object = None) -> tuple[str, Token]:
         """A new access token of `user`: (the secret, shown once; its row). `days`: how long
         it lasts (None: until revoked)."""
-        label = check_name(name if name else None)
-        if label == "Anonymous" and not name:
+        if name is None or (isinstance(name, str) and not name.strip()):
             raise CollabError("bad_request", "a token needs a name saying what it is for (1-64 characters)")
+        label = check_name(name)
         expires = None
         if days is not None:
             if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= MAX_TOKEN_DAYS:

@@ -118,7 +118,7 @@ def test_the_token_of_a_disabled_account_is_refused(signin_app):
     refused(signin_app.test_client().get("/api/me", headers=bearer(made["token"])), "disabled")
 
 
-@pytest.mark.parametrize("fields", [{}, {"name": ""}, {"name": 5}, {"name": "x" * 65}, {"name": "ci", "expires_days": 0},
+@pytest.mark.parametrize("fields", [{}, {"name": ""}, {"name": "   "}, {"name": None}, {"name": 5}, {"name": ["x"]}, {"name": "x" * 65}, {"name": "ci", "expires_days": 0},
                                     {"name": "ci", "expires_days": -1}, {"name": "ci", "expires_days": "7"},
                                     {"name": "ci", "expires_days": True}, {"name": "ci", "expires_days": 10 ** 9}])
 def test_a_token_asked_for_wrongly_is_400_and_none_is_made(signin_app, fields):
