@@ -18,10 +18,11 @@ from .server import api
 from .server import pages
 from .server import history_api
 from .server import images
+from .server import mydocs
 from . import data_dir
 from .core.config import ConfigError, Settings, unknown_variables
 from .server.buckets import SharedBuckets
-from .server.guard import EdgeGuard, Lookups
+from .server.guard import EdgeGuard, Lookups, TrustedProxies, TrustedProxyFix
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
 from .server.queue import Outage, RedisQueue, SlicedDelivery, channel
@@ -122,6 +123,11 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         for email in sorted(settings.admin_emails):  # a typo here would leave nobody an admin, silently
             if store.accounts.user_by_email(email) is None:
                 log.warning("COLLAB_ADMINS names %s, which has no account (yet): `collab user add %s`", email, email)
+        if settings.sign_in == "oidc":  # the provider's client and its routes (server/oidc.py)
+            from .server import oidc as oidc_edge  # Authlib: imported by the servers that use it only
+
+            oidc_edge.install(app, settings)
+            app.register_blueprint(oidc_edge.bp)
         if settings.session_check > 0:
             socketio.start_background_task(realtime.watch_sessions)
     app.extensions["collab.tombstones"] = watch
@@ -137,6 +143,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     app.register_blueprint(pages.bp)
     app.register_blueprint(accounts_edge.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(mydocs.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)
         app.extensions["collab.metrics"] = metrics
@@ -183,8 +190,13 @@ def _guard_edges(app: Flask, settings: Settings) -> None:
         # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
         # (the per-address limits), the scheme and host (links come out https://, Host checks
         # see the public name); outermost, so the guard and Engine.IO see it too
+        # (from the COLLAB_TRUSTED_PROXIES only, when they are listed: guard.TrustedProxyFix)
         hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+        fixed = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        if settings.trusted_networks:
+            app.wsgi_app = TrustedProxyFix(app.wsgi_app, fixed, TrustedProxies(settings.trusted_networks))  # type: ignore[method-assign]
+        else:
+            app.wsgi_app = fixed  # type: ignore[method-assign]
 
 
 def _check_folders(settings: Settings, folder: str, database_url: str) -> None:

@@ -133,6 +133,7 @@ class Document:
         self._key: str | None = None  # how the server named the document in its join answer
         self.role: str | None = None
         self.peers: list[wire.Received] = []  # as the last presence (or join answer) listed them
+        self.title: str | None = None  # the title its editors chose (join answers, `title` messages); None: none
         self.you: str | None = None
         self.error: wire.Received | None = None
         self.deleted: DocumentDeleted | None = None  # the document was deleted: stopped for good
@@ -154,6 +155,7 @@ class Document:
         self.sio.on("presence", self._on_presence)
         self.sio.on("cursor", self._on_cursor)
         self.sio.on("gone", self._on_gone)
+        self.sio.on("title", self._on_title)
         self._connect_first()
         self._ticker = threading.Thread(target=self._tick_loop, name="collab-client-tick", daemon=True)
         self._ticker.start()
@@ -415,6 +417,7 @@ class Document:
                 return
             self.role, self.you = answer.get("role"), answer.get("you")
             self.peers = answer.get("peers") or []
+            self.title = answer["title"] if isinstance(answer.get("title"), str) else None
             self._key = answer["doc"]
             if self.state is None:
                 self.state = SyncClient()
@@ -498,6 +501,12 @@ class Document:
             if isinstance(msg, dict) and isinstance(msg.get("peers"), list):
                 self.peers = msg["peers"]
                 self._call(self._presence_callbacks, list(self.peers))
+
+    def _on_title(self, msg: Any) -> None:
+        with self._lock:
+            if isinstance(msg, dict) and msg.get("doc") == self._key:
+                self.title = msg["title"] if isinstance(msg.get("title"), str) else None
+                self._changed.notify_all()
 
     def _on_cursor(self, msg: Any) -> None:
         with self._lock:

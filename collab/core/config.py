@@ -10,8 +10,10 @@ import difflib
 import ipaddress
 import math
 import os
+import re
 from dataclasses import dataclass, fields
 from typing import Mapping
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -21,7 +23,12 @@ class ConfigError(ValueError):
 DURABILITY = ("disk", "process")
 LOG_FORMATS = ("text", "json")
 CREATE_MODES = ("anyone", "signed_in")  # COLLAB_CREATE: who may create documents
-SIGN_IN_MODES = ("", "local")  # COLLAB_SIGN_IN: "" = capability links only (no accounts); later "oidc", "proxy"
+# COLLAB_SIGN_IN: "" = capability links only (no accounts); local accounts; OpenID Connect; a
+# trusted reverse proxy's header
+SIGN_IN_MODES = ("", "local", "oidc", "proxy")
+# a header name (RFC 9110 token characters), as COLLAB_PROXY_USER_HEADER and _NAME_HEADER take it
+HEADER_NAME_RE = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")  # where an OIDC issuer may be plain http (a test provider)
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops", "metrics",
@@ -112,6 +119,22 @@ class Settings:
     # who may create documents: "anyone" (whoever opens a new link; the default) or "signed_in"
     # (with COLLAB_SIGN_IN: a guest still opens existing documents by their links, but makes none)
     create: str = "anyone"
+    # COLLAB_SIGN_IN=oidc: the OpenID provider (https URL; its /.well-known/openid-configuration is
+    # read on the first sign-in), the client this server is registered as there, and what it asks for
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""  # "" = a public client (PKCE alone proves this server's requests)
+    oidc_scopes: str = "openid email profile"  # space-separated; must hold openid
+    # reverse proxies whose forwarded headers are believed, as addresses or networks (CIDR),
+    # comma-separated: the peer must be one of them for X-Forwarded-For/-Proto/-Host
+    # (COLLAB_PROXY_HOPS) and, with COLLAB_SIGN_IN=proxy, the user header to count; "" = any
+    # peer for X-Forwarded-* (as before), and no user header at all
+    trusted_proxies: str = ""
+    # COLLAB_SIGN_IN=proxy: the header a trusted proxy names the signed-in person in (an
+    # email or a user name), and the optional one with their display name ("" = none)
+    proxy_user_header: str = "X-Forwarded-Email"
+    proxy_name_header: str = "X-Forwarded-Preferred-Username"
+    proxy_sign_out_url: str = ""  # where Sign out sends the browser after ending the session (the proxy's sign-out, e.g. /oauth2/sign_out); "" = the start page
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> "Settings":
@@ -152,9 +175,15 @@ class Settings:
             raise ConfigError(f"COLLAB_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {self.log_level!r}")
         self._validate_observability()
         if self.sign_in not in SIGN_IN_MODES:
-            raise ConfigError(f"COLLAB_SIGN_IN must be empty (links only) or local (accounts of this server), "
+            raise ConfigError(f"COLLAB_SIGN_IN must be empty (links only), local (accounts of this server), "
+                              f"oidc (an OpenID Connect provider) or proxy (a trusted reverse proxy's header), "
                               f"got {self.sign_in!r}")
         self._validate_people()
+        _ = self.trusted_networks  # a bad entry raises ConfigError naming COLLAB_TRUSTED_PROXIES
+        if self.sign_in == "oidc":
+            self._validate_oidc()
+        if self.sign_in == "proxy":
+            self._validate_proxy()
         if self.sign_up not in (0, 1):
             raise ConfigError(f"COLLAB_SIGN_UP must be 1 (anyone may make an account) or 0 (only `collab user add`), "
                               f"got {self.sign_up!r}")
@@ -166,17 +195,69 @@ class Settings:
                 raise ConfigError(f"COLLAB_ADMINS must be comma-separated emails of accounts "
                                   f"(ann@example.org,bo@example.org), got {email[:80]!r}")
         if self.admin_emails and not self.sign_in:
-            raise ConfigError("COLLAB_ADMINS names accounts, but sign-in is off: set COLLAB_SIGN_IN=local too")
+            raise ConfigError("COLLAB_ADMINS names accounts, but sign-in is off: set COLLAB_SIGN_IN (local, oidc or proxy) too")
         if self.create not in CREATE_MODES:
             raise ConfigError(f"COLLAB_CREATE must be anyone (the default) or signed_in (only signed-in people "
                               f"create documents), got {self.create!r}")
         if self.create == "signed_in" and not self.sign_in:
-            raise ConfigError("COLLAB_CREATE=signed_in needs accounts to sign in with: set COLLAB_SIGN_IN=local too")
+            raise ConfigError("COLLAB_CREATE=signed_in needs accounts to sign in with: set COLLAB_SIGN_IN (local, oidc or proxy) too")
 
     @property
     def admin_emails(self) -> frozenset[str]:
         """COLLAB_ADMINS, each email case folded (as accounts are matched)."""
         return frozenset(e.strip().casefold() for e in self.admins.split(",") if e.strip())
+    def _validate_oidc(self) -> None:
+        """COLLAB_OIDC_*: checked at start, so that a typo is not found at the first sign-in."""
+        issuer = self.oidc_issuer.strip()
+        if not issuer:
+            raise ConfigError("COLLAB_SIGN_IN=oidc needs COLLAB_OIDC_ISSUER: the provider's issuer URL, "
+                              "e.g. https://keycloak.example.org/realms/team")
+        try:
+            parts = urlsplit(issuer)
+            host = parts.hostname or ""
+        except ValueError:
+            parts, host = urlsplit(""), ""
+        loopback = host in LOOPBACK_HOSTS
+        if not host or parts.query or parts.fragment or parts.scheme not in ("https", "http") or "@" in parts.netloc:
+            raise ConfigError(f"COLLAB_OIDC_ISSUER must be the provider's issuer URL (https://host/path, no query), "
+                              f"got {issuer[:100]!r}")
+        if parts.scheme != "https" and not loopback:
+            raise ConfigError(f"COLLAB_OIDC_ISSUER must be https (plain http only on 127.0.0.1 or localhost, "
+                              f"for a provider on this machine), got {issuer[:100]!r}")
+        if not self.oidc_client_id.strip():
+            raise ConfigError("COLLAB_SIGN_IN=oidc needs COLLAB_OIDC_CLIENT_ID: the client id this server "
+                              "is registered as at the provider")
+        if "openid" not in self.oidc_scopes.split():
+            raise ConfigError(f"COLLAB_OIDC_SCOPES must include openid (an OpenID Connect sign-in), "
+                              f"got {self.oidc_scopes!r}")
+
+    def _validate_proxy(self) -> None:
+        """COLLAB_TRUSTED_PROXIES and the proxy headers."""
+        networks = self.trusted_networks
+        if not networks:
+            raise ConfigError("COLLAB_SIGN_IN=proxy needs COLLAB_TRUSTED_PROXIES: the addresses of the proxies "
+                              f"whose {self.proxy_user_header} header is believed, e.g. 127.0.0.1 or 10.0.0.0/24")
+        wide = [n for n in networks if n.prefixlen == 0]
+        if wide:
+            raise ConfigError(f"COLLAB_TRUSTED_PROXIES {str(wide[0])!r} would believe the user header from anyone: "
+                              "list the proxies' own addresses")
+        for key, value, optional in (("COLLAB_PROXY_USER_HEADER", self.proxy_user_header, False),
+                                     ("COLLAB_PROXY_NAME_HEADER", self.proxy_name_header, True)):
+            if not (optional and not value) and not HEADER_NAME_RE.fullmatch(value):
+                raise ConfigError(f"{key} must be a header name like X-Forwarded-Email, got {value[:80]!r}")
+        if self.proxy_sign_out_url and not self.proxy_sign_out_url.startswith(("/", "https://", "http://")):
+            raise ConfigError(f"COLLAB_PROXY_SIGN_OUT_URL must be a path (/oauth2/sign_out) or a URL, "
+                              f"got {self.proxy_sign_out_url[:100]!r}")
+
+    @property
+    def trusted_networks(self) -> list[IPNetwork]:
+        """COLLAB_TRUSTED_PROXIES as networks; an address alone is a network of one."""
+        return _networks("COLLAB_TRUSTED_PROXIES", self.trusted_proxies)
+
+    @property
+    def oidc_issuer_url(self) -> str:
+        """The issuer as identities are stored under it: without a trailing slash."""
+        return self.oidc_issuer.strip().rstrip("/")
 
     def _validate_observability(self) -> None:
         """COLLAB_METRICS, COLLAB_METRICS_ALLOW, COLLAB_LOG_FORMAT."""
@@ -191,15 +272,7 @@ class Settings:
     @property
     def metrics_networks(self) -> list[IPNetwork]:
         """COLLAB_METRICS_ALLOW as networks; an address alone is a network of one."""
-        networks = []
-        for item in (i.strip() for i in self.metrics_allow.split(",")):
-            if item:
-                try:
-                    networks.append(ipaddress.ip_network(item, strict=False))
-                except ValueError:
-                    raise ConfigError(f"COLLAB_METRICS_ALLOW must be comma-separated addresses or networks "
-                                      f"(127.0.0.1, 10.0.0.0/8, ::1), got {item[:60]!r}") from None
-        return networks
+        return _networks("COLLAB_METRICS_ALLOW", self.metrics_allow)
 
     @property
     def max_message_bytes(self) -> int:
@@ -245,6 +318,18 @@ OTHER_VARIABLES = ("COLLAB_TEST_FAULT", "COLLAB_TOKEN", "COLLAB_TEST_POSTGRES", 
 # what a COLLAB_ name that is not a setting may have meant: the transport limits follow from others
 _DERIVED = {"COLLAB_MAX_MESSAGE_BYTES": "COLLAB_MAX_PATCH_CHARS (the WebSocket message limit is it + 1 MiB)",
             "COLLAB_MAX_BODY_BYTES": "COLLAB_MAX_PATCH_CHARS and COLLAB_MAX_DOC_CHARS (the HTTP body limit follows from them)"}
+
+
+def _networks(key: str, value: str) -> list[IPNetwork]:
+    networks = []
+    for item in (i.strip() for i in value.split(",")):
+        if item:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ConfigError(f"{key} must be comma-separated addresses or networks "
+                                  f"(127.0.0.1, 10.0.0.0/8, ::1), got {item[:60]!r}") from None
+    return networks
 
 
 def _variable(name: str) -> str:

@@ -19,7 +19,7 @@ HTTP_STATUS = {
     "forbidden": 403,  # a browser request from another origin (collab/server/guard.py); not an admin
     "bad_credentials": 401,  # a sign-in's email and password match no account that may sign in
     "bad_token": 401,  # an Authorization: Bearer token that is malformed, unknown, revoked or expired
-    "sign_in_required": 401,  # only signed-in people may do this here (COLLAB_CREATE=signed_in)
+    "sign_in_required": 401,  # what was asked is a signed-in person's (COLLAB_CREATE=signed_in too): sign in first
     "bad_patch": 400,
     "conflict": 409,
     "future_base": 409,

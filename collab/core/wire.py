@@ -269,6 +269,18 @@ def gone(doc: str, error: ErrorBody) -> GoneMessage:
     return {"doc": doc, "error": error}
 
 
+class TitleMessage(TypedDict):
+    """Its editors chose a title for the document, or gave it back its first heading (`title`
+    null): extension of v1 (issue 14), sent to everyone in it; older clients ignore it."""
+
+    doc: str  # as the client named it: edit id or view token
+    title: str | None
+
+
+def title_message(doc: str, title: str | None) -> TitleMessage:
+    return {"doc": doc, "title": title}
+
+
 # -- acks ------------------------------------------------------------------------------------
 
 
@@ -290,6 +302,7 @@ class JoinAck(TypedDict):
     you: str  # this connection's peer id
     limits: NotRequired[Limits]  # extension of v1: absent from older servers
     view: NotRequired[str]  # editors only: the view token
+    title: NotRequired[str]  # extension (issue 14): the title its editors chose, if they did
 
 
 class PatchAck(TypedDict):
@@ -327,14 +340,17 @@ def limits(patch: int, hunks: int, doc: int) -> Limits:
 
 
 def join_ack(doc: str, version: int, text: str, role: Role, peers: list[Peer], counts: Counts, you: str,
-             limits: Limits | None, view: str | None = None) -> JoinAck:
-    """`limits` None: an older server's answer, without them (the client takes the defaults)."""
+             limits: Limits | None, view: str | None = None, title: str | None = None) -> JoinAck:
+    """`limits` None: an older server's answer, without them (the client takes the defaults);
+    `title` only when the document's editors chose one (else its first heading is its title)."""
     ack: JoinAck = {"ok": True, "doc": doc, "version": version, "text": text, "role": role, "peers": peers,
                     "editors": counts["editors"], "viewers": counts["viewers"], "you": you}
     if limits is not None:
         ack["limits"] = limits
     if view is not None:
         ack["view"] = view
+    if title is not None:
+        ack["title"] = title
     return ack
 
 
@@ -384,6 +400,7 @@ class DocumentBody(TypedDict):
     text: str
     created: float  # Unix seconds
     updated: float
+    title: NotRequired[str]  # extension (issue 14): the title its editors chose, if they did
 
 
 class RevisionsBody(TypedDict):
@@ -486,8 +503,13 @@ def health(database: str, queue: str, error: ErrorBody | None = None, degraded: 
     return body
 
 
-def document_body(doc: str, version: int, text: str, created: float, updated: float) -> DocumentBody:
-    return {"doc": doc, "version": version, "text": text, "created": created, "updated": updated}
+def document_body(doc: str, version: int, text: str, created: float, updated: float,
+                  title: str | None = None) -> DocumentBody:
+    """`title` only when its editors chose one (else its first heading is its title)."""
+    body: DocumentBody = {"doc": doc, "version": version, "text": text, "created": created, "updated": updated}
+    if title is not None:
+        body["title"] = title
+    return body
 
 
 def revisions_body(doc: str, head: int, messages: list[RevisionMessage]) -> RevisionsBody:

@@ -1,4 +1,5 @@
-"""Sign-in, sign-up and sign-out (COLLAB_SIGN_IN=local): pages, JSON routes and `/api/me`.
+"""Sign-in, sign-up and sign-out (COLLAB_SIGN_IN=local): pages, JSON routes and `/api/me`;
+who a request or a socket is, whatever the mode (oidc.py and proxyauth.py add theirs).
 
 Thin: the accounts and sessions are service/accounts.py's. This edge keeps the session's
 token in Flask's signed session cookie (`SessionCookies`: HttpOnly, SameSite=Lax, Secure
@@ -45,6 +46,7 @@ from ..storage import Token, User
 from ..storage.accounts import email_key
 from . import pages
 from .guard import MAX_ADDRESSES, Environ, client_address
+from .proxyauth import ProxyHeader
 
 bp = Blueprint("accounts", __name__)
 COOKIE = "collab_session"
@@ -86,28 +88,70 @@ class Throttle:
 
 
 def install(app: Flask, accounts: AccountService, settings: Settings) -> None:
-    """What create_app adds when sign-in is on: the cookie's settings, the service, the throttle."""
+    """What create_app adds when sign-in is on: the cookie's settings, the service, the throttle,
+    and with COLLAB_SIGN_IN=proxy, the proxy's header (OpenID Connect's client: oidc.install)."""
     app.session_interface = SessionCookies()
     app.config.update(SESSION_COOKIE_NAME=COOKIE, SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       PERMANENT_SESSION_LIFETIME=int(settings.session_days * 86_400))
     app.extensions["collab.accounts"] = accounts
     app.extensions["collab.sign_in_throttle"] = Throttle(settings)
+    if settings.sign_in == "proxy":
+        app.extensions["collab.proxy_header"] = ProxyHeader(settings, accounts)
+        app.before_request(_proxy_request)
 
 
+# what each mode serves of the routes here (the others are 404): local, every one; oidc and proxy,
+# sign-out, /signin (which sends the browser to the provider, or says the proxy signs in) and
+# the access tokens (a script's, whoever signed its person in)
+NOT_LOCAL = {"accounts.me", "accounts.api_sign_out", "accounts.sign_out_page", "accounts.sign_in_page",
+             "accounts.api_add_token", "accounts.api_tokens", "accounts.api_revoke_token"}
 SESSION_ROUTES = frozenset({"accounts.api_sign_in", "accounts.api_sign_up", "accounts.api_sign_out",
                             "accounts.sign_in_page", "accounts.sign_up_page", "accounts.sign_out_page"})
 
 
 @bp.before_request
 def _only_when_on() -> None:
-    """Sign-in off (COLLAB_SIGN_IN empty): every route here is 404, but /api/me. A Bearer
-    request may not sign in, up or out: those routes are a browser's session's, and a
-    Bearer request passed the Origin check on the promise that it uses no cookie."""
+    """Sign-in off (COLLAB_SIGN_IN empty): every route here is 404, but /api/me. Passwords are
+    taken with COLLAB_SIGN_IN=local only: an account made before the server moved to another
+    mode signs in that mode's way, or not at all. A Bearer request may not sign in, up or out:
+    those routes are a browser's session's, and a Bearer request passed the Origin check on
+    the promise that it uses no cookie."""
     if request.endpoint != "accounts.me":
         _accounts()
+        mode = _settings().sign_in
+        if mode != "local" and request.endpoint not in NOT_LOCAL:
+            raise CollabError("not_found", f"this server signs people in by {MODES[mode]}, not by password "
+                                           f"(COLLAB_SIGN_IN={mode})")
     if request.endpoint in SESSION_ROUTES and bearer(request.environ) is not None:
         raise CollabError("bad_request", "an access token signs nobody in or out: these routes are for a "
                                          "browser's session (send them without Authorization)")
+
+
+MODES = {"local": "password", "oidc": "OpenID Connect", "proxy": "the proxy in front of it"}
+
+
+def _proxy_request() -> Response | None:
+    """COLLAB_SIGN_IN=proxy: every request is who the proxy's header names (current_user),
+    so that a page's answer already carries that person's session cookie for its sockets. A
+    malformed header is refused before any route runs: a page says so, an API call gets JSON."""
+    try:
+        current_user()
+    except CollabError as exc:
+        if request.path.startswith("/api/"):
+            raise
+        return pages.error_page(exc.http_status, "Sign-in refused", exc.message)
+    return None
+
+
+def _proxy_user() -> User | None:
+    """The person the trusted proxy's header names, in a session of theirs: the cookie's, when
+    it is that person's, else a new one (a new token on every sign-in)."""
+    user = cast(ProxyHeader, current_app.extensions["collab.proxy_header"]).user(request.environ)
+    if user is not None:
+        held = _accounts().session_user(session.get(TOKEN))
+        if held is None or held.id != user.id:
+            _sign_in(user)
+    return user
 
 
 def _settings() -> Settings:
@@ -130,6 +174,8 @@ def current_user() -> User | None:
         secret = bearer(request.environ)
         if secret is not None:
             g.user = _bearer_user(current_app, request.environ, secret)
+        elif "collab.proxy_header" in current_app.extensions:  # COLLAB_SIGN_IN=proxy: the header says
+            g.user = _proxy_user()
         else:
             g.user = _accounts().session_user(session.get(TOKEN))
     return cast("User | None", g.user)
@@ -183,11 +229,13 @@ def _check_bearer() -> None:
 bp.before_app_request(_check_bearer)
 
 
-def socket_user(environ: Environ) -> tuple[User, str] | None:
+def socket_user(environ: Environ) -> tuple[User, str | None] | None:
     """The signed-in person of a Socket.IO connection's handshake and their session's token
     hash, from the same cookie (or the access token's person and its hash, from an
     `Authorization: Bearer` header: bad_token when it is not valid): None for a guest.
-    StoreError when it cannot be known."""
+    StoreError when it cannot be known. COLLAB_SIGN_IN=proxy: the person the proxy's headers
+    on the handshake name (CollabError when malformed), with the cookie's session if it is
+    theirs (None: a client without one)."""
     app: Flask = environ["flask.app"]
     accounts: AccountService | None = app.extensions.get("collab.accounts")
     if accounts is None:
@@ -197,6 +245,13 @@ def socket_user(environ: Environ) -> tuple[User, str] | None:
         return _bearer_user(app, environ, secret), token_hash(secret)
     cookie = app.session_interface.open_session(app, Request(environ))  # (the handshake as a request: its cookies)
     token = cookie.get(TOKEN) if cookie is not None else None
+    header: ProxyHeader | None = app.extensions.get("collab.proxy_header")
+    if header is not None:
+        named = header.user(environ)
+        if named is None:
+            return None
+        held = accounts.session_user(token)
+        return named, token_hash(token) if held is not None and held.id == named.id and isinstance(token, str) else None
     user = accounts.session_user(token)
     return (user, token_hash(token)) if user is not None and isinstance(token, str) else None
 
@@ -264,7 +319,7 @@ def me() -> Response:
     """Who this browser is signed in as (`account`: null for a guest), and what the server offers."""
     settings = _settings()
     user = current_user()
-    resp = jsonify({"sign_in": settings.sign_in, "sign_up": bool(settings.sign_in and settings.sign_up),
+    resp = jsonify({"sign_in": settings.sign_in, "sign_up": bool(settings.sign_in == "local" and settings.sign_up),
                     "account": account_body(user),
                     **({"admin": True} if user is not None and user.email.casefold() in settings.admin_emails else {})})
     resp.headers["Cache-Control"] = "no-store"
@@ -289,8 +344,17 @@ def api_sign_up() -> tuple[Response, int]:
 
 @bp.post("/api/signout")
 def api_sign_out() -> Response:
+    """Ends this session and its sockets; `next`, when the browser should not just go to the
+    start page: where it goes (COLLAB_SIGN_IN=proxy: the proxy's own sign-out, without which
+    the proxy would sign it in again at the next request)."""
     _sign_out()
-    return jsonify({"account": None})
+    after = _after_sign_out()
+    return jsonify({"account": None, **({"next": after} if after != "/" else {})})
+
+
+def _after_sign_out() -> str:
+    settings = _settings()
+    return settings.proxy_sign_out_url if settings.sign_in == "proxy" and settings.proxy_sign_out_url else "/"
 
 
 # -- access tokens -------------------------------------------------------------------
@@ -405,6 +469,12 @@ def _form_page(kind: str, status: int = 200, message: str = "", email: str = "",
 
 @bp.route("/signin", methods=["GET", "POST"])
 def sign_in_page() -> BaseResponse:
+    mode = _settings().sign_in
+    if mode == "oidc":  # the editor's Sign in link, whatever the mode: to the provider
+        return redirect(f"/sign-in/oidc?next={quote(_next())}", 303)
+    if mode == "proxy":
+        return pages.error_page(404, "Sign-in is by the proxy", "this server is signed in to through the proxy "
+                                "in front of it: open this site by its public address, and the proxy signs you in")
     if request.method == "GET":
         return _form_page("signin")
     email = request.form.get("email", "")
@@ -433,4 +503,4 @@ def sign_up_page() -> BaseResponse:
 @bp.post("/signout")
 def sign_out_page() -> BaseResponse:
     _sign_out()
-    return redirect("/", 303)
+    return redirect(_after_sign_out(), 303)

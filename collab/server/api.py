@@ -132,7 +132,7 @@ def get_openapi() -> Response:
 def get_document(doc: str) -> Response:
     state, _ = _resolve(doc)
     version, text = _service().snapshot(state)
-    return jsonify(wire.document_body(doc, version, text, state.created, state.updated))
+    return jsonify(wire.document_body(doc, version, text, state.created, state.updated, state.chosen_title))
 
 
 @bp.get("/api/docs/<doc>/revisions")
@@ -340,6 +340,20 @@ def delete_document(doc: str) -> Response:
     return jsonify(wire.document_deleted(doc, ts))
 
 
+@bp.put("/api/docs/<doc>/title")
+def choose_title(doc: str) -> Response:
+    """The title its editors chose (body `{"title": "..."}`; null or "" gives it back its
+    first heading): stored, then told to everyone in the document. Edit id only."""
+    state = _edit(doc)
+    body = _body()
+    unknown = sorted(set(body) - {"title"})
+    if "title" not in body or unknown:
+        raise CollabError("bad_request", "the body is {\"title\": \"...\"} (or null for the document's first heading)")
+    chosen = _service().visits.choose(state, body["title"])
+    _realtime().announce_title(state, chosen)
+    return jsonify({"doc": doc, "title": chosen})
+
+
 @bp.post("/api/docs/<doc>/rename")
 def rename_document(doc: str) -> Response:
     """A new edit id for the document (edit id only), `id` or generated: its history,
@@ -362,6 +376,9 @@ def rename_document(doc: str) -> Response:
         raise CollabError("conflict", f"document id {body['id']!r} named a document before: choose another") from None
     row, _ = _service().rename(state, new)
     _realtime().announce_gone(state.id, row.view_token, "renamed")
+    user = current_user()
+    if user is not None:  # the renamer's list follows to the new link ("my documents")
+        _service().visits.opened(_service().open(new), user.id, new, "edit", wait=True)
     return jsonify(wire.created(new, f"{request.host_url}d/{new}", f"{request.host_url}v/{row.view_token}"))
 
 

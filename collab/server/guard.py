@@ -218,6 +218,46 @@ def client_address(environ: Environ) -> str:
     return str(ip)
 
 
+def peer_address(environ: Environ) -> str:
+    """The address of whoever is connected to this server: the proxy in front, when there is
+    one (ProxyFix keeps the peer's REMOTE_ADDR aside before putting the client's there)."""
+    orig = environ.get("werkzeug.proxy_fix.orig")
+    addr = orig.get("REMOTE_ADDR") if isinstance(orig, dict) else environ.get("REMOTE_ADDR")
+    return str(addr or "")
+
+
+class TrustedProxies:
+    """COLLAB_TRUSTED_PROXIES: the one notion of a proxy whose headers are believed. Its
+    X-Forwarded-For/-Proto/-Host (COLLAB_PROXY_HOPS, `TrustedProxyFix`) and, with
+    COLLAB_SIGN_IN=proxy, its user header count only when the peer is one of these."""
+
+    def __init__(self, networks: "list[ipaddress.IPv4Network | ipaddress.IPv6Network]") -> None:
+        self.networks = networks
+
+    def trusts(self, environ: Environ) -> bool:
+        try:
+            ip = ipaddress.ip_address(peer_address(environ).split("%", 1)[0])
+        except ValueError:  # a Unix socket, or no address: not a proxy we listed
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        return any(ip.version == n.version and ip in n for n in self.networks)
+
+
+class TrustedProxyFix:
+    """ProxyFix (X-Forwarded-* from COLLAB_PROXY_HOPS proxies) for requests whose peer is a
+    trusted proxy only; anyone else reaching the server directly is taken as they are, so a
+    forged X-Forwarded-For names no other address and a forged -Host or -Proto no other site."""
+
+    def __init__(self, app: WSGIApp, fixed: WSGIApp, trusted: TrustedProxies) -> None:
+        self.app = app
+        self.fixed = fixed
+        self.trusted = trusted
+
+    def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
+        return (self.fixed if self.trusted.trusts(environ) else self.app)(environ, start_response)
+
+
 class Lookups:
     """Opens documents by the name a client gave, charging the client's address one token
     for each name that leads nowhere (or is created by this lookup). While an address has

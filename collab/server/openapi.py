@@ -22,9 +22,9 @@ def _json(schema: Spec, description: str) -> Spec:
 
 def _errors(*statuses: int) -> Spec:
     """The error answers a route may give (always the Error body)."""
-    what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email), "
-                                 "bad_token (a wrong, revoked or expired Bearer token: WWW-Authenticate says "
-                                 "invalid_token), or sign_in_required",
+    what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email); "
+                                   "bad_token (a wrong, revoked or expired Bearer token: WWW-Authenticate says "
+                                   "invalid_token); sign_in_required (a guest asking for what is a signed-in person's)",
             403: "read_only (a view token), or forbidden (a cross-site write; sign-up off; not an admin)",
             404: "not_found or bad_doc", 409: "conflict (a taken id)", 410: "deleted: the name is a tombstone",
             413: "too_large", 415: "a body type the route does not read", 429: "rate_limited (retry_after)",
@@ -85,6 +85,13 @@ PATHS: Spec = {
     "/api/docs/{doc}/view-token": {"post": _op(
         "A new view token: the old read-only link becomes a tombstone (410, reason rotated)",
         {"200": _json(_ref("Created"), "its links, with the new view_url"), **_errors(403, 404, 410)}, [EDIT])},
+    "/api/docs/{doc}/title": {"put": _op(
+        "Choose the document's title for everyone (null: its first heading again)",
+        {"200": _json({"type": "object", "required": ["doc", "title"], "properties": {
+            "doc": {"type": "string"}, "title": {"type": "string", "nullable": True}}}, "the title now"),
+         **_errors(400, 403, 404, 410, 415)}, [EDIT],
+        _body({"type": "object", "required": ["title"], "properties": {
+            "title": {"type": "string", "nullable": True, "maxLength": 80}}}))},
     "/api/docs/{doc}/links": {"get": _op("An existing document's edit and view links", {
         "200": _json(_ref("Created"), "its links"), **_errors(403, 404, 410)}, [EDIT])},
     "/api/docs/{doc}/revisions": {"get": _op("Revisions since+1.., in pages", {
@@ -154,7 +161,8 @@ PATHS: Spec = {
                                        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
                                        "multipart/form-data": {"schema": {"type": "object", "properties": {
                                            "file": {"type": "string", "format": "binary"}}}}}})},
-    # accounts (COLLAB_SIGN_IN=local; server/accounts.py): 404 while sign-in is off, but /api/me
+    # accounts (COLLAB_SIGN_IN; server/accounts.py): 404 while sign-in is off, but /api/me; the
+    # password routes 404 but with COLLAB_SIGN_IN=local
     "/api/me": {"get": _op("Who this browser is signed in as, and what the server offers", {
         "200": _json(_ref("Me"), "{sign_in, sign_up, account (null: a guest)}"), **_errors()})},
     "/api/signin": {"post": _op("Sign in with an email and password (a new session cookie)", {
@@ -167,7 +175,7 @@ PATHS: Spec = {
             "email": {"type": "string"}, "name": {"type": "string", "maxLength": 64},
             "password": {"type": "string", "minLength": 8}}}))},
     "/api/signout": {"post": _op("End this browser's session and its sockets", {
-        "200": _json(_ref("Me"), "{account: null}"), **_errors(403, 404)})},
+        "200": _json(_ref("Me"), "{account: null, next?}"), **_errors(403, 404)})},
     "/api/me/tokens": {
         "get": _op("The signed-in person's access tokens (never their secrets)", {
             "200": _json({"type": "object", "properties": {"tokens": {"type": "array", "items": _ref("Token")}}},
@@ -192,6 +200,17 @@ PATHS: Spec = {
         "200": _json({"type": "object", "properties": {"id": {"type": "string"}, "revoked": {"type": "boolean"}}},
                      "revoked"), **_errors(401, 404)},
         [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+    # "my documents" (server/mydocs.py): signed in only
+    "/api/me/docs": {"get": _op("The documents this person opened, by the links they used, with their titles", {
+        "200": _json(_ref("MyDocuments"), "{docs}"), **_errors(400, 401, 404)},
+        [_query("q", "keep the titles holding this (ignoring case; at most 200 characters)", "string"),
+         _query("sort", "changed (default), opened or title", "string")])},
+    "/api/me/docs/{kind}/{link}": {"delete": _op("Take a document off the list (the document stays)", {
+        "204": {"description": "off the list"}, **_errors(400, 401, 403, 404)},
+        [{"name": "kind", "in": "path", "required": True, "description": "d (an edit id) or v (a view token)",
+          "schema": {"type": "string", "enum": ["d", "v"]}},
+         {"name": "link", "in": "path", "required": True, "description": "the id or token of its URL",
+          "schema": {"type": "string"}}])},
 }
 
 SPEC: Spec = {
@@ -214,16 +233,24 @@ SPEC: Spec = {
             "version": {"type": "integer"}, "copied_from": {"type": "integer"}}},
         "Document": {"type": "object", "required": ["doc", "version", "text"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "text": {"type": "string"},
-            "created": {"type": "number"}, "updated": {"type": "number"}}},
+            "created": {"type": "number"}, "updated": {"type": "number"}, "title": {"type": "string"}}},
         "ImageStored": {"type": "object", "required": ["url", "id", "bytes", "type"], "properties": {
             "url": {"type": "string", "description": "/images/{id}, on this server"}, "id": {"type": "string"},
             "bytes": {"type": "integer"},
             "type": {"type": "string", "enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]}}},
         "Me": {"type": "object", "properties": {
-            "sign_in": {"type": "string", "enum": ["", "local"]}, "sign_up": {"type": "boolean"},
+            "sign_in": {"type": "string", "enum": ["", "local", "oidc", "proxy"]}, "sign_up": {"type": "boolean"},
+            # /api/signout, COLLAB_SIGN_IN=proxy with COLLAB_PROXY_SIGN_OUT_URL: where the browser goes next
+            "next": {"type": "string"},
             "admin": {"type": "boolean", "description": "present (true) for an admin (COLLAB_ADMINS) only"},
             "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
+        "MyDocuments": {"type": "object", "required": ["docs"], "properties": {"docs": {"type": "array", "items": {
+            "type": "object", "required": ["title", "url", "role", "opened", "changed", "created", "version"],
+            "properties": {"title": {"type": "string"}, "url": {"type": "string"},
+                           "role": {"type": "string", "enum": ["editor", "viewer"]}, "opened": {"type": "number"},
+                           "changed": {"type": "number"}, "created": {"type": "number"},
+                           "version": {"type": "integer"}}}}}},
         "Token": {"type": "object", "required": ["id", "name", "created"], "properties": {
             "id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "number"},
             "last_used": {"type": "number", "nullable": True, "description": "coarse: to the hour"},

@@ -173,6 +173,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self._queued = isinstance(manager, RedisQueue)
         if self._queued:
             manager.after_emit["gone"] = self._gone_here
+            manager.after_emit["title"] = self._title_here
         if isinstance(manager, SlicedDelivery):  # presence to a crowd in slices (queue.py)
             manager.sliced_rooms = PRESENCE_ROOMS
 
@@ -233,8 +234,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             except StoreError as exc:
                 log.warning("refusing client=%s: its session cannot be looked up: %s", sid, exc)
                 return False
-            except CollabError as exc:  # a wrong access token (bad_token, rate_limited): refused, never a guest
-                log.info("refusing client=%s: %s", sid, exc.message)
+            except CollabError as exc:  # a wrong access token (bad_token, rate_limited), a malformed proxy header
+                log.warning("refusing client=%s: %s", sid, exc.message)
                 raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from None
         client = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
                         TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
@@ -379,12 +380,14 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         log.info("join doc=%s client=%s peer=%s role=%s version=%d", log_id(state.id), client.sid, client.peer, role,
                  version)
         settle(environ)  # its next messages are an established client's, read at once (serve.py)
+        if client.account is not None and other is None:  # for "my documents", in the background
+            self.service.visits.opened(state, client.account, key, "view" if view else "edit")
         # `limits`, an extension of v1: what one patch and the document may hold, so that a
         # client splits a large paste into patches the server accepts (docs/protocol.md);
         # `view` for an editor's "copy the read-only link"
         return wire.join_ack(key, version, text, role, peers, counts, client.peer,
                              wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars),
-                             view=state.view_token if role == EDITOR else None)
+                             view=state.view_token if role == EDITOR else None, title=state.chosen_title)
 
     @_guard("leave")
     def on_leave(self, sid: str, data: wire.Received) -> wire.OkAck:
@@ -404,6 +407,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.leave_room(client.sid, _presence_room(m.state.id, m.role, m.deltas))
         self.leave_room(client.sid, _editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id))
         log.info("leave doc=%s client=%s peer=%s", log_id(m.state.id), client.sid, client.peer)
+        if self.settings.sign_in:  # the title "my documents" shows, if it changed
+            self.service.visits.left(m.state)
         self._presence_changed(m.state, client.peer)
 
     @_guard("patch")
@@ -538,6 +543,21 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             self.sio.server.emit("gone", message, to=room, namespace="/")
             if not self._queued:
                 self._gone_here(room, message)
+
+    def announce_title(self, state: DocState, title: str | None) -> None:
+        """Its editors chose a title (None: its first heading again): everyone in the
+        document, on every process, is told (`title`, named as each client named it), and
+        each process that has it open keeps the new one for the joins to come."""
+        self.sio.server.emit("title", wire.title_message(state.id, title), to=_editors(state.id), namespace="/")
+        self.sio.server.emit("title", wire.title_message(state.view_token, title), to=_viewers(state.id),
+                             namespace="/")
+
+    def _title_here(self, room: str, message: object) -> None:
+        """After `title` reached this process's editors of a document: its state here has it."""
+        if room.startswith("e:") and isinstance(message, dict):
+            state = self.service.loaded(room[2:])
+            if state is not None:
+                state.chosen_title = message.get("title")
 
     def tombstoned(self, tomb: Tombstone) -> None:
         """A tombstone made behind this server's back (`collab delete`, `rename` or

@@ -5,8 +5,9 @@ in Flask's signed session cookie and the database keeps only as its SHA-256
 (`sessions.token_hash`), so a copy of the database or a log line signs nobody in, and
 ending a session (sign-out, a password reset, a disabled account) is deleting rows. Local
 accounts (COLLAB_SIGN_IN=local) reach it through `authenticate(email, password)`; OpenID
-Connect and a trusted proxy header will reach it by finding or making the `User` of their
-identity and calling `start_session` the same way (docs/architecture.md, "Accounts").
+Connect and a trusted proxy header (oidc, proxy) through `identity_user(issuer, subject, ...)`,
+which finds or makes the account of an identity someone else vouches for: by the pair
+(issuer, subject), never by email (docs/architecture.md, "Accounts").
 
 A personal access token (`Authorization: Bearer`, for the HTTP API and the Python client) is
 a person's too: `add_token` makes a random secret, shown once, and stores its SHA-256 with
@@ -35,6 +36,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from ..core.errors import CollabError
 from ..core.ids import check_name
 from ..storage import Accounts, StoreConflict, Token, User
+from ..storage.accounts import email_key
 
 T = TypeVar("T")
 MIN_PASSWORD = 8  # characters
@@ -50,6 +52,10 @@ MAX_BEARER = 256  # characters
 MAX_TOKENS = 100  # live tokens one account may hold
 MAX_TOKEN_DAYS = 3_650  # the longest expiry asked for (days); none at all is allowed: until revoked
 TOKEN_USE_EVERY = 3_600.0  # seconds: `last_used` is written at most this often per token
+# the password of an account made for an identity: no PHC string, so no password verifies it
+# (argon2 answers InvalidHashError, `_verify` False): such a person signs in only as they did
+NO_PASSWORD = "!external"
+MAX_SUBJECT = 255  # characters of an issuer's `sub` (OpenID Connect: at most 255 ASCII)
 
 
 def token_hash(token: str) -> str:
@@ -67,6 +73,17 @@ def check_password(password: object) -> str:
     if not isinstance(password, str) or not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise CollabError("bad_request", f"a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters")
     return password
+
+
+def _valid(check: Callable[[object], str], value: object) -> str | None:
+    """`check(value)`, or None when the value is absent or not valid (what a provider sends is
+    taken where it fits, not refused)."""
+    if value is None or value == "":
+        return None
+    try:
+        return check(value)
+    except CollabError:
+        return None
 
 
 def _direct(fn: Callable[..., T], *args: Any) -> T:
@@ -117,6 +134,34 @@ class AccountService:
         user = self.find(email)
         self.accounts.set_disabled(user.id, True)
         self.accounts.end_sessions(user.id)
+        return user
+
+    def identity_user(self, issuer: str, subject: str, email: object = None, name: object = None,
+                      email_verified: bool = False) -> User:
+        """The account of (issuer, subject), made at its first sign-in from the email and
+        name the issuer gives (each only if valid; the name falls back to the email's local
+        part). `forbidden` when that account is disabled. A verified email is the account's
+        email key (what finds it by email) when no other account has it; else, or unverified,
+        the key is issuer and subject, which no email can be (it has a space): an email a
+        provider let anyone claim never takes over an account, nor the address of one."""
+        if not subject or len(subject) > MAX_SUBJECT or not issuer:
+            raise CollabError("bad_request", f"an identity needs an issuer and a subject of 1-{MAX_SUBJECT} characters")
+        user = self.accounts.user_by_identity(issuer, subject)
+        if user is None:
+            address = _valid(check_email, email) or ""
+            display = (_valid(check_name, name[:64] if isinstance(name, str) else None)
+                       or (address.split("@", 1)[0] if address else "") or subject[:64])
+            user = User("u_" + secrets.token_hex(8), address, _valid(check_name, display) or "Anonymous",
+                        NO_PASSWORD, self.clock())
+            fallback = f"{issuer} {subject}"
+            free = address and email_verified and self.accounts.user_by_email(address) is None
+            key = email_key(address) if free else fallback
+            try:
+                user = self.accounts.add_identity_user(user, issuer, subject, key)
+            except StoreConflict:  # the email was taken meanwhile
+                user = self.accounts.add_identity_user(user, issuer, subject, fallback)
+        if user.disabled:
+            raise CollabError("forbidden", "this account is disabled on this server: ask its admin")
         return user
 
     # -- sign-in -------------------------------------------------------------

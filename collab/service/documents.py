@@ -37,6 +37,7 @@ from .runtime import Runtime
 from .state import DocState
 from .submit import OFFLOAD_OVER, PARSE_WEIGHT, STEP, PatchResult, SubmitRequest, find_op
 from .versions import Rewrite
+from .visits import Visits
 
 log = logging.getLogger("collab.service")
 T = TypeVar("T")
@@ -80,6 +81,7 @@ class DocumentService:
         # several processes write to the store: reads catch up with it first
         self.shared = bool(settings.message_queue)
         self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
+        self.visits = Visits(self)  # "my documents" (COLLAB_SIGN_IN)
 
     @property
     def settings(self) -> Settings:
@@ -206,7 +208,7 @@ class DocumentService:
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
             committed=version, committed_rope=rope, head=version, head_rope=rope, ops_floor=version,
-            snap_version=snap, snap_written=written,
+            snap_version=snap, snap_written=written, chosen_title=self.store.visits.chosen_title(row.id),
         )
 
     def _replay(self, doc: str, version: int,

@@ -48,6 +48,11 @@ class DocState:
     pins: int = 0  # users of the document now (the edge's joined connections): never dropped
     snap_version: int = 0  # the last committed version stored with a full snapshot (0: none)
     snap_written: int = 0  # revision_cost of the committed revisions since it
+    # its title (core/title.py) as of a committed version, and the one the store holds
+    # ("my documents": service/visits.py); None: not worked out, or not stored, yet
+    title_at: "tuple[int, str] | None" = None
+    title_stored: str | None = None
+    chosen_title: str | None = None  # the title its editors chose, if any (titles.chosen)
 
     @property
     def committed_text(self) -> str:

@@ -1,4 +1,5 @@
-"""Users and sessions (schema migration 7) and access tokens (10), written once for every backend.
+"""Users and sessions (schema migration 7), the identities of other sign-ins (8) and access
+tokens (10), written once for every backend.
 
 A store hands `AccountTable` two functions: `read(sql, params)` (rows) and `write(sql,
 params)` (rows changed; StoreConflict when a UNIQUE key is taken, StoreError otherwise),
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from .base import Token, User
+from .base import StoreConflict, Token, User
 
 Read = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 Write = Callable[[str, Sequence[Any]], int]
@@ -61,6 +62,32 @@ class AccountTable:
 
     def set_disabled(self, user_id: str, disabled: bool) -> bool:
         return self._write("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), user_id)) == 1
+
+    def user_by_identity(self, issuer: str, subject: str) -> User | None:
+        rows = self._read("SELECT u.id, u.email, u.name, u.password, u.created, u.disabled FROM identities i "
+                          "JOIN users u ON u.id = i.user_id WHERE i.issuer = ? AND i.subject = ?", (issuer, subject))
+        return _user(rows[0]) if rows else None
+
+    def add_identity_user(self, user: User, issuer: str, subject: str, key: str) -> User:
+        """A new account for an identity, stored under `key` (its email folded, or one no email
+        can be when that is taken or missing); the identity's account when another sign-in of
+        it got there first (then `user` is not kept)."""
+        self._write(f"INSERT INTO users ({_USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (user.id, user.email, user.name, user.password, user.created, int(user.disabled), key))
+        try:
+            self._write("INSERT INTO identities (issuer, subject, user_id, created) VALUES (?, ?, ?, ?)",
+                        (issuer, subject, user.id, user.created))
+        except StoreConflict:  # two first sign-ins at once: the other one's account is the identity's
+            self._write("DELETE FROM users WHERE id = ?", (user.id,))
+            winner = self.user_by_identity(issuer, subject)
+            if winner is None:
+                raise
+            return winner
+        return user
+
+    def identities(self, user_id: str) -> list[tuple[str, str]]:
+        return [(r[0], r[1]) for r in self._read(
+            "SELECT issuer, subject FROM identities WHERE user_id = ? ORDER BY issuer, subject", (user_id,))]
 
     def start_session(self, token_hash: str, user_id: str, now: float, expires: float) -> None:
         self._write("INSERT INTO sessions (token_hash, user_id, created, expires) VALUES (?, ?, ?, ?)",

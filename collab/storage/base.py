@@ -95,7 +95,8 @@ class Image:
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A local account (COLLAB_SIGN_IN=local; schema migration 7)."""
+    """An account (schema migration 7): local (COLLAB_SIGN_IN=local), or of an identity an
+    OpenID provider or a trusted proxy vouches for (migration 8; its password verifies nothing)."""
 
     id: str  # "u_" + random: what revisions store in `account`
     email: str  # as given; unique ignoring case
@@ -119,6 +120,44 @@ class Token:
     last_used: float | None = None  # unix seconds, coarse (to the hour); None: never used
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A document a signed-in person opened (schema migration 9), with what "my documents"
+    shows of it."""
+
+    link: str  # the edit id or the view token it was opened by
+    kind: str  # the link's: "edit" (an edit id) or "view" (a view token)
+    opened: float  # last opened, unix seconds
+    doc: str  # its edit id (never shown to a viewer)
+    view_token: str
+    created: float
+    updated: float  # its last change
+    head: int
+    title: str  # its first heading, as last stored (the service has the live one of an open document)
+    chosen: str | None = None  # the title its editors chose instead (None: none)
+
+
+class Visits(Protocol):
+    """What each signed-in person opened, and documents' titles: `store.visits`
+    (storage/visits.py writes it once for every backend)."""
+
+    def visit(self, user_id: str, link: str, kind: str, now: float) -> None: ...
+
+    def forget(self, user_id: str, link: str) -> bool: ...
+
+    def visits(self, user_id: str) -> list[Visit]:
+        """The person's visits whose link still names its document, the latest first."""
+
+    def forget_gone(self, user_id: str) -> int: ...
+
+    def set_title(self, doc: str, title: str, now: float) -> None: ...
+
+    def choose_title(self, doc: str, chosen: str | None, now: float) -> None:
+        """The title its editors chose (None: its first heading again)."""
+
+    def chosen_title(self, doc: str) -> str | None: ...
+
+
 class Accounts(Protocol):
     """Users and their sessions: `store.accounts` (storage/accounts.py writes it once for
     every backend). A session is stored by the hash of its token, never the token."""
@@ -138,6 +177,16 @@ class Accounts(Protocol):
         """False when there is no such account."""
 
     def set_disabled(self, user_id: str, disabled: bool) -> bool: ...
+
+    def user_by_identity(self, issuer: str, subject: str) -> User | None:
+        """The account of an identity signed in by an OpenID provider or a proxy (migration 8)."""
+
+    def add_identity_user(self, user: User, issuer: str, subject: str, key: str) -> User:
+        """Store `user` under the email key `key`, as the account of (issuer, subject); the
+        account another sign-in stored for it first, when one did. StoreConflict if `key` is taken."""
+
+    def identities(self, user_id: str) -> list[tuple[str, str]]:
+        """The (issuer, subject) pairs that sign in as this account."""
 
     def start_session(self, token_hash: str, user_id: str, now: float, expires: float) -> None: ...
 
@@ -183,6 +232,7 @@ class Store(Protocol):
     # the schema migrations opening this store applied (storage/schema.py), oldest first
     migrated: "list[Migration]"
     accounts: Accounts  # users and sessions (COLLAB_SIGN_IN)
+    visits: Visits  # what signed-in people opened, and titles ("my documents")
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers (cheap: for every health check)."""
@@ -245,7 +295,7 @@ class Store(Protocol):
 
     def rename_document(self, doc: str, new: str, now: float) -> DocumentRow | None:
         """Give a document a new edit id, in one transaction: its row and everything of it
-        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels, images) move to `new`,
+        (every table of schema.DOCUMENT_TABLES: revisions, snapshots, labels, images, titles) move to `new`,
         and `doc` becomes a tombstone ("renamed"). The moved row, or None (nothing changed)
         when there is no such document. StoreConflict, changing nothing, when `new` names a
         document, a view token or a tombstone."""

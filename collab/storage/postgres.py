@@ -16,7 +16,9 @@ from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
 from .accounts import AccountTable
-from .base import Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError, Tombstone
+from .visits import VisitTable
+from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError,
+                   Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
@@ -90,6 +92,7 @@ class PostgresStore:
                 raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
             raise
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
+        self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._query(sql.replace("?", "%s"), params, "read accounts")

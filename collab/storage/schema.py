@@ -130,6 +130,40 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sessions_user ON sessions (user_id)",
         "ALTER TABLE revisions ADD COLUMN account TEXT",
     )),
+    # COLLAB_SIGN_IN=oidc and proxy (issue 14): a person signed in by someone else is the
+    # pair (issuer, subject) -- an OpenID provider's issuer URL and its `sub`, or "proxy" and
+    # the proxy's user header -- never their email, which a provider may let anyone claim.
+    # Each pair names one `users` row (made at the first sign-in, with a password no password
+    # verifies), so sessions, revisions and the CLI treat them as any account
+    Migration(8, "identities: accounts signed in by an OpenID provider or a trusted proxy", (
+        """CREATE TABLE identities (
+            issuer TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            created {real} NOT NULL,
+            PRIMARY KEY (issuer, subject)
+        ){table_end}""",
+        "CREATE INDEX identities_user ON identities (user_id)",
+    )),
+    # "my documents" (issue 14): what each signed-in person opened, by the link they used
+    # (storage/visits.py says why not by the document), and each document's title as the
+    # server last saw it (core/title.py), for the documents that are not open, and the one
+    # its editors chose (`chosen`; NULL: its first heading is its title)
+    Migration(9, "visits and titles: the documents each person opened, for \"my documents\"", (
+        """CREATE TABLE visits (
+            user_id TEXT NOT NULL,
+            link TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            ts {real} NOT NULL,
+            PRIMARY KEY (user_id, link)
+        ){table_end}""",
+        """CREATE TABLE titles (
+            doc TEXT PRIMARY KEY,
+            title TEXT NOT NULL,
+            ts {real} NOT NULL,
+            chosen TEXT
+        ){table_end}""",
+    )),
     # personal access tokens (issue 14): `Authorization: Bearer` for the HTTP API and the
     # Python client, each a person's, named, with an optional expiry. Stored by the SHA-256
     # of the secret only, as sessions are; `id` is what lists and revocations name (never the
@@ -152,7 +186,7 @@ LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
 # deleting a document removes and renaming it moves (a test checks that every table with a
 # `doc` column is listed, so that a new one is not forgotten)
-DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images")
+DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images", "titles")
 UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {

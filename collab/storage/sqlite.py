@@ -16,8 +16,9 @@ from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from .accounts import AccountTable
+from .visits import VisitTable
 from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict,
-                   StoreError, Tombstone)
+                   StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
 
@@ -102,6 +103,7 @@ class SQLiteStore:
         self._waits = True  # the writer's busy timeout is `timeout` (else 0: append(wait=False))
         self._broken: str | None = None  # why the file is damaged, once an operation found it
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
+        self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:

@@ -34,11 +34,16 @@ export async function accountControls(nameInput, onAccount = () => {}) {
   onAccount(account.name);
   // by fetch, not a form: these pages send no referrer, and a form's POST then carries
   // `Origin: null`, which the server's Origin check refuses; fetch() sends the real origin
+  // the answer's `next`: where to go instead of the start page (COLLAB_SIGN_IN=proxy: the
+  // proxy's own sign-out, which would otherwise sign the browser in again)
   const signOut = async () => {
+    let next = '/';
     try {
-      await fetch('/api/signout', { method: 'POST', headers: { Accept: 'application/json' } });
+      const r = await fetch('/api/signout', { method: 'POST', headers: { Accept: 'application/json' } });
+      const body = r.ok ? await r.json() : null;
+      if (body && typeof body.next === 'string') next = body.next;
     } finally {
-      location.assign('/');
+      location.assign(next);
     }
   };
   box.append(el('button', { id: 'sign-out', class: 'link', type: 'button', onclick: signOut }, 'Sign out'));

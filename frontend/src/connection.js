@@ -59,6 +59,7 @@ export class Connection {
    * @param {(peers, you, counts) => void} o.onPresence  listed peers; counts {editors, viewers} when the server says
    * @param {(msg) => void} o.onCursor      another peer's cursor (extension, see PROTOCOL-EXTENSIONS.md)
    * @param {(msg) => void} o.onReady       first join answered: {text, role, view}
+   * @param {(title: string|null) => void} [o.onTitle]  the title its editors chose (null: none), on each join and when it changes
    * @param {string} [o.storageKey]  (adopting a closed tab's entry) the entry to restore from
    * @param {() => void} [o.onSaved] (adopting) everything of that entry is acknowledged
    */
@@ -117,6 +118,7 @@ export class Connection {
     });
     s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
+    s.on('title', (m) => this._mine(m) && this.o.onTitle?.(typeof m.title === 'string' ? m.title : null));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
       s.disconnect();
@@ -198,6 +200,7 @@ export class Connection {
     this.ready = true;
     this._setState('connected');
     if (first) this.o.onReady({ text: this.sync.text, role: ans.role, view: ans.view });
+    this.o.onTitle?.(typeof ans.title === 'string' ? ans.title : null); // chosen while this page was away, or not
     this._presence({ peers: ans.peers, editors: ans.editors, viewers: ans.viewers });
     if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
   }

@@ -70,3 +70,21 @@ export function importFile(o, file) {
   o.say(`Importing “${file.name}”…`);
   xhr.send(file);
 }
+
+/** Choose the document's title for everyone (empty: its first heading again). */
+export async function chooseTitle(o) {
+  const { shown, chosen } = o.title();
+  const answer = window.prompt('The title of this document, for everyone (in the tab, the bar and lists).\nLeave it empty to use its first heading.', chosen || shown);
+  if (answer === null || answer.trim() === (chosen || shown)) return;
+  o.say('Setting the title…');
+  try {
+    const r = await fetch(`/api/docs/${encodeURIComponent(o.doc)}/title`, {
+      method: 'PUT', headers: { 'Content-Type': 'application/json', Accept: 'application/json' }, body: JSON.stringify({ title: answer.trim() || null }),
+    });
+    const body = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(body.error ? body.error.message : `HTTP ${r.status}`);
+    o.say(body.title ? `The title is now “${body.title}”.` : 'The title is the first heading again.', { done: true });
+  } catch (e) {
+    o.say(`Could not set the title: ${e.message}`, { error: true });
+  }
+}

@@ -14,6 +14,7 @@ import { el } from './dom.js';
  * @param {(message: string, opts?: {error?: boolean, done?: boolean}) => void} o.say
  * @param {() => Promise<object>} o.preview  the preview module (loaded on first use)
  * @param {() => Promise<void>} o.beforePrint  renders what print shows
+ * @param {() => {shown: string, chosen: string|null}} o.title  the title shown, and the one chosen if any
  */
 export function fileMenu(o) {
   const actions = () => import('./fileactions.js');
@@ -26,6 +27,7 @@ export function fileMenu(o) {
   const item = (id, label, run) => el('button', { id, type: 'button', role: 'menuitem', onclick: () => { menu.open = false; run(); } }, label);
   const items = [
     o.doc ? item('import', 'Import a .md or .txt file…', () => picker.click()) : null,
+    o.doc ? item('set-title', 'Set the title…', () => actions().then((a) => a.chooseTitle(o))) : null,
     item('download-md', 'Download as Markdown (.md)', () => actions().then((a) => a.download(new Blob([o.text()], { type: 'text/markdown;charset=utf-8' }), `${o.name}.md`))),
     item('download-html', 'Download as web page (.html)', () => actions().then((a) => a.exportHtml(o))),
     item('print', 'Print or save as PDF…', () => o.beforePrint().then(() => window.print())),

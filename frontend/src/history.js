@@ -122,7 +122,8 @@ function main() {
       head = -1;
       setHead(d.version);
       texts.put(d.version, d.text);
-      import('./core/title.js').then(({ titleOf }) => showTitle(titleOf(d.text))); // its first heading (loaded apart)
+      if (d.title) showTitle(d.title); // the one its editors chose
+      else import('./core/title.js').then(({ titleOf }) => showTitle(titleOf(d.text))); // its first heading (loaded apart)
       const wanted = parseHash(location.hash);
       const v = wanted === null ? head : clamp(wanted, 0, head);
       if (wanted !== null && wanted > head) messages.say(`Version ${wanted} does not exist yet: the newest is v${head}.`, { error: true });

@@ -78,7 +78,19 @@ function main() {
     showAccount();
   }
   // the two links, in one menu: the bar keeps one row at 1280 px
-  if (!readOnly) bar.append(el('details', { id: 'share', class: 'menu' }, el('summary', {}, 'Share'), el('div', { class: 'menu-items', role: 'menu' }, copyEdit, copyView)));
+  // and the two ways to withdraw one (linkactions.js, loaded on first use)
+  const hasNote = () => { try { return sessionStorage.getItem('collab:note') !== null; } catch { return false; } };
+  const links = (name) => () => import('./linkactions.js').then((m) => m[name]({
+    doc, say: sayFile, unsaved: () => conn.sync.unsaved, setViewUrl: (url) => (viewUrl = url),
+    copy: (text) => (navigator.clipboard && window.isSecureContext ? navigator.clipboard.writeText(text).then(() => true, () => false) : Promise.resolve(false)),
+  }));
+  const shareItem = (id, label, hint, run) => el('button', { id, role: 'menuitem', title: hint, onclick: () => { share.open = false; run(); } }, label);
+  const share = el('details', { id: 'share', class: 'menu' }, el('summary', {}, 'Share'), el('div', { class: 'menu-items', role: 'menu' }, copyEdit, copyView,
+    shareItem('new-view-link', 'New read-only link…', 'The current read-only link stops working', links('newViewLink')),
+    shareItem('new-edit-link', 'New edit link…', 'The current edit link stops working', links('newEditLink'))));
+  if (!readOnly) bar.append(share);
+  // the page before this one (a new edit link) left a line to say
+  if (!readOnly && hasNote()) import('./linkactions.js').then((m) => { const note = m.takeNote(); if (note) sayFile(note, { done: true }); });
   bar.append(togglePreview);
   // import, download as .md or .html, print or save as PDF
   const loadPreview = async () => (preview = preview || (await import('./preview.js')));
@@ -87,6 +99,7 @@ function main() {
     name: readOnly ? 'document' : doc,
     text: () => conn.sync.text,
     maxChars: () => conn.sync.limits.doc,
+    title: () => ({ shown: shownTitle || '', chosen: chosenTitle }),
     say: sayFile,
     preview: loadPreview,
     beforePrint: async () => {
@@ -245,12 +258,13 @@ function main() {
   const here = readOnly ? `/v/${view}` : `/d/${doc}`;
   let titleTimer = null;
   let shownTitle = null;
+  let chosenTitle = null; // the title its editors chose (the join's `title`, then `title` messages)
   // loaded after the first paint (the title can wait a moment; the first load cannot grow)
   const titling = Promise.all([import('./core/title.js'), import('./recent.js')]);
   async function showTitle() {
     titleTimer = null;
     const [{ titleOf, TITLE_SCAN }, { remember }] = await titling;
-    const t = titleOf(conn.sync.textIndex.slice(0, TITLE_SCAN)); // its start only: no copy of a 4 M text
+    const t = chosenTitle || titleOf(conn.sync.textIndex.slice(0, TITLE_SCAN)); // its start only: no copy of a 4 M text
     if (t === shownTitle) return;
     shownTitle = t;
     document.title = `${t || (readOnly ? 'Read-only' : doc)} · collab`;
@@ -319,6 +333,12 @@ function main() {
       showCursors();
     },
     onServerDisconnect: () => body.dataset.signIn && checkAccount(),
+    onTitle: (t) => {
+      if (t === chosenTitle) return;
+      chosenTitle = t;
+      title.dataset.chosen = t ? 'true' : 'false';
+      showTitle();
+    },
     onRemoteChange: (ops, origin, author) => {
       if (!editor) return;
       editor.applyRemote(ops, () => conn.sync.text, author ? { name: author, color: nameColor(author) } : null);

@@ -34,3 +34,14 @@ export function forget(path) {
 export function forgetAll() {
   save([]);
 }
+
+const RELATIVE = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+/** "3 days ago", "just now": when `at` (ms) was, for a list of documents. */
+export function ago(at) {
+  const s = (at - Date.now()) / 1000;
+  for (const [unit, size] of [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]]) {
+    if (Math.abs(s) >= size) return RELATIVE.format(Math.round(s / size), unit);
+  }
+  return 'just now';
+}

@@ -3,7 +3,7 @@
 
 import { accountControls } from './account.js';
 import { el, themeToggle } from './dom.js';
-import { forget, forgetAll, recentList } from './recent.js';
+import { ago as when, forget, forgetAll, recentList } from './recent.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -43,14 +43,6 @@ form.addEventListener('submit', (e) => {
 
 // ---- recent on this device ----
 const recentBox = el('section', { id: 'recent', class: 'recent', 'aria-labelledby': 'recent-title' });
-const ago = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
-function when(at) {
-  const s = (at - Date.now()) / 1000;
-  for (const [unit, size] of [['year', 31536000], ['month', 2592000], ['week', 604800], ['day', 86400], ['hour', 3600], ['minute', 60]]) {
-    if (Math.abs(s) >= size) return ago.format(Math.round(s / size), unit);
-  }
-  return 'just now';
-}
 function showRecent(filter = '') {
   const all = recentList();
   recentBox.hidden = all.length === 0;
@@ -80,8 +72,10 @@ search.addEventListener('input', () => {
 showRecent();
 window.addEventListener('storage', () => showRecent(search.value)); // another tab opened one
 
+// signed in: "my documents", from the server (mydocs.js, loaded only then)
+const mineBox = el('section', { id: 'mine', class: 'recent', 'aria-labelledby': 'mine-title', hidden: true });
 const startBar = el('header', { class: 'start-bar' }, themeToggle());
-accountControls(null).then((box) => box && startBar.prepend(box)); // with COLLAB_SIGN_IN only
+accountControls(null, () => import('./mydocs.js').then((m) => m.showMine(mineBox))).then((box) => box && startBar.prepend(box)); // with COLLAB_SIGN_IN only
 document.body.append(
   startBar,
   el('main', { class: 'start' },
@@ -95,6 +89,7 @@ document.body.append(
       'A name you choose can be guessed, and whoever guesses it can read and change the document. ',
       'For anything private, use New document: its link has a random id that cannot be guessed.'),
     error,
+    mineBox,
     recentBox,
   ),
 );

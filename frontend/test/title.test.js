@@ -35,3 +35,14 @@ test('only the start of a huge document is read', () => {
   assert.equal(titleOf(big).length, TITLE_MAX); // its first line, clipped: the heading is past the scan
   assert.equal(titleOf('# top\n' + 'y'.repeat(4_000_000)), 'top');
 });
+
+test('the titles of tests/vectors/titles/titles.json, which collab/core/title.py gives too', async (t) => {
+  const { existsSync, readFileSync } = await import('node:fs');
+  const { joined, traceStates } = await import('../../tests/vectors/titles/traces.mjs');
+  const vectors = JSON.parse(readFileSync(new URL('../../tests/vectors/titles/titles.json', import.meta.url), 'utf8'));
+  for (const { parts, title } of vectors.cases) assert.equal(titleOf(joined(parts)), title, JSON.stringify(parts).slice(0, 80));
+  if (!existsSync(new URL('../../../shared/traces', import.meta.url)) && process.env.CI !== 'true') {
+    return t.skip('the editing traces (../shared/traces, next to the repository) are missing');
+  }
+  for (const [name, titles] of Object.entries(vectors.traces)) assert.deepEqual(traceStates(name).map(titleOf), titles, name);
+});

@@ -203,7 +203,7 @@ def test_the_data_folder_holds_the_database_and_the_secret(tmp_path, monkeypatch
 
 
 @pytest.mark.parametrize("key,value,fix", [
-    ("COLLAB_SIGN_IN", "oidc", "empty \\(links only\\) or local"), ("COLLAB_SIGN_UP", "2", "1 \\(anyone"),
+    ("COLLAB_SIGN_IN", "ldap", "empty \\(links only\\), local .* or proxy"), ("COLLAB_SIGN_UP", "2", "1 \\(anyone"),
     ("COLLAB_SIGN_IN_RATE", "0", "a positive number"), ("COLLAB_SESSION_DAYS", "0", "a positive number"),
 ])
 def test_bad_sign_in_settings_name_the_key_and_the_fix(key, value, fix):

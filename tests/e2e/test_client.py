@@ -179,3 +179,20 @@ def test_on_revision_gives_the_edits_the_version_and_the_author(live_server, doc
         ann.close()
         wait_until(lambda: peers and [p["name"] for p in peers[-1]] == ["Bob"], 10, "presence without Ann")
 
+
+
+def test_the_python_client_knows_the_chosen_title(live_server, doc_id):
+    """`Document.title`: the title the editors chose, from the join answer and from `title`
+    messages (None when the first heading is the title), for an editor and a viewer."""
+    with Document(live_server.url, doc_id, name="writer") as d:
+        d.set_text("# heading\n")
+        d.wait_synced()
+        assert d.title is None
+        view = requests.get(f"{live_server.url}/api/docs/{doc_id}/links", timeout=10).json()["view_url"].rsplit("/", 1)[1]
+        r = requests.put(f"{live_server.url}/api/docs/{doc_id}/title", json={"title": "Chosen"}, timeout=10)
+        assert r.status_code == 200, r.text
+        wait_until(lambda: d.title == "Chosen", 10, "the editor told the title")
+        with Document(live_server.url, view=view) as viewer:
+            assert viewer.title == "Chosen"
+            requests.put(f"{live_server.url}/api/docs/{doc_id}/title", json={"title": None}, timeout=10)
+            wait_until(lambda: viewer.title is None and d.title is None, 10, "both told it is the heading again")

@@ -251,6 +251,15 @@ def _joined(url: str, what: dict) -> tuple[Any, dict]:
     return c, c.call("join", what, timeout=SYNC_TIMEOUT)
 
 
+def next_event(c: Any, name: str) -> dict:
+    """The next `name` event a SimpleClient receives (presence and the like skipped)."""
+    deadline = time.monotonic() + SYNC_TIMEOUT
+    while True:
+        event, *args = c.receive(timeout=max(0.1, deadline - time.monotonic()))
+        if event == name:
+            return args[0]
+
+
 def _written_on_two_processes(cluster: Any, doc_id: str) -> tuple[Any, Any, Any, str]:
     """Editor a on process 0 writes "hi"; editor b and a viewer join on process 1: (a, b, v, view token)."""
     from collab.core.patches import make_patch
@@ -363,13 +372,6 @@ def test_a_rename_and_a_new_view_token_reach_every_process(cluster, doc_id, pg_u
 
     from collab.core.patches import make_patch
 
-    def next_event(c: socketio.SimpleClient, name: str) -> dict:
-        deadline = time.monotonic() + SYNC_TIMEOUT
-        while True:  # skip presence and the like
-            event, *args = c.receive(timeout=max(0.1, deadline - time.monotonic()))
-            if event == name:
-                return args[0]
-
     def cli(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "collab.cli", *args, "--database", pg_url],
                               capture_output=True, text=True, timeout=60,
@@ -425,3 +427,26 @@ def test_a_rename_and_a_new_view_token_reach_every_process(cluster, doc_id, pg_u
                       timeout=SYNC_TIMEOUT)["ok"]
         revision = next_event(w, "revision")
         assert (revision["doc"], revision["version"]) == (rotated, 3)
+
+
+def test_a_title_chosen_on_one_process_reaches_every_process(cluster, doc_id):
+    """A title chosen on process 2: the editor on process 0 and the viewer on process 1 are
+    told, as is the editor on process 1 (each by the name it used), and process 1, which has the document open, gives it
+    with the next join there; giving the first heading back travels the same way."""
+    with ExitStack() as stack, requests.Session() as http:
+        a, b, v, view = _written_on_two_processes(cluster, doc_id)
+        for c in (a, b, v):
+            stack.callback(c.disconnect)
+        r = http.put(f"{cluster.urls[2]}/api/docs/{doc_id}/title", json={"title": "Shared plan"}, timeout=10)
+        assert r.status_code == 200, r.text
+        for editor in (a, b):
+            assert next_event(editor, "title") == {"doc": doc_id, "title": "Shared plan"}
+        assert next_event(v, "title") == {"doc": view, "title": "Shared plan"}
+        c, ack = _joined(cluster.urls[1], {"doc": doc_id, "name": "c"})
+        stack.callback(c.disconnect)
+        assert ack["title"] == "Shared plan"
+        assert http.put(f"{cluster.urls[0]}/api/docs/{doc_id}/title", json={"title": None}, timeout=10).ok
+        assert next_event(b, "title") == {"doc": doc_id, "title": None}
+        d, ack = _joined(cluster.urls[1], {"view": view})
+        stack.callback(d.disconnect)
+        assert "title" not in ack

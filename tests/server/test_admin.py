@@ -21,10 +21,10 @@ def browser(app, email, name):
 
 
 @pytest.mark.parametrize(("env", "says"), [
-    ({"COLLAB_ADMINS": "root@example.org"}, "COLLAB_SIGN_IN=local too"),
+    ({"COLLAB_ADMINS": "root@example.org"}, "set COLLAB_SIGN_IN \\(local, oidc or proxy\\) too"),
     ({"COLLAB_SIGN_IN": "local", "COLLAB_ADMINS": "root"}, "COLLAB_ADMINS must be comma-separated emails"),
     ({"COLLAB_SIGN_IN": "local", "COLLAB_ADMINS": "a@b.c,@x"}, "COLLAB_ADMINS"),
-    ({"COLLAB_CREATE": "signed_in"}, "COLLAB_SIGN_IN=local too"),
+    ({"COLLAB_CREATE": "signed_in"}, "set COLLAB_SIGN_IN \\(local, oidc or proxy\\) too"),
     ({"COLLAB_SIGN_IN": "local", "COLLAB_CREATE": "members"}, "COLLAB_CREATE must be anyone"),
 ])
 def test_admins_and_create_are_checked_at_start(env, says):

@@ -492,3 +492,52 @@ def test_documents_page_through_every_document_in_byte_order(store):
     assert seen == sorted(names)
     (row,) = store.documents_page("a-b", 1)
     assert (row.id, row.view_token, row.head, row.created) == ("ab", "view-7", 0, 7.0)
+def test_visits_list_a_document_while_the_link_used_still_names_it(store):
+    """"My documents" (storage/visits.py), on both backends: by edit id and by view token,
+    the latest opened first, with the stored title; a renamed id, a rotated token and a
+    deleted document leave the list, and forget_gone forgets those rows."""
+    store.create_document("a", "view-a", 1.0)
+    store.create_document("b", "view-b", 2.0)
+    store.create_document("c", "view-c", 3.0)
+    v = store.visits
+    v.visit("u1", "a", "edit", 10.0)
+    v.visit("u1", "view-b", "view", 11.0)
+    v.visit("u1", "c", "edit", 12.0)
+    v.visit("u2", "a", "edit", 13.0)
+    v.visit("u1", "a", "edit", 14.0)  # opened again: one row, the later time
+    v.set_title("a", "First", 20.0)
+    v.set_title("a", "Renamed title", 21.0)
+    listed = v.visits("u1")
+    assert [(x.link, x.kind, x.doc, x.view_token, x.title, x.opened) for x in listed] == [
+        ("a", "edit", "a", "view-a", "Renamed title", 14.0), ("c", "edit", "c", "view-c", "", 12.0),
+        ("view-b", "view", "b", "view-b", "", 11.0)]
+    v.visit("u1", "b", "view", 15.0)  # an edit id recorded as a view link names nothing
+    assert [x.link for x in v.visits("u1")] == ["a", "c", "view-b"]
+    store.rename_document("a", "a2", 30.0)
+    store.rotate_view_token("b", "view-b2", 30.0)
+    store.delete_document("c", 30.0)
+    assert v.visits("u1") == [] and v.visits("u2") == []
+    assert v.forget_gone("u1") == 4 and v.forget_gone("u1") == 0
+    v.visit("u1", "a2", "edit", 40.0)
+    assert [(x.doc, x.title) for x in v.visits("u1")] == [("a2", "Renamed title")]  # the title moved with it
+    assert v.forget("u1", "a2") and not v.forget("u1", "a2")
+    assert v.visits("u1") == []
+
+
+def test_an_identity_names_one_account_made_once(store):
+    """OpenID Connect and proxy sign-ins (migration 8): (issuer, subject) -> one account; a
+    second first sign-in of the same identity (a race) gets the first one's account."""
+    from collab.storage import User
+
+    accounts = store.accounts
+    ann = User("u_1", "ann@example.org", "Ann", "!external", 1.0)
+    assert accounts.add_identity_user(ann, "https://id.example", "sub-1", "ann@example.org") == ann
+    assert accounts.user_by_identity("https://id.example", "sub-1") == ann
+    assert accounts.user_by_identity("https://other.example", "sub-1") is None
+    late = User("u_2", "ann@example.org", "Ann again", "!external", 2.0)
+    assert accounts.add_identity_user(late, "https://id.example", "sub-1", "https://id.example sub-1") == ann
+    assert accounts.user("u_2") is None  # not kept
+    assert accounts.identities("u_1") == [("https://id.example", "sub-1")]
+    with pytest.raises(StoreConflict):  # the email key is taken
+        accounts.add_identity_user(User("u_3", "ann@example.org", "X", "!external", 3.0), "proxy", "x", "ann@example.org")
+    assert accounts.user("u_3") is None and accounts.user_by_identity("proxy", "x") is None
