@@ -4,12 +4,13 @@
 // Every user string goes in as text (text nodes, attributes), never as HTML.
 
 /**
- * A name as shown wherever people are named (presence, cursors, history, blame): with sign-in
+ * The name of `who` (a revision, a blame span: `{author, account?}`) as shown wherever people
+ * are named (presence, cursors, history, blame): with sign-in
  * on (the page's data-sign-in), whoever has no account is marked "(guest)", always, not only
  * when the name is a registered person's: a guest can call themselves anything, and telling
  * which names are registered would tell strangers who has an account.
  */
-export const personName = (name, account) => (document.body.dataset.signIn && !account ? `${name} (guest)` : name);
+export const personName = (who) => (who.account || !document.body.dataset.signIn ? who.author : `${who.author} (guest)`);
 
 /**
  * `el('a', {href, class, onclick}, 'text', child)`: an element with these attributes (`class`

@@ -181,7 +181,7 @@ function main() {
     peers = list;
     colors = distinctColors(list.map((p) => [p.id, p.name]));
     const items = list.map((p) => {
-      const shown = personName(p.name, p.account); // a guest marked (with sign-in on)
+      const shown = personName({ author: p.name, account: p.account }); // a guest marked (with sign-in on)
       const li = el('li', { class: 'peer', title: `${shown} (${p.role})`, 'data-peer': p.id, 'data-account': p.account || null }, el('span', { class: 'dot', style: `background:${colors.get(p.id)}` }), shown + (p.id === you ? ' (you)' : ''));
       if (p.role === 'viewer') li.classList.add('viewer');
       return li;
@@ -329,7 +329,7 @@ function main() {
     onCursor: (m) => {
       if (typeof m.anchor !== 'number' || typeof m.head !== 'number') return;
       const peer = peers.find((p) => p.id === m.peer);
-      cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: personName(m.name || (peer && peer.name) || 'someone', m.account || (peer && peer.account)), color: colorOf(m.peer, peer && peer.name) });
+      cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: personName({ author: m.name || (peer && peer.name) || 'someone', account: m.account || (peer && peer.account) }), color: colorOf(m.peer, peer && peer.name) });
       showCursors();
     },
     onServerDisconnect: () => body.dataset.signIn && checkAccount(),
