@@ -85,6 +85,26 @@ class AccountTable:
             return winner
         return user
 
+    # -- what `collab dump` reads and `collab load` writes -----------------------
+
+    def user_keys(self) -> dict[str, str]:
+        """keys[user id] = the key its account is found by (its email folded, or an identity's)."""
+        return {r[0]: r[1] for r in self._read("SELECT id, email_key FROM users", ())}
+
+    def all_identities(self) -> list[tuple[str, str, str, float]]:
+        """Every identity: (issuer, subject, user id, created), by user, issuer and subject."""
+        return [(r[0], r[1], r[2], float(r[3])) for r in self._read(
+            "SELECT issuer, subject, user_id, created FROM identities ORDER BY user_id, issuer, subject", ())]
+
+    def load_user(self, user: User, key: str) -> None:
+        """An account as a dump holds it, under the key it had. StoreConflict if taken."""
+        self._write(f"INSERT INTO users ({_USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (user.id, user.email, user.name, user.password, user.created, int(user.disabled), key))
+
+    def load_identity(self, issuer: str, subject: str, user_id: str, created: float) -> None:
+        self._write("INSERT INTO identities (issuer, subject, user_id, created) VALUES (?, ?, ?, ?)",
+                    (issuer, subject, user_id, created))
+
     def identities(self, user_id: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._read(
             "SELECT issuer, subject FROM identities WHERE user_id = ? ORDER BY issuer, subject", (user_id,))]

@@ -202,6 +202,19 @@ class Accounts(Protocol):
         """Those of `token_hashes` that are still live sessions or live access tokens (what
         the server's sockets are checked against: a revoked token's sockets end too)."""
 
+    def user_keys(self) -> dict[str, str]:
+        """keys[user id] = the key its account is found by: its email folded, or for an identity
+        without a free verified email its issuer and subject (`collab dump`)."""
+
+    def all_identities(self) -> list[tuple[str, str, str, float]]:
+        """Every identity (issuer, subject, user id, created), for `collab dump`."""
+
+    def load_user(self, user: User, key: str) -> None:
+        """Store an account as a dump holds it, under `key`; StoreConflict if id or key is taken."""
+
+    def load_identity(self, issuer: str, subject: str, user_id: str, created: float) -> None:
+        """Store an identity as a dump holds it; StoreConflict if it is taken."""
+
     def add_token(self, token: Token) -> None:
         """StoreConflict if its id or hash is taken."""
 

@@ -10,9 +10,10 @@ in constant memory and can be piped, compressed or diffed:
     {"label": {"name", "version", "ts"}}                               its labels
     {"image": {"id", "type", "size", "sha256", "created", "data"}}     its images, data in base64
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
-    {"user": {"id", "email", "name", "password", "created", "disabled"}}   then the accounts
+    {"user": {"id", "email", "name", "password", "created", "disabled"[, "email_key"]}}   then the accounts
+    {"identity": {"issuer", "subject", "user_id", "created"}}
     {"token": {"id", "user_id", "name", "token_hash", "created", "expires", "last_used"}}
-    {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I[, "users": U, "tokens": K]}}
+    {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I[, "users": U, "identities": D, "tokens": K]}}
 
 `snapshot` appears where the store holds one, `account` (the author's account id, schema 7)
 where the revision has one. Format 2 added the tombstones (the names of
@@ -20,8 +21,10 @@ deleted documents and replaced links: a restored backup must not let an old link
 deleted document again); format 3 the images uploaded into documents, one line each, read
 from the store and written one at a time (a line holds one image, at most
 COLLAB_MAX_IMAGE_BYTES of it, never the dump); format 4 the accounts (COLLAB_SIGN_IN: each
-user with their password's Argon2 hash, each access token by its SHA-256, so that scripts
-keep working on a restored or copied server), after the tombstones. A database without
+user with their password's Argon2 hash, or "!..." for one who signs in elsewhere, and
+`email_key` when their account is found by another key than their email's, an identity's;
+the identities of OpenID Connect and proxy sign-ins; each access token by its SHA-256, so
+that people and scripts keep working on a restored or copied server), after the tombstones. A database without
 accounts is dumped as format 3, exactly as before, so an older collab still loads it.
 Sessions are never carried: a sign-in lives in a browser's cookie, signed with the source
 server's secret key (which a dump does not hold), and a backup restored must not bring back
@@ -58,6 +61,7 @@ from ..core.images import TYPES as IMAGE_TYPES, digest, sniff
 from ..core.ids import check_doc_id, check_image_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
 from .base import DocumentRow, Image, Label, NewRevision, Revision, Store, StoreError, Token, Tombstone, User
+from .accounts import email_key
 from .schema import LATEST
 
 FORMAT = 4
@@ -69,9 +73,10 @@ REV_FIELDS = ("version", "patch", "author", "op_id", "ts", "hash")  # and "attri
 LABEL_FIELDS = ("name", "version", "ts")
 TOMBSTONE_FIELDS = ("name", "reason", "ts")
 IMAGE_FIELDS = ("id", "type", "size", "sha256", "created", "data")
-USER_FIELDS = ("id", "email", "name", "password", "created", "disabled")
+USER_FIELDS = ("id", "email", "name", "password", "created", "disabled")  # and "email_key", which may be left out
+IDENTITY_FIELDS = ("issuer", "subject", "user_id", "created")
 TOKEN_FIELDS = ("id", "user_id", "name", "token_hash", "created", "expires", "last_used")
-KINDS = ("document", "revision", "label", "image", "tombstone", "user", "token", "end")  # what a record after the header is, by its one key
+KINDS = ("document", "revision", "label", "image", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -91,11 +96,30 @@ class Counts:
     tombstones: int = 0
     images: int = 0
     users: int = 0
+    identities: int = 0
     tokens: int = 0
     ids: list[str] = field(default_factory=list)  # the documents, in order
 
 
 Progress = Callable[[Counts], None]
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """An account as a dump holds it: the user and the key it is found by."""
+
+    user: User
+    key: str
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    """An identity (OpenID Connect, a proxy's header) of an account of the dump."""
+
+    issuer: str
+    subject: str
+    user_id: str
+    created: float
 
 
 def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = True,
@@ -142,15 +166,23 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
         for tomb in store.tombstones():
             yield {"tombstone": {"name": tomb.name, "reason": tomb.reason, "ts": tomb.ts}}
             counts.tombstones += 1
+    keys = store.accounts.user_keys() if users else {}
     for user in users:
-        yield {"user": {f: getattr(user, f) for f in USER_FIELDS}}
+        record = {f: getattr(user, f) for f in USER_FIELDS}
+        if keys.get(user.id, email_key(user.email)) != email_key(user.email):  # an identity's key
+            record["email_key"] = keys[user.id]
+        yield {"user": record}
         counts.users += 1
+    for issuer, subject, user_id, created in store.accounts.all_identities() if users else []:
+        yield {"identity": {"issuer": issuer, "subject": subject, "user_id": user_id, "created": created}}
+        counts.identities += 1
     for token in store.accounts.tokens() if users else []:
         yield {"token": {f: getattr(token, f) for f in TOKEN_FIELDS}}
         counts.tokens += 1
     end = {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones,
            "images": counts.images}
-    yield {"end": {**end, "users": counts.users, "tokens": counts.tokens} if users else end}
+    yield {"end": {**end, "users": counts.users, "identities": counts.identities, "tokens": counts.tokens}
+           if users else end}
 
 
 def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = None) -> Counts:
@@ -166,6 +198,8 @@ def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = 
             counts.images += 1
         elif "user" in rec:
             counts.users += 1
+        elif "identity" in rec:
+            counts.identities += 1
         elif "token" in rec:
             counts.tokens += 1
         elif "document" in rec:
@@ -242,8 +276,9 @@ class Checker:
         self._tombs: set[str] = set()  # the tombstones' names
         self._images: set[str] = set()  # the images' ids
         self._users: set[str] = set()  # the users' ids
-        self._emails: set[str] = set()  # ... and their emails, case folded
         self._tokens: set[str] = set()  # the tokens' ids and hashes
+        self._keys_of_users: set[str] = set()  # the keys the users are found by
+        self._identities: set[tuple[str, str]] = set()
         self._line = 0
 
     def _error(self, n: int, reason: str) -> DumpError:
@@ -256,7 +291,8 @@ class Checker:
         except CollabError as exc:
             raise self._error(n, exc.message) from None
 
-    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | Image | Tombstone | User | Token | None:
+    def feed(self, n: int, rec: dict[str, Any]) -> (DocumentRow | NewRevision | Label | Image | Tombstone | UserRecord
+                                                     | IdentityRecord | Token | None):
         self._line = n
         if self._state == "header":
             self._header(n, rec)
@@ -282,6 +318,8 @@ class Checker:
             return self._tombstone(n, rec["tombstone"])
         if kind == "user":
             return self._user(n, rec["user"])
+        if kind == "identity":
+            return self._identity(n, rec["identity"])
         if kind == "token":
             return self._token(n, rec["token"])
         self._end(n, rec["end"])
@@ -508,32 +546,54 @@ class Checker:
             raise self._error(n, f"a {what} in a dump of format {self.format} (accounts came with format 4)")
         self._state = "accounts"
 
-    def _user(self, n: int, body: Any) -> User:
+    def _user(self, n: int, body: Any) -> UserRecord:
         self._accounts(n, "user")
-        self._fields(n, "user", body, USER_FIELDS)
+        self._fields(n, "user", body, USER_FIELDS, optional=("email_key",))
         user_id, email, name, password = (self._string(n, body, f) for f in ("id", "email", "name", "password"))
         if not 0 < len(user_id) <= 64 or not user_id.isascii() or not user_id.isprintable():
             raise self._error(n, f"user id {user_id[:80]!r} is not valid: 1-64 printable ASCII characters")
-        if len(email) > 254 or email.count("@") != 1 or email.strip() != email or " " in email:
+        # (empty: an identity's account whose provider gave no email)
+        if email and (len(email) > 254 or email.count("@") != 1 or email.strip() != email or " " in email):
             raise self._error(n, f"user {user_id!r}: email {email[:80]!r} is not an address like ann@example.org")
         if not name.strip() or self._core(n, check_name, name) != name:
             raise self._error(n, f"user {user_id!r}: display name {name[:80]!r} is not valid (1-64 characters)")
-        if not password.startswith("$") or len(password) > 1_024:
-            raise self._error(n, f"user {user_id!r}: password must be a password hash (a PHC string, $argon2id$...), "
-                                 "never a password")
+        if not password.startswith(("$", "!")) or len(password) > 1_024:
+            raise self._error(n, f"user {user_id!r}: password must be a password hash (a PHC string, $argon2id$...) "
+                                 "or ! and a word (one who signs in elsewhere), never a password")
+        key = self._string(n, body, "email_key") if "email_key" in body else email_key(email)
+        if not key or len(key) > 2_048 or not key.isprintable():
+            raise self._error(n, f"user {user_id!r}: no email and no email_key to find the account by")
         if not isinstance(body["disabled"], bool):
             raise self._error(n, f"user {user_id!r}: 'disabled' must be true or false")
-        key = email.casefold()
-        if user_id in self._users or key in self._emails:
-            raise self._error(n, f"user {user_id!r} ({email}) appears twice")
-        if self.target is not None and (self.target.accounts.user(user_id) is not None
-                                        or self.target.accounts.user_by_email(email) is not None):
-            raise self._error(n, f"user {user_id!r} ({email}): an account of that id or email exists in the "
+        if user_id in self._users or key in self._keys_of_users:
+            raise self._error(n, f"user {user_id!r} ({email or key}) appears twice")
+        # (an identity's key taken in the target is found as the account is written: StoreConflict)
+        if self.target is not None and (self.target.accounts.user(user_id) is not None or (
+                email and self.target.accounts.user_by_email(email) is not None)):
+            raise self._error(n, f"user {user_id!r} ({email or key}): an account of that id or email exists in the "
                                  "target database")
         self._users.add(user_id)
-        self._emails.add(key)
+        self._keys_of_users.add(key)
         self.counts.users += 1
-        return User(user_id, email, name, password, self._time(n, body, "created"), body["disabled"])
+        return UserRecord(User(user_id, email, name, password, self._time(n, body, "created"), body["disabled"]), key)
+
+    def _identity(self, n: int, body: Any) -> IdentityRecord:
+        self._accounts(n, "identity")
+        self._fields(n, "identity", body, IDENTITY_FIELDS)
+        issuer, subject, user_id = (self._string(n, body, f) for f in ("issuer", "subject", "user_id"))
+        if not 0 < len(issuer) <= 1_024 or not 0 < len(subject) <= 255 or not (issuer + subject).isprintable():
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}): an issuer of 1-1,024 and a subject "
+                                 "of 1-255 printable characters")
+        if user_id not in self._users:
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}) is of user {user_id[:80]!r}, who is "
+                                 "not in the dump before it")
+        if (issuer, subject) in self._identities:
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}) appears twice")
+        if self.target is not None and self.target.accounts.user_by_identity(issuer, subject) is not None:
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}) has an account in the target database")
+        self._identities.add((issuer, subject))
+        self.counts.identities += 1
+        return IdentityRecord(issuer, subject, user_id, self._time(n, body, "created"))
 
     def _token(self, n: int, body: Any) -> Token:
         self._accounts(n, "token")
@@ -559,16 +619,16 @@ class Checker:
 
     def _end(self, n: int, body: Any) -> None:
         self.close(n)
-        keys = ("documents", "revisions", "tombstones", "images", "users", "tokens")
+        keys = ("documents", "revisions", "tombstones", "images", "users", "identities", "tokens")
         said = tuple(body.get(k) for k in keys) if isinstance(body, dict) else None
         c = self.counts
         held = (c.documents, c.revisions, c.tombstones if self.format >= 2 else None,
                 c.images if self.format >= 3 else None, c.users if self.format >= 4 else None,
-                c.tokens if self.format >= 4 else None)
+                c.identities if self.format >= 4 else None, c.tokens if self.format >= 4 else None)
         if said != held:
             raise self._error(n, f"the end record says {body}, the dump holds {c.documents} "
                                  f"documents, {c.revisions} revisions, {c.tombstones} tombstones, "
-                                 f"{c.images} images, {c.users} users and {c.tokens} tokens")
+                                 f"{c.images} images, {c.users} users, {c.identities} identities and {c.tokens} tokens")
         self._state = "end"
 
 
@@ -635,9 +695,11 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
                 tombs.append(item)
                 if len(tombs) >= PAGE:
                     write_tombstones()
-            elif isinstance(item, User):  # (after every tombstone: they come before the accounts)
+            elif isinstance(item, UserRecord):  # (after every tombstone: they come before the accounts)
                 write_tombstones()
-                store.accounts.add_user(item)
+                store.accounts.load_user(item.user, item.key)
+            elif isinstance(item, IdentityRecord):
+                store.accounts.load_identity(item.issuer, item.subject, item.user_id, item.created)
             elif isinstance(item, Token):
                 store.accounts.add_token(item)
         counts = checker.finish()

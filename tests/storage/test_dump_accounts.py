@@ -150,3 +150,42 @@ def test_a_dump_of_some_documents_carries_no_accounts(peopled, tmp_path):
     assert collab_main(["dump", "--database", peopled[0], "-o", str(out), "people-a"]) == 0
     text = out.read_text(encoding="utf-8")
     assert '"user"' not in text and text.startswith('{"collab_dump":3')
+
+
+def test_identities_of_other_sign_ins_go_round_with_the_keys_their_accounts_are_found_by(peopled, target, tmp_path,
+                                                                                          capsys):
+    """OpenID Connect and proxy sign-ins (migration 8): an account made for an identity has no
+    password ("!external") and, without a free verified email, a key of its issuer and subject;
+    both come back as they were, so the person is the same account after a restore."""
+    url, _ = peopled
+    store = open_store(url)
+    try:
+        accounts = AccountService(store.accounts)
+        cy = accounts.identity_user("https://id.example", "sub-Cy", email="cy@example.org", name="Cy")  # unverified
+        dee = accounts.identity_user("proxy", "dee", email="dee@example.org", email_verified=True)
+        keys = store.accounts.user_keys()
+    finally:
+        store.close()
+    recs = records_of(url)
+    identities = [r["identity"] for r in recs if "identity" in r]
+    assert sorted((i["issuer"], i["subject"]) for i in identities) == [("https://id.example", "sub-Cy"), ("proxy", "dee")]
+    users = {r["user"]["id"]: r["user"] for r in recs if "user" in r}
+    assert users[cy.id]["email_key"] == "https://id.example sub-Cy" and "email_key" not in users[dee.id]
+    assert users[cy.id]["password"].startswith("!")
+    assert recs[-1]["end"]["identities"] == 2
+    code, out = load(tmp_path, capsys, recs, target)
+    assert code == 0, out.err
+    assert dump_text(target) == dump_text(url)
+    loaded = open_store(target)
+    try:
+        assert loaded.accounts.user_by_identity("https://id.example", "sub-Cy").id == cy.id
+        assert loaded.accounts.user_by_identity("proxy", "dee").id == dee.id
+        assert loaded.accounts.user_keys() == keys
+        # the same person signing in again is the same account, not a new one
+        assert AccountService(loaded.accounts).identity_user("https://id.example", "sub-Cy").id == cy.id
+    finally:
+        loaded.close()
+    orphan = copy.deepcopy(recs)
+    next(r for r in orphan if "identity" in r)["identity"]["user_id"] = "u_nobody"
+    code, out = load(tmp_path, capsys, orphan, f"sqlite:///{tmp_path}/orphan.db")
+    assert code == 1 and "who is not in the dump before it" in out.err
