@@ -16,7 +16,7 @@ from .server import accounts as accounts_edge
 from .server import admin
 from .server import api
 from .server import pages
-from .server import history_api
+from .server import access_api, history_api
 from .server import images
 from .server import mydocs
 from . import data_dir
@@ -138,6 +138,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     app.extensions["collab.observer"] = observer  # the WebSocket's hooks find it here (serve.py)
     app.register_blueprint(api.bp)
     app.register_blueprint(history_api.bp)
+    app.register_blueprint(access_api.bp)
     app.register_blueprint(images.bp)
     api.register_errors(app)
     app.register_blueprint(pages.bp)

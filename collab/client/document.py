@@ -155,6 +155,7 @@ class Document:
         self.sio.on("presence", self._on_presence)
         self.sio.on("cursor", self._on_cursor)
         self.sio.on("gone", self._on_gone)
+        self.sio.on("role", self._on_role)
         self.sio.on("title", self._on_title)
         self._connect_first()
         self._ticker = threading.Thread(target=self._tick_loop, name="collab-client-tick", daemon=True)
@@ -477,6 +478,19 @@ class Document:
             self.state.receive_gone(error if isinstance(error, dict) else
                                     {"code": "deleted", "message": "this document was deleted"})
             self._after(self.state.text, (), self.state.version)
+
+    def _on_role(self, msg: object) -> None:
+        """What this client may do changed (docs/protocol.md, `role`: the document's owner
+        changed its access): `viewer` makes edit() refuse `read_only` from now on."""
+        with self._lock:
+            key = self._join_payload.get("view") or self._join_payload["doc"]
+            if self.state is None or not isinstance(msg, dict) or msg.get("doc") not in (key, self._key):
+                return
+            role = msg.get("role")
+            if role in ("editor", "viewer"):
+                self.role = role
+                self.state.receive_role(role)
+                self._after(self.state.text, (), self.state.version)
 
     def _stop_deleted(self, error: wire.Received) -> None:
         """The state machine stopped for good (state.gone): so does the transport, once.

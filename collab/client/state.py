@@ -45,7 +45,8 @@ CHANGE_COST = 100  # what one change costs in a patch's text beyond its escaped 
 #   rejoin - join again and start from the server's text, keeping what was typed
 #   hold   - the content was refused: keep it in the text, send again once the text changes
 #   viewer - this client may not write: keep the text, send nothing until joined as an editor
-#   gone   - the document was deleted: stop for good (receive_gone), the text kept to be copied
+#   gone   - the document was deleted, or its access no longer admits this person: stop for good
+#            (receive_gone), the text kept to be copied
 # A code the client does not know is retried, as `internal` is.
 ON_REFUSAL = {
     "conflict": "rebase",
@@ -60,6 +61,8 @@ ON_REFUSAL = {
     "bad_request": "hold",
     "read_only": "viewer",
     "deleted": "gone",
+    "forbidden": "gone",
+    "sign_in_required": "gone",
 }
 
 # what diff-match-patch's patch_toText leaves unescaped (as encodeURI, spaces included)
@@ -508,6 +511,17 @@ class SyncClient:
         self._sync_target = 0
         self._syncing = False
         self._rejoin = None
+
+    def receive_role(self, role: object) -> None:
+        """A `role` message: the document's owner changed what this client may do, without
+        a join. `viewer`: read-only from now on (local edits refused at once, nothing sent;
+        a patch in flight may still be acknowledged, or is refused `read_only`); `editor`:
+        it may write again, and what was typed meanwhile goes. Ignored once the document is gone."""
+        if self.gone is not None or role not in ("editor", "viewer"):
+            return
+        self._viewer = role == "viewer"
+        if not self._viewer and self.error is not None and self.error.get("code") == "read_only":
+            self.error = None
 
     def sync_failed(self, now: float = 0.0) -> None:
         """A sync request got no answer: allow another."""

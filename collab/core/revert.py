@@ -225,14 +225,21 @@ def _apply(weave: Weave, rev: RevisionLike, counts: bool, banned: Callable[[int]
             fresh += len(data)
 
 
-def revert(revisions: Iterable[RevisionLike], author: str, since: int) -> Reverted:
-    """Take `author`'s changes of revisions since+1..head out of the text at the head.
-    `revisions` are the whole history, versions 1, 2, ... up to the head, in order."""
+def revert(revisions: Iterable[RevisionLike], author: str, since: int, account: str | None = None) -> Reverted:
+    """Take one author's changes of revisions since+1..head out of the text at the head:
+    those of `account` (a signed-in person, whatever names they had), or without it those of
+    the guest `author` (revisions by that name and no account: a guest who calls themselves
+    Ann never stands for the account named Ann, nor the other way round). `revisions` are
+    the whole history, versions 1, 2, ... up to the head, in order."""
     weave = Weave()
-    authors: dict[int, str] = {}
+    theirs: set[int] = set()  # the versions the author made
+
+    def mine(rev: RevisionLike) -> bool:
+        made_by = getattr(rev, "account", None)
+        return made_by == account if account is not None else (made_by is None and rev.author == author)
 
     def banned(version: int) -> bool:
-        return version > since and authors.get(version) == author
+        return version > since and version in theirs
 
     version = 0
     if since == 0:
@@ -240,9 +247,11 @@ def revert(revisions: Iterable[RevisionLike], author: str, since: int) -> Revert
     for rev in revisions:
         if rev.version != version + 1:
             raise ReplayError(version + 1, f"missing (found {rev.version} next)")
-        authors[rev.version] = rev.author
+        by_them = mine(rev)
+        if by_them:
+            theirs.add(rev.version)
         # a change counts for the reverted text unless the author made it after `since`
-        counts = rev.version <= since or rev.author != author
+        counts = rev.version <= since or not by_them
         try:
             _apply(weave, rev, counts, banned)
         except (CollabError, ValueError) as exc:

@@ -226,7 +226,8 @@ class GoneMessage(TypedDict):
     """The document is no more (extension of v1): the client was taken out of it."""
 
     doc: str
-    error: ErrorBody  # code `deleted`, with its `reason`: deleted, renamed or rotated
+    error: ErrorBody  # code `deleted`, with its `reason` (deleted, renamed, rotated); or the refusal of
+    # the document's access (`forbidden`, `sign_in_required`): its owner no longer admits this client
 
 
 def revision(doc: str, r: StoredRevision) -> RevisionMessage:
@@ -269,6 +270,26 @@ def gone(doc: str, error: ErrorBody) -> GoneMessage:
     return {"doc": doc, "error": error}
 
 
+class RoleMessage(TypedDict):
+    """What this client may now do in the document (extension of v1, issue 14): its owner
+    changed who may edit; `viewer` is read-only from now on, `editor` may write again."""
+
+    doc: str
+    role: Role
+
+
+def role_changed(doc: str, role: Role) -> RoleMessage:
+    return {"doc": doc, "role": role}
+
+
+class AccessChanged(TypedDict):
+    """Between processes only (to a room no client is in): re-check the document's members."""
+
+    doc: str
+
+
+def access_changed(doc: str) -> AccessChanged:
+    return {"doc": doc}
 class TitleMessage(TypedDict):
     """Its editors chose a title for the document, or gave it back its first heading (`title`
     null): extension of v1 (issue 14), sent to everyone in it; older clients ignore it."""

@@ -46,10 +46,12 @@ def _lookups() -> tuple[Lookups, str]:
 
 
 def _resolve(key: str) -> tuple[DocState, str]:
-    """A document by edit id or view token; (state, role)."""
+    """A document by edit id or view token; (state, role), the role as the document's access
+    gives it to whoever asks (the signed-in person, or a guest): refused when it gives none."""
     check_doc_id(key)
     lookups, address = _lookups()
-    state, role = lookups.resolve(address, key)
+    user = current_user()
+    state, role = lookups.resolve(address, key, user.id if user is not None else None)
     _service().refresh(state)  # other processes may have written since
     return state, role
 
@@ -58,7 +60,8 @@ def _edit(key: str) -> DocState:
     """A document by its edit id, for a write: a view token is 403 `read_only`."""
     state, role = _resolve(key)
     if role != "editor":
-        raise CollabError("read_only", "this link is read-only: changing the document needs its edit link")
+        raise CollabError("read_only", "this link is read-only: changing the document needs its edit link"
+                          if key == state.view_token else "you may read this document, not change it")
     return state
 
 
@@ -218,8 +221,9 @@ def _new_document(body: dict[str, object], field: str = "doc") -> tuple[str, Doc
     by a generated id. Only by a signed-in person under COLLAB_CREATE=signed_in."""
     check_create(_service().settings, current_user() is not None)
     doc = _new_name(body, field)
+    user = current_user()
     try:
-        return doc, _service().open(doc, create=True)
+        return doc, _service().open(doc, create=True, owner=user.id if user is not None else None)
     except CollabError as exc:
         if exc.code != "bad_doc":  # the name is a document's view token: taken, as rename says
             raise

@@ -10,8 +10,10 @@
   checks itself): it carries no ambient credential, its cookie is never read, and its token
   is checked before any route runs, a wrong one 401 (server/accounts.py says why in full).
 - `Lookups`: per client address, a token bucket of lookups of documents that do not exist
-  (and of documents created by name), so that names cannot be guessed at speed. Every HTTP
-  route and socket `join` that names a document goes through it.
+  (and of documents created by name, and of documents whose access refused the client), so
+  that names cannot be guessed at speed. Every HTTP route and socket `join` that names a
+  document goes through it, and through its `admit`: the role the document's access gives
+  the person (service/access.py), or the refusal.
 - `Newcomer` and `settle`: whether a WebSocket connection has joined a document yet (the
   server reads a newcomer's messages in turns: serve.py, `NewcomerLane`).
 
@@ -31,6 +33,7 @@ from ..core.config import Settings
 from ..core import wire
 from ..core.errors import CollabError
 from ..core.ratelimit import KeyedBuckets
+from ..service.access import EDIT_LINK, VIEW_LINK, decide
 
 if TYPE_CHECKING:
     from ..service.observer import Observer
@@ -285,9 +288,9 @@ class Lookups:
         database read) is charged all the same, so a burst of them cannot slip through."""
         self.buckets.spend(address)
 
-    def open(self, address: str, doc: str, create: bool = False) -> "DocState":
+    def open(self, address: str, doc: str, create: bool = False, owner: str | None = None) -> "DocState":
         """A document by edit id; created when asked (which also costs a token: a guesser
-        that joins a name learns whether it existed)."""
+        that joins a name learns whether it existed), owned by `owner` (a signed-in creator)."""
         self.check(address)
         try:
             return self.service.open(doc)
@@ -297,7 +300,7 @@ class Lookups:
             self.miss(address)
             if not create:
                 raise
-        return self.service.open(doc, create=True)
+        return self.service.open(doc, create=True, owner=owner)
 
     def open_view(self, address: str, token: str) -> "DocState":
         """A document by view token."""
@@ -309,19 +312,34 @@ class Lookups:
                 self.miss(address)
             raise
 
-    def resolve(self, address: str, key: str) -> "tuple[DocState, str]":
-        """A document by edit id or view token: (state, "editor" or "viewer")."""
+    def admit(self, address: str, state: "DocState", user: str | None, link: str) -> str:
+        """The role the document's access gives `user` (an account id; None: a guest) coming
+        by `link` (access.EDIT_LINK or VIEW_LINK): the one decision, service/access.py's.
+        A refusal costs the address a token, as a name that leads nowhere does: probing which
+        links lead to documents one may not open is throttled alike."""
+        try:
+            return decide(self.service.access(state), user, link)
+        except CollabError:
+            self.miss(address)
+            raise
+
+    def resolve(self, address: str, key: str, user: str | None = None) -> "tuple[DocState, str]":
+        """A document by edit id or view token: (state, "editor" or "viewer"), the role
+        as the document's access gives it to `user` (admit)."""
         self.check(address)
         try:
-            return self.service.open(key), "editor"
+            state = self.service.open(key)
+            return state, self.admit(address, state, user, EDIT_LINK)
         except CollabError as exc:
             if exc.code != "not_found":
                 raise
         try:
-            return self.service.open_view(key), "viewer"
+            state = self.service.open_view(key)
         except CollabError as exc:
             if exc.code != "bad_doc":
                 raise
+        else:
+            return state, self.admit(address, state, user, VIEW_LINK)
         self.miss(address)
         raise CollabError("not_found", f"document {key!r} does not exist")
 

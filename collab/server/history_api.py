@@ -9,6 +9,7 @@ needs the edit id and is an ordinary new revision (history is never rewritten).
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from functools import partial
 from typing import cast
@@ -105,18 +106,28 @@ def _diff_body(doc: str, a: int, b: int, old: str, new: str) -> str:
     return json.dumps(wire.diff_body(doc, a, b, patch_from_edits(old, edits), edits), ensure_ascii=False)
 
 
-def _revert(state: DocState, author: object, since: int, head: int) -> Reverted:
-    """The revert of `author` since `since` on version `head`: the one computation behind the
-    preview, the write and the browser's preview (which shows `edits` as they come)."""
+ACCOUNT_RE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an account id as revisions and blame give it
+
+
+def _revert(state: DocState, author: object, since: int, head: int, account: object = None) -> Reverted:
+    """The revert of `account` (a signed-in person's revisions, as blame names them), or of
+    the guest `author` (revisions by that name without an account), since `since` on version
+    `head`: the one computation behind the preview, the write and the browser's preview
+    (which shows `edits` as they come)."""
+    if account is not None:
+        if not isinstance(account, str) or not ACCOUNT_RE.fullmatch(account):
+            raise CollabError("bad_request", "account must be an account id, as blame and the revisions give it")
+        return _service().revert(state, "", since, head, account)
     if not isinstance(author, str) or not author:
-        raise CollabError("bad_request", "author must be the name of the author whose changes to revert")
+        raise CollabError("bad_request", "author must be the name of the author whose changes to revert "
+                                         "(or account, the account id of a signed-in author)")
     return _service().revert(state, author, since, head)
 
 
 @bp.get("/api/docs/<doc>/revert")
 def preview_revert(doc: str) -> Response:
     state, _ = _resolve(doc)
-    r = _revert(state, request.args.get("author"), _int_arg("since"), state.committed)
+    r = _revert(state, request.args.get("author"), _int_arg("since"), state.committed, request.args.get("account"))
     return jsonify(wire.revert_preview(doc, r.version, r.text, r.patch, r.edits))
 
 
@@ -157,11 +168,11 @@ def post_restore(doc: str) -> tuple[Response, int]:
 def post_revert(doc: str) -> tuple[Response, int]:
     state = _edit(doc)
     body = _body()
-    since, author = check_version(body.get("since"), "since"), body.get("author")
-    first = _revert(state, author, since, state.committed)  # bad input fails here, before anything
+    since, author, account = check_version(body.get("since"), "since"), body.get("author"), body.get("account")
+    first = _revert(state, author, since, state.committed, account)  # bad input fails here, before anything
 
     def target(head: int, _text: str) -> Rewrite:  # recomputed only if the head moved meanwhile
-        r = first if head == first.version else _revert(state, author, since, head)
+        r = first if head == first.version else _revert(state, author, since, head, account)
         return Rewrite(r.text, r.attribution)
 
     by = _author(body)

@@ -23,6 +23,8 @@ from ..core.ids import IMAGE_ID_RE, log_id, new_image_id
 from ..core.images import EXTENSIONS, digest, human, refusal, sniff
 from ..service.documents import DocumentService
 from ..storage import Image
+from ..service.access import EDIT_LINK, decide, is_open
+from .accounts import current_user
 from .api import _edit, _lookups
 from .history_api import READ_BYTES, _rate_limit
 
@@ -101,14 +103,31 @@ def post_image(doc: str) -> tuple[Response, int]:
     return jsonify({"url": f"/images/{image.id}", "id": image.id, "bytes": image.size, "type": kind}), 201
 
 
+def _may_see(doc: str) -> bool:
+    """Whether the document of an image admits whoever asks by some link: its images are
+    as open as it is (per-document permissions). Anyone, for a document open by its links."""
+    access = _service().store.access.get(doc)
+    if is_open(access):
+        return True
+    user = current_user()
+    try:
+        decide(access, user.id if user is not None else None, EDIT_LINK)  # (the edit link admits the most)
+    except CollabError:
+        return False
+    return True
+
+
 @bp.get("/images/<image_id>")
 def get_image(image_id: str) -> Response:
-    """An image by its id, to anyone who has its URL; 404 when there is none (its document
-    was deleted, or it never was). An unknown id costs the address a lookup token, as an
-    unknown document does (guard.Lookups)."""
+    """An image by its id, to anyone who has its URL and whom its document admits (a
+    document open by its links: anyone); 404 when there is none (its document was deleted,
+    or it never was) or it is not for this person. An unknown id costs the address a
+    lookup token, as an unknown document does (guard.Lookups)."""
     lookups, address = _lookups()
     lookups.check(address)
     found = _service().store.image(image_id) if IMAGE_ID_RE.fullmatch(image_id) else None
+    if found is not None and not _may_see(found.doc):
+        found = None  # the same answer as no image: it tells nothing of its document
     if found is None or found.data is None:
         lookups.miss(address)
         raise CollabError("not_found", "there is no such image (the document it was uploaded into may have been "

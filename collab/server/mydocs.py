@@ -1,7 +1,9 @@
 """\"My documents\" (COLLAB_SIGN_IN): the documents a signed-in person opened, with their
 titles, searchable by title and sorted by last change; the person may take one off the
 list (the document stays). The list is built by service/visits.py; this edge turns it
-into JSON and never shows an edit id for a document its person opened by its view link.
+into JSON and never shows an edit id for a document its person opened by its view link, nor
+a document whose access no longer admits them by the link they used (per-document
+permissions: service/access.py; its title is not theirs to see).
 
 An edge module: imports the core and the service; nothing imports it but `create_app`.
 """
@@ -13,6 +15,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from ..core.errors import CollabError
 from ..core.ids import check_doc_id
+from ..service.access import EDIT_LINK, VIEW_LINK, decide
 from ..service.documents import DocumentService
 from ..service.visits import Listed
 from .accounts import current_user
@@ -35,12 +38,22 @@ def _person_id() -> str:
     return user.id
 
 
-def _item(listed: Listed) -> dict[str, Any]:
+def _item(listed: Listed, role: str) -> dict[str, Any]:
     v = listed.visit
     edit = v.kind == "edit"
     return {"title": listed.title, "url": f"/d/{v.doc}" if edit else f"/v/{v.view_token}",
-            "role": "editor" if edit else "viewer", "opened": v.opened, "changed": v.updated,
+            "role": role, "opened": v.opened, "changed": v.updated,
             "created": v.created, "version": v.head}
+
+
+def _role(listed: Listed, person: str) -> str | None:
+    """What the document's access gives the person by the link they opened it with; None:
+    refused (then it is not on their list)."""
+    v = listed.visit
+    try:
+        return decide(_service().store.access.get(v.doc), person, EDIT_LINK if v.kind == "edit" else VIEW_LINK)
+    except CollabError:
+        return None
 
 
 @bp.get("/api/me/docs")
@@ -56,7 +69,8 @@ def my_documents() -> Response:
     if sort not in SORTS:
         raise CollabError("bad_request", f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}")
     needle = query.strip().casefold()
-    items = [_item(d) for d in _service().visits.listing(person) if needle in d.title.casefold()]
+    items = [_item(d, role) for d in _service().visits.listing(person)
+             if (role := _role(d, person)) is not None and needle in d.title.casefold()]
     if sort == "title":
         items.sort(key=lambda d: (d["title"].casefold() or "\uffff", -d["changed"]))
     elif sort == "changed":

@@ -24,8 +24,10 @@ def _errors(*statuses: int) -> Spec:
     """The error answers a route may give (always the Error body)."""
     what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email); "
                                    "bad_token (a wrong, revoked or expired Bearer token: WWW-Authenticate says "
-                                   "invalid_token); sign_in_required (a guest asking for what is a signed-in person's)",
-            403: "read_only (a view token), or forbidden (a cross-site write; sign-up off; not an admin)",
+                                   "invalid_token); sign_in_required (a guest asking for what is a signed-in person's, or a "
+                                   "document whose access admits only people who sign in)",
+            403: "read_only (a view token; a person who may only read), or forbidden (a cross-site write; "
+                 "sign-up off; a person the document's access does not admit; not the owner; not an admin)",
             404: "not_found or bad_doc", 409: "conflict (a taken id)", 410: "deleted: the name is a tombstone",
             413: "too_large", 415: "a body type the route does not read", 429: "rate_limited (retry_after)",
             500: "internal or doc_corrupt", 503: "unavailable (retry_after)"}
@@ -129,11 +131,14 @@ PATHS: Spec = {
     "/api/docs/{doc}/revert": {
         "get": _op("Preview taking out an author's changes since a version", {
             "200": _json({"type": "object"}, "{doc, version, text, patch, edits}"), **_errors(400, 404, 410)},
-            [DOC, _query("author", "whose changes", "string", True), _query("since", "after this version", required=True)]),
+            [DOC, _query("author", "whose changes: a guest's name (or give account)", "string"),
+             _query("account", "whose changes: a signed-in author's account id", "string"),
+             _query("since", "after this version", required=True)]),
         "post": _op("Take out an author's changes since a version, as a new revision", {
             "201": WRITTEN, "200": UNCHANGED, **_errors(400, 403, 404, 410, 413)}, [EDIT],
-            _body({"type": "object", "required": ["author", "since"], "properties": {
-                "author": {"type": "string"}, "since": {"type": "integer"}, "name": {"type": "string"}}}))},
+            _body({"type": "object", "required": ["since"], "properties": {
+                "author": {"type": "string"}, "account": {"type": "string"}, "since": {"type": "integer"},
+                "name": {"type": "string"}}}))},
     "/api/docs/{doc}/labels": {
         "get": _op("Named versions", {"200": _json({"type": "object"}, "{doc, labels}"), **_errors(404, 410)}, [DOC]),
         "post": _op("Name a version", {"201": _json({"type": "object"}, "{doc, version, name, ts}"),
@@ -200,6 +205,22 @@ PATHS: Spec = {
         "200": _json({"type": "object", "properties": {"id": {"type": "string"}, "revoked": {"type": "boolean"}}},
                      "revoked"), **_errors(401, 404)},
         [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
+    # per-document permissions (server/access_api.py): the owner's only
+    "/api/docs/{doc}/access": {
+        "get": _op("Who may edit and view the document, its owner and its invited people (the owner only)", {
+            "200": _json(_ref("Access"), "the access"), **_errors(401, 403, 404, 410)}, [EDIT]),
+        "put": _op("Change who may edit and who may view (the owner only); connected clients are re-checked live", {
+            "200": _json(_ref("Access"), "the access now"), **_errors(400, 401, 403, 404, 410)}, [EDIT],
+            _body({"type": "object", "properties": {"edit": _ref("Policy"), "view": _ref("Policy")}}))},
+    "/api/docs/{doc}/members": {"post": _op(
+        "Invite an account, by email or display name, as editor or viewer (the owner only)", {
+            "201": _json(_ref("Access"), "the access now"), **_errors(400, 401, 403, 404, 410)}, [EDIT],
+        _body({"type": "object", "required": ["person"], "properties": {
+            "person": {"type": "string"}, "role": {"type": "string", "enum": ["editor", "viewer"]}}}))},
+    "/api/docs/{doc}/members/{user_id}": {"delete": _op(
+        "No longer invited (the owner only); their open connections are re-checked live", {
+            "200": _json(_ref("Access"), "the access now"), **_errors(401, 403, 404, 410)},
+        [EDIT, {"name": "user_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
     # "my documents" (server/mydocs.py): signed in only
     "/api/me/docs": {"get": _op("The documents this person opened, by the links they used, with their titles", {
         "200": _json(_ref("MyDocuments"), "{docs}"), **_errors(400, 401, 404)},
@@ -238,6 +259,17 @@ SPEC: Spec = {
             "url": {"type": "string", "description": "/images/{id}, on this server"}, "id": {"type": "string"},
             "bytes": {"type": "integer"},
             "type": {"type": "string", "enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]}}},
+        "Policy": {"type": "string", "enum": ["link", "signed_in", "invited"],
+                   "description": "link: anyone with the link; signed_in: signed-in people with it; invited: "
+                                  "the owner and the people invited (as editors, for edit)"},
+        "Access": {"type": "object", "required": ["doc", "owner", "edit", "view", "members", "links"], "properties": {
+            "doc": {"type": "string"}, "edit": _ref("Policy"), "view": _ref("Policy"),
+            "owner": {"type": "object", "nullable": True, "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}},
+            "members": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string", "nullable": True},
+                "role": {"type": "string", "enum": ["editor", "viewer"]}}}},
+            "links": {"type": "object", "properties": {"edit": {"type": "string"}, "view": {"type": "string"}}}}},
         "Me": {"type": "object", "properties": {
             "sign_in": {"type": "string", "enum": ["", "local", "oidc", "proxy"]}, "sign_up": {"type": "boolean"},
             # /api/signout, COLLAB_SIGN_IN=proxy with COLLAB_PROXY_SIGN_OUT_URL: where the browser goes next

@@ -12,7 +12,8 @@ view token used as an edit link, a read-only link that leads nowhere, too many u
 links. api.py renders every HTTP error that a browser asked for as a page with it.
 
 An edge module: it imports flask, the pure id rules and the lookups of collab/server/guard.py
-(which open documents through the service it is given); nothing from the service layer.
+(which open documents through the service it is given), and the one access decision
+(service/access.py, pure); nothing else from the service layer.
 """
 from __future__ import annotations
 
@@ -21,7 +22,10 @@ from pathlib import Path
 
 from flask import Blueprint, Response, current_app, request, send_from_directory
 
+from urllib.parse import quote
+
 from ..core.errors import CollabError
+from ..service.access import EDIT_LINK, VIEW_LINK, decide
 from .guard import CREATE_REFUSED, lookups_of
 from ..core.ids import DOC_ID_RE
 
@@ -210,6 +214,8 @@ def _checked_doc(doc: str) -> str:
     except CollabError as exc:
         if exc.code != "bad_doc":
             raise
+        if current_app.extensions["collab"].store.get_document(doc) is not None:  # (else: made by joining)
+            _check_admitted(doc, EDIT_LINK)
         return doc
     # someone turned a read-only link into an edit link by hand
     raise _unshowable(403, "This is a read-only link", CollabError(
@@ -224,13 +230,29 @@ def _checked_token(token: str) -> str:
             "bad_doc", "This read-only link is not valid: it was cut short or changed."))
     lookups, address = lookups_of(request.environ)
     try:
-        lookups.open_view(address, token)
+        state = lookups.open_view(address, token)
     except CollabError as exc:
         if exc.code == "bad_doc":
             raise _unshowable(404, "This read-only link leads nowhere", CollabError(
                 "not_found", "No document has this read-only link: it was mistyped, or cut short.")) from None
         raise
+    _check_admitted(state.id, VIEW_LINK)
     return token
+
+
+def _check_admitted(doc: str, link: str) -> None:
+    """The page of a document its access does not admit the person to is a page saying so
+    (and offering to sign in), naming nothing of the document."""
+    from .accounts import current_user  # (accounts.py imports this module)
+
+    user = current_user()
+    try:
+        decide(current_app.extensions["collab"].store.access.get(doc), user.id if user is not None else None, link)
+    except CollabError as exc:
+        links = [("/", "Start page")]
+        if exc.code == "sign_in_required" and current_app.extensions["collab.settings"].sign_in:
+            links.insert(0, (f"/signin?next={quote(request.path)}", "Sign in"))
+        raise _unshowable(exc.http_status, "Not for everyone", exc, links) from None
 
 
 @bp.get("/d/<doc>")

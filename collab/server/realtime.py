@@ -29,6 +29,7 @@ from .presence import LocalPresence, Roster
 from .queue import RedisQueue, SlicedDelivery
 from .transport import close_session
 from ..core.ratelimit import TokenBucket
+from ..service.access import EDIT_LINK, VIEW_LINK, decide
 from ..service.documents import DocState, DocumentService
 from ..service.observer import Observer
 from ..storage import Revision, StoreError, Tombstone
@@ -47,8 +48,13 @@ A = TypeVar("A", bound=wire.Ack)
 @dataclass
 class Membership:
     state: DocState
-    role: wire.Role
-    key: str  # how this client names the document: edit id (editor) or view token (viewer)
+    role: wire.Role  # what it may do: given by the document's access (service/access.py), re-checked live
+    key: str  # how this client names the document: edit id (via EDITOR) or view token (via VIEWER)
+    # which link it came by, so which rooms it is in and how messages name the document: the
+    # editors' (by edit id) or the viewers' (by view token). Not its role: a person whose
+    # edit link no longer lets them edit is a viewer in the editors' rooms, and an invited
+    # editor who came by the view link an editor in the viewers' rooms
+    via: wire.Role = "editor"
     seen: int = 0  # the client's cumulative confirmation of receipt
     deltas: bool = False  # asked for presence deltas at join (`presence: "delta"`)
     address: str = ""  # the client address it counts against (COLLAB_MAX_JOINED_PER_ADDRESS)
@@ -95,6 +101,11 @@ def _editors(doc: str) -> str:
 
 def _viewers(doc: str) -> str:
     return "v:" + doc
+
+
+def _access_room(doc: str) -> str:
+    """A room no client is ever in: `access` sent to it reaches every process's hook only."""
+    return "a:" + doc
 
 
 PRESENCE_ROOMS: Final = ("pfe:", "pfv:", "pde:", "pdv:")  # what _presence_room's names start with
@@ -173,6 +184,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self._queued = isinstance(manager, RedisQueue)
         if self._queued:
             manager.after_emit["gone"] = self._gone_here
+            manager.after_emit["access"] = self._recheck_here
             manager.after_emit["title"] = self._title_here
         if isinstance(manager, SlicedDelivery):  # presence to a crowd in slices (queue.py)
             manager.sliced_rooms = PRESENCE_ROOMS
@@ -260,19 +272,24 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     def watch_sessions(self) -> None:
         """Every COLLAB_SESSION_CHECK seconds, disconnect the sockets whose session no longer
         exists (ended by `collab user reset-password` or `disable`, by a sign-out on another
-        process, or expired): one query for the sessions of this process's sockets."""
+        process, or expired), and those signed in without a session (a proxy's header on the
+        handshake of a client without the cookie) whose account was disabled: one query for
+        the sessions of this process's sockets, one for those accounts."""
+        accounts = self.service.store.accounts
         while not self.service.closed:
             self.sio.sleep(self.settings.session_check)
             sessions = {c.session for c in self.clients.values() if c.session is not None}
-            if not sessions:
-                continue
+            bare = {c.account for c in self.clients.values() if c.session is None and c.account is not None}
             try:
-                live = self.service.store.accounts.live_sessions(sorted(sessions), time.time())
+                live = accounts.live_sessions(sorted(sessions), time.time()) if sessions else set()
+                enabled = accounts.enabled_users(sorted(bare)) if bare else set()
             except StoreError as exc:
                 log.warning("cannot check the sessions of signed-in sockets: %s", exc)
                 continue
             for ended in sessions - live:
                 self.end_sessions(session=ended)
+            for account in bare - enabled:
+                self.end_sessions(account=account)
 
     def _close_if_idle(self, sid: str) -> None:
         """A connection that has not joined any document after COLLAB_JOIN_TIMEOUT is closed:
@@ -325,28 +342,32 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         # unknown names cost the client's address a token: guessing names is throttled
         environ = self.sio.server.get_environ(sid)
         lookups, address = lookups_of(environ)
-        role: wire.Role
         view = data.get("view") is not None
         key = check_doc_id(data["view"], "view") if view else check_doc_id(data.get("doc"))
         if key not in client.joined:
             self.pins.check(address, key)  # before opening: a refused join creates and loads nothing
+        via: wire.Role = VIEWER if view else EDITOR
         if view:
-            state, role = lookups.open_view(address, key), VIEWER
-        else:
+            state = lookups.open_view(address, key)
+        else:  # a signed-in person who makes the document by joining it owns it
             # COLLAB_CREATE=signed_in: a guest opens what exists, and creates nothing
             creates = self.settings.create != "signed_in" or client.account is not None
             try:
-                state, role = lookups.open(address, key, create=creates), EDITOR
+                state = lookups.open(address, key, create=creates, owner=client.account)
             except CollabError as exc:
                 if exc.code == "not_found" and not creates:
                     check_create(self.settings, signed_in=False)
                 raise
+        # what the document's access lets this person do (refused: nothing joined)
+        role: wire.Role = EDITOR if lookups.admit(address, state, client.account,
+                                                  VIEW_LINK if view else EDIT_LINK) == EDITOR else VIEWER
         other = client.joined.get(key)
         if other is not None and other.state.id != state.id:
             raise CollabError("bad_request", f"{key!r} names two documents on this connection")
         deltas = data.get("presence") == "delta"
         client.name = name
-        m = other or Membership(state, role, key, address=address)
+        m = other or Membership(state, role, key, address=address, via=via)
+        m.role = role
         if other is None:
             # opening may have yielded: counted again, then pinned with no yield in between
             self.pins.take(address, state)
@@ -356,18 +377,18 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                 self.pins.give(address, state)
                 raise
         if other is not None and other.deltas != deltas:  # joining again may switch the kind
-            self.leave_room(sid, _presence_room(state.id, role, other.deltas))
+            self.leave_room(sid, _presence_room(state.id, via, other.deltas))
         m.deltas = deltas
         client.joined[key] = m
         self.members.setdefault(state.id, {})[client.sid] = m
-        self.enter_room(sid, _presence_room(state.id, role, deltas))
+        self.enter_room(sid, _presence_room(state.id, via, deltas))
         # in the room first, so every revision committed from now on reaches this client
         # (one it already has is ignored by version); then what may yield (the store, when
         # processes share it; the shared presence), and last the snapshot, with no yield
         # between it and the answer: a revision sent after the snapshot cannot overtake the
         # answer from this process (one relayed from another process still may, after the
         # store was read: docs/protocol.md says to keep such revisions)
-        self.enter_room(sid, _editors(state.id) if role == EDITOR else _viewers(state.id))
+        self.enter_room(sid, _editors(state.id) if via == EDITOR else _viewers(state.id))
         self.service.refresh(state)
         m.seen = state.committed
         self._publish_peer(client, m)
@@ -387,7 +408,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         # `view` for an editor's "copy the read-only link"
         return wire.join_ack(key, version, text, role, peers, counts, client.peer,
                              wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars),
-                             view=state.view_token if role == EDITOR else None, title=state.chosen_title)
+                             view=state.view_token if role == EDITOR and via == EDITOR else None,
+                             title=state.chosen_title)
 
     @_guard("leave")
     def on_leave(self, sid: str, data: wire.Received) -> wire.OkAck:
@@ -404,8 +426,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if not members:
             self.members.pop(m.state.id, None)
         self.presence.remove(m.state.id, client.peer)
-        self.leave_room(client.sid, _presence_room(m.state.id, m.role, m.deltas))
-        self.leave_room(client.sid, _editors(m.state.id) if m.role == EDITOR else _viewers(m.state.id))
+        self.leave_room(client.sid, _presence_room(m.state.id, m.via, m.deltas))
+        self.leave_room(client.sid, _editors(m.state.id) if m.via == EDITOR else _viewers(m.state.id))
         log.info("leave doc=%s client=%s peer=%s", log_id(m.state.id), client.sid, client.peer)
         if self.settings.sign_in:  # the title "my documents" shows, if it changed
             self.service.visits.left(m.state)
@@ -513,24 +535,27 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         messages = [wire.revision(state.id, rev) for rev, _ in committed]
         authors = list(dict.fromkeys(a for _, a in committed if isinstance(a, str)))
         self._emit_revisions(state.id, messages, _editors(state.id), skip_sid=authors or None)
+        viewed: list[wire.RevisionMessage] | None = None
+        if self._has_viewers(state):
+            # (an invited editor who came by the view link is in this room: its own are skipped too)
+            viewed = [wire.revision(state.view_token, r) for r, _ in committed]
+            self._emit_revisions(state.view_token, viewed, _viewers(state.id), skip_sid=authors or None)
         if len(committed) > 1:
             here = self.members.get(state.id, {})
             for sid in authors:
                 m = here.get(sid)
                 if m is None or m.role != EDITOR:  # left the document since: nothing more for it
                     continue
+                named = messages if m.via == EDITOR else viewed or []
                 run: list[wire.RevisionMessage] = []
-                for (_, author), message in zip(committed, messages):
+                for (_, author), message in zip(committed, named):
                     if author != sid:
                         run.append(message)
                     elif run:
-                        self._emit_revisions(state.id, run, sid)
+                        self._emit_revisions(m.key, run, sid)
                         run = []
                 if run:
-                    self._emit_revisions(state.id, run, sid)
-        if self._has_viewers(state):
-            self._emit_revisions(state.view_token, [wire.revision(state.view_token, r) for r, _ in committed],
-                                 _viewers(state.id))
+                    self._emit_revisions(m.key, run, sid)
 
     def announce_gone(self, doc_id: str, view_token: str, reason: str) -> None:
         """A name of the document died (service.delete, rename, rotate_view; `doc_id` and
@@ -544,6 +569,52 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             if not self._queued:
                 self._gone_here(room, message)
 
+    def access_changed(self, doc_id: str) -> None:
+        """The document's owner changed who may edit or view it, or who is invited: every
+        process re-checks its clients of the document (`_recheck_here`), as `gone` reaches
+        them: through the queue to a room no client is in (the `access` hook), or here at
+        once without a queue."""
+        room, message = _access_room(doc_id), wire.access_changed(doc_id)
+        self.sio.server.emit("access", message, to=room, namespace="/")
+        if not self._queued:
+            self._recheck_here(room, message)
+
+    def _recheck_here(self, room: str, message: object) -> None:
+        """Ask the document's access again for each of this process's clients of it: one
+        it no longer admits gets `gone` (the refusal, which names nothing of the document)
+        and is taken out of it; one whose role changed gets `role` (an editor made a viewer
+        is read-only from now on, its next patch refused `read_only`), and its presence
+        says so."""
+        doc_id = room[len(_access_room("")):]
+        self.service.access_changed(doc_id)  # (what this process kept of it is stale)
+        here = list(self.members.get(doc_id, {}).items())
+        if not here:
+            return
+        try:
+            access = self.service.access(here[0][1].state)
+        except StoreError as exc:  # (they keep what they had until the next change or join)
+            log.warning("doc=%s: cannot re-check its clients' access: %s", log_id(doc_id), exc)
+            return
+        removed = changed = 0
+        for sid, m in here:
+            client = self.clients.get(sid)
+            if client is None or client.joined.get(m.key) is not m:
+                continue
+            try:
+                role: wire.Role = EDITOR if decide(access, client.account,
+                                                   EDIT_LINK if m.via == EDITOR else VIEW_LINK) == EDITOR else VIEWER
+            except CollabError as exc:
+                self.sio.server.emit("gone", wire.gone(m.key, exc.to_dict()), to=sid, namespace="/")
+                self._leave(client, m)
+                removed += 1
+                continue
+            if role != m.role:
+                m.role = role
+                self.sio.server.emit("role", wire.role_changed(m.key, role), to=sid, namespace="/")
+                self._publish_peer(client, m)
+                changed += 1
+        log.info("doc=%s access changed: %d of its clients here taken out, %d changed role", log_id(doc_id),
+                 removed, changed)
     def announce_title(self, state: DocState, title: str | None) -> None:
         """Its editors chose a title (None: its first heading again): everyone in the
         document, on every process, is told (`title`, named as each client named it), and
@@ -589,14 +660,14 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                 return  # the deleted viewers' message, sent first: the editors' one does the rest
             doc_id = room[len(_viewers("")):]
             self.service.view_token_rotated(doc_id)
-            gone = [(sid, m) for sid, m in self.members.get(doc_id, {}).items() if m.role == VIEWER and m.key == key]
+            gone = [(sid, m) for sid, m in self.members.get(doc_id, {}).items() if m.via == VIEWER and m.key == key]
             moved: list[tuple[str, Membership]] = []
         else:
             doc_id = room[len(_editors("")):]
             self.service.forget(doc_id, reason)
             members = list(self.members.get(doc_id, {}).items())
-            moved = [(sid, m) for sid, m in members if reason == "renamed" and m.role == VIEWER]
-            gone = [(sid, m) for sid, m in members if not (reason == "renamed" and m.role == VIEWER)]
+            moved = [(sid, m) for sid, m in members if reason == "renamed" and m.via == VIEWER]
+            gone = [(sid, m) for sid, m in members if not (reason == "renamed" and m.via == VIEWER)]
         for sid, m in gone:
             client = self.clients.get(sid)
             if client is not None:
@@ -627,7 +698,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         except CollabError as exc:
             self.sio.server.emit("gone", wire.gone(m.key, exc.to_dict()), to=client.sid, namespace="/")
             return
-        moved = Membership(state, VIEWER, m.key, seen=m.seen, deltas=m.deltas, address=m.address)
+        moved = Membership(state, m.role, m.key, seen=m.seen, deltas=m.deltas, address=m.address, via=VIEWER)
         client.joined[m.key] = moved
         self.members.setdefault(state.id, {})[client.sid] = moved
         self.enter_room(client.sid, _presence_room(state.id, VIEWER, moved.deltas))
@@ -646,7 +717,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
     def _has_viewers(self, state: DocState) -> bool:
         """Whether a message must also go to the viewers' room (on another process there
         may be viewers we cannot see)."""
-        return self.service.shared or any(m.role == VIEWER for m in self.members.get(state.id, {}).values())
+        return self.service.shared or any(m.via == VIEWER for m in self.members.get(state.id, {}).values())
 
     def _publish_peer(self, client: Client, m: Membership) -> None:
         self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen, client.account))

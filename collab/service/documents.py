@@ -27,7 +27,7 @@ from ..core.ids import check_doc_id, check_name, check_version, log_id, new_view
 from ..core.replay import ReplayError, text_at
 from ..core.rope import CHUNK, Rope
 from ..core.revert import Reverted
-from ..storage import DocumentRow, Label, Revision, Store, StoreConflict, StoreError, Tombstone
+from ..storage import Access, DocumentRow, Label, Revision, Store, StoreConflict, StoreError, Tombstone
 from . import versions
 from .catchup import catch_up, stored_revisions
 from .commits import Commits, OnCommit
@@ -98,8 +98,9 @@ class DocumentService:
 
     # -- documents ---------------------------------------------------------------
 
-    def open(self, doc: str, create: bool = False) -> DocState:
-        """The state of a document, loaded from the store; created first if asked."""
+    def open(self, doc: str, create: bool = False, owner: str | None = None) -> DocState:
+        """The state of a document, loaded from the store; created first if asked, owned by
+        the account `owner` when this call made it (a signed-in creator; None: a guest)."""
         check_doc_id(doc)
         state = self._docs.get(doc)
         if state is None:
@@ -112,6 +113,8 @@ class DocumentService:
                 if self.store.get_document_by_view(doc) is not None:
                     raise CollabError("bad_doc", f"document id {doc!r} is taken: choose another")
                 row = self.commits.store_write(self.store.create_document, doc, self._free_token(), time.time())
+                if owner is not None:  # (two creators at once: the first signed-in one's claim wins)
+                    self.store.access.claim(doc, owner)
             loaded = self._load(row)
             # loading yields (PostgreSQL I/O): another greenlet may have loaded the document
             # meanwhile. Keep exactly one state per document: two would each apply and commit
@@ -120,6 +123,42 @@ class DocumentService:
             self._evict_idle(keep=state)
         state.last_used = time.monotonic()
         return state
+
+    # -- access (service/access.py decides; these read and write what it decides on) -----
+
+    def access(self, state: DocState) -> Access:
+        """Who may do what with the document, as stored now. Read from the store each time
+        when processes share it (a message queue: another process may have changed it, and
+        an outage of the queue must not leave a revoked person in); a server alone keeps it
+        with the open document, since every change goes through it (`access_changed`)."""
+        if state.access is not None and not self.shared:
+            return state.access
+        access = self.store.access.get(state.id)
+        if not self.shared and self._docs.get(state.id) is state:
+            state.access = access
+        return access
+
+    def access_changed(self, doc: str) -> None:
+        """The document's access was changed (here, or by another process): read it again."""
+        state = self._docs.get(doc)
+        if state is not None:
+            state.access = None
+
+    def set_policies(self, state: DocState, edit: str, view: str) -> Access:
+        self.store.access.set_policies(state.id, edit, view)
+        self.access_changed(state.id)
+        return self.access(state)
+
+    def set_member(self, state: DocState, user: str, role: str) -> Access:
+        self.store.access.set_member(state.id, user, role, time.time())
+        self.access_changed(state.id)
+        return self.access(state)
+
+    def remove_member(self, state: DocState, user: str) -> Access | None:
+        """The access after `user` is no longer invited; None when they were not."""
+        removed = self.store.access.remove_member(state.id, user)
+        self.access_changed(state.id)
+        return self.access(state) if removed else None
 
     def _free_token(self) -> str:
         """A new view token that names nothing, not even a tombstone."""
@@ -413,9 +452,10 @@ class DocumentService:
         """`render(text at a, text at b)`, off the event loop by what differs (versions.diff)."""
         return versions.diff(self, state, a, b, render)
 
-    def revert(self, state: DocState, author: str, since: int, head: int) -> Reverted:
-        """`head`'s text with `author`'s changes since `since` taken out (versions.revert)."""
-        return versions.revert(self, state, author, since, head)
+    def revert(self, state: DocState, author: str, since: int, head: int, account: str | None = None) -> Reverted:
+        """`head`'s text with the changes since `since` of `account`, or of the guest `author`,
+        taken out (versions.revert)."""
+        return versions.revert(self, state, author, since, head, account)
 
     def restore(self, state: DocState, version: int, author: str, origin: object = None,
                 account: str | None = None) -> PatchResult | None:

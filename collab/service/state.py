@@ -14,6 +14,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 
 from ..core.rope import MAX_CHUNK, Rope
+from ..storage import Access
 from .runtime import Lock
 from .submit import Applied
 
@@ -48,6 +49,9 @@ class DocState:
     pins: int = 0  # users of the document now (the edge's joined connections): never dropped
     snap_version: int = 0  # the last committed version stored with a full snapshot (0: none)
     snap_written: int = 0  # revision_cost of the committed revisions since it
+    # who may do what (storage.Access), as last read: kept only by a server that is the one
+    # writer of access (no message queue: DocumentService.access); None: read it again
+    access: Access | None = None
     # its title (core/title.py) as of a committed version, and the one the store holds
     # ("my documents": service/visits.py); None: not worked out, or not stored, yet
     title_at: "tuple[int, str] | None" = None

@@ -72,14 +72,16 @@ def diff(service: DocumentService, state: DocState, a: int, b: int, render: Call
     return service.offload_read(diff_cost(old, new), render, old, new)
 
 
-def revert(service: DocumentService, state: DocState, author: str, since: int, head: int) -> Reverted:
-    """The text of `head` with `author`'s changes since `since` taken out (core.revert)."""
+def revert(service: DocumentService, state: DocState, author: str, since: int, head: int,
+           account: str | None = None) -> Reverted:
+    """The text of `head` with the changes since `since` of `account` (else of the guest
+    `author`) taken out (core.revert)."""
     if since > head:
         raise CollabError("not_found", f"version {since} does not exist (head is {head})")
     # the whole history: a restore after `since` may bring back text deleted before it
     revisions = _revisions_to(service, state, head)
     try:
-        r = service.offload_read(_weave_cost(revisions), _revert_with_patch, revisions, author, since)
+        r = service.offload_read(_weave_cost(revisions), _revert_with_patch, revisions, author, since, account)
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
     if r.head_text != service.text_at(state, head):
@@ -100,10 +102,10 @@ def restore(service: DocumentService, state: DocState, version: int, author: str
     return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin, account)
 
 
-def _revert_with_patch(revisions: list[Revision], author: str, since: int) -> Reverted:
+def _revert_with_patch(revisions: list[Revision], author: str, since: int, account: str | None = None) -> Reverted:
     """Pure: core.revert's result with its patch made (the preview sends it; making it is a
     diff-match-patch patch of the whole text, not for the event loop)."""
-    r = revert_author(revisions, author, since)
+    r = revert_author(revisions, author, since, account)
     r.patch  # noqa: B018 (cached on the result)
     return r
 

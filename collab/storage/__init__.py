@@ -7,7 +7,7 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict,
+from .base import (POLICIES, ROLES, Access, AccessRows, Accounts, DocumentRow, Member, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict,
                    StoreError, Token, Tombstone, User)
 
 
@@ -37,5 +37,5 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
 
 
 
-__all__ = ["Accounts", "DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy",
+__all__ = ["POLICIES", "ROLES", "Access", "AccessRows", "Member", "Accounts", "DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy",
            "StoreConflict", "StoreError", "Token", "Tombstone", "User", "open_store"]

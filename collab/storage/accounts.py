@@ -1,5 +1,5 @@
 """Users and sessions (schema migration 7), the identities of other sign-ins (8) and access
-tokens (10), written once for every backend.
+tokens (11), written once for every backend.
 
 A store hands `AccountTable` two functions: `read(sql, params)` (rows) and `write(sql,
 params)` (rows changed; StoreConflict when a UNIQUE key is taken, StoreError otherwise),
@@ -125,6 +125,16 @@ class AccountTable:
     def end_sessions(self, user_id: str) -> int:
         return self._write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
+    def enabled_users(self, user_ids: Sequence[str]) -> set[str]:
+        enabled: set[str] = set()
+        ids = list(dict.fromkeys(user_ids))
+        for i in range(0, len(ids), IN_BATCH):
+            batch = ids[i:i + IN_BATCH]
+            marks = ", ".join("?" * len(batch))
+            enabled.update(r[0] for r in self._read(
+                f"SELECT id FROM users WHERE id IN ({marks}) AND disabled = 0", tuple(batch)))
+        return enabled
+
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
         live: set[str] = set()
         hashes = list(dict.fromkeys(token_hashes))
@@ -140,7 +150,7 @@ class AccountTable:
                 (*batch, now)))
         return live
 
-    # -- access tokens (migration 10) ----------------------------------------------
+    # -- access tokens (migration 11) ----------------------------------------------
 
     def add_token(self, token: Token) -> None:
         self._write(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -108,7 +108,7 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class Token:
-    """A personal access token (schema migration 10): what `Authorization: Bearer` signs in
+    """A personal access token (schema migration 11): what `Authorization: Bearer` signs in
     as. The secret itself is shown once, when it is made, and never stored."""
 
     id: str  # "t_" + random: how a list and a revocation name it
@@ -198,6 +198,10 @@ class Accounts(Protocol):
     def end_sessions(self, user_id: str) -> int:
         """End every session of an account (a password reset, a disabled account): how many."""
 
+    def enabled_users(self, user_ids: Sequence[str]) -> set[str]:
+        """Those of `user_ids` that are accounts not disabled (the sockets signed in without a
+        session, by a proxy's header, are checked against it)."""
+
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
         """Those of `token_hashes` that are still live sessions or live access tokens (what
         the server's sockets are checked against: a revoked token's sockets end too)."""
@@ -232,6 +236,53 @@ class Accounts(Protocol):
         """Delete a token of an account; False when the account has no such token."""
 
 
+POLICIES = ("link", "signed_in", "invited")  # who may edit, and who may view, a document
+ROLES = ("editor", "viewer")  # what an invited person may do
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """A person invited into a document (schema migration 10)."""
+
+    user: str  # the account id
+    role: str  # one of ROLES
+    added: float = 0.0  # unix seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may do what with a document (schema migration 10; service/access.py decides).
+    A document without a stored row has the default: no owner, `link` and `link`."""
+
+    owner: str | None = None  # the account that made it; None: a guest did, or before accounts
+    edit: str = "link"  # one of POLICIES: who, holding the edit link, may edit
+    view: str = "link"  # one of POLICIES: who, holding a link, may view
+    members: tuple[Member, ...] = ()  # the invited, by account id
+
+    def role_of(self, user: str | None) -> str | None:
+        """The invited role of an account, or None."""
+        return next((m.role for m in self.members if m.user == user), None) if user is not None else None
+
+
+class AccessRows(Protocol):
+    """Documents' owners, policies and members: `store.access` (storage/access.py writes it
+    once for every backend). Rename moves them and delete removes them (DOCUMENT_TABLES)."""
+
+    def get(self, doc: str) -> Access:
+        """The document's access (the default when none was stored)."""
+
+    def claim(self, doc: str, owner: str) -> bool:
+        """Make `owner` the document's owner unless it has an access row already: whether it did."""
+
+    def set_policies(self, doc: str, edit: str, view: str) -> None: ...
+
+    def set_member(self, doc: str, user: str, role: str, now: float) -> None:
+        """Invite `user` as `role`, or change the role of one invited before."""
+
+    def remove_member(self, doc: str, user: str) -> bool:
+        """False when `user` was not invited."""
+
+
 @dataclass(frozen=True, slots=True)
 class NewRevision:
     revision: Revision
@@ -245,6 +296,7 @@ class Store(Protocol):
     # the schema migrations opening this store applied (storage/schema.py), oldest first
     migrated: "list[Migration]"
     accounts: Accounts  # users and sessions (COLLAB_SIGN_IN)
+    access: AccessRows  # documents' owners, policies and members
     visits: Visits  # what signed-in people opened, and titles ("my documents")
 
     def ping(self) -> None:
@@ -257,9 +309,9 @@ class Store(Protocol):
         """Create the document unless it exists; return the stored row either way.
         StoreConflict if another document has this view token."""
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image]) -> None:
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image | Access]) -> None:
         """Store a whole document as given (`collab load`): its row, then its revisions
-        (versions 1..row.head, in order), labels and images (with their data) as `history`
+        (versions 1..row.head, in order), labels, images (with their data) and access as `history`
         yields them, in one durable
         transaction or none of it. An exception from `history` rolls it back; a document or
         view token that exists already is StoreConflict."""

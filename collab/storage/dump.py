@@ -9,6 +9,8 @@ in constant memory and can be piped, compressed or diffed:
      "snapshot": "text at that version"}                               each, in order
     {"label": {"name", "version", "ts"}}                               its labels
     {"image": {"id", "type", "size", "sha256", "created", "data"}}     its images, data in base64
+    {"access": {"owner", "edit", "view", "members": [{"user", "role", "added"}]}}   who may edit
+                                                                       and view it, if not the default
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
     {"user": {"id", "email", "name", "password", "created", "disabled"[, "email_key"]}}   then the accounts
     {"identity": {"issuer", "subject", "user_id", "created"}}
@@ -16,7 +18,9 @@ in constant memory and can be piped, compressed or diffed:
     {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I[, "users": U, "identities": D, "tokens": K]}}
 
 `snapshot` appears where the store holds one, `account` (the author's account id, schema 7)
-where the revision has one. Format 2 added the tombstones (the names of
+where the revision has one, `access` (schema 10) where the document has an owner, a
+policy other than `link` or invited people (a collab older than schema 10 refuses the dump by
+its header's schema, rather than load the document open to anyone with its link). Format 2 added the tombstones (the names of
 deleted documents and replaced links: a restored backup must not let an old link create a
 deleted document again); format 3 the images uploaded into documents, one line each, read
 from the store and written one at a time (a line holds one image, at most
@@ -60,8 +64,10 @@ from ..core.errors import GONE_MESSAGES, CollabError
 from ..core.images import TYPES as IMAGE_TYPES, digest, sniff
 from ..core.ids import check_doc_id, check_image_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
-from .base import DocumentRow, Image, Label, NewRevision, Revision, Store, StoreError, Token, Tombstone, User
+from .access import DEFAULT as DEFAULT_ACCESS
 from .accounts import email_key
+from .base import (POLICIES, ROLES, Access, DocumentRow, Image, Label, Member, NewRevision, Revision, Store, StoreError,
+                   Token, Tombstone, User)
 from .schema import LATEST
 
 FORMAT = 4
@@ -73,10 +79,11 @@ REV_FIELDS = ("version", "patch", "author", "op_id", "ts", "hash")  # and "attri
 LABEL_FIELDS = ("name", "version", "ts")
 TOMBSTONE_FIELDS = ("name", "reason", "ts")
 IMAGE_FIELDS = ("id", "type", "size", "sha256", "created", "data")
+ACCESS_FIELDS = ("owner", "edit", "view", "members")
 USER_FIELDS = ("id", "email", "name", "password", "created", "disabled")  # and "email_key", which may be left out
 IDENTITY_FIELDS = ("issuer", "subject", "user_id", "created")
 TOKEN_FIELDS = ("id", "user_id", "name", "token_hash", "created", "expires", "last_used")
-KINDS = ("document", "revision", "label", "image", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
+KINDS = ("document", "revision", "label", "image", "access", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -161,6 +168,10 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
             yield {"image": {"id": image.id, "type": image.type, "size": image.size, "sha256": image.sha256,
                              "created": image.created, "data": base64.b64encode(image.data).decode("ascii")}}
             counts.images += 1
+        access = store.access.get(doc)
+        if access != DEFAULT_ACCESS:  # only then: a dump of documents open by their links is as before
+            yield {"access": {"owner": access.owner, "edit": access.edit, "view": access.view,
+                              "members": [{"user": m.user, "role": m.role, "added": m.added} for m in access.members]}}
         counts.documents += 1
     if tombstones:
         for tomb in store.tombstones():
@@ -252,6 +263,7 @@ class _Open:
     replayer: Replayer
     ops: dict[str, int] = field(default_factory=dict)  # ops[op_id] = the version it made
     labels: set[str] = field(default_factory=set)
+    access: bool = False  # its access record was read
 
 
 class Checker:
@@ -291,8 +303,8 @@ class Checker:
         except CollabError as exc:
             raise self._error(n, exc.message) from None
 
-    def feed(self, n: int, rec: dict[str, Any]) -> (DocumentRow | NewRevision | Label | Image | Tombstone | UserRecord
-                                                     | IdentityRecord | Token | None):
+    def feed(self, n: int, rec: dict[str, Any]) -> (DocumentRow | NewRevision | Label | Image | Access | Tombstone
+                                                     | UserRecord | IdentityRecord | Token | None):
         self._line = n
         if self._state == "header":
             self._header(n, rec)
@@ -314,6 +326,8 @@ class Checker:
             return self._label(n, rec["label"])
         if kind == "image":
             return self._image(n, rec["image"])
+        if kind == "access":
+            return self._access(n, rec["access"])
         if kind == "tombstone":
             return self._tombstone(n, rec["tombstone"])
         if kind == "user":
@@ -509,6 +523,31 @@ class Checker:
         self.counts.images += 1
         return Image(image_id, doc.row.id, kind, size, sha256, self._time(n, body, "created"), raw)
 
+    def _access(self, n: int, body: Any) -> Access:
+        doc = self._open(n, "access")
+        if doc.access:
+            raise self._error(n, f"document {doc.row.id!r} has two access records")
+        doc.access = True
+        self._fields(n, "access", body, ACCESS_FIELDS)
+        owner = body["owner"]
+        if owner is not None and not (isinstance(owner, str) and 0 < len(owner) <= 64):
+            raise self._error(n, "'owner' must be an account id (a string of 1-64 characters) or null")
+        for policy in ("edit", "view"):
+            if body[policy] not in POLICIES:
+                raise self._error(n, f"{policy!r} must be one of {', '.join(POLICIES)}, not {str(body[policy])[:40]!r}")
+        if not isinstance(body["members"], list):
+            raise self._error(n, "'members' must be a list")
+        members: list[Member] = []
+        for m in body["members"]:
+            self._fields(n, "member", m, ("user", "role", "added"))
+            user = m["user"]
+            if not (isinstance(user, str) and 0 < len(user) <= 64) or any(x.user == user for x in members):
+                raise self._error(n, "a member's 'user' must be an account id (1-64 characters), each once")
+            if m["role"] not in ROLES:
+                raise self._error(n, f"a member's 'role' must be one of {', '.join(ROLES)}")
+            members.append(Member(user, m["role"], self._time(n, m, "added")))
+        return Access(owner, body["edit"], body["view"], tuple(members))
+
     def _tombstone(self, n: int, body: Any) -> Tombstone:
         self.close(n)
         if self.format < 2:
@@ -656,16 +695,16 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
     stream = iter(recs)
     ahead: list[tuple[int, dict[str, Any]]] = []  # the record after a document's history
 
-    def history() -> Iterator[NewRevision | Label | Image]:
+    def history() -> Iterator[NewRevision | Label | Image | Access]:
         """The open document's revisions, labels and images, checked, up to the record after them.
         Consumed inside the document's transaction: what it raises rolls the document back."""
         for n, rec in stream:
-            if "revision" not in rec and "label" not in rec and "image" not in rec:
+            if "revision" not in rec and "label" not in rec and "image" not in rec and "access" not in rec:
                 checker.close(n)
                 ahead.append((n, rec))
                 return
             item = checker.feed(n, rec)
-            assert isinstance(item, (NewRevision, Label, Image))
+            assert isinstance(item, (NewRevision, Label, Image, Access))
             yield item
         checker.finish()  # raises: the input ends inside a document
 

@@ -15,10 +15,11 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
+from .access import AccessTable, load_statements
 from .accounts import AccountTable
 from .visits import VisitTable
-from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict, StoreError,
-                   Tombstone, Visits)
+from .base import (Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict,
+                   StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
 _SCHEMA_LOCK = 0x636F6C6C  # advisory lock id: processes starting together create the schema once
@@ -92,19 +93,20 @@ class PostgresStore:
                 raise StoreError(f"cannot open PostgreSQL database: {exc}") from exc
             raise
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
+        self.access: AccessRows = AccessTable(self._read_rows, self._write_rows)
         self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        return self._query(sql.replace("?", "%s"), params, "read accounts")
+        return self._query(sql.replace("?", "%s"), params, "read accounts or access")
 
     def _write_rows(self, sql: str, params: Sequence[Any]) -> int:
         try:
             with self._pool.connection() as conn:
                 return conn.execute(sql.replace("?", "%s"), params).rowcount
         except pg_errors.UniqueViolation as exc:
-            raise StoreConflict(f"cannot store the account: {exc}") from exc
+            raise StoreConflict(f"cannot store the row: {exc}") from exc
         except psycopg.Error as exc:
-            raise StoreError(f"cannot write accounts: {exc}") from exc
+            raise StoreError(f"cannot write accounts or access: {exc}") from exc
 
     def _query(self, sql: str, params: Sequence[Any] = (), what: str = "read") -> list[tuple[Any, ...]]:
         try:
@@ -142,7 +144,7 @@ class PostgresStore:
         assert row is not None
         return row
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image]) -> None:
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image | Access]) -> None:
         revisions: list[tuple[Any, ...]] = []
         snapshots: list[tuple[str, int, str]] = []
         labels: list[tuple[str, str, int, float]] = []
@@ -168,6 +170,10 @@ class PostgresStore:
                     if isinstance(item, Image):  # megabytes each: one at a time, never held
                         assert item.doc == row.id and item.data is not None, (item.doc, row.id)
                         cur.execute(_INSERT_IMAGE, _image_row(item))
+                        continue
+                    if isinstance(item, Access):
+                        for sql, params in load_statements(row.id, item):
+                            cur.execute(sql.replace("?", "%s"), params)
                         continue
                     r = item.revision
                     assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)

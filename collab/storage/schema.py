@@ -164,12 +164,34 @@ MIGRATIONS: tuple[Migration, ...] = (
             chosen TEXT
         ){table_end}""",
     )),
-    # personal access tokens (issue 14): `Authorization: Bearer` for the HTTP API and the
+    # per-document permissions (issue 14): who owns a document (the signed-in person who made
+    # it; NULL: a guest's, or made before this), who may edit and view it (`link`: anyone with
+    # the link, as before; `signed_in`; `invited`), and the people invited, as editor or
+    # viewer. A document without a `doc_access` row is `link`/`link` with no owner: every
+    # document made before this behaves as it did. Both tables are DOCUMENT_TABLES
+    Migration(10, "doc_access and doc_members: a document's owner, who may edit and view it, and who is invited", (
+        """CREATE TABLE doc_access (
+            doc TEXT PRIMARY KEY,
+            owner TEXT,
+            edit_policy TEXT NOT NULL DEFAULT 'link',
+            view_policy TEXT NOT NULL DEFAULT 'link'
+        ){table_end}""",
+        """CREATE TABLE doc_members (
+            doc TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            role TEXT NOT NULL,
+            added {real} NOT NULL,
+            PRIMARY KEY (doc, user_id)
+        ){table_end}""",
+        "CREATE INDEX doc_members_user ON doc_members (user_id)",
+    )),
+    # personal access tokens (issue 14; taken as 10 on its branch, 11 once per-document
+    # permissions had landed as 10): `Authorization: Bearer` for the HTTP API and the
     # Python client, each a person's, named, with an optional expiry. Stored by the SHA-256
     # of the secret only, as sessions are; `id` is what lists and revocations name (never the
     # secret). `last_used` is coarse (written at most once an hour per token), so using a
     # token costs no write per request. Revoking deletes the row
-    Migration(10, "tokens: personal access tokens (Bearer), by the SHA-256 of their secret", (
+    Migration(11, "tokens: personal access tokens (Bearer), by the SHA-256 of their secret", (
         """CREATE TABLE tokens (
             id TEXT PRIMARY KEY,
             token_hash TEXT NOT NULL UNIQUE,
@@ -186,7 +208,7 @@ LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
 # deleting a document removes and renaming it moves (a test checks that every table with a
 # `doc` column is listed, so that a new one is not forgotten)
-DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images", "titles")
+DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images", "titles", "doc_access", "doc_members")
 UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {

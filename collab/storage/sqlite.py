@@ -15,10 +15,11 @@ import time
 from typing import Callable, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, quote, unquote, urlparse
 
+from .access import AccessTable, load_statements
 from .accounts import AccountTable
 from .visits import VisitTable
-from .base import (Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy, StoreConflict,
-                   StoreError, Tombstone, Visits)
+from .base import (Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy,
+                   StoreConflict, StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
 
@@ -103,13 +104,14 @@ class SQLiteStore:
         self._waits = True  # the writer's busy timeout is `timeout` (else 0: append(wait=False))
         self._broken: str | None = None  # why the file is damaged, once an operation found it
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
+        self.access: AccessRows = AccessTable(self._read_rows, self._write_rows)
         self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:
             return self._reader.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
-            raise self._error("read accounts", exc) from exc
+            raise self._error("read accounts or access", exc) from exc
 
     def _write_rows(self, sql: str, params: Sequence[object]) -> int:
         """One statement in its own transaction: the rows it changed."""
@@ -117,9 +119,9 @@ class SQLiteStore:
             with self._write_lock:
                 return self._writer.execute(sql, params).rowcount
         except sqlite3.IntegrityError as exc:
-            raise StoreConflict(f"cannot store the account: {exc}") from exc
+            raise StoreConflict(f"cannot store the row: {exc}") from exc
         except sqlite3.Error as exc:
-            raise self._error("write accounts", exc) from exc
+            raise self._error("write accounts or access", exc) from exc
 
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
         message = f"cannot {what}: {exc}"
@@ -210,7 +212,7 @@ class SQLiteStore:
             raise StoreConflict(f"cannot create document {doc!r}: its view token is another document's")
         return DocumentRow(*row)
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image]) -> None:
+    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image | Access]) -> None:
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
@@ -227,6 +229,10 @@ class SQLiteStore:
                         if isinstance(item, Image):
                             assert item.doc == row.id and item.data is not None, (item.doc, row.id)
                             _insert_image(cur, item)
+                            continue
+                        if isinstance(item, Access):
+                            for sql, params in load_statements(row.id, item):
+                                cur.execute(sql, params)
                             continue
                         r = item.revision
                         assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)

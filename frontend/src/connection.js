@@ -59,6 +59,7 @@ export class Connection {
    * @param {(peers, you, counts) => void} o.onPresence  listed peers; counts {editors, viewers} when the server says
    * @param {(msg) => void} o.onCursor      another peer's cursor (extension, see PROTOCOL-EXTENSIONS.md)
    * @param {(msg) => void} o.onReady       first join answered: {text, role, view}
+   * @param {(role) => void} [o.onRole]     what this page may do, at each join and when the owner changes it
    * @param {(title: string|null) => void} [o.onTitle]  the title its editors chose (null: none), on each join and when it changes
    * @param {string} [o.storageKey]  (adopting a closed tab's entry) the entry to restore from
    * @param {() => void} [o.onSaved] (adopting) everything of that entry is acknowledged
@@ -118,6 +119,8 @@ export class Connection {
     });
     s.on('presence', (m) => this._mine(m) && this._presence(m));
     s.on('cursor', (m) => this._mine(m) && m.peer !== this.you && this.o.onCursor(m));
+    // the owner changed who may edit (extension of v1): read-only, or writable again, with no join
+    s.on('role', (m) => this._mine(m) && this._role(m.role));
     s.on('title', (m) => this._mine(m) && this.o.onTitle?.(typeof m.title === 'string' ? m.title : null));
     // Browsers know before the socket does: stop at once, come back as soon as we can.
     window.addEventListener('offline', () => {
@@ -200,9 +203,18 @@ export class Connection {
     this.ready = true;
     this._setState('connected');
     if (first) this.o.onReady({ text: this.sync.text, role: ans.role, view: ans.view });
+    this.o.onRole?.(ans.role);
     this.o.onTitle?.(typeof ans.title === 'string' ? ans.title : null); // chosen while this page was away, or not
     this._presence({ peers: ans.peers, editors: ans.editors, viewers: ans.viewers });
     if (this._lastCursor) this.sendCursor(this._lastCursor.anchor, this._lastCursor.head);
+  }
+
+  _role(role) {
+    if (role !== 'editor' && role !== 'viewer') return;
+    this.sync.receiveRole(role);
+    this.role = role;
+    this.o.onRole?.(role);
+    this._status();
   }
 
   /** The document was deleted (the loop's onGone: a `gone` message, or `deleted` answering a

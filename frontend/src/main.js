@@ -62,7 +62,17 @@ function main() {
   );
   // signed in: the account's name, read-only, and Sign out (account.js; only with COLLAB_SIGN_IN)
   // loaded only then: a server without sign-in sends not a byte more
-  const showAccount = () => import('./account.js').then(({ accountControls }) => accountControls(nameInput, (name) => editor && editor.setLocalAuthor({ name, color: nameColor(name) }))).then((box) => box && nameInput.parentElement.after(box));
+  const showAccount = () => import('./account.js').then(({ accountControls }) => accountControls(nameInput, (name) => editor && editor.setLocalAuthor({ name, color: nameColor(name) }))).then((box) => {
+    if (box) nameInput.parentElement.after(box);
+    offerShare();
+  });
+  // the owner's share dialog (share.js, loaded only for a signed-in person: offered only to the
+  // document's owner), asked once the account is known and the document joined (joining makes it)
+  let shared = null;
+  function offerShare() {
+    if (shared || readOnly || !conn.joined || !document.querySelector('#sign-out')) return;
+    shared = import('./share.js').then((m) => m.offerShare(doc, document.querySelector('#file-menu .menu-items'))).then((ok) => ok || (shared = null));
+  }
   if (body.dataset.signIn) showAccount();
   // the server ended the socket: signed out (in another tab, or the session ended)? Then say
   // so, and what is typed from now on is a guest's
@@ -149,7 +159,9 @@ function main() {
     // the name this page uses is dead (extension of v1: the error's `reason`): the document was
     // deleted, or lives on under a link this page does not have (renamed, view link rotated)
     const revoked = state === 'deleted' && error && (error.reason === 'renamed' || error.reason === 'rotated');
-    if (revoked) text = 'This link no longer works';
+    const refused = state === 'deleted' && error && (error.code === 'forbidden' || error.code === 'sign_in_required');
+    if (refused) text = 'No longer open to you';
+    else if (revoked) text = 'This link no longer works';
     else if (state === 'deleted') text = 'This document was deleted';
     else if (error) text = `Not saved: ${error.message || error.code}${pending ? ' — ' + pending : ''}`;
     else if (state === 'connected') text = role === 'viewer' ? 'Live (read-only)' : unsaved ? `Saving… ${pending}` : 'All changes saved';
@@ -164,7 +176,7 @@ function main() {
     if (state === 'deleted') {
       // for good: no retry can help; what is on screen stays, to be copied
       const said = revoked && error.message ? ` ${error.message[0].toUpperCase()}${error.message.slice(1)}.` : '';
-      const why = revoked ? `This link no longer works.${said}` : 'This document was deleted: its links no longer work.';
+      const why = refused ? `The document's owner changed who may open it: ${error.message}.` : revoked ? `This link no longer works.${said}` : 'This document was deleted: its links no longer work.';
       notice.textContent = `${why}${unsaved ? ' The text below holds your last changes, which were not saved: copy it if you need it.' : ''}`;
       notice.hidden = false;
       document.body.dataset.deleted = 'true';
@@ -333,6 +345,12 @@ function main() {
       showCursors();
     },
     onServerDisconnect: () => body.dataset.signIn && checkAccount(),
+    // an edit link that only lets this person read (the owner's setting), now or from now on
+    onRole: (role) => {
+      body.dataset.role = role;
+      offerShare();
+      if (editor && !readOnly && !conn.gone) editor.setReadOnly(role === 'viewer');
+    },
     onTitle: (t) => {
       if (t === chosenTitle) return;
       chosenTitle = t;

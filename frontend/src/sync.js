@@ -52,7 +52,8 @@ const CHANGE_COST = 100;
  *   rejoin  - join again and start from the server's text, keeping what was typed
  *   hold    - the content was refused: keep it in the text, send again once the text changes
  *   viewer  - this client may not write: keep the text, send nothing until joined as an editor
- *   gone    - the document was deleted: stop for good (receiveGone), the text kept to be copied
+ *   gone    - the document was deleted, or its access no longer admits this person: stop for good
+ *             (receiveGone), the text kept to be copied
  * A code the client does not know is retried, as `internal` is.
  */
 export const ON_REFUSAL = Object.freeze({
@@ -68,6 +69,8 @@ export const ON_REFUSAL = Object.freeze({
   bad_request: 'hold',
   read_only: 'viewer',
   deleted: 'gone',
+  forbidden: 'gone',
+  sign_in_required: 'gone',
 });
 
 /** "5.1 M", "521 k", "2,000": a count of characters as a person reads it. */
@@ -527,6 +530,18 @@ export class SyncClient {
       this._syncTarget = 0;
       if (Number.isInteger(ans.version) && ans.version > this._version && this._version > before) this._syncWanted = true;
     }
+  }
+
+  /**
+   * A `role` message: the document's owner changed what this client may do, without a join.
+   * `viewer`: read-only from now on (local edits refused at once, nothing sent; a patch in flight
+   * may still be acknowledged, or is refused `read_only`); `editor`: it may write again, and what
+   * was typed meanwhile goes. Ignored once the document is gone.
+   */
+  receiveRole(role) {
+    if (this._gone || (role !== 'editor' && role !== 'viewer')) return;
+    this._viewer = role === 'viewer';
+    if (!this._viewer && this._error && this._error.code === 'read_only') this._error = null;
   }
 
   /**

@@ -94,6 +94,8 @@ class Runner {
       c.receiveJoin({ ok: true, doc: 'd', role: 'editor', peers: [], ...step.joined });
     } else if ('gone' in step) {
       c.receiveGone(step.gone);
+    } else if ('role' in step) {
+      c.receiveRole(step.role);
     } else if ('expect' in step) {
       for (const [key, want] of Object.entries(step.expect)) {
         assert.deepEqual(this.observe(key, want), want, key);

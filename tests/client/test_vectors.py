@@ -102,6 +102,8 @@ class Runner:
             s.receive_join(self.join_answer(step["joined"]))
         elif "gone" in step:
             s.receive_gone(step["gone"])
+        elif "role" in step:
+            s.receive_role(step["role"])
         elif "expect" in step:
             for key, want in step["expect"].items():
                 got = [t for t in want if t in s.text] if key == "text_contains" else self.observe(key)

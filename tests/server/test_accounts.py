@@ -267,3 +267,28 @@ def test_a_socket_whose_session_cannot_be_looked_up_is_refused_not_made_a_guest(
     signin_app.extensions["collab"].store._reader.close()  # the database stops answering reads
     s = connect(signin_app, flask_test_client=http)
     assert not s.is_connected()
+
+
+def test_revert_tells_a_signed_in_person_from_a_guest_of_the_same_name(signin_app, connect, http, doc_id):
+    """Revert by `account` takes out exactly that person's text (whatever name they had);
+    by `author`, a guest's of that name (no account). Before, both went by display name:
+    a guest calling themselves Ann was reverted along with Ann's account, and the other way round."""
+    sign_up(http)
+    account = http.get("/api/me").get_json()["account"]["id"]
+    ann = signed_in_socket(signin_app, connect, http)
+    assert ann.emit("join", {"doc": doc_id, "name": "ignored"}, callback=True)["ok"]
+    assert patch(ann, doc_id, 0, "", "by the account. ", "a1")["ok"]
+    guest = connect(signin_app)
+    assert guest.emit("join", {"doc": doc_id, "name": "Ann"}, callback=True)["ok"]  # Ann's display name, as a guest
+    assert patch(guest, doc_id, 1, "by the account. ", "by the account. by the guest.", "g1")["ok"]
+    other = signin_app.test_client()
+    as_account = other.get(f"/api/docs/{doc_id}/revert", query_string={"account": account, "since": 0}).get_json()
+    as_guest = other.get(f"/api/docs/{doc_id}/revert", query_string={"author": "Ann", "since": 0}).get_json()
+    assert as_account["text"] == "by the guest."
+    assert as_guest["text"] == "by the account. "
+    for bad in ({"account": "", "since": 0}, {"account": "u_1 OR 1", "since": 0}, {"since": 0}):
+        r = other.get(f"/api/docs/{doc_id}/revert", query_string=bad)
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request"
+    r = other.post(f"/api/docs/{doc_id}/revert", json={"account": account, "since": 0, "name": "Reverter"}, headers=ORIGIN)
+    assert r.status_code == 201, r.get_json()
+    assert other.get(f"/api/docs/{doc_id}").get_json()["text"] == "by the guest."

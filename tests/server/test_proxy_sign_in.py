@@ -11,6 +11,7 @@ from collab.core.config import ConfigError, Settings
 from collab.server.accounts import COOKIE
 from collab.server.guard import TrustedProxies, TrustedProxyFix, client_address
 from socketkit import patch
+from tests.server.test_accounts import wait_until
 
 ORIGIN = {"Origin": "http://localhost"}
 PROXY = "127.0.0.1"  # the Flask test client's peer address: here, the proxy
@@ -198,3 +199,18 @@ def test_a_disabled_account_named_by_the_proxy_is_refused(proxy_app, connect):
     r = me(http)
     assert r.status_code == 403 and "disabled" in r.get_json()["error"]["message"]
     assert not connect(proxy_app, flask_test_client=client(proxy_app), headers=PAT).is_connected()
+
+
+def test_a_socket_signed_in_by_the_header_alone_ends_when_its_account_is_disabled(proxy_app, connect, doc_id):
+    """A client without the session cookie (a script behind the proxy): its socket is the
+    header's person with no session, so no session check could end it. Before: it stayed
+    connected and writing after `collab user disable`."""
+    http = client(proxy_app)
+    assert me(http).status_code == 200  # the account exists
+    bare = connect(proxy_app, flask_test_client=client(proxy_app), headers=PAT)  # a client with no cookie
+    other = connect(proxy_app, flask_test_client=client(proxy_app))  # a guest stays
+    assert bare.emit("join", {"doc": doc_id, "name": "x"}, callback=True)["ok"]
+    assert other.emit("join", {"doc": doc_id, "name": "Guest"}, callback=True)["ok"]
+    proxy_app.extensions["collab.accounts"].disable("pat@example.org")
+    assert wait_until(lambda: not bare.is_connected())
+    assert other.is_connected()

@@ -566,3 +566,39 @@ def test_a_revision_s_account_goes_through_a_dump_and_a_guest_s_has_none(make_ap
     next(r for r in bad if "revision" in r)["revision"]["account"] = 7
     with pytest.raises(dump.DumpError, match="'account' must be an account id"):
         dump.validate(enumerate(bad, 1))
+
+
+def test_a_documents_access_goes_through_dump_and_load(tmp_path, capsys):
+    """Owner, policies and invited people (schema 10) are carried, whole; a document open by
+    its links dumps as before (no access line), and a bad access line is refused."""
+    from collab.storage import Access, Member
+
+    url = f"sqlite:///{tmp_path}/src.db"
+    store = open_store(url)
+    try:
+        for doc in ("kept", "open"):
+            store.create_document(doc, "view-" + doc, 1.0)
+        store.access.claim("kept", "u_owner")
+        store.access.set_policies("kept", "invited", "signed_in")
+        store.access.set_member("kept", "u_ed", "editor", 2.0)
+        store.access.set_member("kept", "u_vi", "viewer", 3.0)
+        wanted = store.access.get("kept")
+    finally:
+        store.close()
+    assert wanted == Access("u_owner", "invited", "signed_in", (Member("u_ed", "editor", 2.0), Member("u_vi", "viewer", 3.0)))
+    recs = records_of(url)
+    assert [next(iter(r)) for r in recs] == ["collab_dump", "document", "access", "document", "end"]
+    target = f"sqlite:///{tmp_path}/copy.db"
+    code, _ = load_cli(tmp_path, capsys, recs, target)
+    assert code == 0
+    copy_store = open_store(target)
+    try:
+        assert copy_store.access.get("kept") == wanted and copy_store.access.get("open") == Access()
+    finally:
+        copy_store.close()
+    bad = copy.deepcopy(recs)
+    bad[2]["access"]["edit"] = "everyone"
+    assert_refused(tmp_path, capsys, bad, "line 3: 'edit' must be one of link, signed_in, invited")
+    bad = copy.deepcopy(recs)
+    bad[2]["access"]["members"].append({"user": "u_ed", "role": "viewer", "added": 4.0})
+    assert_refused(tmp_path, capsys, bad, "each once")

@@ -492,6 +492,28 @@ def test_documents_page_through_every_document_in_byte_order(store):
     assert seen == sorted(names)
     (row,) = store.documents_page("a-b", 1)
     assert (row.id, row.view_token, row.head, row.created) == ("ab", "view-7", 0, 7.0)
+def test_access_defaults_claims_once_and_moves_and_goes_with_its_document(store):
+    """Per-document permissions (schema 10): a document without a row is open by its links;
+    the first claim makes its owner and a second changes nothing; policies and members are
+    upserted; rename moves them, delete removes them."""
+    from collab.storage import Access, Member
+
+    store.create_document("acc", "acc-view", 1.0)
+    assert store.access.get("acc") == Access()
+    assert store.access.claim("acc", "u_a") is True
+    assert store.access.claim("acc", "u_b") is False
+    store.access.set_policies("acc", "invited", "signed_in")
+    store.access.set_member("acc", "u_e", "viewer", 2.0)
+    store.access.set_member("acc", "u_e", "editor", 3.0)  # a second invitation changes the role
+    store.access.set_member("acc", "u_v", "viewer", 4.0)
+    assert store.access.get("acc") == Access("u_a", "invited", "signed_in",
+                                             (Member("u_e", "editor", 2.0), Member("u_v", "viewer", 4.0)))
+    assert store.access.remove_member("acc", "u_v") is True and store.access.remove_member("acc", "u_v") is False
+    store.rename_document("acc", "acc2", 5.0)
+    assert store.access.get("acc") == Access()
+    assert store.access.get("acc2") == Access("u_a", "invited", "signed_in", (Member("u_e", "editor", 2.0),))
+    store.delete_document("acc2", 6.0)
+    assert store.access.get("acc2") == Access()
 def test_visits_list_a_document_while_the_link_used_still_names_it(store):
     """"My documents" (storage/visits.py), on both backends: by edit id and by view token,
     the latest opened first, with the stored title; a renamed id, a rotated token and a

@@ -55,7 +55,9 @@ A step is an object with one of these keys (plus an optional "note"):
                                    meanwhile
     joined: {version, text, role?, limits?}
                                    the answer to that join
-    gone: {code, message, ...}     a `gone` message's error: the document was deleted
+    gone: {code, message, ...}     a `gone` message's error: the document was deleted, or its
+                                   access no longer admits this person
+    role: "editor" | "viewer"      a `role` message: what the client may do from now on
     expect: {text, shadow, version, inflight, want_sync, diverged, held, error, stuck,
              gone, unsaved, wake_at}
                                    any subset; inflight/want_sync/diverged are booleans,
@@ -711,6 +713,48 @@ def gone_message() -> Vector:
     return v.step(sync_request=None).step(seen=None)
 
 
+def refused_gone(code: str) -> Vector:
+    v = Vector(f"refused_{code}", f"Refused `{code}` (the document's access no longer admits this "
+               "person, and the `gone` message was missed): the client stops for good, as after "
+               "`deleted`; the text stays, to be copied, and nothing is sent again.", "abc", 1)
+    v.edit(0, 0, ">").send(1, ">abc").ack(error(code))
+    v.expect(gone=code, inflight=False, text=">abc", shadow="abc", unsaved=1, wake_at=None).send()
+    return v.step(wait=60.0).send().step(sync_request=None).step(seen=None)
+
+
+def gone_access() -> Vector:
+    v = Vector("gone_access", "A `gone` message saying `forbidden` (the owner removed this person): "
+               "the client stops for good; what was typed stays, to be copied.", "abc", 1)
+    v.edit(3, 0, "d").send(1, "abcd").expect(inflight=True)
+    v.step(gone=error("forbidden")["error"])
+    return v.expect(gone="forbidden", inflight=False, text="abcd", unsaved=1, wake_at=None).send()
+
+
+def role_changed() -> Vector:
+    s = Server("abc", 1)
+    v = Vector("role_changed", "A `role` message makes an editor a viewer without a join: its patch "
+               "already in flight is still acknowledged, later local edits are refused at once and "
+               "nothing is sent; made an editor again, it writes again.", "abc", 1)
+    v.edit(3, 0, "d").send(1, "abcd")
+    v.step(role="viewer")
+    s.commit(1, [edit("abc", 3, 0, "d")], "$op1", "me")
+    v.ack(s.ack(2)).expect(version=2, text="abcd", inflight=False)
+    v.step(edit_refused=[0, 0, "x"]).expect(text="abcd", unsaved=0).send()
+    v.step(role="editor").edit(0, 0, ">")
+    return v.expect(text=">abcd", error=None).send(2, ">abcd")
+
+
+def refused_read_only_then_role() -> Vector:
+    v = Vector("refused_read_only_then_role", "A patch refused `read_only` after the owner made this "
+               "editor a viewer: the text is kept, nothing is sent; a `role: editor` message (no "
+               "join) sends what was typed.", "abc", 1)
+    v.edit(0, 0, ">").step(role="viewer").send()
+    v.step(role="editor").send(1, ">abc").ack(error("read_only"))
+    v.expect(error="read_only", stuck="read_only", text=">abc").send()
+    v.step(role="editor").expect(error=None, stuck=None)
+    return v.send(1, ">abc")
+
+
 VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurrent_insert_same_position,
            replace_same_word, conflict_resend_new_id, conflict_after_revision, ack_before_revision,
            revision_early, revision_early_own_gap, sync_more, duplicate_ack_then_sync,
@@ -723,7 +767,10 @@ VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurren
            lambda: refused_rejoin("bad_doc"), refused_read_only, viewer_edit_refused,
            duplicate_ack_with_patch, seen, split_paste, doc_limit,
            # `deleted`: the one refusal that stops a client for good
-           refused_deleted, sync_deleted, gone_message]
+           refused_deleted, sync_deleted, gone_message,
+           # per-document permissions: refused or removed by the access, and a role changed live
+           lambda: refused_gone("forbidden"), lambda: refused_gone("sign_in_required"), gone_access,
+           role_changed, refused_read_only_then_role]
 
 
 def dump(data: dict) -> str:
