@@ -22,7 +22,7 @@ from .server import mydocs
 from . import data_dir
 from .core.config import ConfigError, Settings, unknown_variables
 from .server.buckets import SharedBuckets
-from .server.guard import EdgeGuard, Lookups, TrustedProxies, TrustedProxyFix
+from .server.guard import LOOPBACK, EdgeGuard, Lookups, TrustedProxies, TrustedProxyFix
 from .core.ids import random_base62
 from .server.presence import LocalPresence, RedisPresence
 from .server.queue import Outage, RedisQueue, SlicedDelivery, channel
@@ -191,13 +191,14 @@ def _guard_edges(app: Flask, settings: Settings) -> None:
         # what the client asked for, from the proxies' X-Forwarded-For/-Proto/-Host: its address
         # (the per-address limits), the scheme and host (links come out https://, Host checks
         # see the public name); outermost, so the guard and Engine.IO see it too
-        # (from the COLLAB_TRUSTED_PROXIES only, when they are listed: guard.TrustedProxyFix)
+        # from the COLLAB_TRUSTED_PROXIES only (guard.TrustedProxyFix); none listed: from this
+        # machine's own addresses, where deploy.md's nginx runs. Before, from anyone: a client
+        # reaching collab directly sent its own X-Forwarded-For and walked past every
+        # per-address throttle (found from outside)
         hops = settings.proxy_hops
         fixed = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-        if settings.trusted_networks:
-            app.wsgi_app = TrustedProxyFix(app.wsgi_app, fixed, TrustedProxies(settings.trusted_networks))  # type: ignore[method-assign]
-        else:
-            app.wsgi_app = fixed  # type: ignore[method-assign]
+        networks = settings.trusted_networks or LOOPBACK
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, fixed, TrustedProxies(networks))  # type: ignore[method-assign]
 
 
 def _check_folders(settings: Settings, folder: str, database_url: str) -> None:

@@ -1,5 +1,5 @@
 """The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy, delete,
-rename, rotate-view, user (add, reset-password, disable, list, token add|list|revoke:
+rename, rotate-view, gc-images, user (add, reset-password, disable, list, token add|list|revoke:
 COLLAB_SIGN_IN=local accounts and their access tokens).
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
@@ -385,6 +385,26 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 1 if bad or clashes else 0
 
 
+def cmd_gc_images(args: argparse.Namespace) -> int:
+    """Remove the uploaded images that no version of any document shows, uploaded more than
+    --older-than days ago (service/imagegc.py says what is kept, and why)."""
+    from .core.images import human
+    from .service.imagegc import collect_images
+
+    if args.older_than < 0:
+        raise ValueError(f"--older-than is in days and cannot be negative (got {args.older_than})")
+    store = _store(args)
+    show = (lambda n, of: print(f"read {n}/{of} histories", file=sys.stderr)) if sys.stderr.isatty() else None
+    result = collect_images(store, grace=args.older_than * 86400, dry_run=args.dry_run, progress=show)
+    verb = "would remove" if args.dry_run else "removed"
+    for image in result.removed:
+        print(f"{verb} {image.id} of {image.doc} ({image.type}, {human(image.size)})")
+    print(f"{verb} {len(result.removed)} images ({human(result.freed)}) linked by no version; kept {result.kept} "
+          f"of {result.candidates} older than {args.older_than:g} days ({result.revisions} revisions of "
+          f"{result.documents} documents read)")
+    return 0
+
+
 def _image_problem(store: Store, doc: str) -> str | None:
     """What is wrong with the first damaged image of a document: bytes that are not the
     size, the SHA-256 or the sniffed type stored with them (read one at a time)."""
@@ -526,7 +546,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         ("replay", "show the text evolving, revision by revision"),
                         ("delete", "delete a document for good: its history goes, its links answer 410 deleted"),
                         ("rename", "give a document a new edit id: its history moves, the old link answers 410"),
-                        ("rotate-view", "give a document a new read-only link: the old one answers 410")):
+                        ("rotate-view", "give a document a new read-only link: the old one answers 410"),
+                        ("gc-images", "remove uploaded images that no version of any document shows")):
         p = sub.add_parser(name, help=help_)
         if name != "copy":
             p.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the data folder's SQLite file)")
@@ -541,6 +562,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif name == "copy":
             p.add_argument("--from", dest="source", required=True, help="database URL to copy from")
             p.add_argument("--to", dest="target", required=True, help="database URL to copy into")
+        elif name == "gc-images":
+            p.add_argument("--older-than", type=float, default=7.0, metavar="DAYS",
+                           help="only images uploaded more than this many days ago (default 7: an upload's edit "
+                                "may still be on its way from a tab that was offline)")
+            p.add_argument("-n", "--dry-run", action="store_true", help="only list what would be removed")
         elif name != "migrate":
             p.add_argument("doc")
         if name == "rename":
@@ -562,7 +588,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         commands = {"export": cmd_export, "history": cmd_history, "check": cmd_check, "replay": cmd_replay,
                     "migrate": cmd_migrate, "dump": cmd_dump, "load": cmd_load, "copy": cmd_copy,
-                    "delete": cmd_delete, "rename": cmd_rename, "rotate-view": cmd_rotate_view, "user": cmd_user}
+                    "delete": cmd_delete, "rename": cmd_rename, "rotate-view": cmd_rotate_view, "user": cmd_user,
+                    "gc-images": cmd_gc_images}
         return commands[args.command](args)
     except NoDatabase as exc:
         fail("collab", NoDatabase(f"{exc}: pass --database or set COLLAB_DATABASE_URL"))

@@ -32,6 +32,8 @@ import socketio
 
 from ..core import wire
 from ..core.config import client_token
+from ..core.errors import CollabError
+from ..core.palette import check_color
 from ..core.patches import Edit, diff_edits
 from .state import ON_REFUSAL, ReadOnly, SyncClient
 
@@ -101,7 +103,7 @@ class Document:
     constructor with CollabClientError (`bad_token`)."""
 
     def __init__(self, url: str | Sequence[str], doc: str | None = None, *, view: str | None = None,
-                 name: str | None = None, timeout: float = 10.0,
+                 name: str | None = None, color: str | None = None, timeout: float = 10.0,
                  transports: list[str] | None = None, headers: dict[str, str] | None = None,
                  verify: bool | str = True, cert: str | tuple[str, str] | None = None,
                  token: str | None = None) -> None:
@@ -121,7 +123,13 @@ class Document:
         self._last_heard = time.monotonic()
         self.name = name
         self.timeout = timeout
-        self._join_payload = wire.join_request(doc, view=view, name=name)
+        # a picked colour (one of core/palette.py's; None: automatic): refused here, before
+        # connecting, as the server would refuse it (ValueError, like a bad doc/view pair)
+        try:
+            self.color = check_color(color)
+        except CollabError as exc:
+            raise ValueError(exc.message) from None
+        self._join_payload = wire.join_request(doc, view=view, name=name, color=self.color)
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._callbacks: list[Callable[[str, int], None]] = []

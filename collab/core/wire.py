@@ -53,6 +53,7 @@ class JoinRequest(TypedDict, total=False):
     view: str  # a view token
     name: str
     presence: str  # "delta" for presence deltas
+    color: str | None  # a picked colour, one of core/palette.py's (extension of v1); absent or null: automatic
 
 
 # The client state machine (collab/client/state.py) makes a request's fields but `doc`; its
@@ -101,7 +102,7 @@ class LeaveRequest(TypedDict):
 
 
 def join_request(doc: str | None = None, *, view: str | None = None, name: str | None = None,
-                 presence: str | None = None) -> JoinRequest:
+                 presence: str | None = None, color: str | None = None) -> JoinRequest:
     """By edit id (`doc`) or by view token (`view`); `presence="delta"` for presence deltas."""
     if doc is not None:
         assert view is None, "join names the document one way: doc or view"
@@ -113,6 +114,8 @@ def join_request(doc: str | None = None, *, view: str | None = None, name: str |
         request["name"] = name
     if presence is not None:
         request["presence"] = presence
+    if color is not None:  # only then: an automatic client's join is byte for byte as before
+        request["color"] = color
     return request
 
 
@@ -189,6 +192,9 @@ class Peer(TypedDict):
     name: str
     role: str  # a Role (as read back from another process: what it wrote)
     version: int  # the last version it confirmed with `seen`
+    # the colour it is shown in, when it picked one (extension of v1, issue 15): its pick, or
+    # the nearest free one if someone present had it first; absent: automatic
+    color: NotRequired[str]
     account: NotRequired[str]  # a signed-in person's account id (COLLAB_SIGN_IN); absent: a guest
 
 
@@ -243,11 +249,14 @@ def revisions(doc: str, messages: list[RevisionMessage]) -> RevisionsMessage:
     return {"doc": doc, "revisions": messages}
 
 
-def peer(id: str, name: str, role: str, version: int, account: str | None = None) -> Peer:
-    p: Peer = {"id": id, "name": name, "role": role, "version": version}
+def peer(id: str, name: str, role: str, version: int, color: str | None = None,
+         account: str | None = None) -> Peer:
+    entry: Peer = {"id": id, "name": name, "role": role, "version": version}
+    if color is not None:  # only then: an automatic peer's entry is byte for byte as before
+        entry["color"] = color
     if account is not None:  # only then: a guest's entry is as before accounts
-        p["account"] = account
-    return p
+        entry["account"] = account
+    return entry
 
 
 def presence(doc: str, peers: list[Peer], counts: Counts) -> PresenceMessage:

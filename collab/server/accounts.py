@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any, cast
 from urllib.parse import quote
 
@@ -410,10 +411,16 @@ def api_revoke_token(token_id: str) -> Response:
 # -- pages -------------------------------------------------------------------------
 
 
+# a path of this site: printable URL characters only, never a second slash or a backslash
+# after the first (//host); browsers drop tabs and newlines from a URL, and werkzeug's
+# redirect did too, so "/\t/evil.example" left as "//evil.example"
+NEXT_RE = re.compile(r"/(?![/\\])[A-Za-z0-9\-._~!$&'()*+,;=:@%/?#]*")
+
+
 def _next() -> str:
     """Where to go after signing in: a path of this site only (never //host or a URL)."""
     target = request.values.get("next", "/")
-    return target if target.startswith("/") and not target.startswith(("//", "/\\")) else "/"
+    return target if NEXT_RE.fullmatch(target) else "/"
 
 
 def _form_failed(kind: str, exc: CollabError, email: str, name: str = "") -> Response:

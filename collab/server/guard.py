@@ -229,6 +229,11 @@ def peer_address(environ: Environ) -> str:
     return str(addr or "")
 
 
+# the proxies trusted when COLLAB_PROXY_HOPS is set and COLLAB_TRUSTED_PROXIES is not: this
+# machine (deploy.md's nginx), as Gitea's and others' defaults
+LOOPBACK = [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+
+
 class TrustedProxies:
     """COLLAB_TRUSTED_PROXIES: the one notion of a proxy whose headers are believed. Its
     X-Forwarded-For/-Proto/-Host (COLLAB_PROXY_HOPS, `TrustedProxyFix`) and, with

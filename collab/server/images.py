@@ -5,7 +5,8 @@ An image is named by a random id of its own (core.ids.new_image_id), never by it
 document's edit id or view token: the Markdown that shows it is read by viewers, who must
 not learn the edit id, and a rename must not break it. Whoever has the URL may see the
 image (the text that carries it is the capability, as in HedgeDoc). Its type is sniffed
-from its bytes (core.images), and it is served so that a browser can do nothing with it
+from its bytes (core.images), its metadata (EXIF with GPS, XMP, PNG text chunks) taken out
+losslessly before it is stored (core.imagemeta), and it is served so that a browser can do nothing with it
 but show it: its sniffed type, `nosniff`, a CSP that allows nothing and sandboxes it.
 
 An edge module, as api.py: parses, calls the store through the service's writer, answers.
@@ -20,6 +21,7 @@ from werkzeug.exceptions import UnsupportedMediaType
 
 from ..core.errors import CollabError, gone_error
 from ..core.ids import IMAGE_ID_RE, log_id, new_image_id
+from ..core.imagemeta import Malformed, strip_metadata
 from ..core.images import EXTENSIONS, digest, human, refusal, sniff
 from ..service.documents import DocumentService
 from ..storage import Image
@@ -89,6 +91,12 @@ def post_image(doc: str) -> tuple[Response, int]:
         raise UnsupportedMediaType(why)
     kind = sniff(data)
     assert kind is not None  # refusal() said it is one of core.images.TYPES
+    try:
+        # what the image says of whoever made it (GPS, camera, XMP) goes before it is stored;
+        # its size, hash and quota are those of what is stored
+        data = strip_metadata(data, kind)
+    except Malformed as exc:
+        raise CollabError("bad_request", f"{exc}: nothing was stored") from None
     image = Image(new_image_id(), state.id, kind, len(data), digest(data), time.time(), data)
     used = service.commits.store_write(service.store.add_image, image, settings.max_images_bytes)
     if used is None:  # deleted or renamed since _edit found it (here, elsewhere, or the CLI)

@@ -1,8 +1,9 @@
 """Who is in each document: the peers of this process, or of every process through Redis,
 and what of that each client is sent (`Roster`: capped lists, counts and deltas).
 
-A peer is `{id, name, role, version}` (version: the last one it confirmed with `seen`), and
-`account` when it is a signed-in person (their account id: the UI marks everyone else a guest).
+A peer is `{id, name, role, version, color?, account?}` (color: a picked one, palette.py; version: the
+last one it confirmed with `seen`; account: a signed-in person's account id, the UI marks everyone
+else a guest).
 What goes out must not grow with the square of the crowd: a `presence` message lists at
 most `max_peers` editors (viewers are counted, never listed), and a client that asked for
 deltas gets only the entries that changed since the last message. No I/O in `Roster`.
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..core import wire
+from ..core.palette import PALETTE
 from ..core.wire import Counts, Peer
 from .queue import Outage
 
@@ -121,7 +123,10 @@ class RedisPresence(LocalPresence):
             self.outage.failed("presence", exc)
             return super().peers(doc)
         mine = {p["id"]: p for p in super().peers(doc)}  # ours are authoritative
+        # a colour only if it is the palette's (what another process wrote is still checked:
+        # it goes into pages' CSS)
         others = [wire.peer(e.get("id", ""), e.get("name", ""), e.get("role", ""), e.get("version", 0),
+                            e.get("color") if e.get("color") in PALETTE else None,
                             e.get("account") if isinstance(e.get("account"), str) else None)
                   for e in entries if e.get("process") in alive and e.get("process") != self.process]
         # one order on every process, so that a capped list is the same wherever it is made

@@ -23,6 +23,7 @@ from ..core.errors import CollabError, gone_error
 from .accounts import socket_user
 from .guard import Environ, check_create, lookups_of, settle
 from .pins import AddressPins
+from ..core.palette import check_color, nearest_free
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
 from ..core.patches import text_hash
 from .presence import LocalPresence, Roster
@@ -58,6 +59,7 @@ class Membership:
     seen: int = 0  # the client's cumulative confirmation of receipt
     deltas: bool = False  # asked for presence deltas at join (`presence: "delta"`)
     address: str = ""  # the client address it counts against (COLLAB_MAX_JOINED_PER_ADDRESS)
+    color: str | None = None  # the colour it is shown in, if it picked one (palette.py); None: automatic
 
 
 @dataclass
@@ -339,6 +341,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         # a signed-in person is their account's name, whatever they send (they cannot write
         # under another name); a guest names themselves
         name = client.name if client.account is not None else check_name(data.get("name"))
+        pick = check_color(data.get("color"))  # refused before anything is opened or changed
         # unknown names cost the client's address a token: guessing names is throttled
         environ = self.sio.server.get_environ(sid)
         lookups, address = lookups_of(environ)
@@ -391,6 +394,7 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         self.enter_room(sid, _editors(state.id) if via == EDITOR else _viewers(state.id))
         self.service.refresh(state)
         m.seen = state.committed
+        m.color = self._place_color(state, client.peer, pick) if role == EDITOR else None  # viewers are never listed
         self._publish_peer(client, m)
         # the answer is the list as it is now; the next `presence` (full or delta) follows
         # on from it, and carries this join to the others
@@ -719,8 +723,22 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         may be viewers we cannot see)."""
         return self.service.shared or any(m.via == VIEWER for m in self.members.get(state.id, {}).values())
 
+    def _place_color(self, state: DocState, peer: str, pick: str | None) -> str | None:
+        """The colour a join (or rename) with `pick` is shown in: the pick, or, when someone
+        present was given it first, the nearest free one (people present never share a
+        colour). Decided at each join, so a rename after the other one left gets the pick
+        back. Two joins on two processes at the same instant may both be given one colour
+        (each reads the shared presence before the other wrote); the browsers' own pass
+        (dom.js distinctColors, in the list's order) keeps them apart on screen even then."""
+        if pick is None:
+            return None
+        taken = [p["color"] for p in self.presence.peers(state.id)
+                 if p["id"] != peer and "color" in p and p["role"] != VIEWER]
+        return nearest_free(pick, taken)
+
     def _publish_peer(self, client: Client, m: Membership) -> None:
-        self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen, client.account))
+        self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen, m.color,
+                                                   client.account))
         self._presence_changed(m.state, client.peer)
 
     def _roster(self, state: DocState) -> Roster:

@@ -385,6 +385,12 @@ class Store(Protocol):
     def images(self, doc: str) -> list[Image]:
         """The descriptions of a document's images (data None), by id."""
 
+    def delete_images(self, ids: Sequence[str], created_before: float) -> list[Image]:
+        """Remove these images (`collab gc-images`: referenced by no version of any
+        document), each only if it was uploaded before `created_before` (unix seconds), in
+        one durable transaction; the descriptions (data None) of those removed, by id. Their
+        documents' quotas count only what is left."""
+
     def deployment_id(self) -> str:
         """This database's random id (schema migration 4): what its processes' Redis
         channel and keys are named by."""

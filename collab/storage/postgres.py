@@ -372,6 +372,16 @@ class PostgresStore:
                            "read images")
         return [Image(*row) for row in rows]
 
+    def delete_images(self, ids: Sequence[str], created_before: float) -> list[Image]:
+        try:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                cur.execute(f"DELETE FROM images WHERE id = ANY(%s) AND created < %s RETURNING {_IMAGE_COLUMNS}",
+                            (sorted(set(ids)), created_before))
+                rows = cur.fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot delete images: {exc}") from exc
+        return sorted((Image(*row) for row in rows), key=lambda i: i.id)
+
     def deployment_id(self) -> str:
         return str(self._query("SELECT id FROM deployment", ())[0][0])
 

@@ -469,6 +469,22 @@ class SQLiteStore:
             raise self._error("read images", exc) from exc
         return [Image(*row) for row in rows]
 
+    def delete_images(self, ids: Sequence[str], created_before: float) -> list[Image]:
+        gone: list[Image] = []
+        try:
+            with self._write_lock:
+                cur = self._writer.cursor()
+                cur.execute("BEGIN IMMEDIATE")
+                with self._committed(cur):
+                    for image_id in sorted(set(ids)):
+                        row = cur.execute(f"DELETE FROM images WHERE id = ? AND created < ? RETURNING {_IMAGE_COLUMNS}",
+                                          (image_id, created_before)).fetchone()
+                        if row is not None:
+                            gone.append(Image(*row))
+        except sqlite3.Error as exc:
+            raise self._error("delete images", exc) from exc
+        return gone
+
     def deployment_id(self) -> str:
         try:
             row = self._reader.execute("SELECT id FROM deployment").fetchone()

@@ -54,6 +54,7 @@ export class Connection {
    * @param {string} [o.doc]   edit id (editor)
    * @param {string} [o.view]  view token (viewer)
    * @param {string} o.name    display name
+   * @param {string|null} [o.color]  the colour picked (one of dom.js COLORS), or null: automatic
    * @param {(ops, origin, author) => void} o.onRemoteChange  the text changed under the editor (author: a revision's)
    * @param {(status) => void} o.onStatus   {state, unsaved, error, role}
    * @param {(peers, you, counts) => void} o.onPresence  listed peers; counts {editors, viewers} when the server says
@@ -176,6 +177,12 @@ export class Connection {
     if (this.joined) this.socket.emit('join', this._joinMessage(), () => {});
   }
 
+  /** Change the colour picked (null: automatic): joining again says so (presence follows). */
+  recolor(color) {
+    this.o.color = color;
+    if (this.joined) this.socket.emit('join', this._joinMessage(), () => {});
+  }
+
   /** The user asked to try again after an error. */
   retry() {
     this.sync.clearError();
@@ -192,8 +199,9 @@ export class Connection {
 
   _joinMessage() {
     const name = this.o.name || undefined;
+    const color = this.o.color || undefined; // automatic: left out, as before issue 15
     // presence: 'delta' asks for only what changed after the join answer's list
-    return this.o.view ? { view: this.o.view, name, presence: 'delta' } : { doc: this.o.doc, name, presence: 'delta' };
+    return this.o.view ? { view: this.o.view, name, presence: 'delta', color } : { doc: this.o.doc, name, presence: 'delta', color };
   }
 
   /** The loop's join was answered (ans: the join answer, first: the first on this page). */

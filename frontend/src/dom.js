@@ -28,9 +28,10 @@ export function el(tag, attrs = {}, ...children) {
   return e;
 }
 
-// dark enough that a cursor's white name label on them reaches WCAG AA (4.5:1) in both themes;
-// neighbours far apart in hue, since a colour taken gives way to the next one
-const COLORS = ['#b91c1c', '#1d4ed8', '#15803d', '#c2410c', '#7e22ce', '#0e7490', '#be185d', '#854d0e', '#475569', '#4d7c0f'];
+// the palette (collab/core/palette.py, the same list: a test compares them): each reaches WCAG AA
+// in both themes (3:1 on either background, 4.5:1 for a cursor's white label on it), in hue
+// order, so a colour taken gives way to its neighbour
+const COLORS = ['#d41111', '#aa4f0e', '#89630b', '#52760a', '#0a7b26', '#0a766d', '#0d6fa0', '#185fec', '#7147f0', '#a413ec', '#c110a4', '#cb105e'];
 
 function colorIndex(key) {
   let h = 0;
@@ -43,23 +44,14 @@ export function colorFor(key) {
   return COLORS[colorIndex(key)];
 }
 
-/**
- * Colours for people seen together (those present in a document, the authors of its blame), in
- * the order every screen sees them: each gets its name's colour (colorFor) unless someone earlier
- * has it, then the next free one, so no two share a colour while there are colours left.
- * `people`: [[key, name], ...]; returns Map key -> colour.
- */
-export function distinctColors(people) {
-  const book = colorBook();
-  return new Map(people.map(([key, name]) => [key, book(key, name)]));
-}
+export { COLORS }; // (colors.js: the colours of people present, and the one picked)
 
 /**
  * `colorOf(key, name)`: the colour `key` got when first asked for, chosen as distinctColors
  * chooses (for a page that meets people one by one: the authors of a history, as it loads).
+ * `taken`: indexes of colours already given (distinctColors: the picked ones).
  */
-export function colorBook() {
-  const taken = new Set();
+export function colorBook(taken = new Set()) {
   const colors = new Map();
   return (key, name = key) => {
     if (!colors.has(key)) {

@@ -3,7 +3,8 @@
 
 import { Connection } from './connection.js';
 import { taskToggle } from './core/tasks.js';
-import { colorBook, distinctColors, el, nameField, onThemeChange, personName, themeToggle } from './dom.js';
+import { distinctColors, savedColor } from './colors.js';
+import { colorBook, el, nameField, onThemeChange, personName, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
 import { PART_LIMIT, previewPart } from './core/previewpart.js';
@@ -38,7 +39,13 @@ function main() {
   const authorsBox = el('input', { type: 'checkbox', id: 'authorship' });
   const authorsNote = el('span', { id: 'authorship-note', class: 'muted small', role: 'status' });
   const authorsToggle = el('label', { class: 'authors-toggle' }, authorsBox, ' Colour the text by author ', authorsNote);
-  const people = el('details', { id: 'people', class: 'people' }, el('summary', { title: 'People here' }, peerDots, peerCount), el('div', { class: 'people-panel' }, peerList, authorsToggle));
+  // your own colour: the picker loads when opened (colorpicker.js); what was picked is sent with the join
+  const colorDot = el('span', { class: 'dot', style: 'display:inline-block', 'aria-hidden': 'true' });
+  const colorNote = el('p', { id: 'color-note', class: 'muted small', role: 'status' });
+  const colorBox = el('div', { id: 'color-picker', class: 'color-picker' });
+  const colorButton = el('button', { id: 'color-pick', type: 'button', class: 'link', 'aria-expanded': 'false', onclick: () => togglePicker() }, colorDot, ' Your colour');
+  const colorRow = el('div', { class: 'color-row', hidden: readOnly || null }, colorButton, colorBox, colorNote);
+  const people = el('details', { id: 'people', class: 'people' }, el('summary', { title: 'People here' }, peerDots, peerCount), el('div', { class: 'people-panel' }, peerList, colorRow, authorsToggle));
   const nameInput = nameField({
     onRename: (name) => {
       conn.rename(name);
@@ -191,7 +198,9 @@ function main() {
   // ---- presence and cursors ----
   function showPeers(list, you, counts) {
     peers = list;
-    colors = distinctColors(list.map((p) => [p.id, p.name]));
+    const before = colors;
+    colors = distinctColors(list.map((p) => [p.id, p.name, p.color]));
+    showOwnColor(list, you, before);
     const items = list.map((p) => {
       const shown = personName({ author: p.name, account: p.account }); // a guest marked (with sign-in on)
       const li = el('li', { class: 'peer', title: `${shown} (${p.role})`, 'data-peer': p.id, 'data-account': p.account || null }, el('span', { class: 'dot', style: `background:${colors.get(p.id)}` }), shown + (p.id === you ? ' (you)' : ''));
@@ -217,6 +226,29 @@ function main() {
       else if (c.color !== colors.get(id)) changed = Boolean((c.color = colors.get(id)));
     }
     if (changed) showCursors();
+  }
+
+  // ---- your colour ----
+  let heldBy = null; // the peer id that has this page's pick (it was given the nearest free one)
+  function togglePicker() {
+    const open = colorButton.getAttribute('aria-expanded') !== 'true';
+    colorButton.setAttribute('aria-expanded', String(open));
+    if (!open) return colorBox.replaceChildren();
+    import('./colorpicker.js').then(({ showPicker }) => showPicker(colorBox, (color) => conn.recolor(color)));
+  }
+  function showOwnColor(list, you, before) {
+    const mine = you && colors.get(you);
+    colorDot.style.background = mine || 'transparent';
+    const pick = savedColor();
+    const holder = pick && mine !== pick ? list.find((p) => p.id !== you && colors.get(p.id) === pick) : null;
+    // the one who had it left: joining again asks for it back (once per holder)
+    if (heldBy && !list.some((p) => p.id === heldBy) && pick && mine !== pick) conn.recolor(pick);
+    heldBy = holder ? holder.id : null;
+    if (pick && mine && mine !== pick) import('./colorpicker.js').then(({ explainColor }) => explainColor(colorNote, pick, mine, holder && holder.name));
+    else colorNote.textContent = '';
+    // the colours in the text follow: what is typed from now on, and the authors' spans
+    if (editor && mine && before.get(you) !== mine) editor.setLocalAuthor({ name: nameInput.value, color: mine });
+    if (authorsBox.checked && list.some((p) => before.has(p.id) && before.get(p.id) !== colors.get(p.id))) showAuthorship(true);
   }
 
   function showCursors() {
@@ -336,6 +368,7 @@ function main() {
     doc,
     view,
     name: nameInput.value,
+    color: readOnly ? null : savedColor(),
     onStatus: showStatus,
     onPresence: showPeers,
     onCursor: (m) => {
@@ -388,7 +421,7 @@ function main() {
         conn.sendCursor(conn.sync.textIndex.utf16ToCp(anchor), conn.sync.textIndex.utf16ToCp(head));
       },
     });
-    window.collab = { conn, sync: conn.sync, editor, files };
+    window.collab = { conn, sync: conn.sync, editor, files, preview: () => preview }; // (preview: its module, once loaded)
     showTitle();
     if (!readOnly) editor.view.focus();
   }

@@ -1,11 +1,14 @@
 // The live Markdown preview, loaded on first use: markdown-it renders GitHub-flavoured Markdown
-// (tables, task lists, footnotes, heading anchors, a table of contents where `[[toc]]` stands),
-// DOMPurify sanitises (raw HTML in a document is allowed through markdown-it, then cleaned: no
-// scripts, no event handlers, no javascript: URLs, no form controls but task checkboxes).
-// Pages also send a CSP that forbids inline scripts.
+// (previewmd.js: tables, task lists, footnotes, heading anchors, a table of contents where
+// `[[toc]]` stands), DOMPurify sanitises (raw HTML in a document is allowed through
+// markdown-it, then cleaned: no scripts, no event handlers, no javascript: URLs, no form
+// controls but task checkboxes). Pages also send a CSP that forbids inline scripts.
 //
-// Ids made from a document's headings and footnotes start with `md-`, so a heading "Status"
-// never takes the id of the page's own #status.
+// The live preview is rendered block by block (core/previewblocks.js): a keystroke renders the
+// block it is in, and every other block keeps its DOM nodes. A document that needs the whole
+// at once (reference links, footnotes, a table of contents, display math, diagrams, raw HTML
+// blocks that may hold blank lines: previewblocks.js says why each), and an export or a print,
+// is rendered whole, as before.
 //
 // Three extras are loaded only when a document uses them, each in a chunk of its own: code
 // highlighting (previewcode.js, a fenced block naming a language), math (previewmath.js, `$`),
@@ -13,31 +16,15 @@
 // and again when what it needed has arrived.
 
 import DOMPurify from 'dompurify';
-import MarkdownIt from 'markdown-it';
-import anchor from 'markdown-it-anchor';
-import footnote from 'markdown-it-footnote';
-import taskLists from 'markdown-it-task-lists';
-import toc from 'markdown-it-toc-done-right';
 
+import { splitBlocks, updateBlocks, wholeOnly } from './core/previewblocks.js';
 import { isDark } from './dom.js';
+import { md, renderBlockHtml, renderHtml } from './previewmd.js';
 
 // its stylesheet, once, when the preview is first used (an exported page inlines it: fileactions.js)
 if (typeof document !== 'undefined' && !document.querySelector('link[href="/assets/preview.css"]')) {
   document.head.append(Object.assign(document.createElement('link'), { rel: 'stylesheet', href: '/assets/preview.css' }));
 }
-
-const slugify = (s) => 'md-' + encodeURIComponent(String(s).trim().toLowerCase().replace(/\s+/g, '-'));
-
-const md = new MarkdownIt({ html: true, linkify: true, breaks: false })
-  .use(footnote)
-  .use(taskLists, { enabled: true })
-  .use(anchor, { slugify, permalink: anchor.permalink.headerLink() })
-  .use(toc, { slugify, containerClass: 'toc', listType: 'ul' });
-
-// every list item says which source line it starts on: a task's checkbox toggles that line
-md.core.ruler.push('source_lines', (state) => {
-  for (const t of state.tokens) if (t.type === 'list_item_open' && t.map) t.attrSet('data-line', String(t.map[0] + (state.env.lineOffset || 0)));
-});
 
 // ids and names the document brings in raw HTML get the prefix too (its own headings' and
 // footnotes' already have it), so nothing in a document can take an id of the page's own
@@ -95,8 +82,8 @@ function holdImages(root) {
   }
 }
 
-function paint(target, text, readOnly, keepImages, lineOffset, note) {
-  const html = md.render(text, { docId: 'md', lineOffset });
+/** Rendered HTML as sanitised DOM, made ready to show (images held, checkboxes, highlighting). */
+function ready(html, readOnly, keepImages) {
   documentHtml = true;
   let clean;
   try {
@@ -109,8 +96,57 @@ function paint(target, text, readOnly, keepImages, lineOffset, note) {
   else for (const img of clean.querySelectorAll('img[src^="/"]:not([src^="//"])')) img.setAttribute('src', new URL(img.getAttribute('src'), location.href).href);
   for (const box of clean.querySelectorAll('input')) box.disabled = readOnly || !box.classList.contains('task-list-item-checkbox');
   if (loaded.code) loaded.code.highlight(clean);
-  if (note) clean.prepend(Object.assign(document.createElement('p'), { className: 'preview-part', textContent: note }));
+  return clean;
+}
+
+const noteOf = (note) => Object.assign(document.createElement('p'), { className: 'preview-part', textContent: note });
+
+function paint(target, text, readOnly, keepImages, lineOffset, note) {
+  shown.delete(target); // what it shows is no block's any more
+  const clean = ready(renderHtml(text, { lineOffset }), readOnly, keepImages);
+  if (note) clean.prepend(noteOf(note));
   target.replaceChildren(clean);
+}
+
+// what the block-by-block preview of each target shows: {entries (previewblocks.js), readOnly,
+// extras (how many extras were loaded when it was drawn: one arriving draws every block
+// again), note (the element of a long document's note)}
+const shown = new WeakMap();
+let extrasLoaded = 0;
+
+/** `target`'s children, as previewblocks.js moves them. */
+const hostOf = (target) => ({
+  insert: (nodes, before) => {
+    const ref = before ? before[0] : null;
+    for (const n of nodes) target.insertBefore(n, ref);
+  },
+  remove: (nodes) => nodes.forEach((n) => n.remove()),
+  shiftLines: (nodes, by) => {
+    for (const n of nodes) {
+      if (n.nodeType !== 1) continue;
+      const items = [...n.querySelectorAll('li[data-line]')];
+      if (n.matches('li[data-line]')) items.push(n);
+      for (const li of items) li.dataset.line = String(Number(li.dataset.line) + by);
+    }
+  },
+});
+
+function paintBlocks(target, text, blocks, readOnly, lineOffset, note) {
+  let state = shown.get(target);
+  if (!state || state.readOnly !== readOnly || state.extras !== extrasLoaded) {
+    target.replaceChildren();
+    state = { entries: null, readOnly, extras: extrasLoaded, note: null };
+    shown.set(target, state);
+  }
+  const renderBlock = (blockText, env) => {
+    const { html, headings } = renderBlockHtml(blockText, env);
+    return { nodes: [...ready(html, readOnly, false).childNodes], headings, lines: html.includes(' data-line="') };
+  };
+  state.entries = updateBlocks(state.entries, text, renderBlock, hostOf(target), lineOffset, blocks).entries;
+  // the note of a long document's part, above the blocks
+  if (note && !state.note) target.prepend((state.note = noteOf(note)));
+  else if (!note && state.note) state.note = state.note.remove() || null;
+  else if (note) state.note.textContent = note;
 }
 
 /**
@@ -124,12 +160,16 @@ export async function render(target, text, { readOnly = false, keepImages = fals
   const seq = (renders.get(target) || 0) + 1;
   renders.set(target, seq);
   const needed = Object.keys(EXTRAS).filter((k) => EXTRAS[k].test.test(text));
-  paint(target, text, readOnly, keepImages, lineOffset, note);
+  // block by block only for the live preview (an export or a print is drawn whole, once), and
+  // only where previewblocks.js can cut it surely
+  const blocks = keepImages || light || wholeOnly(text) ? null : splitBlocks(text);
+  const draw = () => (blocks ? paintBlocks(target, text, blocks, readOnly, lineOffset, note) : paint(target, text, readOnly, keepImages, lineOffset, note));
+  draw();
   const missing = needed.filter((k) => !loaded[k]);
   if (missing.length) {
-    await Promise.all(missing.map((k) => (loading[k] ||= EXTRAS[k].load().then((m) => (loaded[k] = m)))));
+    await Promise.all(missing.map((k) => (loading[k] ||= EXTRAS[k].load().then((m) => ((loaded[k] = m), extrasLoaded++, m)))));
     if (renders.get(target) !== seq) return;
-    paint(target, text, readOnly, keepImages, lineOffset, note);
+    draw();
   }
   if (loaded.diagrams && needed.includes('diagrams')) await loaded.diagrams.renderDiagrams(target, !light && isDark());
 }

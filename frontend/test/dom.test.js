@@ -72,7 +72,8 @@ test('with storage full the name already kept stays, and a rename holds for the 
 });
 
 test('people seen together never share a colour while there are colours left, and keep theirs', async () => {
-  const { distinctColors, colorBook, colorFor: hashed } = await freshPage();
+  const { colorBook, colorFor: hashed } = await freshPage();
+  const { distinctColors } = await import('../src/colors.js');
   // names whose own colours collide
   const names = [];
   for (let i = 0; names.length < 3; i++) if (!names.length || hashed(`p${i}`) === hashed(names[0])) names.push(`p${i}`);

@@ -181,6 +181,20 @@ def test_on_revision_gives_the_edits_the_version_and_the_author(live_server, doc
 
 
 
+def test_the_client_sends_its_colour_and_refuses_one_not_in_the_palette(small_server, doc_id):
+    """issue 15: `color` goes with the join (and every rejoin); a colour the server would
+    refuse is refused before connecting, naming the palette."""
+    from collab.core.palette import PALETTE
+
+    with pytest.raises(ValueError, match="palette"):
+        Document(small_server.url, doc_id, name="bot", color="hotpink")
+    with Document(small_server.url, doc_id, name="first", color=PALETTE[3]) as a:
+        with Document(small_server.url, doc_id, name="second", color=PALETTE[3].upper()) as b:
+            given = {p["name"]: p.get("color") for p in b.peers}
+            assert given == {"first": PALETTE[3], "second": PALETTE[4]}  # the later gives way
+            wait_until(lambda: {p["name"]: p.get("color") for p in a.peers} == given, 10, "presence reaching the first")
+
+
 def test_the_python_client_knows_the_chosen_title(live_server, doc_id):
     """`Document.title`: the title the editors chose, from the join answer and from `title`
     messages (None when the first heading is the title), for an editor and a viewer."""

@@ -176,9 +176,14 @@ def test_the_sign_in_form_signs_in_and_goes_back_only_to_this_site(signin_app, h
     assert page.status_code == 200 and b'name="password"' in page.data and b'value="/d/abc"' in page.data
     r = http.post("/signin", data={"email": "ann@example.org", "password": PASSWORD, "next": "/d/abc"}, headers=ORIGIN)
     assert r.status_code == 303 and r.headers["Location"] == "/d/abc"
-    r = http.post("/signin", data={"email": "ann@example.org", "password": PASSWORD, "next": "//evil.example/x"},
-                  headers=ORIGIN)
-    assert r.headers["Location"] == "/"
+    # never another site: browsers drop tabs and newlines inside a URL, "/\t/evil" is "//evil";
+    # a newline was a 500 after the session was made (found from outside)
+    for evil in ("//evil.example/x", "/\t/evil.example", "/\n/evil.example", "\t//evil.example", "/\\evil.example",
+                 "/\r\nSet-Cookie: x=1", "https://evil.example", "/%09/ok-escaped", "/d/caf\u00e9"):
+        r = http.post("/signin", data={"email": "ann@example.org", "password": PASSWORD, "next": evil}, headers=ORIGIN)
+        assert r.status_code == 303, (evil, r.status_code)
+        assert r.headers["Location"] in ("/", evil) and not r.headers["Location"].startswith("//"), evil
+        assert r.headers["Location"] == ("/%09/ok-escaped" if evil == "/%09/ok-escaped" else "/"), evil
     bad = http.post("/signin", data={"email": "ann@example.org", "password": "wrong password"}, headers=ORIGIN)
     assert bad.status_code == 401 and b"do not match" in bad.data
 

@@ -167,3 +167,40 @@ def test_dump_and_load_carry_the_images(app, http, tmp_path, db_url):
         assert image is not None and image.doc == doc and image.data == png(5, 5)
     finally:
         store.close()
+
+
+def test_a_phones_metadata_never_reaches_the_store_and_the_quota_counts_what_is_stored(make_app):
+    """issue 15: EXIF with GPS, XMP and PNG text chunks are taken out before storing; the
+    answer's `bytes`, the stored size and the quota are those of the stripped image."""
+    from imagekit import GPS_ITXT, GPS_TEXT, PNG_EXIF, XMP, exif, jpeg, png_with
+
+    photo = jpeg(64, 32, before=[exif(orientation=6), XMP])
+    app = make_app(max_images_bytes=len(photo) + 10)
+    http = app.test_client()
+    doc, _ = created(http)
+    r = upload(http, doc, photo, "image/jpeg")
+    assert r.status_code == 201, r.get_data(as_text=True)
+    served = http.get(r.get_json()["url"]).data
+    assert b"PhoneCo" not in served and b"GPS" not in served and b"xmpmeta" not in served
+    assert r.get_json()["bytes"] == len(served) < len(photo)
+    [stored] = app.extensions["collab"].store.images(doc)
+    assert stored.size == len(served)
+    # the quota holds what was stored: a second copy fits although two originals would not
+    assert upload(http, doc, photo, "image/jpeg").status_code == 201
+    other, _ = created(http, "pngdoc")
+    r = upload(http, other, png_with(GPS_TEXT, GPS_ITXT, PNG_EXIF))
+    assert r.status_code == 201 and http.get(r.get_json()["url"]).data == png()
+
+
+@pytest.mark.parametrize("cut", [10, 30, -3])
+def test_a_truncated_image_is_400_saying_so_and_nothing_is_stored(app, http, cut):
+    from imagekit import exif, jpeg
+
+    doc, _ = created(http)
+    r = upload(http, doc, jpeg(before=[exif()])[:cut], "image/jpeg")
+    assert r.status_code == 400
+    error = r.get_json()["error"]
+    assert error["code"] == "bad_request" and "truncated" in error["message"] and "nothing was stored" in error["message"]
+    assert app.extensions["collab"].store.images(doc) == []
+    r = upload(http, doc, png()[:40])
+    assert r.status_code == 400 and "PNG" in r.get_json()["error"]["message"]

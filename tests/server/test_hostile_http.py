@@ -359,6 +359,18 @@ def test_the_history_limit_counts_the_client_behind_a_trusted_proxy(make_app, do
     assert codes == ([200, 200, 429, 429, 429] if hops == 0 else [200] * 5)
 
 
+def test_with_proxy_hops_a_forged_forwarded_for_from_elsewhere_escapes_nothing(make_app):
+    """COLLAB_PROXY_HOPS=1 without COLLAB_TRUSTED_PROXIES (what the local-accounts steps set
+    behind TLS): X-Forwarded-For is believed from this machine (nginx) only. Before, from
+    anyone: a client reaching collab directly named a new address per request and escaped
+    the per-address limits (25 failed sign-ins, all answered; found from outside)."""
+    http = make_app(lookup_burst=2, lookup_rate=0.001, proxy_hops=1).test_client()
+    http.environ_base["REMOTE_ADDR"] = "198.51.100.7"  # not this machine: no proxy of ours
+    codes = [http.get(f"/api/docs/nope-{i}", headers={"X-Forwarded-For": f"192.0.2.{i}"}).status_code
+             for i in range(5)]
+    assert codes == [404, 404, 429, 429, 429]
+
+
 def test_the_start_page_is_not_rate_limited(make_app):
     """Generated ids, static pages and the socket handshake are no lookups."""
     app = make_app(lookup_burst=1, lookup_rate=0.001)  # no refill during the test

@@ -177,6 +177,9 @@ def test_next_goes_back_only_to_this_site(oidc_app, provider):
     http = oidc_app.test_client()
     r = back(http, provider.authorize(start(http, "//evil.example/x"), "dan"))
     assert r.status_code == 303 and r.headers["Location"] == "/"
+    # a tab the browser drops made "/\t/example.net" a redirect to //example.net (found from outside)
+    r = back(http, provider.authorize(start(http, "/\t/example.net/session-expired"), "dan"))
+    assert r.status_code == 303 and r.headers["Location"] == "/"
 
 
 # -- what goes wrong ----------------------------------------------------------------------

@@ -186,10 +186,15 @@ def test_forwarded_headers_count_only_from_a_trusted_proxy():
     assert seen_by_app("::1", "::ffff:10.0.0.7", forged)["address"] == "10.0.0.7"  # untrusted, as it is
 
 
-def test_forwarded_headers_from_any_peer_when_no_proxy_is_listed(make_app):
-    """As before COLLAB_TRUSTED_PROXIES: COLLAB_PROXY_HOPS alone believes whoever is connected."""
-    app = make_app(proxy_hops=1)
-    assert isinstance(app.wsgi_app, ProxyFix)
+def test_forwarded_headers_from_this_machine_when_no_proxy_is_listed(make_app):
+    """COLLAB_PROXY_HOPS alone believes an nginx on this machine (127.0.0.0/8, ::1), no other
+    peer (tests/server/test_hostile_http.py: a forged X-Forwarded-For from elsewhere)."""
+    http = make_app(proxy_hops=1, lookup_burst=1, lookup_rate=0.001).test_client()
+    for local in ("127.0.0.1", "127.0.0.2", "::1"):
+        http.environ_base["REMOTE_ADDR"] = local
+        codes = [http.get(f"/api/docs/nope-{local}-{i}", headers={"X-Forwarded-For": f"192.0.2.{i}{len(local)}"}).status_code
+                 for i in range(3)]
+        assert codes == [404] * 3, local  # each forwarded client its own bucket
 
 
 def test_a_disabled_account_named_by_the_proxy_is_refused(proxy_app, connect):

@@ -338,6 +338,20 @@ def test_images_are_stored_beside_their_document_within_its_quota(store):
         store.add_image(image("d", "img1"), 10_000)
 
 
+def test_delete_images_removes_only_those_named_and_uploaded_before_and_frees_the_quota(store):
+    store.create_document("d", "view-d", 1.0)
+    old, young, kept = image("d", "img1", created=5.0), image("d", "img2", created=50.0), image("d", "img3", created=5.0)
+    for i in (old, young, kept):
+        store.add_image(i, 10_000)
+    gone = store.delete_images(["img2", "img1", "img1", "nope"], created_before=10.0)
+    assert gone == [dataclasses.replace(old, data=None)]  # the young one is not old enough
+    assert store.image("img1") is None and store.image("img2") is not None
+    assert [i.id for i in store.images("d")] == ["img2", "img3"]
+    # the quota is what is left
+    assert store.add_image(image("d", "img4"), 10_000) == young.size + kept.size
+    assert store.delete_images([], created_before=10.0) == []
+
+
 def test_deleting_a_document_removes_its_images_and_renaming_moves_them(store):
     store.create_document("d", "view-d", 1.0)
     store.create_document("keep", "view-k", 1.0)
