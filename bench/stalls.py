@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.stalls [--rounds N] [--only WORD]
 
-Runs the attacks of tests/e2e/test_hostile_stalls.py (each one its test, through pytest in
-a subprocess), each against a fresh server (`run.py`, SQLite in a temporary folder, its
-history seeded straight into the store), while another client does `sync` round trips on
+Runs the attacks of tests/e2e/test_hostile_stalls.py and test_hostile_reads.py (each its test,
+through pytest in a subprocess), each against a fresh server (`run.py`, SQLite in a temporary
+folder, its history seeded straight into the store), while another client does `sync` round trips on
 another document; prints one row per attack and round: the attack's answer, how long it
 took, the other client's median and worst round trip (the stall; the target is < 100 ms),
 and whether the test's assertions passed. `--only diff` runs the attacks whose test name
@@ -29,6 +29,10 @@ ATTACKS = [
     "test_history_requests_at_once_on_a_large_cold_document",
     "test_restore_of_a_large_version",
     "test_blame_over_10k_revisions",
+    "tests/e2e/test_hostile_reads.py::test_blame_over_100k_revisions",
+    "tests/e2e/test_hostile_reads.py::test_old_versions_behind_large_revisions_at_once",
+    "tests/e2e/test_hostile_reads.py::test_large_images_at_once",
+    "tests/e2e/test_hostile_reads.py::test_html_exports_of_a_large_document_at_once",
 ]
 # the line each attack prints (test_hostile_stalls._record), e.g.
 # "GET /blame over 10,000 revisions: 200 in 180 ms; other client: round trips 40, median 4.1 ms, worst 58.0 ms"
@@ -39,8 +43,9 @@ FIGURE = re.compile(r"^(?P<name>.+?): (?P<answer>\S+) in (?P<took>\d+) ms; other
 def run(attack: str) -> tuple[list[re.Match[str]], str]:
     """Run one attack as the test suite does (pytest, in a fresh interpreter: bench imports no
     test code), and read the figures it prints; the second value says how the test ended."""
-    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider",
-                           f"{MODULE}::{attack}"], cwd=ROOT, capture_output=True, text=True)
+    test = attack if "::" in attack else f"{MODULE}::{attack}"  # (a module of its own, or MODULE's)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", test],
+                          cwd=ROOT, capture_output=True, text=True)
     return list(FIGURE.finditer(done.stdout)), "passed" if done.returncode == 0 else "FAILED"
 
 

@@ -249,7 +249,7 @@ def _tell_servers(store: Store, doc: str, view_token: str, reason: str, route: s
     queue = Settings.from_env().message_queue
     if not queue:
         print("no COLLAB_MESSAGE_QUEUE: the running server finds its tombstones within a second or two "
-              f"and tells its open editors then, as {route} on the server does")
+              f"and tells its open {'viewers' if reason == 'rotated' else 'editors'} then, as {route} on the server does")
         return
     import socketio
 

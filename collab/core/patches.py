@@ -83,6 +83,58 @@ _HEADER = re.compile(r"^@@ -(\d+),?(\d*) \+(\d+),?(\d*) @@$")
 _OPS = {"+": DIFF_INSERT, "-": DIFF_DELETE, " ": DIFF_EQUAL}
 
 
+LINES_AT_ONCE = 65_536  # code points of a patch text split into lines at a time
+PIECES_AT_ONCE = 4_096  # lines of one operation joined at a time
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` as `text.split("\n")` gives them, split a slice at a time: a
+    4 MB patch of one-character lines split at once is one list of 1.3 million strings,
+    traversed whole by each young collection of the garbage collector while it lives
+    (40-65 ms each, holding the interpreter lock the event loop waits for)."""
+    start, n = 0, len(text)
+    while start + LINES_AT_ONCE < n:
+        end = text.find("\n", start + LINES_AT_ONCE)
+        if end < 0:
+            break
+        yield from text[start:end].split("\n")
+        start = end + 1
+    yield from text[start:].split("\n")
+
+
+class _Ops:
+    """A hunk's operations as they are read, consecutive lines of the same operation made
+    one (what dmp's own diff_cleanupMerge does; applying them is the same): a patch of a
+    million lines of one inserted character each is one operation, not a million tuples
+    for the garbage collector to walk and for every later step to loop over."""
+
+    def __init__(self) -> None:
+        self.ops: list[tuple[int, str]] = []
+        self._op: int | None = None
+        self._pieces: list[str] = []  # of the current operation, not yet joined
+        self._joined: list[str] = []  # of the current operation, joined PIECES_AT_ONCE at a time
+
+    def add(self, op: int, data: str) -> None:
+        if op != self._op:
+            self._close()
+            self._op = op
+        self._pieces.append(data)
+        if len(self._pieces) >= PIECES_AT_ONCE:
+            self._joined.append("".join(self._pieces))
+            self._pieces = []
+
+    def _close(self) -> None:
+        if self._op is not None:
+            self._joined.append("".join(self._pieces))
+            self.ops.append((self._op, "".join(self._joined)))
+            self._pieces, self._joined = [], []
+
+    def done(self) -> tuple[tuple[int, str], ...]:
+        self._close()
+        self._op = None
+        return tuple(self.ops)
+
+
 def parse_patch(patch_text: object, max_hunks: int | None = None) -> list[Hunk]:
     """Parse patch_toText output into hunks, refusing anything malformed or unstorable.
 
@@ -90,31 +142,31 @@ def parse_patch(patch_text: object, max_hunks: int | None = None) -> list[Hunk]:
     from the front of a list as it reads it (quadratic in the lines: a 4 MB patch of
     one-character lines would hold the interpreter for minutes) and decodes %-escapes with
     errors="replace", which would silently store U+FFFD; here broken UTF-8 is refused.
+    Consecutive lines of one operation are one operation (_Ops).
     """
     if not isinstance(patch_text, str):
         raise BadPatch("patch must be a string in diff-match-patch patch_toText format")
     if not patch_text:
         return []  # the canonical patch of a revision that changed nothing
     check_storable(patch_text, "patch")
-    lines = patch_text.split("\n")
+    lines = _lines(patch_text)
     hunks: list[Hunk] = []
-    i, count = 0, len(lines)
-    while i < count:
-        m = _HEADER.match(lines[i])
+    line = next(lines, None)
+    while line is not None:
+        m = _HEADER.match(line)
         if not m:
-            raise BadPatch(f"patch cannot be parsed: Invalid patch string: {lines[i][:200]}")
+            raise BadPatch(f"patch cannot be parsed: Invalid patch string: {line[:200]}")
         if max_hunks is not None and len(hunks) >= max_hunks:
-            total = len(hunks) + sum(1 for line in lines[i:] if line.startswith("@"))
+            total = len(hunks) + 1 + sum(1 for rest in lines if rest.startswith("@"))
             raise BadPatch(f"patch has {total} hunks; at most {max_hunks} are allowed")
         start2, length2 = _header_range(m.group(3), m.group(4))
         start1, length1 = _header_range(m.group(1), m.group(2))
         if start1 < 0 or start2 < 0:  # "@@ -0,2": dmp reads start -1 and clamps it when applying
-            raise BadPatch(f"hunk {len(hunks) + 1}: header {lines[i][:80]!r} starts before the text "
+            raise BadPatch(f"hunk {len(hunks) + 1}: header {line[:80]!r} starts before the text "
                            "(a hunk with a length starts at 1 or later)")
-        i += 1
-        ops: list[tuple[int, str]] = []
-        while i < count:
-            line = lines[i]
+        reading = _Ops()
+        line = next(lines, None)
+        while line is not None:
             sign = line[:1]
             if sign == "@":
                 break  # the next hunk
@@ -129,8 +181,9 @@ def parse_patch(patch_text: object, max_hunks: int | None = None) -> list[Hunk]:
                     except UnicodeDecodeError:
                         raise BadPatch("patch contains %-escapes that are not valid UTF-8") from None
                 if data:
-                    ops.append((op, data))
-            i += 1
+                    reading.add(op, data)
+            line = next(lines, None)
+        ops = reading.done()
         text1 = "".join(data for op, data in ops if op != DIFF_INSERT)
         text2 = "".join(data for op, data in ops if op != DIFF_DELETE)
         if len(text1) != length1 or len(text2) != length2:
@@ -139,10 +192,8 @@ def parse_patch(patch_text: object, max_hunks: int | None = None) -> list[Hunk]:
                 f"{len(text1)},{len(text2)} (offsets and lengths count code points)"
             )
         check_storable(text2, "patch")
-        hunks.append(Hunk(start2, tuple(ops), text1, text2))
+        hunks.append(Hunk(start2, ops, text1, text2))
     return hunks
-
-
 
 
 def walk_hunks(hunks: Iterable[Hunk], length: Callable[[], int]) -> Iterator[tuple[int, int, str]]:

@@ -13,6 +13,7 @@ Pure: no I/O, no framework imports.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .errors import CollabError
 
@@ -63,7 +64,14 @@ def scanned(text: str) -> str:
     return head.encode("utf-16-le", "surrogatepass")[:2 * TITLE_SCAN].decode("utf-16-le", "surrogatepass")
 
 
-_UNFIT = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")  # controls, and what UTF-8 cannot hold
+# control characters (C0, DEL, C1), what UTF-8 cannot hold, and the bidirectional overrides,
+# embeddings and isolates, which make "exe.txt" show as "txt.exe" in a list
+_UNFIT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(s: str) -> bool:
+    """Whether `s` shows anything: not only spaces and format characters (zero-width ones)."""
+    return any(unicodedata.category(c) not in ("Zs", "Zl", "Zp", "Cf", "Cc") for c in s)
 
 
 def check_chosen(value: object) -> str | None:
@@ -75,10 +83,10 @@ def check_chosen(value: object) -> str | None:
         raise CollabError("bad_request", "title must be a string, or null for the document's first heading")
     chosen = _trim(value)
     if _UNFIT.search(chosen):
-        raise CollabError("bad_request", "a title cannot hold control characters or lone surrogates")
+        raise CollabError("bad_request", "a title cannot hold control characters, direction overrides or lone surrogates")
     if len(chosen) > TITLE_MAX:
         raise CollabError("bad_request", f"a title is at most {TITLE_MAX} characters, not {len(chosen):,}")
-    return chosen or None
+    return chosen if _visible(chosen) else None  # nothing to see: the first heading is the title
 
 
 def title_of(text: str) -> str:

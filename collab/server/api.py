@@ -23,6 +23,8 @@ from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .accounts import current_user
 from .guard import Lookups, check_create, lookups_of
+from ..core.ratelimit import KeyedBuckets
+from ..core.title import check_chosen
 from ..core.ids import check_doc_id, check_name, check_storable, check_version, log_id, new_doc_id, redact
 from ..service.documents import DocState, DocumentService, PatchResult
 from ..service.observer import Observer
@@ -344,6 +346,16 @@ def delete_document(doc: str) -> Response:
     return jsonify(wire.document_deleted(doc, ts))
 
 
+TITLE_RATE, TITLE_BURST = 1.0, 10  # title changes per second per document, sustained, and in a burst
+
+
+def _title_limits() -> KeyedBuckets:
+    limits = current_app.extensions.get("collab.title_limits")
+    if limits is None:
+        limits = current_app.extensions["collab.title_limits"] = KeyedBuckets(TITLE_RATE, TITLE_BURST)
+    return cast(KeyedBuckets, limits)
+
+
 @bp.put("/api/docs/<doc>/title")
 def choose_title(doc: str) -> Response:
     """The title its editors chose (body `{"title": "..."}`; null or "" gives it back its
@@ -353,6 +365,11 @@ def choose_title(doc: str) -> Response:
     unknown = sorted(set(body) - {"title"})
     if "title" not in body or unknown:
         raise CollabError("bad_request", "the body is {\"title\": \"...\"} (or null for the document's first heading)")
+    check_chosen(body["title"])  # bad input costs nothing
+    wait = _title_limits().take(state.id)
+    if wait:  # every change goes to everyone in the document
+        raise CollabError("rate_limited", f"the title of this document changed too often; retry in {wait:.2f} s",
+                          retry_after=round(wait, 3))
     chosen = _service().visits.choose(state, body["title"])
     _realtime().announce_title(state, chosen)
     return jsonify({"doc": doc, "title": chosen})

@@ -1,13 +1,15 @@
 """Reading a request's body, the one way every route does: whole, within the app's body
-limit (MAX_CONTENT_LENGTH, COLLAB_MAX_BODY_BYTES) however it is sent, and as a JSON object.
+limit (MAX_CONTENT_LENGTH, COLLAB_MAX_BODY_BYTES) however it is sent, and as a JSON object;
+and writing a large answer's body a slice at a time (`sliced`).
 
 An edge module: flask and werkzeug only.
 """
 from __future__ import annotations
 
 import json
+from typing import Callable, Iterator
 
-from flask import request
+from flask import Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..core.errors import CollabError
@@ -38,3 +40,22 @@ def json_object() -> dict[str, object]:
     if not isinstance(body, dict):
         raise CollabError("bad_request", "the body must be a JSON object")
     return body
+
+
+SLICE_BYTES = 256 * 1024  # bytes of a large answer written at a time, the loop given back between
+
+
+def sliced(data: bytes, content_type: str) -> Response:
+    """An answer of `data` written SLICE_BYTES at a time with the event loop given back
+    after each: gevent's server writes a body whole, and to a client that reads fast it
+    never waits for the socket, so never yields (16 images of 5 MiB, 4 exports of 20 MB)."""
+    sleep = current_app.extensions["socketio"].sleep
+    response = Response(_slices(data, sleep), content_type=content_type)
+    response.headers["Content-Length"] = str(len(data))
+    return response
+
+
+def _slices(data: bytes, sleep: Callable[[float], object]) -> Iterator[bytes]:
+    for at in range(0, len(data), SLICE_BYTES):
+        yield data[at:at + SLICE_BYTES]
+        sleep(0)

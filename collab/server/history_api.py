@@ -21,8 +21,7 @@ from .api import _author, _edit, _int_arg, _resolve, _written
 from ..core import wire
 from ..core.blame import Span
 from ..core.errors import CollabError
-from ..core.exports import export
-from .bodies import json_object, raw_body
+from .bodies import json_object, raw_body, sliced
 from .guard import client_address
 from ..core.ids import check_name, check_version
 from ..core.patches import Edit, diff_edits, patch_from_edits
@@ -143,8 +142,8 @@ def get_export(doc: str) -> Response:
     state, _ = _resolve(doc)
     version = _int_arg("version", state.committed)
     fmt = request.args.get("format", "txt")
-    out = export(_service().text_at(state, version), doc, version, fmt)
-    response = Response(out.body, content_type=out.content_type)
+    out = _service().export(state, version, doc, fmt)
+    response = sliced(out.body, out.content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{out.filename}"'
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"

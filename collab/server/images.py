@@ -28,6 +28,7 @@ from ..storage import Image
 from ..service.access import EDIT_LINK, decide, is_open
 from .accounts import current_user
 from .api import _edit, _lookups
+from .bodies import sliced
 from .history_api import READ_BYTES, _rate_limit
 
 bp = Blueprint("images", __name__)
@@ -129,18 +130,19 @@ def _may_see(doc: str) -> bool:
 def get_image(image_id: str) -> Response:
     """An image by its id, to anyone who has its URL and whom its document admits (a
     document open by its links: anyone); 404 when there is none (its document was deleted,
-    or it never was) or it is not for this person. An unknown id costs the address a
+    or it never was) or it is not for this person. Read off the loop (DocumentService.image)
+    and written a slice at a time (bodies.sliced). An unknown id costs the address a
     lookup token, as an unknown document does (guard.Lookups)."""
     lookups, address = _lookups()
     lookups.check(address)
-    found = _service().store.image(image_id) if IMAGE_ID_RE.fullmatch(image_id) else None
+    found = _service().image(image_id) if IMAGE_ID_RE.fullmatch(image_id) else None
     if found is not None and not _may_see(found.doc):
         found = None  # the same answer as no image: it tells nothing of its document
     if found is None or found.data is None:
         lookups.miss(address)
         raise CollabError("not_found", "there is no such image (the document it was uploaded into may have been "
                                        "deleted)")
-    resp = Response(found.data, mimetype=found.type)
+    resp = sliced(found.data, found.type)
     # every stored type is raster (SVG is never stored): shown inline, saved under a plain name
     resp.headers["Content-Disposition"] = f'inline; filename="image-{found.id}.{EXTENSIONS[found.type]}"'
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -150,3 +152,4 @@ def get_image(image_id: str) -> Response:
     resp.set_etag(found.sha256)
     resp.make_conditional(request)  # 304 when the browser holds it (its ETag is its SHA-256)
     return resp
+

@@ -87,6 +87,6 @@ def forget_document(kind: str, link: str) -> tuple[str, int]:
     person = _person_id()
     if kind not in ("d", "v"):
         raise CollabError("not_found", "no such list entry: the path is /api/me/docs/d/<id> or /v/<token>")
-    if not _service().visits.forget(person, check_doc_id(link)):
+    if not _service().visits.forget(person, check_doc_id(link), "edit" if kind == "d" else "view"):
         raise CollabError("not_found", "that document is not on your list")
     return "", 204

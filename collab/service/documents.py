@@ -18,22 +18,24 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
+from functools import partial
 from typing import Callable, Iterable, Iterator, TypeVar
 
 from ..core.blame import Span
 from ..core.config import Settings
 from ..core.errors import CollabError, gone_error
+from ..core.exports import Export, export
 from ..core.ids import check_doc_id, check_name, check_version, log_id, new_view_token, redact
 from ..core.replay import ReplayError, text_at
 from ..core.rope import CHUNK, Rope
 from ..core.revert import Reverted
-from ..storage import Access, DocumentRow, Label, Revision, Store, StoreConflict, StoreError, Tombstone
-from . import versions
+from ..storage import Access, DocumentRow, Image, Label, Revision, Store, StoreConflict, StoreError, Tombstone
+from . import reads, versions
 from .catchup import catch_up, stored_revisions
 from .commits import Commits, OnCommit
 from .faults import Faults
 from .observer import Observer
-from .runtime import Runtime
+from .runtime import Lock, Runtime
 from .state import DocState
 from .submit import OFFLOAD_OVER, PARSE_WEIGHT, STEP, PatchResult, SubmitRequest, find_op
 from .versions import Rewrite
@@ -42,6 +44,7 @@ from .visits import Visits
 log = logging.getLogger("collab.service")
 T = TypeVar("T")
 
+EXPORT_WEIGHT = 12  # escaping a text as HTML costs about as much as copying it 12 times (5 str.replace)
 IDLE = 60.0  # seconds without use after which an unpinned document may be dropped from memory
 KEEP_DELETED = 10_000  # ids deleted or renamed while this process runs that it refuses without asking the store
 WRITE_PROBE_EVERY = 5.0  # seconds between write probes while writes fail (health checks)
@@ -56,6 +59,12 @@ def _check_label(name: object) -> str:
     return check_name(name)
 
 
+
+
+def _catch_up_cost(revisions: list[Revision]) -> int:
+    """What catchup.replay_stored costs: per revision a step, a chunk copied and its patch
+    parsed; the hash check is the rope's (nothing joined)."""
+    return sum(STEP + CHUNK + PARSE_WEIGHT * len(r.patch) for r in revisions)
 
 
 def _replay_cost(text: str, revisions: list[Revision]) -> int:
@@ -81,6 +90,7 @@ class DocumentService:
         # several processes write to the store: reads catch up with it first
         self.shared = bool(settings.message_queue)
         self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
+        self._loading: dict[str, Lock] = {}  # loading[doc_id]: held while the document loads
         self.visits = Visits(self)  # "my documents" (COLLAB_SIGN_IN)
 
     @property
@@ -115,10 +125,10 @@ class DocumentService:
                 row = self.commits.store_write(self.store.create_document, doc, self._free_token(), time.time())
                 if owner is not None:  # (two creators at once: the first signed-in one's claim wins)
                     self.store.access.claim(doc, owner)
-            loaded = self._load(row)
-            # loading yields (PostgreSQL I/O): another greenlet may have loaded the document
-            # meanwhile. Keep exactly one state per document: two would each apply and commit
-            # on their own text, interleaving versions that do not chain.
+            loaded = self._load_once(row)
+            # loading yields (a worker thread, PostgreSQL I/O): another greenlet may have loaded
+            # the document meanwhile. Keep exactly one state per document: two would each apply
+            # and commit on their own text, interleaving versions that do not chain.
             state = self._docs.setdefault(doc, loaded)
             self._evict_idle(keep=state)
         state.last_used = time.monotonic()
@@ -241,8 +251,30 @@ class DocumentService:
         """Memory held by the open documents, as DocState.size counts it."""
         return sum(s.size for s in self._docs.values())
 
+    def _load_once(self, row: DocumentRow) -> DocState:
+        """`_load`, once at a time per document: the greenlets that ask for a cold document
+        while it loads wait for that load instead of each reading it again (four viewers
+        of a large document just restarted made four loads)."""
+        lock: Lock = self._loading.setdefault(row.id, Lock())
+        try:
+            with lock:
+                return self._docs.get(row.id) or self._load(row)
+        finally:
+            if not lock.locked() and self._loading.get(row.id) is lock:
+                del self._loading[row.id]
+
     def _load(self, row: DocumentRow) -> DocState:
-        version, text, snap, written = self._replay(row.id, row.head, self.offload)
+        url = self.store.reader_url()
+        if url is None:
+            version, text, snap, written = self._replay(row.id, row.head, self.offload)
+        else:
+            # read and replayed on a worker thread with its own connection (service/reads.py):
+            # a snapshot and up to 999 revisions, each up to a whole text (61 revisions of 2 MB
+            # read here held the loop 0.4 s, once per greenlet asking for the cold document)
+            try:
+                version, text, snap, written = self.runtime.run_cpu(reads.replay, url, row.id, row.head)
+            except ReplayError as exc:
+                raise self.corrupt(row.id, str(exc)) from None
         rope = Rope(text)
         return DocState(
             id=row.id, view_token=row.view_token, created=row.created, updated=row.updated,
@@ -253,8 +285,9 @@ class DocumentService:
     def _replay(self, doc: str, version: int,
                 offload: Callable[..., tuple[int, str, int]]) -> tuple[int, str, int, int]:
         """The text at `version`: (version, text, the snapshot's version, revision_cost of the
-        revisions since). The nearest snapshot, then the stored revisions after it, read here
-        (the store's connection belongs to the event loop's thread) yielding between pages,
+        revisions since), for a store that cannot be read from another connection (else
+        reads.replay does all of it off the loop). The nearest snapshot, then the stored
+        revisions after it, read here yielding between pages,
         and replayed by core.replay.text_at through `offload` (`self.offload` for writers,
         `self.offload_read` for readers): off the loop when long, linear in what it reads, at
         most one snapshot plus MAX_GAP_FACTOR x COLLAB_SNAPSHOT_EVERY revisions."""
@@ -422,7 +455,64 @@ class DocumentService:
         self.check_version(state, version)
         if version == state.committed:
             return state.committed_text
-        return self._replay(state.id, version, self.offload_read)[1]
+        url = self.store.reader_url()
+        if url is None:
+            return self._replay(state.id, version, self.offload_read)[1]
+        # its snapshot and revisions (up to 999, each up to a whole text) read and replayed
+        # on the read lane (service/reads.py): their size is known only once read
+        try:
+            return self.runtime.run_read(reads.replay, url, state.id, version)[1]
+        except ReplayError as exc:
+            raise self.corrupt(state.id, str(exc)) from None
+
+    def on_history(self, state: DocState, version: int, cost: Callable[[list[Revision]], int],
+                   fn: Callable[..., T], *args: object) -> T:
+        """`fn(revisions 1..version, *args)` for a reader (blame, revert, restore). Where
+        another connection can read the store, the revisions are read and `fn` computed on
+        the read lane (reads.on_revisions), whatever their number: a history's size is known
+        only once read, and reading and pickling 100,000 revisions here held the loop for
+        0.4 s at a time. Else they are read here a page at a time and `fn` is offloaded by
+        `cost(revisions)`. Raises ReplayError for a stored history that does not replay."""
+        self.check_version(state, version)
+        url = self.store.reader_url()
+        if url is not None:
+            computed: T = self.runtime.run_read(reads.on_revisions, url, state.id, 0, version, fn, *args)
+            return computed
+        revisions = self.read_all(self.stored_revisions(state.id, 0, version))
+        return self.offload_read(cost(revisions), fn, revisions, *args)
+
+    def on_stored(self, state: DocState, since: int, until: int, cost: Callable[[list[Revision]], int],
+                  fn: Callable[..., T], *args: object) -> T:
+        """`fn(revisions since+1..until, *args)` for a writer (a stale patch moved over
+        revisions older than memory; catch_up's revisions of other processes): read and
+        computed on a write-lane thread with its own connection where the store allows
+        (reads.on_revisions); else read here a page at a time and `fn` offloaded by
+        `cost(revisions)`. ReplayError if one is missing."""
+        url = self.store.reader_url()
+        if url is not None:
+            computed: T = self.runtime.run_cpu(reads.on_revisions, url, state.id, since, until, fn, *args)
+            return computed
+        revisions = self.read_all(self.stored_revisions(state.id, since, until))
+        return self.offload(cost(revisions), fn, revisions, *args)
+
+    def _read_stored(self, state: DocState, since: int, until: int, fn: Callable[..., T], *args: object) -> T:
+        """catchup's `read`: `on_stored`, costed as a replay of those revisions."""
+        return self.on_stored(state, since, until, _catch_up_cost, fn, *args)
+
+    def export(self, state: DocState, version: int, key: str, fmt: str) -> Export:
+        """`version` as a file (core.exports), named by `key` (how the client named the
+        document); its HTML escaped off the loop when long (4 M CJK code points: 171 ms)."""
+        export("", key, version, fmt)  # a format there is none of: refused before any work
+        text = self.text_at(state, version)
+        return self.offload_read(len(text) * EXPORT_WEIGHT if fmt == "html" else 0, export, text, key, version, fmt)
+
+    def image(self, image_id: str) -> Image | None:
+        """An uploaded image with its bytes, read on a store-read thread (megabytes in one
+        row: 5 MiB read on the loop held it for tens of ms, 16 at once for more)."""
+        url = self.store.reader_url()
+        if url is None:
+            return self.store.image(image_id)
+        return self.runtime.run_store_read(reads.image, url, image_id)
 
     def check_version(self, state: DocState, version: int) -> None:
         if not 0 <= version <= state.committed:
@@ -524,7 +614,7 @@ class DocumentService:
     def catch_up(self, state: DocState) -> None:
         """catchup.catch_up, its errors as `doc_corrupt` (the caller holds the lock)."""
         try:
-            catch_up(state, self.store, self.settings.sync_limit)
+            catch_up(state, self.store, partial(self._read_stored, state))
         except (ReplayError, CollabError) as exc:
             if isinstance(exc, CollabError) and exc.code == "deleted":  # by another process
                 self.forget(state.id, exc.extra.get("reason", "deleted"))

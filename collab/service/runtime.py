@@ -9,7 +9,9 @@ which editors wait for) and reads (diffs, blame, replays for the history routes,
 any viewer can ask for). Reads run one at a time behind a bounded queue, so that however
 many of them are asked for at once, the writes keep a thread; with `read_process` (the
 server's choice, collab/app.py) they run in a child process (worker.py), so that a long
-blame does not compete with the event loop for the interpreter lock at all.
+blame does not compete with the event loop for the interpreter lock at all. Reads of
+large rows that nothing computes with (images) run on store-read threads, bounded the same
+way (STORE_READS_AT_ONCE running, STORE_READS_WAITING waiting, then `unavailable`).
 """
 from __future__ import annotations
 
@@ -32,6 +34,8 @@ SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter lock while 
 READS_AT_ONCE = 1  # read computations running on worker threads at the same time
 READS_WAITING = 16  # more waiting than this: `unavailable` with a retry time, not a longer queue
 READS_WAITING_PER_KEY = 4  # of which one client address's (a read_session's key)
+STORE_READS_AT_ONCE = 2  # threads reading large rows (images) on connections of their own
+STORE_READS_WAITING = 32  # more waiting than this: `unavailable` with a retry time
 
 Event = gevent.event.Event
 Lock = gevent.lock.BoundedSemaphore
@@ -66,6 +70,10 @@ class Runtime:
         # time on a thread of their own: a flood of sign-ins queues here, holding neither the
         # threads of document work nor more than one hash's memory
         self._hashes = ThreadPool(1)
+        # reads of large rows (images, megabytes each), each thread on its own connection
+        # (service/reads.py): a crowd of page views waits here, not on the event loop
+        self._store_reads = ThreadPool(STORE_READS_AT_ONCE)
+        self._store_reads_asked = 0  # running or waiting
         # a worker thread running pure Python keeps the interpreter lock until asked to let
         # go, which the event loop's thread does after the switch interval (5 ms by default),
         # each time it wakes: a round trip wakes it several times. 1 ms cuts that wait
@@ -94,6 +102,19 @@ class Runtime:
     def run_hash(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a password hash or check on the hashing thread and wait for it."""
         return self._on(self._hashes, fn, args)
+
+    def run_store_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a read of large rows on a store-read thread and wait for it: at most
+        STORE_READS_AT_ONCE at once and STORE_READS_WAITING waiting; past that,
+        `unavailable` with a time to retry after (HTTP 503 with Retry-After)."""
+        if self._store_reads_asked >= STORE_READS_AT_ONCE + STORE_READS_WAITING:
+            raise CollabError("unavailable", "the server is busy reading other large files; retry in a second",
+                              retry_after=1)
+        self._store_reads_asked += 1
+        try:
+            return self._on(self._store_reads, fn, args)
+        finally:
+            self._store_reads_asked -= 1
 
     @staticmethod
     def _on(pool: ThreadPool, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -164,3 +185,4 @@ class Runtime:
         self._writer.kill()
         self._cpu.kill()
         self._hashes.kill()
+        self._store_reads.kill()

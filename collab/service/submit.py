@@ -225,15 +225,22 @@ class SubmitRequest:
         if recent and recent[0].revision.version <= base + 1:
             first = recent[0].revision.version
             return [recent[i].edits for i in range(base + 1 - first, len(recent))]
-        # older than memory: the stored canonical patches hold their edits; read them here,
-        # take the edits out of them (off the loop when many) without rebuilding any text
-        stored = service.read_all(service.stored_revisions(state.id, base, state.committed))
-        cost = sum(STEP + len(r.patch) * PARSE_WEIGHT for r in stored)
+        # older than memory: the stored canonical patches hold their edits; read them (off
+        # the loop where the store allows: DocumentService.on_stored) and take the edits out
+        # of them (off the loop when many) without rebuilding any text
+        size = len(state.head_rope)
+
+        def parse_cost(stored: list[Revision]) -> int:
+            return sum(STEP + len(r.patch) * PARSE_WEIGHT for r in stored)
+
+        def replay_cost(stored: list[Revision]) -> int:
+            return parse_cost(stored) + len(stored) * REPLAY_WEIGHT * size
+
         try:
-            out = service.offload(cost, _canonical_edits, stored)
+            out = service.on_stored(state, base, state.committed, parse_cost, _canonical_edits)
             if out is None:  # an old history: replay the texts as well
-                cost += len(stored) * REPLAY_WEIGHT * len(state.head_rope)
-                out = service.offload(cost, _replayed_edits, service.text_at(state, base), base, stored)
+                out = service.on_stored(state, base, state.committed, replay_cost, _replayed_edits,
+                                        service.text_at(state, base), base)
         except ReplayError as exc:
             raise service.corrupt(state.id, str(exc)) from None
         out.extend(a.edits for a in recent if a.revision.version > state.committed)
@@ -336,7 +343,7 @@ def _canonical_edits(revisions: Sequence[Revision]) -> list[Sequence[Edit]] | No
     return out
 
 
-def _replayed_edits(text: str, version: int, revisions: Sequence[Revision]) -> list[Sequence[Edit]]:
+def _replayed_edits(revisions: Sequence[Revision], text: str, version: int) -> list[Sequence[Edit]]:
     """Pure: the edits of stored revisions, replayed (core.replay) from `text` at `version`."""
     replayer = Replayer(text, version)
     out: list[Sequence[Edit]] = [replayer.apply(rev) for rev in revisions]

@@ -1,7 +1,8 @@
 """Reads of past versions and rewrites to them: blame, diff, revert, restore, `rewrite`.
 
 What the history routes (and the socket's `restore`) ask of the document service, each
-computed off the event loop by its real cost (documents.DocumentService.offload_read),
+computed off the event loop (documents.DocumentService.on_history: the history read and
+computed on the read lane; offload_read: by its real cost),
 its corrupt history answered as `doc_corrupt`: the edges neither know the costs nor offload.
 
 Imports the core and this package; never the edges.
@@ -45,21 +46,17 @@ def _weave_cost(revisions: list[Revision]) -> int:
     return sum(WEAVE_STEP + PARSE_WEIGHT * len(r.patch) for r in revisions)
 
 
-def _revisions_to(service: DocumentService, state: DocState, version: int) -> list[Revision]:
-    """Revisions 1..version (an existing version), read here; computed off the loop."""
-    service.check_version(state, version)
-    return service.read_all(service.stored_revisions(state.id, 0, version))
-
-
 def blame(service: DocumentService, state: DocState, version: int, render: Callable[[list[Span]], T]) -> T:
     """Who wrote each code point of `version`: `render(spans)` (the edge's encoding,
     which is not free either), computed off the event loop by its cost."""
     length = len(service.text_at(state, version))  # also checks that the version exists
-    revisions = _revisions_to(service, state, version)
-    # per revision: its patch parsed and walked; then a step per code point for the runs
-    cost = sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 20 * length
+
+    def cost(revisions: list[Revision]) -> int:
+        # per revision: its patch parsed and walked; then a step per code point for the runs
+        return sum(STEP + PARSE_WEIGHT * len(r.patch) for r in revisions) + 20 * length
+
     try:
-        rendered: T = service.offload_read(cost, _render_blame, version, length, revisions, render)
+        rendered: T = service.on_history(state, version, cost, _render_blame, version, length, render)
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
     return rendered
@@ -78,10 +75,9 @@ def revert(service: DocumentService, state: DocState, author: str, since: int, h
     `author`) taken out (core.revert)."""
     if since > head:
         raise CollabError("not_found", f"version {since} does not exist (head is {head})")
-    # the whole history: a restore after `since` may bring back text deleted before it
-    revisions = _revisions_to(service, state, head)
     try:
-        r = service.offload_read(_weave_cost(revisions), _revert_with_patch, revisions, author, since, account)
+        # the whole history: a restore after `since` may bring back text deleted before it
+        r = service.on_history(state, head, _weave_cost, _revert_with_patch, author, since, account)
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
     if r.head_text != service.text_at(state, head):
@@ -94,9 +90,8 @@ def restore(service: DocumentService, state: DocState, version: int, author: str
     """Make the text of `version` the text again, as a new revision by `author` whose text
     keeps the identity (and so the author) of whoever first wrote it."""
     text = service.text_at(state, version)  # also checks that the version exists
-    revisions = _revisions_to(service, state, version)
     try:
-        attribution = service.offload_read(_weave_cost(revisions), attribution_at, revisions)
+        attribution = service.on_history(state, version, _weave_cost, attribution_at)
     except ReplayError as exc:
         raise service.corrupt(state.id, str(exc)) from None
     return service.rewrite(state, author, "restore", lambda _v, _t: Rewrite(text, attribution), origin, account)
@@ -110,7 +105,7 @@ def _revert_with_patch(revisions: list[Revision], author: str, since: int, accou
     return r
 
 
-def _render_blame(version: int, length: int, revisions: list[Revision], render: Callable[[list[Span]], T]) -> T:
+def _render_blame(revisions: list[Revision], version: int, length: int, render: Callable[[list[Span]], T]) -> T:
     """Pure: blame's spans, checked to cover the text, rendered."""
     spans = blame_spans(revisions)
     if (spans[-1]["end"] if spans else 0) != length:

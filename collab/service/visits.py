@@ -113,5 +113,5 @@ class Visits:
         except StoreError as exc:
             log.warning("cannot forget the withdrawn links of a person's list: %s", exc)
 
-    def forget(self, user_id: str, link: str) -> bool:
-        return bool(self.service.commits.store_write(self.service.store.visits.forget, user_id, link))
+    def forget(self, user_id: str, link: str, kind: str) -> bool:
+        return bool(self.service.commits.store_write(self.service.store.visits.forget, user_id, link, kind))

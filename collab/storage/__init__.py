@@ -7,7 +7,8 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (POLICIES, ROLES, Access, AccessRows, Accounts, DocumentRow, Member, Image, Label, NewRevision, NoDatabase, Revision, Store, StoreBusy, StoreConflict,
+from .base import (POLICIES, ROLES, Access, AccessRows, Accounts, DocumentRow, Member, Image, Label, NewRevision, NoDatabase,
+                   Reads, Revision, Store, StoreBusy, StoreConflict,
                    StoreError, Token, Tombstone, User)
 
 
@@ -35,7 +36,18 @@ def open_store(url: str, durability: str = "disk", create: bool = True) -> Store
     raise ValueError(not_a_database_url(url))
 
 
+def open_reader(url: str) -> Reads:
+    """Reads on a connection of the caller's own, from a URL a store gave (Store.reader_url):
+    for a thread or process that is not the event loop's. It never writes nor creates."""
+    if url.startswith("sqlite:"):
+        from .sqlite import SQLiteReader
+
+        return SQLiteReader(url)
+    raise ValueError(f"no reader opens {url[:40]!r}: only a store's reader_url() does")
 
 
-__all__ = ["POLICIES", "ROLES", "Access", "AccessRows", "Member", "Accounts", "DocumentRow", "Image", "Label", "NewRevision", "NoDatabase", "Revision", "Store", "StoreBusy",
-           "StoreConflict", "StoreError", "Token", "Tombstone", "User", "open_store"]
+
+
+__all__ = ["POLICIES", "ROLES", "Access", "AccessRows", "Member", "Accounts", "DocumentRow", "Image", "Label", "NewRevision",
+           "NoDatabase", "Reads", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Token", "Tombstone", "User",
+           "open_reader", "open_store"]

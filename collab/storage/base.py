@@ -143,7 +143,8 @@ class Visits(Protocol):
 
     def visit(self, user_id: str, link: str, kind: str, now: float) -> None: ...
 
-    def forget(self, user_id: str, link: str) -> bool: ...
+    def forget(self, user_id: str, link: str, kind: str) -> bool:
+        """Take `link` ("edit" or "view" `kind`) off the person's list: whether it was there."""
 
     def visits(self, user_id: str) -> list[Visit]:
         """The person's visits whose link still names its document, the latest first."""
@@ -289,6 +290,20 @@ class NewRevision:
     snapshot: str | None  # the full text after it, stored when a snapshot is due
 
 
+class Reads(Protocol):
+    """The reads another thread or process does on a connection of its own (open_reader):
+    those whose rows can be megabytes (a long history, a large image), kept off the event
+    loop's connection."""
+
+    def revisions(self, doc: str, since: int, limit: int) -> list[Revision]: ...
+
+    def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]: ...
+
+    def image(self, image_id: str) -> Image | None: ...
+
+    def close(self) -> None: ...
+
+
 class Store(Protocol):
     # True: calls block the calling thread (the service runs writes on a worker thread);
     # False: calls cooperate with gevent and run on the event loop
@@ -328,6 +343,11 @@ class Store(Protocol):
 
     def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
         """Revisions since+1 .. since+limit, in order."""
+
+    def reader_url(self) -> str | None:
+        """The URL another thread or process opens its own `Reads` from (open_reader), or
+        None when it cannot (an in-memory SQLite database; PostgreSQL, whose driver yields
+        to gevent while it waits: its reads stay where they are asked)."""
 
     def find_op(self, doc: str, op_id: str) -> int | None:
         """The version an op id produced, if it was ever applied."""

@@ -228,6 +228,9 @@ class PostgresStore:
         except psycopg.Error as exc:
             raise StoreError(f"cannot store revisions: {exc}") from exc
 
+    def reader_url(self) -> str | None:
+        return None  # psycopg yields to gevent while it waits: reads stay on the event loop
+
     def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
         rows = self._query(
             f"SELECT {_REV_COLUMNS} FROM revisions WHERE doc = %s AND version > %s ORDER BY version LIMIT %s",

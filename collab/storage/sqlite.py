@@ -3,7 +3,9 @@ and power loss (durability "process": synchronous=NORMAL, kill -9 only).
 
 One writer connection, used by one thread at a time (the service runs writes off the
 event loop); one reader connection for the event loop's own short reads. WAL lets the
-reader see committed data while a write is in progress.
+reader see committed data while a write is in progress. Reads whose rows can be
+megabytes (a long history, an image) are done elsewhere, each thread or process on a
+connection of its own: `SQLiteReader` (storage.open_reader of `reader_url()`).
 """
 from __future__ import annotations
 
@@ -72,7 +74,83 @@ def _existing(path: str) -> None:
                          "(a new database is made by `collab migrate`, `collab load` or the server)")
 
 
-class SQLiteStore:
+def _parse_url(url: str) -> tuple[str, float]:
+    """(path, timeout in seconds) of a sqlite: URL."""
+    parsed = urlparse(url)
+    path = unquote(parsed.path)
+    if url.startswith("sqlite:////"):
+        path = "/" + path.lstrip("/")
+    elif url.startswith("sqlite:///"):
+        path = path[1:]  # sqlite:///relative.db
+    if not path:
+        raise ValueError("COLLAB_DATABASE_URL for SQLite needs a file: sqlite:///path/to/file.db")
+    query = parse_qs(parsed.query)
+    try:
+        timeout = float(query.get("timeout", ["10"])[0])
+    except ValueError:
+        raise ValueError("COLLAB_DATABASE_URL: timeout must be a number of seconds, e.g. ?timeout=10") from None
+    return path, timeout
+
+
+class _Reads:
+    """The reads `SQLiteStore` and `SQLiteReader` share, on `self._reader`."""
+
+    _reader: sqlite3.Connection
+
+    def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
+        return StoreError(f"cannot {what}: {exc}")
+
+    def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
+        try:
+            rows = self._reader.execute(
+                f"SELECT {_REV_COLUMNS} FROM revisions WHERE doc = ? AND version > ? "
+                "ORDER BY version LIMIT ?",
+                (doc, since, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read revisions", exc) from exc
+        return [Revision(*row) for row in rows]
+
+    def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
+        try:
+            row = self._reader.execute(
+                "SELECT version, text FROM snapshots WHERE doc = ? AND version <= ? "
+                "ORDER BY version DESC LIMIT 1",
+                (doc, at_most),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error("read snapshots", exc) from exc
+        return (row[0], row[1]) if row else (0, "")
+
+    def image(self, image_id: str) -> Image | None:
+        try:
+            row = self._reader.execute(f"SELECT {_IMAGE_COLUMNS}, data FROM images WHERE id = ?",
+                                       (image_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise self._error("read image", exc) from exc
+        return Image(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6])) if row else None
+
+
+class SQLiteReader(_Reads):
+    """Reads of a SQLite store (its `reader_url()`) on a connection of the caller's own:
+    for a thread or process other than the event loop's (a connection is used by one
+    thread at a time). Query-only: it never writes, nor makes a file."""
+
+    def __init__(self, url: str) -> None:
+        path, timeout = _parse_url(url)
+        try:
+            # mode=rw: an existing file only (rwc would make one); WAL needs to write its -shm
+            self._reader = sqlite3.connect(f"file:{quote(os.path.abspath(path))}?mode=rw", uri=True, timeout=timeout,
+                                           check_same_thread=False, isolation_level=None)
+            self._reader.execute("PRAGMA query_only = ON")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {path!r} to read: {exc}") from exc
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+class SQLiteStore(_Reads):
     blocking = True
 
     def __init__(self, path: str, timeout: float = 10.0, durability: str = "disk", create: bool = True) -> None:
@@ -131,20 +209,13 @@ class SQLiteStore:
 
     @classmethod
     def from_url(cls, url: str, durability: str = "disk", create: bool = True) -> "SQLiteStore":
-        parsed = urlparse(url)
-        path = unquote(parsed.path)
-        if url.startswith("sqlite:////"):
-            path = "/" + path.lstrip("/")
-        elif url.startswith("sqlite:///"):
-            path = path[1:]  # sqlite:///relative.db
-        if not path:
-            raise ValueError("COLLAB_DATABASE_URL for SQLite needs a file: sqlite:///path/to/file.db")
-        query = parse_qs(parsed.query)
-        try:
-            timeout = float(query.get("timeout", ["10"])[0])
-        except ValueError:
-            raise ValueError("COLLAB_DATABASE_URL: timeout must be a number of seconds, e.g. ?timeout=10") from None
+        path, timeout = _parse_url(url)
         return cls(path, timeout, durability, create)
+
+    def reader_url(self) -> str | None:
+        if self.path == ":memory:":  # another connection would see another, empty database
+            return None
+        return f"sqlite:///{quote(os.path.abspath(self.path))}?timeout={self.timeout}"
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=self.timeout, check_same_thread=False, isolation_level=None)
@@ -292,17 +363,6 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._error("store revisions", exc) from exc
 
-    def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
-        try:
-            rows = self._reader.execute(
-                f"SELECT {_REV_COLUMNS} FROM revisions WHERE doc = ? AND version > ? "
-                "ORDER BY version LIMIT ?",
-                (doc, since, limit),
-            ).fetchall()
-        except sqlite3.Error as exc:
-            raise self._error("read revisions", exc) from exc
-        return [Revision(*row) for row in rows]
-
     def find_op(self, doc: str, op_id: str) -> int | None:
         try:
             row = self._reader.execute(
@@ -311,17 +371,6 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise self._error("read revisions", exc) from exc
         return row[0] if row else None
-
-    def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
-        try:
-            row = self._reader.execute(
-                "SELECT version, text FROM snapshots WHERE doc = ? AND version <= ? "
-                "ORDER BY version DESC LIMIT 1",
-                (doc, at_most),
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error("read snapshots", exc) from exc
-        return (row[0], row[1]) if row else (0, "")
 
     def snapshot_versions(self, doc: str) -> list[int]:
         try:
@@ -452,14 +501,6 @@ class SQLiteStore:
             raise StoreConflict(f"cannot store image: {exc}") from exc
         except sqlite3.Error as exc:
             raise self._error("store image", exc) from exc
-
-    def image(self, image_id: str) -> Image | None:
-        try:
-            row = self._reader.execute(f"SELECT {_IMAGE_COLUMNS}, data FROM images WHERE id = ?",
-                                       (image_id,)).fetchone()
-        except sqlite3.Error as exc:
-            raise self._error("read image", exc) from exc
-        return Image(row[0], row[1], row[2], row[3], row[4], row[5], bytes(row[6])) if row else None
 
     def images(self, doc: str) -> list[Image]:
         try:

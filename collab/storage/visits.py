@@ -29,8 +29,8 @@ class VisitTable:
             self._write("INSERT INTO visits (user_id, link, kind, ts) VALUES (?, ?, ?, ?)",
                         (user_id, link, kind, now))
 
-    def forget(self, user_id: str, link: str) -> bool:
-        return self._write("DELETE FROM visits WHERE user_id = ? AND link = ?", (user_id, link)) == 1
+    def forget(self, user_id: str, link: str, kind: str) -> bool:
+        return self._write("DELETE FROM visits WHERE user_id = ? AND link = ? AND kind = ?", (user_id, link, kind)) == 1
 
     def visits(self, user_id: str) -> list[Visit]:
         """The person's visits whose link still names a document: an edit id (kind "edit") or

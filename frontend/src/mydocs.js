@@ -6,6 +6,8 @@
 import { el } from './dom.js';
 import { ago } from './recent.js';
 
+// a title with nothing to see (zero-width characters only) is no title: the entry still needs a name to click
+const shows = (title) => /[^\s\u200b-\u200f\u2060-\u2064\ufeff]/.test(title || '');
 const SORTS = [['changed', 'Last change'], ['opened', 'Last opened'], ['title', 'Title']];
 
 async function call(method, url, body) {
@@ -45,11 +47,11 @@ export function showMine(box) {
   }
 
   function item(d) {
-    const name = d.title || 'Untitled';
+    const name = shows(d.title) ? d.title : 'Untitled';
     const id = d.url.slice(3);
     const editable = d.role === 'editor';
     return el('li', { class: 'recent-item' },
-      el('a', { href: d.url, title: editable ? id : 'Read-only link' }, name),
+      el('a', { href: d.url, title: editable ? id : 'Read-only link' }, el('bdi', {}, name)), // its direction kept inside
       editable ? '' : el('span', { class: 'tag' }, 'read-only'),
       el('span', { class: 'muted small', title: `version ${d.version}` }, `changed ${ago(d.changed * 1000)}`),
       editable ? el('button', { class: 'link', type: 'button', 'aria-label': `Rename ${name}`, onclick: () => {

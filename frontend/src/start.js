@@ -50,9 +50,10 @@ function showRecent(filter = '') {
   const needle = filter.trim().toLowerCase();
   const shown = all.filter((d) => !needle || (d.title || d.path).toLowerCase().includes(needle));
   const items = shown.map((d) => {
-    const name = d.title || (d.readOnly ? 'Untitled (read-only link)' : d.path.slice(3));
+    const shown = /[^\s\u200b-\u200f\u2060-\u2064\ufeff]/.test(d.title || ''); // zero-width characters only: no title
+    const name = shown ? d.title : d.readOnly ? 'Untitled (read-only link)' : d.path.slice(3);
     return el('li', { class: 'recent-item' },
-      el('a', { href: d.path, title: d.readOnly ? 'Read-only link' : d.path.slice(3) }, name),
+      el('a', { href: d.path, title: d.readOnly ? 'Read-only link' : d.path.slice(3) }, el('bdi', {}, name)),
       d.readOnly ? el('span', { class: 'tag' }, 'read-only') : '',
       el('span', { class: 'muted small' }, when(d.at)),
       el('button', { class: 'link forget', type: 'button', title: 'Remove from this list (the document stays)', 'aria-label': `Remove ${name} from this list`, onclick: () => { forget(d.path); showRecent(search.value); } }, '×'));

@@ -135,6 +135,7 @@ def test_taking_a_document_off_the_list_leaves_the_document(signin_app, connect,
     assert wait_until(lambda: len(listing(http)) == 1)
     foreign = http.delete(f"/api/me/docs/d/{doc_id}", headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403 and len(listing(http)) == 1
+    assert http.delete(f"/api/me/docs/v/{doc_id}", headers=ORIGIN).status_code == 404  # it is no view link
     assert http.delete(f"/api/me/docs/d/{doc_id}", headers=ORIGIN).status_code == 204
     assert listing(http) == []
     assert http.get(f"/api/docs/{doc_id}").get_json()["text"] == "# keep me\n"

@@ -63,6 +63,9 @@ def test_only_a_fit_title_by_an_editor_of_this_site_is_taken(app, joined, doc_id
         (choose(http, doc_id, "x" * 81), 400, "bad_request"),
         (choose(http, doc_id, "line\nbreak"), 400, "bad_request"),
         (choose(http, doc_id, "bell\x07"), 400, "bad_request"),
+        (choose(http, doc_id, "next line\x85"), 400, "bad_request"),  # C1 too (found from outside)
+        (choose(http, doc_id, "report\u202etxt.exe"), 400, "bad_request"),  # shown as "reportexe.txt"
+        (choose(http, doc_id, "isolate\u2066x\u2069"), 400, "bad_request"),
         (http.put(f"/api/docs/{doc_id}/title", json={"title": "ok", "doc": "other"}), 400, "bad_request"),
         (http.put(f"/api/docs/{doc_id}/title", json={}), 400, "bad_request"),
         (http.put(f"/api/docs/{doc_id}/title", data="plain", content_type="text/plain"), 400, "bad_request"),
@@ -76,6 +79,23 @@ def test_only_a_fit_title_by_an_editor_of_this_site_is_taken(app, joined, doc_id
     assert "title" not in http.get(f"/api/docs/{doc_id}").get_json()
     assert choose(http, doc_id, "x" * 80 + "  ").get_json()["title"] == "x" * 80  # 80 code points fit
     assert choose(http, doc_id, "😀" * 80).status_code == 200  # code points, not UTF-16 units
+    # nothing visible (a zero-width space) is no title: the first heading again
+    assert choose(http, doc_id, "\u200b\u00a0\u200b").get_json()["title"] is None
+    assert choose(http, doc_id, "שלום world").get_json()["title"] == "שלום world"  # right-to-left text is fine
+
+
+def test_a_flood_of_title_changes_is_throttled_per_document(app, joined, doc_id):
+    """Every change goes to everyone in the document: 600 in 1.3 s reached each of them
+    (found from outside). A burst of 10, then 429 with retry_after; other documents unaffected."""
+    editor, viewer, view = joined
+    http = app.test_client()
+    codes = [choose(http, doc_id, f"title {i}").status_code for i in range(15)]
+    assert codes == [200] * 10 + [429] * 5
+    r = choose(http, doc_id, "one more")
+    assert r.get_json()["error"]["code"] == "rate_limited" and r.get_json()["error"]["retry_after"] > 0
+    assert len(events(viewer, "title")) == 10
+    assert http.post("/api/docs", json={"doc": doc_id + "-2"}).status_code == 201
+    assert choose(http, doc_id + "-2", "elsewhere").status_code == 200
 
 
 def test_my_documents_lists_the_chosen_title(make_app, connect, doc_id):

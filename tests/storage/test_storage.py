@@ -556,7 +556,8 @@ def test_visits_list_a_document_while_the_link_used_still_names_it(store):
     assert v.forget_gone("u1") == 4 and v.forget_gone("u1") == 0
     v.visit("u1", "a2", "edit", 40.0)
     assert [(x.doc, x.title) for x in v.visits("u1")] == [("a2", "Renamed title")]  # the title moved with it
-    assert v.forget("u1", "a2") and not v.forget("u1", "a2")
+    assert not v.forget("u1", "a2", "view")  # the edit id is not the person's view link
+    assert v.forget("u1", "a2", "edit") and not v.forget("u1", "a2", "edit")
     assert v.visits("u1") == []
 
 
@@ -577,3 +578,33 @@ def test_an_identity_names_one_account_made_once(store):
     with pytest.raises(StoreConflict):  # the email key is taken
         accounts.add_identity_user(User("u_3", "ann@example.org", "X", "!external", 3.0), "proxy", "x", "ann@example.org")
     assert accounts.user("u_3") is None and accounts.user_by_identity("proxy", "x") is None
+
+
+def test_a_reader_of_its_own_reads_what_is_committed_and_writes_nothing(store, tmp_path):
+    """reader_url(): another thread's or process's connection (service/reads.py), or None
+    where there can be none of the same data (PostgreSQL reads where it is asked)."""
+    from collab.storage import Image, open_reader
+
+    url = store.reader_url()
+    if url is None:  # PostgreSQL: its reads stay on the store's own connection
+        assert type(store).__name__ == "PostgresStore"
+        return
+    store.create_document("d", "t", 1.0)
+    store.append([NewRevision(rev("d", 1), None), NewRevision(rev("d", 2), "two")])
+    image = Image("i" * 24, "d", "image/png", 3, "0" * 64, 1.0, b"png")
+    store.add_image(image, 1 << 20)
+    reader = open_reader(url)
+    try:
+        assert reader.revisions("d", 0, 10) == store.revisions("d", 0, 10)
+        assert reader.latest_snapshot("d", 2) == (2, "two") and reader.image(image.id) == image
+        store.append([NewRevision(rev("d", 3), None)])  # committed after the reader opened
+        assert [r.version for r in reader.revisions("d", 2, 10)] == [3]
+        with pytest.raises(Exception, match="readonly"):
+            reader._reader.execute("DELETE FROM revisions")  # type: ignore[attr-defined]
+    finally:
+        reader.close()
+    assert len(store.revisions("d", 0, 10)) == 3
+    with pytest.raises(StoreError, match="to read"):
+        open_reader(f"sqlite:///{tmp_path}/no-such.db")  # never makes a file
+    assert not (tmp_path / "no-such.db").exists()
+    assert open_store("sqlite:///:memory:").reader_url() is None
