@@ -140,3 +140,19 @@ def test_an_admin_without_an_account_is_warned_of_at_start(make_app, caplog):
     with caplog.at_level("WARNING", logger="collab.app"):
         make_app(sign_in="local", admins="ghost@example.org")
     assert any("COLLAB_ADMINS names ghost@example.org, which has no account" in r.getMessage() for r in caplog.records)
+
+
+def test_an_admin_deletes_a_document_whose_access_does_not_admit_them(admin_app):
+    """Per-document permissions keep a document to its invited people; an admin deletes it
+    all the same (anyone else it does not admit is refused, and it stays)."""
+    ann = browser(admin_app, "ann@example.org", "Ann")
+    doc = ann.post("/api/docs", json={"text": "Ann's"}, headers=ORIGIN).get_json()["doc"]
+    r = ann.put(f"/api/docs/{doc}/access", json={"edit": "invited", "view": "invited"}, headers=ORIGIN)
+    assert r.status_code == 200, r.get_json()
+    bo = browser(admin_app, "bo@example.org", "Bo")
+    assert bo.delete(f"/api/docs/{doc}", headers=ORIGIN).status_code in (403, 404)
+    root = browser(admin_app, "root@example.org", "Root")
+    assert doc in [d["id"] for d in root.get("/api/admin/docs").get_json()["docs"]]
+    r = root.delete(f"/api/docs/{doc}", headers=ORIGIN)
+    assert r.status_code == 200, r.get_json()
+    assert ann.get(f"/api/docs/{doc}").status_code == 410
