@@ -13,6 +13,7 @@ from flask_socketio import SocketIO
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .server import accounts as accounts_edge
+from .server import admin
 from .server import api
 from .server import pages
 from .server import access_api, history_api
@@ -119,6 +120,9 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
         socketio.start_background_task(watch.run)
     if settings.sign_in:  # accounts (server/accounts.py); off: no cookie, no route but /api/me
         accounts_edge.install(app, AccountService(store.accounts, settings.session_days, runtime.run_hash), settings)
+        for email in sorted(settings.admin_emails):  # a typo here would leave nobody an admin, silently
+            if store.accounts.user_by_email(email) is None:
+                log.warning("COLLAB_ADMINS names %s, which has no account (yet): `collab user add %s`", email, email)
         if settings.sign_in == "oidc":  # the provider's client and its routes (server/oidc.py)
             from .server import oidc as oidc_edge  # Authlib: imported by the servers that use it only
 
@@ -139,6 +143,7 @@ def create_app(config: Mapping[str, Any] | None = None, observer: Observer | Non
     api.register_errors(app)
     app.register_blueprint(pages.bp)
     app.register_blueprint(accounts_edge.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(mydocs.bp)
     if metrics is not None:
         metrics.watch(realtime, outage if settings.message_queue else None)

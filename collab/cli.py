@@ -1,5 +1,6 @@
 """The `collab` command: serve, export, history, replay, check, migrate, dump, load, copy, delete,
-rename, rotate-view, gc-images, user (add, reset-password, disable, list: COLLAB_SIGN_IN=local accounts).
+rename, rotate-view, gc-images, user (add, reset-password, disable, list, token add|list|revoke:
+COLLAB_SIGN_IN=local accounts and their access tokens).
 
 export/history/replay/check read the database directly (the server may be running: SQLite's
 WAL lets them read alongside it). Those and dump, delete and copy's source never create a
@@ -450,6 +451,8 @@ def cmd_user(args: argparse.Namespace) -> int:
     # `add` may make the database (an admin's first account before the first start); the others need one
     store = open_store(args.database or _default_database(), create=args.action == "add")
     accounts = AccountService(store.accounts)
+    if args.action == "token":
+        return _cmd_token(args, accounts)
     if args.action == "list":
         for u in store.accounts.users():
             when = dt.datetime.fromtimestamp(u.created, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
@@ -468,8 +471,51 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(ts: float | None) -> str:
+    return "-" if ts is None else dt.datetime.fromtimestamp(ts, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+
+
+def _cmd_token(args: argparse.Namespace, accounts: AccountService) -> int:
+    """`collab user token add|list|revoke EMAIL`: an account's personal access tokens. The
+    secret of a new one is printed once, alone on stdout (for `$(...)`); the rest to stderr."""
+    user = accounts.find(args.email)
+    if args.token_action == "add":
+        secret, token = accounts.add_token(user, args.name, args.expires_days)
+        until = f"until {_when(token.expires)} UTC" if token.expires is not None else "until revoked"
+        print(f"made token {token.id} {token.name!r} for {user.email}, {until}; it is shown this once:",
+              file=sys.stderr)
+        print(secret)
+    elif args.token_action == "list":
+        now = time.time()
+        for t in accounts.tokens(user):
+            state = "  expired" if t.expires is not None and t.expires <= now else ""
+            print(f"{t.id}  {t.name[:32]:32}  made {_when(t.created)}  used {_when(t.last_used)}  "
+                  f"expires {_when(t.expires)}{state}")
+    else:
+        token = accounts.revoke_token(user, args.token_id)
+        print(f"revoked {token.id} {token.name!r} of {user.email}: it is refused from now on, and a running "
+              "server disconnects its sockets within COLLAB_SESSION_CHECK")
+    return 0
+
+
+def _token_parser(actions: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    t = actions.add_parser("token", help="an account's personal access tokens (Authorization: Bearer): add, list, revoke")
+    verbs = t.add_subparsers(dest="token_action", required=True)
+    for name, help_ in (("add", "make a token and print its secret (shown this once)"),
+                        ("list", "list the account's tokens (never their secrets)"),
+                        ("revoke", "revoke a token by its id (t_...): refused from now on")):
+        a = verbs.add_parser(name, help=help_)
+        a.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the data folder's SQLite file)")
+        a.add_argument("email")
+        if name == "add":
+            a.add_argument("--name", required=True, help="what the token is for (1-64 characters), e.g. 'nightly backup'")
+            a.add_argument("--expires-days", type=float, help="days until it expires (default: until revoked)")
+        if name == "revoke":
+            a.add_argument("token_id", help="the token's id, as `collab user token list` shows it")
+
+
 def _user_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    p = sub.add_parser("user", help="local accounts (COLLAB_SIGN_IN=local): add, reset-password, disable, list")
+    p = sub.add_parser("user", help="local accounts (COLLAB_SIGN_IN=local): add, reset-password, disable, list, token")
     actions = p.add_subparsers(dest="action", required=True)
     for name, help_ in (("add", "make an account (asks the password twice, or --password-stdin)"),
                         ("reset-password", "give an account a new password and end its sessions"),
@@ -483,6 +529,7 @@ def _user_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
             a.add_argument("--name", help="display name: the author of their revisions (default: the email's user part)")
         if name in ("add", "reset-password"):
             a.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    _token_parser(actions)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ import requests
 import socketio
 
 from ..core import wire
+from ..core.config import client_token
 from ..core.errors import CollabError
 from ..core.palette import check_color
 from ..core.patches import Edit, diff_edits
@@ -93,12 +94,19 @@ class Document:
 
     TLS: `verify` is True (the system's CA store), a path to a CA bundle (a private CA or a
     self-signed certificate), or False (no verification: tests only); `cert` is a client
-    certificate file, or a (certificate, key) pair, for servers that ask for one."""
+    certificate file, or a (certificate, key) pair, for servers that ask for one.
+
+    `token`: a personal access token (`collab user token add`, or POST /api/me/tokens), sent
+    as `Authorization: Bearer` on every HTTP request and the Socket.IO handshake, so the
+    client is its person (its revisions carry their account; `name` is then ignored);
+    default: COLLAB_TOKEN, else none (a guest). A token the server refuses fails the
+    constructor with CollabClientError (`bad_token`)."""
 
     def __init__(self, url: str | Sequence[str], doc: str | None = None, *, view: str | None = None,
                  name: str | None = None, color: str | None = None, timeout: float = 10.0,
                  transports: list[str] | None = None, headers: dict[str, str] | None = None,
-                 verify: bool | str = True, cert: str | tuple[str, str] | None = None) -> None:
+                 verify: bool | str = True, cert: str | tuple[str, str] | None = None,
+                 token: str | None = None) -> None:
         if (doc is None) == (view is None):
             raise ValueError("give exactly one of doc (an edit id) or view (a view token)")
         # several URLs: servers of one deployment to fail over between, tried in turn
@@ -107,7 +115,10 @@ class Document:
             raise ValueError("give at least one server URL")
         self.url = self.urls[0]
         self._transports = transports or ["websocket"]
-        self._headers = headers or {}
+        self._headers = dict(headers or {})
+        token = token if token is not None else client_token()
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self._reconnecting = False
         self._last_heard = time.monotonic()
         self.name = name
@@ -140,9 +151,12 @@ class Document:
         self._sent: tuple[str, float] | None = None  # (op id, when) of the last patch sent
         self._http = http = _Session()  # engine.io takes TLS settings from it, WebSocket too
         http.verify, http.cert = verify, cert
+        http.headers.update(self._headers)  # the token (and any header given) on every HTTP request too
         # reconnects itself (see _reconnect)
         self.sio = socketio.Client(reconnection=False, http_session=http, ssl_verify=verify is not False)
         self.sio.on("connect", self._on_connect)
+        self.sio.on("connect_error", self._on_connect_error)
+        self._connect_refused: wire.Received | None = None  # the server's refusal of the last connect
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("revision", self._on_revision)
         self.sio.on("revisions", self._on_revisions)
@@ -326,6 +340,13 @@ class Document:
                 self.state.joining()
             self._emit("join", dict(self._join_payload), callback=self._on_join)
 
+    def _on_connect_error(self, data: object = None) -> None:
+        """The server refused the handshake and said why (`{message, data: {code, message}}`:
+        a wrong access token); other failures carry no such data."""
+        error = data.get("data") if isinstance(data, dict) else None
+        if isinstance(error, dict) and isinstance(error.get("code"), str):
+            self._connect_refused = error
+
     def _on_disconnect(self, *args: object) -> None:
         with self._lock:
             self._joined = False
@@ -341,9 +362,12 @@ class Document:
         failures = []
         for url in self.urls:
             try:
+                self._connect_refused = None
                 self.sio.connect(self._connect_url(url), transports=self._transports, headers=self._headers,
                                  wait_timeout=self.timeout)
             except socketio.exceptions.ConnectionError as exc:
+                if self._connect_refused is not None:  # the server refused us (a wrong token): no other URL helps
+                    raise CollabClientError(self._connect_refused) from None
                 failures.append(f"{url}: {self._why(url, exc)}")
                 continue
             self.url = url
@@ -370,9 +394,16 @@ class Document:
                 i = (i + 1) % len(self.urls) if len(self.urls) > 1 else i
                 url = self.urls[i]
                 try:
+                    self._connect_refused = None
                     self.sio.connect(self._connect_url(url), transports=self._transports, headers=self._headers,
                                      wait_timeout=self.timeout)
                 except socketio.exceptions.ConnectionError as exc:
+                    if self._connect_refused is not None:  # a token revoked meanwhile: trying again cannot help
+                        log.warning("reconnect to %s refused: %s", url, self._connect_refused.get("message"))
+                        with self._lock:
+                            self.error = self._connect_refused
+                            self._changed.notify_all()
+                        return
                     log.info("reconnect to %s failed: %s", url, exc)
                     delay = min(delay * 2, 2.0)
                     continue

@@ -22,6 +22,7 @@ class ConfigError(ValueError):
 
 DURABILITY = ("disk", "process")
 LOG_FORMATS = ("text", "json")
+CREATE_MODES = ("anyone", "signed_in")  # COLLAB_CREATE: who may create documents
 # COLLAB_SIGN_IN: "" = capability links only (no accounts); local accounts; OpenID Connect; a
 # trusted reverse proxy's header
 SIGN_IN_MODES = ("", "local", "oidc", "proxy")
@@ -112,6 +113,12 @@ class Settings:
     session_check: float = 5.0
     sign_in_rate: float = 0.05  # failed sign-ins per second per client address and per account, sustained
     sign_in_burst: int = 10  # failed sign-ins per client address and per account allowed in a burst
+    # comma-separated emails of the admins (with COLLAB_SIGN_IN): they may list every document
+    # (GET /api/admin/docs) and delete any; "" = none
+    admins: str = ""
+    # who may create documents: "anyone" (whoever opens a new link; the default) or "signed_in"
+    # (with COLLAB_SIGN_IN: a guest still opens existing documents by their links, but makes none)
+    create: str = "anyone"
     # COLLAB_SIGN_IN=oidc: the OpenID provider (https URL; its /.well-known/openid-configuration is
     # read on the first sign-in), the client this server is registered as there, and what it asks for
     oidc_issuer: str = ""
@@ -171,6 +178,7 @@ class Settings:
             raise ConfigError(f"COLLAB_SIGN_IN must be empty (links only), local (accounts of this server), "
                               f"oidc (an OpenID Connect provider) or proxy (a trusted reverse proxy's header), "
                               f"got {self.sign_in!r}")
+        self._validate_people()
         _ = self.trusted_networks  # a bad entry raises ConfigError naming COLLAB_TRUSTED_PROXIES
         if self.sign_in == "oidc":
             self._validate_oidc()
@@ -180,6 +188,24 @@ class Settings:
             raise ConfigError(f"COLLAB_SIGN_UP must be 1 (anyone may make an account) or 0 (only `collab user add`), "
                               f"got {self.sign_up!r}")
 
+    def _validate_people(self) -> None:
+        """COLLAB_ADMINS and COLLAB_CREATE: both name signed-in people, so need COLLAB_SIGN_IN."""
+        for email in self.admin_emails:
+            if email.count("@") != 1 or email.startswith("@") or email.endswith("@") or " " in email:
+                raise ConfigError(f"COLLAB_ADMINS must be comma-separated emails of accounts "
+                                  f"(ann@example.org,bo@example.org), got {email[:80]!r}")
+        if self.admin_emails and not self.sign_in:
+            raise ConfigError("COLLAB_ADMINS names accounts, but sign-in is off: set COLLAB_SIGN_IN (local, oidc or proxy) too")
+        if self.create not in CREATE_MODES:
+            raise ConfigError(f"COLLAB_CREATE must be anyone (the default) or signed_in (only signed-in people "
+                              f"create documents), got {self.create!r}")
+        if self.create == "signed_in" and not self.sign_in:
+            raise ConfigError("COLLAB_CREATE=signed_in needs accounts to sign in with: set COLLAB_SIGN_IN (local, oidc or proxy) too")
+
+    @property
+    def admin_emails(self) -> frozenset[str]:
+        """COLLAB_ADMINS, each email case folded (as accounts are matched)."""
+        return frozenset(e.strip().casefold() for e in self.admins.split(",") if e.strip())
     def _validate_oidc(self) -> None:
         """COLLAB_OIDC_*: checked at start, so that a typo is not found at the first sign-in."""
         issuer = self.oidc_issuer.strip()
@@ -284,10 +310,10 @@ class Settings:
 
 
 # COLLAB_* variables that are not settings, so not fields of Settings: COLLAB_TEST_FAULT
-# (fault_spec below) and those that the test suite and the benchmarks read (tests/, bench/;
+# (fault_spec below), COLLAB_TOKEN (the Python client's access token: client_token below) and those that the test suite and the benchmarks read (tests/, bench/;
 # tests/core/test_config.py finds every one they read here). A server started by the tests
 # inherits them and must not warn about them.
-OTHER_VARIABLES = ("COLLAB_TEST_FAULT", "COLLAB_TEST_POSTGRES", "COLLAB_TEST_REDIS", "COLLAB_TEST_SEEDS",
+OTHER_VARIABLES = ("COLLAB_TEST_FAULT", "COLLAB_TOKEN", "COLLAB_TEST_POSTGRES", "COLLAB_TEST_REDIS", "COLLAB_TEST_SEEDS",
                    "COLLAB_FUZZ_EXAMPLES", "COLLAB_E2E_SEED", "COLLAB_CHROMIUM")
 # what a COLLAB_ name that is not a setting may have meant: the transport limits follow from others
 _DERIVED = {"COLLAB_MAX_MESSAGE_BYTES": "COLLAB_MAX_PATCH_CHARS (the WebSocket message limit is it + 1 MiB)",
@@ -362,3 +388,10 @@ def fault_spec(env: Mapping[str, str] | None = None) -> str:
     parses it). Not a Settings field: it belongs to the process, not to one app, is never set
     in production, and create_app's overrides must not be able to set it."""
     return (os.environ if env is None else env).get("COLLAB_TEST_FAULT", "")
+
+
+def client_token(env: Mapping[str, str] | None = None) -> str | None:
+    """COLLAB_TOKEN, the access token the Python client sends (`Authorization: Bearer`) when
+    it is given none; None when unset or empty. Not a Settings field: it is a client's, not a
+    server's."""
+    return (os.environ if env is None else env).get("COLLAB_TOKEN") or None

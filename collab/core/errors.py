@@ -16,9 +16,10 @@ HTTP_STATUS = {
     "deleted": 410,  # the document was deleted, renamed or its view link rotated: the name is a tombstone
     "not_joined": 409,
     "read_only": 403,
-    "forbidden": 403,  # a browser request from another origin (collab/server/guard.py); a person a document's access does not admit (service/access.py)
+    "forbidden": 403,  # a browser request from another origin (collab/server/guard.py); a person a document's access does not admit (service/access.py); not an admin
     "bad_credentials": 401,  # a sign-in's email and password match no account that may sign in
-    "sign_in_required": 401,  # what was asked is a signed-in person's: sign in first (also: a document's access admits only them)
+    "bad_token": 401,  # an Authorization: Bearer token that is malformed, unknown, revoked or expired
+    "sign_in_required": 401,  # what was asked is a signed-in person's: sign in first (also: a document's access admits only them; COLLAB_CREATE=signed_in)
     "bad_patch": 400,
     "conflict": 409,
     "future_base": 409,

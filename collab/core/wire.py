@@ -195,6 +195,7 @@ class Peer(TypedDict):
     # the colour it is shown in, when it picked one (extension of v1, issue 15): its pick, or
     # the nearest free one if someone present had it first; absent: automatic
     color: NotRequired[str]
+    account: NotRequired[str]  # a signed-in person's account id (COLLAB_SIGN_IN); absent: a guest
 
 
 class Counts(TypedDict):
@@ -224,6 +225,7 @@ class CursorMessage(TypedDict):
     name: str
     anchor: int
     head: int
+    account: NotRequired[str]  # as in Peer
 
 
 class GoneMessage(TypedDict):
@@ -247,10 +249,13 @@ def revisions(doc: str, messages: list[RevisionMessage]) -> RevisionsMessage:
     return {"doc": doc, "revisions": messages}
 
 
-def peer(id: str, name: str, role: str, version: int, color: str | None = None) -> Peer:
+def peer(id: str, name: str, role: str, version: int, color: str | None = None,
+         account: str | None = None) -> Peer:
     entry: Peer = {"id": id, "name": name, "role": role, "version": version}
     if color is not None:  # only then: an automatic peer's entry is byte for byte as before
         entry["color"] = color
+    if account is not None:  # only then: a guest's entry is as before accounts
+        entry["account"] = account
     return entry
 
 
@@ -263,8 +268,11 @@ def presence_delta(doc: str, changed: list[Peer], gone: list[str], counts: Count
             "editors": counts["editors"], "viewers": counts["viewers"]}
 
 
-def cursor(doc: str, peer: str, name: str, anchor: int, head: int) -> CursorMessage:
-    return {"doc": doc, "peer": peer, "name": name, "anchor": anchor, "head": head}
+def cursor(doc: str, peer: str, name: str, anchor: int, head: int, account: str | None = None) -> CursorMessage:
+    m: CursorMessage = {"doc": doc, "peer": peer, "name": name, "anchor": anchor, "head": head}
+    if account is not None:
+        m["account"] = account
+    return m
 
 
 def gone(doc: str, error: ErrorBody) -> GoneMessage:

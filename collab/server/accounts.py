@@ -8,8 +8,21 @@ token (so a session id planted before it is worth nothing: no fixation), and thr
 failed sign-ins per client address and per account (KeyedBuckets). The Origin check of
 every POST is guard.py's (EdgeGuard), before any route here runs.
 
+A request may instead carry a personal access token, `Authorization: Bearer <token>` (the
+HTTP API's scripts, the Python client's HTTP and Socket.IO handshake): then it is that
+token's person and the cookie is not read at all, so a Bearer request can never act on the
+browser's session. Every request with one is checked before its route runs (`_check_bearer`):
+a malformed, unknown, revoked or expired token is 401 `bad_token` with `WWW-Authenticate`,
+never a guest, and failures are throttled per address as failed sign-ins are. That is why
+EdgeGuard lets a Bearer request through without the Origin check: a browser adds no
+Authorization header by itself (no ambient credential for a forged request to ride), and a
+page elsewhere cannot send one without a CORS preflight this server never grants. Any other
+scheme (`Basic`: a proxy's own password prompt) is ignored. Tokens are made, listed and
+revoked at /api/me/tokens (a token cannot make tokens: that needs a signed-in browser or
+`collab user token add`).
+
 With COLLAB_SIGN_IN empty (the default) every route here but `/api/me` is 404, no cookie is
-ever set, and `current_user()` is None without reading one.
+ever set, `current_user()` is None without reading one, and `Authorization` is not read.
 
 An edge module: flask, the core, the account service; pages.py for the page's head.
 """
@@ -28,8 +41,9 @@ from flask.sessions import SecureCookieSessionInterface
 from ..core.config import Settings
 from ..core.errors import CollabError
 from ..core.ratelimit import KeyedBuckets
+from .bodies import json_object
 from ..service.accounts import AccountService, token_hash
-from ..storage import User
+from ..storage import Token, User
 from ..storage.accounts import email_key
 from . import pages
 from .guard import MAX_ADDRESSES, Environ, client_address
@@ -58,6 +72,8 @@ class Throttle:
         self.accounts = KeyedBuckets(settings.sign_in_rate, settings.sign_in_burst, MAX_ADDRESSES)
         # sign-ups per address, at the same rate: every one costs a token (no accounts in bulk)
         self.sign_ups = KeyedBuckets(settings.sign_in_rate, settings.sign_in_burst, MAX_ADDRESSES)
+        # wrong Bearer tokens per address, at the same rate (a token names no account to key on)
+        self.bearers = KeyedBuckets(settings.sign_in_rate, settings.sign_in_burst, MAX_ADDRESSES)
 
     def check(self, address: str, email: object) -> None:
         key = email_key(email) if isinstance(email, str) else ""
@@ -86,21 +102,30 @@ def install(app: Flask, accounts: AccountService, settings: Settings) -> None:
 
 
 # what each mode serves of the routes here (the others are 404): local, every one; oidc and proxy,
-# sign-out and /signin (which sends the browser to the provider, or says the proxy signs in)
-NOT_LOCAL = {"accounts.me", "accounts.api_sign_out", "accounts.sign_out_page", "accounts.sign_in_page"}
+# sign-out, /signin (which sends the browser to the provider, or says the proxy signs in) and
+# the access tokens (a script's, whoever signed its person in)
+NOT_LOCAL = {"accounts.me", "accounts.api_sign_out", "accounts.sign_out_page", "accounts.sign_in_page",
+             "accounts.api_add_token", "accounts.api_tokens", "accounts.api_revoke_token"}
+SESSION_ROUTES = frozenset({"accounts.api_sign_in", "accounts.api_sign_up", "accounts.api_sign_out",
+                            "accounts.sign_in_page", "accounts.sign_up_page", "accounts.sign_out_page"})
 
 
 @bp.before_request
 def _only_when_on() -> None:
     """Sign-in off (COLLAB_SIGN_IN empty): every route here is 404, but /api/me. Passwords are
     taken with COLLAB_SIGN_IN=local only: an account made before the server moved to another
-    mode signs in that mode's way, or not at all."""
+    mode signs in that mode's way, or not at all. A Bearer request may not sign in, up or out:
+    those routes are a browser's session's, and a Bearer request passed the Origin check on
+    the promise that it uses no cookie."""
     if request.endpoint != "accounts.me":
         _accounts()
         mode = _settings().sign_in
         if mode != "local" and request.endpoint not in NOT_LOCAL:
             raise CollabError("not_found", f"this server signs people in by {MODES[mode]}, not by password "
                                            f"(COLLAB_SIGN_IN={mode})")
+    if request.endpoint in SESSION_ROUTES and bearer(request.environ) is not None:
+        raise CollabError("bad_request", "an access token signs nobody in or out: these routes are for a "
+                                         "browser's session (send them without Authorization)")
 
 
 MODES = {"local": "password", "oidc": "OpenID Connect", "proxy": "the proxy in front of it"}
@@ -142,26 +167,83 @@ def _accounts() -> AccountService:
 
 
 def current_user() -> User | None:
-    """The signed-in person of this request, or None (a guest; sign-in off: always)."""
+    """The signed-in person of this request, or None (a guest; sign-in off: always). With a
+    Bearer token, that token's person (bad_token when it is not valid), the cookie unread."""
     if "collab.accounts" not in current_app.extensions:
         return None
     if "user" not in g:
-        if "collab.proxy_header" in current_app.extensions:  # COLLAB_SIGN_IN=proxy: the header says
+        secret = bearer(request.environ)
+        if secret is not None:
+            g.user = _bearer_user(current_app, request.environ, secret)
+        elif "collab.proxy_header" in current_app.extensions:  # COLLAB_SIGN_IN=proxy: the header says
             g.user = _proxy_user()
         else:
             g.user = _accounts().session_user(session.get(TOKEN))
     return cast("User | None", g.user)
 
 
+BEARER_REALM = 'Bearer realm="collab"'
+
+
+def bearer(environ: Environ) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header; None without one, or for
+    another scheme (Basic: a proxy's password, not ours). A Bearer header that holds no
+    single token is bad_token, not a guest."""
+    header = environ.get("HTTP_AUTHORIZATION")
+    if not isinstance(header, str):
+        return None
+    scheme, _, rest = header.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    secret = rest.strip()
+    if not secret or " " in secret:
+        raise CollabError("bad_token", "the Authorization header must be `Bearer <token>`: one token, "
+                                       "as `collab user token add` or POST /api/me/tokens made it")
+    return secret
+
+
+def _bearer_user(app: Flask, environ: Environ, secret: str) -> User:
+    """The person of a Bearer token, throttled per client address: while the address has
+    had too many wrong ones, every token from it is refused (rate_limited), right or not."""
+    accounts: AccountService = app.extensions["collab.accounts"]
+    throttle: Throttle = app.extensions["collab.sign_in_throttle"]
+    address = client_address(environ)
+    wait = throttle.bearers.wait(address)
+    if wait:
+        raise CollabError("rate_limited", f"too many wrong access tokens from this address; retry in {wait:.0f} s",
+                          retry_after=round(wait, 3))
+    try:
+        return accounts.token_user(secret)
+    except CollabError:
+        throttle.bearers.spend(address)
+        raise
+
+
+def _check_bearer() -> None:
+    """Before every route (sign-in on): a request carrying a Bearer token is that token's
+    person or is refused here, whatever its route reads. EdgeGuard let it pass without the
+    Origin check on this promise."""
+    if "collab.accounts" in current_app.extensions and bearer(request.environ) is not None:
+        current_user()
+
+
+bp.before_app_request(_check_bearer)
+
+
 def socket_user(environ: Environ) -> tuple[User, str | None] | None:
     """The signed-in person of a Socket.IO connection's handshake and their session's token
-    hash, from the same cookie: None for a guest. StoreError when it cannot be known.
-    COLLAB_SIGN_IN=proxy: the person the proxy's headers on the handshake name (CollabError
-    when malformed), with the cookie's session if it is theirs (None: a client without one)."""
+    hash, from the same cookie (or the access token's person and its hash, from an
+    `Authorization: Bearer` header: bad_token when it is not valid): None for a guest.
+    StoreError when it cannot be known. COLLAB_SIGN_IN=proxy: the person the proxy's headers
+    on the handshake name (CollabError when malformed), with the cookie's session if it is
+    theirs (None: a client without one)."""
     app: Flask = environ["flask.app"]
     accounts: AccountService | None = app.extensions.get("collab.accounts")
     if accounts is None:
         return None
+    secret = bearer(environ)
+    if secret is not None:
+        return _bearer_user(app, environ, secret), token_hash(secret)
     cookie = app.session_interface.open_session(app, Request(environ))  # (the handshake as a request: its cookies)
     token = cookie.get(TOKEN) if cookie is not None else None
     header: ProxyHeader | None = app.extensions.get("collab.proxy_header")
@@ -237,8 +319,10 @@ def _json_body() -> dict[str, Any]:
 def me() -> Response:
     """Who this browser is signed in as (`account`: null for a guest), and what the server offers."""
     settings = _settings()
+    user = current_user()
     resp = jsonify({"sign_in": settings.sign_in, "sign_up": bool(settings.sign_in == "local" and settings.sign_up),
-                    "account": account_body(current_user())})
+                    "account": account_body(user),
+                    **({"admin": True} if user is not None and user.email.casefold() in settings.admin_emails else {})})
     resp.headers["Cache-Control"] = "no-store"
     return resp
 
@@ -272,6 +356,56 @@ def api_sign_out() -> Response:
 def _after_sign_out() -> str:
     settings = _settings()
     return settings.proxy_sign_out_url if settings.sign_in == "proxy" and settings.proxy_sign_out_url else "/"
+
+
+# -- access tokens -------------------------------------------------------------------
+
+
+def _signed_in() -> User:
+    user = current_user()
+    if user is None:
+        raise CollabError("sign_in_required", "sign in first: access tokens are a signed-in person's")
+    return user
+
+
+def token_body(token: Token, now: float) -> dict[str, Any]:
+    return {"id": token.id, "name": token.name, "created": token.created, "last_used": token.last_used,
+            "expires": token.expires, "expired": token.expires is not None and token.expires <= now}
+
+
+def _no_store(resp: Response) -> Response:
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/api/me/tokens")
+def api_add_token() -> tuple[Response, int]:
+    """A new access token of the signed-in person: its secret is in this answer only. Not
+    with a token: a leaked token must not be able to make itself a successor."""
+    user = _signed_in()
+    if bearer(request.environ) is not None:
+        raise CollabError("forbidden", "an access token cannot make tokens: sign in (or use `collab user token add`)")
+    body = json_object()
+    secret, token = _accounts().add_token(user, body.get("name"), body.get("expires_days"))
+    return _no_store(jsonify({"token": secret, **token_body(token, token.created)})), 201
+
+
+@bp.get("/api/me/tokens")
+def api_tokens() -> Response:
+    user = _signed_in()
+    now = _accounts().clock()
+    return _no_store(jsonify({"tokens": [token_body(t, now) for t in _accounts().tokens(user)]}))
+
+
+@bp.delete("/api/me/tokens/<token_id>")
+def api_revoke_token(token_id: str) -> Response:
+    """Revoke a token: it is refused from now on, and its sockets on this process end now
+    (on the others within COLLAB_SESSION_CHECK)."""
+    user = _signed_in()
+    token = _accounts().revoke_token(user, token_id)
+    realtime = current_app.extensions["socketio"].server.namespace_handlers["/"]
+    realtime.end_sessions(session=token.token_hash)
+    return _no_store(jsonify({"id": token.id, "revoked": True}))
 
 
 # -- pages -------------------------------------------------------------------------

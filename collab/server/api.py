@@ -22,7 +22,8 @@ from .bodies import json_object, raw_body
 from ..core import wire
 from ..core.errors import CollabError, ErrorBody, ErrorExtra
 from .accounts import current_user
-from .guard import Lookups, lookups_of
+from .admin import is_admin
+from .guard import Lookups, check_create, lookups_of
 from ..core.ratelimit import KeyedBuckets
 from ..core.title import check_chosen
 from ..core.ids import check_doc_id, check_name, check_storable, check_version, log_id, new_doc_id, redact
@@ -64,6 +65,16 @@ def _edit(key: str) -> DocState:
     if role != "editor":
         raise CollabError("read_only", "this link is read-only: changing the document needs its edit link"
                           if key == state.view_token else "you may read this document, not change it")
+    return state
+
+
+def _admin_edit(key: str) -> DocState:
+    """A document by its edit id for an admin (COLLAB_ADMINS), whatever its access says:
+    what lets an admin delete any document (GET /api/admin/docs lists the ids)."""
+    check_doc_id(key)
+    lookups, address = _lookups()
+    state = lookups.open(address, key)
+    _service().refresh(state)
     return state
 
 
@@ -220,7 +231,8 @@ def _author(body: Mapping[str, object]) -> Author:
 
 def _new_document(body: dict[str, object], field: str = "doc") -> tuple[str, DocState]:
     """A new document: by the chosen name in `field` (409 `conflict` when it is taken), or
-    by a generated id."""
+    by a generated id. Only by a signed-in person under COLLAB_CREATE=signed_in."""
+    check_create(_service().settings, current_user() is not None)
     doc = _new_name(body, field)
     user = current_user()
     try:
@@ -339,7 +351,7 @@ def delete_document(doc: str) -> Response:
     """Delete the document for good (edit id only): its history goes, its edit id and view
     token answer 410 `deleted` from now on, and its open editors and viewers, on every
     process, get `gone` and are taken out of it."""
-    state = _edit(doc)
+    state = _admin_edit(doc) if is_admin(current_user()) else _edit(doc)
     ts = _service().delete(state)
     _realtime().announce_gone(state.id, state.view_token, "deleted")
     return jsonify(wire.document_deleted(doc, ts))
@@ -415,7 +427,7 @@ def rotate_view_token(doc: str) -> Response:
 
 # what a browser sees as the title of an error page, by status
 PAGE_TITLES = {
-    400: "This address is not valid", 403: "Not allowed", 404: "Nothing here", 405: "Not allowed",
+    400: "This address is not valid", 401: "Sign in first", 403: "Not allowed", 404: "Nothing here", 405: "Not allowed",
     410: "This document was deleted",
     413: "Too large", 429: "Too many attempts", 500: "Something went wrong", 503: "Unavailable",
 }
@@ -435,6 +447,8 @@ def _error(status: int, code: str, message: str, extra: ErrorExtra | None = None
     headers = {}
     if extra and "retry_after" in extra:  # rate_limited, unavailable: when to try again
         headers["Retry-After"] = str(max(1, math.ceil(extra["retry_after"])))
+    if status == 401 and code in ("bad_token", "sign_in_required"):  # RFC 6750: how to authenticate
+        headers["WWW-Authenticate"] = _challenge(code, message)
     if pages.wants_page():
         title = GONE_TITLES.get(extra.get("reason", "") if extra else "") or PAGE_TITLES.get(status, "Something went wrong")
         return pages.error_page(status, title, message), headers
@@ -442,6 +456,15 @@ def _error(status: int, code: str, message: str, extra: ErrorExtra | None = None
     if observer is not None:
         observer.http_error(code, status)
     return jsonify(wire.http_error(code, message, extra)), status, headers
+
+
+def _challenge(code: str, message: str) -> str:
+    """The `WWW-Authenticate` of a 401 (RFC 6750, section 3): a wrong token is
+    `invalid_token` with the reason; a request that brought none is told the scheme only."""
+    if code != "bad_token":
+        return 'Bearer realm="collab"'
+    why = "".join(c for c in message[:200] if c.isascii() and c.isprintable() and c not in '"\\')
+    return f'Bearer realm="collab", error="invalid_token", error_description="{why}"'
 
 
 def register_errors(app: Flask) -> None:

@@ -5,7 +5,10 @@
   state-changing request (anything but GET, HEAD, OPTIONS) from a browser must come from
   this origin or one listed in COLLAB_CORS_ORIGINS (cross-site request forgery). Requests
   without browser headers (curl, the Python client) pass: a page on another site cannot send
-  a request without `Origin` or `Sec-Fetch-Site` in any current browser.
+  a request without `Origin` or `Sec-Fetch-Site` in any current browser. With sign-in on, a
+  request carrying `Authorization: Bearer` passes too (not Socket.IO's, which Engine.IO
+  checks itself): it carries no ambient credential, its cookie is never read, and its token
+  is checked before any route runs, a wrong one 401 (server/accounts.py says why in full).
 - `Lookups`: per client address, a token bucket of lookups of documents that do not exist
   (and of documents created by name, and of documents whose access refused the client), so
   that names cannot be guessed at speed. Every HTTP route and socket `join` that names a
@@ -136,6 +139,17 @@ def cross_origin_refusal(environ: Environ, listed: list[str] | str | None) -> st
     return None
 
 
+def bearer_exempt(environ: Environ) -> bool:
+    """A request that authenticates with `Authorization: Bearer` and nothing ambient: the
+    Flask app reads no cookie for it and refuses it (401) unless its token is valid, before
+    any route (server/accounts.py `_check_bearer`). Not a Socket.IO request: Flask's hooks do
+    not run for those, and Engine.IO checks their Origin itself."""
+    header = environ.get("HTTP_AUTHORIZATION")
+    if not isinstance(header, str) or str(environ.get("PATH_INFO", "")).startswith("/socket.io"):
+        return False
+    return header.strip()[:7].lower() == "bearer "
+
+
 class EdgeGuard:
     """WSGI middleware: refuses a foreign Host (400) and a cross-origin write (403) with the
     API's JSON error, before Flask or Engine.IO see the request."""
@@ -144,6 +158,7 @@ class EdgeGuard:
         self.app = app
         self.hosts = HostRule(settings.host_names, machine_names())
         self.origins = settings.allowed_origins
+        self.bearers = bool(settings.sign_in)  # Bearer requests skip the Origin check (bearer_exempt)
         self.observer = observer  # told of each refusal (`http_error`): /metrics counts them
 
     def __call__(self, environ: Environ, start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -154,7 +169,7 @@ class EdgeGuard:
             return self._refuse(start_response, "400 BAD REQUEST", CollabError("bad_request", (
                 f"this server does not answer to the host name {name[:100]!r}: add it to COLLAB_ALLOWED_HOSTS"
                 if name is not None else f"the Host header {host[:100]!r} is not a host name (and port)")))
-        why = cross_origin_refusal(environ, self.origins)
+        why = None if self.bearers and bearer_exempt(environ) else cross_origin_refusal(environ, self.origins)
         if why is not None:
             return self._refuse(start_response, "403 FORBIDDEN", CollabError(
                 "forbidden", f"{why}: send it from this site's own pages, or list the origin in COLLAB_CORS_ORIGINS"))
@@ -171,6 +186,21 @@ def _refuse(start_response: Callable[..., Any], status: str, exc: CollabError) -
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
                             ("X-Content-Type-Options", "nosniff"), ("Cache-Control", "no-store")])
     return [body]
+
+
+# -- who may create --------------------------------------------------------------------
+
+
+CREATE_REFUSED = ("only signed-in people may create documents on this server (COLLAB_CREATE=signed_in): "
+                  "sign in, then try again; an existing document still opens by its link")
+
+
+def check_create(settings: Settings, signed_in: bool) -> None:
+    """Refuse a guest's creation of a document when COLLAB_CREATE=signed_in (401
+    `sign_in_required`); every creating edge asks: socket `join` of a new name, `POST
+    /api/docs`, `copy`, the editor page of a new name."""
+    if settings.create == "signed_in" and not signed_in:
+        raise CollabError("sign_in_required", CREATE_REFUSED)
 
 
 # -- lookups of unknown documents ------------------------------------------------------

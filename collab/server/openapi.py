@@ -23,10 +23,11 @@ def _json(schema: Spec, description: str) -> Spec:
 def _errors(*statuses: int) -> Spec:
     """The error answers a route may give (always the Error body)."""
     what = {400: "bad input", 401: "bad_credentials (the same for a wrong password and an unknown email); "
-                                   "sign_in_required (a guest asking for what is a signed-in person's, or a "
+                                   "bad_token (a wrong, revoked or expired Bearer token: WWW-Authenticate says "
+                                   "invalid_token); sign_in_required (a guest asking for what is a signed-in person's, or a "
                                    "document whose access admits only people who sign in)",
             403: "read_only (a view token; a person who may only read), or forbidden (a cross-site write; "
-                 "sign-up off; a person the document's access does not admit; not the owner)",
+                 "sign-up off; a person the document's access does not admit; not the owner; not an admin)",
             404: "not_found or bad_doc", 409: "conflict (a taken id)", 410: "deleted: the name is a tombstone",
             413: "too_large", 415: "a body type the route does not read", 429: "rate_limited (retry_after)",
             500: "internal or doc_corrupt", 503: "unavailable (retry_after)"}
@@ -69,7 +70,7 @@ PATHS: Spec = {
     "/api/docs": {"post": _op(
         "Create a document, by a generated id or a chosen one, optionally with a text",
         {"201": _json(_ref("Created"), "its links (and `version` when a text was given)"),
-         **_errors(400, 404, 409, 410, 413, 415)},
+         **_errors(400, 401, 404, 409, 410, 413, 415)},
         body=_body({"type": "object", "properties": {"doc": {"type": "string"}, "text": {"type": "string"},
                                                      "name": {"type": "string"}}}, plain=True, required=False))},
     "/api/docs/{doc}": {
@@ -108,7 +109,7 @@ PATHS: Spec = {
         "201": WRITTEN, **_errors(400, 403, 404, 410, 413, 415)}, [EDIT], _body(TEXT_FIELDS, plain=True))},
     "/api/docs/{doc}/copy": {"post": _op("Copy the text of a version into a new document", {
         "201": _json(_ref("Created"), "the copy's links, `version`, `copied_from`"),
-        **_errors(400, 403, 404, 409, 410, 413, 415)}, [EDIT],
+        **_errors(400, 401, 403, 404, 409, 410, 413, 415)}, [EDIT],
         _body({"type": "object", "properties": {"version": {"type": "integer", "minimum": 0},
                                                 "to": {"type": "string"}, "name": {"type": "string"}}},
               required=False))},
@@ -180,6 +181,30 @@ PATHS: Spec = {
             "password": {"type": "string", "minLength": 8}}}))},
     "/api/signout": {"post": _op("End this browser's session and its sockets", {
         "200": _json(_ref("Me"), "{account: null, next?}"), **_errors(403, 404)})},
+    "/api/me/tokens": {
+        "get": _op("The signed-in person's access tokens (never their secrets)", {
+            "200": _json({"type": "object", "properties": {"tokens": {"type": "array", "items": _ref("Token")}}},
+                         "{tokens}"), **_errors(401, 404)}),
+        "post": _op("Make an access token (with a signed-in browser, not a token): its secret is in this answer only", {
+            "201": _json({"allOf": [_ref("Token"), {"type": "object", "required": ["token"], "properties": {
+                "token": {"type": "string", "description": "the secret: send it as Authorization: Bearer <token>"}}}]},
+                "the token, with its secret"), **_errors(400, 401, 403, 404, 409)}, None,
+            _body({"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string", "maxLength": 64},
+                "expires_days": {"type": "number", "description": "days it lasts; absent: until revoked"}}}))},
+    "/api/admin/docs": {"get": _op("Every document, by id, a page at a time (admins only: COLLAB_ADMINS)", {
+        "200": _json({"type": "object", "properties": {
+            "docs": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "string"}, "created": {"type": "number"}, "updated": {"type": "number"},
+                "head": {"type": "integer"}}}},
+            "next": {"type": "string", "nullable": True, "description": "the `after` of the next page"}}},
+            "{docs, next}"), **_errors(400, 401, 403, 404)},
+        [_query("after", "the `next` of the page before (default: from the first)", "string"),
+         _query("limit", "documents per page (default 100, at most 1,000)")])},
+    "/api/me/tokens/{token_id}": {"delete": _op("Revoke an access token: refused from now on, its sockets ended", {
+        "200": _json({"type": "object", "properties": {"id": {"type": "string"}, "revoked": {"type": "boolean"}}},
+                     "revoked"), **_errors(401, 404)},
+        [{"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}])},
     # per-document permissions (server/access_api.py): the owner's only
     "/api/docs/{doc}/access": {
         "get": _op("Who may edit and view the document, its owner and its invited people (the owner only)", {
@@ -213,7 +238,9 @@ SPEC: Spec = {
     "openapi": "3.0.3",
     "info": {"title": "collab HTTP API", "version": "1",
              "description": "Documents, their history and their text over HTTP (docs/protocol.md). "
-                            "A state-changing request from a browser must come from the server's own origin."},
+                            "A state-changing request from a browser must come from the server's own origin. "
+                            "With sign-in on, `Authorization: Bearer <token>` (a personal access token) "
+                            "makes a request its token's person."},
     "paths": PATHS,
     "components": {"schemas": {
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {
@@ -247,6 +274,7 @@ SPEC: Spec = {
             "sign_in": {"type": "string", "enum": ["", "local", "oidc", "proxy"]}, "sign_up": {"type": "boolean"},
             # /api/signout, COLLAB_SIGN_IN=proxy with COLLAB_PROXY_SIGN_OUT_URL: where the browser goes next
             "next": {"type": "string"},
+            "admin": {"type": "boolean", "description": "present (true) for an admin (COLLAB_ADMINS) only"},
             "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
         "MyDocuments": {"type": "object", "required": ["docs"], "properties": {"docs": {"type": "array", "items": {
@@ -255,6 +283,10 @@ SPEC: Spec = {
                            "role": {"type": "string", "enum": ["editor", "viewer"]}, "opened": {"type": "number"},
                            "changed": {"type": "number"}, "created": {"type": "number"},
                            "version": {"type": "integer"}}}}}},
+        "Token": {"type": "object", "required": ["id", "name", "created"], "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "number"},
+            "last_used": {"type": "number", "nullable": True, "description": "coarse: to the hour"},
+            "expires": {"type": "number", "nullable": True}, "expired": {"type": "boolean"}}},
         "Written": {"type": "object", "required": ["doc", "version"], "properties": {
             "doc": {"type": "string"}, "version": {"type": "integer"}, "unchanged": {"type": "boolean"},
             "restored_from": {"type": "integer"}}},

@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 from ..core.errors import CollabError
 from ..service.access import EDIT_LINK, VIEW_LINK, decide
-from .guard import lookups_of
+from .guard import CREATE_REFUSED, lookups_of
 from ..core.ids import DOC_ID_RE
 
 bp = Blueprint("pages", __name__)
@@ -151,9 +151,39 @@ def _secure(resp: Response) -> None:
     resp.headers["Cache-Control"] = "no-cache"
 
 
+def _guest() -> bool:
+    """Whether this request is no signed-in person's (sign-in off: everyone is a guest)."""
+    from .accounts import current_user  # (accounts.py imports this module for its pages)
+
+    return current_user() is None
+
+
+def _creates() -> bool:
+    """Whether this request's person may create documents (COLLAB_CREATE)."""
+    return current_app.extensions["collab.settings"].create != "signed_in" or not _guest()
+
+
 @bp.get("/")
 def start() -> Response:
-    return _page("collab", {"page": "start"}, "start.js")
+    # a guest where only signed-in people create: the page offers "Sign in" instead of "New document"
+    attrs = {"page": "start"} if _creates() else {"page": "start", "create": "signed_in"}
+    return _page("collab", attrs, "start.js")
+
+
+def _creatable(doc: str) -> str:
+    """An edit link's name that a guest may open under COLLAB_CREATE=signed_in: one of a
+    document that exists (asked through the lookups, which charge a miss as `join` does).
+    Anything else the lookup says (deleted, rate limited) the editor's join says as before."""
+    if _creates():
+        return doc
+    lookups, address = lookups_of(request.environ)
+    try:
+        lookups.open(address, doc)
+    except CollabError as exc:
+        if exc.code == "not_found":
+            raise _unshowable(401, "Sign in to create a document", CollabError("sign_in_required", CREATE_REFUSED),
+                              [(f"/signin?next=/d/{doc}", "Sign in"), ("/", "Start page")]) from None
+    return doc
 
 
 class _Unshowable(Exception):
@@ -229,7 +259,8 @@ def _check_admitted(doc: str, link: str) -> None:
 def editor(doc: str) -> Response:
     # the largest image an upload may be: the editor refuses a larger one before sending it
     limit = str(current_app.extensions["collab.settings"].max_image_bytes)  # COLLAB_MAX_IMAGE_BYTES
-    return _page(f"{_checked_doc(doc)} · collab", {"page": "editor", "doc": doc, "max-image-bytes": limit}, "app.js")
+    return _page(f"{_creatable(_checked_doc(doc))} · collab", {"page": "editor", "doc": doc, "max-image-bytes": limit},
+                 "app.js")
 
 
 @bp.get("/v/<token>")

@@ -1,7 +1,9 @@
 """Who is in each document: the peers of this process, or of every process through Redis,
 and what of that each client is sent (`Roster`: capped lists, counts and deltas).
 
-A peer is `{id, name, role, version, color?}` (color: a picked one, palette.py; version: the last one it confirmed with `seen`).
+A peer is `{id, name, role, version, color?, account?}` (color: a picked one, palette.py; version: the
+last one it confirmed with `seen`; account: a signed-in person's account id, the UI marks everyone
+else a guest).
 What goes out must not grow with the square of the crowd: a `presence` message lists at
 most `max_peers` editors (viewers are counted, never listed), and a client that asked for
 deltas gets only the entries that changed since the last message. No I/O in `Roster`.
@@ -124,7 +126,8 @@ class RedisPresence(LocalPresence):
         # a colour only if it is the palette's (what another process wrote is still checked:
         # it goes into pages' CSS)
         others = [wire.peer(e.get("id", ""), e.get("name", ""), e.get("role", ""), e.get("version", 0),
-                            e.get("color") if e.get("color") in PALETTE else None)
+                            e.get("color") if e.get("color") in PALETTE else None,
+                            e.get("account") if isinstance(e.get("account"), str) else None)
                   for e in entries if e.get("process") in alive and e.get("process") != self.process]
         # one order on every process, so that a capped list is the same wherever it is made
         return sorted([*mine.values(), *(p for p in others if p["id"] not in mine)], key=lambda p: p["id"])

@@ -21,7 +21,7 @@ from ..core.config import Settings
 from ..core import wire
 from ..core.errors import CollabError, gone_error
 from .accounts import socket_user
-from .guard import Environ, lookups_of, settle
+from .guard import Environ, check_create, lookups_of, settle
 from .pins import AddressPins
 from ..core.palette import check_color, nearest_free
 from ..core.ids import check_doc_id, check_name, check_op_id, check_version, log_id, random_base62, redact
@@ -235,7 +235,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
 
     def on_connect(self, sid: str, environ: Environ, auth: object = None) -> bool | None:
         """Who connects: with sign-in on, the signed-in person of the handshake's session
-        cookie, or a guest without one (documents still open by their links). A session
+        cookie or access token (`Authorization: Bearer`; a wrong one is refused, the connect
+        error `{message, data: {code, message}}`), or a guest without one (documents still open by
+        their links). A session
         that cannot be looked up (the database is down) is refused, as Flask-SocketIO
         teaches (return False), rather than let its person in as a guest."""
         s = self.settings
@@ -246,9 +248,9 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             except StoreError as exc:
                 log.warning("refusing client=%s: its session cannot be looked up: %s", sid, exc)
                 return False
-            except CollabError as exc:  # COLLAB_SIGN_IN=proxy: a malformed user header
+            except CollabError as exc:  # a wrong access token (bad_token, rate_limited), a malformed proxy header
                 log.warning("refusing client=%s: %s", sid, exc.message)
-                return False
+                raise socketio.exceptions.ConnectionRefusedError(exc.message, exc.to_dict()) from None
         client = Client(sid, random_base62(10), "Anonymous", TokenBucket(s.rate_limit, s.rate_burst),
                         TokenBucket(s.rate_limit * REFUSALS_REFILL, s.rate_burst))
         if identity is not None:
@@ -351,7 +353,14 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         if view:
             state = lookups.open_view(address, key)
         else:  # a signed-in person who makes the document by joining it owns it
-            state = lookups.open(address, key, create=True, owner=client.account)
+            # COLLAB_CREATE=signed_in: a guest opens what exists, and creates nothing
+            creates = self.settings.create != "signed_in" or client.account is not None
+            try:
+                state = lookups.open(address, key, create=creates, owner=client.account)
+            except CollabError as exc:
+                if exc.code == "not_found" and not creates:
+                    check_create(self.settings, signed_in=False)
+                raise
         # what the document's access lets this person do (refused: nothing joined)
         role: wire.Role = EDITOR if lookups.admit(address, state, client.account,
                                                   VIEW_LINK if view else EDIT_LINK) == EDITOR else VIEWER
@@ -513,10 +522,10 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
             return
         state = m.state
         server = self.sio.server
-        server.emit("cursor", wire.cursor(state.id, client.peer, client.name, anchor, head), to=_editors(state.id),
-                    skip_sid=client.sid, namespace="/")
+        server.emit("cursor", wire.cursor(state.id, client.peer, client.name, anchor, head, client.account),
+                    to=_editors(state.id), skip_sid=client.sid, namespace="/")
         if self._has_viewers(state):
-            server.emit("cursor", wire.cursor(state.view_token, client.peer, client.name, anchor, head),
+            server.emit("cursor", wire.cursor(state.view_token, client.peer, client.name, anchor, head, client.account),
                         to=_viewers(state.id), namespace="/")
 
     # -- outbound -----------------------------------------------------------------
@@ -728,7 +737,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         return nearest_free(pick, taken)
 
     def _publish_peer(self, client: Client, m: Membership) -> None:
-        self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen, m.color))
+        self.presence.set(m.state.id, wire.peer(client.peer, client.name, m.role, m.seen, m.color,
+                                                   client.account))
         self._presence_changed(m.state, client.peer)
 
     def _roster(self, state: DocState) -> Roster:

@@ -9,6 +9,12 @@ Connect and a trusted proxy header (oidc, proxy) through `identity_user(issuer, 
 which finds or makes the account of an identity someone else vouches for: by the pair
 (issuer, subject), never by email (docs/architecture.md, "Accounts").
 
+A personal access token (`Authorization: Bearer`, for the HTTP API and the Python client) is
+a person's too: `add_token` makes a random secret, shown once, and stores its SHA-256 with
+a name and an optional expiry; `token_user` is the person of a secret, or `bad_token` saying
+why not (unknown or revoked, expired, account disabled). No Argon2 there: the secret is 256
+random bits, and a fast hash of it is as safe to keep as a session's.
+
 Passwords are hashed with Argon2id (argon2-cffi's defaults). A sign-in that names no account
 verifies the password against a dummy hash all the same, so that a wrong password and an
 unknown email cost the same work and give the same answer.
@@ -29,7 +35,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from ..core.errors import CollabError
 from ..core.ids import check_name
-from ..storage import Accounts, StoreConflict, User
+from ..storage import Accounts, StoreConflict, Token, User
 from ..storage.accounts import email_key
 
 T = TypeVar("T")
@@ -38,6 +44,14 @@ MAX_PASSWORD = 1_024  # characters: Argon2 hashes any length, but a megabyte is 
 MAX_EMAIL = 254  # RFC 5321
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")  # one @, something on each side: the mail server says the rest
 BAD_CREDENTIALS = "this email and password do not match an account that may sign in"
+TOKEN_PREFIX = "collab_pat_"  # what starts every access token: secret scanners (and people) recognise one
+# what an Authorization: Bearer value may be at all (RFC 6750 b64token), and how long: the
+# rest is looked up. A token is TOKEN_PREFIX + 43 characters
+BEARER_RE = re.compile(r"^[A-Za-z0-9\-._~+/]+=*$")
+MAX_BEARER = 256  # characters
+MAX_TOKENS = 100  # live tokens one account may hold
+MAX_TOKEN_DAYS = 3_650  # the longest expiry asked for (days); none at all is allowed: until revoked
+TOKEN_USE_EVERY = 3_600.0  # seconds: `last_used` is written at most this often per token
 # the password of an account made for an identity: no PHC string, so no password verifies it
 # (argon2 answers InvalidHashError, `_verify` False): such a person signs in only as they did
 NO_PASSWORD = "!external"
@@ -190,3 +204,55 @@ class AccountService:
     def end_session(self, token: object) -> None:
         if isinstance(token, str) and token:
             self.accounts.end_session(token_hash(token))
+
+    # -- access tokens ---------------------------------------------------------
+
+    def add_token(self, user: User, name: object, days: object = None) -> tuple[str, Token]:
+        """A new access token of `user`: (the secret, shown once; its row). `days`: how long
+        it lasts (None: until revoked)."""
+        if name is None or (isinstance(name, str) and not name.strip()):
+            raise CollabError("bad_request", "a token needs a name saying what it is for (1-64 characters)")
+        label = check_name(name)
+        expires = None
+        if days is not None:
+            if isinstance(days, bool) or not isinstance(days, (int, float)) or not 0 < days <= MAX_TOKEN_DAYS:
+                raise CollabError("bad_request", f"expires_days must be a number of days, over 0 and at most "
+                                                 f"{MAX_TOKEN_DAYS} (or absent: until revoked)")
+            expires = self.clock() + float(days) * 86_400.0
+        if len(self.accounts.tokens(user.id)) >= MAX_TOKENS:
+            raise CollabError("conflict", f"this account has {MAX_TOKENS} tokens already: revoke one first")
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        token = Token("t_" + secrets.token_hex(8), user.id, label, token_hash(secret), self.clock(), expires)
+        self.accounts.add_token(token)
+        return secret, token
+
+    def token_user(self, secret: str) -> User:
+        """The person of an access token's secret; `bad_token` (401) saying why not."""
+        if len(secret) > MAX_BEARER or not BEARER_RE.match(secret):
+            raise CollabError("bad_token", "the Bearer token is malformed: send `Authorization: Bearer <token>`, "
+                                           "the token as `collab user token add` or /api/me/tokens made it")
+        found = self.accounts.token_user(token_hash(secret))
+        if found is None:
+            raise CollabError("bad_token", "this access token is not valid: it was revoked, or never existed")
+        user, token = found
+        now = self.clock()
+        if token.expires is not None and token.expires <= now:
+            raise CollabError("bad_token", f"this access token ({token.name!r}) has expired: make a new one")
+        if user.disabled:
+            raise CollabError("bad_token", "the account of this access token is disabled")
+        if token.last_used is None or now - token.last_used >= TOKEN_USE_EVERY:
+            self.accounts.touch_token(token.id, now)
+        return user
+
+    def tokens(self, user: User) -> list[Token]:
+        return self.accounts.tokens(user.id)
+
+    def revoke_token(self, user: User, token_id: object) -> Token:
+        """Revoke one of `user`'s tokens by its id: it stops working at once (and the sockets
+        it opened, within COLLAB_SESSION_CHECK on other processes). The token it was."""
+        if isinstance(token_id, str) and len(token_id) <= 64:
+            for token in self.accounts.tokens(user.id):
+                if token.id == token_id and self.accounts.revoke_token(user.id, token_id):
+                    return token
+        raise CollabError("not_found", f"this account has no token {str(token_id)[:64]!r}: "
+                                       "`collab user token list` or GET /api/me/tokens lists them")

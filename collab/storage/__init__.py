@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .base import (POLICIES, ROLES, Access, AccessRows, Accounts, DocumentRow, Member, Image, Label, NewRevision, NoDatabase,
                    Reads, Revision, Store, StoreBusy, StoreConflict,
-                   StoreError, Tombstone, User)
+                   StoreError, Token, Tombstone, User)
 
 
 def open_store(url: str, durability: str = "disk", create: bool = True) -> Store:
@@ -49,5 +49,5 @@ def open_reader(url: str) -> Reads:
 
 
 __all__ = ["POLICIES", "ROLES", "Access", "AccessRows", "Member", "Accounts", "DocumentRow", "Image", "Label", "NewRevision",
-           "NoDatabase", "Reads", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Tombstone", "User",
+           "NoDatabase", "Reads", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Token", "Tombstone", "User",
            "open_reader", "open_store"]

@@ -1,5 +1,5 @@
-"""Users and sessions (schema migration 7) and the identities of other sign-ins (8), written
-once for every backend.
+"""Users and sessions (schema migration 7), the identities of other sign-ins (8) and access
+tokens (11), written once for every backend.
 
 A store hands `AccountTable` two functions: `read(sql, params)` (rows) and `write(sql,
 params)` (rows changed; StoreConflict when a UNIQUE key is taken, StoreError otherwise),
@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from .base import StoreConflict, User
+from .base import StoreConflict, Token, User
 
 Read = Callable[[str, Sequence[Any]], list[tuple[Any, ...]]]
 Write = Callable[[str, Sequence[Any]], int]
 _USER_COLUMNS = "id, email, name, password, created, disabled"
+_TOKEN_COLUMNS = "id, user_id, name, token_hash, created, expires, last_used"
 IN_BATCH = 500  # token hashes asked about per query (SQLite takes up to 32,766 parameters)
 
 
@@ -25,6 +26,14 @@ def email_key(email: str) -> str:
 
 def _user(row: tuple[Any, ...]) -> User:
     return User(row[0], row[1], row[2], row[3], float(row[4]), bool(row[5]))
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _token(row: tuple[Any, ...]) -> Token:
+    return Token(row[0], row[1], row[2], row[3], float(row[4]), _seconds(row[5]), _seconds(row[6]))
 
 
 class AccountTable:
@@ -76,6 +85,26 @@ class AccountTable:
             return winner
         return user
 
+    # -- what `collab dump` reads and `collab load` writes -----------------------
+
+    def user_keys(self) -> dict[str, str]:
+        """keys[user id] = the key its account is found by (its email folded, or an identity's)."""
+        return {r[0]: r[1] for r in self._read("SELECT id, email_key FROM users", ())}
+
+    def all_identities(self) -> list[tuple[str, str, str, float]]:
+        """Every identity: (issuer, subject, user id, created), by user, issuer and subject."""
+        return [(r[0], r[1], r[2], float(r[3])) for r in self._read(
+            "SELECT issuer, subject, user_id, created FROM identities ORDER BY user_id, issuer, subject", ())]
+
+    def load_user(self, user: User, key: str) -> None:
+        """An account as a dump holds it, under the key it had. StoreConflict if taken."""
+        self._write(f"INSERT INTO users ({_USER_COLUMNS}, email_key) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (user.id, user.email, user.name, user.password, user.created, int(user.disabled), key))
+
+    def load_identity(self, issuer: str, subject: str, user_id: str, created: float) -> None:
+        self._write("INSERT INTO identities (issuer, subject, user_id, created) VALUES (?, ?, ?, ?)",
+                    (issuer, subject, user_id, created))
+
     def identities(self, user_id: str) -> list[tuple[str, str]]:
         return [(r[0], r[1]) for r in self._read(
             "SELECT issuer, subject FROM identities WHERE user_id = ? ORDER BY issuer, subject", (user_id,))]
@@ -115,4 +144,32 @@ class AccountTable:
             live.update(r[0] for r in self._read(
                 f"SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id "
                 f"WHERE s.token_hash IN ({marks}) AND s.expires > ? AND u.disabled = 0", (*batch, now)))
+            live.update(r[0] for r in self._read(
+                f"SELECT t.token_hash FROM tokens t JOIN users u ON u.id = t.user_id "
+                f"WHERE t.token_hash IN ({marks}) AND (t.expires IS NULL OR t.expires > ?) AND u.disabled = 0",
+                (*batch, now)))
         return live
+
+    # -- access tokens (migration 11) ----------------------------------------------
+
+    def add_token(self, token: Token) -> None:
+        self._write(f"INSERT INTO tokens ({_TOKEN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (token.id, token.user_id, token.name, token.token_hash, token.created, token.expires,
+                     token.last_used))
+
+    def tokens(self, user_id: str | None = None) -> list[Token]:
+        where, params = ("WHERE user_id = ? ", (user_id,)) if user_id is not None else ("", ())
+        return [_token(r) for r in self._read(f"SELECT {_TOKEN_COLUMNS} FROM tokens {where}ORDER BY created, id",
+                                              params)]
+
+    def token_user(self, token_hash: str) -> tuple[User, Token] | None:
+        columns = ", ".join(f"t.{c.strip()}" for c in _TOKEN_COLUMNS.split(","))
+        rows = self._read(f"SELECT u.id, u.email, u.name, u.password, u.created, u.disabled, {columns} "
+                          "FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?", (token_hash,))
+        return (_user(rows[0][:6]), _token(rows[0][6:])) if rows else None
+
+    def touch_token(self, token_id: str, now: float) -> None:
+        self._write("UPDATE tokens SET last_used = ? WHERE id = ?", (now, token_id))
+
+    def revoke_token(self, user_id: str, token_id: str) -> bool:
+        return self._write("DELETE FROM tokens WHERE id = ? AND user_id = ?", (token_id, user_id)) == 1

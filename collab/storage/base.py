@@ -107,6 +107,20 @@ class User:
 
 
 @dataclass(frozen=True, slots=True)
+class Token:
+    """A personal access token (schema migration 11): what `Authorization: Bearer` signs in
+    as. The secret itself is shown once, when it is made, and never stored."""
+
+    id: str  # "t_" + random: how a list and a revocation name it
+    user_id: str  # whose: the token may do what this person may, no more
+    name: str  # what it is for ("CI backup"), given by its person
+    token_hash: str  # SHA-256 of the secret, hex
+    created: float  # unix seconds
+    expires: float | None = None  # unix seconds; None: until revoked
+    last_used: float | None = None  # unix seconds, coarse (to the hour); None: never used
+
+
+@dataclass(frozen=True, slots=True)
 class Visit:
     """A document a signed-in person opened (schema migration 9), with what "my documents"
     shows of it."""
@@ -190,8 +204,37 @@ class Accounts(Protocol):
         session, by a proxy's header, are checked against it)."""
 
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
-        """Those of `token_hashes` that are still live sessions (what the server's sockets
-        are checked against)."""
+        """Those of `token_hashes` that are still live sessions or live access tokens (what
+        the server's sockets are checked against: a revoked token's sockets end too)."""
+
+    def user_keys(self) -> dict[str, str]:
+        """keys[user id] = the key its account is found by: its email folded, or for an identity
+        without a free verified email its issuer and subject (`collab dump`)."""
+
+    def all_identities(self) -> list[tuple[str, str, str, float]]:
+        """Every identity (issuer, subject, user id, created), for `collab dump`."""
+
+    def load_user(self, user: User, key: str) -> None:
+        """Store an account as a dump holds it, under `key`; StoreConflict if id or key is taken."""
+
+    def load_identity(self, issuer: str, subject: str, user_id: str, created: float) -> None:
+        """Store an identity as a dump holds it; StoreConflict if it is taken."""
+
+    def add_token(self, token: Token) -> None:
+        """StoreConflict if its id or hash is taken."""
+
+    def tokens(self, user_id: str | None = None) -> list[Token]:
+        """The tokens of an account (None: of every account, for `collab dump`), oldest first."""
+
+    def token_user(self, token_hash: str) -> tuple[User, Token] | None:
+        """The token of a hash and its account, whatever their state (expired, disabled:
+        the caller says which it refuses, and why); None: no such token."""
+
+    def touch_token(self, token_id: str, now: float) -> None:
+        """Record that a token was used (`last_used`)."""
+
+    def revoke_token(self, user_id: str, token_id: str) -> bool:
+        """Delete a token of an account; False when the account has no such token."""
 
 
 POLICIES = ("link", "signed_in", "invited")  # who may edit, and who may view, a document
@@ -316,6 +359,10 @@ class Store(Protocol):
         """The versions stored with a snapshot, in order (for `collab check`)."""
 
     def document_ids(self) -> Iterator[str]: ...
+
+    def documents_page(self, after: str, limit: int) -> list[DocumentRow]:
+        """At most `limit` documents whose ids come after `after` ("": from the first), by id
+        (byte order on every backend): what an admin's list pages through."""
 
     def set_label(self, doc: str, version: int, name: str, ts: float) -> None:
         """Name a version; a name already used in the document moves to this version."""

@@ -12,7 +12,10 @@ in constant memory and can be piped, compressed or diffed:
     {"access": {"owner", "edit", "view", "members": [{"user", "role", "added"}]}}   who may edit
                                                                        and view it, if not the default
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
-    {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I}}   the last line
+    {"user": {"id", "email", "name", "password", "created", "disabled"[, "email_key"]}}   then the accounts
+    {"identity": {"issuer", "subject", "user_id", "created"}}
+    {"token": {"id", "user_id", "name", "token_hash", "created", "expires", "last_used"}}
+    {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I[, "users": U, "identities": D, "tokens": K]}}
 
 `snapshot` appears where the store holds one, `account` (the author's account id, schema 7)
 where the revision has one, `access` (schema 10) where the document has an owner, a
@@ -21,8 +24,18 @@ its header's schema, rather than load the document open to anyone with its link)
 deleted documents and replaced links: a restored backup must not let an old link create a
 deleted document again); format 3 the images uploaded into documents, one line each, read
 from the store and written one at a time (a line holds one image, at most
-COLLAB_MAX_IMAGE_BYTES of it, never the dump). A format 1 dump (no tombstones, no
-"tombstones" count) and a format 2 one (no images, no "images" count) still load.
+COLLAB_MAX_IMAGE_BYTES of it, never the dump); format 4 the accounts (COLLAB_SIGN_IN: each
+user with their password's Argon2 hash, or "!..." for one who signs in elsewhere, and
+`email_key` when their account is found by another key than their email's, an identity's;
+the identities of OpenID Connect and proxy sign-ins; each access token by its SHA-256, so
+that people and scripts keep working on a restored or copied server), after the tombstones. A database without
+accounts is dumped as format 3, exactly as before, so an older collab still loads it.
+Sessions are never carried: a sign-in lives in a browser's cookie, signed with the source
+server's secret key (which a dump does not hold), and a backup restored must not bring back
+sign-ins ended since; people sign in again. A dump with accounts holds password hashes and
+every edit link: keep it as secret as the database. A format 1 dump (no tombstones, no
+"tombstones" count), a format 2 one (no images, no "images" count) and a format 3 one (no
+accounts, no "users" and "tokens" counts) still load.
 A dump is checked by one `Checker`, record by record: every field's type, ids and tokens
 (core.ids, the one validator), op ids unique per document, ids and view tokens all distinct
 (in the dump and against the target), labels of versions that exist, images whose data is base64 of the size, SHA-256 and
@@ -52,11 +65,14 @@ from ..core.images import TYPES as IMAGE_TYPES, digest, sniff
 from ..core.ids import check_doc_id, check_image_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
 from .access import DEFAULT as DEFAULT_ACCESS
-from .base import POLICIES, ROLES, Access, DocumentRow, Image, Label, Member, NewRevision, Revision, Store, StoreError, Tombstone
+from .accounts import email_key
+from .base import (POLICIES, ROLES, Access, DocumentRow, Image, Label, Member, NewRevision, Revision, Store, StoreError,
+                   Token, Tombstone, User)
 from .schema import LATEST
 
-FORMAT = 3
-FORMATS = (1, 2, 3)  # what this collab reads: 1 is 2 without tombstones, 2 is 3 without images
+FORMAT = 4
+FORMATS = (1, 2, 3, 4)  # what this collab reads: 1 is 2 without tombstones, 2 is 3 without images, 3 is 4 without accounts
+NO_ACCOUNTS = 3  # the format of a dump of a database without accounts: as before they existed
 PAGE = 1000  # revisions read per store call
 DOC_FIELDS = ("id", "view_token", "head", "created", "updated")
 REV_FIELDS = ("version", "patch", "author", "op_id", "ts", "hash")  # and "attribution", which may be left out
@@ -64,7 +80,10 @@ LABEL_FIELDS = ("name", "version", "ts")
 TOMBSTONE_FIELDS = ("name", "reason", "ts")
 IMAGE_FIELDS = ("id", "type", "size", "sha256", "created", "data")
 ACCESS_FIELDS = ("owner", "edit", "view", "members")
-KINDS = ("document", "revision", "label", "image", "access", "tombstone", "end")  # what a record after the header is, by its one key
+USER_FIELDS = ("id", "email", "name", "password", "created", "disabled")  # and "email_key", which may be left out
+IDENTITY_FIELDS = ("issuer", "subject", "user_id", "created")
+TOKEN_FIELDS = ("id", "user_id", "name", "token_hash", "created", "expires", "last_used")
+KINDS = ("document", "revision", "label", "image", "access", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -83,16 +102,40 @@ class Counts:
     revisions: int = 0
     tombstones: int = 0
     images: int = 0
+    users: int = 0
+    identities: int = 0
+    tokens: int = 0
     ids: list[str] = field(default_factory=list)  # the documents, in order
 
 
 Progress = Callable[[Counts], None]
 
 
-def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = True) -> Iterator[dict[str, Any]]:
-    """The dump of `store` (of `docs` only, if given), record by record; its tombstones last
-    unless `tombstones` is False."""
-    yield {"collab_dump": FORMAT, "schema": LATEST}
+@dataclass(frozen=True)
+class UserRecord:
+    """An account as a dump holds it: the user and the key it is found by."""
+
+    user: User
+    key: str
+
+
+@dataclass(frozen=True)
+class IdentityRecord:
+    """An identity (OpenID Connect, a proxy's header) of an account of the dump."""
+
+    issuer: str
+    subject: str
+    user_id: str
+    created: float
+
+
+def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = True,
+            accounts: bool | None = None) -> Iterator[dict[str, Any]]:
+    """The dump of `store` (of `docs` only, if given), record by record; its tombstones
+    unless `tombstones` is False, then its accounts unless `accounts` is False (default: as
+    `tombstones`: a whole dump carries them, one of some documents does not)."""
+    users = store.accounts.users() if (tombstones if accounts is None else accounts) else []
+    yield {"collab_dump": FORMAT if users else NO_ACCOUNTS, "schema": LATEST}
     counts = Counts()
     for doc in (store.document_ids() if docs is None else docs):
         row = store.get_document(doc)
@@ -134,8 +177,23 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
         for tomb in store.tombstones():
             yield {"tombstone": {"name": tomb.name, "reason": tomb.reason, "ts": tomb.ts}}
             counts.tombstones += 1
-    yield {"end": {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones,
-                   "images": counts.images}}
+    keys = store.accounts.user_keys() if users else {}
+    for user in users:
+        record = {f: getattr(user, f) for f in USER_FIELDS}
+        if keys.get(user.id, email_key(user.email)) != email_key(user.email):  # an identity's key
+            record["email_key"] = keys[user.id]
+        yield {"user": record}
+        counts.users += 1
+    for issuer, subject, user_id, created in store.accounts.all_identities() if users else []:
+        yield {"identity": {"issuer": issuer, "subject": subject, "user_id": user_id, "created": created}}
+        counts.identities += 1
+    for token in store.accounts.tokens() if users else []:
+        yield {"token": {f: getattr(token, f) for f in TOKEN_FIELDS}}
+        counts.tokens += 1
+    end = {"documents": counts.documents, "revisions": counts.revisions, "tombstones": counts.tombstones,
+           "images": counts.images}
+    yield {"end": {**end, "users": counts.users, "identities": counts.identities, "tokens": counts.tokens}
+           if users else end}
 
 
 def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = None) -> Counts:
@@ -149,6 +207,12 @@ def write(recs: Iterable[dict[str, Any]], out: Any, progress: Progress | None = 
             counts.tombstones += 1
         elif "image" in rec:
             counts.images += 1
+        elif "user" in rec:
+            counts.users += 1
+        elif "identity" in rec:
+            counts.identities += 1
+        elif "token" in rec:
+            counts.tokens += 1
         elif "document" in rec:
             counts.documents += 1
             if progress:
@@ -217,12 +281,16 @@ class Checker:
         self.unit = unit
         self.progress = progress
         self.counts = Counts()
-        self._state = "header"  # then "body", "tombstones" (after the documents), "end"
+        self._state = "header"  # then "body", "tombstones" (after the documents), "accounts", "end"
         self.format = FORMAT  # the header's
         self._doc: _Open | None = None
         self._keys: dict[str, tuple[str, str]] = {}  # keys[id or token] = (document, "id" | "view token")
         self._tombs: set[str] = set()  # the tombstones' names
         self._images: set[str] = set()  # the images' ids
+        self._users: set[str] = set()  # the users' ids
+        self._tokens: set[str] = set()  # the tokens' ids and hashes
+        self._keys_of_users: set[str] = set()  # the keys the users are found by
+        self._identities: set[tuple[str, str]] = set()
         self._line = 0
 
     def _error(self, n: int, reason: str) -> DumpError:
@@ -235,7 +303,8 @@ class Checker:
         except CollabError as exc:
             raise self._error(n, exc.message) from None
 
-    def feed(self, n: int, rec: dict[str, Any]) -> DocumentRow | NewRevision | Label | Image | Access | Tombstone | None:
+    def feed(self, n: int, rec: dict[str, Any]) -> (DocumentRow | NewRevision | Label | Image | Access | Tombstone
+                                                     | UserRecord | IdentityRecord | Token | None):
         self._line = n
         if self._state == "header":
             self._header(n, rec)
@@ -261,6 +330,12 @@ class Checker:
             return self._access(n, rec["access"])
         if kind == "tombstone":
             return self._tombstone(n, rec["tombstone"])
+        if kind == "user":
+            return self._user(n, rec["user"])
+        if kind == "identity":
+            return self._identity(n, rec["identity"])
+        if kind == "token":
+            return self._token(n, rec["token"])
         self._end(n, rec["end"])
         return None
 
@@ -322,6 +397,8 @@ class Checker:
         self.close(n)
         if self._state == "tombstones":
             raise self._error(n, "a document after the tombstones (they come last, before the end record)")
+        if self._state == "accounts":
+            raise self._error(n, "a document after the accounts (they come last, before the end record)")
         self._fields(n, "document", body, DOC_FIELDS)
         doc = self._core(n, check_doc_id, body["id"], "document id")
         token = self._core(n, check_doc_id, body["view_token"], "view token")
@@ -475,6 +552,8 @@ class Checker:
         self.close(n)
         if self.format < 2:
             raise self._error(n, "a tombstone in a dump of format 1 (tombstones came with format 2)")
+        if self._state == "accounts":
+            raise self._error(n, "a tombstone after the accounts (they come after the tombstones)")
         self._state = "tombstones"
         self._fields(n, "tombstone", body, TOMBSTONE_FIELDS)
         # a name of a document that was deleted, renamed or whose view link was replaced:
@@ -500,16 +579,95 @@ class Checker:
         self.counts.tombstones += 1
         return Tombstone(name, reason, self._time(n, body, "ts"))
 
+    def _accounts(self, n: int, what: str) -> None:
+        self.close(n)
+        if self.format < 4:
+            raise self._error(n, f"a {what} in a dump of format {self.format} (accounts came with format 4)")
+        self._state = "accounts"
+
+    def _user(self, n: int, body: Any) -> UserRecord:
+        self._accounts(n, "user")
+        self._fields(n, "user", body, USER_FIELDS, optional=("email_key",))
+        user_id, email, name, password = (self._string(n, body, f) for f in ("id", "email", "name", "password"))
+        if not 0 < len(user_id) <= 64 or not user_id.isascii() or not user_id.isprintable():
+            raise self._error(n, f"user id {user_id[:80]!r} is not valid: 1-64 printable ASCII characters")
+        # (empty: an identity's account whose provider gave no email)
+        if email and (len(email) > 254 or email.count("@") != 1 or email.strip() != email or " " in email):
+            raise self._error(n, f"user {user_id!r}: email {email[:80]!r} is not an address like ann@example.org")
+        if not name.strip() or self._core(n, check_name, name) != name:
+            raise self._error(n, f"user {user_id!r}: display name {name[:80]!r} is not valid (1-64 characters)")
+        if not password.startswith(("$", "!")) or len(password) > 1_024:
+            raise self._error(n, f"user {user_id!r}: password must be a password hash (a PHC string, $argon2id$...) "
+                                 "or ! and a word (one who signs in elsewhere), never a password")
+        key = self._string(n, body, "email_key") if "email_key" in body else email_key(email)
+        if not key or len(key) > 2_048 or not key.isprintable():
+            raise self._error(n, f"user {user_id!r}: no email and no email_key to find the account by")
+        if not isinstance(body["disabled"], bool):
+            raise self._error(n, f"user {user_id!r}: 'disabled' must be true or false")
+        if user_id in self._users or key in self._keys_of_users:
+            raise self._error(n, f"user {user_id!r} ({email or key}) appears twice")
+        # (an identity's key taken in the target is found as the account is written: StoreConflict)
+        if self.target is not None and (self.target.accounts.user(user_id) is not None or (
+                email and self.target.accounts.user_by_email(email) is not None)):
+            raise self._error(n, f"user {user_id!r} ({email or key}): an account of that id or email exists in the "
+                                 "target database")
+        self._users.add(user_id)
+        self._keys_of_users.add(key)
+        self.counts.users += 1
+        return UserRecord(User(user_id, email, name, password, self._time(n, body, "created"), body["disabled"]), key)
+
+    def _identity(self, n: int, body: Any) -> IdentityRecord:
+        self._accounts(n, "identity")
+        self._fields(n, "identity", body, IDENTITY_FIELDS)
+        issuer, subject, user_id = (self._string(n, body, f) for f in ("issuer", "subject", "user_id"))
+        if not 0 < len(issuer) <= 1_024 or not 0 < len(subject) <= 255 or not (issuer + subject).isprintable():
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}): an issuer of 1-1,024 and a subject "
+                                 "of 1-255 printable characters")
+        if user_id not in self._users:
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}) is of user {user_id[:80]!r}, who is "
+                                 "not in the dump before it")
+        if (issuer, subject) in self._identities:
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}) appears twice")
+        if self.target is not None and self.target.accounts.user_by_identity(issuer, subject) is not None:
+            raise self._error(n, f"identity ({issuer[:80]!r}, {subject[:80]!r}) has an account in the target database")
+        self._identities.add((issuer, subject))
+        self.counts.identities += 1
+        return IdentityRecord(issuer, subject, user_id, self._time(n, body, "created"))
+
+    def _token(self, n: int, body: Any) -> Token:
+        self._accounts(n, "token")
+        self._fields(n, "token", body, TOKEN_FIELDS)
+        token_id, user_id, name, digest_ = (self._string(n, body, f) for f in ("id", "user_id", "name", "token_hash"))
+        if not 0 < len(token_id) <= 64 or not token_id.isascii() or not token_id.isprintable():
+            raise self._error(n, f"token id {token_id[:80]!r} is not valid: 1-64 printable ASCII characters")
+        if user_id not in self._users:
+            raise self._error(n, f"token {token_id!r} is of user {user_id[:80]!r}, who is not in the dump before it")
+        if len(digest_) != 64 or any(c not in "0123456789abcdef" for c in digest_):
+            raise self._error(n, f"token {token_id!r}: token_hash must be a SHA-256 in 64 lower-case hex digits "
+                                 "(a token is never stored itself)")
+        if not name.strip() or self._core(n, check_name, name) != name:
+            raise self._error(n, f"token {token_id!r}: name {name[:80]!r} is not valid (1-64 characters)")
+        expires, last_used = (None if body[f] is None else self._time(n, body, f) for f in ("expires", "last_used"))
+        if token_id in self._tokens or digest_ in self._tokens:
+            raise self._error(n, f"token {token_id!r} appears twice")
+        if self.target is not None and self.target.accounts.token_user(digest_) is not None:
+            raise self._error(n, f"token {token_id!r}: that token exists in the target database")
+        self._tokens.update((token_id, digest_))
+        self.counts.tokens += 1
+        return Token(token_id, user_id, name, digest_, self._time(n, body, "created"), expires, last_used)
+
     def _end(self, n: int, body: Any) -> None:
         self.close(n)
-        said = (body.get("documents"), body.get("revisions"), body.get("tombstones"), body.get("images")) \
-            if isinstance(body, dict) else None
-        held = (self.counts.documents, self.counts.revisions, self.counts.tombstones if self.format >= 2 else None,
-                self.counts.images if self.format >= 3 else None)
+        keys = ("documents", "revisions", "tombstones", "images", "users", "identities", "tokens")
+        said = tuple(body.get(k) for k in keys) if isinstance(body, dict) else None
+        c = self.counts
+        held = (c.documents, c.revisions, c.tombstones if self.format >= 2 else None,
+                c.images if self.format >= 3 else None, c.users if self.format >= 4 else None,
+                c.identities if self.format >= 4 else None, c.tokens if self.format >= 4 else None)
         if said != held:
-            raise self._error(n, f"the end record says {body}, the dump holds {self.counts.documents} "
-                                 f"documents, {self.counts.revisions} revisions, "
-                                 f"{self.counts.tombstones} tombstones and {self.counts.images} images")
+            raise self._error(n, f"the end record says {body}, the dump holds {c.documents} "
+                                 f"documents, {c.revisions} revisions, {c.tombstones} tombstones, "
+                                 f"{c.images} images, {c.users} users, {c.identities} identities and {c.tokens} tokens")
         self._state = "end"
 
 
@@ -576,6 +734,13 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
                 tombs.append(item)
                 if len(tombs) >= PAGE:
                     write_tombstones()
+            elif isinstance(item, UserRecord):  # (after every tombstone: they come before the accounts)
+                write_tombstones()
+                store.accounts.load_user(item.user, item.key)
+            elif isinstance(item, IdentityRecord):
+                store.accounts.load_identity(item.issuer, item.subject, item.user_id, item.created)
+            elif isinstance(item, Token):
+                store.accounts.add_token(item)
         counts = checker.finish()
         write_tombstones()
         return counts

@@ -252,6 +252,12 @@ class PostgresStore:
     def snapshot_versions(self, doc: str) -> list[int]:
         return [r[0] for r in self._query("SELECT version FROM snapshots WHERE doc = %s ORDER BY version", (doc,))]
 
+    def documents_page(self, after: str, limit: int) -> list[DocumentRow]:
+        # byte order (COLLATE "C"), as SQLite's: the database's collation may sort a-B-c
+        rows = self._query(f'SELECT {_DOC_COLUMNS} FROM documents WHERE id > %s COLLATE "C" '
+                           'ORDER BY id COLLATE "C" LIMIT %s', (after, limit))
+        return [DocumentRow(*r) for r in rows]
+
     def document_ids(self) -> Iterator[str]:
         return iter([r[0] for r in self._query("SELECT id FROM documents ORDER BY id")])
 

@@ -185,6 +185,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         ){table_end}""",
         "CREATE INDEX doc_members_user ON doc_members (user_id)",
     )),
+    # personal access tokens (issue 14; taken as 10 on its branch, 11 once per-document
+    # permissions had landed as 10): `Authorization: Bearer` for the HTTP API and the
+    # Python client, each a person's, named, with an optional expiry. Stored by the SHA-256
+    # of the secret only, as sessions are; `id` is what lists and revocations name (never the
+    # secret). `last_used` is coarse (written at most once an hour per token), so using a
+    # token costs no write per request. Revoking deletes the row
+    Migration(11, "tokens: personal access tokens (Bearer), by the SHA-256 of their secret", (
+        """CREATE TABLE tokens (
+            id TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            created {real} NOT NULL,
+            expires {real},
+            last_used {real}
+        ){table_end}""",
+        "CREATE INDEX tokens_user ON tokens (user_id)",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
@@ -248,10 +266,15 @@ def migrate(db: Catalog, now: float, create: bool = True) -> list[Migration]:
     if version > LATEST:
         raise StoreError(f"the database's schema is at version {version}, newer than this collab knows "
                          f"({LATEST}): upgrade collab, or open a copy made for this version")
-    if version == LATEST and "schema_migrations" in db.tables():
+    versioned = "schema_migrations" in db.tables()
+    # every migration the database has not recorded, not only those above its newest: numbers
+    # are taken by branches that land in any order, so a database can hold 10 without 8 and 9
+    recorded = {r[0] for r in db.execute("SELECT version FROM schema_migrations", ())} if versioned else set()
+    applied = ([m for m in MIGRATIONS if m.version not in recorded] if versioned
+               else [m for m in MIGRATIONS if m.version > version])
+    if versioned and not applied:
         return []
-    applied = [m for m in MIGRATIONS if m.version > version]
-    if "schema_migrations" not in db.tables():
+    if not versioned:
         if version:
             # an older collab created every table it knew with CREATE TABLE IF NOT EXISTS at
             # each start: one that predates a table lacks it

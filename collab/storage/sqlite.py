@@ -380,6 +380,14 @@ class SQLiteStore(_Reads):
             raise self._error("read snapshots", exc) from exc
         return [r[0] for r in rows]
 
+    def documents_page(self, after: str, limit: int) -> list[DocumentRow]:
+        try:
+            rows = self._reader.execute(f"SELECT {_DOC_COLUMNS} FROM documents WHERE id > ? ORDER BY id LIMIT ?",
+                                        (after, limit)).fetchall()
+        except sqlite3.Error as exc:
+            raise self._error("read documents", exc) from exc
+        return [DocumentRow(*r) for r in rows]
+
     def document_ids(self) -> Iterator[str]:
         """Every document id. One that is not UTF-8 (a damaged row) comes back with its
         bad bytes as lone surrogates (errors="surrogateescape"), so a check can name it and

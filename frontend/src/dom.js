@@ -1,6 +1,16 @@
 // What every page (start, editor and viewer, history) shares: `el()` to build elements, the
-// colour of a person, the display name this browser keeps, and the light or dark theme.
+// colour of a person, how a person's name is shown (`personName`: guests marked), the display
+// name this browser keeps, and the light or dark theme.
 // Every user string goes in as text (text nodes, attributes), never as HTML.
+
+/**
+ * The name of `who` (a revision, a blame span: `{author, account?}`) as shown wherever people
+ * are named (presence, cursors, history, blame): with sign-in
+ * on (the page's data-sign-in), whoever has no account is marked "(guest)", always, not only
+ * when the name is a registered person's: a guest can call themselves anything, and telling
+ * which names are registered would tell strangers who has an account.
+ */
+export const personName = (who) => (who.account || !document.body.dataset.signIn ? who.author : `${who.author} (guest)`);
 
 /**
  * `el('a', {href, class, onclick}, 'text', child)`: an element with these attributes (`class`

@@ -3,7 +3,7 @@
 // then: a slider dragged or playing would otherwise ask for every version it passes).
 // Every user string goes in as text, never as HTML.
 
-import { colorBook, el } from './dom.js';
+import { colorBook, el, personName } from './dom.js';
 
 // an author keeps one colour on this page, and no two authors share one while colours last
 const authorColor = colorBook();
@@ -43,11 +43,11 @@ export function versionView(ctx, { onAuthors }) {
       const rev = pages.get(v);
       if (rev) {
         // with sign-in on (COLLAB_SIGN_IN): a signed-in author's revision carries `account`, set
-        // by the server; a guest's does not, and says so
-        const guest = document.body.dataset.signIn && !rev.account;
-        stepAuthor.replaceChildren(dot(rev.author), rev.author, guest ? el('span', { class: 'muted' }, ' (guest)') : '');
-        if (document.body.dataset.signIn) stepAuthor.dataset.account = rev.account || '';
-        stepAuthor.title = rev.account ? `signed in (account ${rev.account}) · op ${rev.id}` : `op ${rev.id}`;
+        // by the server; a guest's does not, and says so (personName: "Ann (guest)")
+        const shown = personName(rev);
+        stepAuthor.replaceChildren(dot(shown), shown);
+        stepAuthor.dataset.account = rev.account || ''; // (empty: a guest's, or sign-in off)
+        stepAuthor.title = `op ${rev.id}`; // (the account id is in data-account)
         stepTime.textContent = formatTime(rev.ts);
       } else {
         stepAuthor.replaceChildren('…');
@@ -65,13 +65,13 @@ export function versionView(ctx, { onAuthors }) {
     const rows = [];
     for (let v = hi; v >= lo; v--) {
       const rev = pages.get(v);
-      const who = v === 0 ? 'created' : rev ? rev.author : '…';
+      const who = v === 0 ? 'created' : rev ? personName(rev) : '…';
       rows.push(
         el(
           'li',
           { class: v === current ? 'step current' : 'step', 'data-version': String(v) },
           el('button', { type: 'button', class: 'link', onclick: () => ctx.select(v) }, `v${v}`),
-          v > 0 && rev ? dot(rev.author) : null,
+          v > 0 && rev ? dot(who) : null,
           el('span', { class: 'who' }, who),
           el('span', { class: 'muted when', title: rev ? formatTime(rev.ts) : '' }, rev ? new Date(rev.ts * 1000).toLocaleTimeString() : ''),
         ),
@@ -112,7 +112,8 @@ export function versionView(ctx, { onAuthors }) {
       textView.dataset.state = 'text';
       return;
     }
-    const segs = blameSegments(text, spans);
+    // by name as shown: a guest who calls themselves Ann is not coloured or counted as Ann
+    const segs = blameSegments(text, spans, personName);
     textView.replaceChildren(
       ...segs.map((s) =>
         s.author === null

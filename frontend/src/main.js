@@ -4,7 +4,7 @@
 import { Connection } from './connection.js';
 import { taskToggle } from './core/tasks.js';
 import { distinctColors, savedColor } from './colors.js';
-import { colorBook, el, nameField, onThemeChange, themeToggle } from './dom.js';
+import { colorBook, el, nameField, onThemeChange, personName, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
 import { PART_LIMIT, previewPart } from './core/previewpart.js';
@@ -202,7 +202,8 @@ function main() {
     colors = distinctColors(list.map((p) => [p.id, p.name, p.color]));
     showOwnColor(list, you, before);
     const items = list.map((p) => {
-      const li = el('li', { class: 'peer', title: `${p.name} (${p.role})`, 'data-peer': p.id }, el('span', { class: 'dot', style: `background:${colors.get(p.id)}` }), p.name + (p.id === you ? ' (you)' : ''));
+      const shown = personName({ author: p.name, account: p.account }); // a guest marked (with sign-in on)
+      const li = el('li', { class: 'peer', title: `${shown} (${p.role})`, 'data-peer': p.id, 'data-account': p.account || null }, el('span', { class: 'dot', style: `background:${colors.get(p.id)}` }), shown + (p.id === you ? ' (you)' : ''));
       if (p.role === 'viewer') li.classList.add('viewer');
       return li;
     });
@@ -373,7 +374,7 @@ function main() {
     onCursor: (m) => {
       if (typeof m.anchor !== 'number' || typeof m.head !== 'number') return;
       const peer = peers.find((p) => p.id === m.peer);
-      cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: m.name || (peer && peer.name) || 'someone', color: colorOf(m.peer, peer && peer.name) });
+      cursors.set(m.peer, { anchor: m.anchor, head: m.head, name: personName({ author: m.name || (peer && peer.name) || 'someone', account: m.account || (peer && peer.account) }), color: colorOf(m.peer, peer && peer.name) });
       showCursors();
     },
     onServerDisconnect: () => body.dataset.signIn && checkAccount(),

@@ -8,7 +8,12 @@ import { ago as when, forget, forgetAll, recentList } from './recent.js';
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
 const error = el('p', { id: 'start-error', class: 'error', role: 'alert' });
-const create = el('button', { id: 'new-doc', class: 'primary', type: 'button' }, 'New document');
+// COLLAB_CREATE=signed_in and nobody signed in (the server says so with data-create): no
+// "New document" a guest could not use, but the way to sign in first
+const guest = document.body.dataset.create === 'signed_in';
+const create = guest
+  ? el('a', { id: 'new-doc-sign-in', class: 'button primary', href: '/signin?next=/' }, 'Sign in to create a document')
+  : el('button', { id: 'new-doc', class: 'primary', type: 'button' }, 'New document');
 const name = el('input', { id: 'open-name', name: 'doc', placeholder: 'document name', pattern: '[A-Za-z0-9_-]{1,64}', required: '', 'aria-label': 'Document name' });
 const form = el('form', { id: 'open-form', class: 'open' }, name, el('button', { type: 'submit' }, 'Open'));
 

@@ -209,11 +209,12 @@ export class VersionTexts {
 // ---- blame and diff as text segments ----
 
 /**
- * Blame spans ({start, end, version, author}, code points covering the text) as segments
- * [{text, author, version}] of `text`. Text the spans do not cover (they always should)
+ * Blame spans ({start, end, version, author, account?}, code points covering the text) as
+ * segments [{text, author, version}] of `text`, `author` as `name(span)` shows it (the page
+ * passes dom.js personName: a guest marked when sign-in is on). Text the spans do not cover (they always should)
  * comes out as one segment with author null.
  */
-export function blameSegments(text, spans) {
+export function blameSegments(text, spans, name = (s) => s.author) {
   const out = [];
   let unit = 0; // UTF-16 index reached
   let cp = 0; // its code point offset
@@ -226,7 +227,7 @@ export function blameSegments(text, spans) {
       cp = s.start;
     }
     const end = cpToUtf16(text, s.end, unit, cp);
-    if (end > unit) out.push({ text: text.slice(unit, end), author: s.author, version: s.version });
+    if (end > unit) out.push({ text: text.slice(unit, end), author: name(s), version: s.version });
     unit = end;
     cp = s.end;
     if (unit >= text.length) break;

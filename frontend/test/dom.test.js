@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { colorFor, saveName, savedName } from '../src/dom.js';
+import { colorFor, personName, saveName, savedName } from '../src/dom.js';
 
 /** A Storage with localStorage's methods; `broken` throws as a browser with storage off does, `full` on writes only. */
 function storage({ broken = false, full = false, items = new Map() } = {}) {
@@ -89,4 +89,17 @@ test('people seen together never share a colour while there are colours left, an
   const first = book('Alice');
   for (let i = 0; i < 30; i++) book(`author ${i}`);
   assert.equal(book('Alice'), first);
+});
+
+test('with sign-in on, whoever has no account is marked a guest, whatever their name', () => {
+  const page = (signIn) => (globalThis.document = { body: { dataset: signIn ? { signIn: 'local' } : {} } });
+  try {
+    page(true);
+    assert.equal(personName({ author: 'Ann', account: 'u_1' }), 'Ann');
+    assert.equal(personName({ author: 'Ann' }), 'Ann (guest)'); // a guest who calls themselves Ann
+    page(false);
+    assert.equal(personName({ author: 'Ann' }), 'Ann'); // sign-in off: everyone is a guest, nobody marked
+  } finally {
+    delete globalThis.document;
+  }
 });

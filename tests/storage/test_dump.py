@@ -285,8 +285,8 @@ def test_document_ids_and_view_tokens_are_checked_by_the_one_validator(good, tmp
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"r0_collab_dump": True}, "line 1: not a collab dump of format 3"),
-    ({"r0_collab_dump": 4}, "line 1: a collab dump of format 4: this collab reads formats 1, 2, 3"),
+    ({"r0_collab_dump": True}, "line 1: not a collab dump of format 4"),
+    ({"r0_collab_dump": 5}, "line 1: a collab dump of format 5: this collab reads formats 1, 2, 3, 4"),
     ({"r0_schema": DELETE}, "line 1: missing 'schema'"),
     ({"r0_schema": 0}, "line 1: schema must be a whole number >= 1"),
     ({"r0_schema": 99}, "line 1: made by a collab with schema 99"),

@@ -1,0 +1,74 @@
+"""Guests with sign-in on, in a real browser (COLLAB_SIGN_IN=local, COLLAB_CREATE=signed_in):
+a guest who calls themselves by a registered person's name is shown as "Ann (guest)" in the
+people list and in the history's steps and blame, never as Ann; and a guest is offered
+"Sign in to create a document" instead of New document, and told to sign in at a new link."""
+from __future__ import annotations
+
+import os
+import secrets
+from typing import Any, Iterator
+
+import pytest
+
+from bench.liveserver import LiveServer
+from browserkit import wait_all_equal
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    env = {**os.environ, "COLLAB_SIGN_IN": "local", "COLLAB_SIGN_UP": "1", "COLLAB_CREATE": "signed_in"}
+    with LiveServer(tmp_path_factory.mktemp("guests-server"), env=env) as s:
+        yield s
+
+
+def joined(page: Any) -> None:
+    page.wait_for_function("window.collab && window.collab.conn.joined")
+
+
+def test_a_guest_named_like_an_account_is_marked_a_guest_everywhere(new_context, server, doc, artifacts):
+    ann = new_context().new_page()
+    ann.goto(f"/signup?next=/d/{doc}")
+    ann.fill("#email", f"ann-{secrets.token_hex(3)}@example.org")
+    ann.fill("#name", "Ann")
+    ann.fill("#password", PASSWORD)
+    ann.click("#submit")
+    joined(ann)  # a signed-in person creates the document by opening its link
+    ann.click(".cm-content")
+    ann.keyboard.type("Ann's line. ")
+    assert wait_all_equal(server, doc, [ann]) == "Ann's line. "
+
+    guest = new_context().new_page()
+    guest.goto("/")
+    guest.wait_for_selector("#new-doc-sign-in")
+    assert guest.locator("#new-doc").count() == 0
+    assert guest.get_attribute("#new-doc-sign-in", "href") == "/signin?next=/"
+    other = "b-" + secrets.token_hex(6)
+    response = guest.goto(f"/d/{other}")
+    assert response.status == 401 and "Sign in to create a document" in guest.text_content("h1")
+    assert guest.get_attribute(f"a[href='/signin?next=/d/{other}']", "href")
+    guest.goto(f"/d/{doc}")  # an existing document opens by its link
+    joined(guest)
+    guest.fill("#name", "Ann")
+    guest.press("#name", "Enter")
+    guest.click(".cm-content")
+    guest.keyboard.press("Control+End")
+    guest.keyboard.type("Not Ann.")
+    assert wait_all_equal(server, doc, [ann, guest]) == "Ann's line. Not Ann."
+
+    ann.wait_for_selector("#peers .peer:has-text('Ann (guest)')", state="attached")  # (folded away at this width)
+    names = ann.eval_on_selector_all("#peers .peer", "ps => ps.map((p) => p.textContent)")
+    assert sorted(names) == ["Ann (guest)", "Ann (you)"], names
+    ann.screenshot(path=str(artifacts / "guests-people.png"))
+
+    history = ann.context.new_page()
+    history.goto(f"/d/{doc}/history")
+    history.wait_for_selector("#hist-text[data-state=blame]")
+    legend = history.eval_on_selector_all("#legend li", "ls => ls.map((l) => l.textContent)")
+    assert sorted(legend) == ["Ann", "Ann (guest)"], legend
+    steps = history.eval_on_selector_all("#steps .who", "ws => ws.map((w) => w.textContent)")
+    assert "Ann (guest)" in steps and "Ann" in steps, steps
+    history.screenshot(path=str(artifacts / "guests-history.png"))
