@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 import time
+import unicodedata
 from typing import IO, Callable, Iterator, Sequence, cast
 
 from . import __version__, data_dir
@@ -456,7 +457,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     if args.action == "list":
         for u in store.accounts.users():
             when = dt.datetime.fromtimestamp(u.created, dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
-            print(f"{u.id}  {u.email:32}  {u.name[:24]:24}  {when}" + ("  disabled" if u.disabled else ""))
+            print(f"{u.id}  {_shown(u.email):32}  {_shown(u.name[:24]):24}  {when}" + ("  disabled" if u.disabled else ""))
         return 0
     if args.action == "add":
         user = accounts.add(args.email, args.name, _password(args))
@@ -465,10 +466,19 @@ def cmd_user(args: argparse.Namespace) -> int:
         accounts.find(args.email)  # before asking for a password
         user = accounts.set_password(args.email, _password(args))
         print(f"new password for {user.email}; every session of the account was ended")
+    elif args.action == "enable":
+        user = accounts.enable(args.email)
+        print(f"enabled {_shown(user.email)}: it may sign in again")
     else:
         user = accounts.disable(args.email)
-        print(f"disabled {user.email}: it may not sign in; every session of the account was ended")
+        print(f"disabled {_shown(user.email)}: it may not sign in; every session of the account was ended")
     return 0
+
+
+def _shown(text: str) -> str:
+    """`text` for a terminal: control and invisible characters as \\u escapes, never sent as
+    they are (an email or name made before they were refused could clear an admin's screen)."""
+    return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c)[0] == "C" else c for c in text)
 
 
 def _when(ts: float | None) -> str:
@@ -520,11 +530,12 @@ def _user_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> 
     for name, help_ in (("add", "make an account (asks the password twice, or --password-stdin)"),
                         ("reset-password", "give an account a new password and end its sessions"),
                         ("disable", "stop an account from signing in and end its sessions"),
+                        ("enable", "let a disabled account sign in again"),
                         ("list", "list the accounts")):
         a = actions.add_parser(name, help=help_)
         a.add_argument("--database", help="database URL (default: COLLAB_DATABASE_URL or the data folder's SQLite file)")
         if name != "list":
-            a.add_argument("email")
+            a.add_argument("email", help="the account's email, or its id (u_..., as `list` shows it)")
         if name == "add":
             a.add_argument("--name", help="display name: the author of their revisions (default: the email's user part)")
         if name in ("add", "reset-password"):

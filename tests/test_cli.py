@@ -376,6 +376,32 @@ def test_user_add_list_reset_and_disable(tmp_path, make_app):
         accounts.authenticate("ann@example.org", "second password")
 
 
+def test_a_disabled_account_is_enabled_again_by_email_or_id_and_listed_safely(tmp_path, make_app):
+    """There was no way back from `user disable` but an edit of the database, an account
+    without a usable email (a provider's, unverified) could not be named at all, and an
+    email holding a terminal's escape codes cleared the admin's screen (found from outside)."""
+    url = f"sqlite:///{tmp_path}/users.db"
+    assert collab_in("first password\n", "user", "add", "dan@example.org", "--password-stdin",
+                     "--database", url).returncode == 0
+    app = make_app(database_url=url, sign_in="local")
+    accounts = app.extensions["collab.accounts"]
+    user_id = accounts.find("dan@example.org").id
+    assert collab_in("", "user", "disable", user_id, "--database", url).returncode == 0  # by its id
+    with pytest.raises(Exception, match="do not match"):
+        accounts.authenticate("dan@example.org", "first password")
+    r = collab_in("", "user", "enable", "dan@example.org", "--database", url)
+    assert r.returncode == 0 and "may sign in again" in r.stdout, r.stderr
+    assert accounts.authenticate("dan@example.org", "first password").id == user_id
+    # an account made before such emails were refused is listed with its controls escaped
+    from collab.storage import User
+    accounts.accounts.add_user(User("u_evil", "\x1b[2Jx@example.org", "N\u202eame", "!external", 1.0))
+    listed = collab_in("", "user", "list", "--database", url).stdout
+    assert "\x1b" not in listed and "\\u001b[2Jx@example.org" in listed and "\\u202e" in listed
+    for evil in ("\x1b[2J@x.org", "ann@example.org\u200b", "a\u0007@x.org", "a@x.org\u202e"):
+        r = collab_in("a long password\n", "user", "add", evil, "--password-stdin", "--database", url)
+        assert r.returncode == 1 and "control or invisible" in r.stderr, (evil, r.stderr)
+
+
 def test_user_commands_other_than_add_never_make_a_database(tmp_path):
     r = collab_in("", "user", "list", "--database", f"sqlite:///{tmp_path}/none.db")
     assert r.returncode == 2 and "no SQLite database" in r.stderr

@@ -28,13 +28,16 @@ An edge module: flask, the core, the account service; pages.py for the page's he
 """
 from __future__ import annotations
 
+import hashlib
 import html
 import math
 import re
 from typing import Any, cast
 from urllib.parse import quote
 
-from flask import Blueprint, Flask, Request, Response, current_app, g, jsonify, redirect, request, session
+from flask import (Blueprint, Flask, Request, Response, after_this_request, current_app, g, jsonify, redirect,
+                   request, session)
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.wrappers import Response as BaseResponse
 from flask.sessions import SecureCookieSessionInterface
 
@@ -75,8 +78,11 @@ class Throttle:
         # wrong Bearer tokens per address, at the same rate (a token names no account to key on)
         self.bearers = KeyedBuckets(settings.sign_in_rate, settings.sign_in_burst, MAX_ADDRESSES)
 
-    def check(self, address: str, email: object) -> None:
-        key = email_key(email) if isinstance(email, str) else ""
+    def check(self, address: str, email: object, known: bool = False) -> None:
+        """`known`: this browser signed in to that account before (its device cookie): the
+        account's bucket does not apply, so that a stranger's failures for an email cannot
+        keep its person out (their own address's bucket still does)."""
+        key = email_key(email) if isinstance(email, str) and not known else ""
         wait = max(self.addresses.wait(address), self.accounts.wait(key) if key else 0.0)
         if wait:
             raise CollabError("rate_limited", f"too many failed sign-ins; retry in {wait:.0f} s",
@@ -282,15 +288,57 @@ def _sign_out() -> None:
         realtime.end_sessions(session=token_hash(token))
 
 
+# the browsers that signed in to an account before: a signed cookie of the accounts' hashed
+# email keys (OWASP's "device cookie"), so that failed sign-ins spent on an email by someone
+# else (one every 20 s kept its person out for good: found from outside) do not lock out
+# the person on a browser they used before
+DEVICE_COOKIE = "collab_device"
+DEVICE_DAYS = 365
+DEVICE_ACCOUNTS = 8  # accounts a browser is remembered for, the latest
+
+
+def _devices() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key or "", salt="collab-device")
+
+
+def _device_key(email: str) -> str:
+    return hashlib.sha256(email_key(email).encode()).hexdigest()[:32]
+
+
+def _known_devices() -> list[str]:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        return []
+    try:
+        keys = _devices().loads(raw, max_age=DEVICE_DAYS * 86_400)
+    except BadSignature:  # forged, altered, expired or from another server's key: none
+        return []
+    return [k for k in keys if isinstance(k, str)] if isinstance(keys, list) else []
+
+
+def _remember_device(email: str) -> None:
+    keys = [_device_key(email)] + [k for k in _known_devices() if k != _device_key(email)]
+    value = _devices().dumps(keys[:DEVICE_ACCOUNTS])
+
+    @after_this_request
+    def _set(resp: Response) -> Response:
+        resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_DAYS * 86_400, httponly=True, samesite="Lax",
+                        secure=current_app.session_interface.get_cookie_secure(current_app))
+        return resp
+
+
 def _authenticate(email: object, password: object) -> User:
     throttle: Throttle = current_app.extensions["collab.sign_in_throttle"]
     address = client_address(request.environ)
-    throttle.check(address, email)
+    known = isinstance(email, str) and _device_key(email) in _known_devices()
+    throttle.check(address, email, known)
     try:
-        return _accounts().authenticate(email, password)
+        user = _accounts().authenticate(email, password)
     except CollabError:
         throttle.failed(address, email)
         raise
+    _remember_device(user.email)
+    return user
 
 
 def _sign_up(email: object, name: object, password: object) -> User:

@@ -28,6 +28,7 @@ import hashlib
 import re
 import secrets
 import time
+import unicodedata
 from typing import Any, Callable, TypeVar
 
 from argon2 import PasswordHasher
@@ -66,6 +67,11 @@ def token_hash(token: str) -> str:
 def check_email(email: object) -> str:
     if not isinstance(email, str) or len(email) > MAX_EMAIL or not EMAIL_RE.match(email.strip()):
         raise CollabError("bad_request", "email must be an address like ann@example.org")
+    # control characters (a terminal's escape codes: `collab user list` cleared an admin's
+    # screen) and invisible ones (zero-width, direction marks: "ann@example.org\u200b" looked
+    # like Ann's address) are in no one's email
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") for c in email):
+        raise CollabError("bad_request", "an email cannot hold control or invisible characters")
     return email.strip()
 
 
@@ -117,9 +123,13 @@ class AccountService:
         return user
 
     def find(self, email: str) -> User:
-        user = self.accounts.user_by_email(email)
+        """The account of an email, or of an account id (`u_...`, as `collab user list` shows
+        it: an account made by a provider whose email it did not verify has no email to find
+        it by)."""
+        user = self.accounts.user(email) if email.startswith("u_") else None
+        user = user or self.accounts.user_by_email(email)
         if user is None:
-            raise CollabError("not_found", f"no account has the email {email[:MAX_EMAIL]!r}")
+            raise CollabError("not_found", f"no account has the email or id {email[:MAX_EMAIL]!r}")
         return user
 
     def set_password(self, email: str, password: object) -> User:
@@ -134,6 +144,13 @@ class AccountService:
         user = self.find(email)
         self.accounts.set_disabled(user.id, True)
         self.accounts.end_sessions(user.id)
+        return user
+
+    def enable(self, email: str) -> User:
+        """A disabled account may sign in again (`collab user enable`): there was no way back
+        but an edit of the database."""
+        user = self.find(email)
+        self.accounts.set_disabled(user.id, False)
         return user
 
     def identity_user(self, issuer: str, subject: str, email: object = None, name: object = None,

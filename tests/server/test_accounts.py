@@ -138,6 +138,35 @@ def test_failed_sign_ins_are_throttled_per_account_and_per_address(signin_app, h
     assert r.status_code == 429
 
 
+def test_a_strangers_failures_do_not_lock_out_a_browser_that_signed_in_before(signin_app, http):
+    """One wrong password every 20 s for someone's email kept them out for good, from any
+    address (found from outside). A browser that signed in to the account before carries a
+    signed device cookie: the account's bucket does not apply to it (its address's still
+    does); any other browser, and a forged cookie, still waits."""
+    sign_up(http)
+    assert sign_in(http).status_code == 200  # Ann's own browser, once: it is known now
+    device = http.get_cookie("collab_device")
+    assert device is not None and device.http_only and device.same_site == "Lax"
+    for _ in range(3):  # a stranger elsewhere spends the account's burst
+        stranger = signin_app.test_client()
+        stranger.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+        assert sign_in(stranger, password="wrong password").status_code == 401
+    http.environ_base["REMOTE_ADDR"] = "10.0.0.9"  # Ann, on her laptop elsewhere
+    assert sign_in(http).status_code == 200
+    new_browser = signin_app.test_client()
+    new_browser.environ_base["REMOTE_ADDR"] = "10.0.0.10"
+    assert sign_in(new_browser).status_code == 429  # unknown browsers still wait
+    forged = signin_app.test_client()
+    forged.environ_base["REMOTE_ADDR"] = "10.0.0.11"
+    forged.set_cookie("collab_device", device.value[:-3] + "abc")
+    assert sign_in(forged).status_code == 429
+    other = signin_app.test_client()  # a cookie of another account is no key to this one
+    sign_up(other, email="bo@example.org", name="Bo")
+    assert sign_in(other, email="bo@example.org").status_code == 200
+    other.environ_base["REMOTE_ADDR"] = "10.0.0.12"
+    assert sign_in(other).status_code == 429
+
+
 def test_sign_in_gives_a_new_session_each_time_and_ends_the_one_before(signin_app, http):
     sign_up(http)
     first = token(signin_app, http)
