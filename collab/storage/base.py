@@ -121,6 +121,14 @@ class Token:
 
 
 @dataclass(frozen=True, slots=True)
+class ChosenTitle:
+    """The title a document's editors chose (schema migration 9, `titles.chosen`), as a dump
+    carries it beside the document's history."""
+
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
 class Visit:
     """A document a signed-in person opened (schema migration 9), with what "my documents"
     shows of it."""
@@ -324,7 +332,8 @@ class Store(Protocol):
         """Create the document unless it exists; return the stored row either way.
         StoreConflict if another document has this view token."""
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image | Access]) -> None:
+    def load_document(self, row: DocumentRow,
+                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle]) -> None:
         """Store a whole document as given (`collab load`): its row, then its revisions
         (versions 1..row.head, in order), labels, images (with their data) and access as `history`
         yields them, in one durable

@@ -9,6 +9,7 @@ in constant memory and can be piped, compressed or diffed:
      "snapshot": "text at that version"}                               each, in order
     {"label": {"name", "version", "ts"}}                               its labels
     {"image": {"id", "type", "size", "sha256", "created", "data"}}     its images, data in base64
+    {"title": {"chosen"}}                                              the title its editors chose
     {"access": {"owner", "edit", "view", "members": [{"user", "role", "added"}]}}   who may edit
                                                                        and view it, if not the default
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
@@ -18,7 +19,8 @@ in constant memory and can be piped, compressed or diffed:
     {"end": {"documents": N, "revisions": M, "tombstones": T, "images": I[, "users": U, "identities": D, "tokens": K]}}
 
 `snapshot` appears where the store holds one, `account` (the author's account id, schema 7)
-where the revision has one, `access` (schema 10) where the document has an owner, a
+where the revision has one, `title` (schema 9) where its editors chose one (a heading's title
+is worked out again, never dumped), `access` (schema 10) where the document has an owner, a
 policy other than `link` or invited people (a collab older than schema 10 refuses the dump by
 its header's schema, rather than load the document open to anyone with its link). Format 2 added the tombstones (the names of
 deleted documents and replaced links: a restored backup must not let an old link create a
@@ -64,9 +66,10 @@ from ..core.errors import GONE_MESSAGES, CollabError
 from ..core.images import TYPES as IMAGE_TYPES, digest, sniff
 from ..core.ids import check_doc_id, check_image_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
+from ..core.title import check_chosen
 from .access import DEFAULT as DEFAULT_ACCESS
 from .accounts import email_key
-from .base import (POLICIES, ROLES, Access, DocumentRow, Image, Label, Member, NewRevision, Revision, Store, StoreError,
+from .base import (POLICIES, ROLES, Access, ChosenTitle, DocumentRow, Image, Label, Member, NewRevision, Revision, Store, StoreError,
                    Token, Tombstone, User)
 from .schema import LATEST
 
@@ -83,7 +86,7 @@ ACCESS_FIELDS = ("owner", "edit", "view", "members")
 USER_FIELDS = ("id", "email", "name", "password", "created", "disabled")  # and "email_key", which may be left out
 IDENTITY_FIELDS = ("issuer", "subject", "user_id", "created")
 TOKEN_FIELDS = ("id", "user_id", "name", "token_hash", "created", "expires", "last_used")
-KINDS = ("document", "revision", "label", "image", "access", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
+KINDS = ("document", "revision", "label", "image", "title", "access", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -168,6 +171,9 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
             yield {"image": {"id": image.id, "type": image.type, "size": image.size, "sha256": image.sha256,
                              "created": image.created, "data": base64.b64encode(image.data).decode("ascii")}}
             counts.images += 1
+        chosen = store.visits.chosen_title(doc)
+        if chosen is not None:  # only then: a dump of documents titled by their headings is as before
+            yield {"title": {"chosen": chosen}}
         access = store.access.get(doc)
         if access != DEFAULT_ACCESS:  # only then: a dump of documents open by their links is as before
             yield {"access": {"owner": access.owner, "edit": access.edit, "view": access.view,
@@ -264,6 +270,7 @@ class _Open:
     ops: dict[str, int] = field(default_factory=dict)  # ops[op_id] = the version it made
     labels: set[str] = field(default_factory=set)
     access: bool = False  # its access record was read
+    title: bool = False  # its chosen title was read
 
 
 class Checker:
@@ -328,6 +335,8 @@ class Checker:
             return self._image(n, rec["image"])
         if kind == "access":
             return self._access(n, rec["access"])
+        if kind == "title":
+            return self._title(n, rec["title"])
         if kind == "tombstone":
             return self._tombstone(n, rec["tombstone"])
         if kind == "user":
@@ -523,6 +532,20 @@ class Checker:
         self.counts.images += 1
         return Image(image_id, doc.row.id, kind, size, sha256, self._time(n, body, "created"), raw)
 
+    def _title(self, n: int, body: Any) -> ChosenTitle:
+        doc = self._open(n, "title")
+        if doc.title:
+            raise self._error(n, f"document {doc.row.id!r} has two chosen titles")
+        doc.title = True
+        self._fields(n, "title", body, ("chosen",))
+        try:
+            chosen = check_chosen(body["chosen"])
+        except CollabError as exc:
+            raise self._error(n, f"'chosen': {exc.message}") from None
+        if chosen is None or chosen != body["chosen"]:
+            raise self._error(n, "'chosen' must be a title as PUT /api/docs/<id>/title stores it (trimmed, visible)")
+        return ChosenTitle(chosen)
+
     def _access(self, n: int, body: Any) -> Access:
         doc = self._open(n, "access")
         if doc.access:
@@ -695,16 +718,16 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
     stream = iter(recs)
     ahead: list[tuple[int, dict[str, Any]]] = []  # the record after a document's history
 
-    def history() -> Iterator[NewRevision | Label | Image | Access]:
+    def history() -> Iterator[NewRevision | Label | Image | Access | ChosenTitle]:
         """The open document's revisions, labels and images, checked, up to the record after them.
         Consumed inside the document's transaction: what it raises rolls the document back."""
         for n, rec in stream:
-            if "revision" not in rec and "label" not in rec and "image" not in rec and "access" not in rec:
+            if not any(kind in rec for kind in ("revision", "label", "image", "access", "title")):
                 checker.close(n)
                 ahead.append((n, rec))
                 return
             item = checker.feed(n, rec)
-            assert isinstance(item, (NewRevision, Label, Image, Access))
+            assert isinstance(item, (NewRevision, Label, Image, Access, ChosenTitle))
             yield item
         checker.finish()  # raises: the input ends inside a document
 

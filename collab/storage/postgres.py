@@ -17,8 +17,8 @@ from psycopg_pool import ConnectionPool
 
 from .access import AccessTable, load_statements
 from .accounts import AccountTable
-from .visits import VisitTable
-from .base import (Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict,
+from .visits import LOAD_CHOSEN, VisitTable
+from .base import (Access, AccessRows, ChosenTitle, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict,
                    StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
@@ -144,7 +144,8 @@ class PostgresStore:
         assert row is not None
         return row
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image | Access]) -> None:
+    def load_document(self, row: DocumentRow,
+                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle]) -> None:
         revisions: list[tuple[Any, ...]] = []
         snapshots: list[tuple[str, int, str]] = []
         labels: list[tuple[str, str, int, float]] = []
@@ -174,6 +175,9 @@ class PostgresStore:
                     if isinstance(item, Access):
                         for sql, params in load_statements(row.id, item):
                             cur.execute(sql.replace("?", "%s"), params)
+                        continue
+                    if isinstance(item, ChosenTitle):
+                        cur.execute(LOAD_CHOSEN.replace("?", "%s"), (row.id, row.updated, item.title))
                         continue
                     r = item.revision
                     assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)

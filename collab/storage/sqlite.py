@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from .access import AccessTable, load_statements
 from .accounts import AccountTable
-from .visits import VisitTable
-from .base import (Access, AccessRows, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy,
+from .visits import LOAD_CHOSEN, VisitTable
+from .base import (Access, AccessRows, ChosenTitle, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy,
                    StoreConflict, StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
@@ -283,7 +283,8 @@ class SQLiteStore(_Reads):
             raise StoreConflict(f"cannot create document {doc!r}: its view token is another document's")
         return DocumentRow(*row)
 
-    def load_document(self, row: DocumentRow, history: Iterable[NewRevision | Label | Image | Access]) -> None:
+    def load_document(self, row: DocumentRow,
+                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle]) -> None:
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
@@ -304,6 +305,9 @@ class SQLiteStore(_Reads):
                         if isinstance(item, Access):
                             for sql, params in load_statements(row.id, item):
                                 cur.execute(sql, params)
+                            continue
+                        if isinstance(item, ChosenTitle):
+                            cur.execute(LOAD_CHOSEN, (row.id, row.updated, item.title))
                             continue
                         r = item.revision
                         assert r.doc == row.id and r.version == version + 1, (r.doc, r.version, version)

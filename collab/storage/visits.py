@@ -18,6 +18,10 @@ Write = Callable[[str, Sequence[Any]], int]
 MAX_VISITS = 500  # listed per person, the most recently opened first
 
 
+# what stores a dump's chosen title for a new document (storage/dump.py), in its transaction
+LOAD_CHOSEN = "INSERT INTO titles (doc, title, ts, chosen) VALUES (?, '', ?, ?)"
+
+
 class VisitTable:
     def __init__(self, read: Read, write: Write) -> None:
         self._read = read
