@@ -42,7 +42,7 @@ def _item(listed: Listed, role: str) -> dict[str, Any]:
     v = listed.visit
     edit = v.kind == "edit"
     return {"title": listed.title, "url": f"/d/{v.doc}" if edit else f"/v/{v.view_token}",
-            "role": role, "opened": v.opened, "changed": v.updated,
+            "role": role, "relation": listed.relation, "opened": v.opened or None, "changed": v.updated,
             "created": v.created, "version": v.head}
 
 

@@ -8,6 +8,7 @@ when it changed, so a crowd leaving writes it once.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from dataclasses import dataclass
@@ -26,10 +27,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Listed:
-    """A document of someone's list: a visit, with the live title of an open document."""
+    """A document of someone's list: a visit, with the live title of an open document, and
+    why it is there: "owned", "shared" (invited) or "opened" (only opened by a link)."""
 
     visit: Visit
     title: str
+    relation: str = "opened"
 
 
 FRESH_PER_LIST = 50  # titles of open documents worked out again for one list (up to ~5 ms each)
@@ -96,7 +99,20 @@ class Visits:
         so that a list of hundreds of busy documents never stalls anyone."""
         self.service.runtime.spawn(self._prune, user_id)
         listed, fresh = [], 0
-        for visit in self.service.store.visits.visits(user_id):
+        store = self.service.store.visits
+        held = {v.doc: (v, how) for v, how in store.held(user_id)}
+        visits, urls = [], set()
+        for visit in store.visits(user_id):
+            if visit.doc in held:  # owned or invited: by the link that admits them, opened when it was
+                mine = held[visit.doc][0]
+                if mine.kind == "edit" or visit.kind == "view":
+                    visit = dataclasses.replace(mine, opened=visit.opened)
+            if (visit.kind, visit.link) not in urls:  # opened by both links, or held: once
+                urls.add((visit.kind, visit.link))
+                visits.append(visit)
+        seen = {v.doc for v in visits}
+        visits += [v for d, (v, _) in held.items() if d not in seen]  # held, never opened here
+        for visit in visits:
             state = self.service.loaded(visit.doc)
             if state is not None and not current(state) and fresh < FRESH_PER_LIST:
                 fresh += 1
@@ -104,7 +120,9 @@ class Visits:
                 self.service.runtime.yield_now()
             known = state.title_at if state is not None else None
             chosen = state.chosen_title if state is not None else visit.chosen
-            listed.append(Listed(visit, chosen or (known[1] if known is not None else visit.title)))
+            how = held[visit.doc][1] if visit.doc in held else None
+            relation = "owned" if how == "owner" else "shared" if how is not None else "opened"
+            listed.append(Listed(visit, chosen or (known[1] if known is not None else visit.title), relation))
         return listed
 
     def _prune(self, user_id: str) -> None:

@@ -157,6 +157,9 @@ class Visits(Protocol):
     def visits(self, user_id: str) -> list[Visit]:
         """The person's visits whose link still names its document, the latest first."""
 
+    def held(self, user_id: str) -> "list[tuple[Visit, str]]":
+        """What the person owns or is invited to, by the link that admits them, and how."""
+
     def forget_gone(self, user_id: str) -> int: ...
 
     def set_title(self, doc: str, title: str, now: float) -> None: ...

@@ -184,6 +184,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             PRIMARY KEY (doc, user_id)
         ){table_end}""",
         "CREATE INDEX doc_members_user ON doc_members (user_id)",
+        "CREATE INDEX doc_access_owner ON doc_access (owner)",  # "my documents": what a person owns
     )),
     # personal access tokens (issue 14; taken as 10 on its branch, 11 once per-document
     # permissions had landed as 10): `Authorization: Bearer` for the HTTP API and the

@@ -48,6 +48,24 @@ class VisitTable:
         return [Visit(r[0], r[1], float(r[2]), r[3], r[4], float(r[5]), float(r[6]), int(r[7]), r[8] or "", r[9])
                 for r in rows]
 
+    def held(self, user_id: str) -> list[tuple[Visit, str]]:
+        """The documents the person owns or is invited to (migration 10), whether opened or
+        not, each as a visit by the link it admits them by (an owner's or an invited editor's
+        edit id, an invited viewer's view token; `opened` 0: not known here) with how:
+        "owner", "editor" or "viewer"."""
+        cols = "d.id, d.view_token, d.created, d.updated, d.head, t.title, t.chosen"
+        rows = self._read(
+            f"SELECT {cols}, 'owner' FROM doc_access a JOIN documents d ON d.id = a.doc "
+            f"LEFT JOIN titles t ON t.doc = d.id WHERE a.owner = ? "
+            f"UNION ALL SELECT {cols}, m.role FROM doc_members m JOIN documents d ON d.id = m.doc "
+            f"LEFT JOIN titles t ON t.doc = d.id WHERE m.user_id = ? LIMIT ?", (user_id, user_id, MAX_VISITS))
+        out = []
+        for r in rows:
+            edit = r[7] != "viewer"
+            out.append((Visit(r[0] if edit else r[1], "edit" if edit else "view", 0.0, r[0], r[1], float(r[2]),
+                              float(r[3]), int(r[4]), r[5] or "", r[6]), r[7]))
+        return out
+
     def forget_gone(self, user_id: str) -> int:
         """Forget the person's visits whose link names no document any more (deleted, renamed,
         rotated): how many."""

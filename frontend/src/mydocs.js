@@ -52,6 +52,7 @@ export function showMine(box) {
     const editable = d.role === 'editor';
     return el('li', { class: 'recent-item' },
       el('a', { href: d.url, title: editable ? id : 'Read-only link' }, el('bdi', {}, name)), // its direction kept inside
+      d.relation === 'owned' ? el('span', { class: 'tag' }, 'yours') : d.relation === 'shared' ? el('span', { class: 'tag' }, 'shared with you') : '',
       editable ? '' : el('span', { class: 'tag' }, 'read-only'),
       el('span', { class: 'muted small', title: `version ${d.version}` }, `changed ${ago(d.changed * 1000)}`),
       editable ? el('button', { class: 'link', type: 'button', 'aria-label': `Rename ${name}`, onclick: () => {
@@ -61,8 +62,9 @@ export function showMine(box) {
       editable ? el('button', { class: 'link danger', type: 'button', 'aria-label': `Delete ${name}`, onclick: () => {
         if (window.confirm(`Delete “${name}” and all its history, for everyone? This cannot be undone.`)) act('Delete', () => call('DELETE', `/api/docs/${id}`));
       } }, 'Delete') : '',
-      el('button', { class: 'link forget', type: 'button', title: 'Remove from this list (the document stays)', 'aria-label': `Remove ${name} from my documents`,
-        onclick: () => act('Remove', () => call('DELETE', `/api/me/docs${d.url}`)) }, '×'));
+      // what is theirs or shared with them stays listed: only what they merely opened goes
+      d.relation === 'opened' ? el('button', { class: 'link forget', type: 'button', title: 'Remove from this list (the document stays)', 'aria-label': `Remove ${name} from my documents`,
+        onclick: () => act('Remove', () => call('DELETE', `/api/me/docs${d.url}`)) }, '×') : '');
   }
 
   async function load() {

@@ -130,8 +130,10 @@ def test_a_withdrawn_link_leaves_the_list_and_the_renamer_follows_the_new_one(si
 
 
 def test_taking_a_document_off_the_list_leaves_the_document(signin_app, connect, http, doc_id):
+    # a guest's document, only opened by the person (their own would stay: it is theirs)
+    assert signin_app.test_client().post("/api/docs", json={"doc": doc_id, "text": "# keep me\n"}).status_code == 201
     sign_up(http)
-    opened(signin_app, connect, http, doc=doc_id, text="# keep me\n")
+    opened(signin_app, connect, http, doc=doc_id)
     assert wait_until(lambda: len(listing(http)) == 1)
     foreign = http.delete(f"/api/me/docs/d/{doc_id}", headers={"Origin": "https://evil.example"})
     assert foreign.status_code == 403 and len(listing(http)) == 1
@@ -150,3 +152,37 @@ def test_without_sign_in_there_is_no_list_and_joins_record_nothing(app, connect,
     assert app.test_client().get("/api/me/docs").status_code == 404
     store = app.extensions["collab"].store
     assert store.visits.visits("anyone") == []
+
+
+def test_what_a_person_owns_or_is_invited_to_is_listed_unopened_and_leaves_when_they_are_removed(
+        signin_app, connect, http, doc_id):
+    """"My documents" is what they own, what is shared with them and what they opened: a
+    document made over HTTP (no visit) is its owner's; an invitation lists it for the invited
+    person before they ever open it, by the link it admits them by (a viewer's never the edit
+    id); removed, it is gone from their list."""
+    sign_up(http)  # Ann
+    bo = signin_app.test_client()
+    sign_up(bo, email="bo@example.org", name="Bo")
+    cy = signin_app.test_client()
+    sign_up(cy, email="cy@example.org", name="Cy")
+    for name in ("edit", "view"):
+        assert http.post("/api/docs", json={"doc": f"{doc_id}-{name}", "text": f"# For {name}\n"},
+                         headers=ORIGIN).status_code == 201
+    assert [(d["relation"], d["opened"]) for d in listing(http)] == [("owned", None)] * 2
+    assert http.post(f"/api/docs/{doc_id}-edit/members", json={"person": "bo@example.org", "role": "editor"},
+                     headers=ORIGIN).status_code in (200, 201)
+    assert http.post(f"/api/docs/{doc_id}-view/members", json={"person": "bo@example.org", "role": "viewer"},
+                     headers=ORIGIN).status_code in (200, 201)
+    shared = {d["title"]: d for d in listing(bo)}
+    assert set(shared) == {"For edit", "For view"}
+    assert shared["For edit"]["url"] == f"/d/{doc_id}-edit" and shared["For edit"]["relation"] == "shared"
+    assert shared["For view"]["url"].startswith("/v/") and shared["For view"]["role"] == "viewer"
+    assert f"{doc_id}-view" not in json.dumps(shared["For view"])  # an invited viewer never sees the edit id
+    assert listing(cy) == []  # a stranger's list has none of it
+    # opened by the view link after being invited as editor: listed once, by the edit link
+    opened(signin_app, connect, bo, view=signin_app.extensions["collab"].open(f"{doc_id}-edit").view_token)
+    assert wait_until(lambda: [d["url"] for d in listing(bo) if d["title"] == "For edit"] == [f"/d/{doc_id}-edit"])
+    assert len(listing(bo)) == 2
+    user = next(u for u in signin_app.extensions["collab"].store.accounts.users() if u.email == "bo@example.org")
+    assert http.delete(f"/api/docs/{doc_id}-view/members/{user.id}", headers=ORIGIN).status_code in (200, 204)
+    assert [d["title"] for d in listing(bo)] == ["For edit"]
