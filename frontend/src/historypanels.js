@@ -5,7 +5,7 @@
 // No state of its own beyond each panel's last result: the page passes what it knows in a
 // context object (see history.js), as it does to every part of the page.
 
-import { el, savedName } from './dom.js';
+import { el } from './dom.js';
 import { clamp, collapseEqual, diffSegments, diffStats, splitSides } from './timeline.js';
 
 export function formatTime(ts) {
@@ -164,73 +164,19 @@ export function comparePanel(/** @type {Context} */ ctx) {
   };
 }
 
-/** Revert an author's changes since the slider's version: a preview, then (editors) apply. */
+/** Revert an author's changes since the slider's version: a preview, then (editors) apply.
+ * What the buttons do is historyrevert.js, loaded on first use. */
 export function revertPanel(/** @type {Context} */ ctx, { canWrite }) {
   const authors = el('datalist', { id: 'authors' });
-  const author = el('input', { id: 'revert-author', list: 'authors', maxlength: '64', placeholder: 'author name', 'aria-label': 'Author whose changes to revert' });
+  const author = el('input', { id: 'revert-author', list: 'authors', maxlength: '80', placeholder: 'author name', 'aria-label': 'Author whose changes to revert' });
   const preview = el('button', { id: 'revert-preview', type: 'button' }, 'Preview');
   const apply = el('button', { id: 'revert-apply', type: 'button', class: 'primary', hidden: true }, 'Apply revert');
   const out = el('div', { id: 'revert-out', class: 'cmp-out small' });
-  let plan = null; // {author, since, version}
-
-  preview.addEventListener('click', async () => {
-    const name = author.value.trim();
-    if (!name) return ctx.say('Name the author whose changes to revert.', { error: true });
-    const since = ctx.current();
-    apply.hidden = true;
-    plan = null;
-    out.dataset.state = 'loading';
-    ctx.setBusy('revert', true);
-    try {
-      const p = await ctx.api(`/revert?author=${encodeURIComponent(name)}&since=${since}`);
-      const now = await ctx.texts.get(p.version);
-      // the server's own edits, shown as they are: a diff made here (or widened to whole
-      // words) would show text taken out and put back, promising to bring back what the
-      // author never deleted. One computation: the preview is what the revert does.
-      const segs = diffSegments(now, p.edits);
-      const { inserted, deleted } = diffStats(segs);
-      if (!inserted && !deleted) {
-        out.replaceChildren(el('p', { class: 'muted' }, `${name} changed nothing since v${since} that is still there.`));
-      } else {
-        const back = inserted ? ` and bring back ${inserted} characters that ${name}’s changes took out` : '';
-        out.replaceChildren(
-          el('p', { class: 'small' }, `Reverting ${name}’s changes since v${since} would remove ${deleted} characters of v${p.version}${back}:`),
-          el('pre', { class: 'diff', id: 'revert-diff' }, ...renderSegments(segs, false)),
-        );
-        plan = { author: name, since, version: p.version };
-        apply.hidden = !canWrite;
-      }
-      out.dataset.state = 'done';
-    } catch (e) {
-      out.dataset.state = 'error';
-      out.replaceChildren();
-      ctx.say(`Could not preview the revert: ${e.message}`, { error: true });
-    } finally {
-      ctx.setBusy('revert', false);
-    }
-  });
-
-  apply.addEventListener('click', async () => {
-    if (!plan) return;
-    const { since } = plan;
-    const name = plan.author;
-    apply.disabled = true;
-    try {
-      const r = await ctx.api('/revert', { method: 'POST', body: JSON.stringify({ author: name, since, name: savedName() }) });
-      apply.hidden = true;
-      out.replaceChildren();
-      plan = null;
-      if (r.unchanged) ctx.say('Nothing to revert.');
-      else {
-        ctx.say(`Reverted ${name}’s changes since v${since} as the new version v${r.version}.`);
-        ctx.written(r.version);
-      }
-    } catch (e) {
-      ctx.say(`Could not revert: ${e.message}`, { error: true });
-    } finally {
-      apply.disabled = false;
-    }
-  });
+  let who = new Map(); // who.get(name shown) = {author} of a guest, or {account} of a signed-in person
+  const panel = { ctx, canWrite, author, apply, out, who: () => who, plan: null, diff: { diffSegments, diffStats, renderSegments } };
+  const run = (name) => () => import('./historyrevert.js').then((m) => m[name](panel));
+  preview.addEventListener('click', run('preview'));
+  apply.addEventListener('click', run('apply'));
 
   let known = '';
   return {
@@ -239,10 +185,11 @@ export function revertPanel(/** @type {Context} */ ctx, { canWrite }) {
       el('div', { class: 'row' }, author, authors, preview, canWrite ? apply : null),
       out,
     ],
-    /** Offer these names in the author field. */
-    setAuthors(names) {
-      const list = [...names].sort();
+    /** Offer these people in the author field: a Map of the name shown to who it is. */
+    setAuthors(people) {
+      const list = [...people.keys()].sort();
       const sig = JSON.stringify(list);
+      who = people;
       if (sig === known) return;
       known = sig;
       authors.replaceChildren(...list.map((n) => el('option', { value: n })));

@@ -15,7 +15,7 @@ const NEAR = 6; // steps listed on each side of the slider
 
 /**
  * @param {import('./historypanels.js').Context} ctx
- * @param {{onAuthors: (names: Set<string>) => void}} o  the authors known so far (they grow)
+ * @param {{onAuthors: (people: Map<string, object>) => void}} o  the authors known so far, by the name shown (they grow)
  */
 export function versionView(ctx, { onAuthors }) {
   const { pages, texts } = ctx;
@@ -82,9 +82,12 @@ export function versionView(ctx, { onAuthors }) {
   }
 
   function updateAuthors() {
-    const names = new Set(pages.authors());
-    for (const spans of blames.map.values()) for (const sp of spans) names.add(sp.author);
-    onAuthors(names);
+    // each person once, by the name shown ("Ann", "Ann (guest)"): the revert panel asks by who it is
+    const people = new Map();
+    const add = (w) => people.set(personName(w), w.account ? { account: w.account } : { author: w.author });
+    for (const w of pages.authors()) add(w);
+    for (const spans of blames.map.values()) for (const sp of spans) add(sp);
+    onAuthors(people);
   }
 
   // ---- the text ----

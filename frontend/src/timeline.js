@@ -140,11 +140,11 @@ export class RevisionPages {
     for (const p of far.slice(0, this.pages.size - this.maxPages)) this.pages.delete(p);
   }
 
-  /** Every author named by the loaded pages. */
+  /** Every author of the loaded pages, once each: {author, account} (account: signed in). */
   authors() {
-    const names = new Set();
-    for (const page of this.pages.values()) for (const r of page.values()) names.add(r.author);
-    return [...names];
+    const who = new Map();
+    for (const page of this.pages.values()) for (const r of page.values()) who.set(r.account || `guest:${r.author}`, { author: r.author, account: r.account });
+    return [...who.values()];
   }
 }
 

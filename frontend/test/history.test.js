@@ -92,7 +92,7 @@ test('revision metadata is loaded a page at a time, never the whole log', async 
   assert.equal(pages.get(750).version, 750);
   assert.equal(await pages.ensure(0, server.head), undefined);
   assert.equal(await pages.ensure(1001, server.head), undefined);
-  assert.deepEqual(pages.authors().sort(), ['Alice', 'Bob']);
+  assert.deepEqual(pages.authors().map((w) => w.author).sort(), ['Alice', 'Bob']);
 });
 
 test('concurrent asks for one page make one request', async () => {

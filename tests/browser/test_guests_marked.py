@@ -72,3 +72,22 @@ def test_a_guest_named_like_an_account_is_marked_a_guest_everywhere(new_context,
     steps = history.eval_on_selector_all("#steps .who", "ws => ws.map((w) => w.textContent)")
     assert "Ann (guest)" in steps and "Ann" in steps, steps
     history.screenshot(path=str(artifacts / "guests-history.png"))
+
+    # the revert panel offers each of them and reverts exactly the one picked: the guest by
+    # name (revisions without an account), Ann by her account (before: by display name, so
+    # either took out both, and once revert went by account the page's name found nobody)
+    offered = history.eval_on_selector_all("#authors option", "os => os.map((o) => o.value)")
+    assert sorted(offered) == ["Ann", "Ann (guest)"], offered
+    history.click("#steps li[data-version='0'] button")
+    history.fill("#revert-author", "Ann (guest)")
+    history.click("#revert-preview")
+    history.wait_for_selector("#revert-out[data-state=done]")
+    assert "Not Ann." in history.inner_text("#revert-diff")
+    guest_diff = history.inner_html("#revert-diff")
+    history.fill("#revert-author", "Ann")
+    history.click("#revert-preview")
+    history.wait_for_function("(before) => document.querySelector('#revert-out').dataset.state === 'done' && "
+                              "document.querySelector('#revert-diff').innerHTML !== before", arg=guest_diff)
+    history.click("#revert-apply")
+    history.wait_for_selector("#revert-apply", state="hidden")
+    assert wait_all_equal(server, doc, [ann, guest]) == "Not Ann.", history.inner_text("body")[-600:]
