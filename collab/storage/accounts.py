@@ -8,7 +8,7 @@ rest of storage: no framework, no gevent, nothing of collab but base.py.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from .base import StoreConflict, Token, User
 
@@ -125,22 +125,23 @@ class AccountTable:
     def end_sessions(self, user_id: str) -> int:
         return self._write("DELETE FROM sessions WHERE user_id = ?", (user_id,))
 
+    def _batches(self, values: Sequence[str]) -> Iterator[tuple[list[str], str]]:
+        """`values` without repeats, IN_BATCH at a time, each with its `?, ?, ...`."""
+        unique = list(dict.fromkeys(values))
+        for i in range(0, len(unique), IN_BATCH):
+            batch = unique[i:i + IN_BATCH]
+            yield batch, ", ".join("?" * len(batch))
+
     def enabled_users(self, user_ids: Sequence[str]) -> set[str]:
         enabled: set[str] = set()
-        ids = list(dict.fromkeys(user_ids))
-        for i in range(0, len(ids), IN_BATCH):
-            batch = ids[i:i + IN_BATCH]
-            marks = ", ".join("?" * len(batch))
+        for batch, marks in self._batches(user_ids):
             enabled.update(r[0] for r in self._read(
                 f"SELECT id FROM users WHERE id IN ({marks}) AND disabled = 0", tuple(batch)))
         return enabled
 
     def live_sessions(self, token_hashes: Sequence[str], now: float) -> set[str]:
         live: set[str] = set()
-        hashes = list(dict.fromkeys(token_hashes))
-        for i in range(0, len(hashes), IN_BATCH):
-            batch = hashes[i:i + IN_BATCH]
-            marks = ", ".join("?" * len(batch))
+        for batch, marks in self._batches(token_hashes):
             live.update(r[0] for r in self._read(
                 f"SELECT s.token_hash FROM sessions s JOIN users u ON u.id = s.user_id "
                 f"WHERE s.token_hash IN ({marks}) AND s.expires > ? AND u.disabled = 0", (*batch, now)))

@@ -4,25 +4,17 @@ titles on another device (a fresh browser context), searches, sorts, renames one
 one off the list and deletes one. Screenshots at 1280 and 390 px."""
 from __future__ import annotations
 
-import os
 import secrets
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
 
 from bench.liveserver import LiveServer
 from browserkit import wait_all_equal
-from test_signin import PASSWORD, fill_form
+from test_signin import PASSWORD, fill_form, server  # noqa: F401 (its signed-in server, one per module)
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    env = {**os.environ, "COLLAB_SIGN_IN": "local", "COLLAB_SIGN_UP": "1"}
-    with LiveServer(tmp_path_factory.mktemp("mydocs-server"), env=env) as s:
-        yield s
 
 
 def titles(page: Any) -> list[str]:
