@@ -179,6 +179,10 @@ function main() {
     status.textContent = text;
     status.dataset.state = state === 'deleted' ? state : error ? 'error' : state;
     status.dataset.unsaved = String(unsaved);
+    // offline or reconnecting, who is here is not known: not "2 here" of a minute ago (the
+    // next join's presence says again)
+    people.dataset.stale = String(state !== 'connected');
+    if (state !== 'connected' && state !== 'deleted') peerCount.textContent = 'Not connected';
     retry.hidden = !error || state === 'deleted';
     if (state === 'deleted') {
       // for good: no retry can help; what is on screen stays, to be copied

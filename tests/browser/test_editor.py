@@ -89,6 +89,9 @@ def test_typing_offline_reaches_the_other_person_when_back_online(new_context, s
     wait_all_equal(server, doc, [alice, bob])
     ctx.set_offline(True)
     alice.wait_for_selector("#status[data-state=offline]")
+    # who is here is not known offline: not the "2 here" of before (found from outside)
+    assert alice.inner_text("#people-count") == "Not connected"
+    assert alice.get_attribute("#people", "data-stale") == "true"
     alice.keyboard.type("typed offline 😀 中文")
     bob.click(".cm-content")
     bob.keyboard.press("Control+End")
@@ -99,6 +102,7 @@ def test_typing_offline_reaches_the_other_person_when_back_online(new_context, s
     assert "typed offline" not in editor_text(bob)
     ctx.set_offline(False)
     text = wait_all_equal(server, doc, [alice, bob])
+    alice.wait_for_function("document.querySelector('#people-count').textContent === '2 here'")
     assert "typed offline 😀 中文" in text and "bob meanwhile" in text
 
 
