@@ -177,6 +177,7 @@ function main() {
     else if (state === 'error') text = 'Cannot open this document';
     else text = 'Connecting…';
     status.textContent = text;
+    status.title = text; // all of it, where the bar shows its start (style.css: one row at 1280 px)
     status.dataset.state = state === 'deleted' ? state : error ? 'error' : state;
     status.dataset.unsaved = String(unsaved);
     // offline or reconnecting, who is here is not known: not "2 here" of a minute ago (the

@@ -28,6 +28,12 @@ def test_the_bar_keeps_one_row_with_three_people_at_1280_px(new_context, doc, ar
     alice.wait_for_function("document.querySelector('#people-count').textContent === '3 here'")
     alice.screenshot(path=str(artifacts / "layout-three-people-1280.png"))
     assert not wrapped(alice)
+    # a long status (a refusal's message, as the server words it) keeps the row too: its start
+    # shows, all of it in the tooltip and for screen readers (it wrapped the bar in two)
+    long = "Not saved: this paste of 5,100,000 characters exceeds the 4,194,304 character limit of a document — 3 changes not yet saved"
+    alice.evaluate("(t) => { const s = document.querySelector('#status'); s.textContent = t; s.title = t; }", long)
+    assert not wrapped(alice)
+    alice.screenshot(path=str(artifacts / "layout-long-status-1280.png"))
     # the count opens the list of everyone, names as text
     alice.click("#people summary")
     for n in NAMES:
