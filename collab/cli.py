@@ -465,7 +465,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     elif args.action == "reset-password":
         accounts.find(args.email)  # before asking for a password
         user = accounts.set_password(args.email, _password(args))
-        print(f"new password for {user.email}; every session of the account was ended")
+        print(f"new password for {user.email}; every session of the account was ended and every access token revoked")
     elif args.action == "enable":
         user = accounts.enable(args.email)
         print(f"enabled {_shown(user.email)}: it may sign in again")

@@ -28,6 +28,7 @@ from ..storage import Access, User
 from .accounts import current_user
 from .api import _realtime, _resolve, _service
 from .bodies import json_object
+from .guard import lookups_of
 
 bp = Blueprint("access", __name__)
 NOT_OWNER = "only the document's owner may see or change who may open it"
@@ -47,13 +48,20 @@ def _owned(doc: str) -> tuple[DocState, Access, User]:
     return state, access, user
 
 
-def _person(user_id: str) -> dict[str, Any]:
+def _person(user_id: str, email: bool = False) -> dict[str, Any]:
+    """Someone as the owner's dialog shows them: id and name; the email only of the owner
+    themselves. An invitation by display name answered the invited person's email, which
+    made the invite route a name-to-email lookup for anyone with a document (found from
+    outside): who invited by email knows it already."""
     user = _service().store.accounts.user(user_id)
-    return {"id": user_id, "name": user.name if user else "(account removed)", "email": user.email if user else None}
+    shown: dict[str, Any] = {"id": user_id, "name": user.name if user else "(account removed)"}
+    if email:
+        shown["email"] = user.email if user else None
+    return shown
 
 
 def _body(doc: str, state: DocState, access: Access) -> dict[str, Any]:
-    return {"doc": doc, "owner": _person(access.owner) if access.owner else None,
+    return {"doc": doc, "owner": _person(access.owner, email=True) if access.owner else None,
             "edit": access.edit, "view": access.view,
             "members": [{**_person(m.user), "role": m.role} for m in access.members],
             "links": {"edit": f"{request.host_url}d/{state.id}", "view": f"{request.host_url}v/{state.view_token}"}}
@@ -65,6 +73,10 @@ def _find(person: object) -> User:
     if not isinstance(person, str) or not person.strip() or len(person) > MAX_PERSON:
         raise CollabError("bad_request", "person must be the email or display name of an account")
     person = person.strip()
+    # who has an account is asked of the lookup throttle: each invitation that finds nobody
+    # costs the address a token, as an unknown document name does (probing emails)
+    lookups, address = lookups_of(request.environ)
+    lookups.check(address)
     store = _service().store
     if "@" in person:
         user = store.accounts.user_by_email(person)
@@ -76,6 +88,7 @@ def _find(person: object) -> User:
             return named[0]
         if len(named) > 1:
             raise CollabError("bad_request", f"{len(named)} accounts are named {person[:64]!r}: invite by email")
+    lookups.miss(address)
     raise CollabError("not_found", f"no account has the email or name {person[:64]!r}: ask them to sign up first")
 
 

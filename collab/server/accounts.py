@@ -450,6 +450,12 @@ def api_revoke_token(token_id: str) -> Response:
     """Revoke a token: it is refused from now on, and its sockets on this process end now
     (on the others within COLLAB_SESSION_CHECK)."""
     user = _signed_in()
+    secret = bearer(request.environ)
+    if secret is not None and not any(t.id == token_id and t.token_hash == token_hash(secret)
+                                      for t in _accounts().tokens(user)):
+        # a leaked token could otherwise revoke every other script of its person
+        raise CollabError("forbidden", "an access token may revoke itself only: sign in to revoke others "
+                                       "(or use `collab user token revoke`)")
     token = _accounts().revoke_token(user, token_id)
     realtime = current_app.extensions["socketio"].server.namespace_handlers["/"]
     realtime.end_sessions(session=token.token_hash)

@@ -68,6 +68,22 @@ def _edit(key: str) -> DocState:
     return state
 
 
+def _capability(key: str) -> DocState:
+    """A document by its edit id itself, for what hands out or changes the edit link (its
+    links, rename, a new view token, delete): an editor who came by the view token (an
+    invited one) is 403 `read_only` (before, such a person renamed the document and so
+    learned an edit id, or deleted it: found from outside). A document with an owner: the
+    owner's alone (403 `forbidden` for its other editors); an admin deletes any."""
+    state = _edit(key)
+    if key != state.id:
+        raise CollabError("read_only", "this needs the document's edit link, not its read-only one")
+    owner = _service().access(state).owner
+    user = current_user()
+    if owner is not None and (user is None or user.id != owner):
+        raise CollabError("forbidden", "only the document's owner may do this")
+    return state
+
+
 def _admin_edit(key: str) -> DocState:
     """A document by its edit id for an admin (COLLAB_ADMINS), whatever its access says:
     what lets an admin delete any document (GET /api/admin/docs lists the ids)."""
@@ -177,7 +193,7 @@ def _links(doc: str, state: DocState) -> wire.Created:
 @bp.get("/api/docs/<doc>/links")
 def get_links(doc: str) -> Response:
     """An existing document's links, by its edit id (a viewer is never told the edit id)."""
-    return jsonify(_links(doc, _edit(doc)))
+    return jsonify(_links(doc, _capability(doc)))
 
 
 def _body() -> dict[str, object]:
@@ -351,7 +367,7 @@ def delete_document(doc: str) -> Response:
     """Delete the document for good (edit id only): its history goes, its edit id and view
     token answer 410 `deleted` from now on, and its open editors and viewers, on every
     process, get `gone` and are taken out of it."""
-    state = _admin_edit(doc) if is_admin(current_user()) else _edit(doc)
+    state = _admin_edit(doc) if is_admin(current_user()) else _capability(doc)
     ts = _service().delete(state)
     _realtime().announce_gone(state.id, state.view_token, "deleted")
     return jsonify(wire.document_deleted(doc, ts))
@@ -392,7 +408,7 @@ def rename_document(doc: str) -> Response:
     labels and view token move to it, and the old id answers 410 `deleted` (reason
     `renamed`) from now on. Its open editors, on every process, get `gone` and are taken
     out of it (they hold the old link); its viewers stay. Answers its links, as creation."""
-    state = _edit(doc)
+    state = _capability(doc)
     body = _body()
     # a rename cannot be undone: a body it does not understand (`{"doc": ...}`, a text/plain
     # name) is refused, not read as "a generated id"
@@ -419,7 +435,7 @@ def rotate_view_token(doc: str) -> Response:
     """A new view token for the document (edit id only): the old read-only link answers 410
     `deleted` (reason `rotated`) from now on, and its open viewers, on every process, get
     `gone` and are taken out of it; the editors go on. Answers its links."""
-    state = _edit(doc)
+    state = _capability(doc)
     old, _ = _service().rotate_view(state)
     _realtime().announce_gone(state.id, old, "rotated")
     return jsonify(_links(doc, state))

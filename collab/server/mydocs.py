@@ -38,22 +38,25 @@ def _person_id() -> str:
     return user.id
 
 
-def _item(listed: Listed, role: str) -> dict[str, Any]:
+def _item(listed: Listed, role: str, manage: bool) -> dict[str, Any]:
     v = listed.visit
     edit = v.kind == "edit"
     return {"title": listed.title, "url": f"/d/{v.doc}" if edit else f"/v/{v.view_token}",
-            "role": role, "relation": listed.relation, "opened": v.opened or None, "changed": v.updated,
+            "role": role, "relation": listed.relation, "manage": manage, "opened": v.opened or None, "changed": v.updated,
             "created": v.created, "version": v.head}
 
 
-def _role(listed: Listed, person: str) -> str | None:
-    """What the document's access gives the person by the link they opened it with; None:
-    refused (then it is not on their list)."""
+def _role(listed: Listed, person: str) -> tuple[str, bool] | None:
+    """What the document's access gives the person by the link they opened it with, and
+    whether they may rename and delete it (by its edit id: its owner, or anyone's editor of
+    a document without one); None: refused (then it is not on their list)."""
     v = listed.visit
+    access = _service().store.access.get(v.doc)
     try:
-        return decide(_service().store.access.get(v.doc), person, EDIT_LINK if v.kind == "edit" else VIEW_LINK)
+        role = decide(access, person, EDIT_LINK if v.kind == "edit" else VIEW_LINK)
     except CollabError:
         return None
+    return role, v.kind == "edit" and role == "editor" and access.owner in (None, person)
 
 
 @bp.get("/api/me/docs")
@@ -69,8 +72,8 @@ def my_documents() -> Response:
     if sort not in SORTS:
         raise CollabError("bad_request", f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}")
     needle = query.strip().casefold()
-    items = [_item(d, role) for d in _service().visits.listing(person)
-             if (role := _role(d, person)) is not None and needle in d.title.casefold()]
+    items = [_item(d, *given) for d in _service().visits.listing(person)
+             if (given := _role(d, person)) is not None and needle in d.title.casefold()]
     if sort == "title":
         items.sort(key=lambda d: (d["title"].casefold() or "\uffff", -d["changed"]))
     elif sort == "changed":

@@ -278,10 +278,11 @@ SPEC: Spec = {
             "account": {"type": "object", "nullable": True, "required": ["id", "name", "email"], "properties": {
                 "id": {"type": "string"}, "name": {"type": "string"}, "email": {"type": "string"}}}}},
         "MyDocuments": {"type": "object", "required": ["docs"], "properties": {"docs": {"type": "array", "items": {
-            "type": "object", "required": ["title", "url", "role", "relation", "opened", "changed", "created", "version"],
+            "type": "object", "required": ["title", "url", "role", "relation", "manage", "opened", "changed", "created", "version"],
             "properties": {"title": {"type": "string"}, "url": {"type": "string"},
                            "role": {"type": "string", "enum": ["editor", "viewer"]},
                            "relation": {"type": "string", "enum": ["owned", "shared", "opened"]},
+                           "manage": {"type": "boolean"},
                            "opened": {"type": "number", "nullable": True},
                            "changed": {"type": "number"}, "created": {"type": "number"},
                            "version": {"type": "integer"}}}}}},

@@ -133,10 +133,14 @@ class AccountService:
         return user
 
     def set_password(self, email: str, password: object) -> User:
-        """A new password, and every session of the account ended (`collab user reset-password`)."""
+        """A new password, every session of the account ended and every access token revoked
+        (`collab user reset-password`: what an admin does for an account that someone else may
+        hold; a token made by whoever held it kept working: found from outside)."""
         user = self.find(email)
         self.accounts.set_password(user.id, self.run_cpu(self.hasher.hash, check_password(password)))
         self.accounts.end_sessions(user.id)
+        for token in self.accounts.tokens(user.id):
+            self.accounts.revoke_token(user.id, token.id)
         return user
 
     def disable(self, email: str) -> User:

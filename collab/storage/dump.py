@@ -310,8 +310,8 @@ class Checker:
         except CollabError as exc:
             raise self._error(n, exc.message) from None
 
-    def feed(self, n: int, rec: dict[str, Any]) -> (DocumentRow | NewRevision | Label | Image | Access | Tombstone
-                                                     | UserRecord | IdentityRecord | Token | None):
+    def feed(self, n: int, rec: dict[str, Any]) -> (DocumentRow | NewRevision | Label | Image | Access | ChosenTitle
+                                                     | Tombstone | UserRecord | IdentityRecord | Token | None):
         self._line = n
         if self._state == "header":
             self._header(n, rec)

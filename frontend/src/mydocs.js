@@ -55,11 +55,11 @@ export function showMine(box) {
       d.relation === 'owned' ? el('span', { class: 'tag' }, 'yours') : d.relation === 'shared' ? el('span', { class: 'tag' }, 'shared with you') : '',
       editable ? '' : el('span', { class: 'tag' }, 'read-only'),
       el('span', { class: 'muted small', title: `version ${d.version}` }, `changed ${ago(d.changed * 1000)}`),
-      editable ? el('button', { class: 'link', type: 'button', 'aria-label': `Rename ${name}`, onclick: () => {
+      d.manage ? el('button', { class: 'link', type: 'button', 'aria-label': `Rename ${name}`, onclick: () => {
         const to = window.prompt(`A new name (edit link) for “${name}”. The old link stops working for everyone.`, id);
         if (to && to !== id) act('Rename', () => call('POST', `/api/docs/${id}/rename`, { id: to.trim() }));
       } }, 'Rename') : '',
-      editable ? el('button', { class: 'link danger', type: 'button', 'aria-label': `Delete ${name}`, onclick: () => {
+      d.manage ? el('button', { class: 'link danger', type: 'button', 'aria-label': `Delete ${name}`, onclick: () => {
         if (window.confirm(`Delete “${name}” and all its history, for everyone? This cannot be undone.`)) act('Delete', () => call('DELETE', `/api/docs/${id}`));
       } }, 'Delete') : '',
       // what is theirs or shared with them stays listed: only what they merely opened goes

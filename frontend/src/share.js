@@ -104,7 +104,7 @@ function openDialog(doc, first) {
     for (const m of access.members) {
       const remove = el('button', { type: 'button', class: 'link', 'data-remove': m.id, 'aria-label': `Remove ${m.name}` }, 'Remove');
       remove.addEventListener('click', () => change(api(doc, `/members/${encodeURIComponent(m.id)}`), 'DELETE', null, `${m.name} is no longer invited.`));
-      members.append(el('li', { 'data-member': m.id }, el('span', { class: 'who' }, m.name, m.email ? el('span', { class: 'muted' }, ` (${m.email})`) : null), el('span', { class: 'role' }, m.role === 'editor' ? 'may edit' : 'may view'), remove));
+      members.append(el('li', { 'data-member': m.id }, el('span', { class: 'who' }, m.name), el('span', { class: 'role' }, m.role === 'editor' ? 'may edit' : 'may view'), remove));
     }
   };
   async function change(url, method, body, done) {

@@ -165,7 +165,8 @@ ROUTES = [
     _r("GET", "/v/{key}", "viewer"),
     _r("GET", "/v/{key}/history", "viewer"),
     _r("GET", "/images/{image}", "viewer"),
-    _r("GET", "/api/docs/{key}/links", "editor"),
+    _r("GET", "/api/docs/{key}/links", "owner"),  # what hands out or changes the edit link: the owner's, by the edit id (an invited
+    # editor by the view token renamed the document and learned an edit id: found from outside)
     _r("PUT", "/api/docs/{key}/text", "editor", json={"text": "replaced\n", "name": "X"}),
     _r("POST", "/api/docs/{key}/append", "editor", json={"text": "more\n", "name": "X"}),
     _r("POST", "/api/docs/{key}/copy", "editor", json={"name": "X"}),
@@ -176,9 +177,9 @@ ROUTES = [
     _r("POST", "/api/docs/{key}/import", "editor", data={"file": None}, content_type="multipart/form-data"),
     _r("POST", "/api/docs/{key}/images", "editor", png=True),
     _r("PUT", "/api/docs/{key}/title", "editor", json={"title": "Chosen"}),
-    _r("DELETE", "/api/docs/{key}", "editor", fresh=True),
-    _r("POST", "/api/docs/{key}/rename", "editor", fresh=True, json={}),
-    _r("POST", "/api/docs/{key}/view-token", "editor", fresh=True),
+    _r("DELETE", "/api/docs/{key}", "owner", fresh=True),
+    _r("POST", "/api/docs/{key}/rename", "owner", fresh=True, json={}),
+    _r("POST", "/api/docs/{key}/view-token", "owner", fresh=True),
     _r("GET", "/api/docs/{key}/access", "owner"),
     _r("PUT", "/api/docs/{key}/access", "owner", fresh=True, json={"edit": "invited"}),
     _r("POST", "/api/docs/{key}/members", "owner", fresh=True, json={"person": "Stranger", "role": "viewer"}),
@@ -463,3 +464,26 @@ def test_my_documents_lists_only_what_the_access_still_admits(world):
     assert owner.delete(f"/api/docs/{doc.id}/members/{world.ids['editor']}", headers=ORIGIN).status_code == 200
     assert f"/d/{doc.id}" not in listed()
     editor.disconnect()
+
+
+def test_inviting_by_name_tells_no_email_and_probing_for_accounts_is_throttled(make_app):
+    """An invitation by display name answered the person's email, so anyone who made a
+    document could turn names into emails; and 404 against 201 told which emails have
+    accounts, unthrottled (found from outside). Now members are shown by name, and every
+    invitation that finds nobody costs a lookup token."""
+    app = make_app(sign_in="local", sign_up=1, lookup_burst=3, lookup_rate=0.001)
+    people = {}
+    for name in ("Owner", "Admin"):
+        http = app.test_client()
+        assert http.post("/api/signup", json={"email": f"{name.lower()}@example.org", "name": name,
+                                              "password": PASSWORD}, headers=ORIGIN).status_code == 201
+        people[name] = http
+    owner = people["Owner"]
+    assert owner.post("/api/docs", json={"doc": "probe-doc"}, headers=ORIGIN).status_code == 201
+    r = owner.post("/api/docs/probe-doc/members", json={"person": "Admin", "role": "viewer"}, headers=ORIGIN)
+    assert r.status_code == 201
+    assert "admin@example.org" not in r.get_data(as_text=True)
+    assert r.get_json()["members"][0]["name"] == "Admin" and r.get_json()["owner"]["email"] == "owner@example.org"
+    codes = [owner.post("/api/docs/probe-doc/members", json={"person": f"ghost{i}@example.org"},
+                        headers=ORIGIN).status_code for i in range(5)]
+    assert codes[:2] == [404, 404] and codes[-1] == 429, codes  # the burst (one spent creating the document)

@@ -308,3 +308,26 @@ def test_collab_user_token_add_list_revoke(signin_app, db_url):
     assert wrong.returncode == 1 and "no token" in wrong.stderr
     nobody = collab("user", "token", "add", "nobody@example.org", "--name", "x", "--database", db_url)
     assert nobody.returncode == 1 and "no account" in nobody.stderr
+
+
+def test_a_password_reset_revokes_the_accounts_tokens(signin_app):
+    """reset-password is what an admin does for an account someone else may hold: a token
+    that someone made kept full access (found from outside)."""
+    made = make_token(browser(signin_app))
+    assert signin_app.test_client().get("/api/me", headers=bearer(made["token"])).status_code == 200
+    signin_app.extensions["collab.accounts"].set_password("ann@example.org", "a brand new password")
+    refused(signin_app.test_client().get("/api/me", headers=bearer(made["token"])))
+
+
+def test_a_token_revokes_itself_only(signin_app):
+    """A leaked token could revoke every other token of its person (any Origin: a Bearer
+    request passes that check): now only itself; a signed-in browser revokes any."""
+    http = browser(signin_app)
+    one, two = make_token(http, "one"), make_token(http, "two")
+    other = signin_app.test_client()
+    r = other.delete(f"/api/me/tokens/{two['id']}", headers={**bearer(one["token"]), "Origin": "http://evil.example"})
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "forbidden"
+    assert other.get("/api/me", headers=bearer(two["token"])).status_code == 200  # still works
+    assert other.delete(f"/api/me/tokens/{one['id']}", headers=bearer(one["token"])).status_code == 200
+    refused(other.get("/api/me", headers=bearer(one["token"])))
+    assert http.delete(f"/api/me/tokens/{two['id']}", headers=ORIGIN).status_code == 200
