@@ -284,7 +284,10 @@ class Lookups:
         if wait:
             raise CollabError(
                 "rate_limited",
-                f"too many links to documents that do not exist came from your address; retry in {wait:.0f} s",
+                # said of every lookup, the answer the same whether this one exists or not: so it
+                # names what was spent (names that led nowhere, access refused, invitations of
+                # nobody), not this document
+                f"too many lookups that led nowhere or were refused came from your address; retry in {wait:.0f} s",
                 retry_after=round(wait, 3),
             )
 

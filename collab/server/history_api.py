@@ -113,6 +113,8 @@ def _revert(state: DocState, author: object, since: int, head: int, account: obj
     the guest `author` (revisions by that name without an account), since `since` on version
     `head`: the one computation behind the preview, the write and the browser's preview
     (which shows `edits` as they come)."""
+    if account is not None and author is not None:
+        raise CollabError("bad_request", "name the author by `account` (signed in) or by `author` (a guest), not both")
     if account is not None:
         if not isinstance(account, str) or not ACCOUNT_RE.fullmatch(account):
             raise CollabError("bad_request", "account must be an account id, as blame and the revisions give it")

@@ -96,9 +96,15 @@ function openDialog(doc, first) {
   const role = select('share-invite-role', 'editor', [['editor', 'may edit'], ['viewer', 'may view']]);
   const invite = el('button', { id: 'share-invite', type: 'submit', class: 'primary' }, 'Invite');
 
+  // "may view" limits nobody who holds the edit link while anyone (signed in) with it may
+  // edit: say so beside the members, instead of a promise the policy does not keep
+  const caveat = el('p', { id: 'share-caveat', class: 'muted small', hidden: true });
   const show = (access) => {
     editSel.value = access.edit;
     viewSel.value = access.view;
+    const loose = access.edit !== 'invited' && access.members.some((m) => m.role === 'viewer');
+    caveat.hidden = !loose;
+    caveat.textContent = loose ? `While ${access.edit === 'link' ? 'anyone' : 'any signed-in person'} with the edit link may edit, someone invited to view edits too if they have that link: choose “only people invited” to keep them to viewing.` : '';
     members.replaceChildren();
     if (!access.members.length) members.append(el('li', { class: 'muted' }, 'Nobody is invited yet.'));
     for (const m of access.members) {
@@ -134,7 +140,7 @@ function openDialog(doc, first) {
     el('h2', { id: 'share-title' }, 'Share and permissions'),
     el('fieldset', {}, el('legend', {}, 'Links'), linkRow('share-edit-link', 'Edit link', first.links.edit), linkRow('share-view-link', 'Read-only link', first.links.view)),
     el('fieldset', {}, el('legend', {}, 'Who may…'), el('label', { class: 'policy' }, 'edit (with the edit link)', editSel), el('label', { class: 'policy' }, 'view (with either link)', viewSel)),
-    el('fieldset', {}, el('legend', {}, 'People invited'), members, form),
+    el('fieldset', {}, el('legend', {}, 'People invited'), members, caveat, form),
     message,
     el('div', { class: 'actions' }, el('button', { id: 'share-close', type: 'button', onclick: () => dialog.close() }, 'Close')),
   );

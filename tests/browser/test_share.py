@@ -110,6 +110,13 @@ def test_the_owner_shares_by_invitation_and_a_downgrade_is_live(new_context, ser
     assert "sign in" in guest.text_content("#notice") and "Olga" not in guest.text_content("#notice")
     guest.screenshot(path=str(artifacts / "share-guest-removed-1280.png"))
     assert bea.get_attribute("body", "data-role") == "viewer" and not bea.locator("#notice:visible").count()
+    # "may view" keeps nobody to viewing who has the edit link while anyone with it may edit:
+    # the dialog says so (it promised "may view" while Bea edited: found from outside)
+    assert owner.is_hidden("#share-caveat")
+    owner.select_option("#share-edit", "link")
+    owner.wait_for_selector("#share-caveat:visible")
+    assert "edits too" in owner.text_content("#share-caveat")
+    owner.screenshot(path=str(artifacts / "share-caveat-1280.png"))
     owner.click("#share-close")
     assert errors == []
 

@@ -320,7 +320,8 @@ def test_revert_tells_a_signed_in_person_from_a_guest_of_the_same_name(signin_ap
     as_guest = other.get(f"/api/docs/{doc_id}/revert", query_string={"author": "Ann", "since": 0}).get_json()
     assert as_account["text"] == "by the guest."
     assert as_guest["text"] == "by the account. "
-    for bad in ({"account": "", "since": 0}, {"account": "u_1 OR 1", "since": 0}, {"since": 0}):
+    for bad in ({"account": "", "since": 0}, {"account": "u_1 OR 1", "since": 0}, {"since": 0},
+                {"account": account, "author": "Ann", "since": 0}):  # both: which one? (it went by the account)
         r = other.get(f"/api/docs/{doc_id}/revert", query_string=bad)
         assert r.status_code == 400 and r.get_json()["error"]["code"] == "bad_request"
     r = other.post(f"/api/docs/{doc_id}/revert", json={"account": account, "since": 0, "name": "Reverter"}, headers=ORIGIN)
