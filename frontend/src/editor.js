@@ -44,9 +44,28 @@ const authorshipField = StateField.define({
     deco = deco.map(tr.changes);
     const who = tr.annotation(writtenBy) || tr.startState.facet(localAuthor);
     if (!who) return deco;
+    const inserted = []; // [from, to) in the new text, in order
+    tr.changes.iterChanges((fromA, toA, fromB, toB) => toB > fromB && inserted.push([fromB, toB]));
+    if (!inserted.length) return deco;
+    // a mark that covered where the text went in grew over it when mapped: cut it around the
+    // new text, which is only its writer's (typing inside Alice's sentence coloured the
+    // letters as Alice's and the writer's at once, and the history disagreed)
     const add = [];
-    tr.changes.iterChanges((fromA, toA, fromB, toB) => toB > fromB && add.push(authorMark(who.name, who.color).range(fromB, toB)));
-    return add.length ? deco.update({ add, sort: true }) : deco;
+    deco = deco.update({
+      filter: (from, to, mark) => {
+        if (!inserted.some(([a, b]) => from < b && to > a)) return true;
+        let start = from;
+        for (const [a, b] of inserted) {
+          if (b <= start || a >= to) continue;
+          if (a > start) add.push(mark.range(start, a));
+          start = Math.max(start, b);
+        }
+        if (start < to) add.push(mark.range(start, to));
+        return false;
+      },
+    });
+    for (const [a, b] of inserted) add.push(authorMark(who.name, who.color).range(a, b));
+    return deco.update({ add, sort: true });
   },
   provide: (f) => EditorView.decorations.from(f, (deco) => deco || Decoration.none),
 });

@@ -55,3 +55,33 @@ def test_authorship_colours_start_from_blame_and_follow_the_typing(new_context, 
     bob.check("#authorship")
     bob.wait_for_function("[...document.querySelectorAll('.cm-author')].some((e) => e.title === 'Carol')")
     assert (marked(bob, "Bob"), marked(bob, "Carol")) == ("Bob adds this.", "Carol first. ")
+
+
+@pytest.mark.parametrize("where", ["local", "remote"])
+def test_text_typed_inside_anothers_words_is_only_its_writers(new_context, server, doc, where):
+    """A mark that covered the place where text went in grew over the new text when the
+    document changed: typed inside Alice's sentence, Carol's letters were coloured as
+    Alice's and as Carol's at once ("AlCarolice", seen in a full run under load), while blame
+    said Carol's. Typed here (local) or seen arriving from another editor (remote)."""
+    with Document.open(server.url, doc, name="Alice") as alice:
+        with alice.editing():
+            alice.replace(0, 0, "Alice wrote this line.")
+        alice.wait_synced()
+    bob = open_editor(new_context(), f"/d/{doc}", name="Bob")
+    bob.click("#people summary")
+    bob.check("#authorship")
+    bob.wait_for_function("document.querySelectorAll('.cm-author').length > 0")
+    if where == "local":
+        bob.click(".cm-content")
+        bob.evaluate("window.collab.editor.view.dispatch({ selection: { anchor: 2 } })")
+        bob.keyboard.type("[Bob]")
+    else:
+        with Document.open(server.url, doc, name="Carol") as carol:
+            with carol.editing():
+                carol.replace(2, 0, "[Bob]")
+            carol.wait_synced()
+    assert wait_all_equal(server, doc, [bob]) == "Al[Bob]ice wrote this line."
+    who = "Bob" if where == "local" else "Carol"
+    bob.wait_for_function("(w) => [...document.querySelectorAll('.cm-author')].some((e) => e.title === w)", arg=who)
+    assert marked(bob, who) == "[Bob]"
+    assert marked(bob, "Alice") == "Alice wrote this line."  # its two pieces, none of the new text
