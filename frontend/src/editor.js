@@ -24,6 +24,7 @@ const remote = Annotation.define();
 const setCursors = StateEffect.define();
 const writtenBy = Annotation.define(); // {name, color} of whoever wrote a change's inserted text
 const setAuthorship = StateEffect.define(); // null (off) or [{from, to, name, color}] (UTF-16)
+const recolorAuthors = StateEffect.define(); // (name) => colour: people's colours changed (presence)
 
 // Authorship colours (Etherpad's): marks that follow the text as it changes; what is inserted
 // while they are on is marked for its writer (a remote revision's author, or this page). A mark
@@ -39,6 +40,14 @@ const authorshipField = StateField.define({
   update(deco, tr) {
     for (const e of tr.effects) {
       if (e.is(setAuthorship)) deco = e.value && Decoration.set(e.value.filter((s) => s.to > s.from).map((s) => authorMark(s.name, s.color).range(s.from, s.to)), true);
+      if (e.is(recolorAuthors) && deco) {
+        const ranges = [];
+        deco.between(0, tr.state.doc.length, (from, to, mark) => {
+          const name = mark.spec.attributes.title;
+          ranges.push(authorMark(name, e.value(name)).range(from, to));
+        });
+        deco = Decoration.set(ranges, true);
+      }
     }
     if (!deco || !tr.docChanged || tr.effects.some((e) => e.is(setAuthorship))) return deco;
     deco = deco.map(tr.changes);
@@ -316,6 +325,10 @@ export function createEditor(parent, o) {
     /** Authorship colours: spans [{from, to, name, color}] (UTF-16) of the current text, or null (off). */
     setAuthorship(spans) {
       view.dispatch({ effects: setAuthorship.of(spans), annotations: [remote.of(true)] });
+    },
+    /** People's colours changed (someone came or left, a pick gave way): `colorOf(name)` for each marked name. */
+    recolorAuthors(colorOf) {
+      view.dispatch({ effects: recolorAuthors.of(colorOf) });
     },
     /** No more typing (the document was deleted, or its link no longer works): the text stays, to be copied. */
     setReadOnly(on) {

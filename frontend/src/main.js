@@ -206,6 +206,12 @@ function main() {
     const before = colors;
     colors = distinctColors(list.map((p) => [p.id, p.name, p.color]));
     showOwnColor(list, you, before);
+    // a colour that changed changes everywhere: the text coloured by author too (it kept the
+    // colour it was typed in, and disagreed with the people list)
+    if (editor && (colors.size !== before.size || [...colors].some(([id, c]) => before.get(id) !== c))) {
+      editor.recolorAuthors(nameColor);
+      editor.setLocalAuthor({ name: nameInput.value, color: nameColor(nameInput.value) });
+    }
     const items = list.map((p) => {
       const shown = personName({ author: p.name, account: p.account }); // a guest marked (with sign-in on)
       const li = el('li', { class: 'peer', title: `${shown} (${p.role})`, 'data-peer': p.id, 'data-account': p.account || null }, el('span', { class: 'dot', style: `background:${colors.get(p.id)}` }), shown + (p.id === you ? ' (you)' : ''));

@@ -85,3 +85,33 @@ def test_text_typed_inside_anothers_words_is_only_its_writers(new_context, serve
     bob.wait_for_function("(w) => [...document.querySelectorAll('.cm-author')].some((e) => e.title === w)", arg=who)
     assert marked(bob, who) == "[Bob]"
     assert marked(bob, "Alice") == "Alice wrote this line."  # its two pieces, none of the new text
+
+
+def test_the_text_of_someone_whose_colour_changes_changes_colour_with_them(new_context, server, doc):
+    """A person's colour may change while their text is coloured (they pick another, someone
+    comes or goes): the text kept the colour it was typed in and disagreed with the people
+    list (a full run's "rgb(10, 118, 109) == rgb(13, 111, 160)"). Now it follows them."""
+    bob = open_editor(new_context(), f"/d/{doc}", name="Bob")
+    carol = open_editor(new_context(), f"/d/{doc}", name="Carol")
+    carol.click(".cm-content")
+    carol.keyboard.type("Carol's line.")
+    wait_all_equal(server, doc, [bob, carol])
+    bob.click("#people summary")
+    bob.check("#authorship")
+    agree = """(want) => {
+        const norm = (c) => { const e = document.createElement('i'); e.style.background = c; return e.style.background; };
+        const peer = [...document.querySelectorAll('#peers .peer')].find((p) => p.textContent.startsWith('Carol'));
+        const mark = [...document.querySelectorAll('.cm-author')].find((e) => e.title === 'Carol');
+        if (!peer || !mark) return false;
+        const dot = peer.querySelector('.dot').style.background;
+        return norm(mark.style.getPropertyValue('--author').trim()) === dot && (!want || dot === norm(want));
+    }"""
+    bob.wait_for_function(agree, arg=None)
+    # Carol picks a colour nobody here has, and comes back with it
+    taken = bob.eval_on_selector_all("#peers .peer .dot", "(ds) => ds.map((d) => d.style.background)")
+    palette = ["#d41111", "#aa4f0e", "#89630b", "#52760a", "#0a7b26", "#0a766d", "#0d6fa0", "#185fec", "#7147f0"]
+    free = next(c for c in palette if bob.evaluate("(c) => { const e = document.createElement('i'); e.style.background = c; return e.style.background; }", c) not in taken)
+    carol.evaluate("(c) => localStorage.setItem('collab:color', c)", free)
+    carol.reload()
+    carol.wait_for_function("window.collab && window.collab.conn.joined")
+    bob.wait_for_function(agree, arg=free)  # the dot and the text both in the new colour
