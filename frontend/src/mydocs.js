@@ -4,10 +4,8 @@
 // taken off the list. Loaded only once the page knows its person is signed in.
 
 import { el } from './dom.js';
-import { ago } from './recent.js';
+import { ago, shows } from './recent.js';
 
-// a title with nothing to see (zero-width characters only) is no title: the entry still needs a name to click
-const shows = (title) => /[^\s\u200b-\u200f\u2060-\u2064\ufeff]/.test(title || '');
 const SORTS = [['changed', 'Last change'], ['opened', 'Last opened'], ['title', 'Title']];
 
 async function call(method, url, body) {

@@ -45,3 +45,6 @@ export function ago(at) {
   }
   return 'just now';
 }
+
+/** Whether a title shows anything: zero-width characters only are no title (the entry needs a name to click). */
+export const shows = (title) => /[^\s\u200b-\u200f\u2060-\u2064\ufeff]/.test(title || '');

@@ -3,7 +3,7 @@
 
 import { accountControls } from './account.js';
 import { el, themeToggle } from './dom.js';
-import { ago as when, forget, forgetAll, recentList } from './recent.js';
+import { ago as when, forget, forgetAll, recentList, shows } from './recent.js';
 
 const ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -50,8 +50,7 @@ function showRecent(filter = '') {
   const needle = filter.trim().toLowerCase();
   const shown = all.filter((d) => !needle || (d.title || d.path).toLowerCase().includes(needle));
   const items = shown.map((d) => {
-    const shown = /[^\s\u200b-\u200f\u2060-\u2064\ufeff]/.test(d.title || ''); // zero-width characters only: no title
-    const name = shown ? d.title : d.readOnly ? 'Untitled (read-only link)' : d.path.slice(3);
+    const name = shows(d.title) ? d.title : d.readOnly ? 'Untitled (read-only link)' : d.path.slice(3);
     return el('li', { class: 'recent-item' },
       el('a', { href: d.path, title: d.readOnly ? 'Read-only link' : d.path.slice(3) }, el('bdi', {}, name)),
       d.readOnly ? el('span', { class: 'tag' }, 'read-only') : '',

@@ -12,6 +12,7 @@ import pytest
 from collab.server.accounts import COOKIE, TOKEN
 from oidckit import query, run_provider
 from socketkit import patch
+from test_accounts import token  # the session token a browser's cookie holds
 
 CLIENT = "collab-test"
 
@@ -49,16 +50,6 @@ def sign_in(http, provider, sub):
 
 def me(http):
     return http.get("/api/me").get_json()["account"]
-
-
-def session_token(app, http):
-    cookie = http.get_cookie(COOKIE)
-    if cookie is None:
-        return None
-    with app.test_request_context(headers={"Cookie": f"{COOKIE}={cookie.value}"}):
-        from flask import session
-
-        return session.get(TOKEN)
 
 
 def refused(r, status, words):
@@ -121,7 +112,7 @@ def test_a_person_signs_in_and_is_known_by_issuer_and_subject_not_email(oidc_app
     other = oidc_app.test_client()
     sign_in(other, provider, "alice-sub")
     assert me(other)["id"] == account["id"]
-    assert session_token(oidc_app, other) != session_token(oidc_app, http)
+    assert token(oidc_app, other) != token(oidc_app, http)
 
     # another subject claiming the same email is another person, and takes nothing of Alice's
     provider.set_user("mallory", email="alice@example.org", email_verified=True, name="Mallory")
