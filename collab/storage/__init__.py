@@ -7,7 +7,7 @@ the same contract suite (tests/storage/test_storage.py).
 """
 from __future__ import annotations
 
-from .base import (POLICIES, ROLES, Access, AccessRows, Accounts, DocumentRow, Member, Image, Label, NewRevision, NoDatabase,
+from .base import (POLICIES, ROLES, Access, AccessRows, Accounts, AuthorColor, Colors, DocumentRow, Member, Image, Label, NewRevision, NoDatabase,
                    Reads, Revision, Store, StoreBusy, StoreConflict,
                    StoreError, Token, Tombstone, User)
 
@@ -48,6 +48,6 @@ def open_reader(url: str) -> Reads:
 
 
 
-__all__ = ["POLICIES", "ROLES", "Access", "AccessRows", "Member", "Accounts", "DocumentRow", "Image", "Label", "NewRevision",
+__all__ = ["POLICIES", "ROLES", "Access", "AccessRows", "Member", "Accounts", "AuthorColor", "Colors", "DocumentRow", "Image", "Label", "NewRevision",
            "NoDatabase", "Reads", "Revision", "Store", "StoreBusy", "StoreConflict", "StoreError", "Token", "Tombstone", "User",
            "open_reader", "open_store"]

@@ -145,6 +145,29 @@ class Visit:
     chosen: str | None = None  # the title its editors chose instead (None: none)
 
 
+@dataclass(frozen=True, slots=True)
+class AuthorColor:
+    """The colour a person of a document last wrote in (schema migration 12): one they
+    picked, of core/palette.py's. A person is their account, or their name without one."""
+
+    author: str  # the name they wrote under (a signed-in person's: their account's, as last written)
+    account: str | None  # their account id; None: a guest
+    color: str  # lower case, one of the palette's
+    ts: float  # when they last wrote in it, unix seconds
+
+
+class Colors(Protocol):
+    """The colour each author of a document last wrote in: `store.colors` (storage/colors.py
+    writes it once for every backend). Rename moves the rows and delete removes them
+    (DOCUMENT_TABLES)."""
+
+    def wrote(self, doc: str, author: str, account: str | None, color: str | None, now: float) -> None:
+        """They wrote in `color` (None: the automatic one, which forgets their row)."""
+
+    def colors(self, doc: str) -> list[AuthorColor]:
+        """The document's people and their colours, the latest written first (a bounded list)."""
+
+
 class Visits(Protocol):
     """What each signed-in person opened, and documents' titles: `store.visits`
     (storage/visits.py writes it once for every backend)."""
@@ -324,6 +347,7 @@ class Store(Protocol):
     accounts: Accounts  # users and sessions (COLLAB_SIGN_IN)
     access: AccessRows  # documents' owners, policies and members
     visits: Visits  # what signed-in people opened, and titles ("my documents")
+    colors: Colors  # the colour each author of a document last wrote in (the history page's)
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers (cheap: for every health check)."""
@@ -336,11 +360,11 @@ class Store(Protocol):
         StoreConflict if another document has this view token."""
 
     def load_document(self, row: DocumentRow,
-                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle]) -> None:
+                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle | AuthorColor]) -> None:
         """Store a whole document as given (`collab load`): its row, then its revisions
-        (versions 1..row.head, in order), labels, images (with their data) and access as `history`
-        yields them, in one durable
-        transaction or none of it. An exception from `history` rolls it back; a document or
+        (versions 1..row.head, in order), labels, images (with their data), access, chosen
+        title and authors' colours as `history` yields them, in one durable transaction or
+        none of it. An exception from `history` rolls it back; a document or
         view token that exists already is StoreConflict."""
 
     def get_document(self, doc: str) -> DocumentRow | None: ...

@@ -10,6 +10,7 @@ in constant memory and can be piped, compressed or diffed:
     {"label": {"name", "version", "ts"}}                               its labels
     {"image": {"id", "type", "size", "sha256", "created", "data"}}     its images, data in base64
     {"title": {"chosen"}}                                              the title its editors chose
+    {"color": {"author", "color", "ts"[, "account"]}}                  each author's colour, picked
     {"access": {"owner", "edit", "view", "members": [{"user", "role", "added"}]}}   who may edit
                                                                        and view it, if not the default
     {"tombstone": {"name", "reason", "ts"}}                            after the documents
@@ -22,7 +23,8 @@ in constant memory and can be piped, compressed or diffed:
 where the revision has one, `title` (schema 9) where its editors chose one (a heading's title
 is worked out again, never dumped), `access` (schema 10) where the document has an owner, a
 policy other than `link` or invited people (a collab older than schema 10 refuses the dump by
-its header's schema, rather than load the document open to anyone with its link). Format 2 added the tombstones (the names of
+its header's schema, rather than load the document open to anyone with its link), `color`
+(schema 12) for each person who last wrote it in a colour they picked (storage/colors.py). Format 2 added the tombstones (the names of
 deleted documents and replaced links: a restored backup must not let an old link create a
 deleted document again); format 3 the images uploaded into documents, one line each, read
 from the store and written one at a time (a line holds one image, at most
@@ -66,10 +68,11 @@ from ..core.errors import GONE_MESSAGES, CollabError
 from ..core.images import TYPES as IMAGE_TYPES, digest, sniff
 from ..core.ids import check_doc_id, check_image_id, check_name, check_op_id, check_storable, check_version
 from ..core.replay import Replayer, ReplayError
+from ..core.palette import PALETTE
 from ..core.title import check_chosen
 from .access import DEFAULT as DEFAULT_ACCESS
 from .accounts import email_key
-from .base import (POLICIES, ROLES, Access, ChosenTitle, DocumentRow, Image, Label, Member, NewRevision, Revision, Store, StoreError,
+from .base import (POLICIES, ROLES, Access, AuthorColor, ChosenTitle, DocumentRow, Image, Label, Member, NewRevision, Revision, Store, StoreError,
                    Token, Tombstone, User)
 from .schema import LATEST
 
@@ -86,7 +89,7 @@ ACCESS_FIELDS = ("owner", "edit", "view", "members")
 USER_FIELDS = ("id", "email", "name", "password", "created", "disabled")  # and "email_key", which may be left out
 IDENTITY_FIELDS = ("issuer", "subject", "user_id", "created")
 TOKEN_FIELDS = ("id", "user_id", "name", "token_hash", "created", "expires", "last_used")
-KINDS = ("document", "revision", "label", "image", "title", "access", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
+KINDS = ("document", "revision", "label", "image", "title", "access", "color", "tombstone", "user", "identity", "token", "end")  # what a record after the header is, by its one key
 T = TypeVar("T")
 
 
@@ -178,6 +181,11 @@ def records(store: Store, docs: Iterable[str] | None = None, tombstones: bool = 
         if access != DEFAULT_ACCESS:  # only then: a dump of documents open by their links is as before
             yield {"access": {"owner": access.owner, "edit": access.edit, "view": access.view,
                               "members": [{"user": m.user, "role": m.role, "added": m.added} for m in access.members]}}
+        for c in store.colors.colors(doc):  # none: a dump of documents nobody picked a colour in is as before
+            color: dict[str, Any] = {"author": c.author, "color": c.color, "ts": c.ts}
+            if c.account is not None:
+                color["account"] = c.account
+            yield {"color": color}
         counts.documents += 1
     if tombstones:
         for tomb in store.tombstones():
@@ -271,6 +279,7 @@ class _Open:
     labels: set[str] = field(default_factory=set)
     access: bool = False  # its access record was read
     title: bool = False  # its chosen title was read
+    colors: set[tuple[str, str | None]] = field(default_factory=set)  # the people whose colour was read
 
 
 class Checker:
@@ -311,7 +320,7 @@ class Checker:
             raise self._error(n, exc.message) from None
 
     def feed(self, n: int, rec: dict[str, Any]) -> (DocumentRow | NewRevision | Label | Image | Access | ChosenTitle
-                                                     | Tombstone | UserRecord | IdentityRecord | Token | None):
+                                                     | AuthorColor | Tombstone | UserRecord | IdentityRecord | Token | None):
         self._line = n
         if self._state == "header":
             self._header(n, rec)
@@ -337,6 +346,8 @@ class Checker:
             return self._access(n, rec["access"])
         if kind == "title":
             return self._title(n, rec["title"])
+        if kind == "color":
+            return self._color(n, rec["color"])
         if kind == "tombstone":
             return self._tombstone(n, rec["tombstone"])
         if kind == "user":
@@ -546,6 +557,24 @@ class Checker:
             raise self._error(n, "'chosen' must be a title as PUT /api/docs/<id>/title stores it (trimmed, visible)")
         return ChosenTitle(chosen)
 
+    def _color(self, n: int, body: Any) -> AuthorColor:
+        doc = self._open(n, "color")
+        self._fields(n, "color", body, ("author", "color", "ts"), optional=("account",))
+        author = self._string(n, body, "author")
+        if self._core(n, check_name, author) != author:
+            raise self._error(n, "'author' must be a name as a join stores it (trimmed, at most 64 characters)")
+        account = body.get("account")
+        if account is not None and not (isinstance(account, str) and 0 < len(account) <= 64):
+            raise self._error(n, "'account' must be an account id (a string of 1-64 characters) or null")
+        if body["color"] not in PALETTE:  # it goes into pages' CSS: only the palette's own strings
+            raise self._error(n, f"'color' must be one of the palette's ({', '.join(PALETTE)}), "
+                                 f"not {str(body['color'])[:40]!r}")
+        who = (author if account is None else "", account)
+        if who in doc.colors:
+            raise self._error(n, f"document {doc.row.id!r} has two colours of {account or author!r}")
+        doc.colors.add(who)
+        return AuthorColor(author, account, body["color"], self._time(n, body, "ts"))
+
     def _access(self, n: int, body: Any) -> Access:
         doc = self._open(n, "access")
         if doc.access:
@@ -718,16 +747,16 @@ def load(recs: Iterable[tuple[int, dict[str, Any]]], store: Store, progress: Pro
     stream = iter(recs)
     ahead: list[tuple[int, dict[str, Any]]] = []  # the record after a document's history
 
-    def history() -> Iterator[NewRevision | Label | Image | Access | ChosenTitle]:
+    def history() -> Iterator[NewRevision | Label | Image | Access | ChosenTitle | AuthorColor]:
         """The open document's revisions, labels and images, checked, up to the record after them.
         Consumed inside the document's transaction: what it raises rolls the document back."""
         for n, rec in stream:
-            if not any(kind in rec for kind in ("revision", "label", "image", "access", "title")):
+            if not any(kind in rec for kind in ("revision", "label", "image", "access", "title", "color")):
                 checker.close(n)
                 ahead.append((n, rec))
                 return
             item = checker.feed(n, rec)
-            assert isinstance(item, (NewRevision, Label, Image, Access, ChosenTitle))
+            assert isinstance(item, (NewRevision, Label, Image, Access, ChosenTitle, AuthorColor))
             yield item
         checker.finish()  # raises: the input ends inside a document
 

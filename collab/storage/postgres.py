@@ -17,8 +17,9 @@ from psycopg_pool import ConnectionPool
 
 from .access import AccessTable, load_statements
 from .accounts import AccountTable
+from .colors import LOAD_COLOR, ColorTable, load_color
 from .visits import LOAD_CHOSEN, VisitTable
-from .base import (Access, AccessRows, ChosenTitle, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict,
+from .base import (Access, AccessRows, AuthorColor, ChosenTitle, Colors, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreConflict,
                    StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, migrate
 
@@ -95,6 +96,7 @@ class PostgresStore:
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
         self.access: AccessRows = AccessTable(self._read_rows, self._write_rows)
         self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
+        self.colors: Colors = ColorTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return self._query(sql.replace("?", "%s"), params, "read accounts or access")
@@ -145,7 +147,7 @@ class PostgresStore:
         return row
 
     def load_document(self, row: DocumentRow,
-                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle]) -> None:
+                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle | AuthorColor]) -> None:
         revisions: list[tuple[Any, ...]] = []
         snapshots: list[tuple[str, int, str]] = []
         labels: list[tuple[str, str, int, float]] = []
@@ -175,6 +177,9 @@ class PostgresStore:
                     if isinstance(item, Access):
                         for sql, params in load_statements(row.id, item):
                             cur.execute(sql.replace("?", "%s"), params)
+                        continue
+                    if isinstance(item, AuthorColor):
+                        cur.execute(LOAD_COLOR.replace("?", "%s"), load_color(row.id, item))
                         continue
                     if isinstance(item, ChosenTitle):
                         cur.execute(LOAD_CHOSEN.replace("?", "%s"), (row.id, row.updated, item.title))

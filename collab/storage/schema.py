@@ -204,12 +204,28 @@ MIGRATIONS: tuple[Migration, ...] = (
         ){table_end}""",
         "CREATE INDEX tokens_user ON tokens (user_id)",
     )),
+    # picked colours (issue 15): the colour each author of a document last wrote in, so that
+    # the history page shows a person who left, after any restart, in the colour the editor
+    # showed them in. `who` is the person (storage/colors.py: "a:" and an account id, or "g:"
+    # and a guest's name); a person who writes in the automatic colour has no row. A
+    # DOCUMENT_TABLES table
+    Migration(12, "colors: the colour each author of a document last wrote in", (
+        """CREATE TABLE colors (
+            doc TEXT NOT NULL,
+            who TEXT NOT NULL,
+            author TEXT NOT NULL,
+            account TEXT,
+            color TEXT NOT NULL,
+            ts {real} NOT NULL,
+            PRIMARY KEY (doc, who)
+        ){table_end}""",
+    )),
 )
 LATEST = MIGRATIONS[-1].version
 # the tables whose rows belong to one document, by its edit id in their `doc` column: what
 # deleting a document removes and renaming it moves (a test checks that every table with a
 # `doc` column is listed, so that a new one is not forgotten)
-DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images", "titles", "doc_access", "doc_members")
+DOCUMENT_TABLES = ("revisions", "snapshots", "labels", "images", "titles", "doc_access", "doc_members", "colors")
 UNVERSIONED = 2  # the newest schema a collab made before schema_migrations existed
 
 DIALECTS = {

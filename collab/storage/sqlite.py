@@ -19,8 +19,9 @@ from urllib.parse import parse_qs, quote, unquote, urlparse
 
 from .access import AccessTable, load_statements
 from .accounts import AccountTable
+from .colors import LOAD_COLOR, ColorTable, load_color
 from .visits import LOAD_CHOSEN, VisitTable
-from .base import (Access, AccessRows, ChosenTitle, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy,
+from .base import (Access, AccessRows, AuthorColor, ChosenTitle, Colors, Accounts, DocumentRow, Image, Label, NewRevision, NoDatabase, Revision, StoreBusy,
                    StoreConflict, StoreError, Tombstone, Visits)
 from .schema import DOCUMENT_TABLES, Catalog, current_version, migrate
 
@@ -184,6 +185,7 @@ class SQLiteStore(_Reads):
         self.accounts: Accounts = AccountTable(self._read_rows, self._write_rows)
         self.access: AccessRows = AccessTable(self._read_rows, self._write_rows)
         self.visits: Visits = VisitTable(self._read_rows, self._write_rows)
+        self.colors: Colors = ColorTable(self._read_rows, self._write_rows)
 
     def _read_rows(self, sql: str, params: Sequence[object]) -> list[tuple[object, ...]]:
         try:
@@ -284,7 +286,7 @@ class SQLiteStore(_Reads):
         return DocumentRow(*row)
 
     def load_document(self, row: DocumentRow,
-                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle]) -> None:
+                      history: Iterable[NewRevision | Label | Image | Access | ChosenTitle | AuthorColor]) -> None:
         try:
             with self._write_lock:
                 cur = self._writer.cursor()
@@ -305,6 +307,9 @@ class SQLiteStore(_Reads):
                         if isinstance(item, Access):
                             for sql, params in load_statements(row.id, item):
                                 cur.execute(sql, params)
+                            continue
+                        if isinstance(item, AuthorColor):
+                            cur.execute(LOAD_COLOR, load_color(row.id, item))
                             continue
                         if isinstance(item, ChosenTitle):
                             cur.execute(LOAD_CHOSEN, (row.id, row.updated, item.title))
