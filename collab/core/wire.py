@@ -505,6 +505,20 @@ class LabelsBody(TypedDict):
     labels: list[LabelBody]
 
 
+class AuthorColorBody(TypedDict):
+    author: str
+    account: NotRequired[str]  # a signed-in person's account id; absent: a guest
+    color: str  # one of core/palette.py's
+    ts: float
+
+
+class ColorsBody(TypedDict):
+    """GET /api/docs/<doc>/colors (issue 15): the colour each author last wrote in, the latest first."""
+
+    doc: str
+    colors: list[AuthorColorBody]
+
+
 class LabelSet(TypedDict):
     doc: str
     version: int
@@ -598,6 +612,17 @@ def label(version: int, name: str, ts: float) -> LabelBody:
 
 def labels_body(doc: str, items: list[LabelBody]) -> LabelsBody:
     return {"doc": doc, "labels": items}
+
+
+def author_color(author: str, account: str | None, color: str, ts: float) -> AuthorColorBody:
+    entry: AuthorColorBody = {"author": author, "color": color, "ts": ts}
+    if account is not None:
+        entry["account"] = account
+    return entry
+
+
+def colors_body(doc: str, items: list[AuthorColorBody]) -> ColorsBody:
+    return {"doc": doc, "colors": items}
 
 
 def label_set(doc: str, version: int, name: str, ts: float) -> LabelSet:

@@ -1,5 +1,5 @@
 """HTTP JSON API of a document's history: blame, diff, restore, revert, named versions,
-export and import.
+authors' colours, export and import.
 
 Documents are named by edit id or view token, exactly as in api.py (whose `_resolve` and
 error translation this reuses); answers and file names use the name the client used, so
@@ -137,6 +137,15 @@ def get_labels(doc: str) -> Response:
     state, _ = _resolve(doc)
     labels = _service().labels(state)
     return jsonify(wire.labels_body(doc, [wire.label(x.version, x.name, x.ts) for x in labels]))
+
+
+@bp.get("/api/docs/<doc>/colors")
+def get_colors(doc: str) -> Response:
+    """The colour each author last wrote in, if they picked one (issue 15): the history page
+    shows people as the editor did, and everyone else as the editor would (from their name)."""
+    state, _ = _resolve(doc)
+    colors = _service().colors.listing(state)
+    return jsonify(wire.colors_body(doc, [wire.author_color(c.author, c.account, c.color, c.ts) for c in colors]))
 
 
 @bp.get("/api/docs/<doc>/export")

@@ -145,6 +145,14 @@ PATHS: Spec = {
                                        **_errors(400, 403, 404, 410)}, [EDIT],
                     _body({"type": "object", "required": ["version", "name"], "properties": {
                         "version": {"type": "integer"}, "name": {"type": "string"}}}))},
+    "/api/docs/{doc}/colors": {"get": _op("The colour each author last wrote in, if they picked one", {
+        "200": _json({"type": "object", "properties": {
+            "doc": {"type": "string"}, "colors": {"type": "array", "items": {
+                "type": "object", "required": ["author", "color", "ts"], "properties": {
+                    "author": {"type": "string"}, "account": {"type": "string"},
+                    "color": {"type": "string"}, "ts": {"type": "number"}}}}}},
+            "{doc, colors}: the latest written first"),
+        **_errors(404, 410)}, [DOC])},
     "/api/docs/{doc}/labels/{name}": {"delete": _op("Remove a named version", {
         "200": _json({"type": "object"}, "{doc, deleted}"), **_errors(403, 404, 410)},
         [EDIT, {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}])},

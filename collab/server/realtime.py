@@ -455,6 +455,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         else:
             result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid,
                                          account=client.account)
+            if not result.duplicate:  # the colour they wrote in, for the history page (only a change is stored)
+                self.service.colors.wrote(m.state, client.name, client.account, m.color)
         # the canonical revision goes back when the author cannot derive it
         return wire.patch_ack(result.version, result.hash, result.patch if result.rebased or result.duplicate else None,
                               duplicate=result.duplicate)

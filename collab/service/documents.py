@@ -32,6 +32,7 @@ from ..core.revert import Reverted
 from ..storage import Access, DocumentRow, Image, Label, Revision, Store, StoreConflict, StoreError, Tombstone
 from . import reads, versions
 from .catchup import catch_up, stored_revisions
+from .colors import AuthorColors
 from .commits import Commits, OnCommit
 from .faults import Faults
 from .observer import Observer
@@ -92,6 +93,7 @@ class DocumentService:
         self._loads_since_sum = 0  # documents loaded since _evict_idle last summed their sizes
         self._loading: dict[str, Lock] = {}  # loading[doc_id]: held while the document loads
         self.visits = Visits(self)  # "my documents" (COLLAB_SIGN_IN)
+        self.colors = AuthorColors(self)  # the colour each author last wrote in (the history page's)
 
     @property
     def settings(self) -> Settings:

@@ -57,6 +57,9 @@ class DocState:
     title_at: "tuple[int, str] | None" = None
     title_stored: str | None = None
     chosen_title: str | None = None  # the title its editors chose, if any (titles.chosen)
+    # colors_stored[person] = the colour this process last stored for them (None: automatic,
+    # no row), so that only a change is written (service/colors.py; person: storage/colors.py)
+    colors_stored: dict[str, str | None] = field(default_factory=dict)
 
     @property
     def committed_text(self) -> str:

@@ -85,7 +85,7 @@ def test_no_byte_a_viewer_receives_contains_the_edit_id(doc_and_view, connect, d
     assert doc_id not in frames
     http = app.test_client()
     paths = ["", "/revisions", "/versions/1", "/blame", "/diff?from=0", "/labels", "/revert?author=Ed&since=0",
-             "/export", "/export?format=md", "/export?format=html"]
+             "/colors", "/export", "/export?format=md", "/export?format=html"]
     for path in paths:
         resp = http.get(f"/api/docs/{view}{path}")
         assert resp.status_code == 200, (path, resp.get_data())

@@ -198,6 +198,7 @@ ROUTES = [
     ("POST", "/api/docs/{doc}/restore"), ("GET", "/api/docs/{doc}/revert"), ("POST", "/api/docs/{doc}/revert"),
     ("GET", "/api/docs/{doc}/labels"), ("POST", "/api/docs/{doc}/labels"), ("DELETE", "/api/docs/{doc}/labels/{x}"),
     ("GET", "/api/docs/{doc}/export"), ("POST", "/api/docs/{doc}/import"), ("PUT", "/api/docs/{doc}"),
+    ("GET", "/api/docs/{doc}/colors"),
     ("GET", "/healthz"),
 ]
 QUERY_KEYS = ["since", "limit", "version", "from", "to", "author", "format", "name"]
