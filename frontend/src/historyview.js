@@ -3,10 +3,10 @@
 // then: a slider dragged or playing would otherwise ask for every version it passes).
 // Every user string goes in as text, never as HTML.
 
-import { colorBook, el, personName } from './dom.js';
+import { el, personName } from './dom.js';
 
-// an author keeps one colour on this page, and no two authors share one while colours last
-const authorColor = colorBook();
+// a person's colour, the editor's (historycolors.js, loaded at once): none until it is known
+let authorColor = () => '';
 import { formatTime } from './historypanels.js';
 import { LruCache, blameSegments } from './timeline.js';
 
@@ -31,6 +31,11 @@ export function versionView(ctx, { onAuthors }) {
   let textSeq = 0;
   let restTimer = null;
   let blameAbort = null;
+  import('./historycolors.js').then((m) => m.pageColors(ctx.api, personName)).then((paint) => {
+    authorColor = paint;
+    if (steps.firstChild) showStep(); // what is on the page takes its colours
+    if (shown >= 0) applyBlame(shown);
+  });
 
   // ---- the step: its author and time, and the steps around it ----
   function showStep() {
