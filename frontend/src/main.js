@@ -4,7 +4,7 @@
 import { Connection } from './connection.js';
 import { taskToggle } from './core/tasks.js';
 import { distinctColors, savedColor } from './colors.js';
-import { colorBook, el, nameField, onThemeChange, personName, themeToggle } from './dom.js';
+import { COLORS, colorBook, el, nameField, onThemeChange, personName, themeToggle } from './dom.js';
 import { createEditor } from './editor.js';
 import { fileMenu } from './filemenu.js';
 import { PART_LIMIT, previewPart } from './core/previewpart.js';
@@ -20,12 +20,29 @@ function main() {
   const cursors = new Map(); // peer id -> {anchor, head (code points), name, color}
   let peers = [];
   let colors = new Map(); // peer id -> colour: distinct among those listed, the same on every screen
-  const authorBook = colorBook(); // authors not here now: a colour each, kept while the page is open
-  // a person's colour by name: theirs in presence while they are here, else the book's
+  let authorBook = colorBook(); // authors not here now: a colour each, kept while the page is open
+  let kept = null; // author -> the colour they last wrote in (GET /colors), once authorship is on
+  // a person's colour by name: theirs in presence while they are here, else the one they last
+  // wrote in unless someone here has it now (as on the history page), else the book's
   const nameColor = (name) => {
     const here = peers.find((p) => p.name === name);
-    return (here && colors.get(here.id)) || authorBook(name);
+    if (here && colors.get(here.id)) return colors.get(here.id);
+    const theirs = kept && kept.get(name);
+    return theirs && ![...colors.values()].includes(theirs) ? theirs : authorBook(name);
   };
+  async function keptColors(key) {
+    if (kept) return;
+    try {
+      const r = await fetch(`/api/docs/${encodeURIComponent(key)}/colors`);
+      const entries = r.ok ? (await r.json()).colors || [] : []; // an older server: from names only
+      kept = new Map();
+      for (const e of entries) if (!kept.has(e.author)) kept.set(e.author, e.color); // the latest first
+      // the book gives no one a colour someone absent kept (while colours last)
+      authorBook = colorBook(new Set([...kept.values()].map((c) => COLORS.indexOf(c)).filter((i) => i >= 0)));
+    } catch {
+      // colours from names alone: the text is still coloured
+    }
+  }
   const colorOf = (id, name) => colors.get(id) || distinctColors([[id, name || id]]).get(id);
 
   // ---- page ----
@@ -278,8 +295,10 @@ function main() {
       authorsNote.textContent = '';
       return;
     }
-    editor.setLocalAuthor({ name: nameInput.value, color: nameColor(nameInput.value) });
     const key = readOnly ? view : doc;
+    await keptColors(key);
+    if (!authorsBox.checked) return;
+    editor.setLocalAuthor({ name: nameInput.value, color: nameColor(nameInput.value) });
     for (let attempt = 0; attempt < BLAME_TRIES && authorsBox.checked; attempt++) {
       // the spans are of the confirmed version: they fit the screen when nothing is unsaved
       const version = conn.sync.version;

@@ -115,3 +115,34 @@ def test_the_text_of_someone_whose_colour_changes_changes_colour_with_them(new_c
     carol.reload()
     carol.wait_for_function("window.collab && window.collab.conn.joined")
     bob.wait_for_function(agree, arg=free)  # the dot and the text both in the new colour
+
+
+def test_the_text_of_someone_who_left_keeps_the_colour_they_picked(new_context, server, doc):
+    """Someone who picked a colour, wrote and left: their text is coloured in their pick, as the
+    history page colours them (the server keeps the colour each author last wrote in), not in
+    their name's colour; and once someone present has that colour, the absent one gives way."""
+    from test_history_colors import BLUE, pick, type_at_end
+    from test_color_picker import css, name_color
+
+    assert name_color("Ann") != BLUE
+    ann = open_editor(new_context(), f"/d/{doc}", name="Ann")
+    pick(ann, BLUE)
+    type_at_end(ann, "Ann wrote this.")
+    wait_all_equal(server, doc, [ann])
+    ann.close()
+
+    bob = open_editor(new_context(), f"/d/{doc}", name="Bob")
+    bob.click("#people summary")
+    bob.check("#authorship")
+    colour_of_ann = """() => { const m = [...document.querySelectorAll('.cm-author')].find((e) => e.title === 'Ann');
+        if (!m) return null; const e = document.createElement('i'); e.style.background = m.style.getPropertyValue('--author').trim(); return e.style.background; }"""
+    bob.wait_for_function(f"({colour_of_ann})() !== null")
+    assert marked(bob, "Ann") == "Ann wrote this."
+    assert bob.evaluate(colour_of_ann) == css(bob, BLUE)
+
+    # Carol comes with that colour picked: she has it now, and Ann's text takes another
+    carol_ctx = new_context()
+    carol_ctx.add_init_script(f"localStorage.setItem('collab:color', '{BLUE}')")
+    open_editor(carol_ctx, f"/d/{doc}", name="Carol")
+    bob.wait_for_function("[...document.querySelectorAll('#peers .peer')].some((p) => p.textContent.startsWith('Carol'))")
+    bob.wait_for_function(f"(blue) => ({colour_of_ann})() !== blue", arg=css(bob, BLUE))
