@@ -226,6 +226,10 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
                 after_a.append(applied - out)
         main = [{k: total[k] * 1000 / typed for k in names} for total in busy]
         same = a.evaluate("window.collab.editor.text()") == b.evaluate("window.collab.editor.text()")
+        # what page A's last save of its unsaved edits to localStorage took (connection.js: it
+        # writes the whole shadow, and the next one waits 30 times as long): a keystroke that
+        # meets one waits for it
+        save_ms = a.evaluate("window.collab.conn._saveCost || 0")
         return {
             "size": size, "utf16": len(text.encode("utf-16-le")) // 2, "keys": typed, "wall_s": wall, "converged": same,
             "highlighted": highlighted,
@@ -233,7 +237,7 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
             "applied_p50": pct(lat_applied, 50), "applied_p99": pct(lat_applied, 99),
             "in_a_p50": pct(in_a, 50), "after_a_p50": pct(after_a, 50),
             "in_a_p50_at": {where: pct(xs, 50) for where, xs in in_a_at.items()},
-            "main_a_ms": main[0], "main_b_ms": main[1], "server_cpu_ms": cpu * 1000 / typed,
+            "main_a_ms": main[0], "main_b_ms": main[1], "server_cpu_ms": cpu * 1000 / typed, "save_a_ms": save_ms,
             "top": [top_functions(mine) for mine in profiles] if profile else [],
             "profiles": profiles if profile else [],
         }
@@ -280,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     if len(results) >= 2:
         small, big = results[0], results[-1]
         print(f"\n{big['size']:,} / {small['size']:,}: p50 x{big['screen_p50'] / small['screen_p50']:.2f}, p99 x{big['screen_p99'] / small['screen_p99']:.2f} (target: within 1.5x)")
-    print("\nkey to patch sent in A, p50 (ms), by where A typed: " + "; ".join(
+    print("\npage A's last save of its unsaved edits (ms): " + ", ".join(f"{r['size']:,}: {r['save_a_ms']:.1f}" for r in results))
+    print("key to patch sent in A, p50 (ms), by where A typed: " + "; ".join(
         f"{r['size']:,}: " + ", ".join(f"{where} {ms:.1f}" for where, ms in r["in_a_p50_at"].items()) for r in results))
     for r in results:
         if not r["converged"]:
