@@ -132,7 +132,7 @@ def open_page(ctx: Any, url: str, name: str) -> Any:
     return page
 
 
-def top_functions(profiles: list[dict], n: int = 25) -> list[tuple[str, float]]:
+def top_functions(profiles: list[dict[str, Any]], n: int = 25) -> list[tuple[str, float]]:
     """Self time (ms) by function, summed over CDP Profiler profiles."""
     dt: Counter[str] = Counter()
     for profile in profiles:
@@ -173,7 +173,7 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
         names = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
         busy = [dict.fromkeys(names, 0.0) for _ in cdps]  # seconds, over the typing only
         cpu0 = cpu_seconds(server.proc.pid)  # type: ignore[union-attr]
-        profiles: list[list[dict]] = [[] for _ in cdps]  # per page, one per place: the typing only
+        profiles: list[list[dict[str, Any]]] = [[] for _ in cdps]  # per page, one per place: the typing only
         typed = 0
         t0 = time.perf_counter()
         for (where, key), count in zip(places, per):
