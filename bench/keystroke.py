@@ -15,9 +15,9 @@ paint), and the next key waits until B shows it and both pages have nothing unsa
 (isolated keystrokes: latency, not throughput).
 
 Beside it, each page's main-thread time per keystroke (Chromium's TaskDuration and
-ScriptDuration from CDP Performance.getMetrics, over the whole run) and, with --profile, the
-functions that took the most of it (CDP Profiler, self time) in each page: what grows with
-the document. The server's CPU per keystroke is read from /proc/<pid>/stat.
+ScriptDuration from CDP Performance.getMetrics, over the typing only) and, with --profile, the
+functions that took the most of it (CDP Profiler, self time, over the typing only: not the
+settling) in each page: what grows with the document. The server's CPU per keystroke is read from /proc/<pid>/stat.
 
 Prints a table and the command; results in docs/performance.md ("Big documents").
 """
@@ -132,16 +132,17 @@ def open_page(ctx: Any, url: str, name: str) -> Any:
     return page
 
 
-def top_functions(profile: dict, n: int = 25) -> list[tuple[str, float]]:
-    """Self time (ms) by function, from a CDP Profiler profile."""
-    nodes = {node["id"]: node for node in profile["nodes"]}
-    dt = Counter()
-    deltas = profile.get("timeDeltas", [])
-    for sample, delta in zip(profile.get("samples", []), deltas[1:] + [0]):
-        f = nodes[sample]["callFrame"]
-        url = f["url"].rsplit("/", 1)[-1]
-        name = f"{f['functionName'] or '(anonymous)'} {url}:{f['lineNumber'] + 1}" if url else (f["functionName"] or "(program)")
-        dt[name] += delta / 1000
+def top_functions(profiles: list[dict[str, Any]], n: int = 25) -> list[tuple[str, float]]:
+    """Self time (ms) by function, summed over CDP Profiler profiles."""
+    dt: Counter[str] = Counter()
+    for profile in profiles:
+        nodes = {node["id"]: node for node in profile["nodes"]}
+        deltas = profile.get("timeDeltas", [])
+        for sample, delta in zip(profile.get("samples", []), deltas[1:] + [0]):
+            f = nodes[sample]["callFrame"]
+            url = f["url"].rsplit("/", 1)[-1]
+            name = f"{f['functionName'] or '(anonymous)'} {url}:{f['lineNumber'] + 1}" if url else (f["functionName"] or "(program)")
+            dt[name] += delta / 1000
     return [(k, v) for k, v in dt.most_common(n)]
 
 
@@ -172,9 +173,7 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
         names = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
         busy = [dict.fromkeys(names, 0.0) for _ in cdps]  # seconds, over the typing only
         cpu0 = cpu_seconds(server.proc.pid)  # type: ignore[union-attr]
-        if profile:
-            for c in cdps:
-                c.send("Profiler.start")
+        profiles: list[list[dict[str, Any]]] = [[] for _ in cdps]  # per page, one per place: the typing only
         typed = 0
         t0 = time.perf_counter()
         for (where, key), count in zip(places, per):
@@ -186,6 +185,9 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
             # text it catches up once (in idle time), which is not a keystroke's cost
             a.wait_for_timeout(settle * 1000)
             before = [metrics(c) for c in cdps]
+            if profile:
+                for c in cdps:
+                    c.send("Profiler.start")
             for _ in range(count):
                 a.keyboard.press("x")
                 typed += 1
@@ -193,12 +195,14 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
                 # A has its ack once its version is B's (a cheap check, every 10 ms)
                 version = b.evaluate("window.collab.sync.version")
                 a.wait_for_function(f"window.collab.sync.version >= {version}", timeout=120_000, polling=10)
+            if profile:
+                for c, mine in zip(cdps, profiles):
+                    mine.append(c.send("Profiler.stop")["profile"])
             for total, bef, aft in zip(busy, before, [metrics(c) for c in cdps]):
                 for k in names:
                     total[k] += aft[k] - bef[k]
         wall = time.perf_counter() - t0
         cpu = cpu_seconds(server.proc.pid) - cpu0  # type: ignore[union-attr]
-        profiles = [c.send("Profiler.stop")["profile"] for c in cdps] if profile else []
         arrivals = b.evaluate("window.__arrivals")
         assert len(arrivals) == typed, (len(arrivals), typed)
         lat_screen = []
@@ -209,24 +213,33 @@ def run_size(browser: Any, server: LiveServer, size: int, keys: int, profile: bo
         sent = a.evaluate("window.__sent")
         in_a = []  # keydown to the patch leaving page A
         after_a = []  # the patch leaving A to B's editor showing it (socket, server, page B)
-        for applied, shown in arrivals:
+        in_a_at: dict[str, list[float]] = {where: [] for where, _ in places}  # in_a by where A typed
+        at = [where for (where, _), count in zip(places, per) for _ in range(count)]
+        for (applied, shown), where in zip(arrivals, at):
             k = max(t for t in all_keys if t <= applied)
             out = min((t for t in sent if k <= t <= applied), default=None)
             lat_applied.append(applied - k)
             lat_screen.append(shown - k)
             if out is not None:
                 in_a.append(out - k)
+                in_a_at[where].append(out - k)
                 after_a.append(applied - out)
         main = [{k: total[k] * 1000 / typed for k in names} for total in busy]
         same = a.evaluate("window.collab.editor.text()") == b.evaluate("window.collab.editor.text()")
+        # what page A's last save of its unsaved edits to localStorage took (connection.js: it
+        # writes the whole shadow, and the next one waits 30 times as long): a keystroke that
+        # meets one waits for it
+        save_ms = a.evaluate("window.collab.conn._saveCost || 0")
         return {
             "size": size, "utf16": len(text.encode("utf-16-le")) // 2, "keys": typed, "wall_s": wall, "converged": same,
             "highlighted": highlighted,
             "screen_p50": pct(lat_screen, 50), "screen_p99": pct(lat_screen, 99),
             "applied_p50": pct(lat_applied, 50), "applied_p99": pct(lat_applied, 99),
             "in_a_p50": pct(in_a, 50), "after_a_p50": pct(after_a, 50),
-            "main_a_ms": main[0], "main_b_ms": main[1], "server_cpu_ms": cpu * 1000 / typed,
-            "top": [top_functions(p) for p in profiles],
+            "in_a_p50_at": {where: pct(xs, 50) for where, xs in in_a_at.items()},
+            "main_a_ms": main[0], "main_b_ms": main[1], "server_cpu_ms": cpu * 1000 / typed, "save_a_ms": save_ms,
+            "top": [top_functions(mine) for mine in profiles] if profile else [],
+            "profiles": profiles if profile else [],
         }
     finally:
         ctx_a.close()
@@ -240,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="CDP Profiler: the functions that took each page's time")
     ap.add_argument("--settle", type=float, default=3.0, help="seconds to wait after moving to the start, middle or end before typing")
     ap.add_argument("--json", type=Path, help="write the results here too")
+    ap.add_argument("--profile-dir", type=Path, help="with --profile: write each page's profiles here (.cpuprofile, for DevTools)")
     args = ap.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
@@ -270,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(results) >= 2:
         small, big = results[0], results[-1]
         print(f"\n{big['size']:,} / {small['size']:,}: p50 x{big['screen_p50'] / small['screen_p50']:.2f}, p99 x{big['screen_p99'] / small['screen_p99']:.2f} (target: within 1.5x)")
+    print("\npage A's last save of its unsaved edits (ms): " + ", ".join(f"{r['size']:,}: {r['save_a_ms']:.1f}" for r in results))
+    print("key to patch sent in A, p50 (ms), by where A typed: " + "; ".join(
+        f"{r['size']:,}: " + ", ".join(f"{where} {ms:.1f}" for where, ms in r["in_a_p50_at"].items()) for r in results))
     for r in results:
         if not r["converged"]:
             print(f"!! {r['size']}: the two pages did not show the same text")
@@ -277,6 +294,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\n{r['size']:,} code points, page {who}: self time over {r['keys']} keys (ms)")
             for name, ms in top:
                 print(f"  {ms:8.1f}  {name}")
+    if args.profile_dir:
+        # as DevTools' Performance panel loads them (call trees, not only the self times above)
+        args.profile_dir.mkdir(parents=True, exist_ok=True)
+        for r in results:
+            for who, mine in zip("AB", r["profiles"]):
+                for where, prof in zip(("start", "middle", "end"), mine):
+                    (args.profile_dir / f"{r['size']}-{who}-{where}.cpuprofile").write_text(json.dumps(prof))
+    for r in results:
+        del r["profiles"]
     if args.json:
         args.json.write_text(json.dumps({"load_before": load, "load_after": load_after, "results": results}, indent=1))
     return 0

@@ -14,11 +14,12 @@ import {
   placeholder,
 } from '@codemirror/view';
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
-import { HighlightStyle, LanguageSupport, syntaxHighlighting } from '@codemirror/language';
+import { HighlightStyle, LanguageSupport } from '@codemirror/language';
 import { markdownLanguage } from '@codemirror/lang-markdown';
 import { tags } from '@lezer/highlight';
 
 import { el, isDark, onThemeChange } from './dom.js';
+import { highlighting, markdownOf } from './editormarkdown.js';
 
 const remote = Annotation.define();
 const setCursors = StateEffect.define();
@@ -159,11 +160,14 @@ const cursorField = StateField.define({
  * @param {((files: File[], pos: number) => void)|null} o.onImages  images pasted or dropped at pos (UTF-16)
  */
 // Markdown highlighting is on whatever the document's size (until issue 15 it went off above
-// 400k characters): lezer's parse is incremental and CodeMirror runs it only as far as the
-// screen shows (the rest in idle time), so a keystroke in a 4 M code point document costs
-// about what it costs in 1 KB (bench/keystroke.py, docs/performance.md). Except in a paragraph
-// of 100k+ characters, which it re-parses whole: a text that has one when the page opens
-// turns it off for the page (editorlarge.js, loaded only for long texts).
+// 400k characters): lezer's parse is incremental (and editormarkdown.js keeps it and the
+// highlighting from walking every block before the change and the screen) and CodeMirror runs
+// it only as far as the screen shows (the rest in idle time), so a keystroke in a 4 M code
+// point document costs about what it costs in 1 KB (bench/keystroke.py, docs/performance.md).
+// Except in a paragraph of 100k+ characters, which it re-parses whole: a text that has one
+// when the page opens turns it off for the page (editorlarge.js, loaded only for long texts).
+const plainMarkdown = new LanguageSupport(markdownOf());
+const markdownHighlighting = highlighting(markdownStyle);
 const FENCED = /^ {0,3}(```|~~~)[ \t]*[\w+#.-]+/; // a line opening a code block that names its language
 const FENCED_ANYWHERE = new RegExp(FENCED.source, 'm');
 // what a pasted or dropped file must be to be uploaded as an image (the server sniffs its bytes)
@@ -178,7 +182,7 @@ export function createEditor(parent, o) {
   let code = null; // editorcode.js, once a fenced block names a language
   let codeLoading = false;
   // language.off: a paragraph of 100k+ units, no highlighting on this page (editorlarge.js)
-  const markdownSupport = () => (language.off ? [] : [code ? code.markdownWithCode(markdownLanguage) : new LanguageSupport(markdownLanguage), syntaxHighlighting(markdownStyle)]);
+  const markdownSupport = () => (language.off ? [] : [code ? new LanguageSupport(markdownOf(code.withCode(markdownLanguage.parser))) : plainMarkdown, markdownHighlighting]);
   const wantCode = (line) => {
     if (code || codeLoading || !FENCED.test(line)) return;
     codeLoading = true;

@@ -2,11 +2,11 @@
 // @codemirror/language-data (each language's parser is loaded when a block first names it).
 // Loaded by editor.js only once a document has a fenced block that names a language.
 //
-// This is what @codemirror/lang-markdown's `markdown({codeLanguages})` builds, without importing
+// This is the parser @codemirror/lang-markdown's `markdown({codeLanguages})` builds, without importing
 // `markdown()`: that function brings the HTML, CSS and JavaScript parsers (for HTML tags), and
 // as the module is shared with the editor's first load, they would all load with every editor.
 
-import { Language, LanguageDescription, LanguageSupport, ParseContext } from '@codemirror/language';
+import { LanguageDescription, ParseContext } from '@codemirror/language';
 import { languages } from '@codemirror/language-data';
 import { parseCode } from '@lezer/markdown';
 
@@ -17,7 +17,7 @@ function codeParser(info) {
   return found.support ? found.support.language.parser : ParseContext.getSkippingParser(found.load());
 }
 
-/** `base` (the editor's Markdown language) with its code blocks parsed in their languages. */
-export function markdownWithCode(base) {
-  return new LanguageSupport(new Language(base.data, base.parser.configure([parseCode({ codeParser })]), [], 'markdown'));
+/** `markdown` (the editor's Markdown parser) with its code blocks parsed in their languages. */
+export function withCode(markdown) {
+  return markdown.configure([parseCode({ codeParser })]);
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ChunkedText, CHUNK, crc32Combine, shiftFor } from '../src/core/chunked.js';
+import { ChunkedText, CHUNK, GROUP, crc32Combine, shiftFor } from '../src/core/chunked.js';
 import { crc32Bytes, crc32Hex, crcHex } from '../src/core/crc32.js';
 import { applyOps, del, insert, retain } from '../src/core/ops.js';
 import { makePatchFromOps } from '../src/core/opspatch.js';
@@ -92,6 +92,43 @@ test('after thousands of random edits the chunks hash and count as the string', 
     }
     assert.ok(t._chunks.length <= Math.ceil(text.length / (size / 4)) + 2, 'deletes left too many chunks');
   }
+});
+
+test('a text of many groups of chunks hashes as the string after edits that split and merge them', () => {
+  const rng = mulberry32(SEED + 2);
+  let text = randomText(rng, 16 * GROUP * 6); // six groups of 16-unit chunks, and more as it grows
+  const t = new ChunkedText(text, 16);
+  let fewest = Infinity;
+  for (let k = 0; k < 1500; k++) {
+    // mostly a few units typed or taken out; a tenth long inserts (splits), a tenth long deletes (merges)
+    let from = Math.floor(rng() * (text.length + 1));
+    const pair = (i) => i > 0 && i < text.length && /[\uDC00-\uDFFF]/.test(text[i]);
+    if (pair(from)) from--;
+    const r = rng();
+    let to = Math.min(text.length, from + (r < 0.4 ? Math.floor(rng() * 4) : r > 0.9 ? 50 + Math.floor(rng() * 150) : 0));
+    if (pair(to)) to++;
+    const op = [];
+    retain(op, from);
+    insert(op, r >= 0.4 && r < 0.8 ? randomText(rng, 1 + Math.floor(rng() * 4)) : r >= 0.8 && r <= 0.9 ? randomText(rng, 100 + Math.floor(rng() * 300)) : '');
+    del(op, to - from);
+    retain(op, text.length - to);
+    text = applyOps(text, op);
+    t.edit(op);
+    assert.equal(t.hash(), crc32Hex(text), `edit ${k}`);
+    fewest = Math.min(fewest, t._chunks.length);
+  }
+  assert.ok(fewest > 2 * GROUP, `down to ${fewest} chunks`);
+});
+
+test('typing inside a chunk combines again only the group that holds it', () => {
+  const text = 'abcdefgh'.repeat(16 * GROUP);
+  const t = new ChunkedText(text, 16); // 8 groups
+  t.hash();
+  const before = [...t._groups];
+  assert.equal(before.length, 8);
+  t.edit([16 * GROUP * 3 + 5, 'x']); // in the fourth group's first chunk
+  assert.equal(t.hash(), crc32Hex(text.slice(0, 16 * GROUP * 3 + 5) + 'x' + text.slice(16 * GROUP * 3 + 5)));
+  assert.deepEqual(t._groups.map((g, k) => g === before[k]), [true, true, true, false, true, true, true, true]);
 });
 
 test('a patch made from a window of a long text applies, with and without an index, as the op', () => {
