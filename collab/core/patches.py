@@ -102,6 +102,16 @@ def _lines(text: str) -> Iterator[str]:
     yield from text[start:].split("\n")
 
 
+def patch_lines(patch_text: str) -> int:
+    """The lines of a patch text, as parse_patch reads them one by one (hunk headers,
+    operations, blank lines), counted in one scan at C speed (~1 ms a megabyte): what
+    parsing and applying a patch costs grows with them, so the service bounds them before
+    parsing (COLLAB_MAX_PATCH_LINES)."""
+    if not patch_text:
+        return 0
+    return patch_text.count("\n") + (not patch_text.endswith("\n"))
+
+
 class _Ops:
     """A hunk's operations as they are read, consecutive lines of the same operation made
     one (what dmp's own diff_cleanupMerge does; applying them is the same): a patch of a

@@ -411,7 +411,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         # client splits a large paste into patches the server accepts (docs/protocol.md);
         # `view` for an editor's "copy the read-only link"
         return wire.join_ack(key, version, text, role, peers, counts, client.peer,
-                             wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars),
+                             wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars,
+                                         settings.max_patch_lines),
                              view=state.view_token if role == EDITOR and via == EDITOR else None,
                              title=state.chosen_title)
 

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Sequence
 from ..core.errors import CollabError, PatchConflict
 from ..core.ids import random_base62
 from ..core.merge import MERGE_WINDOW, merge_span, merge_stale
-from ..core.patches import Edit, Hunk, move_hunks, parse_patch, patch_edits, patch_from_edits, patch_span
+from ..core.patches import (Edit, Hunk, move_hunks, parse_patch, patch_edits, patch_from_edits, patch_lines,
+                            patch_span)
 from ..core.replay import Replayer, ReplayError
 from ..core.rope import CHUNK, Rope
 from ..storage import Revision
@@ -122,6 +123,19 @@ class SubmitRequest:
                 f"this patch spans {_changed_chars(patch_text):,} characters, which take "
                 f"{len(patch_text):,} once escaped; one message carries at most {limit:,}: split it into "
                 f"several patches (the join answer's `limits` gives the sizes)",
+            )
+        max_lines = service.settings.max_patch_lines
+        lines = patch_lines(patch_text) if isinstance(patch_text, str) else 0
+        if lines > max_lines:
+            # parsing and applying cost per line (~5 us each, on a write-lane thread: 650,000
+            # alternating context and insert lines held one for seconds); counted at C speed
+            # before anything is parsed, so that no message holds a write lane for long. (Not
+            # its changes for the message: counting "\n+" took 12 ms of the loop for 650,000)
+            raise CollabError(
+                "too_large",
+                f"this patch changes too many places at once: its {lines:,} lines (a line per change, "
+                f"context or hunk) are over the {max_lines:,} one message may carry; split it into several "
+                f"patches (the join answer's `limits` gives the sizes)",
             )
         # parsing costs per line in pure Python: a long patch is parsed off the event loop
         hunks = service.offload(len(patch_text) * PARSE_WEIGHT if isinstance(patch_text, str) else 0,
