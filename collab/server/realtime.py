@@ -454,8 +454,10 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                 raise
             result = known
         else:
-            result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid,
-                                         account=client.account)
+            # its write-lane work waits behind its address's other writes only (runtime.py)
+            with self.service.runtime.write_session(m.address):
+                result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid,
+                                             account=client.account)
         # the canonical revision goes back when the author cannot derive it
         return wire.patch_ack(result.version, result.hash, result.patch if result.rebased or result.duplicate else None,
                               duplicate=result.duplicate)
