@@ -3,117 +3,30 @@
 Long patches are parsed and applied on the write lane's threads (collab/service/runtime.py),
 which every document's costly writes share: a paste of more than a few thousand characters,
 the first load of a document, a stale patch's old revisions. Here hostile connections send
-patches of many operations over and over, each on its own document, while an honest editor
-types and pastes into another (`bench.probes.Typist`: one patch in flight, as the clients
-send). The honest editor's worst ack is how long the attack made other documents' writes
-wait: printed (docs/reliability.md has the figures; the target is < 100 ms), never asserted.
-Asserted: every honest patch is acknowledged and stored exactly, and every hostile one is
-answered. bench/stalls.py prints the same figures.
+patches of many operations over and over, each on its own document, from one client address
+and a process of their own (`bench.flood.Flood`), while an honest editor types and pastes
+into another document from another address (`bench.probes.Typist`: one patch in flight, as
+the clients send). The honest editor's worst ack is how long the attack made other
+documents' writes wait: printed (docs/reliability.md has the figures; the target is
+< 100 ms), never asserted. Asserted: every honest patch is acknowledged and stored exactly,
+and every hostile one is answered. bench/stalls.py prints the same figures.
 """
 from __future__ import annotations
 
-import collections
-import socket
-import threading
 import time
-from urllib.parse import urlsplit
 
 import requests
-import socketio
 
+from bench.flood import Flood
 from bench.liveserver import LiveServer
 from bench.probes import Typist
-from collab.core import wire
-from collab.core.patches import make_patch
-
-
-HOSTILE = "127.0.0.2"  # the attack's client address (the honest editor's is 127.0.0.1)
-
-
-def _connect_from(url: str, source: str) -> socketio.Client:
-    """A Socket.IO client whose WebSocket comes from `source` (an address of the loopback
-    network): the server counts it against that client address."""
-    parts = urlsplit(url)
-    sock = socket.create_connection((parts.hostname, parts.port), timeout=20, source_address=(source, 0))
-    sio = socketio.Client(reconnection=False, websocket_extra_options={"socket": sock})
-    sio.connect(url, transports=["websocket"], wait_timeout=20)
-    return sio
-
-
-class Flood:
-    """`connections` hostile editors from one address (HOSTILE), each on a document of its
-    own holding `"a" * pairs`,
-    each sending one-hunk patches of `pairs` alternating context and insert lines (`" a"`,
-    `"+b"`: 2 x pairs operations, none mergeable), then the patch that deletes the b's again,
-    one after the other as fast as they are answered (a connection's events are handled one
-    at a time: it never has more than one in the server)."""
-
-    def __init__(self, url: str, doc: str, connections: int, pairs: int) -> None:
-        self.pairs = pairs
-        self.answers: collections.Counter[str] = collections.Counter()
-        self.took: list[float] = []  # seconds, of each hostile patch from sent to answered
-        self.failures: list[str] = []
-        self._stop = threading.Event()
-        self._clients = []
-        n = pairs
-        self.insert = f"@@ -1,{n} +1,{2 * n} @@\n" + " a\n+b\n" * n
-        self.delete = f"@@ -1,{2 * n} +1,{n} @@\n" + " a\n-b\n" * n
-        for k in range(connections):
-            sio = _connect_from(url, HOSTILE)
-            d = f"{doc}-{k}"
-            assert sio.call("join", wire.join_request(d), timeout=60)["ok"]
-            seed = sio.call("patch", wire.patch_request(d, 0, make_patch("", "a" * n), f"seed-{k}"), timeout=300)
-            assert seed["ok"], seed
-            self._clients.append((sio, d, seed["version"]))
-        self._threads = [threading.Thread(target=self._run, args=c, daemon=True) for c in self._clients]
-
-    def _run(self, sio: socketio.Client, doc: str, version: int) -> None:
-        grown, n = False, 0
-        while not self._stop.is_set():
-            n += 1
-            patch = self.delete if grown else self.insert
-            t = time.perf_counter()
-            try:
-                ack = sio.call("patch", wire.patch_request(doc, version, patch, f"{doc}-{n}"), timeout=600)
-            except Exception as exc:
-                self.failures.append(f"{type(exc).__name__}: {exc}")
-                return
-            self.took.append(time.perf_counter() - t)
-            if ack.get("ok"):
-                self.answers["ok"] += 1
-                grown, version = not grown, ack["version"]
-            else:
-                self.answers[ack["error"]["code"]] += 1
-                if ack["error"]["code"] == "rate_limited":
-                    self._stop.wait(ack["error"].get("retry_after", 0.1))
-
-    def __enter__(self) -> "Flood":
-        for t in self._threads:
-            t.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for t in self._threads:
-            t.join(timeout=600)
-        for sio, _, _ in self._clients:
-            sio.disconnect()
-
-    def summary(self) -> str:
-        """The answers as one word ("6ok,2too_large"), for bench/stalls.py's table."""
-        return ",".join(f"{n}{code}" for code, n in sorted(self.answers.items())) or "none"
-
-    def report(self) -> str:
-        ts = sorted(self.took) or [float("nan")]
-        return (f"hostile patches of {2 * self.pairs + 1:,} lines ({len(self.insert):,} characters): "
-                f"{dict(self.answers)}, each answered in median {1000 * ts[len(ts) // 2]:.0f} ms, "
-                f"worst {1000 * ts[-1]:.0f} ms")
 
 
 def _flood(tmp_path, doc_id: str, connections: int, pairs: int, seconds: float) -> None:
     with LiveServer(tmp_path, start_timeout=60) as server:
-        with Flood(server.url, doc_id + "-hostile", connections, pairs) as flood:
+        with Flood(server.url, doc_id + "-hostile", connections, pairs) as flood:  # joined and seeded
             with Typist(server.url, doc_id + "-honest") as typist:
+                flood.start()
                 start = time.perf_counter()
                 time.sleep(seconds)  # (the attack's length: a duration, not a wait for something)
         took = time.perf_counter() - start
