@@ -3,7 +3,8 @@
 `RoundTrips`: an honest client next to an attack: `sync` round trips on one Socket.IO
 connection, back to back, and optionally a fresh HTTP request (a new TCP connection) each
 round. The worst round trip is the event-loop stall the attack made others see; failures are
-findings. A raw WebSocket client (`ws_open`, `ws_frame`, `ws_send`; `read_until`: what it
+findings. `Typist`: an honest editor next to an attack, typing and pasting into its own
+document; its worst ack is how long the attack made another document's writes wait. A raw WebSocket client (`ws_open`, `ws_frame`, `ws_send`; `read_until`: what it
 gets back, frame by frame), the patches meant to cost the server most (`slow_patches`) and a
 process's memory (`rss_kb`). Used by the hostile tests and by bench/soak.py."""
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Callable
 import requests
 import socketio
 
-from collab.core.patches import make_patch
+from collab.core.patches import Edit, make_patch, patch_from_edits
 from collab.core import wire
 
 
@@ -101,6 +102,71 @@ class RoundTrips:
                     if ts else "none")
         out = f"round trips {summary(self.times)}"
         return out + f"; fresh HTTP requests {summary(self.requests)}" if self.http else out
+
+
+class Typist:
+    def __init__(self, url: str, doc: str, *, pace: float = 0.02, paste: int = 40_000,
+                 paste_every: float = 1.0, timeout: float = 120) -> None:
+        """Types one character at a time at the end of `doc`, each keystroke a patch sent once
+        the previous one is acknowledged (one in flight, as the clients send), `pace` seconds
+        apart; every `paste_every` seconds a paste of `paste` characters instead (a patch that
+        long is parsed off the event loop, on a write-lane thread: it waits for one)."""
+        self.url, self.doc, self.pace, self.paste, self.paste_every = url, doc, pace, paste, paste_every
+        self.timeout = timeout
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.connect(url, transports=["websocket"], wait_timeout=20)
+        ack = self.sio.call("join", wire.join_request(doc), timeout=20)
+        assert ack["ok"], ack
+        self.version, self.text = ack["version"], ack["text"]
+        self.times: list[float] = []  # seconds, of each acknowledged patch (keystroke or paste)
+        self.pastes: list[float] = []  # seconds, of the pastes among them
+        self.refused: list[str] = []  # error codes of the patches refused
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        pasted_at = time.perf_counter()
+        n = 0
+        while not self._stop.is_set():
+            n += 1
+            paste = time.perf_counter() - pasted_at >= self.paste_every
+            s = (f"paste {n} " * (self.paste // 8 + 1))[: self.paste] if paste else "abcdefghij"[n % 10]
+            patch = patch_from_edits(self.text, [Edit(len(self.text), "", s)])
+            t = time.perf_counter()
+            try:
+                ack = self.sio.call("patch", wire.patch_request(self.doc, self.version, patch, f"typist-{n}"),
+                                    timeout=self.timeout)
+            except Exception as exc:  # a timeout is a finding, kept for the assertion
+                self.failures.append(f"patch: {type(exc).__name__}: {exc}")
+                return
+            took = time.perf_counter() - t
+            if ack.get("ok"):
+                self.times.append(took)
+                if paste:
+                    self.pastes.append(took)
+                    pasted_at = time.perf_counter()
+                self.version, self.text = ack["version"], self.text + s
+            else:
+                self.refused.append(ack["error"]["code"])
+            self._stop.wait(self.pace)
+
+    def __enter__(self) -> "Typist":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.timeout + 30)
+        self.sio.disconnect()
+
+    def report(self) -> str:
+        def summary(ts: list[float]) -> str:
+            ts = sorted(ts)
+            return (f"{len(ts)}, median {1000 * ts[len(ts) // 2]:.1f} ms, worst {1000 * ts[-1]:.1f} ms"
+                    if ts else "none")
+        # "round trips": the acks, keystrokes and pastes (bench/stalls.py reads this phrase)
+        return f"round trips {summary(self.times)}; pastes {summary(self.pastes)}; refused {len(self.refused)}"
 
 
 def read_until(s: socket.socket, want: Callable[[int, bytes], bool], timeout: float = 20.0) -> object:

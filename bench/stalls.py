@@ -2,10 +2,11 @@
 
     .venv/bin/python -m bench.stalls [--rounds N] [--only WORD]
 
-Runs the attacks of tests/e2e/test_hostile_stalls.py and test_hostile_reads.py (each its test,
-through pytest in a subprocess), each against a fresh server (`run.py`, SQLite in a temporary
-folder, its history seeded straight into the store), while another client does `sync` round trips on
-another document; prints one row per attack and round: the attack's answer, how long it
+Runs the attacks of tests/e2e/test_hostile_stalls.py, test_hostile_reads.py and
+test_hostile_lanes.py (each its test, through pytest in a subprocess), each against a fresh
+server (`run.py`, SQLite in a temporary folder, its history seeded straight into the store),
+while another client does `sync` round trips on another document (test_hostile_lanes.py:
+types and pastes into it, its round trips the patches' acks); prints one row per attack and round: the attack's answer, how long it
 took, the other client's median and worst round trip (the stall; the target is < 100 ms),
 and whether the test's assertions passed. `--only diff` runs the attacks whose test name
 contains "diff".
@@ -33,6 +34,8 @@ ATTACKS = [
     "tests/e2e/test_hostile_reads.py::test_old_versions_behind_large_revisions_at_once",
     "tests/e2e/test_hostile_reads.py::test_large_images_at_once",
     "tests/e2e/test_hostile_reads.py::test_html_exports_of_a_large_document_at_once",
+    "tests/e2e/test_hostile_lanes.py::test_patches_of_a_million_operations_from_two_connections",
+    "tests/e2e/test_hostile_lanes.py::test_patches_at_the_line_limit_from_many_connections",
 ]
 # the line each attack prints (test_hostile_stalls._record), e.g.
 # "GET /blame over 10,000 revisions: 200 in 180 ms; other client: round trips 40, median 4.1 ms, worst 58.0 ms"

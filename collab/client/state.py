@@ -35,8 +35,9 @@ GAP_PATIENCE = 1.0  # seconds a gap that our own ack may fill stays open before 
 SEEN_EVERY = 0.25  # seconds between cumulative `seen` confirmations
 RETRY_FIRST = 1.0  # seconds before the first resend after `internal` (or no answer) ...
 RETRY_MAX = 30.0  # ... doubling up to this
-DEFAULT_LIMITS = {"patch": 4_194_304, "hunks": 5_000, "doc": 4_194_304}  # docs/protocol.md
+DEFAULT_LIMITS = {"patch": 4_194_304, "hunks": 5_000, "doc": 4_194_304, "lines": 10_000}  # docs/protocol.md
 CHANGE_COST = 100  # what one change costs in a patch's text beyond its escaped characters
+LINES_PER_CHANGE = 4  # the most lines one change takes in a patch: alone in its hunk, header, context, itself, context
 
 # What each refusal of a patch means for the client (docs/protocol.md, "Error codes"). Nothing
 # was applied in every case, so no refusal loses text; only `gone` stops the client for good.
@@ -83,6 +84,13 @@ def rough_count(n: int) -> str:
     if n >= 10_000:
         return f"{round(n / 1e3)} k"
     return f"{n:,}"
+
+
+def max_changes(limits: dict[str, int]) -> int:
+    """The changes (inserts and deletes, each at one place) one patch may carry within the
+    limits: each makes at most one hunk and LINES_PER_CHANGE lines of the patch's text (half
+    the hunk limit, as the patch's characters are kept to half theirs)."""
+    return max(1, min(limits["hunks"] // 2, limits["lines"] // LINES_PER_CHANGE))
 
 
 def split_op(op: ops.Operation, text: str, budget: int, max_changes: int) -> tuple[ops.Operation, ops.Operation]:
@@ -276,7 +284,7 @@ class SyncClient:
         lim = self.limits
         op, rest = self.pending, None
         if self._pending_cost(lim) > lim["patch"] // 2:
-            op, rest = split_op(op, self.shadow, lim["patch"] // 2, lim["hunks"] // 2)
+            op, rest = split_op(op, self.shadow, lim["patch"] // 2, max_changes(lim))
         patch = patch_from_edits(self.shadow, ops.to_edits(op, self.shadow))
         if not patch:
             return None
@@ -601,7 +609,8 @@ class SyncClient:
         return True
 
     def _pending_cost(self, lim: dict[str, int]) -> float:
-        """Escaped patch characters the pending edits would take (an upper bound)."""
+        """Escaped patch characters the pending edits would take (an upper bound); infinite
+        when they are more changes than one patch may carry (max_changes)."""
         base = self._shadow_after_inflight()
         cost = changes = 0
         i = 0
@@ -615,7 +624,7 @@ class SyncClient:
             else:
                 cost += escaped_length(base[i : i - o]) + CHANGE_COST
                 i -= o
-        return math.inf if changes > lim["hunks"] // 2 else cost
+        return math.inf if changes > max_changes(lim) else cost
 
     def _shadow_after_inflight(self) -> str:
         return ops.apply(self.shadow, self.inflight.op) if self.inflight is not None else self.shadow

@@ -36,6 +36,7 @@ _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hop
                    "remote_images", "sign_up", "session_check"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
 DATABASE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")  # COLLAB_DATABASE_URL: what storage.open_store opens
+MIN_PATCH_LINES = 4  # COLLAB_MAX_PATCH_LINES: one change alone in its hunk takes 4 lines
 MESSAGE_SLACK = 1_048_576  # bytes a message may hold beyond its patch text: keys, op id, Socket.IO framing
 
 
@@ -61,6 +62,10 @@ class Settings:
     max_images_bytes: int = 52_428_800  # bytes of all the images of one document, its image quota (50 MiB)
     max_patch_chars: int = 4_194_304  # characters of one patch text
     max_hunks: int = 5_000  # hunks in one patch
+    # lines in one patch text (its hunk headers and operations, one a line), counted before it
+    # is parsed: what one message may cost a write-lane thread (~5 us a line: 10,000 ~50 ms).
+    # Clients split a change by it; at 10,000, as many as the hunk limit already makes them split at
+    max_patch_lines: int = 10_000
     max_doc_chars: int = 4_194_304  # code points in one document
     max_open_bytes: int = 536_870_912  # (code points) texts and caches of open documents; idle ones past it are dropped
     snapshot_every: int = 100  # revisions between full-text snapshots
@@ -169,6 +174,9 @@ class Settings:
             raise ConfigError(f"--database / COLLAB_DATABASE_URL: {not_a_database_url(self.database_url)}")
         if self.durability not in DURABILITY:
             raise ConfigError(f"COLLAB_DURABILITY must be disk or process, got {self.durability!r}")
+        if self.max_patch_lines < MIN_PATCH_LINES:
+            raise ConfigError(f"COLLAB_MAX_PATCH_LINES must be at least {MIN_PATCH_LINES} (the lines of one change: "
+                              f"its hunk's header, context, the change, context), got {self.max_patch_lines!r}")
         if self.port > 65_535:
             raise ConfigError(f"COLLAB_PORT must be a TCP port, 0-65535, got {self.port!r}")
         if self.log_level.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

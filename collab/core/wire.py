@@ -318,6 +318,7 @@ class Limits(TypedDict):
     patch: int  # characters of one patch text, as sent
     hunks: int  # hunks in one patch
     doc: int  # code points of the document
+    lines: int  # lines of one patch text (its hunk headers and operations)
 
 
 class JoinAck(TypedDict):
@@ -365,8 +366,8 @@ class OkAck(TypedDict):
 Ack = JoinAck | PatchAck | SyncAck | RestoreAck | OkAck
 
 
-def limits(patch: int, hunks: int, doc: int) -> Limits:
-    return {"patch": patch, "hunks": hunks, "doc": doc}
+def limits(patch: int, hunks: int, doc: int, lines: int) -> Limits:
+    return {"patch": patch, "hunks": hunks, "doc": doc, "lines": lines}
 
 
 def join_ack(doc: str, version: int, text: str, role: Role, peers: list[Peer], counts: Counts, you: str,

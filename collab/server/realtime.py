@@ -411,7 +411,8 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
         # client splits a large paste into patches the server accepts (docs/protocol.md);
         # `view` for an editor's "copy the read-only link"
         return wire.join_ack(key, version, text, role, peers, counts, client.peer,
-                             wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars),
+                             wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars,
+                                         settings.max_patch_lines),
                              view=state.view_token if role == EDITOR and via == EDITOR else None,
                              title=state.chosen_title)
 
@@ -453,8 +454,10 @@ class DocumentNamespace(socketio.Namespace):  # type: ignore[misc]  # python-soc
                 raise
             result = known
         else:
-            result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid,
-                                         account=client.account)
+            # its write-lane work waits behind its address's other writes only (runtime.py)
+            with self.service.runtime.write_session(m.address):
+                result = self.service.submit(m.state, base, data.get("patch"), op_id, client.name, client.sid,
+                                             account=client.account)
             if not result.duplicate:  # the colour they wrote in, for the history page (only a change is stored)
                 self.service.colors.wrote(m.state, client.name, client.account, m.color)
         # the canonical revision goes back when the author cannot derive it

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Sequence
 from ..core.errors import CollabError, PatchConflict
 from ..core.ids import random_base62
 from ..core.merge import MERGE_WINDOW, merge_span, merge_stale
-from ..core.patches import Edit, Hunk, move_hunks, parse_patch, patch_edits, patch_from_edits, patch_span
+from ..core.patches import (Edit, Hunk, move_hunks, parse_patch, patch_edits, patch_from_edits, patch_lines,
+                            patch_span)
 from ..core.replay import Replayer, ReplayError
 from ..core.rope import CHUNK, Rope
 from ..storage import Revision
@@ -36,6 +37,9 @@ OFFLOAD_OVER = 200_000  # cost (code points copied; STEP per Python step) above 
 PARSE_WEIGHT = 12  # parsing a patch costs about as much as applying 12 times its length
 REPLAY_WEIGHT = 4  # replaying a revision copies the text about twice and hashes it (UTF-8, CRC-32)
 STEP = 200  # one step of pure Python (a hunk, an edit, a revision), in code points copied
+# an operation of a hunk, through apply, the rope and the canonical patch: about 4 steps (a hunk of
+# 10,000 alternating context and insert lines: 66 ms, where OFFLOAD_OVER is ~1.5 ms of copying)
+OP_WEIGHT = 4 * STEP
 
 
 @dataclass(frozen=True)
@@ -123,8 +127,21 @@ class SubmitRequest:
                 f"{len(patch_text):,} once escaped; one message carries at most {limit:,}: split it into "
                 f"several patches (the join answer's `limits` gives the sizes)",
             )
+        max_lines = service.settings.max_patch_lines
+        lines = patch_lines(patch_text) if isinstance(patch_text, str) else 0
+        if lines > max_lines:
+            # parsing and applying cost per line (~5 us each, on a write-lane thread: 650,000
+            # alternating context and insert lines held one for seconds); counted at C speed
+            # before anything is parsed, so that no message holds a write lane for long. (Not
+            # its changes for the message: counting "\n+" took 12 ms of the loop for 650,000)
+            raise CollabError(
+                "too_large",
+                f"this patch changes too many places at once: its {lines:,} lines (a line per change, "
+                f"context or hunk) are over the {max_lines:,} one message may carry; split it into several "
+                f"patches (the join answer's `limits` gives the sizes)",
+            )
         # parsing costs per line in pure Python: a long patch is parsed off the event loop
-        hunks = service.offload(len(patch_text) * PARSE_WEIGHT if isinstance(patch_text, str) else 0,
+        hunks = service.offload(len(patch_text) * PARSE_WEIGHT + lines * STEP if isinstance(patch_text, str) else 0,
                                 parse_patch, patch_text, service.settings.max_hunks)
         if service.observer is not None:
             service.observer.parsed(self.op_id)
@@ -310,10 +327,11 @@ def _revise(text: Rope, hunks: list[Hunk], moves: Sequence[Sequence[Edit]] | Non
 
 def _revise_cost(text: Rope, hunks: Sequence[Hunk], moves: Sequence[Sequence[Edit]] | None) -> int:
     """What _revise costs, in code points copied: the part of the text the patch reads, a
-    chunk per hunk (each edit copies and re-hashes one), the patch once, a step per hunk;
-    when moved, a step per hunk per revision and per edit moved over."""
+    chunk per hunk (each edit copies and re-hashes one), the patch once, a step per hunk and
+    OP_WEIGHT per operation (a hunk of thousands of them was costed as one step, and applied
+    on the event loop: 66 ms); when moved, a step per hunk per revision and per edit moved over."""
     lo, hi = patch_span(hunks, len(text))
-    cost = hi - lo + sum(STEP + CHUNK + len(h.text1) + len(h.text2) for h in hunks)
+    cost = hi - lo + sum(STEP + CHUNK + len(h.text1) + len(h.text2) + OP_WEIGHT * len(h.ops) for h in hunks)
     if moves:
         cost += STEP * (len(hunks) * len(moves) + sum(len(m) for m in moves))
     return cost

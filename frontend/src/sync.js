@@ -40,9 +40,20 @@ export const SEEN_EVERY = 0.25;
 export const RETRY_FIRST = 1.0;
 export const RETRY_MAX = 30.0;
 /** The contract's default limits (docs/protocol.md), until a join answer says otherwise. */
-export const DEFAULT_LIMITS = Object.freeze({ patch: 4194304, hunks: 5000, doc: 4194304 });
+export const DEFAULT_LIMITS = Object.freeze({ patch: 4194304, hunks: 5000, doc: 4194304, lines: 10000 });
 /** What one change costs in a patch's text beyond its escaped characters (header, context). */
 const CHANGE_COST = 100;
+/** The most lines one change takes in a patch: alone in its hunk, header, context, itself, context. */
+const LINES_PER_CHANGE = 4;
+
+/**
+ * The changes (inserts and deletes, each at one place) one patch may carry within `limits`: each
+ * makes at most one hunk and LINES_PER_CHANGE lines of the patch's text (half the hunk limit, as
+ * the patch's characters are kept to half theirs).
+ */
+export function maxChanges(limits) {
+  return Math.max(1, Math.min(Math.floor(limits.hunks / 2), Math.floor(limits.lines / LINES_PER_CHANGE)));
+}
 
 /**
  * What each refusal of a patch means for the client (docs/protocol.md, "Error codes"). Nothing
@@ -318,7 +329,7 @@ export class SyncClient {
     let op = this._pending;
     let rest = null;
     if (this._pendingCost(lim) > Math.floor(lim.patch / 2)) {
-      [op, rest] = splitOp(op, this._shadow, Math.floor(lim.patch / 2), Math.floor(lim.hunks / 2));
+      [op, rest] = splitOp(op, this._shadow, Math.floor(lim.patch / 2), maxChanges(lim));
     }
     const patch = makePatchFromOps(this._shadowStr, op, this._shadowIndex);
     if (!patch) return null;
@@ -647,7 +658,10 @@ export class SyncClient {
     return true;
   }
 
-  /** Escaped patch characters the pending edits would take (an upper bound of a patch's text). */
+  /**
+   * Escaped patch characters the pending edits would take (an upper bound of a patch's text);
+   * Infinity when they are more changes than one patch may carry (maxChanges).
+   */
   _pendingCost(lim) {
     const base = this._inflight ? this._shadowAfterInflight() : this._shadowIndex; // (both have slice)
     let cost = 0;
@@ -665,7 +679,7 @@ export class SyncClient {
         i -= o;
       }
     }
-    return changes > Math.floor(lim.hunks / 2) ? Infinity : cost;
+    return changes > maxChanges(lim) ? Infinity : cost;
   }
 
   _shadowAfterInflight() {

@@ -54,6 +54,10 @@ class Runner {
       assert.equal(message.base, want.base, 'base');
       assert.equal(applyPatchExact(shadow, message.patch).text, want.result, 'the patch applied to the shadow');
       if ('max_patch' in want) assert.ok(message.patch.length <= want.max_patch, `patch length ${message.patch.length}`);
+      if ('max_lines' in want) {
+        const lines = message.patch.split('\n').length - 1;
+        assert.ok(lines <= want.max_lines, `patch lines ${lines}`);
+      }
       if (want.id === '$new') {
         assert.ok(!Object.values(this.ids).includes(message.id), 'a resend where a new op id was due');
         const k = Object.keys(this.ids).filter((x) => x.startsWith('$op')).length + 1;

@@ -18,10 +18,12 @@ SEEDS = int(os.environ.get("COLLAB_TEST_SEEDS", "12"))  # more for a longer hunt
 class Network:
     """One authority (the real service) and clients whose inboxes we control."""
 
-    def __init__(self, tmp_path, n_clients, rng):
+    def __init__(self, tmp_path, n_clients, rng, settings=None):
         self.rng = rng
         self.now = 0.0
-        self.service = DocumentService(SQLiteStore(str(tmp_path / "sync.db")), Settings(), on_commit=self._fanout)
+        self.service = DocumentService(SQLiteStore(str(tmp_path / "sync.db")), settings or Settings(),
+                                       on_commit=self._fanout)
+        self.patches = []  # the patch texts served, in order
         self.state = self.service.open("doc", create=True)
         self.clients = [SyncClient(new_id=self._new_id) for _ in range(n_clients)]
         self.inbox = [[] for _ in range(n_clients)]  # messages on their way to client i
@@ -52,6 +54,7 @@ class Network:
     def serve_one(self, i):
         kind, msg = self.outbox[i].pop(0)
         if kind == "patch":
+            self.patches.append(msg["patch"])
             try:
                 r = self.service.submit(self.state, msg["base"], msg["patch"], msg["id"], f"c{i}", origin=i)
                 ack = wire.patch_ack(r.version, r.hash, r.patch if r.rebased or r.duplicate else None,
@@ -220,3 +223,25 @@ def test_an_ack_ahead_of_a_missing_revision_waits_for_it(tmp_path):
     assert b.version == 0 and not b.synced
     net.deliver_one(1)
     assert b.version == 2 and b.text == net.state.committed_text == "AB"
+
+
+def test_a_rewrite_at_more_places_than_one_patch_may_carry_is_saved_in_several(tmp_path):
+    """Every word of a text rewritten in one set_text (the Python client diffs whole texts),
+    against a server whose patches may have at most 40 lines (COLLAB_MAX_PATCH_LINES, as the
+    join answer announces it): before, one patch of 300 changes, refused `too_large`, and the
+    client held it for good. Now patches of at most 10 changes, each saved."""
+    settings = Settings(max_patch_lines=40)
+    net = Network(tmp_path, 1, random.Random(1), settings)
+    c = net.clients[0]
+    c.receive_join({"ok": True, "doc": "doc", "role": "editor", "version": 0, "text": "",
+                    "limits": wire.limits(settings.max_patch_chars, settings.max_hunks, settings.max_doc_chars, 40)},
+                   fresh=True)
+    words = [f"word{i:03d}" for i in range(300)]
+    c.set_text(" ".join(words))
+    net.settle()
+    rewritten = " ".join(f"{w}!" for w in words)  # 300 places, each its own hunk
+    c.set_text(rewritten)
+    net.settle()
+    assert c.error is None and c.text == c.shadow == net.state.committed_text == rewritten
+    rewrite = net.patches[1:]
+    assert len(rewrite) >= 300 // 10 and max(p.count("\n") for p in rewrite) <= 40, [p.count("\n") for p in rewrite]

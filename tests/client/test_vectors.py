@@ -65,6 +65,8 @@ class Runner:
             assert result == want["result"], ("the patch applied to the shadow gives", result)
             if "max_patch" in want:
                 assert len(message["patch"]) <= want["max_patch"], ("patch length", len(message["patch"]))
+            if "max_lines" in want:
+                assert message["patch"].count("\n") <= want["max_lines"], ("patch lines", message["patch"].count("\n"))
             if want["id"] == "$new":
                 assert message["id"] not in self.ids.values(), "a resend where a new op id was due"
                 self.ids[f"$op{len([k for k in self.ids if k.startswith('$op')]) + 1}"] = message["id"]

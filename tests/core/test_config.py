@@ -214,3 +214,11 @@ def test_bad_sign_in_settings_name_the_key_and_the_fix(key, value, fix):
 def test_sign_in_is_off_by_default():
     s = Settings.from_env({})
     assert (s.sign_in, s.sign_up) == ("", 0)
+
+
+def test_a_patch_line_limit_below_one_change_is_refused():
+    """One change alone in its hunk takes 4 lines (header, context, itself, context): a limit
+    below that would refuse every patch the clients can split a change into."""
+    assert Settings.from_env({"COLLAB_MAX_PATCH_LINES": "4"}).max_patch_lines == 4
+    with pytest.raises(ConfigError, match="COLLAB_MAX_PATCH_LINES must be at least 4"):
+        Settings.from_env({"COLLAB_MAX_PATCH_LINES": "3"})

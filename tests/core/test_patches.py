@@ -241,3 +241,66 @@ def test_moving_over_a_revision_that_touched_the_hunk_is_a_conflict():
 def test_inserts_at_the_same_point_keep_commit_order():
     hunks = move_hunks(parse_patch(make_patch("", "B")), [[Edit(0, "", "A")]])
     assert apply_patch("A", hunks)[0] == "AB"
+
+
+# -- escaping: what diff-match-patch's patch_toText and patch_fromText do, faster -----------------
+
+
+def test_canonical_patches_are_what_diff_match_patch_writes():
+    """patch_from_edits writes its hunks itself (an ASCII line escaped at C speed): the text
+    is the one diff-match-patch's patch_obj gives, character for character."""
+    from diff_match_patch import patch_obj
+
+    from collab.core.patches import CONTEXT, DIFF_DELETE, DIFF_EQUAL, DIFF_INSERT
+
+    def dmp_text(old, edits):  # the construction patch_from_edits made with patch_obj
+        out, growth, i = [], 0, 0
+        while i < len(edits):
+            j = i
+            while j + 1 < len(edits) and edits[j + 1].pos - edits[j].end <= 2 * CONTEXT:
+                j += 1
+            group = edits[i : j + 1]
+            start, end = max(0, group[0].pos - CONTEXT), min(len(old), group[-1].end + CONTEXT)
+            diffs = [(DIFF_EQUAL, old[start : group[0].pos])]
+            for k, e in enumerate(group):
+                diffs += [(DIFF_DELETE, e.delete), (DIFF_INSERT, e.insert)]
+                diffs.append((DIFF_EQUAL, old[e.end : group[k + 1].pos if k + 1 < len(group) else end]))
+            p = patch_obj()
+            p.diffs = [d for d in diffs if d[1]]
+            change = sum(len(e.insert) - len(e.delete) for e in group)
+            p.start1, p.start2, p.length1, p.length2 = start, start + growth, end - start, end - start + change
+            growth += change
+            out.append(str(p))
+            i = j + 1
+        return "".join(out)
+
+    rng = random.Random(11)
+    alphabet = "ab \n%=+#&?<>\"'`{}|\\^[]~\t\r\x7f\x01😀中é\u0301"
+    for _ in range(500):
+        old, new = random_edit(rng, alphabet, 80, 6)
+        edits = diff_edits(old, new)
+        assert patch_from_edits(old, edits) == dmp_text(old, edits)
+    everything = "".join(map(chr, range(1, 256))) + "中😀"
+    assert patch_from_edits("", [Edit(0, "", everything)]) == dmp_text("", [Edit(0, "", everything)])
+
+
+def test_patch_lines_are_read_as_diff_match_patch_reads_them():
+    """parse_patch decodes an ASCII line's escapes with binascii's quoted-printable decoder:
+    the same text as urllib's unquote (strict), or the same refusal, for escapes well formed
+    or not (a bare "%", one at the end, "%%", "%" before a carriage return, broken UTF-8)."""
+    import urllib.parse
+
+    from collab.core.patches import _unquote
+
+    rng = random.Random(5)
+    pieces = ["%", "=", "\r", "A", "f", "0", "9", "G", " ", "中", "%E4", "%B8", "%AD", "%2", "%%", "=3D",
+              "%0D", "%FF", "%c3%a9", "😀", "~", "+"]
+    for _ in range(50_000):
+        s = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        try:
+            want = urllib.parse.unquote(s, errors="strict")
+        except UnicodeDecodeError:
+            with pytest.raises(UnicodeDecodeError):
+                _unquote(s)
+        else:
+            assert _unquote(s) == want, s

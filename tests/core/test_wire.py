@@ -42,12 +42,12 @@ def test_restore_ack_is_unchanged_without_a_patch():
 
 def test_join_ack_gives_view_to_editors_only():
     counts: wire.Counts = {"editors": 1, "viewers": 0}
-    limits = wire.limits(10, 2, 30)
+    limits = wire.limits(10, 2, 30, 40)
     editor = wire.join_ack("d", 0, "", "editor", [], counts, "p1", limits, view="tok")
     viewer = wire.join_ack("tok", 0, "", "viewer", [], counts, "p1", limits)
     assert editor["view"] == "tok" and "view" not in viewer
     assert list(viewer) == ["ok", "doc", "version", "text", "role", "peers", "editors", "viewers", "you", "limits"]
-    assert viewer["limits"] == {"patch": 10, "hunks": 2, "doc": 30}
+    assert viewer["limits"] == {"patch": 10, "hunks": 2, "doc": 30, "lines": 40}
 
 
 def test_presence_full_and_delta():

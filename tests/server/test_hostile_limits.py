@@ -12,11 +12,14 @@ from __future__ import annotations
 import time
 import urllib.parse
 
+import gevent
 import pytest
 import requests
 
+from collab import create_app
 from collab.client.document import CollabClientError, Document
 from collab.core.patches import make_patch
+from collab.service.observer import Observer
 
 MiB = 1_048_576
 CJK = "中文字符汉字编辑器协作文档"  # 3 UTF-8 bytes, 9 escaped patch characters each
@@ -42,7 +45,7 @@ def mixed_text(n: int) -> str:
 def test_join_answer_tells_the_limits(connect, doc_id):
     c = connect()
     ack = c.emit("join", {"doc": doc_id}, callback=True)
-    assert ack["limits"] == {"patch": 4_194_304, "hunks": 5_000, "doc": 4_194_304}
+    assert ack["limits"] == {"patch": 4_194_304, "hunks": 5_000, "doc": 4_194_304, "lines": 10_000}
 
 
 def test_a_1_5_MB_cjk_paste_is_saved_and_seen_by_another_client(live_server, doc_id):  # noqa: F811
@@ -156,3 +159,76 @@ def test_a_patch_over_the_message_limit_is_refused_in_words_of_its_size(connect,
     message = ack["error"]["message"]
     print(f"refusal: {message}")
     assert "521,000 characters" in message and "split" in message
+
+
+def test_a_patch_of_more_lines_than_the_limit_is_refused_before_it_is_parsed(db_url, doc_id):
+    """Two connections each send a hunk of 650,000 alternating context and insert lines (1.3
+    million operations in 3.9 MB, within the patch's character limit): each held a write-lane
+    thread for seconds, parsed then applied, and there are two; an honest paste of another
+    document (parsed on a write-lane thread too) waited behind them. Now each is refused
+    `too_large` from its count of lines, never parsed, nothing stored, its connection goes on;
+    the paste is saved."""
+    parsed: list[str] = []
+
+    class Parses(Observer):
+        def parsed(self, op_id: str) -> None:
+            parsed.append(op_id)
+
+    app = create_app({"database_url": db_url}, observer=Parses())
+    try:
+        sio = app.extensions["socketio"]
+        hostile = [sio.test_client(app) for _ in range(2)]
+        honest = sio.test_client(app)
+        n = 650_000
+        for k, c in enumerate(hostile):
+            c.emit("join", {"doc": f"{doc_id}-{k}"}, callback=True)
+            seed = c.emit("patch", {"doc": f"{doc_id}-{k}", "base": 0, "patch": make_patch("", "a" * n),
+                                    "id": f"seed-{k}"}, callback=True)
+            assert seed["ok"], seed
+        honest.emit("join", {"doc": doc_id}, callback=True)
+        attack = f"@@ -1,{n} +1,{2 * n} @@\n" + " a\n+b\n" * n
+        paste = "honest paste " * 3_000  # 39,000 characters: parsed on a write-lane thread
+        answers: list[tuple[str, dict]] = []
+
+        def send(who: str, c, doc: str, base: int, patch: str) -> None:
+            answers.append((who, c.emit("patch", {"doc": doc, "base": base, "patch": patch, "id": who},
+                                        callback=True)))
+
+        workers = [gevent.spawn(send, f"attack-{k}", c, f"{doc_id}-{k}", 1, attack) for k, c in enumerate(hostile)]
+        workers.append(gevent.spawn(send, "paste", honest, doc_id, 0, make_patch("", paste)))
+        gevent.joinall(workers, timeout=120, raise_error=True)
+        acks = dict(answers)
+        assert acks["paste"]["ok"], acks["paste"]
+        for k in range(2):
+            refused = acks[f"attack-{k}"]
+            assert not refused["ok"] and refused["error"]["code"] == "too_large", refused
+            message = refused["error"]["message"]
+            assert "1,300,001 lines" in message and "10,000 one message may carry" in message, message
+        print(f"refusal: {acks['attack-0']['error']['message']}")
+        assert "attack-0" not in parsed and "attack-1" not in parsed and "paste" in parsed
+        http = app.test_client()
+        for k, c in enumerate(hostile):
+            stored = http.get(f"/api/docs/{doc_id}-{k}").get_json()
+            assert (stored["version"], stored["text"]) == (1, "a" * n)  # nothing of it stored
+            # the connection goes on: its next patch, within the limit, is saved
+            ack = c.emit("patch", {"doc": f"{doc_id}-{k}", "base": 1, "patch": make_patch("a" * n, "b" + "a" * n),
+                                   "id": f"next-{k}"}, callback=True)
+            assert ack["ok"] and ack["version"] == 2, ack
+        assert http.get(f"/api/docs/{doc_id}").get_json()["text"] == paste
+    finally:
+        app.extensions["collab"].close()
+
+
+def test_a_patch_at_the_line_limit_is_saved(make_app, connect, doc_id):
+    """The limit is of lines as sent, headers included: a patch of exactly that many applies."""
+    app = make_app(max_patch_lines=9)
+    c = connect(app)
+    c.emit("join", {"doc": doc_id}, callback=True)
+    assert c.emit("patch", {"doc": doc_id, "base": 0, "patch": make_patch("", "abcd"), "id": "seed"},
+                  callback=True)["ok"]
+    four = "@@ -1,4 +1,8 @@\n a\n+x\n b\n+x\n c\n+x\n d\n+x\n"  # 9 lines
+    assert c.emit("patch", {"doc": doc_id, "base": 1, "patch": four + "\n", "id": "ten"}, callback=True)["error"]["code"] \
+        == "too_large"
+    ack = c.emit("patch", {"doc": doc_id, "base": 1, "patch": four, "id": "nine"}, callback=True)
+    assert ack["ok"] and ack["version"] == 2, ack
+    assert c.emit("join", {"doc": doc_id}, callback=True)["text"] == "axbxcxdx"

@@ -431,3 +431,20 @@ def test_whole_rewrites_of_a_large_document_are_snapshotted_before_the_count(mak
     reader = fresh.open(doc)
     for v in (1, 7, 15, rewrites):
         assert fresh.text_at(reader, v) == texts[v], v
+
+
+def test_a_hunk_of_many_operations_is_costed_by_them_and_applied_off_the_event_loop():
+    """A hunk of 10,000 alternating context and insert lines (within the line limit) was costed
+    as one hunk, ~24,000 code points copied, under the offloading threshold: applied on the
+    event loop, 66 ms each (gevent's monitor found the loop blocked in Rope.edit and
+    patch_from_edits under it). A keystroke is still applied on the loop."""
+    from collab.core.patches import parse_patch
+    from collab.core.rope import Rope
+    from collab.service.submit import OFFLOAD_OVER, _revise_cost
+
+    n = 4_999
+    many = parse_patch(f"@@ -1,{n} +1,{2 * n} @@\n" + " a\n+b\n" * n)
+    assert _revise_cost(Rope("a" * n), many, None) > OFFLOAD_OVER
+    text = "y" * 1_000_000
+    keystroke = parse_patch(patch_from_edits(text, [Edit(500_000, "", "z")]))
+    assert _revise_cost(Rope(text), keystroke, None) < OFFLOAD_OVER / 10

@@ -1,6 +1,7 @@
 """The read lane's sessions (service/runtime.py read_session): one request's computations
-share one turn, and one client address cannot fill the queue that everyone waits in. Run
-on threads (Runtime()), with computations that hold until the test lets them go."""
+share one turn, and one client address cannot fill the queue that everyone waits in; the
+write lane's (write_session): one address's computations never hold both of its threads.
+Run on threads (Runtime()), with computations that hold until the test lets them go."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +10,7 @@ import gevent
 import pytest
 
 from collab.core.errors import CollabError
-from collab.service.runtime import READS_WAITING, READS_WAITING_PER_KEY, Runtime
+from collab.service.runtime import READS_WAITING, READS_WAITING_PER_KEY, WRITE_THREADS, Runtime
 
 
 @pytest.fixture
@@ -82,3 +83,52 @@ def test_an_exception_on_the_writer_thread_is_raised_here_and_printed_nowhere(ca
         runtime.close()
     err = capfd.readouterr().err
     assert "Traceback" not in err and "StoreConflict" not in err, err
+
+
+def _write(runtime: Runtime, key: str, fn, *args):
+    with runtime.write_session(key):
+        return runtime.run_cpu(fn, *args)
+
+
+def test_one_address_holds_one_write_lane_thread_and_the_other_stays_free(lane):
+    """Patches from several connections of one address, each a long computation (held here
+    until the gate opens): before, they took both write-lane threads and every other
+    document's long write (a paste, a load) waited behind them. Now one runs, the others
+    wait their turn; another address's computation runs meanwhile, as does work outside
+    any session."""
+    runtime, gate = lane
+    running: list[int] = []
+    peak = [0]
+    lock = threading.Lock()
+
+    def held(n: int) -> int:
+        with lock:
+            running.append(n)
+            peak[0] = max(peak[0], len(running))
+        gate.wait(30)
+        with lock:
+            running.remove(n)
+        return n
+
+    attack = [gevent.spawn(_write, runtime, "attacker", held, n) for n in range(2 * WRITE_THREADS)]
+    gevent.sleep(0)  # every one has asked
+    other = gevent.spawn(_write, runtime, "someone", lambda: "pasted")
+    keyless = gevent.spawn(runtime.run_cpu, lambda: "loaded")
+    gevent.joinall([other, keyless], timeout=30, raise_error=True)  # while the gate is closed
+    assert (other.value, keyless.value) == ("pasted", "loaded")
+    assert peak[0] == 1 and not any(g.dead for g in attack)
+    gate.set()
+    gevent.joinall(attack, timeout=30, raise_error=True)
+    assert sorted(g.value for g in attack) == list(range(2 * WRITE_THREADS)) and peak[0] == 1
+    assert runtime._write_turns == {}  # nothing kept of an address once its writes are done
+
+
+def test_a_write_session_raises_what_its_computation_raised(lane):
+    runtime, _ = lane
+
+    def refused() -> None:
+        raise CollabError("conflict", "changed meanwhile")
+
+    with pytest.raises(CollabError):
+        _write(runtime, "a", refused)
+    assert _write(runtime, "a", lambda: 7) == 7 and runtime._write_turns == {}

@@ -32,7 +32,8 @@ A step is an object with one of these keys (plus an optional "note"):
                                    patch text itself is not compared (diff cleanups differ).
                                    id "$new": a fresh op id, bound to "$inflight" and to
                                    "$op1", "$op2", ... in order; "$inflight" / "$opN": that id.
-                                   Optional max_patch: the patch text's length is at most that.
+                                   Optional max_patch: the patch text's length is at most that;
+                                   max_lines: its lines (each ends with a newline) at most that.
     edit_refused: [pos, delete, insert]
                                    a local edit that the client must refuse at once (read-only)
     ack: {...} | null, id: "$inflight"
@@ -650,6 +651,32 @@ def split_paste() -> Vector:
     return v.expect(shadow="a" + paste + "b", text="a" + paste + "b", inflight=False).send()
 
 
+def split_changes() -> Vector:
+    s = Server("0123456789" * 8, 1)
+    start = s.text
+    v = Vector("split_changes", "A change at more places than one patch may carry (the join announced a "
+               "limit of 12 lines: 3 changes a patch, as one alone in its hunk takes 4, its header, "
+               "context, itself and context) goes as several patches, each within the limit, one after "
+               "the other; the text is whole at the end.", start, 1)
+    v.step(rejoin={"version": 1, "text": start, "limits": {"lines": 12}})
+    # 7 inserts 10 apart (each its own hunk) and a replacement, which is 2 changes (an insert
+    # and a delete), typed from the end so that each position is the starting text's
+    places = [(5, 0, "X"), (15, 0, "X"), (25, 0, "X"), (35, 0, "X"), (45, 1, "Y"), (55, 0, "X"),
+              (65, 0, "X"), (75, 0, "X")]
+    for place in reversed(places):
+        v.edit(*place)
+    # 3 changes a patch, in the text's order: X X X | X, then Y and its delete | X X X
+    base, shadow = 1, start
+    for done in (3, 5, 8):
+        result = apply_edits(start, [edit(start, *p) for p in places[:done]])
+        v.step(send={"base": base, "result": result, "id": "$new", "max_lines": 12})
+        s.commit(base, diff_edits(shadow, result), f"$op{base}", "me")
+        base += 1
+        v.ack(s.ack(base))
+        shadow = result
+    return v.expect(shadow=shadow, text=shadow, inflight=False).send()
+
+
 def doc_limit() -> Vector:
     s = Server("abc", 1)
     v = Vector("doc_limit", "An edit that would make the document longer than the limit the join "
@@ -765,7 +792,7 @@ VECTORS = [round_trip, emoji_pair, unicode_multi, cjk, combining, rtl, concurren
            lambda: refused_hold("bad_request"), refused_undone, lambda: refused_retry("internal"),
            lambda: refused_retry("doc_corrupt"), no_answer, lambda: refused_rejoin("not_joined"),
            lambda: refused_rejoin("bad_doc"), refused_read_only, viewer_edit_refused,
-           duplicate_ack_with_patch, seen, split_paste, doc_limit,
+           duplicate_ack_with_patch, seen, split_paste, split_changes, doc_limit,
            # `deleted`: the one refusal that stops a client for good
            refused_deleted, sync_deleted, gone_message,
            # per-document permissions: refused or removed by the access, and a role changed live
