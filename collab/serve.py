@@ -52,6 +52,7 @@ from . import create_app
 from .cli import fail
 from .core.config import Settings
 from .server.guard import NEWCOMER, Newcomer
+from .server.queue import DEPARTURE, Departure
 from .storage import StoreError
 
 if TYPE_CHECKING:  # flask is imported by create_app, after a gevent worker has monkey-patched
@@ -173,7 +174,8 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         """An established client's next bytes: a close frame, or the end of the stream (it
         closed), waits for a turn of the lane like a newcomer's message: a crowd closing at
         once (1,000 EOFs in one poll) was otherwise handled, ~1 ms a departure, in one pass
-        of the loop, before anyone else's message was read."""
+        of the loop, before anyone else's message was read. From then on the connection's
+        `Departure` says it closed: presence to a crowd skips it (server/queue.py)."""
         ws: Any = self
         peek = getattr(getattr(ws.handler, "rfile", None), "peek", None)
         try:
@@ -181,6 +183,10 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         except (OSError, ValueError):  # reset, or the file closed under the wait
             first = b""
         if not first or first[0] & 0x0F == self.OPCODE_CLOSE:
+            # (a crowd that left at once was sent the first departure's presence while it waited)
+            departure: Departure | None = self.environ.get(DEPARTURE)
+            if departure is not None:
+                departure.closed = True
             lane.wait()
 
     def send(self, message: str | bytes, binary: bool | None = None) -> None:
@@ -851,6 +857,7 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
                 # environ realtime does not see): its messages wait their turn until it joins
                 self.environ["collab.lane"] = served.newcomers
                 self.environ[NEWCOMER] = Newcomer()
+                self.environ[DEPARTURE] = Departure()
             self.environ["collab.observer"] = getattr(self.application, "extensions", {}).get("collab.observer")
             ws.__class__ = CappedWebSocket
             ws.raw_write = _frame_writer(self.socket)

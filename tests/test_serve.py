@@ -280,11 +280,14 @@ def test_an_established_clients_departure_waits_for_a_turn_of_the_lane():
     """A close frame or the end of the stream from a client in a document waits for a turn
     of the newcomers' lane, as a newcomer's message does: a crowd closing at once was
     otherwise handled in one pass of the loop (1,000 departures, 1.5 s before anyone else's
-    message was read: docs/reliability.md). Its other messages are read at once."""
+    message was read: docs/reliability.md). Its other messages are read at once. From the
+    departure on, its connection's `Departure` says it closed (presence skips it)."""
     import io
 
     from geventwebsocket.exceptions import WebSocketError
     from test_hostile_frames import _Wire, client_frame, websocket
+
+    from collab.server.queue import DEPARTURE, Departure
 
     lane = NewcomerLane()
     for ending in (client_frame((1000).to_bytes(2, "big"), opcode=8), b""):
@@ -292,11 +295,14 @@ def test_an_established_clients_departure_waits_for_a_turn_of_the_lane():
         wire.rfile = io.BufferedReader(io.BytesIO(client_frame(b"hello") + ending))
         ws = websocket(wire)
         ws.environ["collab.lane"] = lane
+        departure = ws.environ[DEPARTURE] = Departure()
         granted = lane.granted
         assert ws.read_message() == "hello" and lane.granted == granted  # no turn for a message
+        assert not departure.closed
         if ending:
             assert ws.read_message() is None
         else:
             with pytest.raises(WebSocketError):  # the end of the stream, after the turn
                 ws.read_message()
         assert lane.granted == granted + 1
+        assert departure.closed
