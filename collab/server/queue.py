@@ -26,7 +26,7 @@ is not written to: it will never read it.
 `SlicedDelivery` also keeps the rooms of each client (`rooms_of`): python-socketio finds a
 departing client's rooms by looking in every room of the namespace, and every client is a
 room of its own, so each departure cost a pass over all the others (1,000 departures: a
-million lookups: 9 % of the server's CPU while a crowd of 1,000 left, py-spy).
+million lookups: 10-30 % of py-spy's samples of the server while a crowd of 1,000 left).
 
 An outage is logged once when it starts and once when it ends, whichever of the queue's
 users (publishing, listening, presence) notices first, instead of python-socketio's two
