@@ -11,7 +11,9 @@ client counts the presence frames it receives and their bytes (the Socket.IO pay
 answers Engine.IO pings, and watches the `editors` count until it says N. Meanwhile an
 honest editor of another document does `sync` round trips (bench/probes.py RoundTrips):
 its worst round trip is what the storm cost everyone else, printed for the joins and, apart,
-for the crowd leaving at once when the bench ends. Prints one table; the test
+for the crowd leaving at once when the bench ends (every member closes its connections, and
+the figures run until the server has closed them all, plus 1 s; the client processes exit
+only after that), with the server's CPU for the departures. Prints one table; the test
 harness stopped near 400 connections, hence a bench with its own processes.
 """
 from __future__ import annotations
@@ -72,9 +74,12 @@ class Member:
 def crowd(port: int, source: str, doc: str, n: int, first: int, total: int, delta_share: float,
           sync, results) -> None:  # type: ignore[no-untyped-def]
     """`n` members from `source`. `sync` = (ready barrier, go event, stop event, settled
-    counter): join when `go` is set, count this process settled once every member's
-    `editors` says `total`, read until `stop`; put the members' figures on `results`."""
-    ready, go, stop, settled = sync
+    counter, release event): join when `go` is set, count this process settled once every
+    member's `editors` says `total`, read until `stop`; put the members' figures on
+    `results`, close every connection, and exit once `release` is set: a client process's
+    exit (~0.12 s of CPU each after its last atexit hook, on the same 2 cores) fell in the
+    middle of the server's handling of the departures."""
+    ready, go, stop, settled, release = sync
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, n + 256)), hard))
     members = [Member(ws_open(port, source=source, timeout=60), f"p{first + k}") for k in range(n)]
@@ -119,6 +124,7 @@ def crowd(port: int, source: str, doc: str, n: int, first: int, total: int, delt
                  for i, m in enumerate(members)])
     for m in members:
         m.s.close()
+    release.wait()
 
 
 class _Limited(LiveServer):
@@ -146,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     doc, probe_doc = "crowd-" + secrets.token_hex(4), "probe-" + secrets.token_hex(4)
     ctx = multiprocessing.get_context("spawn")
     ready, go, stop, settled = ctx.Barrier(args.processes + 1), ctx.Event(), ctx.Event(), ctx.Value("i", 0)
+    release = ctx.Event()
     results = ctx.Queue()
     with tempfile.TemporaryDirectory(prefix="collab-presence-") as tmp, \
             _Limited(Path(tmp), args.clients + 1_024) as server:
@@ -156,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         procs, first = [], 0
         for k, n in enumerate(share):
             procs.append(ctx.Process(target=crowd, args=(server.port, f"127.0.0.{2 + k}", doc, n, first, args.clients,
-                                                         args.delta_share, (ready, go, stop, settled), results)))
+                                                         args.delta_share, (ready, go, stop, settled, release), results),
+                                     daemon=True))
             procs[-1].start()
             first += n
         ready.wait(timeout=300)  # every connection open
@@ -169,12 +177,18 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.05)
             took, cpu = time.monotonic() - t0, _cpu_seconds(server) - cpu0
             time.sleep(2.0)  # the presence messages coalesced after the last join
-            stop_at = time.perf_counter()
+            stop_at, cpu_left0, open_fds = time.perf_counter(), _cpu_seconds(server), _open_files(server)
             stop.set()  # the crowd leaves: every member closes its connection
             rows = [row for _ in procs for row in results.get(timeout=120)]
+            # until the server has closed the crowd's connections (its open files say so)
+            while _open_files(server) > open_fds - args.clients + 10 and time.perf_counter() < stop_at + args.timeout:
+                time.sleep(0.01)
+            gone_after = time.perf_counter() - stop_at
             time.sleep(1.0)
+            cpu_left = _cpu_seconds(server) - cpu_left0
         storm = sorted(b - a for a, b in honest.spans if go_at <= b and a < stop_at) or [float("nan")]
         leaving = sorted(b - a for a, b in honest.spans if stop_at <= b) or [float("nan")]
+        release.set()
         for p in procs:
             p.join(timeout=30)
         blocked = server.log_path.read_text(errors="replace").count("appears to be blocked")
@@ -185,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} cores)")
     print(f"server CPU from the first join until every client saw {args.clients} editors: {cpu:.2f} s "
           f"({1000 * cpu / args.clients:.2f} ms a join)")
+    print(f"the crowd's connections closed on the server {gone_after:.2f} s after the crowd began closing; server "
+          f"CPU until 1 s later: {cpu_left:.2f} s ({1000 * cpu_left / args.clients:.2f} ms a departure)")
     return 0
 
 
@@ -193,6 +209,12 @@ def _cpu_seconds(server: LiveServer) -> float:
     assert server.proc is not None
     fields = Path(f"/proc/{server.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _open_files(server: LiveServer) -> int:
+    """The server process's open file descriptors (its connections among them)."""
+    assert server.proc is not None
+    return len(os.listdir(f"/proc/{server.proc.pid}/fd"))
 
 
 def _print(args, rows, took, settled, storm, leaving, honest) -> None:  # type: ignore[no-untyped-def]

@@ -280,11 +280,14 @@ def test_an_established_clients_departure_waits_for_a_turn_of_the_lane():
     """A close frame or the end of the stream from a client in a document waits for a turn
     of the newcomers' lane, as a newcomer's message does: a crowd closing at once was
     otherwise handled in one pass of the loop (1,000 departures, 1.5 s before anyone else's
-    message was read: docs/reliability.md). Its other messages are read at once."""
+    message was read: docs/reliability.md). Its other messages are read at once. From the
+    departure on, its connection's `Departure` says it closed (presence skips it)."""
     import io
 
     from geventwebsocket.exceptions import WebSocketError
     from test_hostile_frames import _Wire, client_frame, websocket
+
+    from collab.server.queue import DEPARTURE, Departure
 
     lane = NewcomerLane()
     for ending in (client_frame((1000).to_bytes(2, "big"), opcode=8), b""):
@@ -292,11 +295,55 @@ def test_an_established_clients_departure_waits_for_a_turn_of_the_lane():
         wire.rfile = io.BufferedReader(io.BytesIO(client_frame(b"hello") + ending))
         ws = websocket(wire)
         ws.environ["collab.lane"] = lane
+        departure = ws.environ[DEPARTURE] = Departure()
         granted = lane.granted
         assert ws.read_message() == "hello" and lane.granted == granted  # no turn for a message
+        assert not departure.closed
         if ending:
             assert ws.read_message() is None
         else:
             with pytest.raises(WebSocketError):  # the end of the stream, after the turn
                 ws.read_message()
         assert lane.granted == granted + 1
+        assert departure.closed
+
+
+def test_departures_at_the_head_of_the_lane_go_several_a_turn_and_a_newcomer_alone():
+    """A crowd's departures take DEPARTURES_PER_TURN a turn (a turn each was 1,000 passes of
+    the loop for 1,000 departures), in order; a newcomer's message still has a turn of its own,
+    and an established reader is still read between two turns."""
+    lane = NewcomerLane()
+    per_turn = NewcomerLane.DEPARTURES_PER_TURN
+    a, b = gevent.socket.socketpair()
+    log: list[tuple[str, int]] = []  # (who, the turn it ran in)
+
+    def reader() -> None:
+        while (data := b.recv(1)) != b"!":
+            log.append(("read", lane.turns))
+
+    def waiter(name: str, departure: bool) -> None:
+        lane.wait(departure=departure)
+        log.append((name, lane.turns + 1))  # (turns counts a turn once it is through)
+        a.sendall(b".")
+
+    established = gevent.spawn(reader)
+    gevent.sleep(0.01)
+    order = [(f"d{k}", True) for k in range(per_turn + 4)] + [("newcomer", False)] + \
+        [(f"e{k}", True) for k in range(per_turn + 4)]
+    waiting = [gevent.spawn(waiter, name, departure) for name, departure in order]
+    gevent.joinall(waiting, timeout=5)
+    a.sendall(b"!")
+    established.join(timeout=5)
+    a.close()
+    b.close()
+    ran = [(name, turn) for name, turn in log if name != "read"]
+    assert [name for name, _ in ran] == [name for name, _ in order]  # in order
+    turn_of = dict(ran)
+    assert {turn_of[f"d{k}"] for k in range(per_turn)} == {1} and turn_of[f"d{per_turn}"] == 2
+    assert turn_of["newcomer"] == 3 and turn_of["e0"] == 4 and turn_of[f"e{per_turn}"] == 5
+    assert lane.turns == 5 and lane.granted == len(order)  # 2 x (K + 4) + 1 waiters in 5 turns
+    for turn in (1, 2, 3):  # what a turn sent is read before the second turn after it (the first
+        # turn of the next pass may run before the reader: libev runs the timer first)
+        sent = sum(1 for name, t in ran if t <= turn)
+        before = log.index(next(entry for entry in ran if entry[1] == turn + 2))
+        assert sum(1 for name, _ in log[:before] if name == "read") >= sent, log

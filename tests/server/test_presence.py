@@ -177,6 +177,96 @@ def test_a_crowds_presence_messages_go_out_one_at_a_time_in_order(make_app, conn
         assert sorted(listed) == sorted(final)
 
 
+def test_members_whose_client_closed_are_not_written_presence_and_the_rest_end_exact(make_app, connect, doc_id):
+    """A crowd that closed at once is handled departure after departure (serve.py's lane),
+    and the first departure's presence message went to all the others meanwhile: 999 frames
+    to closed sockets at 1,000. A member whose connection's `Departure` says it closed is
+    written nothing; once the departures are handled, those who stayed (full-list and delta
+    members) have the exact count and the list a late join is answered."""
+    import gevent
+
+    from collab.server.queue import DEPARTURE, Departure
+
+    app, crowd, lists = _crowd(make_app, connect, doc_id, interval=0.001, deltas=True)
+    server = app.extensions["socketio"].server
+    closed, stay, lists = crowd[:200], crowd[200:], lists[200:]
+    for c in closed:  # what serve.py does on a close frame or the end of the stream
+        server.environ[c.eio_sid][DEPARTURE] = departure = Departure()
+        departure.closed = True
+    log: list[tuple[str, str]] = []
+    _record(app, log)
+    assert stay[0].emit("leave", {"doc": doc_id}, callback=True) == {"ok": True}
+    stay, lists = stay[1:], lists[1:]
+
+    def written_to() -> set[str]:
+        return {sid for kind, sid in log if kind == "presence"}
+
+    for _ in range(500):
+        if len(written_to()) >= len(stay):
+            break
+        gevent.sleep(0.01)
+    gevent.sleep(0.05)
+    assert written_to() == {c.eio_sid for c in stay}  # the 99 who stayed, none of the 200
+    for c in closed:
+        c.disconnect()
+    got = [[] for _ in stay]
+    for _ in range(500):
+        gevent.sleep(0.01)
+        for i, c in enumerate(stay):
+            got[i].extend(events(c, "presence"))
+        if all(g and g[-1]["editors"] == len(stay) for g in got):
+            break
+    assert not written_to() & {c.eio_sid for c in closed}
+    late = connect(app).emit("join", {"doc": doc_id, "name": "late"}, callback=True)
+    assert late["editors"] == len(stay) + 1
+    final = sorted(p["id"] for p in late["peers"] if p["name"] != "late")
+    for listed, messages in zip(lists, got):
+        assert messages[-1]["editors"] == len(stay)
+        for m in messages:
+            _apply(listed, m)
+        assert sorted(listed) == final
+
+
+class _Unwalkable(dict):
+    """A namespace's rooms that may be looked up, not walked."""
+
+    def _walked(self, *_):
+        raise AssertionError("a departure walked every room of the namespace")
+
+    copy = items = keys = values = __iter__ = _walked
+
+
+def test_a_departure_leaves_its_own_rooms_without_walking_everyone_elses(make_app, connect, doc_id):
+    """python-socketio found a departing client's rooms by copying every room of the namespace
+    and asking each whether it held the client, and every client is a room of its own: each
+    departure cost a pass over everyone (1,000 departures: a million lookups). The manager
+    keeps each client's rooms (queue.py `rooms_of`): 150 of 300 leave with the rooms made
+    unwalkable, and both registries agree, with the presence of those who stayed exact."""
+    import gevent
+
+    app, crowd, _ = _crowd(make_app, connect, doc_id, interval=0.001)
+    manager = app.extensions["socketio"].server.manager
+    manager.rooms["/"] = _Unwalkable(manager.rooms["/"])
+    gone, stay = crowd[:150], crowd[150:]
+    for c in gone:
+        c.disconnect()
+    rooms = dict(dict.items(manager.rooms["/"]))
+    by_sid: dict[str, set[object]] = {}
+    for room, members in rooms.items():
+        for sid in members:
+            by_sid.setdefault(sid, set()).add(room)
+    assert by_sid == manager.rooms_of["/"]  # every room of every client, and nothing else
+    assert not any(c.eio_sid in rooms[None].inverse for c in gone)
+    last = [0] * len(stay)  # the count each one who stayed was told last
+    for _ in range(500):
+        gevent.sleep(0.01)
+        last = [([m["editors"] for m in events(c, "presence")] or [n])[-1] for c, n in zip(stay, last)]
+        if last == [len(stay)] * len(stay):
+            break
+    assert last == [len(stay)] * len(stay)
+    assert connect(app).emit("join", {"doc": doc_id, "name": "late"}, callback=True)["editors"] == len(stay) + 1
+
+
 def test_shared_presence_names_no_edit_id_in_redis_and_expires(redis_url):
     """Found from outside: the Redis hash of a document's peers was named by its edit id (the
     edit capability, readable by whoever can list a shared Redis's keys) and never expired (a
