@@ -22,7 +22,7 @@ from bench.probes import RoundTrips
 from collab.core.ids import new_image_id
 from collab.core.patches import Edit
 from collab.storage import Image, open_store
-from test_hostile_stalls import Attack, Seeder, _lines, _record, _server
+from test_hostile_stalls import Attack, Seeder, _lines, _record, _server, db_url  # noqa: F401 (db_url: the fixture)
 
 
 def _timed(fn):  # type: ignore[no-untyped-def]
@@ -33,17 +33,17 @@ def _timed(fn):  # type: ignore[no-untyped-def]
     return out, attack
 
 
-def test_blame_over_100k_revisions(tmp_path, doc_id):
+def test_blame_over_100k_revisions(tmp_path, db_url, doc_id):
     """100,000 revisions of one character each: blame read them all from SQLite on the
     event loop (a page at a time) and pickled them there, in one call, for the read worker
     (~0.4 s for 100,000). Blame names the version and author of every code point."""
     doc = doc_id + "-blame"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc, snapshot_every=1_000)
+    seeder = Seeder(db_url, doc, snapshot_every=1_000)
     n = 100_000
     for k in range(n):
         seeder.append("abcdefghij"[k % 10])
     seeder.close()
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             r, attack = _timed(lambda: requests.get(f"{server.url}/api/docs/{doc}/blame", timeout=300))
         _record(f"GET /blame over {n:,} revisions", str(r.status_code), attack, probe)
@@ -56,13 +56,13 @@ def test_blame_over_100k_revisions(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
-def test_old_versions_behind_large_revisions_at_once(tmp_path, doc_id):
+def test_old_versions_behind_large_revisions_at_once(tmp_path, db_url, doc_id):
     """A 1M-character document rewritten whole 60 times (no snapshot is due before 100
     revisions): each old version is 60 revisions of ~2 MB replayed from version 0, read
     from SQLite on the event loop (one page of 120 MB) and pickled there for the read
     worker. Four viewers ask for versions and exports at once; each answer is exact."""
     doc = doc_id + "-rewrites"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc, snapshot_every=1_000)
+    seeder = Seeder(db_url, doc, snapshot_every=1_000)
     a, b = _lines(25_000), _lines(25_000).replace("line", "LINE")
     seeder.append(a)
     for k in range(59):
@@ -70,7 +70,7 @@ def test_old_versions_behind_large_revisions_at_once(tmp_path, doc_id):
     old, old_text = seeder.version, seeder.text  # version 60
     seeder.append("!")
     seeder.close()
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         urls = [f"{server.url}/api/docs/{doc}/versions/{old}", f"{server.url}/api/docs/{doc}/export?version={old}"] * 2
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             with ThreadPoolExecutor(4) as pool:
@@ -85,14 +85,14 @@ def test_old_versions_behind_large_revisions_at_once(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
-def test_large_images_at_once(tmp_path, doc_id):
+def test_large_images_at_once(tmp_path, db_url, doc_id):
     """Sixteen GETs at once of 5 MiB images stored in SQLite: each was read whole, in one
     call, on the event loop. Each answer is the image, byte for byte."""
     doc = doc_id + "-images"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     seeder.append("![x](...)")
     seeder.close()
-    store = open_store(f"sqlite:///{tmp_path}/collab.db")
+    store = open_store(db_url)
     images = {}
     for _ in range(4):
         data = b"\x89PNG\r\n\x1a\n" + os.urandom(5 * 1024 * 1024 - 8)
@@ -100,7 +100,7 @@ def test_large_images_at_once(tmp_path, doc_id):
         assert store.add_image(image, 1 << 30) == sum(len(d) for d in images.values())
         images[image.id] = data
     store.close()
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         ids = list(images) * 4
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             with ThreadPoolExecutor(16) as pool:
@@ -115,16 +115,16 @@ def test_large_images_at_once(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
-def test_html_exports_of_a_large_document_at_once(tmp_path, doc_id):
+def test_html_exports_of_a_large_document_at_once(tmp_path, db_url, doc_id):
     """Four HTML exports at once of a 4M code point document of CJK text full of `<&>`:
     each escaped on the event loop (171 ms for one, in-process). Each answer is the text,
     escaped, in the export's page."""
     doc = doc_id + "-export"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc, snapshot_every=1)
+    seeder = Seeder(db_url, doc, snapshot_every=1)
     text = ("漢字かな <b>&amp;\n" * 300_000)[:4_000_000]
     seeder.append(text)
     seeder.close()
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         url = f"{server.url}/api/docs/{doc}/export?format=html"
         assert requests.get(f"{server.url}/api/docs/{doc}", timeout=120).json()["version"] == 1  # loaded
         with RoundTrips(server.url, doc_id + "-probe") as probe:
