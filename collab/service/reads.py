@@ -37,22 +37,28 @@ PAGE = 1_000  # revisions read at a time (they are not held by anything else mea
 
 class _Readers(dict[str, Reads]):
     """A thread's connections by store URL, closed when they are dropped: the thread-local
-    that holds them is dropped when its thread ends (a pool's, at Runtime.close). Not in a
-    child forked meanwhile, which drops every other thread's at once (the read worker's
+    that holds them is dropped when its thread ends (a pool's, at Runtime.close). Never in
+    a child forked meanwhile, which drops every other thread's at once (the read worker's
     start: its fork, before the exec): closing a PostgreSQL connection there says goodbye
-    on the parent's socket, and the server ends the parent's connection."""
+    on the parent's socket, and the server ends the parent's connection; a SQLite
+    connection must not be used, nor closed, across a fork. There they are kept as they
+    are until the exec."""
 
     def __init__(self) -> None:
         super().__init__()
         self.pid = os.getpid()
 
     def close(self) -> None:
+        if os.getpid() != self.pid:
+            _inherited.extend(self.values())
+            return
         while self:
-            found = self.popitem()[1]
-            if os.getpid() == self.pid:
-                found.close()
+            self.popitem()[1].close()
 
     __del__ = close
+
+
+_inherited: list[Reads] = []  # a forked child's: its parent's connections, left alone
 
 
 def _thread_local() -> Any:
