@@ -43,6 +43,10 @@ def open_reader(url: str) -> Reads:
         from .sqlite import SQLiteReader
 
         return SQLiteReader(url)
+    if url.startswith(("postgresql:", "postgres:")):
+        from .postgres import PostgresReader
+
+        return PostgresReader(url)
     raise ValueError(f"no reader opens {url[:40]!r}: only a store's reader_url() does")
 
 

@@ -382,8 +382,8 @@ class Store(Protocol):
 
     def reader_url(self) -> str | None:
         """The URL another thread or process opens its own `Reads` from (open_reader), or
-        None when it cannot (an in-memory SQLite database; PostgreSQL, whose driver yields
-        to gevent while it waits: its reads stay where they are asked)."""
+        None when it cannot (an in-memory SQLite database, which another connection would
+        see empty): its reads then stay where they are asked."""
 
     def find_op(self, doc: str, op_id: str) -> int | None:
         """The version an op id produced, if it was ever applied."""

@@ -4,6 +4,12 @@ psycopg 3 (>= 3.1.14 cooperates with gevent by itself once the process is monkey
 with a connection pool. Ordering between processes comes from here: an append is a
 compare-and-set on the document's head plus UNIQUE (doc, version) and (doc, op_id); the
 loser gets StoreConflict and the service reloads and retries.
+
+Reads whose rows can be megabytes (a long history, an image) are done elsewhere, each
+thread or process on a connection of its own: `PostgresReader` (storage.open_reader of
+`reader_url()`). psycopg yields to gevent while it waits for the server, but the rows are
+made into Python objects where they are read: 100,000 revisions read for a blame on the
+event loop held it for 0.5 s.
 """
 from __future__ import annotations
 
@@ -13,6 +19,7 @@ from urllib.parse import urlparse
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg_pool import ConnectionPool
 
 from .access import AccessTable, load_statements
@@ -29,6 +36,12 @@ _DOC_COLUMNS = "id, view_token, head, created, updated"
 _REV_COLUMNS = "doc, version, patch, author, op_id, ts, hash, attribution, account"
 _IMAGE_COLUMNS = "id, doc, type, size, sha256, created"  # and data
 _INSERT_IMAGE = f"INSERT INTO images ({_IMAGE_COLUMNS}, data) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+# the reads PostgresStore and PostgresReader share
+_REVISIONS = f"SELECT {_REV_COLUMNS} FROM revisions WHERE doc = %s AND version > %s ORDER BY version LIMIT %s"
+_LATEST_SNAPSHOT = ("SELECT version, text FROM snapshots WHERE doc = %s AND version <= %s "
+                    "ORDER BY version DESC LIMIT 1")
+_IMAGE = f"SELECT {_IMAGE_COLUMNS}, data FROM images WHERE id = %s"
+READER_NAME = "collab reads"  # a reader's application_name (pg_stat_activity), unless its URL names one
 
 
 def _image_row(image: Image) -> tuple[Any, ...]:
@@ -238,24 +251,17 @@ class PostgresStore:
             raise StoreError(f"cannot store revisions: {exc}") from exc
 
     def reader_url(self) -> str | None:
-        return None  # psycopg yields to gevent while it waits: reads stay on the event loop
+        return self.url
 
     def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
-        rows = self._query(
-            f"SELECT {_REV_COLUMNS} FROM revisions WHERE doc = %s AND version > %s ORDER BY version LIMIT %s",
-            (doc, since, limit),
-        )
-        return [Revision(*row) for row in rows]
+        return [Revision(*row) for row in self._query(_REVISIONS, (doc, since, limit))]
 
     def find_op(self, doc: str, op_id: str) -> int | None:
         rows = self._query("SELECT version FROM revisions WHERE doc = %s AND op_id = %s", (doc, op_id))
         return rows[0][0] if rows else None
 
     def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
-        rows = self._query(
-            "SELECT version, text FROM snapshots WHERE doc = %s AND version <= %s ORDER BY version DESC LIMIT 1",
-            (doc, at_most),
-        )
+        rows = self._query(_LATEST_SNAPSHOT, (doc, at_most))
         return (rows[0][0], rows[0][1]) if rows else (0, "")
 
     def snapshot_versions(self, doc: str) -> list[int]:
@@ -372,7 +378,7 @@ class PostgresStore:
             raise StoreError(f"cannot store image: {exc}") from exc
 
     def image(self, image_id: str) -> Image | None:
-        rows = self._query(f"SELECT {_IMAGE_COLUMNS}, data FROM images WHERE id = %s", (image_id,), "read image")
+        rows = self._query(_IMAGE, (image_id,), "read image")
         if not rows:
             return None
         r = rows[0]
@@ -424,3 +430,75 @@ class PostgresStore:
 
     def close(self) -> None:
         self._pool.close()
+
+
+class PostgresReader:
+    """Reads of a PostgreSQL store (its `reader_url()`) on a connection of the caller's own,
+    for a thread or process other than the event loop's (one thread at a time: reads.py
+    keeps one per thread). In autocommit, so that each statement sees what was committed
+    before it began, and read-only. A connection found broken (PostgreSQL restarted, the
+    connection dropped or ended by an administrator) is opened anew and the statement asked
+    once more; if that fails too the read is a StoreError, and the next read tries again.
+
+    Rows are made one at a time, not by fetchall: 60 revisions of 2 MB made in one call
+    held the interpreter lock for 60-80 ms, which the event loop's thread waited for (a
+    thread of this process shares it); and read in binary (an image's bytes as they are
+    stored, not twice as many hex digits). In a monkey-patched process psycopg waits with
+    gevent's poll, which on a worker thread runs a hub of that thread's own; in the read
+    worker process (not patched) it blocks in C."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._conn: psycopg.Connection[Any] | None = None
+        self._connection()  # one that cannot be reached fails here, with its reason
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        self._conn = None
+        given = conninfo_to_dict(self.url)
+        defaults: dict[str, Any] = {"connect_timeout": 10, "application_name": READER_NAME}
+        where = f"PostgreSQL {_without_password(self.url)}"
+        try:
+            conn = psycopg.connect(make_conninfo(self.url, **{k: v for k, v in defaults.items() if k not in given}),
+                                   autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot reach the database to read, {where}: {exc}") from exc
+        try:
+            conn.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        except psycopg.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot read the database, {where}: {exc}") from exc
+        self._conn = conn
+        return conn
+
+    def _execute(self, sql: str, params: Sequence[Any], what: str) -> psycopg.Cursor[Any]:
+        """The cursor of `sql`, its rows received (they are made as they are taken)."""
+        for last in (False, True):
+            conn = self._connection()
+            try:
+                return conn.execute(sql, params, binary=True)
+            except psycopg.Error as exc:
+                if not conn.broken or last:
+                    raise StoreError(f"cannot {what}: {exc}") from exc
+                conn.close()  # (psycopg counts it closed already; this frees libpq's side now)
+        raise AssertionError("unreachable")
+
+    def revisions(self, doc: str, since: int, limit: int) -> list[Revision]:
+        with self._execute(_REVISIONS, (doc, since, limit), "read revisions") as cur:
+            return [Revision(*row) for row in cur]
+
+    def latest_snapshot(self, doc: str, at_most: int) -> tuple[int, str]:
+        with self._execute(_LATEST_SNAPSHOT, (doc, at_most), "read snapshots") as cur:
+            row = cur.fetchone()
+        return (row[0], row[1]) if row else (0, "")
+
+    def image(self, image_id: str) -> Image | None:
+        with self._execute(_IMAGE, (image_id,), "read image") as cur:
+            r = cur.fetchone()
+        return Image(r[0], r[1], r[2], r[3], r[4], r[5], bytes(r[6])) if r else None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

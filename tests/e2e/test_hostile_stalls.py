@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import random
 import threading
 import time
@@ -97,8 +98,23 @@ class Seeder:
         self.store.close()
 
 
-def _server(tmp_path: Path) -> LiveServer:
-    return LiveServer(tmp_path, start_timeout=60)
+# the store the attacks run against: SQLite in the test's folder, or, with
+# COLLAB_TEST_STALLS_DATABASE=postgresql (`bench.stalls --database postgresql`), a fresh
+# PostgreSQL database (tests/conftest.py's pg_url)
+STALLS_DATABASE = os.environ.get("COLLAB_TEST_STALLS_DATABASE", "sqlite")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if STALLS_DATABASE not in ("sqlite", "postgresql"):
+        pytest.fail(f"COLLAB_TEST_STALLS_DATABASE must be sqlite or postgresql, not {STALLS_DATABASE!r}")
+    if STALLS_DATABASE == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path}/collab.db"
+
+
+def _server(tmp_path: Path, db_url: str) -> LiveServer:
+    return LiveServer(tmp_path, start_timeout=60, database_url=db_url)
 
 
 def _text_of(server: LiveServer, doc: str) -> tuple[int, str]:
@@ -159,13 +175,13 @@ def _editor(server: LiveServer, doc: str) -> socketio.Client:
     return sio
 
 
-def test_stale_patch_of_many_hunks_over_revisions_of_many_edits(tmp_path, doc_id):
+def test_stale_patch_of_many_hunks_over_revisions_of_many_edits(tmp_path, db_url, doc_id):
     """A 1,000-hunk patch whose base is 100 revisions behind, each of those revisions
     itself an edit of 1,000 places between the patch's hunks: moving the hunks cost
     revisions x hunks x edits. The patch applies, every edit of both kinds is in the text."""
     lines, revisions = 1_000, 100
     doc = doc_id + "-stale"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     seeder.append(_lines(lines))
     for k in range(revisions):  # each revision replaces the 21st character of every line
         mark = "abcdefghij"[k % 10]
@@ -174,7 +190,7 @@ def test_stale_patch_of_many_hunks_over_revisions_of_many_edits(tmp_path, doc_id
     seeder.close()
     # the attack: replace the first character of every line, against version 1
     hunks = "".join(f"@@ -{i * 40 + 1},1 +{i * 40 + 1},1 @@\n-l\n+L\n" for i in range(lines))
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         sio = _editor(server, doc)
         try:
             with RoundTrips(server.url, doc_id + "-probe") as probe:
@@ -190,13 +206,13 @@ def test_stale_patch_of_many_hunks_over_revisions_of_many_edits(tmp_path, doc_id
         assert text == "".join("L" + expected_after_seed[i * 40 + 1 : i * 40 + 40] for i in range(lines))
 
 
-def test_stale_patch_far_behind_on_a_large_document(tmp_path, doc_id):
+def test_stale_patch_far_behind_on_a_large_document(tmp_path, db_url, doc_id):
     """A one-hunk patch whose base is 3,000 revisions behind on a 2M-character document:
     the edits it moves over are older than the server's memory, so they were replayed
     from the store (the whole text rebuilt per revision) on the event loop."""
     behind = 3_000
     doc = doc_id + "-far"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     base_text = _lines(50_000)
     seeder.append(base_text)
     for _ in range(behind):
@@ -204,7 +220,7 @@ def test_stale_patch_far_behind_on_a_large_document(tmp_path, doc_id):
     seeder.close()
     middle = 25_000 * 40
     patch = patch_from_edits(base_text, [Edit(middle, "l", "L")])
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         sio = _editor(server, doc)
         try:
             with RoundTrips(server.url, doc_id + "-probe") as probe:
@@ -220,19 +236,19 @@ def test_stale_patch_far_behind_on_a_large_document(tmp_path, doc_id):
         assert text == base_text[:middle] + "L" + base_text[middle + 1 :] + "t" * behind
 
 
-def test_opening_a_large_document_not_in_memory(tmp_path, doc_id):
+def test_opening_a_large_document_not_in_memory(tmp_path, db_url, doc_id):
     """The first join of a 2M-character document whose last snapshot is 999 revisions old
     (the server just started): its text is replayed from the store, which was done on the
     event loop. The join answers the exact text; the other client is served meanwhile."""
     doc = doc_id + "-cold"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc, snapshot_every=1_000_000)
+    seeder = Seeder(db_url, doc, snapshot_every=1_000_000)
     seeder.append(_lines(50_000))
     rng = random.Random(7)
     for k in range(999):  # scattered one-character edits, each in another piece of the text
         seeder.edit([Edit(rng.randrange(len(seeder.text)), "", "abcdefghij"[k % 10])])
     expected = seeder.text
     seeder.close()
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         sio = socketio.Client(reconnection=False)
         sio.connect(server.url, transports=["websocket"], wait_timeout=20)
         try:
@@ -250,14 +266,14 @@ def test_opening_a_large_document_not_in_memory(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
-def test_patch_of_overlapping_hunks(tmp_path, doc_id):
+def test_patch_of_overlapping_hunks(tmp_path, db_url, doc_id):
     """Hunks whose contexts reach back into what the hunk before them wrote are merged
     into one group and re-diffed; a patch of several groups of ~18,000 code points each
     (one rewritten paragraph, then a hunk reaching back into it) cost a second per group."""
     rng = random.Random(13)
     doc = doc_id + "-overlap"
     text = _random_text(rng, 50_000)
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     seeder.append(text)
     seeder.close()
     groups, size = 4, 9_000
@@ -282,7 +298,7 @@ def test_patch_of_overlapping_hunks(tmp_path, doc_id):
         cur = start + size + 1
     expected.append(text[cur:])
     patch = "".join(parts)
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         sio = _editor(server, doc)
         try:
             with RoundTrips(server.url, doc_id + "-probe") as probe:
@@ -330,7 +346,7 @@ def _q(s: str) -> str:
     return quote(s, safe=" !~*'();/?:@&=+$,#")
 
 
-def test_patch_of_a_million_one_character_lines(tmp_path, doc_id):
+def test_patch_of_a_million_one_character_lines(tmp_path, db_url, doc_id):
     """A patch within the size limit made of 1.3 million lines of one inserted character:
     diff-match-patch's parser deletes each line from the front of a list (quadratic: 21 s
     for 200,000 lines, minutes here), holding a worker thread; parsed here in 0.4 s (below),
@@ -339,7 +355,7 @@ def test_patch_of_a_million_one_character_lines(tmp_path, doc_id):
     doc = doc_id + "-lines"
     n = 1_300_000
     patch = f"@@ -0,0 +1,{n} @@\n" + "\n".join(["+a"] * n) + "\n"
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         sio = _editor(server, doc)
         try:
             with RoundTrips(server.url, doc_id + "-probe") as probe:
@@ -369,23 +385,23 @@ def test_a_patch_of_a_million_lines_is_parsed_without_a_million_objects():
     assert [(h.start, h.ops, h.text2) for h in hunks] == [(0, ((1, "a" * n),), "a" * n)]
 
 
-def _two_large_versions(tmp_path: Path, doc: str) -> tuple[str, str]:
+def _two_large_versions(db_url: str, doc: str) -> tuple[str, str]:
     """Version 1 and version 2 of `doc`: two different 100,000-character texts."""
     rng = random.Random(7)
     a, b = _random_text(rng, 100_000), _random_text(rng, 100_000)
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     seeder.append(a)
     seeder.edit([Edit(0, a, b)])
     seeder.close()
     return a, b
 
 
-def test_four_diffs_of_large_versions_at_once(tmp_path, doc_id):
+def test_four_diffs_of_large_versions_at_once(tmp_path, db_url, doc_id):
     """Four viewers ask at once for the diff of two different 100,000-character versions
     (dmp's diff of unlike texts runs until its 1 s deadline). Each answer is exact."""
     doc = doc_id + "-diff"
-    a, b = _two_large_versions(tmp_path, doc)
-    with _server(tmp_path) as server:
+    a, b = _two_large_versions(db_url, doc)
+    with _server(tmp_path, db_url) as server:
         url = f"{server.url}/api/docs/{doc}/diff?from=1&to=2"
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             attack = Attack()
@@ -403,7 +419,7 @@ def test_four_diffs_of_large_versions_at_once(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
-def test_history_requests_at_once_on_a_large_cold_document(tmp_path, doc_id):
+def test_history_requests_at_once_on_a_large_cold_document(tmp_path, db_url, doc_id):
     """16 history requests at once (blame, a diff across the whole history, an old version's
     export, a revert preview) on a 1M-character document of 301 revisions, not yet in memory:
     the read lane's computations ran on a worker thread sharing the interpreter lock with
@@ -411,7 +427,7 @@ def test_history_requests_at_once_on_a_large_cold_document(tmp_path, doc_id):
     to retry after; the other client was served meanwhile."""
     doc = doc_id + "-cold"
     rng = random.Random(13)
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     seeder.append(_random_text(rng, 1_000_000))
     first, texts = seeder.text, {}
     for v in range(2, 302):
@@ -422,7 +438,7 @@ def test_history_requests_at_once_on_a_large_cold_document(tmp_path, doc_id):
     head = texts[301]
     asks = {"blame": "blame", "diff": "diff?from=1&to=301", "export": "export?version=150",
             "revert": "revert?author=seed1&since=100"}
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             attack = Attack()
             attack.start = time.perf_counter()
@@ -454,12 +470,12 @@ def test_history_requests_at_once_on_a_large_cold_document(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
-def test_restore_of_a_large_version(tmp_path, doc_id):
+def test_restore_of_a_large_version(tmp_path, db_url, doc_id):
     """An editor restores version 1 (100,000 characters) over a different version 2: the
     restoring patch is a diff of the two. The text is version 1's, exactly."""
     doc = doc_id + "-restore"
-    a, _ = _two_large_versions(tmp_path, doc)
-    with _server(tmp_path) as server:
+    a, _ = _two_large_versions(db_url, doc)
+    with _server(tmp_path, db_url) as server:
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             attack = Attack()
             attack.start = time.perf_counter()
@@ -473,16 +489,16 @@ def test_restore_of_a_large_version(tmp_path, doc_id):
         assert probe.kept_serving(attack.start, attack.end), probe.report()
 
 
-def test_blame_over_10k_revisions(tmp_path, doc_id):
+def test_blame_over_10k_revisions(tmp_path, db_url, doc_id):
     """10,000 revisions of one character each (by three authors in turn): blame names the
     version and author of every code point."""
     doc = doc_id + "-blame"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     n = 10_000
     for k in range(n):
         seeder.append("abcdefghij"[k % 10])
     seeder.close()
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             attack = Attack()
             attack.start = time.perf_counter()
@@ -496,15 +512,15 @@ def test_blame_over_10k_revisions(tmp_path, doc_id):
             (k, k + 1, k + 1, f"seed{(k + 1) % 3}") for k in range(n)]
 
 
-def test_history_routes_are_rate_limited_per_client_address(tmp_path, doc_id):
+def test_history_routes_are_rate_limited_per_client_address(tmp_path, db_url, doc_id):
     """A burst of history requests from one address: the ones over the limit are answered
     429 with a JSON error `rate_limited`, `retry_after` and a Retry-After header, nothing
     else; once that time has passed the same request is answered again."""
     doc = doc_id + "-limited"
-    seeder = Seeder(f"sqlite:///{tmp_path}/collab.db", doc)
+    seeder = Seeder(db_url, doc)
     seeder.append("hello")
     seeder.close()
-    with _server(tmp_path) as server:
+    with _server(tmp_path, db_url) as server:
         url = f"{server.url}/api/docs/{doc}/blame"
         session = requests.Session()
         answers = [session.get(url, timeout=60) for _ in range(300)]

@@ -582,13 +582,11 @@ def test_an_identity_names_one_account_made_once(store):
 
 def test_a_reader_of_its_own_reads_what_is_committed_and_writes_nothing(store, tmp_path):
     """reader_url(): another thread's or process's connection (service/reads.py), or None
-    where there can be none of the same data (PostgreSQL reads where it is asked)."""
+    where there can be none of the same data (an in-memory SQLite database)."""
     from collab.storage import Image, open_reader
 
     url = store.reader_url()
-    if url is None:  # PostgreSQL: its reads stay on the store's own connection
-        assert type(store).__name__ == "PostgresStore"
-        return
+    assert url is not None
     store.create_document("d", "t", 1.0)
     store.append([NewRevision(rev("d", 1), None), NewRevision(rev("d", 2), "two")])
     image = Image("i" * 24, "d", "image/png", 3, "0" * 64, 1.0, b"png")
@@ -597,14 +595,60 @@ def test_a_reader_of_its_own_reads_what_is_committed_and_writes_nothing(store, t
     try:
         assert reader.revisions("d", 0, 10) == store.revisions("d", 0, 10)
         assert reader.latest_snapshot("d", 2) == (2, "two") and reader.image(image.id) == image
+        assert reader.latest_snapshot("d", 1) == (0, "") and reader.image("j" * 24) is None
         store.append([NewRevision(rev("d", 3), None)])  # committed after the reader opened
         assert [r.version for r in reader.revisions("d", 2, 10)] == [3]
-        with pytest.raises(Exception, match="readonly"):
-            reader._reader.execute("DELETE FROM revisions")  # type: ignore[attr-defined]
+        raw = reader._reader if hasattr(reader, "_reader") else reader._connection()  # type: ignore[attr-defined]
+        with pytest.raises(Exception, match="readonly|read-only"):
+            raw.execute("DELETE FROM revisions")
     finally:
         reader.close()
     assert len(store.revisions("d", 0, 10)) == 3
-    with pytest.raises(StoreError, match="to read"):
-        open_reader(f"sqlite:///{tmp_path}/no-such.db")  # never makes a file
-    assert not (tmp_path / "no-such.db").exists()
+    if url.startswith("sqlite:"):
+        with pytest.raises(StoreError, match="to read"):
+            open_reader(f"sqlite:///{tmp_path}/no-such.db")  # never makes a file
+        assert not (tmp_path / "no-such.db").exists()
+    else:
+        with pytest.raises(StoreError, match="to read, PostgreSQL postgresql://collab@127.0.0.1:1/x: "):
+            open_reader("postgresql://collab:s3cret@127.0.0.1:1/x")  # (its password never said)
     assert open_store("sqlite:///:memory:").reader_url() is None
+
+
+def test_a_postgresql_reader_opens_a_new_connection_when_its_own_was_dropped(pg_url):
+    """A reader's connection ended under it (PostgreSQL restarted, or the connection killed,
+    as here): the next read is made on a new one; while no connection can be made each read
+    fails with the reason, and once one can the reads work again, none of them stuck."""
+    import psycopg
+
+    from collab.storage import open_reader
+    from collab.storage.postgres import READER_NAME
+    from conftest import PG_ADMIN
+
+    store = open_store(pg_url)
+    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    name = pg_url.rsplit("/", 1)[1]
+
+    def end_the_readers_connections() -> int:
+        ended = admin.execute("SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity "  # (waits for it)
+                              "WHERE datname = %s AND application_name = %s", (name, READER_NAME)).fetchall()
+        return len(ended)
+
+    reader = open_reader(store.reader_url())
+    try:
+        store.create_document("d", "t", 1.0)
+        store.append([NewRevision(rev("d", 1), "x")])
+        assert reader.latest_snapshot("d", 1) == (1, "x")
+        assert end_the_readers_connections() == 1
+        assert [r.version for r in reader.revisions("d", 0, 10)] == [1]  # on a new connection
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')  # as if it were down
+        assert end_the_readers_connections() == 1
+        for _ in range(2):
+            with pytest.raises(StoreError, match="not currently accepting connections"):
+                reader.revisions("d", 0, 10)
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        assert reader.latest_snapshot("d", 1) == (1, "x") and reader.image("i" * 24) is None
+    finally:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        admin.close()
+        reader.close()
+        store.close()
