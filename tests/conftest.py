@@ -123,6 +123,12 @@ def connect(app):
     del socketio
 
 
+@pytest.fixture
+def pg_admin() -> str:
+    """The URL of the PostgreSQL database the fresh ones are made from (COLLAB_TEST_POSTGRES)."""
+    return PG_ADMIN
+
+
 def _fresh_pg_database():
     """A fresh, empty PostgreSQL database (its URL); dropped when the generator closes."""
     try:

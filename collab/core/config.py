@@ -322,7 +322,7 @@ class Settings:
 # tests/core/test_config.py finds every one they read here). A server started by the tests
 # inherits them and must not warn about them.
 OTHER_VARIABLES = ("COLLAB_TEST_FAULT", "COLLAB_TOKEN", "COLLAB_TEST_POSTGRES", "COLLAB_TEST_REDIS", "COLLAB_TEST_SEEDS",
-                   "COLLAB_FUZZ_EXAMPLES", "COLLAB_E2E_SEED", "COLLAB_CHROMIUM")
+                   "COLLAB_FUZZ_EXAMPLES", "COLLAB_E2E_SEED", "COLLAB_CHROMIUM", "COLLAB_TEST_STALLS_DATABASE")
 # what a COLLAB_ name that is not a setting may have meant: the transport limits follow from others
 _DERIVED = {"COLLAB_MAX_MESSAGE_BYTES": "COLLAB_MAX_PATCH_CHARS (the WebSocket message limit is it + 1 MiB)",
             "COLLAB_MAX_BODY_BYTES": "COLLAB_MAX_PATCH_CHARS and COLLAB_MAX_DOC_CHARS (the HTTP body limit follows from them)"}

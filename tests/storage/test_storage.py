@@ -614,7 +614,7 @@ def test_a_reader_of_its_own_reads_what_is_committed_and_writes_nothing(store, t
     assert open_store("sqlite:///:memory:").reader_url() is None
 
 
-def test_a_postgresql_reader_opens_a_new_connection_when_its_own_was_dropped(pg_url):
+def test_a_postgresql_reader_opens_a_new_connection_when_its_own_was_dropped(pg_url, pg_admin):
     """A reader's connection ended under it (PostgreSQL restarted, or the connection killed,
     as here): the next read is made on a new one; while no connection can be made each read
     fails with the reason, and once one can the reads work again, none of them stuck."""
@@ -622,10 +622,9 @@ def test_a_postgresql_reader_opens_a_new_connection_when_its_own_was_dropped(pg_
 
     from collab.storage import open_reader
     from collab.storage.postgres import READER_NAME
-    from conftest import PG_ADMIN
 
     store = open_store(pg_url)
-    admin = psycopg.connect(PG_ADMIN, autocommit=True)
+    admin = psycopg.connect(pg_admin, autocommit=True)
     name = pg_url.rsplit("/", 1)[1]
 
     def end_the_readers_connections() -> int:
