@@ -53,7 +53,10 @@ def test_the_deployment_guide_end_to_end(browser: Any, tmp_path, pg_url, pg_url2
         alice, bob = pages
         alice.click(".cm-content")
         alice.keyboard.type("deployed ")
-        bob.wait_for_function("window.collab.editor.text().includes('deployed')")
+        # all of it saved and on Bob's screen before he types at its end (a space still on its
+        # way once made "deployedand survived ": both kept, in the other order)
+        alice.wait_for_function("window.collab.sync.unsaved === 0")
+        bob.wait_for_function("window.collab.editor.text() === 'deployed '")
         # nginx routes a document's editors to one process: kill that one, mid-document
         [holder] = [s for s in servers if f"join doc={log_id(doc)} " in s.log_text()]
         holder.kill9()

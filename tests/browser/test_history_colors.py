@@ -74,8 +74,12 @@ def wait_colors(page: Any, expected: dict[str, str]) -> None:
       return Object.entries(want).every(([name, color]) =>
         [...document.querySelectorAll('#hist-text .blame')].some((s) => s.dataset.author === name
           && rgb(getComputedStyle(s).getPropertyValue('--author').trim()) === rgb(color))
-        && [...document.querySelectorAll('#steps li.step')].some((li) => li.querySelector('.who').textContent === name
-          && getComputedStyle(li.querySelector('.dot')).backgroundColor === rgb(color)));
+        && [...document.querySelectorAll('#legend li')].some((li) => li.textContent === name
+          && getComputedStyle(li.querySelector('.dot')).backgroundColor === rgb(color))
+        // the steps near the one shown (a busy machine makes more, smaller revisions: not
+        // everyone's need be listed), each in its person's colour
+        && [...document.querySelectorAll('#steps li.step')].every((li) => li.querySelector('.who').textContent !== name
+          || getComputedStyle(li.querySelector('.dot')).backgroundColor === rgb(color)));
     }""", arg=expected)
     seen = history_colors(page)
     for name, color in expected.items():
