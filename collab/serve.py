@@ -5,7 +5,8 @@ The caller monkey-patches first (run.py does, as its first statement; so does
 a ~40 ms tail to every small frame. The connection handler also bounds what one client
 can hold of the server: WebSocket messages capped from their header, close frames with
 their status code, a deadline for a request's headers and one for its body, a limit on
-open connections per client address and one in all; and what one message costs the event
+open connections per client address and one in all, and the bytes per second one client
+address is read at (`ReadRate`, by back-pressure); and what one message costs the event
 loop: a large WebSocket message is read in slices that each give the loop back, within a
 server-wide budget of large messages at once, and a connection gives the loop back every
 few messages however fast they come, and a connection not yet in a document reads and

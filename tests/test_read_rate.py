@@ -155,3 +155,30 @@ def test_a_small_whole_message_is_read_while_its_address_waits():
     finally:
         for conn in conns:
             conn.close()
+
+
+def test_a_long_polling_body_counts_in_its_address_and_its_wait_is_not_the_clients():
+    """An Engine.IO long-polling POST's body is read through its address's bucket too, and
+    the time it waits there does not count against the body's deadline: with the address in
+    debt for ~0.5 s and a body deadline of 0.2 s, the body is still read whole, not cut off."""
+    from collab.serve import _TimedBody
+
+    class Handler:
+        environ = {"collab.address": "A"}
+        aborted: list[str] = []
+
+        def abort(self, what: str) -> None:
+            self.aborted.append(what)
+
+    reads = ReadRate(rate=100_000, burst=10_000)
+    reads.charge("A", 60_000)  # in debt: 50,000 bytes, ~0.5 s
+    conn = _Connection()
+    try:
+        body = b"4" + b"q" * 20_000
+        conn.client.sendall(body)
+        handler = Handler()
+        timed = _TimedBody(conn.rfile, ConnectionLimits(body_timeout=0.2), handler, reads)  # type: ignore[arg-type]
+        assert gevent.spawn(timed.read, len(body)).get(timeout=10) == body
+        assert handler.aborted == [] and reads.waits >= 1
+    finally:
+        conn.close()
