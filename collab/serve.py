@@ -5,7 +5,8 @@ The caller monkey-patches first (run.py does, as its first statement; so does
 a ~40 ms tail to every small frame. The connection handler also bounds what one client
 can hold of the server: WebSocket messages capped from their header, close frames with
 their status code, a deadline for a request's headers and one for its body, a limit on
-open connections per client address and one in all; and what one message costs the event
+open connections per client address and one in all, and the bytes per second one client
+address is read at (`ReadRate`, by back-pressure); and what one message costs the event
 loop: a large WebSocket message is read in slices that each give the loop back, within a
 server-wide budget of large messages at once, and a connection gives the loop back every
 few messages however fast they come, and a connection not yet in a document reads and
@@ -51,7 +52,7 @@ except ImportError as exc:  # gunicorn is optional (pip install 'collab-editor[d
 from . import create_app
 from .cli import fail
 from .core.config import Settings
-from .server.guard import NEWCOMER, Newcomer
+from .server.guard import NEWCOMER, Newcomer, client_address
 from .server.queue import DEPARTURE, Departure
 from .storage import StoreError
 
@@ -63,6 +64,7 @@ LISTEN_BACKLOG = 1_024  # connections the kernel holds for accept()
 CLOSE_FLUSH_TIMEOUT = 5.0  # seconds a WebSocket being closed has to take the answers queued for it
 YIELD_EVERY = 8  # messages one WebSocket reads before the loop is given back to the others
 LINGER_SECONDS = 2.0  # how long what a closed flooder still sends is read and dropped
+ENGINEIO_PATH = "/socket.io/"  # where Engine.IO's requests go (server/transport.py's path)
 _last_refusal_log = 0.0  # monotonic time of the last "refusing connections" warning
 
 
@@ -89,6 +91,10 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         _release_budget(env)  # the previous message is handled (on this greenlet): its budget goes back
         if "collab.close" in env:  # closing (close_when_sent): what the client sent since is not read
             return None
+        reads: ReadRate | None = env.get("collab.read_rate")
+        if reads is not None:
+            # before the newcomers' lane, so that a throttled newcomer does not hold its turn
+            self._wait_rate(env, reads)
         newcomer: Newcomer | None = env.get(NEWCOMER)
         if newcomer is not None and not newcomer.settled:
             # not in a document yet (realtime's join settles it): its bytes are waited for
@@ -115,6 +121,8 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
                 # (RFC 6455 5.1: the server must close): 1002, from receive()
                 raise ProtocolError
             f_opcode = header.opcode
+            if reads is not None:  # the frame's bytes, charged before its payload is read
+                reads.charge(_address(env), header.length + 2)
             if f_opcode in (self.OPCODE_PING, self.OPCODE_PONG, self.OPCODE_CLOSE):
                 payload = b"".join(self._payload(header, limits, large=False))  # at most 125 bytes
                 if f_opcode == self.OPCODE_PING:
@@ -167,6 +175,33 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
             arrived = False
         if arrived:
             lane.wait()
+        if ws.stream is None or ws.closed:  # closed by another greenlet while this one waited
+            raise WebSocketError("closed while waiting to be read")
+
+    def _wait_rate(self, env: dict[str, Any], reads: "ReadRate") -> None:
+        """Wait until the client's next bytes have arrived, then until its address may send
+        more (`ReadRate.admit`). A close frame or the end of the stream never waits: a
+        client throttled is free to leave. Nor does a whole message of at most 125 bytes
+        (charged all the same): an Engine.IO pong is one, so a client whose address sends
+        more than its rate, on other connections too, still answers pings in time and is
+        not dropped as gone; such messages cost the loop microseconds, and their number is
+        bounded by the event rate limit. Closed by another greenlet meanwhile (`close`
+        wakes the wait): the read says so."""
+        ws: Any = self
+        peek = getattr(getattr(ws.handler, "rfile", None), "peek", None)
+        try:
+            head = peek(2)[:2] if peek is not None else b"xx"  # (waits for the bytes, as the read would)
+        except (OSError, ValueError):  # reset, or the file closed under the wait
+            head = b""
+        if not head or head[0] & 0x0F == self.OPCODE_CLOSE:
+            return
+        if len(head) == 2 and head[0] & 0x80 and head[1] & 0x7F <= 125:  # FIN, and a 7-bit length
+            return
+        wake = env["collab.read_wake"] = Event()
+        try:
+            reads.admit(_address(env), wake, lambda: bool(ws.closed))
+        finally:
+            env.pop("collab.read_wake", None)
         if ws.stream is None or ws.closed:  # closed by another greenlet while this one waited
             raise WebSocketError("closed while waiting to be read")
 
@@ -303,6 +338,9 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
             ws.stream = ws.raw_write = ws.raw_read = None  # as gevent-websocket's close()
             if ws.environ is not None:
                 _release_budget(ws.environ)
+                wake = ws.environ.get("collab.read_wake")
+                if wake is not None:  # its reader waits for its address's bytes: it ends now
+                    wake.set()
             ws.environ = None
 
 
@@ -381,6 +419,121 @@ class FrameBudget:
             size, granted = self._waiting.popleft()
             self.used += size
             granted.set()
+
+
+class _Bucket:
+    """One client address's bytes (ReadRate)."""
+
+    __slots__ = ("tokens", "at", "waiting")
+
+    def __init__(self, tokens: float, at: float) -> None:
+        self.tokens = tokens  # bytes it may send now; below 0: the debt its next message waits to pay
+        self.at = at  # monotonic time `tokens` was counted at
+        self.waiting: deque[Event] = deque()  # its readers waiting to read, first come first served
+
+
+class ReadRate:
+    """Bytes per second the server reads from one client address, all its connections
+    together (COLLAB_READ_RATE): a token bucket of `burst` bytes per address, refilled at
+    `rate`.
+
+    Every message costs the event loop in proportion to its size whatever is then done with
+    it (unmasking, UTF-8, Socket.IO's JSON decoding: ~50 ms for a 3.9 MB patch, one C call
+    that holds the interpreter lock, so not movable to a thread), and a message refused
+    `too_large` is as fast to send again: two connections of one address sending 3.9 MB
+    patches as fast as they were refused held the loop most of the time, and another
+    address's editor waited up to 663 ms for its acks (docs/reliability.md, issue 13).
+
+    Back-pressure, not refusal: a reader asks here once its client's next bytes have
+    arrived, before it reads them; while the address's bucket is in debt it waits (the
+    address's readers in arrival order), its bytes stay in the kernel, and TCP's flow
+    control slows the sender. Nothing is refused or lost. A message is charged its frames'
+    lengths as their headers are read, before their payloads, and once admitted is read
+    whole: the bucket goes into debt by one message at most, paid at `rate` before the
+    address's next message is read. So one address makes the loop decode at most `burst` +
+    one message + `rate` x seconds bytes, and `burst` (one message at the transport's
+    limit) admits an honest paste at the patch limit at once, and a second right after it. A waiter holds nothing others need: the frame
+    budget is given back before, the newcomers' lane waited for after; and a throttled
+    client's pong is read at once (`CappedWebSocket._wait_rate`), so the ping timeout does
+    not take it for gone."""
+
+    PRUNE_FROM = 1_024  # buckets kept before the full ones (equal to a new one) are dropped
+
+    def __init__(self, rate: float, burst: int) -> None:
+        assert rate > 0 and burst > 0, (rate, burst)
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[str, _Bucket] = {}  # _buckets[address] = its bucket (full ones dropped now and then)
+        self._prune_at = self.PRUNE_FROM
+        self.waits = 0  # reads that waited (for tests and instruments)
+
+    def _bucket(self, address: str) -> _Bucket:
+        """The address's bucket, refilled to now."""
+        now = time.monotonic()
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            if len(self._buckets) >= self._prune_at:
+                self._prune()
+            bucket = self._buckets[address] = _Bucket(float(self.burst), now)
+        else:
+            bucket.tokens = min(float(self.burst), bucket.tokens + (now - bucket.at) * self.rate)
+            bucket.at = now
+        return bucket
+
+    def _prune(self) -> None:
+        """Drop the buckets that are full and waited on by nobody: as a new one would be."""
+        now = time.monotonic()
+        for address, bucket in list(self._buckets.items()):
+            if not bucket.waiting and bucket.tokens + (now - bucket.at) * self.rate >= self.burst:
+                del self._buckets[address]
+        self._prune_at = max(self.PRUNE_FROM, 2 * len(self._buckets))
+
+    def charge(self, address: str, n: int) -> None:
+        """`n` bytes read (or about to be) from `address`: never waits."""
+        self._bucket(address).tokens -= n
+
+    def admit(self, address: str, wake: Event, closed: Callable[[], bool]) -> float:
+        """Return once `address` may send its next message: at once while its bucket is not
+        in debt and none of its readers waits before this one; or as soon as `closed()`
+        (whoever closes sets `wake`). Returns the seconds waited."""
+        bucket = self._bucket(address)
+        if not bucket.waiting and bucket.tokens >= 0:
+            return 0.0
+        self.waits += 1
+        start = time.monotonic()
+        bucket.waiting.append(wake)
+        try:
+            while not closed():
+                timeout: float | None = None  # not first: woken by the one before it
+                if bucket.waiting[0] is wake:
+                    self._bucket(address)  # refilled (the same bucket: one waited on is never dropped)
+                    if bucket.tokens >= 0:
+                        break
+                    timeout = -bucket.tokens / self.rate
+                wake.wait(timeout)
+                wake.clear()
+        finally:
+            first = bucket.waiting[0] is wake
+            bucket.waiting.remove(wake)
+            if first and bucket.waiting:
+                # the next reader's turn: it runs once this one yields, after its message's
+                # frame headers are charged (they are read without yielding)
+                bucket.waiting[0].set()
+        return time.monotonic() - start
+
+
+def _never() -> bool:
+    return False
+
+
+def _address(env: dict[str, Any]) -> str:
+    """The client address a connection's reads are counted by, as the per-address limits
+    count (guard.client_address: the forwarded one behind COLLAB_PROXY_HOPS, which ProxyFix
+    has put into the environ by the time the application reads; IPv6 by /64)."""
+    address: str | None = env.get("collab.address")
+    if address is None:
+        address = env["collab.address"] = client_address(env)
+    return address
 
 
 class NewcomerLane:
@@ -499,6 +652,8 @@ class ConnectionLimits:
     max_connections: int = 10_000
     large_frame_bytes: int = 65_536
     large_frames_budget: int = 16_777_216
+    read_rate: int = 1_048_576  # bytes/s from one client address (ReadRate); 0 = no limit
+    read_burst: int = 5_242_880  # bytes: one message at the transport's limit (Settings.max_message_bytes)
 
     @classmethod
     def of(cls, app: object) -> "ConnectionLimits":
@@ -507,7 +662,8 @@ class ConnectionLimits:
             return cls()
         return cls(settings.header_timeout, settings.body_timeout, settings.body_min_rate,
                    settings.max_connections_per_address, settings.max_connections,
-                   settings.large_frame_bytes, settings.large_frames_budget)
+                   settings.large_frame_bytes, settings.large_frames_budget,
+                   settings.read_rate, settings.max_message_bytes)
 
 
 FILE_RESERVE = 128  # file descriptors kept for the database, logs, Redis and the 503 answers themselves
@@ -533,6 +689,7 @@ class _Served:
         self.cap = connection_cap(limits.max_connections)
         self.frames = FrameBudget(limits.large_frames_budget)
         self.newcomers = NewcomerLane()
+        self.reads = ReadRate(limits.read_rate, limits.read_burst) if limits.read_rate else None
         if self.cap != limits.max_connections:
             log.info("at most %d open connections (the file limit less %d; COLLAB_MAX_CONNECTIONS=%d)",
                      self.cap, FILE_RESERVE, limits.max_connections)
@@ -576,14 +733,16 @@ class _TimedBody:
     shut (no answer reaches the client: `NoDelayHandler.abort`) and the read ends short, so
     the application, or gevent's own discard of an unread body, stops reading."""
 
-    __slots__ = ("_rfile", "_limits", "_start", "_received", "_handler")
+    __slots__ = ("_rfile", "_limits", "_start", "_received", "_handler", "_reads")
 
-    def __init__(self, rfile: BinaryIO, limits: ConnectionLimits, handler: "NoDelayHandler") -> None:
+    def __init__(self, rfile: BinaryIO, limits: ConnectionLimits, handler: "NoDelayHandler",
+                 reads: "ReadRate | None" = None) -> None:
         self._rfile = rfile
         self._limits = limits
         self._start = time.monotonic()
         self._received = 0
         self._handler = handler
+        self._reads = reads  # a long-polling POST's: its bytes count in its address's ReadRate
 
     def _left(self) -> float:
         """Seconds until the deadline, which moves on with every byte received."""
@@ -616,6 +775,11 @@ class _TimedBody:
         return self._timed(self._rfile.readline, -1 if size is None else size)
 
     def _timed(self, read: Callable[[int], bytes], size: int) -> bytes:
+        reads = self._reads
+        if reads is not None:
+            # its address's bytes are due as a WebSocket's are (ReadRate); the time waited
+            # here is the server's, not the client's: the deadline moves on by it
+            self._start += reads.admit(_address(self._handler.environ), Event(), _never)
         left = self._left()
         try:
             if left <= 0:
@@ -626,6 +790,8 @@ class _TimedBody:
             self._handler.abort("body")
             return b""
         self._received += len(data)
+        if reads is not None:
+            reads.charge(_address(self._handler.environ), len(data))
         return data
 
     def __getattr__(self, name: str) -> Any:  # closed, fileno, ...: as the file it wraps
@@ -747,7 +913,11 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
         env: dict[str, Any] = super().get_environ()
         body = self.wsgi_input
         if body is not None and (body.content_length or body.chunked_input):
-            body.rfile = _TimedBody(body.rfile, self.limits, self)
+            served = _served.get(self.server)
+            # Engine.IO's long-polling POSTs carry the messages a WebSocket would: the same
+            # read rate (other bodies, imports and images, keep to their own limits)
+            polling = served is not None and env.get("PATH_INFO", "").startswith(ENGINEIO_PATH)
+            body.rfile = _TimedBody(body.rfile, self.limits, self, served.reads if polling and served else None)
         return env
 
     def timed_out(self, what: str) -> None:
@@ -870,6 +1040,8 @@ class NoDelayHandler(WebSocketHandler):  # type: ignore[misc]  # gevent-websocke
             self.environ["collab.limits"] = self.limits
             served = _served[self.server]
             self.environ["collab.frame_budget"] = served.frames
+            if served.reads is not None:
+                self.environ["collab.read_rate"] = served.reads
             if "sid" not in parse_qs(self.environ.get("QUERY_STRING", "")):
                 # a new Engine.IO session (not the upgrade of a long-polling one, whose
                 # environ realtime does not see): its messages wait their turn until it joins

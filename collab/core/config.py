@@ -33,7 +33,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 QUEUE_SCHEMES = ("redis://", "rediss://", "unix://")  # COLLAB_MESSAGE_QUEUE: what redis-py's from_url reads
 _ZERO_MEANS_OFF = {"inline_commit_ms", "max_connections_per_address", "proxy_hops", "metrics",
                    "max_connections", "max_joined_per_address", "max_pinned_per_address", "tombstone_poll",
-                   "remote_images", "sign_up", "session_check"}
+                   "remote_images", "sign_up", "session_check", "read_rate"}
 _ZERO_MEANS_ANY = {"port"}  # 0: the kernel picks a free port
 DATABASE_SCHEMES = ("sqlite:", "postgresql:", "postgres:")  # COLLAB_DATABASE_URL: what storage.open_store opens
 MIN_PATCH_LINES = 4  # COLLAB_MAX_PATCH_LINES: one change alone in its hunk takes 4 lines
@@ -104,6 +104,10 @@ class Settings:
     max_pinned_per_address: int = 33_554_432  # (code points) held by the documents one address has joined: no join past it; 0 = no limit
     large_frame_bytes: int = 65_536  # bytes: a WebSocket message larger is read in slices, each yielding the event loop
     large_frames_budget: int = 16_777_216  # bytes of large WebSocket messages being read and handled at once; more wait
+    # bytes/s read from one client address, all its connections together (WebSocket messages and
+    # long-polling bodies), sustained, within a burst of one of the largest messages: past it the
+    # address's readers wait (TCP back-pressure, nothing refused); 0 = no limit (serve.ReadRate)
+    read_rate: int = 1_048_576
     # metrics and logs (issue 17; docs/deploy.md, "Metrics and logs")
     metrics: int = 0  # 1 = count, and serve Prometheus metrics at /metrics to metrics_allow; 0 = neither
     metrics_allow: str = "127.0.0.0/8,::1"  # comma-separated addresses or networks (CIDR) that may read /metrics

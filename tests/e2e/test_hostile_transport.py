@@ -383,7 +383,9 @@ def test_large_frames_from_many_connections_leave_small_ones_alone(tmp_path, doc
     message read, unmasked and decoded on the loop without yielding, all 8 at once)."""
     ctx = multiprocessing.get_context("spawn")
     results: "multiprocessing.Queue[list[str]]" = ctx.Queue()
-    with LiveServer(tmp_path) as server, RoundTrips(server.url, doc_id, timeout=60, pace=0.01) as honest:
+    # (the frame budget's test: one address's 118 MB would be read at COLLAB_READ_RATE, 2 minutes)
+    env = {**os.environ, "COLLAB_READ_RATE": "0"}
+    with LiveServer(tmp_path, env=env) as server, RoundTrips(server.url, doc_id, timeout=60, pace=0.01) as honest:
         rss = [rss_mb(server)]
         t = time.monotonic()
         attacker = ctx.Process(target=large_messages, args=(server.port, doc_id, 8, 3, 4_900_000, results))
