@@ -178,6 +178,19 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         if ws.stream is None or ws.closed:  # closed by another greenlet while this one waited
             raise WebSocketError("closed while waiting to be read")
 
+    def _peek(self, n: int) -> bytes:
+        """The client's next `n` bytes (fewer at the end of the stream), left to be read: waits
+        for them, as the read would; b"" when the connection was reset or closed meanwhile.
+        (A handler without a buffered file: `n` bytes that are no frame header.)"""
+        ws: Any = self
+        peek = getattr(getattr(ws.handler, "rfile", None), "peek", None)
+        if peek is None:
+            return b"x" * n
+        try:
+            return bytes(peek(n)[:n])
+        except (OSError, ValueError):  # reset, or the file closed under the wait
+            return b""
+
     def _wait_rate(self, env: dict[str, Any], reads: "ReadRate") -> None:
         """Wait until the client's next bytes have arrived, then until its address may send
         more (`ReadRate.admit`). A close frame or the end of the stream never waits: a
@@ -188,11 +201,7 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         bounded by the event rate limit. Closed by another greenlet meanwhile (`close`
         wakes the wait): the read says so."""
         ws: Any = self
-        peek = getattr(getattr(ws.handler, "rfile", None), "peek", None)
-        try:
-            head = peek(2)[:2] if peek is not None else b"xx"  # (waits for the bytes, as the read would)
-        except (OSError, ValueError):  # reset, or the file closed under the wait
-            head = b""
+        head = self._peek(2)
         if not head or head[0] & 0x0F == self.OPCODE_CLOSE:
             return
         if len(head) == 2 and head[0] & 0x80 and head[1] & 0x7F <= 125:  # FIN, and a 7-bit length
@@ -211,12 +220,7 @@ class CappedWebSocket(WebSocket):  # type: ignore[misc]  # gevent-websocket has 
         once (1,000 EOFs in one poll) was otherwise handled, ~1 ms a departure, in one pass
         of the loop, before anyone else's message was read. From then on the connection's
         `Departure` says it closed: presence to a crowd skips it (server/queue.py)."""
-        ws: Any = self
-        peek = getattr(getattr(ws.handler, "rfile", None), "peek", None)
-        try:
-            first = peek(1)[:1] if peek is not None else b"x"  # (waits for the bytes, as the read would)
-        except (OSError, ValueError):  # reset, or the file closed under the wait
-            first = b""
+        first = self._peek(1)
         if not first or first[0] & 0x0F == self.OPCODE_CLOSE:
             # (a crowd that left at once was sent the first departure's presence while it waited)
             departure: Departure | None = self.environ.get(DEPARTURE)

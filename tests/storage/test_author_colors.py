@@ -4,13 +4,11 @@ latest written first, gone when they write in the automatic colour, moved by a r
 removed with the document; and `collab dump` / `load` carry it."""
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from collab.core.palette import PALETTE
 from collab.storage import AuthorColor, open_store
-from test_dump import assert_refused, load_cli, records_of, source  # noqa: F401 (fixtures)
+from test_dump import assert_doubled_record_refused, assert_record_refused, load_cli, records_of, source  # noqa: F401 (fixtures)
 
 RED, ORANGE, BLUE = PALETTE[0], PALETTE[1], PALETTE[7]
 
@@ -116,15 +114,8 @@ def test_a_dump_of_documents_nobody_picked_a_colour_in_has_no_colour_records(sou
     ({"author": "Ann", "color": RED, "ts": 1.0, "extra": 1}, "unknown fields"),
 ])
 def test_a_malformed_colour_is_refused_naming_its_line(coloured, tmp_path, capsys, bad, message):
-    recs = copy.deepcopy(records_of(coloured))
-    at = [next(iter(r)) for r in recs].index("color")
-    recs[at] = {"color": bad}
-    assert_refused(tmp_path, capsys, recs, f"line {at + 1}")
-    assert_refused(tmp_path, capsys, recs, message)
+    assert_record_refused(tmp_path, capsys, coloured, "color", bad, message)
 
 
 def test_two_colours_of_one_person_are_refused(coloured, tmp_path, capsys):
-    recs = records_of(coloured)
-    at = [next(iter(r)) for r in recs].index("color")
-    recs.insert(at, copy.deepcopy(recs[at]))
-    assert_refused(tmp_path, capsys, recs, "has two colours of 'u_ann'")
+    assert_doubled_record_refused(tmp_path, capsys, coloured, "color", "has two colours of 'u_ann'")

@@ -206,6 +206,24 @@ def assert_refused(tmp_path, capsys, data, message, target=None):
     assert contents(target) == before, "a refused load wrote nothing"
 
 
+def assert_record_refused(tmp_path, capsys, url, kind, bad, message):
+    """The dump of `url` with its first `kind` record's body made `bad`: refused, naming the
+    record's line and saying `message`."""
+    recs = copy.deepcopy(records_of(url))
+    at = [next(iter(r)) for r in recs].index(kind)
+    recs[at] = {kind: bad}
+    assert_refused(tmp_path, capsys, recs, f"line {at + 1}")
+    assert_refused(tmp_path, capsys, recs, message)
+
+
+def assert_doubled_record_refused(tmp_path, capsys, url, kind, message):
+    """The dump of `url` with its first `kind` record twice: refused, saying `message`."""
+    recs = records_of(url)
+    at = [next(iter(r)) for r in recs].index(kind)
+    recs.insert(at, copy.deepcopy(recs[at]))
+    assert_refused(tmp_path, capsys, recs, message)
+
+
 def edited(good, **changes):
     """A copy of the dump with fields of records changed: {index: {field: value}}, where a
     field "revision.patch" is a field of the record's body."""

@@ -3,12 +3,10 @@
 it back, on SQLite and PostgreSQL; a malformed one is refused naming its line."""
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from collab.storage import open_store
-from test_dump import assert_refused, good, load_cli, records_of, source  # noqa: F401 (fixtures)
+from test_dump import assert_doubled_record_refused, assert_record_refused, good, load_cli, records_of, source  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -50,15 +48,8 @@ def test_a_chosen_title_goes_through_dump_and_load(titled, tmp_path, capsys, req
     ({"chosen": "ok", "extra": 1}, "unknown fields"),
 ])
 def test_a_malformed_chosen_title_is_refused_naming_its_line(titled, tmp_path, capsys, bad, message):
-    recs = copy.deepcopy(records_of(titled))
-    at = [next(iter(r)) for r in recs].index("title")
-    recs[at] = {"title": bad}
-    assert_refused(tmp_path, capsys, recs, f"line {at + 1}")
-    assert_refused(tmp_path, capsys, recs, message)
+    assert_record_refused(tmp_path, capsys, titled, "title", bad, message)
 
 
 def test_two_chosen_titles_of_one_document_are_refused(titled, tmp_path, capsys):
-    recs = records_of(titled)
-    at = [next(iter(r)) for r in recs].index("title")
-    recs.insert(at, copy.deepcopy(recs[at]))
-    assert_refused(tmp_path, capsys, recs, "has two chosen titles")
+    assert_doubled_record_refused(tmp_path, capsys, titled, "title", "has two chosen titles")
