@@ -39,16 +39,21 @@ def _timed(fn):  # type: ignore[no-untyped-def]
     return out, attack
 
 
+def _seed_characters(url: str, doc: str, n: int) -> None:
+    """`doc` in the store at `url`: `n` revisions of one character each (a snapshot every 1,000)."""
+    seeder = Seeder(url, doc, snapshot_every=1_000)
+    for k in range(n):
+        seeder.append("abcdefghij"[k % 10])
+    seeder.close()
+
+
 def test_blame_over_100k_revisions(tmp_path, db_url, doc_id):
     """100,000 revisions of one character each: blame read them all from SQLite on the
     event loop (a page at a time) and pickled them there, in one call, for the read worker
     (~0.4 s for 100,000). Blame names the version and author of every code point."""
     doc = doc_id + "-blame"
-    seeder = Seeder(db_url, doc, snapshot_every=1_000)
     n = 100_000
-    for k in range(n):
-        seeder.append("abcdefghij"[k % 10])
-    seeder.close()
+    _seed_characters(db_url, doc, n)
     with _server(tmp_path, db_url) as server:
         with RoundTrips(server.url, doc_id + "-probe") as probe:
             r, attack = _timed(lambda: requests.get(f"{server.url}/api/docs/{doc}/blame", timeout=300))
@@ -160,11 +165,8 @@ def test_reads_of_postgresql_are_made_on_connections_of_their_own(tmp_path, pg_u
     from collab.storage.postgres import READER_NAME
 
     doc = doc_id + "-pg"
-    seeder = Seeder(pg_url, doc, snapshot_every=1_000)
     n = 20_000
-    for k in range(n):
-        seeder.append("abcdefghij"[k % 10])
-    seeder.close()
+    _seed_characters(pg_url, doc, n)
     data = b"\x89PNG\r\n\x1a\n" + os.urandom(1024 * 1024)
     image = Image(new_image_id(), doc, "image/png", len(data), hashlib.sha256(data).hexdigest(), time.time(), data)
     store = open_store(pg_url)
