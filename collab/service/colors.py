@@ -4,8 +4,8 @@ present or not, after any restart.
 
 The edge says, with each patch it accepts, who wrote it in which colour (a picked one, as
 placed at their join, or None: automatic). Only a change is written: each open document
-remembers what this process last stored for each person, so a person's typing costs one
-write per colour per document load, in the background (a patch never waits for it; one that
+remembers what this process last stored for each person and when, so a person's typing costs
+one write per colour per document load and REFRESH_AFTER seconds, in the background (a patch never waits for it; one that
 fails is logged and tried again at their next patch). With several processes each stores
 what its own writers do; the last written wins.
 """
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_KEPT = 1_000  # people remembered per open document; past that it starts again (one write each, again)
+# seconds after which a person typing on in one colour has its time written again: of two who
+# wrote in one colour the later keeps it (GET /colors, latest first), so the time must follow
+# their writing, not stay at their first patch in it
+REFRESH_AFTER = 60.0
 
 
 class AuthorColors:
@@ -36,20 +40,21 @@ class AuthorColors:
         shown in `color` (None: the automatic one)."""
         who = person(author, account)
         kept = state.colors_stored
-        if who in kept and kept[who] == color:
+        now = time.time()
+        if who in kept and kept[who][0] == color and now - kept[who][1] < REFRESH_AFTER:
             return
         if len(kept) >= MAX_KEPT:
             kept.clear()
-        kept[who] = color
-        self.service.runtime.spawn(self._store, state, who, author, account, color)
+        kept[who] = (color, now)
+        self.service.runtime.spawn(self._store, state, who, author, account, color, now)
 
-    def _store(self, state: "DocState", who: str, author: str, account: str | None, color: str | None) -> None:
+    def _store(self, state: "DocState", who: str, author: str, account: str | None, color: str | None,
+               ts: float) -> None:
         try:
-            self.service.commits.store_write(self.service.store.colors.wrote, state.id, author, account, color,
-                                             time.time())
+            self.service.commits.store_write(self.service.store.colors.wrote, state.id, author, account, color, ts)
         except StoreError as exc:
             log.warning("cannot store the colour of an author of doc=%s: %s", log_id(state.id), exc)
-            if state.colors_stored.get(who, "") == color:
+            if state.colors_stored.get(who) == (color, ts):
                 del state.colors_stored[who]  # not stored: their next patch tries again
 
     def listing(self, state: "DocState") -> list[AuthorColor]:

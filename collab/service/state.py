@@ -57,9 +57,10 @@ class DocState:
     title_at: "tuple[int, str] | None" = None
     title_stored: str | None = None
     chosen_title: str | None = None  # the title its editors chose, if any (titles.chosen)
-    # colors_stored[person] = the colour this process last stored for them (None: automatic,
-    # no row), so that only a change is written (service/colors.py; person: storage/colors.py)
-    colors_stored: dict[str, str | None] = field(default_factory=dict)
+    # colors_stored[person] = (the colour this process last stored for them (None: automatic,
+    # no row), the time stored), so that only a change, or a time grown old, is written
+    # (service/colors.py; person: storage/colors.py)
+    colors_stored: dict[str, tuple[str | None, float]] = field(default_factory=dict)
 
     @property
     def committed_text(self) -> str:

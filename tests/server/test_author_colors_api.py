@@ -113,6 +113,29 @@ def test_only_a_change_is_stored(connect, http, doc_id):
     assert colors(http, doc_id)[1]["ts"] == first
 
 
+def test_the_latest_writer_of_a_colour_is_listed_first_however_long_they_typed_in_it(connect, http, doc_id,
+                                                                                      monkeypatch):
+    """Ann writes in blue, Carol (once Ann left) too, then Ann again: Ann is the latest writer
+    of blue and is listed first (the history page gives her blue). Her row kept the time of her
+    first patch in it, as only a change was stored, and Carol kept blue. The time is written
+    again once older than REFRESH_AFTER (0 here: at every patch)."""
+    from collab.service import colors as service_colors
+
+    monkeypatch.setattr(service_colors, "REFRESH_AFTER", 0.0)
+    ann = Writer(connect, doc_id, "Ann", BLUE)
+    ann.type("a")
+    until_listed(http, doc_id, [("Ann", None, BLUE)])
+    ann.c.disconnect()
+    carol = Writer(connect, doc_id, "Carol", BLUE)
+    carol.type("c")
+    until_listed(http, doc_id, [("Carol", None, BLUE), ("Ann", None, BLUE)])
+    carol.c.disconnect()
+    ann = Writer(connect, doc_id, "Ann", BLUE)
+    ann.type("a")
+    assert until_listed(http, doc_id, [("Ann", None, BLUE), ("Carol", None, BLUE)]) == [
+        ("Ann", None, BLUE), ("Carol", None, BLUE)]
+
+
 def test_the_colours_are_kept_across_a_restart(make_app, connect, doc_id):
     app = make_app()
     ann = Writer(functools.partial(connect, app), doc_id, "Ann", BLUE)
